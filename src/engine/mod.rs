@@ -1,0 +1,717 @@
+//! The release engine: applies operator commands under policy, walks stages
+//! and rollout steps, watches rules, and emits events.
+//!
+//! Every change goes out as an [`Event`] and is folded into the engine's own
+//! [`Release`] with the same `Release::apply` every other reader uses, so the
+//! engine can never hold a state its events do not describe.
+//!
+//! The engine has no clock: every call says what time it is. It knows nothing
+//! of terminals, HTTP or async runtimes.
+
+mod policy;
+mod rules;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+
+use crate::model::{
+    Action, AlertState, Cohort, Command, Event, EventKind, GateState, Level, Outcome, Release,
+    ReleasePlan, RuleAction, Series, SignOff, StageKind, StageState, Status, StepKind, StepState,
+    Tick,
+    units::{format_duration, plural},
+};
+
+pub use policy::Verdict;
+pub use rules::{RuleMonitor, Transition};
+
+/// Runs one release.
+#[derive(Debug)]
+pub struct Engine {
+    release: Release,
+    plan: ReleasePlan,
+    pending: Vec<Event>,
+    /// Verdicts by command id: the same id twice is applied once.
+    verdicts: BTreeMap<String, Verdict>,
+    monitors: Vec<RuleMonitor>,
+}
+
+impl Engine {
+    pub fn new(plan: ReleasePlan, log_capacity: usize) -> Engine {
+        Engine {
+            release: Release::new(plan.id.clone(), log_capacity),
+            monitors: plan.rules.iter().cloned().map(RuleMonitor::new).collect(),
+            plan,
+            pending: Vec::new(),
+            verdicts: BTreeMap::new(),
+        }
+    }
+
+    /// The release as the events so far describe it.
+    pub fn release(&self) -> &Release {
+        &self.release
+    }
+
+    /// Events emitted since the last call, in `seq` order.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Starts the release: announces the plan and starts the first stage.
+    pub fn start(&mut self, now: Timestamp) {
+        if self.release.status != Status::NotStarted {
+            return;
+        }
+        self.emit(
+            now,
+            EventKind::ReleaseStarted {
+                plan: Box::new(self.plan.clone()),
+            },
+        );
+        self.progress(now);
+    }
+
+    fn emit(&mut self, at: Timestamp, kind: EventKind) {
+        let event = Event {
+            seq: self.release.last_seq + 1,
+            at,
+            release: self.release.id.clone(),
+            kind,
+        };
+        self.release.apply(&event);
+        self.pending.push(event);
+    }
+
+    /// Applies an operator's command, or refuses it with a reason. Either way
+    /// the outcome is recorded as an event.
+    pub fn handle(&mut self, command: Command, now: Timestamp) -> Verdict {
+        if let Some(verdict) = self.verdicts.get(&command.id) {
+            return verdict.clone();
+        }
+        let verdict = match policy::check(&self.release, &command, now) {
+            Ok(note) => {
+                self.emit(
+                    now,
+                    EventKind::CommandAccepted {
+                        command: command.clone(),
+                        note: note.clone(),
+                    },
+                );
+                self.execute(&command, now);
+                Verdict::Accepted { note }
+            }
+            Err(reason) => {
+                self.emit(
+                    now,
+                    EventKind::CommandRejected {
+                        command: command.clone(),
+                        reason: reason.clone(),
+                    },
+                );
+                Verdict::Refused { reason }
+            }
+        };
+        self.verdicts.insert(command.id, verdict.clone());
+        verdict
+    }
+
+    /// The effects of a command the policy accepted.
+    fn execute(&mut self, command: &Command, now: Timestamp) {
+        let operator = command.operator.clone();
+        match &command.action {
+            Action::Advance => {
+                if let Some(i) = self.release.rollout.step {
+                    self.complete_step(i, now);
+                    self.run_steps_from(i + 1, now);
+                }
+            }
+            Action::PromoteFull => self.promote_full(now),
+            Action::Pause { reason } => self.emit(
+                now,
+                EventKind::ReleasePaused {
+                    by: operator,
+                    reason: reason.clone(),
+                },
+            ),
+            Action::Resume => {
+                let until = self.release.rollout.remaining.map(|left| now + left);
+                self.emit(
+                    now,
+                    EventKind::ReleaseResumed {
+                        by: operator,
+                        until,
+                    },
+                );
+            }
+            Action::Approve { gate, comment } => {
+                let Some(gate) = policy::resolve_gate(&self.release, gate.as_deref()).ok() else {
+                    return;
+                };
+                let mut signoffs = gate.signoffs.clone();
+                signoffs.push(SignOff {
+                    operator,
+                    at: now,
+                    comment: comment.clone().filter(|c| !c.trim().is_empty()),
+                });
+                let state = if signoffs.len() as u32 >= gate.plan.required {
+                    GateState::Approved
+                } else {
+                    GateState::Open
+                };
+                let id = gate.plan.id.clone();
+                self.emit(
+                    now,
+                    EventKind::GateChanged {
+                        gate: id,
+                        state,
+                        signoffs,
+                        rejection: None,
+                    },
+                );
+                self.progress(now);
+            }
+            Action::Reject { gate, reason } => {
+                let Some(gate) = policy::resolve_gate(&self.release, gate.as_deref()).ok() else {
+                    return;
+                };
+                let (id, name, signoffs) = (
+                    gate.plan.id.clone(),
+                    gate.plan.name.clone(),
+                    gate.signoffs.clone(),
+                );
+                self.emit(
+                    now,
+                    EventKind::GateChanged {
+                        gate: id.clone(),
+                        state: GateState::Rejected,
+                        signoffs,
+                        rejection: Some(crate::model::Rejection {
+                            operator: operator.clone(),
+                            at: now,
+                            reason: reason.clone(),
+                        }),
+                    },
+                );
+                let why = format!("{name} rejected by {operator}: {reason}");
+                if self.release.rollout.began {
+                    self.start_rollback(operator, why, now);
+                } else {
+                    if let Some(stage) = self.stage_with_gate(&id) {
+                        self.emit(
+                            now,
+                            EventKind::StageChanged {
+                                stage,
+                                state: StageState::Failed,
+                                note: Some(why),
+                            },
+                        );
+                    }
+                    self.end_pipeline(Outcome::Aborted, now);
+                }
+            }
+            Action::Rollback { reason } => {
+                if self.release.status.in_flight() && self.release.status != Status::RollingBack {
+                    let reason = reason
+                        .clone()
+                        .filter(|r| !r.trim().is_empty())
+                        .unwrap_or_else(|| format!("rolled back by {operator}"));
+                    self.start_rollback(operator, reason, now);
+                }
+            }
+            Action::Check { list, item } => {
+                self.tick_item(
+                    list,
+                    item,
+                    Some(Tick {
+                        by: operator,
+                        at: now,
+                    }),
+                    now,
+                );
+            }
+            Action::Uncheck { list, item } => self.tick_item(list, item, None, now),
+            Action::Retry { stage } => {
+                if let Ok(stage) = policy::resolve_failed_stage(&self.release, stage.as_deref()) {
+                    let stage = stage.plan.id.clone();
+                    self.emit(
+                        now,
+                        EventKind::StageChanged {
+                            stage,
+                            state: StageState::Running,
+                            note: Some(format!("retried by {operator}")),
+                        },
+                    );
+                }
+            }
+            Action::Ack { rule } => {
+                if let Some(alert) = self.release.alerts.iter().find(|a| &a.rule == rule) {
+                    let kind = EventKind::Alert {
+                        rule: rule.clone(),
+                        severity: alert.severity,
+                        state: AlertState::Acknowledged,
+                        value: alert.value,
+                        message: alert.message.clone(),
+                        by: Some(operator),
+                    };
+                    self.emit(now, kind);
+                }
+            }
+        }
+    }
+
+    /// The backend reports a stage's work done (build finished, checks ran).
+    pub fn finish_work(&mut self, stage: &str, now: Timestamp) {
+        let Some(s) = self.release.stage(stage) else {
+            return;
+        };
+        if s.state != StageState::Running || !self.release.status.in_flight() {
+            return;
+        }
+        self.settle(stage, now);
+        self.progress(now);
+    }
+
+    /// The backend reports a stage's work failed. A retryable stage holds the
+    /// release until an operator retries or rolls back; any other ends it.
+    pub fn fail_work(&mut self, stage: &str, reason: &str, now: Timestamp) {
+        let Some(s) = self.release.stage(stage) else {
+            return;
+        };
+        if s.state != StageState::Running || !self.release.status.in_flight() {
+            return;
+        }
+        let retryable = s.plan.kind.retryable();
+        self.emit(
+            now,
+            EventKind::StageChanged {
+                stage: stage.to_string(),
+                state: StageState::Failed,
+                note: Some(reason.to_string()),
+            },
+        );
+        if !retryable {
+            self.end_pipeline(Outcome::Failed, now);
+        }
+    }
+
+    /// Automation ticks a checklist item (a check the backend ran).
+    pub fn auto_check(&mut self, list: &str, item: &str, by: &str, now: Timestamp) {
+        let ticked = self
+            .release
+            .checklist(list)
+            .and_then(|c| c.item(item))
+            .map(|i| i.ticked.is_some());
+        if ticked == Some(false) {
+            let tick = Tick {
+                by: by.to_string(),
+                at: now,
+            };
+            self.tick_item(list, item, Some(tick), now);
+        }
+    }
+
+    /// A log line from the backend.
+    pub fn log(
+        &mut self,
+        level: Level,
+        source: &str,
+        stage: Option<&str>,
+        message: String,
+        now: Timestamp,
+    ) {
+        self.emit(
+            now,
+            EventKind::Log {
+                level,
+                source: source.to_string(),
+                stage: stage.map(str::to_string),
+                message,
+            },
+        );
+    }
+
+    /// A metric sample from the backend; the rules watching it are evaluated.
+    pub fn observe(&mut self, series: Series, cohort: Cohort, value: f64, now: Timestamp) {
+        if !value.is_finite() {
+            return;
+        }
+        self.emit(
+            now,
+            EventKind::Metric {
+                series,
+                cohort,
+                value,
+            },
+        );
+        let mut rollback = None;
+        let mut alerts = Vec::new();
+        for monitor in &mut self.monitors {
+            if !monitor.watches(series, cohort) {
+                continue;
+            }
+            let Some(transition) = monitor.observe(value, now) else {
+                continue;
+            };
+            let rule = &monitor.rule;
+            let shown = series.format(value);
+            let (state, message) = match transition {
+                Transition::Fired => (
+                    AlertState::Firing,
+                    format!("{} {series} {shown} ({})", cohort.name(), rule.describe()),
+                ),
+                Transition::Resolved => (
+                    AlertState::Resolved,
+                    format!("{} {series} back to {shown}", cohort.name()),
+                ),
+            };
+            if transition == Transition::Fired
+                && rule.action == RuleAction::Rollback
+                && rollback.is_none()
+            {
+                rollback = Some((
+                    format!("rule:{}", rule.name),
+                    format!("{}: {message}", rule.name),
+                ));
+            }
+            alerts.push(EventKind::Alert {
+                rule: rule.name.clone(),
+                severity: rule.severity,
+                state,
+                value,
+                message,
+                by: None,
+            });
+        }
+        for alert in alerts {
+            self.emit(now, alert);
+        }
+        if let Some((by, reason)) = rollback
+            && matches!(self.release.status, Status::Running | Status::Paused)
+        {
+            self.start_rollback(by, reason, now);
+        }
+    }
+
+    /// The backend reports the rollback done: the release ends rolled back.
+    pub fn finish_rollback(&mut self, now: Timestamp) {
+        if self.release.status == Status::RollingBack {
+            self.emit(now, EventKind::RollbackFinished {});
+            self.emit(
+                now,
+                EventKind::ReleaseFinished {
+                    outcome: Outcome::RolledBack,
+                },
+            );
+        }
+    }
+
+    /// Lets time pass: timed pauses and analyses that have run out complete.
+    pub fn tick(&mut self, now: Timestamp) {
+        while self.release.status == Status::Running {
+            let Some(until) = self.release.rollout.until else {
+                return;
+            };
+            if until > now {
+                return;
+            }
+            let Some(i) = self.release.rollout.step else {
+                return;
+            };
+            self.complete_step(i, until);
+            self.run_steps_from(i + 1, until);
+        }
+    }
+
+    /// When the engine next has something to do by itself.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        match self.release.status {
+            Status::Running => self.release.rollout.until,
+            _ => None,
+        }
+    }
+
+    fn stage_with_gate(&self, gate: &str) -> Option<String> {
+        self.release
+            .stages
+            .iter()
+            .find(|s| s.plan.gate.as_deref() == Some(gate))
+            .map(|s| s.plan.id.clone())
+    }
+
+    fn tick_item(&mut self, list: &str, item: &str, ticked: Option<Tick>, now: Timestamp) {
+        self.emit(
+            now,
+            EventKind::ChecklistChanged {
+                list: list.to_string(),
+                item: item.to_string(),
+                ticked,
+            },
+        );
+        self.progress(now);
+    }
+
+    /// Moves the pipeline on as far as it can go: completes a waiting stage
+    /// whose gate and checklist are done, starts the next, and so on.
+    fn progress(&mut self, now: Timestamp) {
+        while self.release.status == Status::Running || self.release.status == Status::Paused {
+            if self
+                .release
+                .stages
+                .iter()
+                .any(|s| s.state == StageState::Failed)
+            {
+                return; // held until an operator retries or rolls back
+            }
+            let Some(stage) = self
+                .release
+                .stages
+                .iter()
+                .find(|s| !s.state.is_done())
+                .cloned()
+            else {
+                self.emit(
+                    now,
+                    EventKind::ReleaseFinished {
+                        outcome: Outcome::Succeeded,
+                    },
+                );
+                return;
+            };
+            let id = stage.plan.id.clone();
+            match stage.state {
+                StageState::Pending => {
+                    self.emit(
+                        now,
+                        EventKind::StageChanged {
+                            stage: id.clone(),
+                            state: StageState::Running,
+                            note: None,
+                        },
+                    );
+                    if let Some(gate) = stage
+                        .plan
+                        .gate
+                        .as_deref()
+                        .and_then(|g| self.release.gate(g))
+                        && gate.state == GateState::Pending
+                    {
+                        let kind = EventKind::GateChanged {
+                            gate: gate.plan.id.clone(),
+                            state: GateState::Open,
+                            signoffs: gate.signoffs.clone(),
+                            rejection: None,
+                        };
+                        self.emit(now, kind);
+                    }
+                    if stage.plan.kind == StageKind::Rollout {
+                        self.run_steps_from(0, now);
+                        return; // run_steps_from progresses when the steps are done
+                    }
+                    if stage.plan.kind.has_backend_work() {
+                        return;
+                    }
+                    self.settle(&id, now);
+                }
+                StageState::Running => return,
+                StageState::Waiting => {
+                    if !self.settle(&id, now) {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// A stage whose work is done: succeeds if its gate and checklist allow,
+    /// else waits for them. Returns whether it succeeded.
+    fn settle(&mut self, stage: &str, now: Timestamp) -> bool {
+        let Some(s) = self.release.stage(stage) else {
+            return false;
+        };
+        let gate_open = s
+            .plan
+            .gate
+            .as_deref()
+            .and_then(|g| self.release.gate(g))
+            .filter(|g| g.state != GateState::Approved);
+        let list_open = s
+            .plan
+            .checklist
+            .as_deref()
+            .and_then(|c| self.release.checklist(c))
+            .filter(|c| !c.is_complete());
+        if gate_open.is_none() && list_open.is_none() {
+            self.emit(
+                now,
+                EventKind::StageChanged {
+                    stage: stage.to_string(),
+                    state: StageState::Succeeded,
+                    note: None,
+                },
+            );
+            return true;
+        }
+        if s.state != StageState::Waiting {
+            let waiting_for: Vec<String> = gate_open
+                .map(|g| format!("{} on {}", plural(g.outstanding(), "sign-off"), g.plan.name))
+                .into_iter()
+                .chain(list_open.map(|c| {
+                    format!(
+                        "{} on the {} checklist",
+                        plural(c.unticked().count() as u64, "item"),
+                        c.name
+                    )
+                }))
+                .collect();
+            self.emit(
+                now,
+                EventKind::StageChanged {
+                    stage: stage.to_string(),
+                    state: StageState::Waiting,
+                    note: Some(format!("waiting for {}", waiting_for.join(" and "))),
+                },
+            );
+        }
+        false
+    }
+
+    /// Starts steps from `first` on, completing those that take no time,
+    /// until one holds (a pause or analysis) or the plan is done.
+    fn run_steps_from(&mut self, first: usize, now: Timestamp) {
+        let steps = self.plan.steps.clone();
+        for (i, step) in steps.iter().enumerate().skip(first) {
+            let weight = self.release.rollout.weight;
+            match step.kind {
+                StepKind::SetWeight { weight } => self.emit(
+                    now,
+                    EventKind::CanaryStep {
+                        step: i,
+                        state: StepState::Completed,
+                        weight,
+                        until: None,
+                    },
+                ),
+                StepKind::Preview => self.emit(
+                    now,
+                    EventKind::CanaryStep {
+                        step: i,
+                        state: StepState::Completed,
+                        weight,
+                        until: None,
+                    },
+                ),
+                StepKind::Pause { duration } => {
+                    self.emit(
+                        now,
+                        EventKind::CanaryStep {
+                            step: i,
+                            state: StepState::Started,
+                            weight,
+                            until: duration.map(|d| now + d),
+                        },
+                    );
+                    return;
+                }
+                StepKind::Analysis { duration } => {
+                    self.emit(
+                        now,
+                        EventKind::CanaryStep {
+                            step: i,
+                            state: StepState::Started,
+                            weight,
+                            until: Some(now + duration),
+                        },
+                    );
+                    return;
+                }
+            }
+        }
+        self.rollout_done(now);
+    }
+
+    fn complete_step(&mut self, step: usize, now: Timestamp) {
+        let weight = self.release.rollout.weight;
+        self.emit(
+            now,
+            EventKind::CanaryStep {
+                step,
+                state: StepState::Completed,
+                weight,
+                until: None,
+            },
+        );
+    }
+
+    fn promote_full(&mut self, now: Timestamp) {
+        let first = match self.release.rollout.step {
+            Some(i) if self.release.rollout.step_completed => i + 1,
+            Some(i) => i,
+            None => 0,
+        };
+        for i in first..self.plan.steps.len() {
+            self.emit(
+                now,
+                EventKind::CanaryStep {
+                    step: i,
+                    state: StepState::Skipped,
+                    weight: 100,
+                    until: None,
+                },
+            );
+        }
+        self.rollout_done(now);
+    }
+
+    fn rollout_done(&mut self, now: Timestamp) {
+        if let Some(stage) = self.release.rollout_stage().map(|s| s.plan.id.clone()) {
+            self.settle(&stage, now);
+        }
+        self.progress(now);
+    }
+
+    fn start_rollback(&mut self, by: String, reason: String, now: Timestamp) {
+        self.emit(now, EventKind::RollbackStarted { by, reason });
+        self.close_stages(now);
+    }
+
+    /// Ends the release before its last stage: cancels the active stage and
+    /// skips those not started.
+    fn end_pipeline(&mut self, outcome: Outcome, now: Timestamp) {
+        self.close_stages(now);
+        self.emit(now, EventKind::ReleaseFinished { outcome });
+    }
+
+    fn close_stages(&mut self, now: Timestamp) {
+        let changes: Vec<(String, StageState)> = self
+            .release
+            .stages
+            .iter()
+            .filter_map(|s| match s.state {
+                StageState::Running | StageState::Waiting => {
+                    Some((s.plan.id.clone(), StageState::Cancelled))
+                }
+                StageState::Pending => Some((s.plan.id.clone(), StageState::Skipped)),
+                _ => None,
+            })
+            .collect();
+        for (stage, state) in changes {
+            self.emit(
+                now,
+                EventKind::StageChanged {
+                    stage,
+                    state,
+                    note: None,
+                },
+            );
+        }
+    }
+}
+
+/// Formats the time left on a timed step, for reasons and notes.
+pub fn time_left(until: Timestamp, now: Timestamp) -> String {
+    format_duration(until.duration_since(now).max(jiff::SignedDuration::ZERO))
+}
+
+#[cfg(test)]
+mod tests;

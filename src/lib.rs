@@ -1,0 +1,10 @@
+//! shipdeck: a terminal release console.
+//!
+//! The crate is layered so that arrows point one way: `model` (the release as
+//! data) ← `engine` (commands under policy) ← `sim` (the embedded simulator)
+//! ← `check` and the command line.
+
+pub mod check;
+pub mod engine;
+pub mod model;
+pub mod sim;

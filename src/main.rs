@@ -1,0 +1,58 @@
+//! The `shipdeck` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// A terminal release console: watch a release go out live, sign approval
+/// gates, advance canary steps, and roll back with one keystroke.
+///
+/// With no command, shipdeck opens the console on the embedded simulator.
+#[derive(Debug, Parser)]
+#[command(name = "shipdeck", version, about, long_about = None, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    #[command(flatten)]
+    sim: cli::SimArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a release's events as JSON lines, one event per line, until the
+    /// release reaches a final state.
+    ///
+    /// Each line is an event envelope: {"seq", "at", "release", "type", ...}.
+    /// Exit status 0 when the release has finished.
+    #[command(after_help = "Examples:\n  \
+        shipdeck events --scenario canary-regression --speed max --autopilot\n  \
+        shipdeck events --scenario ./my-release.yaml --speed 60 | jq -c 'select(.type != \"metric\")'")]
+    Events(cli::SimArgs),
+
+    /// Check scenario, config and theme files.
+    ///
+    /// Prints `path:line:col: what is wrong` for every problem found and exits
+    /// with status 2, or exits 0 when every file is sound.
+    Check {
+        /// Files to check; the kind of each is read from its contents.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+
+    /// List the scenarios built into shipdeck.
+    Scenarios,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => cli::console::run(&cli.sim),
+        Some(Command::Events(args)) => cli::events::run(&args),
+        Some(Command::Check { paths }) => cli::check::run(&paths),
+        Some(Command::Scenarios) => cli::scenarios(),
+    }
+}

@@ -1,0 +1,122 @@
+//! Approval gates: who must sign, who may, and who did.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Who may sign a gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Approvers {
+    /// `any`: anyone (except the deployer where self-approval is forbidden).
+    Any(AnyMarker),
+    /// A list of named operators.
+    Named(Vec<String>),
+}
+
+/// The literal `any`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnyMarker {
+    Any,
+}
+
+impl Approvers {
+    pub fn any() -> Approvers {
+        Approvers::Any(AnyMarker::Any)
+    }
+
+    pub fn includes(&self, operator: &str) -> bool {
+        match self {
+            Approvers::Any(_) => true,
+            Approvers::Named(names) => names.iter().any(|n| n == operator),
+        }
+    }
+}
+
+/// A gate as planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatePlan {
+    pub id: String,
+    pub name: String,
+    /// Distinct sign-offs needed.
+    pub required: u32,
+    pub approvers: Approvers,
+    /// Whether the person who deployed the release may sign it.
+    pub self_approval: bool,
+}
+
+impl GatePlan {
+    /// The people on the list who may actually sign (not counting `any`).
+    pub fn eligible_named(&self, deployer: &str) -> Option<Vec<&str>> {
+        match &self.approvers {
+            Approvers::Any(_) => None,
+            Approvers::Named(names) => Some(
+                names
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| self.self_approval || *n != deployer)
+                    .collect(),
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateState {
+    /// Its stage has not started yet.
+    Pending,
+    /// Waiting for sign-offs.
+    Open,
+    Approved,
+    Rejected,
+}
+
+/// One person's sign-off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignOff {
+    pub operator: String,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// Who rejected a gate, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub operator: String,
+    pub at: Timestamp,
+    pub reason: String,
+}
+
+/// A gate with its sign-offs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gate {
+    #[serde(flatten)]
+    pub plan: GatePlan,
+    pub state: GateState,
+    pub signoffs: Vec<SignOff>,
+    pub rejection: Option<Rejection>,
+}
+
+impl Gate {
+    pub fn new(plan: GatePlan) -> Gate {
+        Gate {
+            plan,
+            state: GateState::Pending,
+            signoffs: Vec::new(),
+            rejection: None,
+        }
+    }
+
+    pub fn signed_by(&self, operator: &str) -> bool {
+        self.signoffs.iter().any(|s| s.operator == operator)
+    }
+
+    /// Sign-offs still needed.
+    pub fn outstanding(&self) -> u32 {
+        self.plan
+            .required
+            .saturating_sub(self.signoffs.len() as u32)
+    }
+}

@@ -1,0 +1,271 @@
+//! Metric series per cohort, bounded so a long window costs no more memory
+//! than a short one.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The series shipdeck watches. Error rate and availability are fractions of
+/// one, latencies are seconds, throughput is requests per second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Series {
+    ErrorRate,
+    LatencyP50,
+    LatencyP95,
+    LatencyP99,
+    Throughput,
+    Availability,
+}
+
+impl Series {
+    pub const ALL: [Series; 6] = [
+        Series::ErrorRate,
+        Series::LatencyP50,
+        Series::LatencyP95,
+        Series::LatencyP99,
+        Series::Throughput,
+        Series::Availability,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Series::ErrorRate => "error_rate",
+            Series::LatencyP50 => "latency_p50",
+            Series::LatencyP95 => "latency_p95",
+            Series::LatencyP99 => "latency_p99",
+            Series::Throughput => "throughput",
+            Series::Availability => "availability",
+        }
+    }
+
+    /// Formats a value in this series' unit: `14.20%`, `180ms`, `1200 req/s`.
+    pub fn format(self, value: f64) -> String {
+        match self {
+            Series::ErrorRate | Series::Availability => format!("{:.2}%", value * 100.0),
+            Series::LatencyP50 | Series::LatencyP95 | Series::LatencyP99 => {
+                if value >= 1.0 {
+                    format!("{value:.2}s")
+                } else {
+                    format!("{:.0}ms", value * 1000.0)
+                }
+            }
+            Series::Throughput => format!("{value:.0} req/s"),
+        }
+    }
+
+    pub fn is_ratio(self) -> bool {
+        matches!(self, Series::ErrorRate | Series::Availability)
+    }
+
+    pub fn is_latency(self) -> bool {
+        matches!(
+            self,
+            Series::LatencyP50 | Series::LatencyP95 | Series::LatencyP99
+        )
+    }
+}
+
+impl fmt::Display for Series {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Series {
+    type Err = String;
+
+    /// Reads a series name, also in the runbook's spelling (`p95_latency`).
+    fn from_str(s: &str) -> Result<Series, String> {
+        Ok(match s.trim() {
+            "error_rate" => Series::ErrorRate,
+            "latency_p50" | "p50_latency" => Series::LatencyP50,
+            "latency_p95" | "p95_latency" => Series::LatencyP95,
+            "latency_p99" | "p99_latency" => Series::LatencyP99,
+            "throughput" => Series::Throughput,
+            "availability" => Series::Availability,
+            other => {
+                return Err(format!(
+                    "unknown series `{other}` (known: error_rate, latency_p50, latency_p95, latency_p99, throughput, availability)"
+                ));
+            }
+        })
+    }
+}
+
+/// Whose traffic a value describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cohort {
+    /// The new version.
+    Canary,
+    /// The version in production before this release.
+    Stable,
+    /// Both together.
+    All,
+}
+
+impl Cohort {
+    pub fn name(self) -> &'static str {
+        match self {
+            Cohort::Canary => "canary",
+            Cohort::Stable => "stable",
+            Cohort::All => "all",
+        }
+    }
+}
+
+impl FromStr for Cohort {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Cohort, String> {
+        match s.trim() {
+            "canary" => Ok(Cohort::Canary),
+            "stable" => Ok(Cohort::Stable),
+            "all" => Ok(Cohort::All),
+            other => Err(format!(
+                "unknown cohort `{other}` (known: canary, stable, all)"
+            )),
+        }
+    }
+}
+
+/// One observation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub at: Timestamp,
+    pub value: f64,
+}
+
+/// A bounded series of samples, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSeries {
+    samples: VecDeque<Sample>,
+    capacity: usize,
+}
+
+impl MetricSeries {
+    pub fn with_capacity(capacity: usize) -> MetricSeries {
+        MetricSeries {
+            samples: VecDeque::with_capacity(capacity.min(1024)),
+            capacity: capacity.max(1),
+        }
+    }
+
+    pub fn push(&mut self, sample: Sample) {
+        if self.samples.len() == self.capacity {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(sample);
+    }
+
+    pub fn latest(&self) -> Option<Sample> {
+        self.samples.back().copied()
+    }
+
+    pub fn samples(&self) -> impl DoubleEndedIterator<Item = &Sample> + ExactSizeIterator {
+        self.samples.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+}
+
+/// Samples kept per series and cohort: at one sample each 15 s, three hours.
+pub const DEFAULT_SERIES_CAPACITY: usize = 720;
+
+/// All series of a release, keyed by series and cohort.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Metrics {
+    #[serde(with = "series_map")]
+    series: BTreeMap<(Series, Cohort), MetricSeries>,
+}
+
+impl Metrics {
+    pub fn record(&mut self, series: Series, cohort: Cohort, sample: Sample) {
+        self.series
+            .entry((series, cohort))
+            .or_insert_with(|| MetricSeries::with_capacity(DEFAULT_SERIES_CAPACITY))
+            .push(sample);
+    }
+
+    pub fn get(&self, series: Series, cohort: Cohort) -> Option<&MetricSeries> {
+        self.series.get(&(series, cohort))
+    }
+
+    pub fn latest(&self, series: Series, cohort: Cohort) -> Option<f64> {
+        self.get(series, cohort)?.latest().map(|s| s.value)
+    }
+}
+
+/// JSON maps need string keys: `error_rate/canary`.
+mod series_map {
+    use super::*;
+    use serde::{Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<(Series, Cohort), MetricSeries>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(
+            map.iter()
+                .map(|((series, cohort), v)| (format!("{series}/{}", cohort.name()), v)),
+        )
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<(Series, Cohort), MetricSeries>, D::Error> {
+        let raw = BTreeMap::<String, MetricSeries>::deserialize(d)?;
+        raw.into_iter()
+            .map(|(key, v)| {
+                let (series, cohort) = key
+                    .split_once('/')
+                    .ok_or_else(|| D::Error::custom(format!("bad series key `{key}`")))?;
+                Ok((
+                    (
+                        series.parse().map_err(D::Error::custom)?,
+                        cohort.parse().map_err(D::Error::custom)?,
+                    ),
+                    v,
+                ))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_series_forgets_its_oldest_samples_past_capacity() {
+        let mut s = MetricSeries::with_capacity(3);
+        for i in 0..5 {
+            s.push(Sample {
+                at: Timestamp::from_second(i).unwrap(),
+                value: i as f64,
+            });
+        }
+        let values: Vec<f64> = s.samples().map(|x| x.value).collect();
+        assert_eq!(values, vec![2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn values_show_in_their_units() {
+        assert_eq!(Series::ErrorRate.format(0.142), "14.20%");
+        assert_eq!(Series::LatencyP95.format(0.18), "180ms");
+        assert_eq!(Series::LatencyP95.format(5.5), "5.50s");
+        assert_eq!(Series::Throughput.format(1200.4), "1200 req/s");
+        assert_eq!("p95_latency".parse::<Series>().unwrap(), Series::LatencyP95);
+        assert!("cpu_usage".parse::<Series>().is_err());
+    }
+}

@@ -1,0 +1,29 @@
+//! The release as data: plan, state, events and commands, and the one reducer
+//! (`Release::apply`) that every part of shipdeck folds events with.
+//!
+//! Nothing here does I/O or knows about terminals, HTTP or async runtimes.
+
+mod checklist;
+mod command;
+mod event;
+mod gate;
+mod logs;
+mod metrics;
+mod release;
+mod rule;
+mod stage;
+mod strategy;
+pub mod units;
+
+pub use checklist::{Checklist, ChecklistItem, ChecklistPlan, ItemPlan, Tick};
+pub use command::{Action, Command};
+pub use event::{AlertState, Event, EventKind, Outcome, StepState};
+pub use gate::{Approvers, Gate, GatePlan, GateState, Rejection, SignOff};
+pub use logs::{Level, LogLine, LogRing};
+pub use metrics::{Cohort, MetricSeries, Metrics, Sample, Series};
+pub use release::{
+    Alert, DEFAULT_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout, Status, Window,
+};
+pub use rule::{Comparison, Condition, Rule, RuleAction, Severity};
+pub use stage::{Stage, StageKind, StagePlan, StageState};
+pub use strategy::{Colour, Step, StepKind, Strategy};

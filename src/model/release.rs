@@ -1,0 +1,397 @@
+//! The release: its plan, its state, and `Release::apply`, the one reducer.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::checklist::{Checklist, ChecklistPlan};
+use super::event::{AlertState, Event, EventKind, Outcome, StepState};
+use super::gate::{Gate, GatePlan};
+use super::logs::{LogLine, LogRing};
+use super::metrics::{Metrics, Sample};
+use super::rule::{Rule, Severity};
+use super::stage::{Stage, StageKind, StagePlan, StageState};
+use super::strategy::{Step, Strategy};
+use super::units::duration_serde;
+
+pub use super::logs::DEFAULT_LOG_CAPACITY;
+
+/// The deployment window the release is scheduled in.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub start: Timestamp,
+    #[serde(with = "duration_serde")]
+    pub length: SignedDuration,
+}
+
+impl Window {
+    pub fn end(&self) -> Timestamp {
+        self.start + self.length
+    }
+}
+
+/// Everything decided before the release starts; `release_started` carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleasePlan {
+    pub id: String,
+    pub service: String,
+    pub version_from: String,
+    pub version_to: String,
+    pub environment: String,
+    /// Who deployed the release (and so may not approve it where a gate forbids).
+    pub deployer: String,
+    pub strategy: Strategy,
+    /// The strategy's steps, expanded.
+    pub steps: Vec<Step>,
+    pub stages: Vec<StagePlan>,
+    pub gates: Vec<GatePlan>,
+    pub checklists: Vec<ChecklistPlan>,
+    pub rules: Vec<Rule>,
+    /// The checklist worked through after a rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_checklist: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+}
+
+/// The life of a release as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// No `release_started` yet.
+    NotStarted,
+    Running,
+    /// An operator paused the rollout.
+    Paused,
+    RollingBack,
+    Finished(Outcome),
+}
+
+impl Status {
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Finished(_))
+    }
+
+    pub fn in_flight(self) -> bool {
+        matches!(self, Status::Running | Status::Paused | Status::RollingBack)
+    }
+}
+
+/// Where the rollout stands.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Rollout {
+    /// The step the rollout is on (0-based); `None` before the first.
+    pub step: Option<usize>,
+    /// Whether that step has completed (the next has not started yet).
+    pub step_completed: bool,
+    /// When the current timed step ends by itself, while it counts.
+    pub until: Option<Timestamp>,
+    /// Time left on the current timed step while the release is paused.
+    #[serde(with = "duration_serde::option", default)]
+    pub remaining: Option<SignedDuration>,
+    /// The new version's share of traffic, in percent.
+    pub weight: u8,
+    /// Set once any step has started: production has seen the new version.
+    pub began: bool,
+}
+
+/// A rollback: who or which rule, why, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rollback {
+    pub by: String,
+    pub reason: String,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// An alert a rule raised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub rule: String,
+    pub severity: Severity,
+    pub state: AlertState,
+    pub value: f64,
+    pub message: String,
+    pub since: Timestamp,
+    pub acknowledged_by: Option<String>,
+}
+
+/// A release, folded from its events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Release {
+    pub id: String,
+    pub plan: Option<ReleasePlan>,
+    pub status: Status,
+    pub stages: Vec<Stage>,
+    pub gates: Vec<Gate>,
+    pub checklists: Vec<Checklist>,
+    pub rollout: Rollout,
+    pub metrics: Metrics,
+    pub logs: LogRing,
+    /// Alerts in the order they first fired; one entry per rule.
+    pub alerts: Vec<Alert>,
+    pub rollback: Option<Rollback>,
+    pub paused_by: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    /// The `seq` of the last event applied.
+    pub last_seq: u64,
+    /// The time of the last event applied.
+    pub last_at: Option<Timestamp>,
+}
+
+impl Release {
+    /// An empty release waiting for its `release_started`.
+    pub fn new(id: impl Into<String>, log_capacity: usize) -> Release {
+        Release {
+            id: id.into(),
+            plan: None,
+            status: Status::NotStarted,
+            stages: Vec::new(),
+            gates: Vec::new(),
+            checklists: Vec::new(),
+            rollout: Rollout::default(),
+            metrics: Metrics::default(),
+            logs: LogRing::with_capacity(log_capacity),
+            alerts: Vec::new(),
+            rollback: None,
+            paused_by: None,
+            started_at: None,
+            finished_at: None,
+            last_seq: 0,
+            last_at: None,
+        }
+    }
+
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self.status {
+            Status::Finished(outcome) => Some(outcome),
+            _ => None,
+        }
+    }
+
+    pub fn stage(&self, id: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.plan.id == id)
+    }
+
+    /// The stage the release is on: running or waiting.
+    pub fn current_stage(&self) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.state.is_active())
+    }
+
+    pub fn rollout_stage(&self) -> Option<&Stage> {
+        self.stages
+            .iter()
+            .find(|s| s.plan.kind == StageKind::Rollout)
+    }
+
+    pub fn gate(&self, id: &str) -> Option<&Gate> {
+        self.gates.iter().find(|g| g.plan.id == id)
+    }
+
+    pub fn checklist(&self, id: &str) -> Option<&Checklist> {
+        self.checklists.iter().find(|c| c.id == id)
+    }
+
+    pub fn steps(&self) -> &[Step] {
+        self.plan
+            .as_ref()
+            .map(|p| p.steps.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The step the rollout is on, if it is on one.
+    pub fn current_step(&self) -> Option<(usize, &Step)> {
+        let i = self.rollout.step?;
+        self.steps().get(i).map(|s| (i, s))
+    }
+
+    pub fn deployer(&self) -> &str {
+        self.plan
+            .as_ref()
+            .map(|p| p.deployer.as_str())
+            .unwrap_or("")
+    }
+
+    /// Folds one event into the state. Events must arrive in `seq` order;
+    /// one already applied (an old or repeated `seq`) is ignored, so a
+    /// resumed stream can never count anything twice.
+    pub fn apply(&mut self, event: &Event) {
+        if event.seq <= self.last_seq {
+            return;
+        }
+        self.last_seq = event.seq;
+        self.last_at = Some(event.at);
+        let at = event.at;
+        match &event.kind {
+            EventKind::ReleaseStarted { plan } => {
+                self.id = plan.id.clone();
+                self.stages = plan.stages.iter().cloned().map(Stage::new).collect();
+                self.gates = plan.gates.iter().cloned().map(Gate::new).collect();
+                self.checklists = plan
+                    .checklists
+                    .iter()
+                    .cloned()
+                    .map(Checklist::new)
+                    .collect();
+                self.plan = Some((**plan).clone());
+                self.status = Status::Running;
+                self.started_at = Some(at);
+            }
+            EventKind::StageChanged { stage, state, note } => {
+                if let Some(s) = self.stages.iter_mut().find(|s| &s.plan.id == stage) {
+                    if *state == StageState::Running && s.started_at.is_none() {
+                        s.started_at = Some(at);
+                    }
+                    if *state == StageState::Running {
+                        s.finished_at = None;
+                    }
+                    if state.is_done() && s.started_at.is_some() {
+                        s.finished_at = Some(at);
+                    }
+                    s.state = *state;
+                    s.note = note.clone();
+                }
+            }
+            EventKind::CanaryStep {
+                step,
+                state,
+                weight,
+                until,
+            } => {
+                self.rollout.weight = *weight;
+                self.rollout.began = true;
+                match state {
+                    StepState::Started => {
+                        self.rollout.step = Some(*step);
+                        self.rollout.step_completed = false;
+                        self.rollout.until = *until;
+                        self.rollout.remaining = None;
+                    }
+                    StepState::Completed | StepState::Skipped => {
+                        self.rollout.step = Some(*step);
+                        self.rollout.step_completed = true;
+                        self.rollout.until = None;
+                        self.rollout.remaining = None;
+                    }
+                }
+            }
+            EventKind::GateChanged {
+                gate,
+                state,
+                signoffs,
+                rejection,
+            } => {
+                if let Some(g) = self.gates.iter_mut().find(|g| &g.plan.id == gate) {
+                    g.state = *state;
+                    g.signoffs = signoffs.clone();
+                    g.rejection = rejection.clone();
+                }
+            }
+            EventKind::ChecklistChanged { list, item, ticked } => {
+                if let Some(item) = self
+                    .checklists
+                    .iter_mut()
+                    .find(|c| &c.id == list)
+                    .and_then(|c| c.items.iter_mut().find(|i| &i.plan.id == item))
+                {
+                    item.ticked = ticked.clone();
+                }
+            }
+            EventKind::Log {
+                level,
+                source,
+                stage,
+                message,
+            } => self.logs.push(LogLine {
+                at,
+                level: *level,
+                source: source.clone(),
+                stage: stage.clone(),
+                message: message.clone(),
+            }),
+            EventKind::Metric {
+                series,
+                cohort,
+                value,
+            } => self
+                .metrics
+                .record(*series, *cohort, Sample { at, value: *value }),
+            EventKind::Alert {
+                rule,
+                severity,
+                state,
+                value,
+                message,
+                by,
+            } => {
+                let existing = self.alerts.iter_mut().find(|a| &a.rule == rule);
+                match (existing, state) {
+                    (Some(alert), AlertState::Acknowledged) => {
+                        alert.state = AlertState::Acknowledged;
+                        alert.acknowledged_by = by.clone();
+                    }
+                    (Some(alert), _) => {
+                        if *state == AlertState::Firing {
+                            alert.since = at;
+                            alert.acknowledged_by = None;
+                        }
+                        alert.state = *state;
+                        alert.value = *value;
+                        alert.message = message.clone();
+                    }
+                    (None, _) => self.alerts.push(Alert {
+                        rule: rule.clone(),
+                        severity: *severity,
+                        state: *state,
+                        value: *value,
+                        message: message.clone(),
+                        since: at,
+                        acknowledged_by: by.clone(),
+                    }),
+                }
+            }
+            EventKind::ReleasePaused { by, .. } => {
+                if self.status == Status::Running {
+                    self.status = Status::Paused;
+                    self.paused_by = Some(by.clone());
+                    if let Some(until) = self.rollout.until.take() {
+                        self.rollout.remaining =
+                            Some(until.duration_since(at).max(SignedDuration::ZERO));
+                    }
+                }
+            }
+            EventKind::ReleaseResumed { until, .. } => {
+                if self.status == Status::Paused {
+                    self.status = Status::Running;
+                    self.paused_by = None;
+                    self.rollout.remaining = None;
+                    self.rollout.until = *until;
+                }
+            }
+            EventKind::CommandAccepted { .. } | EventKind::CommandRejected { .. } => {}
+            EventKind::RollbackStarted { by, reason } => {
+                self.status = Status::RollingBack;
+                self.paused_by = None;
+                self.rollout.weight = 0;
+                self.rollout.until = None;
+                self.rollout.remaining = None;
+                self.rollback = Some(Rollback {
+                    by: by.clone(),
+                    reason: reason.clone(),
+                    started_at: at,
+                    finished_at: None,
+                });
+            }
+            EventKind::RollbackFinished {} => {
+                if let Some(rollback) = &mut self.rollback {
+                    rollback.finished_at = Some(at);
+                }
+            }
+            EventKind::ReleaseFinished { outcome } => {
+                self.status = Status::Finished(*outcome);
+                self.finished_at = Some(at);
+                self.rollout.until = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,904 @@
+//! The embedded simulator: plays a scenario on a virtual clock.
+//!
+//! The simulator is a discrete-event machine. It keeps a queue of scheduled
+//! work (stage work finishing, log lines, metric samples, scripted actors,
+//! the autopilot) and an [`Engine`] that owns the release. It never sleeps
+//! and never reads the wall clock: a driver asks when the next thing is due
+//! ([`Simulator::next_due`]) and moves virtual time there
+//! ([`Simulator::advance_to`]), pacing itself by a speed factor if it likes.
+//! Same scenario, same seed, same events.
+
+mod autopilot;
+pub mod bundled;
+mod logs;
+pub mod scenario;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::engine::{Engine, Verdict};
+use crate::model::{
+    Action, Cohort, Command, Event, EventKind, Level, Release, Series, StageKind, StageState,
+    Status, StepKind, Strategy,
+};
+
+pub use scenario::{Problem, Scenario};
+
+/// The name automation signs with when it ticks automatic checklist items.
+pub const AUTOMATION: &str = "automation";
+/// The name the autopilot signs with.
+pub const AUTOPILOT: &str = "autopilot";
+
+/// How to play a scenario.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub seed: u64,
+    /// Add a virtual operator that signs gates, advances pauses and ticks
+    /// manual checklist items.
+    pub autopilot: bool,
+    /// Where virtual time starts; the scenario's window start by default.
+    pub origin: Option<Timestamp>,
+    pub log_capacity: usize,
+}
+
+impl Default for SimOptions {
+    fn default() -> SimOptions {
+        SimOptions {
+            seed: 1,
+            autopilot: false,
+            origin: None,
+            log_capacity: crate::model::DEFAULT_LOG_CAPACITY,
+        }
+    }
+}
+
+/// A time used when a scenario has no window and no origin was given.
+const DEFAULT_ORIGIN: &str = "2026-01-01T09:00:00Z";
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Job {
+    WorkDone {
+        stage: String,
+        attempt: u32,
+    },
+    WorkFailed {
+        stage: String,
+        attempt: u32,
+        reason: String,
+    },
+    Log {
+        level: Level,
+        source: String,
+        stage: Option<String>,
+        message: String,
+    },
+    MetricTick,
+    AutoCheck {
+        list: String,
+        item: String,
+    },
+    Actor {
+        index: usize,
+    },
+    Autopilot {
+        action: ActionKey,
+    },
+    RollbackDone,
+    WindowWarning {
+        closed: bool,
+    },
+}
+
+/// An action the autopilot plans, kept orderable for the queue.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum ActionKey {
+    Approve { gate: String },
+    Advance,
+    Check { list: String, item: String },
+    Retry { stage: String },
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Scheduled {
+    at: Timestamp,
+    order: u64,
+    job: Job,
+}
+
+/// A running incident: a series of a cohort moving towards a value.
+#[derive(Debug, Clone)]
+struct ActiveIncident {
+    index: usize,
+    since: Timestamp,
+}
+
+/// Plays one scenario.
+pub struct Simulator {
+    scenario: Scenario,
+    engine: Engine,
+    rng: fastrand::Rng,
+    now: Timestamp,
+    origin: Timestamp,
+    queue: BinaryHeap<Reverse<Scheduled>>,
+    order: u64,
+    attempts: std::collections::BTreeMap<String, u32>,
+    /// Stages and steps whose triggers have fired (first start only).
+    triggered: BTreeSet<String>,
+    incidents: Vec<ActiveIncident>,
+    actors_done: Vec<bool>,
+    autopilot: Option<autopilot::Autopilot>,
+    commands: u64,
+    started: bool,
+}
+
+impl Simulator {
+    pub fn new(mut scenario: Scenario, options: SimOptions) -> Simulator {
+        let origin = options
+            .origin
+            .or(scenario.plan.window.map(|w| w.start))
+            .unwrap_or_else(|| DEFAULT_ORIGIN.parse().expect("valid default origin"));
+        if options.autopilot {
+            // The autopilot stands in for an operator, so it must be allowed to
+            // sign; saying so in the plan keeps the record honest.
+            for gate in &mut scenario.plan.gates {
+                if let crate::model::Approvers::Named(names) = &mut gate.approvers
+                    && !names.iter().any(|n| n == AUTOPILOT)
+                {
+                    names.push(AUTOPILOT.to_string());
+                }
+            }
+        }
+        let engine = Engine::new(scenario.plan.clone(), options.log_capacity);
+        let actors = scenario.script.actors.len();
+        Simulator {
+            scenario,
+            engine,
+            rng: fastrand::Rng::with_seed(options.seed),
+            now: origin,
+            origin,
+            queue: BinaryHeap::new(),
+            order: 0,
+            attempts: Default::default(),
+            triggered: BTreeSet::new(),
+            incidents: Vec::new(),
+            actors_done: vec![false; actors],
+            autopilot: options.autopilot.then(autopilot::Autopilot::default),
+            commands: 0,
+            started: false,
+        }
+    }
+
+    /// The release as the simulator's events describe it.
+    pub fn release(&self) -> &Release {
+        self.engine.release()
+    }
+
+    /// Virtual time now.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Where virtual time started.
+    pub fn origin(&self) -> Timestamp {
+        self.origin
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.release().status.is_final()
+    }
+
+    /// Starts the release; returns its first events.
+    pub fn start(&mut self) -> Vec<Event> {
+        if self.started {
+            return Vec::new();
+        }
+        self.started = true;
+        self.engine.start(self.now);
+        self.schedule(self.now, Job::MetricTick);
+        let timed: Vec<(usize, SignedDuration)> = self
+            .scenario
+            .script
+            .actors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| match a.when {
+                scenario::Trigger::Elapsed(after) => Some((i, after)),
+                _ => None,
+            })
+            .collect();
+        for (index, after) in timed {
+            self.schedule(self.origin + after, Job::Actor { index });
+        }
+        if let Some(window) = self.scenario.plan.window {
+            let warn = window.end() - SignedDuration::from_mins(15);
+            if warn > self.now {
+                self.schedule(warn, Job::WindowWarning { closed: false });
+            }
+            if window.end() > self.now {
+                self.schedule(window.end(), Job::WindowWarning { closed: true });
+            }
+        }
+        self.collect()
+    }
+
+    /// When something is next due, or `None` once the release has finished.
+    pub fn next_due(&self) -> Option<Timestamp> {
+        if self.is_finished() || !self.started {
+            return None;
+        }
+        let queued = self.queue.peek().map(|Reverse(s)| s.at);
+        match (queued, self.engine.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Moves virtual time to `until`, doing everything due on the way.
+    pub fn advance_to(&mut self, until: Timestamp) -> Vec<Event> {
+        let mut events = Vec::new();
+        while let Some(due) = self.next_due() {
+            if due > until {
+                break;
+            }
+            self.now = self.now.max(due);
+            self.engine.tick(self.now);
+            while let Some(Reverse(next)) = self.queue.peek() {
+                if next.at > self.now || self.is_finished() {
+                    break;
+                }
+                let Some(Reverse(next)) = self.queue.pop() else {
+                    break;
+                };
+                self.run(next.job);
+                events.extend(self.collect());
+            }
+            events.extend(self.collect());
+        }
+        self.now = self.now.max(until);
+        events
+    }
+
+    /// An operator's command, given now.
+    pub fn submit(&mut self, command: Command) -> (Verdict, Vec<Event>) {
+        let verdict = self.engine.handle(command, self.now);
+        (verdict, self.collect())
+    }
+
+    fn schedule(&mut self, at: Timestamp, job: Job) {
+        // Whole seconds: what a person reads, and what a log would stamp.
+        let at = at.round(jiff::Unit::Second).unwrap_or(at).max(self.now);
+        self.order += 1;
+        self.queue.push(Reverse(Scheduled {
+            at,
+            order: self.order,
+            job,
+        }));
+    }
+
+    fn next_command_id(&mut self, who: &str) -> String {
+        self.commands += 1;
+        format!("sim-{who}-{}", self.commands)
+    }
+
+    /// Takes the engine's new events and reacts to them.
+    fn collect(&mut self) -> Vec<Event> {
+        let mut all = Vec::new();
+        loop {
+            let events = self.engine.take_events();
+            if events.is_empty() {
+                break;
+            }
+            for event in &events {
+                self.react(event);
+            }
+            all.extend(events);
+            if let Some(mut pilot) = self.autopilot.take() {
+                let planned = pilot.plan(self.engine.release(), &self.scenario, &self.actors_done);
+                self.autopilot = Some(pilot);
+                for (delay, action) in planned {
+                    self.schedule(self.now + delay, Job::Autopilot { action });
+                }
+            }
+        }
+        if self.is_finished() {
+            self.queue.clear();
+        }
+        all
+    }
+
+    fn context_lines(&mut self, kind: StageKind) -> Vec<logs::Scripted> {
+        let plan = &self.scenario.plan;
+        let ctx = logs::Context {
+            service: &plan.service,
+            version: &plan.version_to,
+            previous: &plan.version_from,
+            environment: if kind == StageKind::Deploy {
+                "staging"
+            } else {
+                &plan.environment
+            },
+        };
+        logs::stage_lines(kind, &ctx, &mut self.rng)
+    }
+
+    fn react(&mut self, event: &Event) {
+        match &event.kind {
+            EventKind::StageChanged {
+                stage,
+                state: StageState::Running,
+                ..
+            } => self.stage_started(stage),
+            EventKind::CanaryStep { step, weight, .. } => {
+                if self.triggered.insert(format!("step:{step}")) {
+                    self.step_started(*step, *weight);
+                }
+            }
+            EventKind::RollbackStarted { .. } => self.rollback_started(),
+            _ => {}
+        }
+    }
+
+    fn stage_started(&mut self, id: &str) {
+        let Some(stage) = self.release().stage(id).cloned() else {
+            return;
+        };
+        let attempt = {
+            let n = self.attempts.entry(id.to_string()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let script = self.scenario.script.stages.get(id).cloned();
+        let kind = stage.plan.kind;
+        // Automatic checklist items run while the stage works.
+        let duration = match &script {
+            Some(s) if kind.has_backend_work() => self.jitter(s.duration),
+            _ => SignedDuration::ZERO,
+        };
+        if let Some(list) = stage
+            .plan
+            .checklist
+            .as_deref()
+            .and_then(|l| self.release().checklist(l))
+        {
+            let automatic: Vec<String> = list
+                .items
+                .iter()
+                .filter(|i| i.plan.automatic && i.ticked.is_none())
+                .map(|i| i.plan.id.clone())
+                .collect();
+            let list = list.id.clone();
+            let n = automatic.len() as i64;
+            for (k, item) in automatic.into_iter().enumerate() {
+                let at = if duration.is_zero() {
+                    SignedDuration::from_secs(4 * (k as i64 + 1))
+                } else {
+                    duration * (k as i32 + 1) / (n as i32 + 1)
+                };
+                self.schedule(
+                    self.now + at,
+                    Job::AutoCheck {
+                        list: list.clone(),
+                        item,
+                    },
+                );
+            }
+        }
+        if kind.has_backend_work() {
+            let fails = script
+                .as_ref()
+                .and_then(|s| s.fails.clone())
+                .filter(|_| attempt == 1);
+            let lines = self.context_lines(kind);
+            let cut = if fails.is_some() { 0.7 } else { 1.0 };
+            for line in lines.into_iter().filter(|l| l.at <= cut) {
+                self.schedule(
+                    self.now + duration.mul_f64(line.at),
+                    Job::Log {
+                        level: line.level,
+                        source: line.source,
+                        stage: Some(id.to_string()),
+                        message: line.message,
+                    },
+                );
+            }
+            match fails {
+                Some(reason) => {
+                    let at = self.now + duration.mul_f64(0.72);
+                    self.schedule(
+                        at,
+                        Job::Log {
+                            level: Level::Error,
+                            source: stage_source(kind).into(),
+                            stage: Some(id.to_string()),
+                            message: reason.clone(),
+                        },
+                    );
+                    self.schedule(
+                        at,
+                        Job::WorkFailed {
+                            stage: id.to_string(),
+                            attempt,
+                            reason,
+                        },
+                    );
+                }
+                None => {
+                    self.schedule(
+                        self.now + duration,
+                        Job::WorkDone {
+                            stage: id.to_string(),
+                            attempt,
+                        },
+                    );
+                }
+            }
+        }
+        if self.triggered.insert(format!("stage:{id}")) {
+            let due: Vec<(usize, SignedDuration)> = self
+                .scenario
+                .script
+                .actors
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| match &a.when {
+                    scenario::Trigger::Stage { stage, after } if stage == id => Some((i, *after)),
+                    _ => None,
+                })
+                .collect();
+            for (index, after) in due {
+                self.schedule(self.now + after, Job::Actor { index });
+            }
+            self.trigger_incidents(
+                |t| matches!(t, scenario::Trigger::Stage { stage, .. } if stage == id),
+            );
+        }
+    }
+
+    fn step_started(&mut self, step: usize, weight: u8) {
+        let Some(plan_step) = self.scenario.plan.steps.get(step).cloned() else {
+            return;
+        };
+        let service = self.scenario.plan.service.clone();
+        let version = self.scenario.plan.version_to.clone();
+        let label = plan_step.describe();
+        let say = |sim: &mut Simulator, after: i64, level, source: &str, message: String| {
+            sim.schedule(
+                sim.now + SignedDuration::from_secs(after),
+                Job::Log {
+                    level,
+                    source: source.to_string(),
+                    stage: sim.release().rollout_stage().map(|s| s.plan.id.clone()),
+                    message,
+                },
+            );
+        };
+        match plan_step.kind {
+            StepKind::SetWeight { .. } | StepKind::Preview => {
+                let replicas = ((weight as f64 / 100.0) * 10.0).ceil().max(1.0) as u32;
+                let pod = logs::pod_name(&mut self.rng, &service);
+                say(
+                    self,
+                    0,
+                    Level::Info,
+                    "rollout",
+                    format!("step {}: {label}", step + 1),
+                );
+                say(
+                    self,
+                    1,
+                    Level::Info,
+                    "rollout",
+                    format!("{service}:{version} scaled to {replicas} pod(s)"),
+                );
+                say(
+                    self,
+                    6,
+                    Level::Info,
+                    &format!("pod/{pod}"),
+                    "Readiness probe GET /healthz: 200 OK".into(),
+                );
+                let split = match self.scenario.plan.strategy {
+                    Strategy::BlueGreen { active, .. } if weight == 100 => {
+                        format!(
+                            "service selector now {}: all traffic on {version}",
+                            active.other().name()
+                        )
+                    }
+                    Strategy::BlueGreen { .. } => {
+                        "preview service up; production traffic unchanged".into()
+                    }
+                    Strategy::Rolling { .. } => format!("{weight}% of instances on {version}"),
+                    _ => format!("traffic split: new {weight}% / stable {}%", 100 - weight),
+                };
+                say(self, 8, Level::Info, "traffic", split);
+            }
+            StepKind::Pause { duration: None } => {
+                say(
+                    self,
+                    0,
+                    Level::Info,
+                    "rollout",
+                    format!("step {}: paused until an operator advances", step + 1),
+                );
+            }
+            StepKind::Pause { .. } | StepKind::Analysis { .. } => {
+                say(
+                    self,
+                    0,
+                    Level::Info,
+                    "rollout",
+                    format!("step {}: {label}", step + 1),
+                );
+            }
+        }
+        let due: Vec<(usize, SignedDuration)> = self
+            .scenario
+            .script
+            .actors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| match &a.when {
+                scenario::Trigger::Step { step: s, after } if *s == step => Some((i, *after)),
+                _ => None,
+            })
+            .collect();
+        for (index, after) in due {
+            self.schedule(self.now + after, Job::Actor { index });
+        }
+        self.trigger_incidents(
+            |t| matches!(t, scenario::Trigger::Step { step: s, .. } if *s == step),
+        );
+    }
+
+    fn trigger_incidents(&mut self, matches: impl Fn(&scenario::Trigger) -> bool) {
+        for (index, incident) in self.scenario.script.incidents.iter().enumerate() {
+            if matches(&incident.when) {
+                let after = match incident.when {
+                    scenario::Trigger::Stage { after, .. }
+                    | scenario::Trigger::Step { after, .. } => after,
+                    scenario::Trigger::Elapsed(after) => after,
+                };
+                self.incidents.push(ActiveIncident {
+                    index,
+                    since: self.now + after,
+                });
+            }
+        }
+    }
+
+    fn rollback_started(&mut self) {
+        let duration = self.scenario.script.rollback_duration;
+        let plan = &self.scenario.plan;
+        let (service, from) = (plan.service.clone(), plan.version_from.clone());
+        let rollback_list = plan.rollback_checklist.clone();
+        let lines = match plan.strategy {
+            Strategy::BlueGreen { active, .. } => vec![
+                (
+                    0.0,
+                    format!("switching service selector back to {}", active.name()),
+                ),
+                (0.5, format!("all traffic on {from} ({})", active.name())),
+            ],
+            _ => vec![
+                (
+                    0.0,
+                    format!("aborting rollout of {service}: traffic to {from} 100%"),
+                ),
+                (0.3, "scaling new replicaset to 0".to_string()),
+                (0.8, format!("all pods on {from}; new version drained")),
+            ],
+        };
+        for (at, message) in lines {
+            self.schedule(
+                self.now + duration.mul_f64(at),
+                Job::Log {
+                    level: Level::Warn,
+                    source: "rollback".into(),
+                    stage: None,
+                    message,
+                },
+            );
+        }
+        if let Some(list) = rollback_list
+            .as_deref()
+            .and_then(|l| self.engine.release().checklist(l))
+        {
+            let automatic: Vec<String> = list
+                .items
+                .iter()
+                .filter(|i| i.plan.automatic)
+                .map(|i| i.plan.id.clone())
+                .collect();
+            let list = list.id.clone();
+            let n = automatic.len() as i32;
+            for (k, item) in automatic.into_iter().enumerate() {
+                let at = self.now + duration * (k as i32 + 1) / (n + 1);
+                self.schedule(
+                    at,
+                    Job::AutoCheck {
+                        list: list.clone(),
+                        item,
+                    },
+                );
+            }
+        }
+        self.schedule(self.now + duration, Job::RollbackDone);
+    }
+
+    /// ±15 % so two stages of the same kind do not take the same time.
+    fn jitter(&mut self, d: SignedDuration) -> SignedDuration {
+        let factor = 0.85 + self.rng.f64() * 0.3;
+        SignedDuration::from_secs(d.mul_f64(factor).as_secs().max(1))
+    }
+
+    fn run(&mut self, job: Job) {
+        let now = self.now;
+        match job {
+            Job::WorkDone { stage, attempt } => {
+                if self.attempts.get(&stage) == Some(&attempt) {
+                    self.engine.finish_work(&stage, now);
+                }
+            }
+            Job::WorkFailed {
+                stage,
+                attempt,
+                reason,
+            } => {
+                if self.attempts.get(&stage) == Some(&attempt) {
+                    self.engine.fail_work(&stage, &reason, now);
+                }
+            }
+            Job::Log {
+                level,
+                source,
+                stage,
+                message,
+            } => {
+                if self.release().status.in_flight() {
+                    self.engine
+                        .log(level, &source, stage.as_deref(), message, now);
+                }
+            }
+            Job::MetricTick => self.metric_tick(),
+            Job::AutoCheck { list, item } => self.engine.auto_check(&list, &item, AUTOMATION, now),
+            Job::Actor { index } => {
+                let actor = self.scenario.script.actors[index].clone();
+                self.actors_done[index] = true;
+                let id = self.next_command_id(&actor.name);
+                self.engine
+                    .handle(Command::new(id, actor.name, actor.action), now);
+            }
+            Job::Autopilot { action } => {
+                let action = match action {
+                    ActionKey::Approve { gate } => Action::Approve {
+                        gate: Some(gate),
+                        comment: Some("signed by autopilot: checks green".into()),
+                    },
+                    ActionKey::Advance => Action::Advance,
+                    ActionKey::Check { list, item } => Action::Check { list, item },
+                    ActionKey::Retry { stage } => Action::Retry { stage: Some(stage) },
+                };
+                let id = self.next_command_id(AUTOPILOT);
+                self.engine.handle(Command::new(id, AUTOPILOT, action), now);
+            }
+            Job::RollbackDone => self.engine.finish_rollback(now),
+            Job::WindowWarning { closed } => {
+                let message = if closed {
+                    "the deployment window has closed and the release is still in flight"
+                        .to_string()
+                } else {
+                    "the deployment window closes in 15m".to_string()
+                };
+                self.engine.log(Level::Warn, "window", None, message, now);
+            }
+        }
+    }
+
+    /// Values for every series of every cohort that has traffic, with noise,
+    /// plus a few request log lines.
+    fn metric_tick(&mut self) {
+        let now = self.now;
+        let release = self.engine.release();
+        let weight = release.rollout.weight as f64 / 100.0;
+        let rolling_back = release.status == Status::RollingBack;
+        let preview = matches!(self.scenario.plan.strategy, Strategy::BlueGreen { .. })
+            && release.rollout.began
+            && !rolling_back;
+        let began = release.rollout.began;
+        let profile = self.scenario.script.metrics.clone();
+        let canary_share = if rolling_back {
+            0.0
+        } else if preview && weight == 0.0 {
+            0.02 // synthetic preview traffic
+        } else {
+            weight
+        };
+        let mut cohorts: Vec<(Cohort, f64)> = Vec::new();
+        if canary_share > 0.0 {
+            cohorts.push((Cohort::Canary, canary_share));
+        }
+        if weight < 1.0 || rolling_back {
+            cohorts.push((Cohort::Stable, (1.0 - weight).max(0.0)));
+        }
+        let mut values: Vec<(Cohort, Series, f64)> = Vec::new();
+        for &(cohort, share) in &cohorts {
+            for series in Series::ALL {
+                let v = if series == Series::Throughput {
+                    profile.throughput * share
+                } else {
+                    self.level(cohort, series, &profile)
+                };
+                let v = self.noisy(series, v, profile.noise);
+                values.push((cohort, series, measured(v)));
+            }
+        }
+        // `all` mixes the cohorts by their share of traffic.
+        for series in Series::ALL {
+            let mut total = 0.0;
+            let mut weights = 0.0;
+            for &(cohort, share) in &cohorts {
+                let share = if cohort == Cohort::Canary && preview && weight == 0.0 {
+                    0.0
+                } else {
+                    share
+                };
+                if let Some((_, _, v)) =
+                    values.iter().find(|(c, s, _)| *c == cohort && *s == series)
+                {
+                    if series == Series::Throughput {
+                        total += v;
+                    } else {
+                        total += v * share;
+                        weights += share;
+                    }
+                }
+            }
+            let v = if series == Series::Throughput {
+                total
+            } else if weights > 0.0 {
+                total / weights
+            } else {
+                continue;
+            };
+            values.push((Cohort::All, series, measured(v)));
+        }
+        for (cohort, series, v) in values {
+            self.engine.observe(series, cohort, v, now);
+            if self.engine.release().status.is_final() {
+                return;
+            }
+        }
+        if began && !rolling_back {
+            self.request_logs(&cohorts, &profile);
+        }
+        self.schedule(now + profile.interval, Job::MetricTick);
+    }
+
+    /// The current level of a series for a cohort, incidents included.
+    fn level(&self, cohort: Cohort, series: Series, profile: &scenario::MetricProfile) -> f64 {
+        let base_map = if cohort == Cohort::Canary {
+            &profile.canary
+        } else {
+            &profile.stable
+        };
+        let mut v = base_map.get(&series).copied().unwrap_or(0.0);
+        for active in &self.incidents {
+            let incident = &self.scenario.script.incidents[active.index];
+            if incident.cohort != cohort || incident.series != series || self.now < active.since {
+                continue;
+            }
+            let ramp = incident.ramp.as_secs_f64();
+            let progress = if ramp <= 0.0 {
+                1.0
+            } else {
+                (self.now.duration_since(active.since).as_secs_f64() / ramp).clamp(0.0, 1.0)
+            };
+            v += (incident.to - v) * progress;
+        }
+        v
+    }
+
+    fn noisy(&mut self, series: Series, v: f64, noise: f64) -> f64 {
+        let jitter = 1.0 + noise * (self.rng.f64() * 2.0 - 1.0);
+        match series {
+            // Availability's noise is in its shortfall, not its value.
+            Series::Availability => (1.0 - (1.0 - v) * jitter).clamp(0.0, 1.0),
+            Series::ErrorRate => (v * jitter).clamp(0.0, 1.0),
+            _ => (v * jitter).max(0.0),
+        }
+    }
+
+    fn request_logs(&mut self, cohorts: &[(Cohort, f64)], profile: &scenario::MetricProfile) {
+        let interval = profile.interval;
+        let lines = (interval.as_secs() / 4).max(1);
+        let stage = self.release().current_stage().map(|s| s.plan.id.clone());
+        for k in 0..lines {
+            let pick = self.rng.f64();
+            let (cohort, _) = cohorts
+                .iter()
+                .copied()
+                .find(|(c, share)| *c == Cohort::Canary && pick < *share)
+                .unwrap_or((Cohort::Stable, 0.0));
+            let error_rate = self.level(cohort, Series::ErrorRate, profile);
+            let latency = self.level(cohort, Series::LatencyP50, profile) * 1000.0;
+            // Errors are over-sampled so an incident is visible in a tail.
+            let error = self.rng.f64() < (error_rate * 3.0).min(0.9);
+            let latency = latency * (0.6 + self.rng.f64() * 0.9);
+            let (level, message) = logs::request_line(&mut self.rng, cohort.name(), error, latency);
+            let at = self.now + interval * (k as i32) / (lines as i32);
+            self.schedule(
+                at,
+                Job::Log {
+                    level,
+                    source: "ingress".into(),
+                    stage: stage.clone(),
+                    message,
+                },
+            );
+        }
+        // Incident lines on the cohort they hit.
+        let active: Vec<(String, Vec<String>)> = self
+            .incidents
+            .iter()
+            .filter(|a| a.since <= self.now)
+            .map(|a| {
+                let i = &self.scenario.script.incidents[a.index];
+                (i.cohort.name().to_string(), i.logs.clone())
+            })
+            .collect();
+        for (cohort, lines) in active {
+            if lines.is_empty()
+                || (cohort == "canary" && !cohorts.iter().any(|(c, _)| *c == Cohort::Canary))
+            {
+                continue;
+            }
+            let line = lines[self.rng.usize(0..lines.len())].clone();
+            let at = self.now + interval.mul_f64(self.rng.f64());
+            self.schedule(
+                at,
+                Job::Log {
+                    level: Level::Error,
+                    source: format!("app/{cohort}"),
+                    stage: stage.clone(),
+                    message: line,
+                },
+            );
+        }
+    }
+}
+
+/// Values as a metrics system would report them: six decimals is a
+/// ten-thousandth of a percent, or a microsecond.
+fn measured(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+fn stage_source(kind: StageKind) -> &'static str {
+    match kind {
+        StageKind::Build => "build",
+        StageKind::Test => "test",
+        StageKind::Deploy => "deploy",
+        StageKind::Validation | StageKind::Verification => "smoke",
+        StageKind::Monitoring => "monitor",
+        StageKind::Approval | StageKind::Rollout => "rollout",
+    }
+}
+
+/// Runs a scenario to its end as fast as possible (for tests and tools):
+/// returns every event, or stops after `limit` of virtual time.
+pub fn run_to_end(sim: &mut Simulator, limit: SignedDuration) -> Vec<Event> {
+    let mut events = sim.start();
+    let deadline = sim.origin() + limit;
+    while let Some(due) = sim.next_due() {
+        if due > deadline {
+            break;
+        }
+        events.extend(sim.advance_to(due));
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests;
