@@ -1,1 +1,578 @@
+//! The engine's rules, told as stories.
 
+use jiff::{SignedDuration, Timestamp};
+
+use super::*;
+use crate::model::{
+    Approvers, ChecklistPlan, GatePlan, ItemPlan, Rule, Severity, StagePlan, Step, Strategy,
+};
+
+const T0: &str = "2026-11-24T14:00:00Z";
+
+fn at(secs: i64) -> Timestamp {
+    T0.parse::<Timestamp>().unwrap() + SignedDuration::from_secs(secs)
+}
+
+fn stage(id: &str, kind: StageKind) -> StagePlan {
+    StagePlan {
+        id: id.into(),
+        name: id.into(),
+        kind,
+        expected: None,
+        gate: None,
+        checklist: None,
+    }
+}
+
+/// payments-api: build, a two-person production gate (carol deployed it),
+/// a canary 10% → pause → 50% → 5m pause → 100%, then verification with a
+/// checklist.
+fn plan() -> ReleasePlan {
+    let strategy = Strategy::Canary {
+        steps: vec![
+            Step::plain(StepKind::SetWeight { weight: 10 }),
+            Step::plain(StepKind::Pause { duration: None }),
+            Step::plain(StepKind::SetWeight { weight: 50 }),
+            Step::plain(StepKind::Pause {
+                duration: Some(SignedDuration::from_mins(5)),
+            }),
+            Step::plain(StepKind::SetWeight { weight: 100 }),
+        ],
+    };
+    ReleasePlan {
+        id: "payments-api-v5.5.0".into(),
+        service: "payments-api".into(),
+        version_from: "v5.4.0".into(),
+        version_to: "v5.5.0".into(),
+        environment: "production".into(),
+        deployer: "carol".into(),
+        steps: strategy.steps(),
+        strategy,
+        stages: vec![
+            stage("build", StageKind::Build),
+            StagePlan {
+                gate: Some("production".into()),
+                ..stage("approval", StageKind::Approval)
+            },
+            stage("canary", StageKind::Rollout),
+            StagePlan {
+                checklist: Some("post-deployment".into()),
+                ..stage("verification", StageKind::Verification)
+            },
+        ],
+        gates: vec![GatePlan {
+            id: "production".into(),
+            name: "Production deploy approval".into(),
+            required: 2,
+            approvers: Approvers::Named(vec!["carol".into(), "dave".into(), "erin".into()]),
+            self_approval: false,
+        }],
+        checklists: vec![ChecklistPlan {
+            id: "post-deployment".into(),
+            name: "Post-deployment verification".into(),
+            items: vec![
+                ItemPlan {
+                    id: "smoke".into(),
+                    text: "Smoke tests passing".into(),
+                    automatic: true,
+                },
+                ItemPlan {
+                    id: "critical-features".into(),
+                    text: "Critical features working".into(),
+                    automatic: false,
+                },
+            ],
+        }],
+        rules: Rule::runbook_defaults(),
+        rollback_checklist: None,
+        window: None,
+    }
+}
+
+struct Story {
+    engine: Engine,
+    events: Vec<Event>,
+    ids: u32,
+}
+
+impl Story {
+    fn new() -> Story {
+        let mut engine = Engine::new(plan(), 1000);
+        engine.start(at(0));
+        let events = engine.take_events();
+        Story {
+            engine,
+            events,
+            ids: 0,
+        }
+    }
+
+    fn release(&self) -> &Release {
+        self.engine.release()
+    }
+
+    fn send(&mut self, secs: i64, operator: &str, action: Action) -> Verdict {
+        self.ids += 1;
+        let id = format!("cmd-{}", self.ids);
+        let verdict = self
+            .engine
+            .handle(Command::new(id, operator, action), at(secs));
+        self.events.extend(self.engine.take_events());
+        verdict
+    }
+
+    fn approve(&mut self, secs: i64, operator: &str) -> Verdict {
+        self.send(
+            secs,
+            operator,
+            Action::Approve {
+                gate: Some("production".into()),
+                comment: Some(format!("{operator} signs")),
+            },
+        )
+    }
+
+    fn build_done(&mut self, secs: i64) {
+        self.engine.finish_work("build", at(secs));
+        self.events.extend(self.engine.take_events());
+    }
+
+    /// Build done and both approvers signed: the canary is at its first pause.
+    fn at_first_pause() -> Story {
+        let mut story = Story::new();
+        story.build_done(60);
+        story.approve(70, "dave");
+        story.approve(80, "erin");
+        story
+    }
+
+    fn tick(&mut self, secs: i64) {
+        self.engine.tick(at(secs));
+        self.events.extend(self.engine.take_events());
+    }
+
+    fn observe(&mut self, secs: i64, series: Series, cohort: Cohort, value: f64) {
+        self.engine.observe(series, cohort, value, at(secs));
+        self.events.extend(self.engine.take_events());
+    }
+
+    fn stage_state(&self, id: &str) -> StageState {
+        self.release().stage(id).unwrap().state
+    }
+}
+
+fn refused(verdict: Verdict) -> String {
+    match verdict {
+        Verdict::Refused { reason } => reason,
+        Verdict::Accepted { .. } => panic!("expected a refusal, got {verdict:?}"),
+    }
+}
+
+#[test]
+fn the_deployer_cannot_approve_their_own_release() {
+    let mut story = Story::new();
+    story.build_done(60);
+    let reason = refused(story.approve(70, "carol"));
+    assert_eq!(reason, "carol deployed this release and cannot approve it");
+    assert!(
+        story
+            .release()
+            .gate("production")
+            .unwrap()
+            .signoffs
+            .is_empty()
+    );
+    let last = story.events.last().unwrap();
+    assert!(
+        matches!(&last.kind, EventKind::CommandRejected { reason, .. } if reason.contains("cannot approve")),
+        "the refusal is on the record: {last:?}"
+    );
+}
+
+#[test]
+fn two_different_people_complete_a_two_person_gate_and_the_same_person_twice_counts_once() {
+    let mut story = Story::new();
+    story.build_done(60);
+    assert!(story.approve(70, "dave").is_accepted());
+    let reason = refused(story.approve(75, "dave"));
+    assert!(reason.contains("the same person counts once"), "{reason}");
+    let gate = story.release().gate("production").unwrap();
+    assert_eq!(gate.signoffs.len(), 1);
+    assert_eq!(gate.state, GateState::Open);
+    assert_eq!(story.stage_state("canary"), StageState::Pending);
+
+    assert!(story.approve(90, "erin").is_accepted());
+    let gate = story.release().gate("production").unwrap();
+    assert_eq!(gate.state, GateState::Approved);
+    let names: Vec<&str> = gate.signoffs.iter().map(|s| s.operator.as_str()).collect();
+    assert_eq!(names, ["dave", "erin"]);
+    assert_eq!(story.stage_state("approval"), StageState::Succeeded);
+    assert_eq!(story.stage_state("canary"), StageState::Running);
+    assert_eq!(story.release().rollout.weight, 10);
+}
+
+#[test]
+fn only_listed_approvers_may_sign_and_only_once_the_gate_is_open() {
+    let mut story = Story::new();
+    let reason = refused(story.approve(10, "dave"));
+    assert_eq!(
+        reason,
+        "Production deploy approval is not open yet: it opens when \"approval\" starts"
+    );
+    story.build_done(60);
+    let reason = refused(story.approve(70, "mallory"));
+    assert!(
+        reason.starts_with("mallory may not approve Production deploy approval"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn advance_works_only_when_the_rollout_is_holding_at_a_pause() {
+    let mut story = Story::new();
+    let reason = refused(story.send(5, "carol", Action::Advance));
+    assert_eq!(
+        reason,
+        "the rollout has not started: the release is at \"build\""
+    );
+
+    let mut story = Story::at_first_pause();
+    assert_eq!(story.release().current_step().unwrap().0, 1);
+    assert!(story.send(100, "carol", Action::Advance).is_accepted());
+    assert_eq!(story.release().rollout.weight, 50);
+    // Now at the timed pause: advancing it early is allowed too.
+    assert_eq!(story.release().current_step().unwrap().0, 3);
+    assert_eq!(story.release().rollout.until, Some(at(400)));
+}
+
+#[test]
+fn a_timed_pause_ends_by_itself_and_the_release_moves_on() {
+    let mut story = Story::at_first_pause();
+    story.send(100, "carol", Action::Advance);
+    assert_eq!(story.engine.next_deadline(), Some(at(400)));
+    story.tick(399);
+    assert_eq!(story.release().rollout.weight, 50);
+    story.tick(400);
+    assert_eq!(story.release().rollout.weight, 100);
+    assert_eq!(story.stage_state("canary"), StageState::Succeeded);
+    assert_eq!(story.stage_state("verification"), StageState::Running);
+}
+
+#[test]
+fn pausing_stops_the_clock_on_a_timed_step_and_resuming_gives_the_time_back() {
+    let mut story = Story::at_first_pause();
+    story.send(100, "carol", Action::Advance); // 5m pause ends at 400
+    assert!(
+        story
+            .send(
+                160,
+                "carol",
+                Action::Pause {
+                    reason: Some("checking a dashboard".into())
+                }
+            )
+            .is_accepted()
+    );
+    assert_eq!(story.release().status, Status::Paused);
+    assert_eq!(story.engine.next_deadline(), None);
+    story.tick(1000);
+    assert_eq!(
+        story.release().rollout.weight,
+        50,
+        "nothing moves while paused"
+    );
+    let reason = refused(story.send(1001, "dave", Action::Advance));
+    assert_eq!(reason, "the release is paused by carol; resume it first");
+    assert!(story.send(1100, "carol", Action::Resume).is_accepted());
+    // 240 s were left when it paused.
+    assert_eq!(story.release().rollout.until, Some(at(1340)));
+}
+
+#[test]
+fn rejecting_the_gate_ends_the_release_aborted() {
+    let mut story = Story::new();
+    story.build_done(60);
+    let reason = refused(story.send(
+        70,
+        "dave",
+        Action::Reject {
+            gate: None,
+            reason: "  ".into(),
+        },
+    ));
+    assert_eq!(reason, "a rejection needs a reason for the record");
+    assert!(
+        story
+            .send(
+                80,
+                "dave",
+                Action::Reject {
+                    gate: None,
+                    reason: "no rollback plan for migration 0078".into(),
+                },
+            )
+            .is_accepted()
+    );
+    assert_eq!(story.release().outcome(), Some(Outcome::Aborted));
+    assert_eq!(story.stage_state("approval"), StageState::Failed);
+    assert_eq!(story.stage_state("canary"), StageState::Skipped);
+    let gate = story.release().gate("production").unwrap();
+    assert_eq!(gate.rejection.as_ref().unwrap().operator, "dave");
+}
+
+#[test]
+fn rollback_works_from_any_in_flight_state_and_twice_is_the_same_as_once() {
+    for moment in ["building", "at the gate", "mid-canary", "paused"] {
+        let mut story = Story::new();
+        match moment {
+            "building" => {}
+            "at the gate" => story.build_done(60),
+            "mid-canary" => story = Story::at_first_pause(),
+            _ => {
+                story = Story::at_first_pause();
+                story.send(100, "carol", Action::Advance);
+                story.send(110, "carol", Action::Pause { reason: None });
+            }
+        }
+        let first = story.send(
+            200,
+            "erin",
+            Action::Rollback {
+                reason: Some("p99 looks wrong".into()),
+            },
+        );
+        assert!(first.is_accepted(), "{moment}: {first:?}");
+        assert_eq!(story.release().status, Status::RollingBack, "{moment}");
+        assert_eq!(
+            story.release().rollout.weight,
+            0,
+            "{moment}: traffic back to stable"
+        );
+        let second = story.send(205, "dave", Action::Rollback { reason: None });
+        match second {
+            Verdict::Accepted { note: Some(note) } => {
+                assert!(
+                    note.starts_with("already rolling back (started by erin"),
+                    "{note}"
+                )
+            }
+            other => panic!("{moment}: {other:?}"),
+        }
+        let starts = story
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::RollbackStarted { .. }))
+            .count();
+        assert_eq!(starts, 1, "{moment}: one rollback, however often asked");
+        story.engine.finish_rollback(at(260));
+        story.events.extend(story.engine.take_events());
+        assert_eq!(
+            story.release().outcome(),
+            Some(Outcome::RolledBack),
+            "{moment}"
+        );
+        assert!(
+            story
+                .send(300, "erin", Action::Rollback { reason: None })
+                .is_accepted()
+        );
+        let rollback = story.release().rollback.clone().unwrap();
+        assert_eq!(
+            (rollback.by.as_str(), rollback.reason.as_str()),
+            ("erin", "p99 looks wrong")
+        );
+    }
+}
+
+#[test]
+fn a_finished_release_refuses_rollback_and_every_other_change_with_a_reason() {
+    let mut story = Story::at_first_pause();
+    story.send(100, "carol", Action::PromoteFull);
+    story
+        .engine
+        .auto_check("post-deployment", "smoke", "automation", at(110));
+    story.send(
+        120,
+        "carol",
+        Action::Check {
+            list: "post-deployment".into(),
+            item: "critical-features".into(),
+        },
+    );
+    story.engine.finish_work("verification", at(130));
+    story.events.extend(story.engine.take_events());
+    assert_eq!(story.release().outcome(), Some(Outcome::Succeeded));
+    let reason = refused(story.send(200, "carol", Action::Rollback { reason: None }));
+    assert_eq!(
+        reason,
+        "the release has finished (succeeded); nothing is in flight to roll back"
+    );
+    let reason = refused(story.send(201, "carol", Action::Pause { reason: None }));
+    assert_eq!(
+        reason,
+        "the release has finished (succeeded); there is nothing left to pause"
+    );
+}
+
+#[test]
+fn a_rule_that_holds_for_its_duration_rolls_back_with_the_rule_as_the_reason() {
+    let mut story = Story::at_first_pause();
+    // A short spike is not enough: 4 minutes over 10 %, then it recovers.
+    for i in 0..16 {
+        story.observe(100 + i * 15, Series::ErrorRate, Cohort::Canary, 0.14);
+    }
+    story.observe(100 + 16 * 15, Series::ErrorRate, Cohort::Canary, 0.004);
+    assert_eq!(story.release().status, Status::Running);
+    // A breach that holds for five minutes fires the rollback rule.
+    let start = 400;
+    for i in 0..=20 {
+        story.observe(start + i * 15, Series::ErrorRate, Cohort::Canary, 0.14);
+    }
+    assert_eq!(story.release().status, Status::RollingBack);
+    let rollback = story.release().rollback.clone().unwrap();
+    assert_eq!(rollback.by, "rule:ErrorRateRollback");
+    assert!(
+        rollback.reason.contains("canary error_rate 14.00%"),
+        "{}",
+        rollback.reason
+    );
+    assert!(
+        rollback.reason.contains("error_rate > 10% for 5m"),
+        "{}",
+        rollback.reason
+    );
+    assert_eq!(rollback.started_at, at(start + 300));
+    let alert = story
+        .release()
+        .alerts
+        .iter()
+        .find(|a| a.rule == "ErrorRateRollback")
+        .unwrap();
+    assert_eq!(alert.state, AlertState::Firing);
+    assert_eq!(alert.severity, Severity::Critical);
+    // The stable cohort's numbers never trigger a canary rule.
+    let mut calm = Story::at_first_pause();
+    for i in 0..=40 {
+        calm.observe(100 + i * 15, Series::ErrorRate, Cohort::Stable, 0.5);
+    }
+    assert_eq!(calm.release().status, Status::Running);
+}
+
+#[test]
+fn the_same_command_id_is_applied_once() {
+    let mut story = Story::at_first_pause();
+    let command = Command::new("client-7", "carol", Action::Advance);
+    let first = story.engine.handle(command.clone(), at(100));
+    let events_after_first = story.engine.take_events().len();
+    let again = story.engine.handle(command, at(101));
+    assert_eq!(first, again);
+    assert!(events_after_first > 0);
+    assert!(
+        story.engine.take_events().is_empty(),
+        "a repeated id changes nothing"
+    );
+    assert_eq!(story.release().rollout.weight, 50);
+}
+
+#[test]
+fn promote_fully_skips_the_remaining_steps() {
+    let mut story = Story::at_first_pause();
+    match story.send(100, "carol", Action::PromoteFull) {
+        Verdict::Accepted { note: Some(note) } => {
+            assert_eq!(
+                note,
+                "4 remaining steps skipped; all traffic to the new version"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(story.release().rollout.weight, 100);
+    assert_eq!(story.stage_state("canary"), StageState::Succeeded);
+}
+
+#[test]
+fn a_stage_waits_for_its_checklist_and_automatic_items_are_not_for_people() {
+    let mut story = Story::at_first_pause();
+    story.send(100, "carol", Action::PromoteFull);
+    story.engine.finish_work("verification", at(150));
+    story.events.extend(story.engine.take_events());
+    assert_eq!(story.stage_state("verification"), StageState::Waiting);
+    let reason = refused(story.send(
+        160,
+        "carol",
+        Action::Check {
+            list: "post-deployment".into(),
+            item: "smoke".into(),
+        },
+    ));
+    assert_eq!(reason, "\"Smoke tests passing\" is checked automatically");
+    story
+        .engine
+        .auto_check("post-deployment", "smoke", "automation", at(170));
+    story.send(
+        180,
+        "dave",
+        Action::Check {
+            list: "post-deployment".into(),
+            item: "critical-features".into(),
+        },
+    );
+    let item = story
+        .release()
+        .checklist("post-deployment")
+        .unwrap()
+        .item("critical-features")
+        .unwrap()
+        .clone();
+    assert_eq!(item.ticked.unwrap().by, "dave");
+    assert_eq!(story.release().outcome(), Some(Outcome::Succeeded));
+}
+
+#[test]
+fn a_failed_stage_holds_the_release_until_someone_retries() {
+    let mut story = Story::new();
+    story.engine.fail_work("build", "linker error", at(30));
+    story.events.extend(story.engine.take_events());
+    assert_eq!(story.stage_state("build"), StageState::Failed);
+    assert!(story.release().status.in_flight());
+    let reason = refused(story.send(
+        40,
+        "carol",
+        Action::Retry {
+            stage: Some("approval".into()),
+        },
+    ));
+    assert_eq!(
+        reason,
+        "\"approval\" has not failed; only a failed stage can be retried"
+    );
+    assert!(
+        story
+            .send(50, "carol", Action::Retry { stage: None })
+            .is_accepted()
+    );
+    assert_eq!(story.stage_state("build"), StageState::Running);
+    story.build_done(90);
+    assert_eq!(story.stage_state("approval"), StageState::Waiting);
+}
+
+#[test]
+fn seq_rises_by_one_and_folding_the_events_gives_the_engines_own_state() {
+    let mut story = Story::at_first_pause();
+    story.observe(90, Series::LatencyP95, Cohort::Canary, 0.2);
+    story.send(100, "carol", Action::Advance);
+    story.tick(400);
+    for (i, event) in story.events.iter().enumerate() {
+        assert_eq!(event.seq, i as u64 + 1);
+    }
+    let mut folded = Release::new("payments-api-v5.5.0", 1000);
+    for event in &story.events {
+        // Through JSON and back, as a client would see it.
+        let wire = serde_json::to_string(event).unwrap();
+        folded.apply(&serde_json::from_str(&wire).unwrap());
+    }
+    assert_eq!(&folded, story.release());
+    // A repeated event changes nothing.
+    folded.apply(&story.events[3].clone());
+    assert_eq!(&folded, story.release());
+}

@@ -93,10 +93,11 @@ impl Autopilot {
                 ));
             }
         }
-        if let Some(stage) = release.current_stage() {
-            if let Some(list) = stage.plan.checklist.as_deref() {
-                self.tick_manual(release, list, &mut out);
-            }
+        if let Some(list) = release
+            .current_stage()
+            .and_then(|stage| stage.plan.checklist.as_deref())
+        {
+            self.tick_manual(release, list, &mut out);
         }
         if let Some(failed) = release
             .stages

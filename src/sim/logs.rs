@@ -68,13 +68,13 @@ pub fn stage_lines(kind: StageKind, ctx: &Context, rng: &mut Rng) -> Vec<Scripte
                     0.10,
                     Info,
                     "build",
-                    format!("Step 1/9 : FROM rust:1.95-slim AS builder"),
+                    "Step 1/9 : FROM rust:1.95-slim AS builder".into(),
                 ),
                 line(
                     0.20,
                     Info,
                     "build",
-                    format!("Step 4/9 : RUN cargo build --release --locked"),
+                    "Step 4/9 : RUN cargo build --release --locked".into(),
                 ),
                 line(
                     0.30,

@@ -330,10 +330,10 @@ impl Simulator {
                 state: StageState::Running,
                 ..
             } => self.stage_started(stage),
-            EventKind::CanaryStep { step, weight, .. } => {
-                if self.triggered.insert(format!("step:{step}")) {
-                    self.step_started(*step, *weight);
-                }
+            EventKind::CanaryStep { step, weight, .. }
+                if self.triggered.insert(format!("step:{step}")) =>
+            {
+                self.step_started(*step, *weight);
             }
             EventKind::RollbackStarted { .. } => self.rollback_started(),
             _ => {}

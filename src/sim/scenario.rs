@@ -39,12 +39,22 @@ impl Problem {
             .location()
             .map(|l| (l.line() as u32, l.column() as u32))
             .unwrap_or((1, 1));
+        let message = serde_saphyr::UserMessageFormatter
+            .format_message(err.without_snippet())
+            .into_owned();
+        // The reader names Rust types; a person wants to know what to write.
+        let message = match message.as_str() {
+            m if m.starts_with("invalid u") || m.starts_with("invalid i") => {
+                "expected a whole number here".to_string()
+            }
+            m if m.starts_with("invalid f") => "expected a number here".to_string(),
+            "expected string scalar" => "expected a plain value (text) here".to_string(),
+            _ => message,
+        };
         Problem {
             line: line.max(1),
             column: column.max(1),
-            message: serde_saphyr::UserMessageFormatter
-                .format_message(err.without_snippet())
-                .into_owned(),
+            message,
         }
     }
 }
@@ -636,10 +646,14 @@ fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
                 c.problem(
                     &gate.approvers.referenced,
                     format!(
-                        "gate \"{}\" needs {} sign-offs but only {} people may approve it ({})",
+                        "gate \"{}\" needs {} sign-offs but only {} may approve it ({})",
                         plan.id,
                         plan.required,
-                        distinct.len(),
+                        if distinct.len() == 1 {
+                            "1 person".to_string()
+                        } else {
+                            format!("{} people", distinct.len())
+                        },
                         distinct.join(", ")
                     ),
                 );
@@ -698,8 +712,9 @@ fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
             Some(d) => c.duration(d),
             None => default_stage_duration(stage.kind),
         };
-        if !stage.kind.has_backend_work() && stage.duration.is_some() {
-            let d = stage.duration.as_ref().expect("checked above");
+        if let Some(d) = &stage.duration
+            && !stage.kind.has_backend_work()
+        {
             c.problem(
                 &d.referenced,
                 format!(

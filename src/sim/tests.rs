@@ -1,1 +1,234 @@
+//! The simulator plays whole releases; these tests watch them.
 
+use super::*;
+use crate::model::{GateState, Outcome, Series};
+
+const DAY: SignedDuration = SignedDuration::from_hours(24);
+
+fn bundled_scenario(name: &str) -> Scenario {
+    scenario::parse(bundled::get(name).unwrap()).unwrap_or_else(|p| panic!("{name}: {p:?}"))
+}
+
+fn play(name: &str, seed: u64, autopilot: bool) -> (Simulator, Vec<Event>) {
+    let options = SimOptions {
+        seed,
+        autopilot,
+        ..SimOptions::default()
+    };
+    let mut sim = Simulator::new(bundled_scenario(name), options);
+    let events = run_to_end(&mut sim, DAY);
+    (sim, events)
+}
+
+#[test]
+fn every_bundled_scenario_ends_as_its_story_promises_on_autopilot() {
+    let promised = [
+        ("happy-canary", Outcome::Succeeded),
+        ("canary-regression", Outcome::RolledBack),
+        ("blue-green", Outcome::Succeeded),
+        ("rolling", Outcome::Succeeded),
+        ("approval-rejected", Outcome::Aborted),
+        ("two-person", Outcome::Succeeded),
+        ("feature-flag", Outcome::Succeeded),
+    ];
+    assert_eq!(promised.len(), bundled::SCENARIOS.len());
+    for (name, outcome) in promised {
+        let (sim, events) = play(name, 1, true);
+        assert_eq!(sim.release().outcome(), Some(outcome), "{name}");
+        let last = events.last().unwrap();
+        assert_eq!(last.kind, EventKind::ReleaseFinished { outcome }, "{name}");
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(e.seq, i as u64 + 1, "{name}: seq rises by one");
+        }
+        assert!(
+            events.windows(2).all(|w| w[0].at <= w[1].at),
+            "{name}: time never runs backwards"
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_plays_the_same_release_and_another_seed_another() {
+    let (_, a) = play("happy-canary", 42, true);
+    let (_, b) = play("happy-canary", 42, true);
+    let (_, c) = play("happy-canary", 43, true);
+    let json = |events: &[Event]| serde_json::to_string(events).unwrap();
+    assert_eq!(json(&a), json(&b));
+    assert_ne!(json(&a), json(&c));
+}
+
+#[test]
+fn the_canary_regression_is_rolled_back_by_the_rule_not_by_a_person() {
+    let (sim, events) = play("canary-regression", 1, true);
+    let rollback = sim.release().rollback.clone().unwrap();
+    assert_eq!(rollback.by, "rule:ErrorRateRollback");
+    // The incident starts 30 s into step 3 (25 %), ramps for 90 s, and the
+    // rule needs five minutes above 10 %.
+    let step3 = events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::CanaryStep { step: 2, .. }))
+        .unwrap()
+        .at;
+    let after = rollback.started_at.duration_since(step3);
+    assert!(
+        after >= SignedDuration::from_mins(5) && after <= SignedDuration::from_mins(8),
+        "{after:?}"
+    );
+    let worst = sim
+        .release()
+        .metrics
+        .get(Series::ErrorRate, Cohort::Canary)
+        .unwrap()
+        .samples()
+        .map(|s| s.value)
+        .fold(0.0, f64::max);
+    assert!(
+        (0.12..0.16).contains(&worst),
+        "the canary's error rate climbs to ~14%: {worst}"
+    );
+    let stable_worst = sim
+        .release()
+        .metrics
+        .get(Series::ErrorRate, Cohort::Stable)
+        .unwrap()
+        .samples()
+        .map(|s| s.value)
+        .fold(0.0, f64::max);
+    assert!(stable_worst < 0.01, "stable stays healthy: {stable_worst}");
+    let rollback_checks = sim.release().checklist("rollback-verification").unwrap();
+    assert!(rollback_checks.is_complete(), "the rollback is verified");
+}
+
+#[test]
+fn without_an_operator_the_release_waits_at_its_manual_steps_and_goes_on_when_told() {
+    let mut sim = Simulator::new(bundled_scenario("happy-canary"), SimOptions::default());
+    run_to_end(&mut sim, SignedDuration::from_hours(3));
+    let release = sim.release();
+    assert!(release.status.in_flight(), "nobody ticked the manual items");
+    let waiting = release.current_stage().unwrap();
+    assert_eq!(waiting.plan.id, "staging-validation");
+    assert_eq!(waiting.state, StageState::Waiting);
+
+    let (verdict, _) = sim.submit(Command::new(
+        "tick-config",
+        "carol",
+        Action::Check {
+            list: "staging-validation".into(),
+            item: "config".into(),
+        },
+    ));
+    assert!(verdict.is_accepted(), "{verdict:?}");
+    let later = sim.now() + SignedDuration::from_hours(3);
+    sim.advance_to(later);
+    let release = sim.release();
+    assert_eq!(release.current_stage().unwrap().plan.id, "approval");
+    assert_eq!(
+        release.gate("production").unwrap().state,
+        GateState::Approved,
+        "dave signed"
+    );
+
+    for item in ["bugs", "review", "docs", "release-notes"] {
+        let command = Command::new(
+            format!("tick-{item}"),
+            "carol",
+            Action::Check {
+                list: "pre-deployment".into(),
+                item: item.into(),
+            },
+        );
+        let (verdict, _) = sim.submit(command);
+        assert!(verdict.is_accepted(), "{item}: {verdict:?}");
+    }
+    assert_eq!(sim.release().current_stage().unwrap().plan.id, "canary");
+    assert_eq!(sim.release().rollout.weight, 5);
+}
+
+#[test]
+fn the_autopilot_signs_a_gate_nobody_is_scripted_to_sign() {
+    let mut scenario = bundled_scenario("happy-canary");
+    scenario.script.actors.clear();
+    let options = SimOptions {
+        autopilot: true,
+        ..SimOptions::default()
+    };
+    let mut sim = Simulator::new(scenario, options);
+    run_to_end(&mut sim, DAY);
+    let gate = sim.release().gate("production").unwrap();
+    assert_eq!(gate.signoffs[0].operator, AUTOPILOT);
+    assert_eq!(sim.release().outcome(), Some(Outcome::Succeeded));
+    let approvers = &sim.release().plan.as_ref().unwrap().gates[0].approvers;
+    assert!(
+        approvers.includes(AUTOPILOT),
+        "the plan says the autopilot may sign"
+    );
+}
+
+#[test]
+fn the_two_person_story_refuses_the_deployer_and_counts_dave_once() {
+    let (sim, events) = play("two-person", 1, true);
+    let refusals: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::CommandRejected { command, reason } => {
+                Some(format!("{}: {reason}", command.operator))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    assert_eq!(
+        refusals[0],
+        "carol: carol deployed this release and cannot approve it"
+    );
+    assert!(
+        refusals[1].starts_with("dave: dave has already signed"),
+        "{}",
+        refusals[1]
+    );
+    let gate = sim.release().gate("production").unwrap();
+    let names: Vec<&str> = gate.signoffs.iter().map(|s| s.operator.as_str()).collect();
+    assert_eq!(names, ["dave", "erin"]);
+}
+
+#[test]
+fn a_commanded_rollback_mid_canary_drains_the_new_version() {
+    let options = SimOptions {
+        autopilot: true,
+        ..SimOptions::default()
+    };
+    let mut sim = Simulator::new(bundled_scenario("happy-canary"), options);
+    sim.start();
+    while sim.release().rollout.weight < 25 {
+        let due = sim.next_due().unwrap();
+        sim.advance_to(due);
+    }
+    let (verdict, events) = sim.submit(Command::new(
+        "r1",
+        "carol",
+        Action::Rollback {
+            reason: Some("checkout p99 doubled on the canary".into()),
+        },
+    ));
+    assert!(verdict.is_accepted());
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::RollbackStarted { .. }))
+    );
+    let rest = run_to_end(&mut sim, DAY);
+    assert_eq!(sim.release().outcome(), Some(Outcome::RolledBack));
+    let canary_after = rest.iter().any(|e| {
+        matches!(
+            e.kind,
+            EventKind::Metric {
+                cohort: Cohort::Canary,
+                ..
+            }
+        ) && e.at > sim.release().rollback.as_ref().unwrap().started_at
+    });
+    assert!(
+        !canary_after,
+        "no traffic reaches the new version after the rollback"
+    );
+}

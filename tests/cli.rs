@@ -1,0 +1,281 @@
+//! The `shipdeck` binary, run as a user would run it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn shipdeck() -> Command {
+    Command::cargo_bin("shipdeck").unwrap()
+}
+
+fn events(args: &[&str]) -> (Vec<Value>, String) {
+    let output = shipdeck().arg("events").args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(output.status.success(), "events {args:?} failed: {stderr}");
+    let lines = String::from_utf8(output.stdout).unwrap();
+    let values = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    (values, stderr)
+}
+
+#[test]
+fn every_fixture_scenario_checks_clean() {
+    let mut paths: Vec<String> = std::fs::read_dir("fixtures/scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 6);
+    let out = shipdeck().arg("check").args(&paths).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.ends_with(": ok (scenario)"))
+            .count(),
+        paths.len()
+    );
+}
+
+#[test]
+fn broken_files_are_reported_as_path_line_col_with_exit_status_2() {
+    let cases = [
+        (
+            "fixtures/broken/unknown-key.yaml",
+            "fixtures/broken/unknown-key.yaml:6:3: unknown field `deployr`",
+        ),
+        (
+            "fixtures/broken/wrong-type.yaml",
+            "fixtures/broken/wrong-type.yaml:17:15: expected a whole number here",
+        ),
+        (
+            "fixtures/broken/weight-140.yaml",
+            "fixtures/broken/weight-140.yaml:12:21: a canary weight of 140 is out of range: it must be between 0 and 100",
+        ),
+        (
+            "fixtures/broken/unknown-series.yaml",
+            "fixtures/broken/unknown-series.yaml:15:16: unknown series `cpu_usage`",
+        ),
+        (
+            "fixtures/broken/unknown-series.yaml",
+            "fixtures/broken/unknown-series.yaml:19:16: latency_p95 is a latency: write the threshold like 500ms or 2s",
+        ),
+        (
+            "fixtures/broken/nobody-may-approve.yaml",
+            "fixtures/broken/nobody-may-approve.yaml:19:16: nobody is allowed to approve gate \"production\": its only approver, carol, deployed this release and may not approve it",
+        ),
+        (
+            "fixtures/broken/nobody-may-approve.yaml",
+            "fixtures/broken/nobody-may-approve.yaml:24:16: gate \"finance\" needs 2 sign-offs but only 1 person may approve it (frank)",
+        ),
+        (
+            "fixtures/broken/bad-yaml.yaml",
+            "fixtures/broken/bad-yaml.yaml:3:9: ",
+        ),
+    ];
+    for (path, expected) in cases {
+        let out = shipdeck().args(["check", path]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.lines().any(|l| l.starts_with(expected)),
+            "{path}: expected a line starting {expected:?}, got:\n{stderr}"
+        );
+    }
+    // A good file among bad ones is still reported good, and the run still fails.
+    let out = shipdeck()
+        .args([
+            "check",
+            "fixtures/scenarios/happy-canary.yaml",
+            "fixtures/broken/weight-140.yaml",
+            "no/such/file.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("happy-canary.yaml: ok"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.yaml: cannot read"));
+}
+
+#[test]
+fn every_bundled_scenario_runs_to_its_promised_outcome_on_autopilot() {
+    let promised = [
+        ("happy-canary", "succeeded"),
+        ("canary-regression", "rolled_back"),
+        ("blue-green", "succeeded"),
+        ("rolling", "succeeded"),
+        ("approval-rejected", "aborted"),
+        ("two-person", "succeeded"),
+        ("feature-flag", "succeeded"),
+    ];
+    for (name, outcome) in promised {
+        let (events, _) = events(&["--scenario", name, "--speed", "max", "--autopilot"]);
+        let last = events.last().unwrap();
+        assert_eq!(last["type"], "release_finished", "{name}");
+        assert_eq!(last["outcome"], outcome, "{name}");
+        assert_eq!(events[0]["type"], "release_started", "{name}");
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(
+                e["seq"].as_u64(),
+                Some(i as u64 + 1),
+                "{name}: seq rises by one"
+            );
+            assert!(
+                e["at"].is_string() && e["release"].is_string(),
+                "{name}: envelope {e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_same_seed_prints_the_same_stream() {
+    let run = |seed: &str| {
+        shipdeck()
+            .args([
+                "events",
+                "--scenario",
+                "canary-regression",
+                "--speed",
+                "max",
+                "--autopilot",
+                "--seed",
+                seed,
+            ])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    assert_eq!(run("9"), run("9"));
+    assert_ne!(run("9"), run("10"));
+}
+
+#[test]
+fn a_scenario_file_by_path_works_like_a_bundled_name() {
+    let (by_path, _) = events(&[
+        "--scenario",
+        "fixtures/scenarios/rolling.yaml",
+        "--speed",
+        "max",
+        "--autopilot",
+    ]);
+    let (by_name, _) = events(&["--scenario", "rolling", "--speed", "max", "--autopilot"]);
+    assert_eq!(by_path, by_name);
+}
+
+#[test]
+fn speed_paces_the_stream_against_the_wall_clock() {
+    // approval-rejected covers about nine virtual minutes: at 1200x, ~0.45 s.
+    let started = Instant::now();
+    let (events, _) = events(&[
+        "--scenario",
+        "approval-rejected",
+        "--speed",
+        "1200",
+        "--autopilot",
+    ]);
+    let elapsed = started.elapsed();
+    let first: jiff::Timestamp = events[0]["at"].as_str().unwrap().parse().unwrap();
+    let last: jiff::Timestamp = events.last().unwrap()["at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let virtual_secs = last.duration_since(first).as_secs_f64();
+    assert!(virtual_secs > 300.0);
+    assert!(
+        elapsed >= Duration::from_secs_f64(virtual_secs / 1200.0 * 0.9),
+        "{elapsed:?} for {virtual_secs}s of virtual time"
+    );
+}
+
+#[test]
+fn unknown_scenarios_and_bad_flags_get_a_clear_message_and_status_2() {
+    let out = shipdeck()
+        .args(["events", "--scenario", "happy-canray"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no scenario named \"happy-canray\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("happy-canary"),
+        "lists what exists: {stderr}"
+    );
+
+    let out = shipdeck()
+        .args(["events", "--speed", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a speed"));
+
+    let out = shipdeck()
+        .args(["events", "--scenario", "fixtures/broken/weight-140.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("weight-140.yaml:12:21:"));
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_stream_quietly() {
+    let mut child = Process::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .args(["events", "--speed", "max", "--autopilot"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("release_started"));
+    // stdout is dropped here, like `| head -1`.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{stderr}");
+}
+
+#[test]
+fn the_bare_command_says_the_console_is_not_built_yet() {
+    let out = shipdeck().output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("console is not built yet"), "{stderr}");
+    assert!(stderr.contains("shipdeck events"), "{stderr}");
+}
+
+#[test]
+fn scenarios_lists_the_bundled_stories() {
+    let out = shipdeck().arg("scenarios").output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for name in [
+        "happy-canary",
+        "canary-regression",
+        "blue-green",
+        "rolling",
+        "approval-rejected",
+        "two-person",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(name)),
+            "{name}: {stdout}"
+        );
+    }
+}
