@@ -50,7 +50,8 @@ pub fn check_text(path: &Path, text: &str) -> (FileKind, Vec<Problem>) {
     let kind = detect(path, text);
     let problems = match kind {
         FileKind::Scenario => scenario::parse(text).err().unwrap_or_default(),
-        FileKind::Config | FileKind::Theme => Vec::new(),
+        FileKind::Config => crate::config::parse(text).err().unwrap_or_default(),
+        FileKind::Theme => crate::theme::parse(text).err().unwrap_or_default(),
     };
     (kind, problems)
 }

@@ -5,6 +5,8 @@
 //! ← `check` and the command line.
 
 pub mod check;
+pub mod config;
 pub mod engine;
 pub mod model;
 pub mod sim;
+pub mod theme;

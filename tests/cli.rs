@@ -48,6 +48,29 @@ fn every_fixture_scenario_checks_clean() {
 }
 
 #[test]
+fn shipped_themes_and_the_example_config_check_clean() {
+    let out = shipdeck()
+        .args([
+            "check",
+            "themes/default.yaml",
+            "themes/light.yaml",
+            "themes/high-contrast.yaml",
+            "themes/production.yaml",
+            "docs/config.example.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("ok (theme)").count(), 4, "{stdout}");
+    assert_eq!(stdout.matches("ok (config)").count(), 1, "{stdout}");
+}
+
+#[test]
 fn broken_files_are_reported_as_path_line_col_with_exit_status_2() {
     let cases = [
         (
@@ -77,6 +100,26 @@ fn broken_files_are_reported_as_path_line_col_with_exit_status_2() {
         (
             "fixtures/broken/nobody-may-approve.yaml",
             "fixtures/broken/nobody-may-approve.yaml:24:16: gate \"finance\" needs 2 sign-offs but only 1 person may approve it (frank)",
+        ),
+        (
+            "fixtures/broken/config-bad.yaml",
+            "fixtures/broken/config-bad.yaml:5:12: `rollbak` is not an action",
+        ),
+        (
+            "fixtures/broken/config-bad.yaml",
+            "fixtures/broken/config-bad.yaml:6:12: `hyper` in `hyper+a` is not a modifier",
+        ),
+        (
+            "fixtures/broken/config-bad.yaml",
+            "fixtures/broken/config-bad.yaml:8:33: unknown series `cpu_usage`",
+        ),
+        (
+            "fixtures/broken/theme-bad.yaml",
+            "fixtures/broken/theme-bad.yaml:4:17: `#12345` is not a colour",
+        ),
+        (
+            "fixtures/broken/theme-bad.yaml",
+            "fixtures/broken/theme-bad.yaml:5:11: `hedaer` is not a style",
         ),
         (
             "fixtures/broken/bad-yaml.yaml",

@@ -215,7 +215,7 @@ struct RawRollback {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawRule {
+pub struct RawRule {
     name: S<String>,
     condition: S<String>,
     #[serde(rename = "for")]
