@@ -48,6 +48,16 @@ impl Comparison {
 }
 
 /// `error_rate > 10%`: a series compared with a threshold in the series' unit.
+///
+/// ```
+/// use shipdeck::model::{Condition, Series};
+///
+/// let rule: Condition = "p95_latency > 2s".parse().unwrap();
+/// assert_eq!(rule.series, Series::LatencyP95);
+/// assert!(rule.holds(2.5) && !rule.holds(0.18));
+/// assert_eq!(rule.to_string(), "latency_p95 > 2s");
+/// assert!("cpu_usage > 80%".parse::<Condition>().is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Condition {
     pub series: Series,

@@ -4,6 +4,13 @@
 use jiff::SignedDuration;
 
 /// Parses a duration written as `90s`, `5m`, `1h30m` or ISO 8601 (`PT5M`).
+///
+/// ```
+/// use shipdeck::model::units::{format_duration, parse_duration};
+///
+/// assert_eq!(format_duration(parse_duration("90s").unwrap()), "1m 30s");
+/// assert!(parse_duration("soon").is_err());
+/// ```
 pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
     let parsed: SignedDuration = text
         .trim()
