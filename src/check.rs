@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use crate::sim::{Problem, scenario};
+use crate::problem::Problem;
+use crate::sim::scenario;
 
 /// What a file is, judged from its contents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

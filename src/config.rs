@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::model::Rule;
-use crate::sim::scenario::{Checker, Problem, RawRule, convert_rules};
+use crate::problem::{Checker, Problem};
+use crate::sim::scenario::{RawRule, convert_rules};
 
 type S<T> = Spanned<T>;
 
@@ -199,60 +200,49 @@ pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
     } else {
         serde_saphyr::from_str(text).map_err(|e| vec![Problem::from_yaml(&e)])?
     };
-    let mut c = Checker {
-        problems: Vec::new(),
-    };
+    let mut c = Checker::default();
     if let Some(op) = &file.operator
         && op.value.trim().is_empty()
     {
-        c.problems
-            .push(Problem::at(&op.referenced, "the operator's name is empty"));
+        c.problem(&op.referenced, "the operator's name is empty");
     }
     for (action, key) in &file.keys {
         if !ACTIONS.contains(&action.as_str()) {
-            c.problems.push(Problem::at(
+            c.problem(
                 &key.referenced,
                 format!(
                     "`{action}` is not an action (actions: {})",
                     ACTIONS.join(", ")
                 ),
-            ));
+            );
         } else if let Err(message) = check_key(&key.value) {
-            c.problems.push(Problem::at(&key.referenced, message));
+            c.problem(&key.referenced, message);
         }
     }
     let mut bound: BTreeMap<&str, &str> = BTreeMap::new();
     for (action, key) in &file.keys {
         if let Some(other) = bound.insert(key.value.as_str(), action.as_str()) {
-            c.problems.push(Problem::at(
+            c.problem(
                 &key.referenced,
                 format!("`{}` is bound to both {other} and {action}", key.value),
-            ));
+            );
         }
     }
     if let Some(ring) = &file.log_ring
         && ring.value == 0
     {
-        c.problems.push(Problem::at(
-            &ring.referenced,
-            "log_ring must keep at least one line",
-        ));
+        c.problem(&ring.referenced, "log_ring must keep at least one line");
     }
     if let Some(cap) = &file.frame_cap
         && !(1..=240).contains(&cap.value)
     {
-        c.problems.push(Problem::at(
+        c.problem(
             &cap.referenced,
             "frame_cap is frames per second, from 1 to 240",
-        ));
+        );
     }
     let rules = file.rules.as_deref().map(|raw| convert_rules(raw, &mut c));
-    if c.problems.is_empty() {
-        Ok(Checked { file, rules })
-    } else {
-        c.problems.sort_by_key(|p| (p.line, p.column));
-        Err(c.problems)
-    }
+    c.finish(Checked { file, rules })
 }
 
 #[cfg(test)]

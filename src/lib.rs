@@ -8,5 +8,6 @@ pub mod check;
 pub mod config;
 pub mod engine;
 pub mod model;
+pub mod problem;
 pub mod sim;
 pub mod theme;

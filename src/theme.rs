@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::sim::scenario::{Checker, Problem};
+use crate::problem::{Checker, Problem};
 
 type S<T> = Spanned<T>;
 
@@ -123,28 +123,21 @@ pub fn check_colour(text: &str) -> Result<(), String> {
 pub fn parse(text: &str) -> Result<ThemeFile, Vec<Problem>> {
     let theme: ThemeFile =
         serde_saphyr::from_str(text).map_err(|e| vec![Problem::from_yaml(&e)])?;
-    let mut c = Checker {
-        problems: Vec::new(),
-    };
+    let mut c = Checker::default();
     for (slot, style) in &theme.styles {
         if !SLOTS.contains(&slot.as_str()) {
-            c.problems.push(Problem::at(
+            c.problem(
                 &style.referenced,
                 format!("`{slot}` is not a style (styles: {})", SLOTS.join(", ")),
-            ));
+            );
         }
         for colour in [&style.value.fg, &style.value.bg].into_iter().flatten() {
             if let Err(message) = check_colour(&colour.value) {
-                c.problems.push(Problem::at(&colour.referenced, message));
+                c.problem(&colour.referenced, message);
             }
         }
     }
-    if c.problems.is_empty() {
-        Ok(theme)
-    } else {
-        c.problems.sort_by_key(|p| (p.line, p.column));
-        Err(c.problems)
-    }
+    c.finish(theme)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The simulator plays whole releases; these tests watch them.
 
 use super::*;
-use crate::model::{GateState, Outcome, Series};
+use crate::model::{Cohort, GateState, Outcome, Series};
 
 const DAY: SignedDuration = SignedDuration::from_hours(24);
 

@@ -1,390 +1,19 @@
-//! Scenario files: a release plan plus the script the simulator plays —
-//! stage durations, metric profiles, incidents and scripted actors.
-//!
-//! Parsing keeps the source position of every value a later check may
-//! complain about, so a problem is reported as `path:line:col: what`.
+//! From the file as written to a plan and a script, checking as it goes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
-use serde_saphyr::{Location, MessageFormatter, Spanned};
+use serde_saphyr::Location;
 
+use super::raw::*;
+use super::*;
 use crate::model::{
-    Approvers, ChecklistPlan, Cohort, Colour, GatePlan, ItemPlan, ReleasePlan, Rule, RuleAction,
-    Series, Severity, StageKind, StagePlan, Step, StepKind, Strategy, Window,
+    Approvers, ChecklistPlan, GatePlan, ItemPlan, ReleasePlan, Rule, StageKind, StagePlan, Step,
+    StepKind, Strategy, Window,
     units::{Quantity, parse_duration, parse_quantity},
 };
 
-/// One thing wrong with a file, at a place in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub line: u32,
-    pub column: u32,
-    pub message: String,
-}
-
-impl Problem {
-    pub fn at(location: &Location, message: impl Into<String>) -> Problem {
-        Problem {
-            line: location.line().max(1) as u32,
-            column: location.column().max(1) as u32,
-            message: message.into(),
-        }
-    }
-
-    /// A problem the YAML reader found (syntax, unknown key, wrong type).
-    pub fn from_yaml(err: &serde_saphyr::Error) -> Problem {
-        let (line, column) = err
-            .location()
-            .map(|l| (l.line() as u32, l.column() as u32))
-            .unwrap_or((1, 1));
-        let message = serde_saphyr::UserMessageFormatter
-            .format_message(err.without_snippet())
-            .into_owned();
-        // The reader names Rust types; a person wants to know what to write.
-        let message = match message.as_str() {
-            m if m.starts_with("invalid u") || m.starts_with("invalid i") => {
-                "expected a whole number here".to_string()
-            }
-            m if m.starts_with("invalid f") => "expected a number here".to_string(),
-            "expected string scalar" => "expected a plain value (text) here".to_string(),
-            _ => message,
-        };
-        Problem {
-            line: line.max(1),
-            column: column.max(1),
-            message,
-        }
-    }
-}
-
-type S<T> = Spanned<T>;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawScenario {
-    release: RawRelease,
-    #[serde(default)]
-    window: Option<RawWindow>,
-    strategy: RawStrategy,
-    stages: Vec<RawStage>,
-    #[serde(default)]
-    gates: Vec<RawGate>,
-    #[serde(default)]
-    checklists: Vec<RawChecklist>,
-    #[serde(default)]
-    rollback: Option<RawRollback>,
-    #[serde(default)]
-    rules: Option<Vec<RawRule>>,
-    #[serde(default)]
-    metrics: Option<RawMetrics>,
-    #[serde(default)]
-    incidents: Vec<RawIncident>,
-    #[serde(default)]
-    actors: Vec<RawActor>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRelease {
-    #[serde(default)]
-    id: Option<String>,
-    service: String,
-    from: String,
-    to: String,
-    #[serde(default = "default_environment")]
-    environment: String,
-    deployer: S<String>,
-}
-
-fn default_environment() -> String {
-    "production".into()
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWindow {
-    start: S<String>,
-    length: S<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-enum RawStrategy {
-    Canary {
-        steps: Vec<RawStep>,
-    },
-    BlueGreen {
-        #[serde(default = "default_active")]
-        active: Colour,
-        preview_analysis: S<String>,
-        keep_previous: S<String>,
-    },
-    Rolling {
-        batches: Vec<S<i64>>,
-        health_check: S<String>,
-    },
-    FeatureFlag {
-        flag: String,
-        ramps: Vec<S<i64>>,
-        #[serde(default)]
-        pause: Option<S<String>>,
-    },
-}
-
-fn default_active() -> Colour {
-    Colour::Blue
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-enum RawStep {
-    SetWeight(S<i64>),
-    /// A duration, or `until advanced`.
-    Pause(S<String>),
-    Analysis(S<String>),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStage {
-    id: S<String>,
-    kind: StageKind,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    duration: Option<S<String>>,
-    #[serde(default)]
-    gate: Option<S<String>>,
-    #[serde(default)]
-    checklist: Option<S<String>>,
-    /// The first attempt fails with this message (an operator retries).
-    #[serde(default)]
-    fails: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawGate {
-    id: S<String>,
-    name: String,
-    #[serde(default = "one")]
-    required: S<u32>,
-    approvers: S<RawApprovers>,
-    #[serde(default)]
-    self_approval: bool,
-}
-
-fn one() -> S<u32> {
-    Spanned::new(1, Location::UNKNOWN, Location::UNKNOWN)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawApprovers {
-    Word(String),
-    Names(Vec<String>),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawChecklist {
-    id: S<String>,
-    name: String,
-    items: Vec<RawItem>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawItem {
-    #[serde(default)]
-    id: Option<S<String>>,
-    text: S<String>,
-    #[serde(default)]
-    automatic: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRollback {
-    duration: S<String>,
-    #[serde(default)]
-    checklist: Option<S<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRule {
-    name: S<String>,
-    condition: S<String>,
-    #[serde(rename = "for")]
-    hold: S<String>,
-    #[serde(default = "default_severity")]
-    severity: Severity,
-    #[serde(default)]
-    action: RuleAction,
-    #[serde(default)]
-    cohort: Option<S<String>>,
-}
-
-fn default_severity() -> Severity {
-    Severity::Warning
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMetrics {
-    #[serde(default)]
-    interval: Option<S<String>>,
-    #[serde(default)]
-    throughput: Option<S<f64>>,
-    #[serde(default)]
-    noise: Option<S<String>>,
-    #[serde(default)]
-    baseline: BTreeMap<String, S<String>>,
-    #[serde(default)]
-    canary: BTreeMap<String, S<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawIncident {
-    name: String,
-    when: RawWhen,
-    #[serde(default)]
-    cohort: Option<S<String>>,
-    series: S<String>,
-    to: S<String>,
-    #[serde(default)]
-    ramp: Option<S<String>>,
-    #[serde(default)]
-    logs: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWhen {
-    #[serde(default)]
-    at: Option<S<String>>,
-    #[serde(default)]
-    stage: Option<S<String>>,
-    #[serde(default)]
-    step: Option<S<i64>>,
-    #[serde(default)]
-    after: Option<S<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-enum ActorDo {
-    Approve,
-    Reject,
-    Advance,
-    PromoteFull,
-    Pause,
-    Resume,
-    Rollback,
-    Check,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawActor {
-    name: String,
-    when: RawWhen,
-    #[serde(rename = "do")]
-    action: S<ActorDo>,
-    #[serde(default)]
-    gate: Option<S<String>>,
-    #[serde(default)]
-    comment: Option<String>,
-    #[serde(default)]
-    list: Option<S<String>>,
-    #[serde(default)]
-    item: Option<S<String>>,
-}
-
-/// When something scripted happens.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Trigger {
-    /// This long after the release starts.
-    Elapsed(SignedDuration),
-    /// This long after a stage starts (the first time).
-    Stage {
-        stage: String,
-        after: SignedDuration,
-    },
-    /// This long after a rollout step starts (0-based).
-    Step { step: usize, after: SignedDuration },
-}
-
-/// How one stage's work plays out.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StageScript {
-    pub duration: SignedDuration,
-    pub fails: Option<String>,
-}
-
-/// The shape of the service's metrics.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricProfile {
-    pub interval: SignedDuration,
-    /// Requests per second, both versions together.
-    pub throughput: f64,
-    /// Relative noise: 0.05 is ±5 %.
-    pub noise: f64,
-    pub stable: BTreeMap<Series, f64>,
-    pub canary: BTreeMap<Series, f64>,
-}
-
-/// A change in one series of one cohort.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Incident {
-    pub name: String,
-    pub when: Trigger,
-    pub cohort: Cohort,
-    pub series: Series,
-    pub to: f64,
-    pub ramp: SignedDuration,
-    pub logs: Vec<String>,
-}
-
-/// What a scripted actor does.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Actor {
-    pub name: String,
-    pub when: Trigger,
-    pub action: crate::model::Action,
-}
-
-/// What the simulator plays, beside the plan.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Script {
-    pub stages: BTreeMap<String, StageScript>,
-    pub metrics: MetricProfile,
-    pub incidents: Vec<Incident>,
-    pub actors: Vec<Actor>,
-    pub rollback_duration: SignedDuration,
-}
-
-/// A parsed, checked scenario.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scenario {
-    pub plan: ReleasePlan,
-    pub script: Script,
-}
-
-/// Collects problems while converting a raw scenario.
-pub(crate) struct Checker {
-    pub(crate) problems: Vec<Problem>,
-}
-
 impl Checker {
-    fn problem(&mut self, at: &Location, message: impl Into<String>) {
-        self.problems.push(Problem::at(at, message));
-    }
-
     fn duration(&mut self, value: &S<String>) -> SignedDuration {
         parse_duration(&value.value).unwrap_or_else(|message| {
             self.problem(&value.referenced, message);
@@ -476,22 +105,6 @@ impl Checker {
     }
 }
 
-/// Parses and checks a scenario file's text.
-pub fn parse(text: &str) -> Result<Scenario, Vec<Problem>> {
-    let raw: RawScenario =
-        serde_saphyr::from_str(text).map_err(|e| vec![Problem::from_yaml(&e)])?;
-    let mut checker = Checker {
-        problems: Vec::new(),
-    };
-    let scenario = convert(raw, &mut checker);
-    if checker.problems.is_empty() {
-        Ok(scenario)
-    } else {
-        checker.problems.sort_by_key(|p| (p.line, p.column));
-        Err(checker.problems)
-    }
-}
-
 fn slug(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
@@ -532,7 +145,7 @@ fn stage_title(kind: StageKind) -> &'static str {
     }
 }
 
-fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
+pub(super) fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
     let strategy = convert_strategy(&raw.strategy, c);
     let steps = strategy.steps();
 
@@ -748,11 +361,7 @@ fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
         });
     }
     if raw.stages.is_empty() {
-        c.problems.push(Problem {
-            line: 1,
-            column: 1,
-            message: "a scenario needs at least one stage".into(),
-        });
+        c.problem(&Location::UNKNOWN, "a scenario needs at least one stage");
     } else if rollouts == 0 {
         c.problem(
             &raw.stages[0].id.referenced,
@@ -1032,11 +641,7 @@ fn convert_strategy(raw: &RawStrategy, c: &mut Checker) -> Strategy {
                 }));
             }
             match last_weight {
-                None => c.problems.push(Problem {
-                    line: 1,
-                    column: 1,
-                    message: "the canary has no set_weight step".into(),
-                }),
+                None => c.problem(&Location::UNKNOWN, "the canary has no set_weight step"),
                 Some(last) => final_100(c, Some(last), "canary weight"),
             }
             Strategy::Canary { steps: out }
