@@ -4,6 +4,7 @@
 //! data) ← `engine` (commands under policy) ← `sim` (the embedded simulator)
 //! ← `check` and the command line.
 
+pub mod backend;
 pub mod check;
 pub mod config;
 pub mod engine;
@@ -11,3 +12,4 @@ pub mod model;
 pub mod problem;
 pub mod sim;
 pub mod theme;
+pub mod tui;

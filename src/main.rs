@@ -12,13 +12,13 @@ mod cli;
 ///
 /// With no command, shipdeck opens the console on the embedded simulator.
 #[derive(Debug, Parser)]
-#[command(name = "shipdeck", version, about, long_about = None, max_term_width = 100)]
+#[command(name = "shipdeck", version, about, max_term_width = 100, after_help = KEYS)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
 
     #[command(flatten)]
-    sim: cli::SimArgs,
+    console: cli::console::ConsoleArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,10 +47,14 @@ enum Command {
     Scenarios,
 }
 
+const KEYS: &str = "Console keys (press ? in the console for the keys as bound now):\n  \
+    a advance   F promote fully   p pause/resume   s sign off   x reject   R roll back\n  \
+    Space tick   / filter logs   f follow   l log level   Tab pane   ? help   q quit";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None => cli::console::run(&cli.sim),
+        None => cli::console::run(&cli.console),
         Some(Command::Events(args)) => cli::events::run(&args),
         Some(Command::Check { paths }) => cli::check::run(&paths),
         Some(Command::Scenarios) => cli::scenarios(),

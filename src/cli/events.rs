@@ -14,7 +14,8 @@ pub fn run(args: &SimArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let mut sim = Simulator::new(scenario, args.options());
+    let mut sim = Simulator::new(scenario, args.options(super::Start::Scenario));
+    let speed = args.speed.unwrap_or(Speed::Factor(1.0));
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let started = Instant::now();
@@ -24,7 +25,7 @@ pub fn run(args: &SimArgs) -> ExitCode {
         return ExitCode::SUCCESS; // the reader went away (`| head`): nothing to report
     }
     while let Some(due) = sim.next_due() {
-        if let Speed::Factor(speed) = args.speed {
+        if let Speed::Factor(speed) = speed {
             let virtual_secs = due.duration_since(origin).as_secs_f64().max(0.0);
             let target = started + Duration::from_secs_f64(virtual_secs / speed);
             let now = Instant::now();

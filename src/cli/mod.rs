@@ -14,6 +14,9 @@ use shipdeck::sim::{Scenario, SimOptions, bundled, scenario};
 /// Exit status for bad input: a malformed file, an unknown scenario, bad usage.
 pub const EXIT_BAD_INPUT: u8 = 2;
 
+const MIN_SPEED: f64 = 0.01;
+const MAX_SPEED: f64 = 1_000_000.0;
+
 /// How fast virtual time runs against the wall clock.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Speed {
@@ -31,9 +34,9 @@ impl FromStr for Speed {
             return Ok(Speed::Max);
         }
         match s.trim_end_matches('x').parse::<f64>() {
-            Ok(v) if v.is_finite() && v > 0.0 => Ok(Speed::Factor(v)),
+            Ok(v) if (MIN_SPEED..=MAX_SPEED).contains(&v) => Ok(Speed::Factor(v)),
             _ => Err(format!(
-                "`{s}` is not a speed: give a number above zero (60 plays an hour in a minute) or `max`"
+                "`{s}` is not a speed: give a number from {MIN_SPEED} to {MAX_SPEED} (60 plays an hour in a minute) or `max`"
             )),
         }
     }
@@ -56,9 +59,13 @@ impl FromStr for Start {
         match s {
             "scenario" => Ok(Start::Scenario),
             "now" => Ok(Start::Now),
-            other => other.parse().map(Start::At).map_err(|_| {
-                format!("`{other}` is not `scenario`, `now` or an RFC 3339 time like 2026-11-24T14:00:00Z")
-            }),
+            other => match other.parse::<Timestamp>() {
+                Ok(t) if (1970..=2200).contains(&t.to_zoned(jiff::tz::TimeZone::UTC).year()) => Ok(Start::At(t)),
+                Ok(_) => Err(format!("`{other}` is too far off: give a time between 1970 and 2200")),
+                Err(_) => Err(format!(
+                    "`{other}` is not `scenario`, `now` or an RFC 3339 time like 2026-11-24T14:00:00Z"
+                )),
+            },
         }
     }
 }
@@ -70,9 +77,10 @@ pub struct SimArgs {
     #[arg(long, value_name = "NAME|PATH", default_value = "happy-canary")]
     pub scenario: String,
 
-    /// Virtual seconds per real second, or `max` to run without waiting.
-    #[arg(long, value_name = "X", default_value = "1")]
-    pub speed: Speed,
+    /// Virtual seconds per real second (60 plays an hour in a minute), or
+    /// `max` to run without waiting [default: 10 in the console, 1 for events].
+    #[arg(long, value_name = "X")]
+    pub speed: Option<Speed>,
 
     /// Seed for the simulator's randomness: the same seed gives the same events.
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -83,18 +91,19 @@ pub struct SimArgs {
     #[arg(long)]
     pub autopilot: bool,
 
-    /// When virtual time starts: `scenario` (the window's start, reproducible),
-    /// `now`, or an RFC 3339 time.
-    #[arg(long, value_name = "WHEN", default_value = "scenario")]
-    pub start: Start,
+    /// When the deployment window starts: `scenario` (as the file says; the
+    /// same seed then gives the same events), `now`, or an RFC 3339 time
+    /// [default: now in the console, scenario for events].
+    #[arg(long, value_name = "WHEN")]
+    pub start: Option<Start>,
 }
 
 impl SimArgs {
-    pub fn options(&self) -> SimOptions {
+    pub fn options(&self, default_start: Start) -> SimOptions {
         SimOptions {
             seed: self.seed,
             autopilot: self.autopilot,
-            origin: match self.start {
+            origin: match self.start.unwrap_or(default_start) {
                 Start::Scenario => None,
                 Start::Now => Some(Timestamp::now()),
                 Start::At(t) => Some(t),

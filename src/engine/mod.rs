@@ -8,7 +8,7 @@
 //! The engine has no clock: every call says what time it is. It knows nothing
 //! of terminals, HTTP or async runtimes.
 
-mod policy;
+pub mod policy;
 mod rules;
 
 use std::collections::BTreeMap;
@@ -210,12 +210,20 @@ impl Engine {
                 }
             }
             Action::Rollback { reason } => {
+                let reason = reason.clone().filter(|r| !r.trim().is_empty());
                 if self.release.status.in_flight() && self.release.status != Status::RollingBack {
-                    let reason = reason
-                        .clone()
-                        .filter(|r| !r.trim().is_empty())
-                        .unwrap_or_else(|| format!("rolled back by {operator}"));
+                    let reason = reason.unwrap_or_else(|| format!("rolled back by {operator}"));
                     self.start_rollback(operator, reason, now);
+                } else if let Some(reason) = reason
+                    && policy::gives_rollback_reason(&self.release, &operator)
+                {
+                    self.emit(
+                        now,
+                        EventKind::RollbackReason {
+                            by: operator,
+                            reason,
+                        },
+                    );
                 }
             }
             Action::Check { list, item } => {

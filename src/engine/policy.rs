@@ -36,7 +36,15 @@ pub fn check(
         return Err("the release has not started".into());
     }
     match &command.action {
-        Action::Rollback { .. } => check_rollback(release),
+        Action::Rollback { reason } => {
+            let giving_reason = reason.as_deref().is_some_and(|r| !r.trim().is_empty())
+                && gives_rollback_reason(release, operator);
+            if giving_reason {
+                Ok(Some("reason added to the rollback's record".into()))
+            } else {
+                check_rollback(release)
+            }
+        }
         Action::Check { list, item } => check_tick(release, list, item, true),
         Action::Uncheck { list, item } => check_tick(release, list, item, false),
         Action::Ack { rule } => check_ack(release, rule),
@@ -291,6 +299,15 @@ fn check_rollback(release: &Release) -> Result<Option<String>, String> {
         )),
         _ => Ok(None),
     }
+}
+
+/// Whether a rollback command from `operator` now only adds the reason to a
+/// rollback they started themselves.
+pub fn gives_rollback_reason(release: &Release, operator: &str) -> bool {
+    matches!(
+        release.status,
+        Status::RollingBack | Status::Finished(crate::model::Outcome::RolledBack)
+    ) && release.rollback.as_ref().is_some_and(|r| r.by == operator)
 }
 
 fn already_rolling_back(release: &Release, what: &str) -> String {

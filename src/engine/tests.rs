@@ -385,6 +385,51 @@ fn rollback_works_from_any_in_flight_state_and_twice_is_the_same_as_once() {
 }
 
 #[test]
+fn the_operator_who_rolled_back_can_give_the_reason_afterwards() {
+    let mut story = Story::at_first_pause();
+    story.send(100, "carol", Action::Rollback { reason: None });
+    assert_eq!(
+        story.release().rollback.as_ref().unwrap().reason,
+        "rolled back by carol"
+    );
+    match story.send(
+        110,
+        "carol",
+        Action::Rollback {
+            reason: Some("checkout 502s on the canary".into()),
+        },
+    ) {
+        Verdict::Accepted { note } => assert_eq!(
+            note.as_deref(),
+            Some("reason added to the rollback's record")
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        story.release().rollback.as_ref().unwrap().reason,
+        "checkout 502s on the canary"
+    );
+    // Someone else's reason does not replace the roller-back's.
+    story.send(
+        120,
+        "dave",
+        Action::Rollback {
+            reason: Some("me too".into()),
+        },
+    );
+    assert_eq!(
+        story.release().rollback.as_ref().unwrap().reason,
+        "checkout 502s on the canary"
+    );
+    let starts = story
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::RollbackStarted { .. }))
+        .count();
+    assert_eq!(starts, 1);
+}
+
+#[test]
 fn a_finished_release_refuses_rollback_and_every_other_change_with_a_reason() {
     let mut story = Story::at_first_pause();
     story.send(100, "carol", Action::PromoteFull);

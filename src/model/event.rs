@@ -147,6 +147,11 @@ pub enum EventKind {
         by: String,
         reason: String,
     },
+    /// The operator who rolled back gives (or replaces) the reason afterwards.
+    RollbackReason {
+        by: String,
+        reason: String,
+    },
     RollbackFinished {},
     ReleaseFinished {
         outcome: Outcome,
@@ -170,6 +175,7 @@ impl EventKind {
             EventKind::CommandAccepted { .. } => "command_accepted",
             EventKind::CommandRejected { .. } => "command_rejected",
             EventKind::RollbackStarted { .. } => "rollback_started",
+            EventKind::RollbackReason { .. } => "rollback_reason",
             EventKind::RollbackFinished {} => "rollback_finished",
             EventKind::ReleaseFinished { .. } => "release_finished",
         }

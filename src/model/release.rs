@@ -382,6 +382,11 @@ impl Release {
                     finished_at: None,
                 });
             }
+            EventKind::RollbackReason { reason, .. } => {
+                if let Some(rollback) = &mut self.rollback {
+                    rollback.reason = reason.clone();
+                }
+            }
             EventKind::RollbackFinished {} => {
                 if let Some(rollback) = &mut self.rollback {
                     rollback.finished_at = Some(at);

@@ -150,6 +150,10 @@ impl Simulator {
                 }
             }
         }
+        if let (Some(start), Some(window)) = (options.origin, scenario.plan.window.as_mut()) {
+            // An explicit start moves the whole window: it opens when the run does.
+            window.start = start;
+        }
         let engine = Engine::new(scenario.plan.clone(), options.log_capacity);
         let actors = scenario.script.actors.len();
         Simulator {

@@ -1,0 +1,47 @@
+//! Backends: where the truth about a release lives. A backend runs as a task
+//! and talks to the console over channels: it sends what happened
+//! ([`Update`]) and takes operator commands.
+//!
+//! The embedded simulator is the one backend so far; the HTTP client and the
+//! Prometheus metrics source come next and speak the same [`Update`]s.
+
+pub mod sim;
+
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+
+use crate::engine::Verdict;
+use crate::model::{Command, Event};
+
+/// Whether the console can trust what it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Live,
+    /// The backend stopped answering; the reason in words.
+    Lost(String),
+}
+
+/// What a backend tells the console.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// New events, in `seq` order.
+    Events(Vec<Event>),
+    /// The verdict on a command the console sent.
+    Verdict {
+        id: String,
+        verdict: Verdict,
+    },
+    /// The backend's time now (virtual time for the simulator).
+    Clock(Timestamp),
+    Connection(Connection),
+}
+
+/// The console's end of a running backend.
+#[derive(Debug)]
+pub struct Handle {
+    /// What the backend calls itself in the header: `sim:happy-canary ×10`.
+    pub label: String,
+    pub commands: mpsc::UnboundedSender<Command>,
+    pub updates: mpsc::Receiver<Update>,
+}

@@ -1,0 +1,9 @@
+//! The console: App state, the runtime loop, keys, themes and views.
+
+pub mod app;
+pub mod keymap;
+pub mod logview;
+pub mod runtime;
+pub mod terminal;
+pub mod theme;
+pub mod views;

@@ -1,0 +1,103 @@
+//! The one loop: terminal events, backend updates and the frame clock in a
+//! `tokio::select!`. Keys are answered at once; data-driven redraws are
+//! capped; nothing is drawn when nothing changed.
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::{Instant, sleep_until};
+
+use super::app::{App, Effect, Msg};
+use super::terminal::Term;
+use super::views;
+use crate::backend::Handle;
+
+/// Why the console stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ending {
+    Quit,
+    Signal(&'static str),
+}
+
+fn draw(terminal: &mut Term, app: &mut App) -> io::Result<()> {
+    terminal.draw(|frame| views::render(app, frame))?;
+    app.dirty = false;
+    Ok(())
+}
+
+/// Runs the console until the operator quits or a signal arrives.
+pub async fn run(terminal: &mut Term, app: &mut App, mut backend: Handle, frame_cap: u32) -> io::Result<Ending> {
+    let frame = Duration::from_secs_f64(1.0 / f64::from(frame_cap.clamp(1, 240)));
+    let mut keys = EventStream::new();
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let size = terminal.size()?;
+    app.update(Msg::Resize {
+        width: size.width,
+        height: size.height,
+    });
+    draw(terminal, app)?;
+    let mut last_draw = Instant::now();
+    let mut draw_at: Option<Instant> = None;
+    let mut backend_open = true;
+    loop {
+        let mut effects = Vec::new();
+        let mut urgent = false;
+        tokio::select! {
+            event = keys.next() => match event {
+                Some(Ok(TermEvent::Key(key))) => {
+                    effects = app.update(Msg::Key(key));
+                    urgent = true;
+                }
+                Some(Ok(TermEvent::Resize(width, height))) => {
+                    app.update(Msg::Resize { width, height });
+                    urgent = true;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(err)) => return Err(err),
+                None => return Ok(Ending::Quit),
+            },
+            update = backend.updates.recv(), if backend_open => match update {
+                Some(update) => {
+                    app.update(Msg::Backend(update));
+                }
+                None => {
+                    backend_open = false;
+                    app.update(Msg::BackendGone("the backend stopped".into()));
+                    urgent = true;
+                }
+            },
+            _ = sleep_until(draw_at.unwrap_or_else(Instant::now)), if draw_at.is_some() => {
+                draw_at = None;
+            }
+            _ = terminate.recv() => return Ok(Ending::Signal("SIGTERM")),
+            _ = hangup.recv() => return Ok(Ending::Signal("SIGHUP")),
+            _ = interrupt.recv() => return Ok(Ending::Signal("SIGINT")),
+        }
+        for effect in effects {
+            match effect {
+                Effect::Quit => return Ok(Ending::Quit),
+                Effect::Send(command) => {
+                    if backend.commands.send(command).is_err() {
+                        app.update(Msg::BackendGone("the backend is not running".into()));
+                    }
+                }
+            }
+        }
+        if !app.dirty {
+            continue;
+        }
+        let now = Instant::now();
+        if urgent || now >= last_draw + frame {
+            draw(terminal, app)?;
+            last_draw = now;
+            draw_at = None;
+        } else if draw_at.is_none() {
+            draw_at = Some(last_draw + frame);
+        }
+    }
+}

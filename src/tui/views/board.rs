@@ -1,0 +1,163 @@
+//! The stage board: every stage with its state and time, and the rollout
+//! plan as a row of steps with the current one marked.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::{fit, pane_block, span_between, styled};
+use crate::model::units::format_duration;
+use crate::model::{StageState, Status, StepKind};
+use crate::tui::app::{App, Pane};
+use crate::tui::theme::Theme;
+
+pub fn icon(state: StageState) -> &'static str {
+    match state {
+        StageState::Pending => "·",
+        StageState::Running => "▶",
+        StageState::Waiting => "◆",
+        StageState::Succeeded => "✓",
+        StageState::Failed => "✗",
+        StageState::Cancelled => "⊘",
+        StageState::Skipped => "–",
+    }
+}
+
+pub fn stage_style(theme: &Theme, state: StageState) -> Style {
+    match state {
+        StageState::Pending => theme.stage_pending,
+        StageState::Running => theme.stage_running,
+        StageState::Waiting => theme.stage_waiting,
+        StageState::Succeeded => theme.stage_succeeded,
+        StageState::Failed | StageState::Cancelled => theme.stage_failed,
+        StageState::Skipped => theme.stage_skipped,
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let release = &app.release;
+    let block = pane_block(app, " Stages ", Some(Pane::Board));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let now = app.now.or(release.last_at);
+    let mut lines: Vec<Line> = Vec::new();
+    for stage in &release.stages {
+        let style = stage_style(theme, stage.state);
+        let time = match (stage.started_at, now) {
+            (Some(start), Some(now)) => {
+                let elapsed = span_between(start, stage.finished_at.unwrap_or(now));
+                match stage.plan.expected {
+                    Some(expected) => format!("{elapsed} / {}", format_duration(expected)),
+                    None => elapsed,
+                }
+            }
+            _ => stage
+                .plan
+                .expected
+                .map(|e| format!("~{}", format_duration(e)))
+                .unwrap_or_default(),
+        };
+        let name_width = width.saturating_sub(time.chars().count() + 4);
+        let name = fit(&stage.plan.name, name_width);
+        let pad = width.saturating_sub(3 + name.chars().count() + time.chars().count());
+        lines.push(Line::from(vec![
+            styled(format!(" {} ", icon(stage.state)), style),
+            styled(name, style),
+            Span::raw(" ".repeat(pad)),
+            styled(time, theme.muted),
+        ]));
+        if matches!(stage.state, StageState::Waiting | StageState::Failed | StageState::Cancelled)
+            && let Some(note) = &stage.note
+        {
+            lines.push(Line::from(styled(
+                format!("   {}", fit(note, width.saturating_sub(3))),
+                theme.muted,
+            )));
+        }
+    }
+    let steps = release.steps();
+    if !steps.is_empty() {
+        lines.push(Line::default());
+        let title = release
+            .rollout_stage()
+            .map(|s| s.plan.name.clone())
+            .unwrap_or_else(|| "Rollout".into());
+        lines.push(Line::from(styled(format!(" {title} plan"), theme.title)));
+        let mut chips: Vec<Span> = vec![Span::raw(" ")];
+        let current = release.rollout.step;
+        let rolling_back = matches!(release.status, Status::RollingBack)
+            || release.rollback.is_some();
+        for (i, step) in steps.iter().enumerate() {
+            let label = match &step.kind {
+                StepKind::SetWeight { weight } => format!("{weight}%"),
+                StepKind::Preview => "preview".into(),
+                StepKind::Pause { duration: None } => "⏸".into(),
+                StepKind::Pause { duration: Some(d) } => format!("⏸{}", format_duration(*d)),
+                StepKind::Analysis { duration } => format!("⌕{}", format_duration(*duration)),
+            };
+            let done = match current {
+                Some(c) => i < c || (i == c && release.rollout.step_completed),
+                None => false,
+            };
+            let is_current = current == Some(i) && !release.rollout.step_completed;
+            let style = if is_current && rolling_back {
+                theme.stage_failed.add_modifier(Modifier::REVERSED)
+            } else if is_current {
+                theme.selected
+            } else if done {
+                theme.stage_succeeded
+            } else {
+                theme.stage_pending
+            };
+            if i > 0 {
+                chips.push(styled("›", theme.muted));
+            }
+            chips.push(styled(label, style));
+        }
+        lines.push(Line::from(chips));
+        let detail = step_detail(app);
+        if !detail.is_empty() {
+            lines.push(Line::from(styled(format!(" {detail}"), theme.stage_waiting)));
+        }
+    }
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+    frame.render_widget(paragraph, inner);
+}
+
+/// What the current step is doing, and for how long.
+fn step_detail(app: &App) -> String {
+    let release = &app.release;
+    if release.status == Status::RollingBack {
+        return "rolling back: traffic is on the previous version".into();
+    }
+    if !matches!(release.rollout_stage().map(|s| s.state), Some(StageState::Running)) {
+        return String::new();
+    }
+    let Some((i, step)) = release.current_step() else {
+        return String::new();
+    };
+    if release.rollout.step_completed {
+        return String::new();
+    }
+    let n = i + 1;
+    let total = release.steps().len();
+    if let Some(left) = release.rollout.remaining {
+        return format!("step {n}/{total} {} · paused with {} left", step.describe(), format_duration(left));
+    }
+    match (release.rollout.until, app.now) {
+        (Some(until), Some(now)) => {
+            format!("step {n}/{total} {} · {} left", step.describe(), span_between(now, until))
+        }
+        _ if matches!(step.kind, StepKind::Pause { duration: None }) => {
+            format!(
+                "step {n}/{total}: waiting for an operator — {} advances",
+                app.keymap.hint(crate::tui::keymap::UiAction::Advance)
+            )
+        }
+        _ => format!("step {n}/{total} {}", step.describe()),
+    }
+}

@@ -1,0 +1,118 @@
+//! Boxes over the screen: help, the promotion confirmation, and the text
+//! areas for sign-off comments, rejection and rollback reasons, and filters.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui_textarea::TextArea;
+
+use super::{key_span, styled};
+use crate::tui::app::{App, Dialog};
+use crate::tui::keymap::UiAction;
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    cell
+}
+
+fn frame_block<'a>(app: &App, title: String, danger: bool) -> Block<'a> {
+    Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(if danger { app.theme.refused } else { app.theme.border_focused })
+        .title(Line::from(styled(title, app.theme.title)))
+        .style(app.theme.base)
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(dialog) = &app.dialog else {
+        return;
+    };
+    match dialog {
+        Dialog::Help => help(app, frame, area),
+        Dialog::ConfirmPromote => {
+            let rect = centered(area, 60, 7);
+            frame.render_widget(Clear, rect);
+            let target = app
+                .release
+                .plan
+                .as_ref()
+                .map(|p| format!("{} {}", p.service, p.version_to))
+                .unwrap_or_default();
+            let text = vec![
+                Line::from(format!("Skip every remaining step and send all traffic to {target}?")),
+                Line::default(),
+                Line::from(vec![
+                    key_span(app, "y".into()),
+                    styled(" promote fully    ", app.theme.muted),
+                    key_span(app, "any other key".into()),
+                    styled(" cancel", app.theme.muted),
+                ]),
+            ];
+            let block = frame_block(app, " Promote fully ".into(), true);
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), rect);
+        }
+        Dialog::SignOff { name, text, .. } => {
+            let title = format!(" Sign off {name} as {} ", app.operator);
+            text_box(app, frame, area, title, text, false);
+        }
+        Dialog::Reject { name, text, .. } => {
+            let title = format!(" Reject {name} as {} ", app.operator);
+            text_box(app, frame, area, title, text, true);
+        }
+        Dialog::RollbackReason { text } => {
+            let title = " Rollback sent · add a reason to the record? ".to_string();
+            text_box(app, frame, area, title, text, true);
+        }
+        Dialog::Filter { text } => {
+            let rect = centered(area, 70, 3);
+            frame.render_widget(Clear, rect);
+            let block = frame_block(app, " Filter logs (Enter applies, Esc cancels) ".into(), false);
+            let inner = block.inner(rect);
+            frame.render_widget(block, rect);
+            frame.render_widget(text, inner);
+        }
+    }
+}
+
+fn text_box(app: &App, frame: &mut Frame, area: Rect, title: String, text: &TextArea<'_>, danger: bool) {
+    let rect = centered(area, 72, 9);
+    frame.render_widget(Clear, rect);
+    let block = frame_block(app, title, danger).title_bottom(Line::from(vec![
+        key_span(app, " Ctrl+S".into()),
+        styled(" submit  ", app.theme.muted),
+        key_span(app, "Esc".into()),
+        styled(" cancel ", app.theme.muted),
+    ]));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    frame.render_widget(text, inner);
+}
+
+fn help(app: &App, frame: &mut Frame, area: Rect) {
+    let rows = UiAction::ALL.len() as u16;
+    let rect = centered(area, 64, rows + 6);
+    frame.render_widget(Clear, rect);
+    let mut lines: Vec<Line> = UiAction::ALL
+        .iter()
+        .map(|action| {
+            Line::from(vec![
+                key_span(app, format!(" {:<14}", app.keymap.label(*action))),
+                styled(action.describe(), app.theme.base),
+            ])
+        })
+        .collect();
+    lines.push(Line::default());
+    lines.push(Line::from(styled(
+        " Keys as bound now; rebind them by action name in the config's keys:.",
+        app.theme.muted,
+    )));
+    lines.push(Line::from(styled(" Ctrl+C always quits.", app.theme.muted)));
+    let block = frame_block(app, " Keys ".into(), false);
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}

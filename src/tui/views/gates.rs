@@ -1,0 +1,117 @@
+//! Gates and the checklist at hand: required and received sign-offs with
+//! names, times and comments; what this operator may do; who ticked what.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::{clock, fit, key_span, pane_block, styled};
+use crate::model::GateState;
+use crate::tui::app::{App, Pane, Row};
+use crate::tui::keymap::UiAction;
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let release = &app.release;
+    let block = pane_block(app, " Gates & checklist ", Some(Pane::Gates));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let rows = app.rows();
+    let selected = (app.focus == Pane::Gates).then(|| rows.get(app.selected)).flatten();
+    let mark = |row: &Row, style: Style| -> Style {
+        if selected == Some(row) { theme.selected } else { style }
+    };
+    let mut lines: Vec<Line> = Vec::new();
+    // The line the selection is on, to keep it in view.
+    let mut selected_line = 0;
+
+    for gate in &release.gates {
+        let row = Row::Gate(gate.plan.id.clone());
+        if selected == Some(&row) {
+            selected_line = lines.len();
+        }
+        let (state, style) = match gate.state {
+            GateState::Pending => ("not open yet", theme.stage_pending),
+            GateState::Open => ("open", theme.stage_waiting),
+            GateState::Approved => ("approved", theme.stage_succeeded),
+            GateState::Rejected => ("rejected", theme.stage_failed),
+        };
+        let count = format!(" {}/{} ", gate.signoffs.len(), gate.plan.required);
+        lines.push(Line::from(vec![
+            styled(fit(&format!(" {}", gate.plan.name), width.saturating_sub(count.len() + state.len() + 1)), mark(&row, theme.title)),
+            styled(count, style),
+            styled(state, style),
+        ]));
+        for signoff in &gate.signoffs {
+            let comment = signoff.comment.as_deref().map(|c| format!(" “{}”", c.replace('\n', " "))).unwrap_or_default();
+            lines.push(Line::from(vec![
+                styled("   ✓ ", theme.accepted),
+                styled(signoff.operator.clone(), theme.accepted),
+                styled(format!(" {}", clock(signoff.at)), theme.muted),
+                styled(fit(&comment, width.saturating_sub(signoff.operator.len() + 14)), theme.muted),
+            ]));
+        }
+        if let Some(rejection) = &gate.rejection {
+            lines.push(Line::from(vec![
+                styled("   ✗ ", theme.refused),
+                styled(rejection.operator.clone(), theme.refused),
+                styled(format!(" {}", clock(rejection.at)), theme.muted),
+                styled(fit(&format!(" “{}”", rejection.reason), width.saturating_sub(rejection.operator.len() + 14)), theme.muted),
+            ]));
+        }
+        if gate.state == GateState::Open {
+            let line = match app.gate_prospect(&gate.plan.id) {
+                Ok(()) => Line::from(vec![
+                    styled("   you may sign: ", theme.muted),
+                    key_span(app, app.keymap.hint(UiAction::SignOff)),
+                    styled(" sign off, ", theme.muted),
+                    key_span(app, app.keymap.hint(UiAction::Reject)),
+                    styled(" reject", theme.muted),
+                ]),
+                Err(reason) => Line::from(styled(format!("   {}", fit(&reason, width.saturating_sub(3))), theme.muted)),
+            };
+            lines.push(line);
+        }
+    }
+
+    if let Some(list) = app.active_checklist() {
+        if !lines.is_empty() {
+            lines.push(Line::default());
+        }
+        lines.push(Line::from(vec![
+            styled(format!(" {} ", list.name), theme.title),
+            styled(format!("{}/{}", list.ticked_count(), list.items.len()), theme.muted),
+        ]));
+        for item in &list.items {
+            let row = Row::Item {
+                list: list.id.clone(),
+                item: item.plan.id.clone(),
+            };
+            if selected == Some(&row) {
+                selected_line = lines.len();
+            }
+            let (boxed, style) = match &item.ticked {
+                Some(_) => ("[x]", theme.stage_succeeded),
+                None => ("[ ]", theme.stage_pending),
+            };
+            let who = match &item.ticked {
+                Some(t) => format!(" {} {}", t.by, clock(t.at)),
+                None if item.plan.automatic => " auto".to_string(),
+                None => String::new(),
+            };
+            let text_width = width.saturating_sub(5 + who.chars().count());
+            lines.push(Line::from(vec![
+                styled(format!(" {boxed} "), style),
+                Span::styled(fit(&item.plan.text, text_width), mark(&row, Style::default())),
+                styled(who, theme.muted),
+            ]));
+        }
+    } else if release.gates.is_empty() {
+        lines.push(Line::from(styled(" no gates or checklists yet", theme.muted)));
+    }
+    let scroll = (selected_line + 1).saturating_sub(inner.height as usize) as u16;
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((scroll, 0)), inner);
+}

@@ -1,0 +1,57 @@
+//! The log pane: a live tail drawn from the visible lines only.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{clock, fit, pane_block, styled};
+use crate::model::Level;
+use crate::tui::app::{App, Pane};
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let ring = &app.release.logs;
+    let view = &app.logs;
+    let follow = if view.follow {
+        "following".to_string()
+    } else {
+        format!("held, {} newer below", view.below())
+    };
+    let filter = if view.is_filtered() {
+        format!(" · /{}", view.filter_text)
+    } else {
+        String::new()
+    };
+    let title = format!(
+        " Logs · {follow} · ≥{}{filter} · {}/{} lines ",
+        view.min_level,
+        view.matching(),
+        ring.total()
+    );
+    let block = pane_block(app, title, Some(Pane::Logs));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let lines: Vec<Line> = view
+        .visible(ring, inner.height as usize)
+        .into_iter()
+        .map(|line| {
+            let style = match line.level {
+                Level::Trace => theme.log_trace,
+                Level::Debug => theme.log_debug,
+                Level::Info => theme.log_info,
+                Level::Warn => theme.log_warn,
+                Level::Error => theme.log_error,
+            };
+            let source = fit(&line.source, 14);
+            let prefix = format!("{} {:<5} {source:<14} ", clock(line.at), line.level.name().to_uppercase());
+            let rest = width.saturating_sub(prefix.chars().count());
+            Line::from(vec![
+                styled(prefix, theme.muted),
+                Span::styled(fit(&line.message, rest), style),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,147 @@
+//! Metrics: error rate, p95 latency and throughput, the new version beside
+//! the stable one, each with its rule's threshold, and the alerts fired.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::spark::{Spark, scale};
+use super::{clock, fit, pane_block, styled};
+use crate::model::{AlertState, Cohort, Comparison, Rule, RuleAction, Series};
+use crate::tui::app::App;
+
+/// The series shown, most important first.
+const SHOWN: [Series; 3] = [Series::ErrorRate, Series::LatencyP95, Series::Throughput];
+
+/// The rule whose threshold is drawn for a series: a rollback rule first.
+fn threshold_rule(app: &App, series: Series) -> Option<&Rule> {
+    let rules = &app.release.plan.as_ref()?.rules;
+    let on_series = |r: &&Rule| r.condition.series == series && r.cohort == Cohort::Canary;
+    rules
+        .iter()
+        .filter(on_series)
+        .find(|r| r.action == RuleAction::Rollback)
+        .or_else(|| rules.iter().find(on_series))
+}
+
+fn title(series: Series) -> &'static str {
+    match series {
+        Series::ErrorRate => "error rate",
+        Series::LatencyP50 => "latency p50",
+        Series::LatencyP95 => "latency p95",
+        Series::LatencyP99 => "latency p99",
+        Series::Throughput => "throughput",
+        Series::Availability => "availability",
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let release = &app.release;
+    let block = pane_block(app, " Metrics: new version │ stable ", None);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 || inner.width < 10 {
+        return;
+    }
+    let alerts: Vec<_> = release
+        .alerts
+        .iter()
+        .filter(|a| a.state != AlertState::Resolved)
+        .collect();
+    let alert_rows = (alerts.len() as u16).min(inner.height / 4).min(3);
+    let [charts, alert_area] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(alert_rows)]).areas(inner);
+    // Each series needs a title row and at least one row of bars.
+    let fits = (charts.height / 2).clamp(1, SHOWN.len() as u16) as usize;
+    let rows = Layout::vertical(vec![Constraint::Ratio(1, fits as u32); fits]).split(charts);
+    for (series, row) in SHOWN.iter().zip(rows.iter()) {
+        render_series(app, frame, *series, *row);
+    }
+    let lines: Vec<Line> = alerts
+        .iter()
+        .take(alert_rows as usize)
+        .map(|a| {
+            let state = match a.state {
+                AlertState::Acknowledged => format!(
+                    "acknowledged by {}",
+                    a.acknowledged_by.as_deref().unwrap_or("?")
+                ),
+                _ => format!("firing since {}", clock(a.since)),
+            };
+            let text = format!("⚠ {} {state}: {}", a.rule, a.message);
+            Line::from(styled(fit(&text, alert_area.width as usize), theme.alert))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), alert_area);
+}
+
+fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
+    let theme = &app.theme;
+    let metrics = &app.release.metrics;
+    let rule = threshold_rule(app, series);
+    let breach_above = rule.is_none_or(|r| {
+        matches!(r.condition.comparison, Comparison::Above | Comparison::AtLeast)
+    });
+    let threshold = rule.map(|r| r.condition.threshold);
+    let breached = |v: f64| threshold.is_some_and(|t| if breach_above { v > t } else { v < t });
+    let value_span = |cohort: Cohort, style| -> Span<'static> {
+        match metrics.latest(series, cohort) {
+            Some(v) => styled(
+                series.format(v),
+                if cohort == Cohort::Canary && breached(v) { theme.alert } else { style },
+            ),
+            None => styled("—", theme.muted),
+        }
+    };
+    let mut title_line = vec![
+        styled(format!("{:<12}", title(series)), theme.title),
+        value_span(Cohort::Canary, theme.canary),
+        styled(" │ ", theme.muted),
+        value_span(Cohort::Stable, theme.stable),
+    ];
+    if let Some(rule) = rule {
+        let verb = if rule.action == RuleAction::Rollback { "rollback" } else { "alert" };
+        let cond = rule.condition.to_string();
+        let threshold_text = cond.split_once(' ').map(|(_, rest)| rest).unwrap_or(&cond);
+        title_line.push(styled(format!("  {verb} {threshold_text}"), theme.threshold));
+    }
+    let [title_area, bars] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    frame.render_widget(Paragraph::new(Line::from(title_line)), title_area);
+    if bars.height == 0 {
+        return;
+    }
+    let [left, _, right] = Layout::horizontal([
+        Constraint::Percentage(50),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(bars);
+    let recent = |cohort: Cohort, width: u16| -> Vec<f64> {
+        metrics
+            .get(series, cohort)
+            .map(|s| {
+                let skip = s.len().saturating_sub(width as usize);
+                s.samples().skip(skip).map(|x| x.value).collect()
+            })
+            .unwrap_or_default()
+    };
+    let canary = recent(Cohort::Canary, left.width);
+    let stable = recent(Cohort::Stable, right.width);
+    // Both cohorts share one scale so they can be compared by eye.
+    let top = scale([canary.as_slice(), stable.as_slice()], threshold);
+    for (values, rect, style) in [(&canary, left, theme.canary), (&stable, right, theme.stable)] {
+        let spark = Spark {
+            values,
+            threshold,
+            breach_above,
+            style,
+            breach_style: theme.alert,
+            threshold_style: theme.threshold,
+            top,
+        };
+        frame.render_widget(spark, rect);
+    }
+}

@@ -1,0 +1,176 @@
+//! Views: functions of the console's state. No I/O, no locks, and no work
+//! that grows with history: the log view formats only the lines it shows.
+
+mod board;
+mod dialogs;
+mod gates;
+mod header;
+mod logs;
+mod metrics;
+mod spark;
+mod status;
+
+use jiff::{SignedDuration, Timestamp};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+
+use super::app::{App, Pane};
+use crate::model::units::format_duration;
+
+/// The smallest screen the full console is drawn on.
+pub const MIN_WIDTH: u16 = 50;
+pub const MIN_HEIGHT: u16 = 12;
+
+/// Where each part of the screen goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub header: Rect,
+    pub board: Option<Rect>,
+    pub metrics: Option<Rect>,
+    pub gates: Option<Rect>,
+    pub logs: Option<Rect>,
+    pub status: Rect,
+}
+
+/// Lays the screen out: three panes over the logs when wide, two over logs
+/// and gates side by side when narrow, and only a notice when tiny.
+pub fn layout(area: Rect) -> Areas {
+    let [header, body, status] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return Areas {
+            header,
+            board: None,
+            metrics: None,
+            gates: None,
+            logs: None,
+            status,
+        };
+    }
+    if area.width >= 120 {
+        let [top, logs] =
+            Layout::vertical([Constraint::Percentage(52), Constraint::Min(4)]).areas(body);
+        let [board, metrics, gates] = Layout::horizontal([
+            Constraint::Percentage(31),
+            Constraint::Percentage(37),
+            Constraint::Percentage(32),
+        ])
+        .areas(top);
+        Areas {
+            header,
+            board: Some(board),
+            metrics: Some(metrics),
+            gates: Some(gates),
+            logs: Some(logs),
+            status,
+        }
+    } else {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Min(4)]).areas(body);
+        let [board, metrics] =
+            Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)])
+                .areas(top);
+        let [logs, gates] =
+            Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)])
+                .areas(bottom);
+        Areas {
+            header,
+            board: Some(board),
+            metrics: Some(metrics),
+            gates: Some(gates),
+            logs: Some(logs),
+            status,
+        }
+    }
+}
+
+/// Draws the whole console.
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    frame.render_widget(Block::new().style(app.theme.base), area);
+    let areas = layout(area);
+    header::render(app, frame, areas.header);
+    if let Some(rect) = areas.board {
+        board::render(app, frame, rect);
+    }
+    if let Some(rect) = areas.metrics {
+        metrics::render(app, frame, rect);
+    }
+    if let Some(rect) = areas.gates {
+        gates::render(app, frame, rect);
+    }
+    if let Some(rect) = areas.logs {
+        logs::render(app, frame, rect);
+    }
+    if areas.board.is_none() {
+        let body = Rect {
+            y: areas.header.bottom(),
+            height: areas.status.y.saturating_sub(areas.header.bottom()),
+            ..area
+        };
+        let notice = Paragraph::new(format!(
+            "Window too small ({}x{}): enlarge it to at least {MIN_WIDTH}x{MIN_HEIGHT}.",
+            area.width, area.height
+        ))
+        .style(app.theme.muted)
+        .wrap(Wrap { trim: true });
+        frame.render_widget(notice, body);
+    }
+    status::render(app, frame, areas.status);
+    dialogs::render(app, frame, area);
+}
+
+/// A pane's frame: focused panes get the focused border.
+fn pane_block<'a>(app: &App, title: impl Into<Line<'a>>, pane: Option<Pane>) -> Block<'a> {
+    let focused = pane.is_some_and(|p| p == app.focus) && app.dialog.is_none();
+    Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(if focused {
+            app.theme.border_focused
+        } else {
+            app.theme.border
+        })
+        .title(title.into().style(app.theme.title))
+}
+
+/// `14:02:05` in UTC.
+fn clock(t: Timestamp) -> String {
+    t.strftime("%H:%M:%S").to_string()
+}
+
+/// Time between two instants, never negative, for people.
+fn span_between(from: Timestamp, to: Timestamp) -> String {
+    format_duration(to.duration_since(from).max(SignedDuration::ZERO))
+}
+
+/// Cuts `text` to `width` characters, marking the cut.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = text.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
+fn key_span<'a>(app: &App, key: String) -> Span<'a> {
+    Span::styled(key, app.theme.key_hint)
+}
+
+fn styled<'a>(text: impl Into<String>, style: Style) -> Span<'a> {
+    Span::styled(text.into(), style)
+}

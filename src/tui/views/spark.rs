@@ -1,0 +1,123 @@
+//! A sparkline with a threshold: bars scaled so the threshold sits at a
+//! fixed height, the threshold drawn as a dotted rule, and bars past it in
+//! the alert colour. Samples missing from the series leave gaps.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::widgets::Widget;
+
+const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+pub struct Spark<'a> {
+    /// Values oldest first; the newest are drawn at the right edge.
+    pub values: &'a [f64],
+    pub threshold: Option<f64>,
+    /// Whether exceeding the threshold is bad (error rate) or falling below
+    /// it (availability).
+    pub breach_above: bool,
+    pub style: Style,
+    pub breach_style: Style,
+    pub threshold_style: Style,
+    /// The value drawn as a full column (see [`scale`]).
+    pub top: f64,
+}
+
+/// A common top for several series, so they can be compared by eye: the
+/// threshold at about two thirds of the height, unless the data goes higher.
+pub fn scale<'v>(series: impl IntoIterator<Item = &'v [f64]>, threshold: Option<f64>) -> f64 {
+    let top = series
+        .into_iter()
+        .flat_map(|s| s.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max);
+    match threshold {
+        Some(t) if t > 0.0 => top.max(t * 1.5),
+        _ => top,
+    }
+    .max(f64::MIN_POSITIVE)
+}
+
+impl Widget for Spark<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.is_empty() {
+            return;
+        }
+        let width = area.width as usize;
+        let height = area.height as usize;
+        let scale = self.top;
+        let shown = &self.values[self.values.len().saturating_sub(width)..];
+        let offset = width - shown.len();
+        let levels = height * 8;
+        let threshold_row = self.threshold.map(|t| {
+            let eighths = ((t / scale) * levels as f64).round() as usize;
+            (eighths / 8).min(height - 1)
+        });
+        for (col, value) in shown.iter().enumerate() {
+            let x = area.x + (offset + col) as u16;
+            let breach = self.threshold.is_some_and(|t| {
+                if self.breach_above { *value > t } else { *value < t }
+            });
+            let style = if breach { self.breach_style } else { self.style };
+            let eighths = ((value / scale) * levels as f64).round().max(if *value > 0.0 { 1.0 } else { 0.0 }) as usize;
+            for row in 0..height {
+                let y = area.bottom() - 1 - row as u16;
+                let fill = eighths.saturating_sub(row * 8).min(8);
+                let cell = &mut buf[(x, y)];
+                if fill == 0 && threshold_row == Some(row) {
+                    cell.set_char('┄').set_style(self.threshold_style);
+                } else {
+                    cell.set_char(BARS[fill]).set_style(style);
+                }
+            }
+        }
+        // The rule runs under the gap before the data starts, too.
+        if let Some(row) = threshold_row {
+            let y = area.bottom() - 1 - row as u16;
+            for col in 0..offset {
+                buf[(area.x + col as u16, y)].set_char('┄').set_style(self.threshold_style);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draw(values: &[f64], threshold: Option<f64>, w: u16, h: u16) -> Vec<String> {
+        let area = Rect::new(0, 0, w, h);
+        let mut buf = Buffer::empty(area);
+        Spark {
+            values,
+            threshold,
+            breach_above: true,
+            style: Style::default(),
+            breach_style: Style::default(),
+            threshold_style: Style::default(),
+            top: scale([values], threshold),
+        }
+        .render(area, &mut buf);
+        (0..h)
+            .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn bars_rise_with_values_and_the_threshold_shows_where_there_is_room() {
+        let rows = draw(&[0.01, 0.05, 0.15], Some(0.10), 5, 2);
+        assert_eq!(rows[0], "┄┄┄┄█", "threshold on the upper row, crossed by the breach");
+        assert!(rows[1].ends_with('█'));
+    }
+
+    #[test]
+    fn only_the_newest_values_fit_and_a_tiny_area_is_fine() {
+        let values: Vec<f64> = (0..100).map(f64::from).collect();
+        let rows = draw(&values, None, 3, 1);
+        assert_eq!(rows[0], "███");
+        assert_eq!(rows[0].chars().last(), Some('█'));
+        let rows = draw(&values, Some(5.0), 1, 1);
+        assert_eq!(rows.len(), 1);
+        let _ = draw(&[], Some(1.0), 0, 0);
+    }
+}

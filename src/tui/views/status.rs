@@ -1,0 +1,44 @@
+//! The status bar: the keys that apply now, and how the last command went.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{fit, key_span, styled};
+use crate::tui::app::{App, Tone};
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let outcome = app.status.as_ref().map(|s| {
+        let style = match s.tone {
+            Tone::Info => theme.muted,
+            Tone::Pending => theme.stage_waiting,
+            Tone::Accepted => theme.accepted,
+            Tone::Refused => theme.refused,
+        };
+        (s.text.clone(), style)
+    });
+    // The outcome gets up to two thirds of the bar: it must not be missed.
+    let outcome_width = outcome
+        .as_ref()
+        .map_or(0, |(t, _)| (t.chars().count() as u16 + 2).min(area.width * 2 / 3));
+    let [keys_area, outcome_area] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(outcome_width)]).areas(area);
+    let mut spans: Vec<Span> = vec![Span::raw(" ")];
+    let mut used = 1;
+    for (key, what) in app.hints() {
+        let len = key.chars().count() + what.chars().count() + 3;
+        if used + len > keys_area.width as usize {
+            break;
+        }
+        used += len;
+        spans.push(key_span(app, key));
+        spans.push(styled(format!(" {what}  "), theme.muted));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.base), keys_area);
+    if let Some((text, style)) = outcome {
+        let shown = fit(&text, outcome_area.width.saturating_sub(1) as usize);
+        frame.render_widget(Paragraph::new(Line::from(styled(format!("{shown} "), style))).right_aligned(), outcome_area);
+    }
+}
