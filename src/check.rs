@@ -1,5 +1,6 @@
 //! Validation of the files a user writes: scenarios, configs and themes.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::problem::Problem;
@@ -23,18 +24,25 @@ impl std::fmt::Display for FileKind {
     }
 }
 
-/// Tells a scenario (it has `release:` and `stages:`) from a theme (it has
-/// `styles:`, or lives in a `themes` folder) from a config (anything else).
+/// Tells a scenario (it has `release`, `stages` or `strategy`) from a theme
+/// (it has `styles`, or lives in a `themes` folder) from a config (anything
+/// else), by the file's top-level keys.
 pub fn detect(path: &Path, text: &str) -> FileKind {
-    let top_level = |key: &str| {
-        text.lines().any(|l| {
-            l.strip_prefix(key)
-                .is_some_and(|rest| rest.starts_with(':'))
-        })
-    };
-    if top_level("release") || top_level("stages") {
+    let keys: Vec<String> =
+        match serde_saphyr::from_str::<BTreeMap<String, serde::de::IgnoredAny>>(text) {
+            Ok(map) => map.into_keys().collect(),
+            // Unreadable YAML: guess from lines that start a top-level key.
+            Err(_) => text
+                .lines()
+                .filter_map(|l| l.split_once(':').map(|(k, _)| k))
+                .filter(|k| !k.starts_with([' ', '\t', '#', '-']))
+                .map(str::to_string)
+                .collect(),
+        };
+    let has = |key: &str| keys.iter().any(|k| k == key);
+    if has("release") || has("stages") || has("strategy") {
         FileKind::Scenario
-    } else if top_level("styles")
+    } else if has("styles")
         || path
             .parent()
             .and_then(|p| p.file_name())
@@ -55,4 +63,26 @@ pub fn check_text(path: &Path, text: &str) -> (FileKind, Vec<Problem>) {
         FileKind::Theme => crate::theme::parse(text).err().unwrap_or_default(),
     };
     (kind, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_told_apart_by_their_keys() {
+        let p = Path::new("x.yaml");
+        assert_eq!(
+            detect(p, "{release: {service: a}, stages: []}"),
+            FileKind::Scenario
+        );
+        assert_eq!(detect(p, "strategy:\n  canary: {}\n"), FileKind::Scenario);
+        assert_eq!(detect(p, "name: x\nstyles: {}\n"), FileKind::Theme);
+        assert_eq!(
+            detect(Path::new("themes/mine.yaml"), "name: x\n"),
+            FileKind::Theme
+        );
+        assert_eq!(detect(p, "operator: dave\n"), FileKind::Config);
+        assert_eq!(detect(p, "release:\n  from: [v1\n"), FileKind::Scenario);
+    }
 }

@@ -26,7 +26,7 @@ pub struct ConfigFile {
     pub backend: Option<BackendFile>,
     /// A bundled theme's name or a theme file's path.
     #[serde(default)]
-    pub theme: Option<String>,
+    pub theme: Option<S<String>>,
     /// Key rebindings: action name → key (`a`, `R`, `ctrl+s`, `space`, `f1`).
     #[serde(default)]
     pub keys: BTreeMap<String, S<String>>,
@@ -48,7 +48,7 @@ pub struct ConfigFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackendFile {
-    pub pipeline: PipelineSource,
+    pub pipeline: S<PipelineSource>,
     #[serde(default)]
     pub metrics: Option<MetricsSource>,
     #[serde(default)]
@@ -241,6 +241,49 @@ pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
             "frame_cap is frames per second, from 1 to 240",
         );
     }
+    if let Some(theme) = &file.theme {
+        let name = theme.value.as_str();
+        if !crate::theme::BUNDLED.iter().any(|(n, _)| *n == name)
+            && !std::path::Path::new(name).is_file()
+        {
+            let names: Vec<&str> = crate::theme::BUNDLED.iter().map(|(n, _)| *n).collect();
+            c.problem(
+                &theme.referenced,
+                format!(
+                    "no theme named \"{name}\" and no such file (bundled: {})",
+                    names.join(", ")
+                ),
+            );
+        }
+    }
+    if let Some(backend) = &file.backend
+        && let PipelineSource::Sim {
+            scenario, speed, ..
+        } = &backend.pipeline.value
+    {
+        let at = &backend.pipeline.referenced;
+        if let Some(speed) = speed
+            && !(0.01..=1_000_000.0).contains(speed)
+        {
+            c.problem(
+                at,
+                format!("speed {speed} is out of range: from 0.01 to 1000000"),
+            );
+        }
+        if let Some(name) = scenario
+            && crate::sim::bundled::get(name).is_none()
+            && !std::path::Path::new(name).is_file()
+        {
+            let names: Vec<&str> = crate::sim::bundled::names().collect();
+            c.problem(
+                at,
+                format!(
+                    "no scenario named \"{name}\" and no such file (bundled: {})",
+                    names.join(", ")
+                ),
+            );
+        }
+    }
     let rules = file.rules.as_deref().map(|raw| convert_rules(raw, &mut c));
     c.finish(Checked { file, rules })
 }
@@ -299,5 +342,27 @@ mod tests {
         );
         let problems = parse("backend:\n  pipeline: { kind: ftp, url: x }\n").unwrap_err();
         assert!(problems[0].message.contains("ftp"), "{problems:?}");
+        let problems = parse(
+            "theme: purple\nbackend:\n  pipeline: { kind: sim, scenario: nope, speed: -5 }\n",
+        )
+        .unwrap_err();
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(problems[0].line, 1);
+        assert!(
+            messages[0].starts_with("no theme named \"purple\""),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("speed -5 is out of range")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("no scenario named \"nope\"")),
+            "{messages:?}"
+        );
     }
 }

@@ -295,12 +295,15 @@ fn a_reader_that_goes_away_ends_the_stream_quietly() {
 }
 
 #[test]
-fn the_bare_command_says_the_console_is_not_built_yet() {
-    let out = shipdeck().output().unwrap();
-    assert!(!out.status.success());
+fn the_console_without_a_terminal_says_what_to_run_instead() {
+    let out = shipdeck().args(["--scenario", "rolling"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("console is not built yet"), "{stderr}");
-    assert!(stderr.contains("shipdeck events"), "{stderr}");
+    assert!(stderr.contains("the console needs a terminal"), "{stderr}");
+    assert!(
+        stderr.contains("shipdeck events --scenario rolling"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -321,4 +324,25 @@ fn scenarios_lists_the_bundled_stories() {
             "{name}: {stdout}"
         );
     }
+}
+
+#[test]
+fn without_the_autopilot_events_stops_where_only_a_person_can_go_on() {
+    let out = shipdeck()
+        .args(["events", "--scenario", "happy-canary", "--speed", "max"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("waiting for people: \"Staging validation\" waits: 1 item on Staging validation unticked"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--autopilot"), "{stderr}");
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    assert!(!last.contains("release_finished"));
 }

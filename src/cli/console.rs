@@ -55,11 +55,18 @@ fn log_to_file() {
     let Some(dirs) = directories::ProjectDirs::from("", "", "shipdeck") else {
         return;
     };
-    let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).to_path_buf();
+    let dir = dirs
+        .state_dir()
+        .unwrap_or_else(|| dirs.data_local_dir())
+        .to_path_buf();
     if std::fs::create_dir_all(&dir).is_err() {
         return;
     }
-    let Ok(file) = OpenOptions::new().create(true).append(true).open(dir.join("shipdeck.log")) else {
+    let Ok(file) = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("shipdeck.log"))
+    else {
         return;
     };
     let _ = tracing_subscriber::fmt()

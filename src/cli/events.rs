@@ -9,6 +9,9 @@ use shipdeck::sim::Simulator;
 
 use super::{SimArgs, Speed};
 
+/// Exit status when the release cannot go on without a person.
+pub const EXIT_WAITING: u8 = 3;
+
 pub fn run(args: &SimArgs) -> ExitCode {
     let scenario = match super::load_scenario(&args.scenario) {
         Ok(s) => s,
@@ -39,6 +42,19 @@ pub fn run(args: &SimArgs) -> ExitCode {
         let events = sim.advance_to(due);
         if write_events(&mut out, &events).is_err() {
             return ExitCode::SUCCESS;
+        }
+        if sim.stalled() {
+            let _ = out.flush();
+            let why = sim
+                .release()
+                .waiting_for()
+                .unwrap_or_else(|| "an operator".to_string());
+            eprintln!(
+                "shipdeck: the release is waiting for people: {why}.\n\
+                 Nothing more happens without them; run with --autopilot to play it unattended,\n\
+                 or open the console to act yourself."
+            );
+            return ExitCode::from(EXIT_WAITING);
         }
     }
     if out.flush().is_err() {

@@ -60,8 +60,12 @@ impl FromStr for Start {
             "scenario" => Ok(Start::Scenario),
             "now" => Ok(Start::Now),
             other => match other.parse::<Timestamp>() {
-                Ok(t) if (1970..=2200).contains(&t.to_zoned(jiff::tz::TimeZone::UTC).year()) => Ok(Start::At(t)),
-                Ok(_) => Err(format!("`{other}` is too far off: give a time between 1970 and 2200")),
+                Ok(t) if (1970..=2200).contains(&t.to_zoned(jiff::tz::TimeZone::UTC).year()) => {
+                    Ok(Start::At(t))
+                }
+                Ok(_) => Err(format!(
+                    "`{other}` is too far off: give a time between 1970 and 2200"
+                )),
                 Err(_) => Err(format!(
                     "`{other}` is not `scenario`, `now` or an RFC 3339 time like 2026-11-24T14:00:00Z"
                 )),

@@ -84,7 +84,9 @@ impl Engine {
 
     /// Applies an operator's command, or refuses it with a reason. Either way
     /// the outcome is recorded as an event.
-    pub fn handle(&mut self, command: Command, now: Timestamp) -> Verdict {
+    pub fn handle(&mut self, mut command: Command, now: Timestamp) -> Verdict {
+        // One spelling of a name, for the check and the record alike.
+        command.operator = command.operator.trim().to_string();
         if let Some(verdict) = self.verdicts.get(&command.id) {
             return verdict.clone();
         }
@@ -393,7 +395,10 @@ impl Engine {
         for alert in alerts {
             self.emit(now, alert);
         }
+        // Before any traffic reached the new version there is nothing to roll
+        // back: the rule's alert is the whole of its effect.
         if let Some((by, reason)) = rollback
+            && self.release.rollout.began
             && matches!(self.release.status, Status::Running | Status::Paused)
         {
             self.start_rollback(by, reason, now);

@@ -344,10 +344,31 @@ fn check_tick(
     if entry.plan.automatic {
         return Err(format!("\"{text}\" is checked automatically"));
     }
-    if let Some(owner) = release
+    let owner = release
         .stages
         .iter()
-        .find(|s| s.plan.checklist.as_deref() == Some(list))
+        .find(|s| s.plan.checklist.as_deref() == Some(list));
+    if let Some(owner) = owner
+        && owner.state == StageState::Pending
+    {
+        return Err(format!(
+            "the {} checklist opens when \"{}\" starts",
+            checklist.name,
+            stage_name(owner)
+        ));
+    }
+    let is_rollback_list = release
+        .plan
+        .as_ref()
+        .and_then(|p| p.rollback_checklist.as_deref())
+        == Some(list);
+    if owner.is_none() && is_rollback_list && release.rollback.is_none() {
+        return Err(format!(
+            "the {} checklist opens when a rollback starts",
+            checklist.name
+        ));
+    }
+    if let Some(owner) = owner
         && owner.state.is_done()
     {
         return Err(format!(
@@ -361,13 +382,7 @@ fn check_tick(
             }
         ));
     }
-    if release.status.is_final()
-        && release
-            .plan
-            .as_ref()
-            .and_then(|p| p.rollback_checklist.as_deref())
-            != Some(list)
-    {
+    if release.status.is_final() && !is_rollback_list {
         return Err("the release has finished; its checklists are closed".into());
     }
     match (&entry.ticked, ticking) {
@@ -382,6 +397,12 @@ fn check_tick(
 }
 
 fn check_ack(release: &Release, rule: &str) -> Result<Option<String>, String> {
+    if let Status::Finished(outcome) = release.status {
+        return Err(format!(
+            "the release has finished ({}); its alerts no longer need acknowledging",
+            outcome.name()
+        ));
+    }
     match release.alerts.iter().find(|a| a.rule == rule) {
         Some(alert) if alert.state == crate::model::AlertState::Firing => Ok(None),
         Some(alert) if alert.state == crate::model::AlertState::Acknowledged => Err(format!(

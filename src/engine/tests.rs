@@ -621,3 +621,56 @@ fn seq_rises_by_one_and_folding_the_events_gives_the_engines_own_state() {
     folded.apply(&story.events[3].clone());
     assert_eq!(&folded, story.release());
 }
+
+#[test]
+fn a_name_with_stray_spaces_is_the_same_person() {
+    let mut story = Story::new();
+    story.build_done(60);
+    assert!(story.approve(70, "dave ").is_accepted());
+    let reason = refused(story.approve(80, " dave"));
+    assert!(reason.contains("the same person counts once"), "{reason}");
+    assert_eq!(
+        story.release().gate("production").unwrap().signoffs[0].operator,
+        "dave"
+    );
+}
+
+#[test]
+fn before_any_traffic_reaches_the_new_version_a_rollback_rule_only_alerts() {
+    let mut plan = plan();
+    plan.rules[3].cohort = Cohort::Stable; // ErrorRateRollback, on the stable cohort
+    let mut engine = Engine::new(plan, 100);
+    engine.start(at(0));
+    for i in 0..=24 {
+        engine.observe(Series::ErrorRate, Cohort::Stable, 0.2, at(i * 15));
+    }
+    let release = engine.release();
+    assert_eq!(
+        release.status,
+        Status::Running,
+        "still building; nothing to roll back"
+    );
+    let alert = release
+        .alerts
+        .iter()
+        .find(|a| a.rule == "ErrorRateRollback")
+        .unwrap();
+    assert_eq!(alert.state, AlertState::Firing);
+}
+
+#[test]
+fn a_checklist_cannot_be_ticked_before_its_stage_starts() {
+    let mut story = Story::new();
+    let reason = refused(story.send(
+        10,
+        "carol",
+        Action::Check {
+            list: "post-deployment".into(),
+            item: "critical-features".into(),
+        },
+    ));
+    assert_eq!(
+        reason,
+        "the Post-deployment verification checklist opens when \"verification\" starts"
+    );
+}

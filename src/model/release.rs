@@ -212,6 +212,69 @@ impl Release {
             .unwrap_or("")
     }
 
+    /// What only a person can do next, in words — when the release is held
+    /// up by people rather than by time.
+    pub fn waiting_for(&self) -> Option<String> {
+        use super::units::plural;
+        if !self.status.in_flight() || self.status == Status::RollingBack {
+            return None;
+        }
+        if let Some(failed) = self.stages.iter().find(|s| s.state == StageState::Failed) {
+            return Some(format!(
+                "\"{}\" failed; retry it or roll back",
+                failed.plan.name
+            ));
+        }
+        if let Some(by) = &self.paused_by {
+            return Some(format!("the rollout is paused by {by}; resume it"));
+        }
+        let stage = self.current_stage()?;
+        if stage.plan.kind == StageKind::Rollout {
+            let (i, step) = self.current_step()?;
+            return match step.kind {
+                super::strategy::StepKind::Pause { duration: None }
+                    if !self.rollout.step_completed =>
+                {
+                    Some(format!(
+                        "the rollout holds at step {}/{} until someone advances it",
+                        i + 1,
+                        self.steps().len()
+                    ))
+                }
+                _ => None,
+            };
+        }
+        if stage.state != StageState::Waiting {
+            return None;
+        }
+        let mut needs = Vec::new();
+        if let Some(gate) = stage.plan.gate.as_deref().and_then(|g| self.gate(g))
+            && gate.outstanding() > 0
+        {
+            needs.push(format!(
+                "{} needs {} more",
+                gate.plan.name,
+                plural(gate.outstanding(), "sign-off")
+            ));
+        }
+        if let Some(list) = stage
+            .plan
+            .checklist
+            .as_deref()
+            .and_then(|c| self.checklist(c))
+        {
+            let open = list.unticked().count() as u64;
+            if open > 0 {
+                needs.push(format!(
+                    "{} on {} unticked",
+                    plural(open, "item"),
+                    list.name
+                ));
+            }
+        }
+        (!needs.is_empty()).then(|| format!("\"{}\" waits: {}", stage.plan.name, needs.join("; ")))
+    }
+
     /// Folds one event into the state. Events must arrive in `seq` order;
     /// one already applied (an old or repeated `seq`) is ignored, so a
     /// resumed stream can never count anything twice.

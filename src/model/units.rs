@@ -3,6 +3,9 @@
 
 use jiff::SignedDuration;
 
+/// The longest duration shipdeck accepts: longer is no deployment step.
+pub const MAX_DURATION: SignedDuration = SignedDuration::from_hours(24 * 30);
+
 /// Parses a duration written as `90s`, `5m`, `1h30m` or ISO 8601 (`PT5M`).
 ///
 /// ```
@@ -20,6 +23,9 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
         return Err(format!(
             "`{text}` is negative; a duration must be zero or more"
         ));
+    }
+    if parsed > MAX_DURATION {
+        return Err(format!("`{text}` is longer than 30 days"));
     }
     Ok(parsed)
 }
@@ -53,8 +59,13 @@ pub mod duration_serde {
     use jiff::SignedDuration;
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// Exact, unlike [`super::format_duration`]: `1h45s`, `500ms`.
     pub fn serialize<S: Serializer>(d: &SignedDuration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::format_duration(*d).replace(' ', ""))
+        use jiff::fmt::friendly::{Designator, Spacing, SpanPrinter};
+        const PRINTER: SpanPrinter = SpanPrinter::new()
+            .designator(Designator::Compact)
+            .spacing(Spacing::None);
+        s.serialize_str(&PRINTER.duration_to_string(d))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SignedDuration, D::Error> {
@@ -147,6 +158,24 @@ mod tests {
         assert_eq!(format_duration(SignedDuration::from_mins(120)), "2h");
         assert_eq!(format_duration(SignedDuration::from_secs(5)), "5s");
     }
+
+    #[test]
+    fn durations_cross_the_wire_exactly() {
+        for text in ["1h0m45s", "500ms", "1h59m59s", "5m", "0s"] {
+            let d = parse_duration(text).unwrap();
+            let wire = serde_json::to_string(&Wrapper(d)).unwrap();
+            let back: Wrapper = serde_json::from_str(&wire).unwrap();
+            assert_eq!(back.0, d, "{text} went out as {wire}");
+        }
+        assert!(
+            parse_duration("999999h")
+                .unwrap_err()
+                .contains("longer than 30 days")
+        );
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Wrapper(#[serde(with = "duration_serde")] SignedDuration);
 
     #[test]
     fn quantities_keep_their_units() {

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use jiff::SignedDuration;
 
 use super::scenario::Scenario;
-use super::{AUTOPILOT, ActionKey};
+use super::{ActionKey, ActorState};
 use crate::model::{Action, GateState, Release, StageState, Status, StepKind};
 
 #[derive(Debug, Default)]
@@ -31,7 +31,7 @@ impl Autopilot {
         &mut self,
         release: &Release,
         scenario: &Scenario,
-        actors_done: &[bool],
+        actors: &[ActorState],
     ) -> Vec<(SignedDuration, ActionKey)> {
         let mut out = Vec::new();
         if !release.status.in_flight() {
@@ -48,49 +48,52 @@ impl Autopilot {
             return out;
         }
         for gate in release.gates.iter().filter(|g| g.state == GateState::Open) {
-            if gate.signed_by(AUTOPILOT) {
+            // People the scenario has scheduled to decide this gate.
+            let scheduled = || {
+                scenario
+                    .script
+                    .actors
+                    .iter()
+                    .zip(actors)
+                    .filter(|(_, state)| **state == ActorState::Scheduled)
+                    .map(|(a, _)| a)
+                    .filter(|a| match &a.action {
+                        Action::Approve { gate: g, .. } | Action::Reject { gate: g, .. } => {
+                            g.as_deref().is_none_or(|g| g == gate.plan.id)
+                        }
+                        _ => false,
+                    })
+            };
+            if scheduled().any(|a| matches!(a.action, Action::Reject { .. })) {
                 continue;
             }
-            let pending: Vec<&Action> = scenario
-                .script
-                .actors
-                .iter()
-                .zip(actors_done)
-                .filter(|(_, done)| !**done)
-                .map(|(a, _)| &a.action)
-                .filter(|a| match a {
-                    Action::Approve { gate: g, .. } | Action::Reject { gate: g, .. } => {
-                        g.as_deref().is_none_or(|g| g == gate.plan.id)
-                    }
-                    _ => false,
-                })
-                .collect();
-            let will_reject = pending.iter().any(|a| matches!(a, Action::Reject { .. }));
-            let will_sign: BTreeSet<&str> = scenario
-                .script
-                .actors
-                .iter()
-                .zip(actors_done)
-                .filter(|(a, done)| {
-                    !**done
-                        && matches!(&a.action, Action::Approve { gate: g, .. }
-                            if g.as_deref().is_none_or(|g| g == gate.plan.id))
-                        && (gate.plan.self_approval || a.name != release.deployer())
+            let will_sign: BTreeSet<&str> = scheduled()
+                .filter(|a| {
+                    (gate.plan.self_approval || a.name != release.deployer())
                         && gate.plan.approvers.includes(&a.name)
                         && !gate.signed_by(&a.name)
                 })
-                .map(|(a, _)| a.name.as_str())
+                .map(|a| a.name.as_str())
                 .collect();
-            if will_reject || will_sign.len() as u32 >= gate.outstanding() {
-                continue;
-            }
-            if self.planned.insert(format!("gate:{}", gate.plan.id)) {
-                out.push((
-                    GATE_DELAY,
-                    ActionKey::Approve {
-                        gate: gate.plan.id.clone(),
-                    },
-                ));
+            let needed = gate.outstanding().saturating_sub(will_sign.len() as u32) as usize;
+            // Distinct virtual reviewers, in order, for what nobody else will sign.
+            let signers = (0..)
+                .map(super::autopilot_name)
+                .filter(|name| !gate.signed_by(name))
+                .take(needed);
+            for (k, signer) in signers.enumerate() {
+                if self
+                    .planned
+                    .insert(format!("gate:{}:{signer}", gate.plan.id))
+                {
+                    out.push((
+                        GATE_DELAY * (k as i32 + 1),
+                        ActionKey::Approve {
+                            gate: gate.plan.id.clone(),
+                            signer,
+                        },
+                    ));
+                }
             }
         }
         if let Some(list) = release

@@ -31,6 +31,27 @@ pub const AUTOMATION: &str = "automation";
 /// The name the autopilot signs with.
 pub const AUTOPILOT: &str = "autopilot";
 
+/// The autopilot's n-th virtual reviewer (from 0): `autopilot`,
+/// `autopilot-2`, … — for gates that need more distinct sign-offs than the
+/// scenario's people give.
+pub fn autopilot_name(n: usize) -> String {
+    if n == 0 {
+        AUTOPILOT.to_string()
+    } else {
+        format!("{AUTOPILOT}-{}", n + 1)
+    }
+}
+
+/// Where a scripted actor is in its story.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ActorState {
+    /// Its trigger has not fired.
+    Waiting,
+    /// It will act at a known time.
+    Scheduled,
+    Done,
+}
+
 /// How to play a scenario.
 #[derive(Debug, Clone)]
 pub struct SimOptions {
@@ -91,10 +112,21 @@ enum Job {
     },
 }
 
+impl Job {
+    /// Whether this job can change where the release stands (rather than
+    /// only add metrics and logs).
+    fn moves_the_release(&self) -> bool {
+        !matches!(
+            self,
+            Job::Log { .. } | Job::MetricTick | Job::WindowWarning { .. }
+        )
+    }
+}
+
 /// An action the autopilot plans, kept orderable for the queue.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum ActionKey {
-    Approve { gate: String },
+    Approve { gate: String, signer: String },
     Advance,
     Check { list: String, item: String },
     Retry { stage: String },
@@ -127,7 +159,7 @@ pub struct Simulator {
     /// Stages and steps whose triggers have fired (first start only).
     triggered: BTreeSet<String>,
     incidents: Vec<ActiveIncident>,
-    actors_done: Vec<bool>,
+    actors: Vec<ActorState>,
     autopilot: Option<autopilot::Autopilot>,
     commands: u64,
     started: bool,
@@ -140,13 +172,16 @@ impl Simulator {
             .or(scenario.plan.window.map(|w| w.start))
             .unwrap_or_else(|| DEFAULT_ORIGIN.parse().expect("valid default origin"));
         if options.autopilot {
-            // The autopilot stands in for an operator, so it must be allowed to
+            // The autopilot stands in for operators, so it must be allowed to
             // sign; saying so in the plan keeps the record honest.
             for gate in &mut scenario.plan.gates {
-                if let crate::model::Approvers::Named(names) = &mut gate.approvers
-                    && !names.iter().any(|n| n == AUTOPILOT)
-                {
-                    names.push(AUTOPILOT.to_string());
+                if let crate::model::Approvers::Named(names) = &mut gate.approvers {
+                    for n in 0..gate.required as usize {
+                        let name = autopilot_name(n);
+                        if !names.contains(&name) {
+                            names.push(name);
+                        }
+                    }
                 }
             }
         }
@@ -167,7 +202,7 @@ impl Simulator {
             attempts: Default::default(),
             triggered: BTreeSet::new(),
             incidents: Vec::new(),
-            actors_done: vec![false; actors],
+            actors: vec![ActorState::Waiting; actors],
             autopilot: options.autopilot.then(autopilot::Autopilot::default),
             commands: 0,
             started: false,
@@ -215,6 +250,8 @@ impl Simulator {
         for (index, after) in timed {
             self.schedule(self.origin + after, Job::Actor { index });
         }
+        let origin = self.origin;
+        self.trigger_incidents(|t| matches!(t, scenario::Trigger::Elapsed(_)), origin);
         if let Some(window) = self.scenario.plan.window {
             let warn = window.end() - SignedDuration::from_mins(15);
             if warn > self.now {
@@ -237,6 +274,19 @@ impl Simulator {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// Whether the release can only go on if a person acts: it is in
+    /// flight, no work is scheduled, and no timer runs — only metrics and
+    /// logs would keep coming.
+    pub fn stalled(&self) -> bool {
+        self.started
+            && self.release().status.in_flight()
+            && self.engine.next_deadline().is_none()
+            && !self
+                .queue
+                .iter()
+                .any(|Reverse(s)| s.job.moves_the_release())
     }
 
     /// Moves virtual time to `until`, doing everything due on the way.
@@ -271,6 +321,9 @@ impl Simulator {
     }
 
     fn schedule(&mut self, at: Timestamp, job: Job) {
+        if let Job::Actor { index } = job {
+            self.actors[index] = ActorState::Scheduled;
+        }
         // Whole seconds: what a person reads, and what a log would stamp.
         let at = at.round(jiff::Unit::Second).unwrap_or(at).max(self.now);
         self.order += 1;
@@ -299,7 +352,7 @@ impl Simulator {
             }
             all.extend(events);
             if let Some(mut pilot) = self.autopilot.take() {
-                let planned = pilot.plan(self.engine.release(), &self.scenario, &self.actors_done);
+                let planned = pilot.plan(self.engine.release(), &self.scenario, &self.actors);
                 self.autopilot = Some(pilot);
                 for (delay, action) in planned {
                     self.schedule(self.now + delay, Job::Autopilot { action });
@@ -454,8 +507,10 @@ impl Simulator {
             for (index, after) in due {
                 self.schedule(self.now + after, Job::Actor { index });
             }
+            let now = self.now;
             self.trigger_incidents(
                 |t| matches!(t, scenario::Trigger::Stage { stage, .. } if stage == id),
+                now,
             );
         }
     }
@@ -551,12 +606,15 @@ impl Simulator {
         for (index, after) in due {
             self.schedule(self.now + after, Job::Actor { index });
         }
+        let now = self.now;
         self.trigger_incidents(
             |t| matches!(t, scenario::Trigger::Step { step: s, .. } if *s == step),
+            now,
         );
     }
 
-    fn trigger_incidents(&mut self, matches: impl Fn(&scenario::Trigger) -> bool) {
+    /// Starts the incidents whose trigger matches, `after` their delay from `base`.
+    fn trigger_incidents(&mut self, matches: impl Fn(&scenario::Trigger) -> bool, base: Timestamp) {
         for (index, incident) in self.scenario.script.incidents.iter().enumerate() {
             if matches(&incident.when) {
                 let after = match incident.when {
@@ -566,7 +624,7 @@ impl Simulator {
                 };
                 self.incidents.push(ActiveIncident {
                     index,
-                    since: self.now + after,
+                    since: base + after,
                 });
             }
         }
@@ -669,23 +727,30 @@ impl Simulator {
             Job::AutoCheck { list, item } => self.engine.auto_check(&list, &item, AUTOMATION, now),
             Job::Actor { index } => {
                 let actor = self.scenario.script.actors[index].clone();
-                self.actors_done[index] = true;
+                self.actors[index] = ActorState::Done;
                 let id = self.next_command_id(&actor.name);
                 self.engine
                     .handle(Command::new(id, actor.name, actor.action), now);
             }
             Job::Autopilot { action } => {
-                let action = match action {
-                    ActionKey::Approve { gate } => Action::Approve {
-                        gate: Some(gate),
-                        comment: Some("signed by autopilot: checks green".into()),
-                    },
-                    ActionKey::Advance => Action::Advance,
-                    ActionKey::Check { list, item } => Action::Check { list, item },
-                    ActionKey::Retry { stage } => Action::Retry { stage: Some(stage) },
+                let (signer, action) = match action {
+                    ActionKey::Approve { gate, signer } => (
+                        signer,
+                        Action::Approve {
+                            gate: Some(gate),
+                            comment: Some("signed by autopilot: checks green".into()),
+                        },
+                    ),
+                    ActionKey::Advance => (AUTOPILOT.to_string(), Action::Advance),
+                    ActionKey::Check { list, item } => {
+                        (AUTOPILOT.to_string(), Action::Check { list, item })
+                    }
+                    ActionKey::Retry { stage } => {
+                        (AUTOPILOT.to_string(), Action::Retry { stage: Some(stage) })
+                    }
                 };
-                let id = self.next_command_id(AUTOPILOT);
-                self.engine.handle(Command::new(id, AUTOPILOT, action), now);
+                let id = self.next_command_id(&signer);
+                self.engine.handle(Command::new(id, signer, action), now);
             }
             Job::RollbackDone => self.engine.finish_rollback(now),
             Job::WindowWarning { closed } => {

@@ -232,3 +232,53 @@ fn a_commanded_rollback_mid_canary_drains_the_new_version() {
         "no traffic reaches the new version after the rollback"
     );
 }
+
+#[test]
+fn the_autopilot_finds_as_many_distinct_reviewers_as_a_gate_needs() {
+    let mut scenario = bundled_scenario("two-person");
+    scenario.script.actors.clear();
+    let options = SimOptions {
+        autopilot: true,
+        ..SimOptions::default()
+    };
+    let mut sim = Simulator::new(scenario, options);
+    run_to_end(&mut sim, DAY);
+    assert_eq!(sim.release().outcome(), Some(Outcome::Succeeded));
+    let gate = sim.release().gate("production").unwrap();
+    let names: Vec<&str> = gate.signoffs.iter().map(|s| s.operator.as_str()).collect();
+    assert_eq!(names, ["autopilot", "autopilot-2"]);
+}
+
+#[test]
+fn an_incident_can_start_at_a_time_rather_than_a_step() {
+    let text = bundled::get("canary-regression")
+        .unwrap()
+        .replace("when: { step: 3, after: 30s }", "when: { at: 12m }");
+    let scenario = scenario::parse(&text).unwrap();
+    let options = SimOptions {
+        autopilot: true,
+        ..SimOptions::default()
+    };
+    let mut sim = Simulator::new(scenario, options);
+    run_to_end(&mut sim, DAY);
+    assert_eq!(sim.release().outcome(), Some(Outcome::RolledBack));
+    assert_eq!(
+        sim.release().rollback.as_ref().unwrap().by,
+        "rule:ErrorRateRollback"
+    );
+}
+
+#[test]
+fn without_people_the_simulator_says_it_is_stalled_and_on_what() {
+    let mut sim = Simulator::new(bundled_scenario("happy-canary"), SimOptions::default());
+    sim.start();
+    assert!(!sim.stalled(), "the build is running");
+    while !sim.stalled() {
+        let due = sim.next_due().unwrap();
+        sim.advance_to(due);
+    }
+    assert_eq!(
+        sim.release().waiting_for().unwrap(),
+        "\"Staging validation\" waits: 1 item on Staging validation unticked"
+    );
+}

@@ -168,10 +168,23 @@ impl Key {
             "pgdn" => KeyCode::PageDown,
             "home" => KeyCode::Home,
             "end" => KeyCode::End,
-            f if f.len() > 1 && f.starts_with('f') => KeyCode::F(f[1..].parse().map_err(|_| format!("`{spec}` is not a key"))?),
+            f if f.len() > 1 && f.starts_with('f') => KeyCode::F(
+                f[1..]
+                    .parse()
+                    .map_err(|_| format!("`{spec}` is not a key"))?,
+            ),
             _ => {
-                let c = key.chars().next().ok_or_else(|| format!("`{spec}` is not a key"))?;
-                KeyCode::Char(if shift { c.to_ascii_uppercase() } else if ctrl { c.to_ascii_lowercase() } else { c })
+                let c = key
+                    .chars()
+                    .next()
+                    .ok_or_else(|| format!("`{spec}` is not a key"))?;
+                KeyCode::Char(if shift {
+                    c.to_ascii_uppercase()
+                } else if ctrl {
+                    c.to_ascii_lowercase()
+                } else {
+                    c
+                })
             }
         };
         Ok(Key { code, ctrl, alt })
@@ -267,7 +280,8 @@ impl KeyMap {
         overrides: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<KeyMap, String> {
         for (name, spec) in overrides {
-            let action = UiAction::from_name(name).ok_or_else(|| format!("`{name}` is not an action"))?;
+            let action =
+                UiAction::from_name(name).ok_or_else(|| format!("`{name}` is not an action"))?;
             let key = Key::parse(spec)?;
             // A key moved to this action leaves whatever had it before.
             for keys in self.bindings.values_mut() {
@@ -315,11 +329,26 @@ mod tests {
     #[test]
     fn default_keys_follow_the_design() {
         let map = KeyMap::default();
-        assert_eq!(map.action(&key(KeyCode::Char('R'), KeyModifiers::SHIFT)), Some(UiAction::Rollback));
-        assert_eq!(map.action(&key(KeyCode::Char('r'), KeyModifiers::NONE)), None);
-        assert_eq!(map.action(&key(KeyCode::Char(' '), KeyModifiers::NONE)), Some(UiAction::Tick));
-        assert_eq!(map.action(&key(KeyCode::Char('k'), KeyModifiers::NONE)), Some(UiAction::Up));
-        assert_eq!(map.action(&key(KeyCode::Char('a'), KeyModifiers::CONTROL)), None);
+        assert_eq!(
+            map.action(&key(KeyCode::Char('R'), KeyModifiers::SHIFT)),
+            Some(UiAction::Rollback)
+        );
+        assert_eq!(
+            map.action(&key(KeyCode::Char('r'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            map.action(&key(KeyCode::Char(' '), KeyModifiers::NONE)),
+            Some(UiAction::Tick)
+        );
+        assert_eq!(
+            map.action(&key(KeyCode::Char('k'), KeyModifiers::NONE)),
+            Some(UiAction::Up)
+        );
+        assert_eq!(
+            map.action(&key(KeyCode::Char('a'), KeyModifiers::CONTROL)),
+            None
+        );
         assert_eq!(map.label(UiAction::Up), "↑/k");
     }
 
@@ -328,14 +357,29 @@ mod tests {
         let map = KeyMap::default()
             .with_overrides([("rollback", "ctrl+r"), ("advance", "n")])
             .unwrap();
-        assert_eq!(map.action(&key(KeyCode::Char('r'), KeyModifiers::CONTROL)), Some(UiAction::Rollback));
-        assert_eq!(map.action(&key(KeyCode::Char('R'), KeyModifiers::SHIFT)), None);
-        assert_eq!(map.action(&key(KeyCode::Char('n'), KeyModifiers::NONE)), Some(UiAction::Advance));
-        assert_eq!(map.action(&key(KeyCode::Char('p'), KeyModifiers::NONE)), Some(UiAction::Pause));
+        assert_eq!(
+            map.action(&key(KeyCode::Char('r'), KeyModifiers::CONTROL)),
+            Some(UiAction::Rollback)
+        );
+        assert_eq!(
+            map.action(&key(KeyCode::Char('R'), KeyModifiers::SHIFT)),
+            None
+        );
+        assert_eq!(
+            map.action(&key(KeyCode::Char('n'), KeyModifiers::NONE)),
+            Some(UiAction::Advance)
+        );
+        assert_eq!(
+            map.action(&key(KeyCode::Char('p'), KeyModifiers::NONE)),
+            Some(UiAction::Pause)
+        );
         assert_eq!(map.label(UiAction::Rollback), "Ctrl+r");
         // Taking a key from another action unbinds it there.
         let map = KeyMap::default().with_overrides([("quit", "a")]).unwrap();
-        assert_eq!(map.action(&key(KeyCode::Char('a'), KeyModifiers::NONE)), Some(UiAction::Quit));
+        assert_eq!(
+            map.action(&key(KeyCode::Char('a'), KeyModifiers::NONE)),
+            Some(UiAction::Quit)
+        );
         assert_eq!(map.hint(UiAction::Advance), "(unbound)");
     }
 }

@@ -48,9 +48,18 @@ impl Default for LogView {
 impl LogView {
     fn passes(&self, line: &LogLine) -> bool {
         line.level >= self.min_level
-            && self.stage.as_ref().is_none_or(|s| line.stage.as_deref() == Some(s.as_str()))
-            && self.source.as_ref().is_none_or(|s| line.source.contains(s.as_str()))
-            && self.pattern.as_ref().is_none_or(|p| p.is_match(&line.message) || p.is_match(&line.source))
+            && self
+                .stage
+                .as_ref()
+                .is_none_or(|s| line.stage.as_deref() == Some(s.as_str()))
+            && self
+                .source
+                .as_ref()
+                .is_none_or(|s| line.source.contains(s.as_str()))
+            && self
+                .pattern
+                .as_ref()
+                .is_none_or(|p| p.is_match(&line.message) || p.is_match(&line.source))
     }
 
     /// Takes in lines that arrived since the last call.
@@ -91,7 +100,10 @@ impl LogView {
         for token in text.split_whitespace() {
             if let Some(s) = token.strip_prefix("stage:") {
                 stage = Some(s.to_string());
-            } else if let Some(s) = token.strip_prefix("src:").or_else(|| token.strip_prefix("source:")) {
+            } else if let Some(s) = token
+                .strip_prefix("src:")
+                .or_else(|| token.strip_prefix("source:"))
+            {
                 source = Some(s.to_string());
             } else {
                 rest.push(token);
@@ -106,7 +118,12 @@ impl LogView {
                     .case_insensitive(true)
                     .size_limit(1 << 20)
                     .build()
-                    .map_err(|e| format!("not a valid regex: {}", e.to_string().lines().last().unwrap_or("")))?,
+                    .map_err(|e| {
+                        format!(
+                            "not a valid regex: {}",
+                            e.to_string().lines().last().unwrap_or("")
+                        )
+                    })?,
             )
         };
         self.filter_text = text.trim().to_string();
@@ -234,8 +251,16 @@ mod tests {
         for i in 0..n {
             ring.push(LogLine {
                 at: Timestamp::from_second(i as i64).unwrap(),
-                level: if i % 10 == 0 { Level::Error } else { Level::Info },
-                source: if i % 2 == 0 { "ingress".into() } else { "pod/a".into() },
+                level: if i % 10 == 0 {
+                    Level::Error
+                } else {
+                    Level::Info
+                },
+                source: if i % 2 == 0 {
+                    "ingress".into()
+                } else {
+                    "pod/a".into()
+                },
                 stage: Some("canary".into()),
                 message: format!("line {i}"),
             });
@@ -244,7 +269,10 @@ mod tests {
     }
 
     fn shown(view: &LogView, ring: &LogRing, height: usize) -> Vec<String> {
-        view.visible(ring, height).iter().map(|l| l.message.clone()).collect()
+        view.visible(ring, height)
+            .iter()
+            .map(|l| l.message.clone())
+            .collect()
     }
 
     #[test]
@@ -292,7 +320,11 @@ mod tests {
         view.cycle_level(&ring); // info → warn
         assert_eq!(view.matching(), 10, "only the errors");
         assert!(view.set_filter("line (", &ring).is_err());
-        assert_eq!(view.matching(), 10, "a bad regex leaves the filter as it was");
+        assert_eq!(
+            view.matching(),
+            10,
+            "a bad regex leaves the filter as it was"
+        );
     }
 
     #[test]

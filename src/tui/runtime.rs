@@ -29,7 +29,12 @@ fn draw(terminal: &mut Term, app: &mut App) -> io::Result<()> {
 }
 
 /// Runs the console until the operator quits or a signal arrives.
-pub async fn run(terminal: &mut Term, app: &mut App, mut backend: Handle, frame_cap: u32) -> io::Result<Ending> {
+pub async fn run(
+    terminal: &mut Term,
+    app: &mut App,
+    mut backend: Handle,
+    frame_cap: u32,
+) -> io::Result<Ending> {
     let frame = Duration::from_secs_f64(1.0 / f64::from(frame_cap.clamp(1, 240)));
     let mut keys = EventStream::new();
     let mut terminate = signal(SignalKind::terminate())?;

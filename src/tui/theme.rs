@@ -3,15 +3,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::theme::{StyleFile, ThemeFile, parse};
-
-/// The themes built into shipdeck (the files in `themes/`).
-pub const BUNDLED: &[(&str, &str)] = &[
-    ("default", include_str!("../../themes/default.yaml")),
-    ("light", include_str!("../../themes/light.yaml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.yaml")),
-    ("production", include_str!("../../themes/production.yaml")),
-];
+use crate::theme::{BUNDLED, StyleFile, ThemeFile, parse};
 
 /// Named styles, one per kind of thing on screen.
 #[derive(Debug, Clone, PartialEq)]
@@ -226,7 +218,10 @@ mod tests {
         }
         let production = Theme::load("production", false).unwrap();
         let default = Theme::default_theme(false);
-        assert_ne!(production.header, default.header, "production has a danger header");
+        assert_ne!(
+            production.header, default.header,
+            "production has a danger header"
+        );
         assert_eq!(production.log_info, default.log_info, "and keeps the rest");
     }
 

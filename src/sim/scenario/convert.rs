@@ -279,6 +279,7 @@ pub(super) fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
     let mut stage_scripts = BTreeMap::new();
     let mut stage_ids = BTreeSet::new();
     let mut used_gates = BTreeSet::new();
+    let mut used_lists = BTreeSet::new();
     let mut rollouts = 0;
     for stage in &raw.stages {
         let id = stage.id.value.clone();
@@ -313,13 +314,18 @@ pub(super) fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
                 format!("approval stage \"{id}\" names no gate"),
             );
         }
-        if let Some(list) = &stage.checklist
-            && !list_ids.contains(&list.value)
-        {
-            c.problem(
-                &list.referenced,
-                format!("no checklist \"{}\" is defined", list.value),
-            );
+        if let Some(list) = &stage.checklist {
+            if !list_ids.contains(&list.value) {
+                c.problem(
+                    &list.referenced,
+                    format!("no checklist \"{}\" is defined", list.value),
+                );
+            } else if !used_lists.insert(list.value.clone()) {
+                c.problem(
+                    &list.referenced,
+                    format!("checklist \"{}\" is used by two stages", list.value),
+                );
+            }
         }
         let duration = match &stage.duration {
             Some(d) => c.duration(d),

@@ -129,11 +129,43 @@ pub(crate) fn one() -> S<u32> {
     Spanned::new(1, Location::UNKNOWN, Location::UNKNOWN)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// `any`, or a list of names.
+#[derive(Debug)]
 pub(crate) enum RawApprovers {
     Word(String),
     Names(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for RawApprovers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RawApprovers, D::Error> {
+        struct Visitor;
+
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawApprovers;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`any` or a list of names, like [dave, erin]")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawApprovers, E> {
+                Ok(RawApprovers::Word(v.to_string()))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawApprovers, A::Error> {
+                let mut names = Vec::new();
+                // Each element read as text, so a name like `y` or `no` stays a name.
+                while let Some(name) = seq.next_element::<String>()? {
+                    names.push(name);
+                }
+                Ok(RawApprovers::Names(names))
+            }
+        }
+
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,9 +14,7 @@ use super::logview::LogView;
 use super::theme::Theme;
 use crate::backend::{Connection, Update};
 use crate::engine::{Verdict, policy};
-use crate::model::{
-    Action, Checklist, Command, GateState, Release, StageState, Status, StepKind,
-};
+use crate::model::{Action, Checklist, Command, GateState, Release, StageState, Status, StepKind};
 
 /// The panes Tab moves between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +85,10 @@ pub enum Msg {
     Backend(Update),
     /// The backend can no longer be reached (its task ended or a send failed).
     BackendGone(String),
-    Resize { width: u16, height: u16 },
+    Resize {
+        width: u16,
+        height: u16,
+    },
 }
 
 /// What the runtime must do.
@@ -223,7 +224,10 @@ impl App {
                 self.dirty = true;
             }
             Update::Verdict { id, verdict } => {
-                let what = self.pending.remove(&id).unwrap_or_else(|| format!("command {id}"));
+                let what = self
+                    .pending
+                    .remove(&id)
+                    .unwrap_or_else(|| format!("command {id}"));
                 match verdict {
                     Verdict::Accepted { note } => {
                         let text = match note {
@@ -243,7 +247,8 @@ impl App {
                 self.now = Some(now);
                 // Redraw for the clock only while something on screen counts.
                 let counting = self.release.status.in_flight();
-                let minute_changed = before.map(|b| b.as_second() / 60) != Some(now.as_second() / 60);
+                let minute_changed =
+                    before.map(|b| b.as_second() / 60) != Some(now.as_second() / 60);
                 if counting || minute_changed {
                     self.dirty = true;
                 }
@@ -267,7 +272,12 @@ impl App {
         {
             return Some(list);
         }
-        let from_stage = |s: &crate::model::Stage| s.plan.checklist.as_deref().and_then(|l| release.checklist(l));
+        let from_stage = |s: &crate::model::Stage| {
+            s.plan
+                .checklist
+                .as_deref()
+                .and_then(|l| release.checklist(l))
+        };
         if let Some(list) = release.current_stage().and_then(from_stage) {
             return Some(list);
         }
@@ -314,8 +324,15 @@ impl App {
         let id = format!("{}-{}", self.client, self.sent);
         let what = what.into();
         self.pending.insert(id.clone(), what.clone());
-        self.say(Tone::Pending, format!("{what}: sent, waiting for the backend…"));
-        vec![Effect::Send(Command::new(id, self.operator.clone(), action))]
+        self.say(
+            Tone::Pending,
+            format!("{what}: sent, waiting for the backend…"),
+        );
+        vec![Effect::Send(Command::new(
+            id,
+            self.operator.clone(),
+            action,
+        ))]
     }
 
     /// The gate a sign-off or rejection is for: the selected one, or the one
@@ -437,11 +454,16 @@ impl App {
             UiAction::Tick => {
                 let rows = self.rows();
                 let Some(Row::Item { list, item }) = rows.get(self.selected).cloned() else {
-                    self.say(Tone::Info, "select a checklist item first (↑/↓ in the gates pane)");
+                    self.say(
+                        Tone::Info,
+                        "select a checklist item first (↑/↓ in the gates pane)",
+                    );
                     return Vec::new();
                 };
                 let entry = self.release.checklist(&list).and_then(|c| c.item(&item));
-                let text = entry.map(|e| e.plan.text.clone()).unwrap_or_else(|| item.clone());
+                let text = entry
+                    .map(|e| e.plan.text.clone())
+                    .unwrap_or_else(|| item.clone());
                 let ticked = entry.is_some_and(|e| e.ticked.is_some());
                 return if ticked {
                     self.send(Action::Uncheck { list, item }, format!("untick \"{text}\""))
@@ -451,7 +473,10 @@ impl App {
             }
             UiAction::Filter => {
                 self.dialog = Some(Dialog::Filter {
-                    text: text_area("regex; stage:ID and src:TEXT narrow it", &self.logs.filter_text),
+                    text: text_area(
+                        "regex; stage:ID and src:TEXT narrow it",
+                        &self.logs.filter_text,
+                    ),
                 });
             }
             UiAction::Follow => {
@@ -461,7 +486,10 @@ impl App {
             }
             UiAction::Level => {
                 self.logs.cycle_level(&self.release.logs);
-                self.say(Tone::Info, format!("logs at {} and above", self.logs.min_level));
+                self.say(
+                    Tone::Info,
+                    format!("logs at {} and above", self.logs.min_level),
+                );
             }
         }
         Vec::new()
@@ -475,7 +503,10 @@ impl App {
             Dialog::Help => {
                 let closes = escape
                     || key.code == KeyCode::Enter
-                    || matches!(self.keymap.action(&key), Some(UiAction::Help | UiAction::Quit));
+                    || matches!(
+                        self.keymap.action(&key),
+                        Some(UiAction::Help | UiAction::Quit)
+                    );
                 if !closes {
                     self.dialog = Some(Dialog::Help);
                 }
@@ -489,7 +520,11 @@ impl App {
                     Vec::new()
                 }
             }
-            Dialog::SignOff { gate, name, mut text } => {
+            Dialog::SignOff {
+                gate,
+                name,
+                mut text,
+            } => {
                 if escape {
                     self.say(Tone::Info, format!("sign-off of {name} cancelled"));
                 } else if submit {
@@ -507,7 +542,11 @@ impl App {
                 }
                 Vec::new()
             }
-            Dialog::Reject { gate, name, mut text } => {
+            Dialog::Reject {
+                gate,
+                name,
+                mut text,
+            } => {
                 if escape {
                     self.say(Tone::Info, format!("rejection of {name} cancelled"));
                 } else if submit {
@@ -565,7 +604,10 @@ impl App {
                     } else {
                         self.say(
                             Tone::Info,
-                            format!("logs filtered by {filter:?}: {} lines", self.logs.matching()),
+                            format!(
+                                "logs filtered by {filter:?}: {} lines",
+                                self.logs.matching()
+                            ),
                         );
                     }
                 } else {
@@ -581,9 +623,18 @@ impl App {
     pub fn hints(&self) -> Vec<(String, &'static str)> {
         let k = |a| self.keymap.hint(a);
         match &self.dialog {
-            Some(Dialog::Help) => return vec![(k(UiAction::Help), "close"), ("Esc".into(), "close")],
-            Some(Dialog::ConfirmPromote) => return vec![("y".into(), "promote fully"), ("any other key".into(), "cancel")],
-            Some(Dialog::Filter { .. }) => return vec![("Enter".into(), "apply"), ("Esc".into(), "cancel")],
+            Some(Dialog::Help) => {
+                return vec![(k(UiAction::Help), "close"), ("Esc".into(), "close")];
+            }
+            Some(Dialog::ConfirmPromote) => {
+                return vec![
+                    ("y".into(), "promote fully"),
+                    ("any other key".into(), "cancel"),
+                ];
+            }
+            Some(Dialog::Filter { .. }) => {
+                return vec![("Enter".into(), "apply"), ("Esc".into(), "cancel")];
+            }
             Some(_) => return vec![("Ctrl+S".into(), "submit"), ("Esc".into(), "cancel")],
             None => {}
         }
@@ -602,7 +653,11 @@ impl App {
                 .is_some_and(|s| s.state == StageState::Running);
             if rolling_out {
                 hints.push((k(UiAction::Promote), "promote"));
-                let verb = if release.status == Status::Paused { "resume" } else { "pause" };
+                let verb = if release.status == Status::Paused {
+                    "resume"
+                } else {
+                    "pause"
+                };
                 hints.push((k(UiAction::Pause), verb));
             }
             if self.target_gate().is_some() {
@@ -611,7 +666,9 @@ impl App {
             }
             hints.push((k(UiAction::Rollback), "roll back"));
         }
-        if matches!(self.rows().get(self.selected), Some(Row::Item { .. })) && self.focus == Pane::Gates {
+        if matches!(self.rows().get(self.selected), Some(Row::Item { .. }))
+            && self.focus == Pane::Gates
+        {
             hints.push((k(UiAction::Tick), "tick"));
         }
         hints.push((k(UiAction::NextPane), "pane"));
@@ -631,7 +688,9 @@ impl App {
                 comment: None,
             },
         );
-        let now = self.now.unwrap_or_else(|| self.release.last_at.unwrap_or(Timestamp::UNIX_EPOCH));
+        let now = self
+            .now
+            .unwrap_or_else(|| self.release.last_at.unwrap_or(Timestamp::UNIX_EPOCH));
         policy::check(&self.release, &probe, now).map(|_| ())
     }
 }

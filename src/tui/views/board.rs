@@ -70,8 +70,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Span::raw(" ".repeat(pad)),
             styled(time, theme.muted),
         ]));
-        if matches!(stage.state, StageState::Waiting | StageState::Failed | StageState::Cancelled)
-            && let Some(note) = &stage.note
+        if matches!(
+            stage.state,
+            StageState::Waiting | StageState::Failed | StageState::Cancelled
+        ) && let Some(note) = &stage.note
         {
             lines.push(Line::from(styled(
                 format!("   {}", fit(note, width.saturating_sub(3))),
@@ -89,8 +91,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(styled(format!(" {title} plan"), theme.title)));
         let mut chips: Vec<Span> = vec![Span::raw(" ")];
         let current = release.rollout.step;
-        let rolling_back = matches!(release.status, Status::RollingBack)
-            || release.rollback.is_some();
+        let rolling_back =
+            matches!(release.status, Status::RollingBack) || release.rollback.is_some();
         for (i, step) in steps.iter().enumerate() {
             let label = match &step.kind {
                 StepKind::SetWeight { weight } => format!("{weight}%"),
@@ -121,7 +123,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(chips));
         let detail = step_detail(app);
         if !detail.is_empty() {
-            lines.push(Line::from(styled(format!(" {detail}"), theme.stage_waiting)));
+            lines.push(Line::from(styled(
+                format!(" {detail}"),
+                theme.stage_waiting,
+            )));
         }
     }
     let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
@@ -134,7 +139,10 @@ fn step_detail(app: &App) -> String {
     if release.status == Status::RollingBack {
         return "rolling back: traffic is on the previous version".into();
     }
-    if !matches!(release.rollout_stage().map(|s| s.state), Some(StageState::Running)) {
+    if !matches!(
+        release.rollout_stage().map(|s| s.state),
+        Some(StageState::Running)
+    ) {
         return String::new();
     }
     let Some((i, step)) = release.current_step() else {
@@ -146,11 +154,19 @@ fn step_detail(app: &App) -> String {
     let n = i + 1;
     let total = release.steps().len();
     if let Some(left) = release.rollout.remaining {
-        return format!("step {n}/{total} {} · paused with {} left", step.describe(), format_duration(left));
+        return format!(
+            "step {n}/{total} {} · paused with {} left",
+            step.describe(),
+            format_duration(left)
+        );
     }
     match (release.rollout.until, app.now) {
         (Some(until), Some(now)) => {
-            format!("step {n}/{total} {} · {} left", step.describe(), span_between(now, until))
+            format!(
+                "step {n}/{total} {} · {} left",
+                step.describe(),
+                span_between(now, until)
+            )
         }
         _ if matches!(step.kind, StepKind::Pause { duration: None }) => {
             format!(

@@ -24,7 +24,11 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 fn frame_block<'a>(app: &App, title: String, danger: bool) -> Block<'a> {
     Block::bordered()
         .border_type(BorderType::Double)
-        .border_style(if danger { app.theme.refused } else { app.theme.border_focused })
+        .border_style(if danger {
+            app.theme.refused
+        } else {
+            app.theme.border_focused
+        })
         .title(Line::from(styled(title, app.theme.title)))
         .style(app.theme.base)
 }
@@ -45,7 +49,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 .map(|p| format!("{} {}", p.service, p.version_to))
                 .unwrap_or_default();
             let text = vec![
-                Line::from(format!("Skip every remaining step and send all traffic to {target}?")),
+                Line::from(format!(
+                    "Skip every remaining step and send all traffic to {target}?"
+                )),
                 Line::default(),
                 Line::from(vec![
                     key_span(app, "y".into()),
@@ -55,7 +61,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 ]),
             ];
             let block = frame_block(app, " Promote fully ".into(), true);
-            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), rect);
+            frame.render_widget(
+                Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
+                rect,
+            );
         }
         Dialog::SignOff { name, text, .. } => {
             let title = format!(" Sign off {name} as {} ", app.operator);
@@ -72,7 +81,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Dialog::Filter { text } => {
             let rect = centered(area, 70, 3);
             frame.render_widget(Clear, rect);
-            let block = frame_block(app, " Filter logs (Enter applies, Esc cancels) ".into(), false);
+            let block = frame_block(
+                app,
+                " Filter logs (Enter applies, Esc cancels) ".into(),
+                false,
+            );
             let inner = block.inner(rect);
             frame.render_widget(block, rect);
             frame.render_widget(text, inner);
@@ -80,7 +93,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn text_box(app: &App, frame: &mut Frame, area: Rect, title: String, text: &TextArea<'_>, danger: bool) {
+fn text_box(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    title: String,
+    text: &TextArea<'_>,
+    danger: bool,
+) {
     let rect = centered(area, 72, 9);
     frame.render_widget(Clear, rect);
     let block = frame_block(app, title, danger).title_bottom(Line::from(vec![

@@ -20,9 +20,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     let width = inner.width as usize;
     let rows = app.rows();
-    let selected = (app.focus == Pane::Gates).then(|| rows.get(app.selected)).flatten();
+    let selected = (app.focus == Pane::Gates)
+        .then(|| rows.get(app.selected))
+        .flatten();
     let mark = |row: &Row, style: Style| -> Style {
-        if selected == Some(row) { theme.selected } else { style }
+        if selected == Some(row) {
+            theme.selected
+        } else {
+            style
+        }
     };
     let mut lines: Vec<Line> = Vec::new();
     // The line the selection is on, to keep it in view.
@@ -41,17 +47,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         };
         let count = format!(" {}/{} ", gate.signoffs.len(), gate.plan.required);
         lines.push(Line::from(vec![
-            styled(fit(&format!(" {}", gate.plan.name), width.saturating_sub(count.len() + state.len() + 1)), mark(&row, theme.title)),
+            styled(
+                fit(
+                    &format!(" {}", gate.plan.name),
+                    width.saturating_sub(count.len() + state.len() + 1),
+                ),
+                mark(&row, theme.title),
+            ),
             styled(count, style),
             styled(state, style),
         ]));
         for signoff in &gate.signoffs {
-            let comment = signoff.comment.as_deref().map(|c| format!(" “{}”", c.replace('\n', " "))).unwrap_or_default();
+            let comment = signoff
+                .comment
+                .as_deref()
+                .map(|c| format!(" “{}”", c.replace('\n', " ")))
+                .unwrap_or_default();
             lines.push(Line::from(vec![
                 styled("   ✓ ", theme.accepted),
                 styled(signoff.operator.clone(), theme.accepted),
                 styled(format!(" {}", clock(signoff.at)), theme.muted),
-                styled(fit(&comment, width.saturating_sub(signoff.operator.len() + 14)), theme.muted),
+                styled(
+                    fit(&comment, width.saturating_sub(signoff.operator.len() + 14)),
+                    theme.muted,
+                ),
             ]));
         }
         if let Some(rejection) = &gate.rejection {
@@ -59,7 +78,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 styled("   ✗ ", theme.refused),
                 styled(rejection.operator.clone(), theme.refused),
                 styled(format!(" {}", clock(rejection.at)), theme.muted),
-                styled(fit(&format!(" “{}”", rejection.reason), width.saturating_sub(rejection.operator.len() + 14)), theme.muted),
+                styled(
+                    fit(
+                        &format!(" “{}”", rejection.reason),
+                        width.saturating_sub(rejection.operator.len() + 14),
+                    ),
+                    theme.muted,
+                ),
             ]));
         }
         if gate.state == GateState::Open {
@@ -71,7 +96,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     key_span(app, app.keymap.hint(UiAction::Reject)),
                     styled(" reject", theme.muted),
                 ]),
-                Err(reason) => Line::from(styled(format!("   {}", fit(&reason, width.saturating_sub(3))), theme.muted)),
+                Err(reason) => Line::from(styled(
+                    format!("   {}", fit(&reason, width.saturating_sub(3))),
+                    theme.muted,
+                )),
             };
             lines.push(line);
         }
@@ -83,7 +111,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         lines.push(Line::from(vec![
             styled(format!(" {} ", list.name), theme.title),
-            styled(format!("{}/{}", list.ticked_count(), list.items.len()), theme.muted),
+            styled(
+                format!("{}/{}", list.ticked_count(), list.items.len()),
+                theme.muted,
+            ),
         ]));
         for item in &list.items {
             let row = Row::Item {
@@ -105,13 +136,24 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             let text_width = width.saturating_sub(5 + who.chars().count());
             lines.push(Line::from(vec![
                 styled(format!(" {boxed} "), style),
-                Span::styled(fit(&item.plan.text, text_width), mark(&row, Style::default())),
+                Span::styled(
+                    fit(&item.plan.text, text_width),
+                    mark(&row, Style::default()),
+                ),
                 styled(who, theme.muted),
             ]));
         }
     } else if release.gates.is_empty() {
-        lines.push(Line::from(styled(" no gates or checklists yet", theme.muted)));
+        lines.push(Line::from(styled(
+            " no gates or checklists yet",
+            theme.muted,
+        )));
     }
     let scroll = (selected_line + 1).saturating_sub(inner.height as usize) as u16;
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((scroll, 0)), inner);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        inner,
+    );
 }

@@ -44,18 +44,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Strategy::Canary { .. } => format!("{}% traffic", release.rollout.weight),
     };
     let left = Line::from(vec![
-        styled(format!(" {} ", plan.service), header.add_modifier(ratatui::style::Modifier::BOLD)),
-        styled(format!(" {} → {} ", plan.version_from, plan.version_to), header),
+        styled(
+            format!(" {} ", plan.service),
+            header.add_modifier(ratatui::style::Modifier::BOLD),
+        ),
+        styled(
+            format!(" {} → {} ", plan.version_from, plan.version_to),
+            header,
+        ),
         styled(format!(" {} ", plan.environment), theme.danger),
-        styled(format!(" {} · {step} · {traffic}", plan.strategy.name()), header),
+        styled(
+            format!(" {} · {step} · {traffic}", plan.strategy.name()),
+            header,
+        ),
     ]);
     let (dot, state) = match &app.connection {
         Connection::Live => ("●", "live".to_string()),
         Connection::Connecting => ("◌", "connecting".to_string()),
         Connection::Lost(why) => ("✗", format!("lost: {why}")),
     };
-    let right = Line::from(vec![styled(format!("{dot} {} {state} ", app.backend), header)])
-        .alignment(Alignment::Right);
+    let right = Line::from(vec![styled(
+        format!("{dot} {} {state} ", app.backend),
+        header,
+    )])
+    .alignment(Alignment::Right);
 
     // Line 2: window, operator, the release's state.
     let window = match (plan.window, app.now) {
@@ -71,12 +83,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 w.end().strftime("%H:%M")
             )
         }
-        (Some(w), None) => format!(" window {}–{} UTC", w.start.strftime("%H:%M"), w.end().strftime("%H:%M")),
+        (Some(w), None) => format!(
+            " window {}–{} UTC",
+            w.start.strftime("%H:%M"),
+            w.end().strftime("%H:%M")
+        ),
         _ => " no window".to_string(),
     };
     let (state_text, state_style) = match release.status {
         Status::NotStarted => ("NOT STARTED".to_string(), header),
-        Status::Running => match release.stages.iter().find(|s| s.state == crate::model::StageState::Failed) {
+        Status::Running => match release
+            .stages
+            .iter()
+            .find(|s| s.state == crate::model::StageState::Failed)
+        {
             Some(failed) => (format!("HELD: {} failed", failed.plan.name), theme.refused),
             None => ("RUNNING".to_string(), header),
         },
@@ -87,7 +107,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Status::RollingBack => (
             format!(
                 "ROLLING BACK ({})",
-                release.rollback.as_ref().map(|r| r.by.as_str()).unwrap_or("?")
+                release
+                    .rollback
+                    .as_ref()
+                    .map(|r| r.by.as_str())
+                    .unwrap_or("?")
             ),
             theme.danger,
         ),
@@ -99,7 +123,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             (outcome.name().replace('_', " ").to_uppercase(), style)
         }
     };
-    let now = app.now.map(|n| format!(" · {} UTC", n.strftime("%H:%M:%S"))).unwrap_or_default();
+    let now = app
+        .now
+        .map(|n| format!(" · {} UTC", n.strftime("%H:%M:%S")))
+        .unwrap_or_default();
     let line2 = Line::from(vec![
         styled(window, header),
         styled(now, header),

@@ -45,7 +45,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Level::Error => theme.log_error,
             };
             let source = fit(&line.source, 14);
-            let prefix = format!("{} {:<5} {source:<14} ", clock(line.at), line.level.name().to_uppercase());
+            let prefix = format!(
+                "{} {:<5} {source:<14} ",
+                clock(line.at),
+                line.level.name().to_uppercase()
+            );
             let rest = width.saturating_sub(prefix.chars().count());
             Line::from(vec![
                 styled(prefix, theme.muted),

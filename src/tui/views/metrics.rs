@@ -82,7 +82,10 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
     let metrics = &app.release.metrics;
     let rule = threshold_rule(app, series);
     let breach_above = rule.is_none_or(|r| {
-        matches!(r.condition.comparison, Comparison::Above | Comparison::AtLeast)
+        matches!(
+            r.condition.comparison,
+            Comparison::Above | Comparison::AtLeast
+        )
     });
     let threshold = rule.map(|r| r.condition.threshold);
     let breached = |v: f64| threshold.is_some_and(|t| if breach_above { v > t } else { v < t });
@@ -90,7 +93,11 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
         match metrics.latest(series, cohort) {
             Some(v) => styled(
                 series.format(v),
-                if cohort == Cohort::Canary && breached(v) { theme.alert } else { style },
+                if cohort == Cohort::Canary && breached(v) {
+                    theme.alert
+                } else {
+                    style
+                },
             ),
             None => styled("—", theme.muted),
         }
@@ -102,10 +109,17 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
         value_span(Cohort::Stable, theme.stable),
     ];
     if let Some(rule) = rule {
-        let verb = if rule.action == RuleAction::Rollback { "rollback" } else { "alert" };
+        let verb = if rule.action == RuleAction::Rollback {
+            "rollback"
+        } else {
+            "alert"
+        };
         let cond = rule.condition.to_string();
         let threshold_text = cond.split_once(' ').map(|(_, rest)| rest).unwrap_or(&cond);
-        title_line.push(styled(format!("  {verb} {threshold_text}"), theme.threshold));
+        title_line.push(styled(
+            format!("  {verb} {threshold_text}"),
+            theme.threshold,
+        ));
     }
     let [title_area, bars] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
@@ -132,7 +146,10 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
     let stable = recent(Cohort::Stable, right.width);
     // Both cohorts share one scale so they can be compared by eye.
     let top = scale([canary.as_slice(), stable.as_slice()], threshold);
-    for (values, rect, style) in [(&canary, left, theme.canary), (&stable, right, theme.stable)] {
+    for (values, rect, style) in [
+        (&canary, left, theme.canary),
+        (&stable, right, theme.stable),
+    ] {
         let spark = Spark {
             values,
             threshold,

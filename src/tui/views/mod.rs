@@ -75,8 +75,7 @@ pub fn layout(area: Rect) -> Areas {
         let [top, bottom] =
             Layout::vertical([Constraint::Percentage(50), Constraint::Min(4)]).areas(body);
         let [board, metrics] =
-            Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)])
-                .areas(top);
+            Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)]).areas(top);
         let [logs, gates] =
             Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)])
                 .areas(bottom);

@@ -56,10 +56,20 @@ impl Widget for Spark<'_> {
         for (col, value) in shown.iter().enumerate() {
             let x = area.x + (offset + col) as u16;
             let breach = self.threshold.is_some_and(|t| {
-                if self.breach_above { *value > t } else { *value < t }
+                if self.breach_above {
+                    *value > t
+                } else {
+                    *value < t
+                }
             });
-            let style = if breach { self.breach_style } else { self.style };
-            let eighths = ((value / scale) * levels as f64).round().max(if *value > 0.0 { 1.0 } else { 0.0 }) as usize;
+            let style = if breach {
+                self.breach_style
+            } else {
+                self.style
+            };
+            let eighths = ((value / scale) * levels as f64)
+                .round()
+                .max(if *value > 0.0 { 1.0 } else { 0.0 }) as usize;
             for row in 0..height {
                 let y = area.bottom() - 1 - row as u16;
                 let fill = eighths.saturating_sub(row * 8).min(8);
@@ -75,7 +85,9 @@ impl Widget for Spark<'_> {
         if let Some(row) = threshold_row {
             let y = area.bottom() - 1 - row as u16;
             for col in 0..offset {
-                buf[(area.x + col as u16, y)].set_char('┄').set_style(self.threshold_style);
+                buf[(area.x + col as u16, y)]
+                    .set_char('┄')
+                    .set_style(self.threshold_style);
             }
         }
     }
@@ -106,7 +118,10 @@ mod tests {
     #[test]
     fn bars_rise_with_values_and_the_threshold_shows_where_there_is_room() {
         let rows = draw(&[0.01, 0.05, 0.15], Some(0.10), 5, 2);
-        assert_eq!(rows[0], "┄┄┄┄█", "threshold on the upper row, crossed by the breach");
+        assert_eq!(
+            rows[0], "┄┄┄┄█",
+            "threshold on the upper row, crossed by the breach"
+        );
         assert!(rows[1].ends_with('█'));
     }
 

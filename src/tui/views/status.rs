@@ -20,9 +20,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         (s.text.clone(), style)
     });
     // The outcome gets up to two thirds of the bar: it must not be missed.
-    let outcome_width = outcome
-        .as_ref()
-        .map_or(0, |(t, _)| (t.chars().count() as u16 + 2).min(area.width * 2 / 3));
+    let outcome_width = outcome.as_ref().map_or(0, |(t, _)| {
+        (t.chars().count() as u16 + 2).min(area.width * 2 / 3)
+    });
     let [keys_area, outcome_area] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(outcome_width)]).areas(area);
     let mut spans: Vec<Span> = vec![Span::raw(" ")];
@@ -36,9 +36,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(key_span(app, key));
         spans.push(styled(format!(" {what}  "), theme.muted));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.base), keys_area);
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme.base),
+        keys_area,
+    );
     if let Some((text, style)) = outcome {
         let shown = fit(&text, outcome_area.width.saturating_sub(1) as usize);
-        frame.render_widget(Paragraph::new(Line::from(styled(format!("{shown} "), style))).right_aligned(), outcome_area);
+        frame.render_widget(
+            Paragraph::new(Line::from(styled(format!("{shown} "), style))).right_aligned(),
+            outcome_area,
+        );
     }
 }
