@@ -430,6 +430,16 @@ impl App {
                     );
                     return Vec::new();
                 };
+                // Say now what the backend would say, rather than after the typing.
+                let verdict = if action == UiAction::SignOff {
+                    self.gate_prospect(&gate)
+                } else {
+                    self.reject_prospect(&gate)
+                };
+                if let Err(reason) = verdict {
+                    self.say(Tone::Refused, reason);
+                    return Vec::new();
+                }
                 self.dialog = Some(if action == UiAction::SignOff {
                     Dialog::SignOff {
                         gate,
@@ -660,7 +670,11 @@ impl App {
                 };
                 hints.push((k(UiAction::Pause), verb));
             }
-            if self.target_gate().is_some() {
+            let gate_open = self
+                .target_gate()
+                .and_then(|(id, _)| self.release.gate(&id))
+                .is_some_and(|g| g.state == GateState::Open);
+            if gate_open {
                 hints.push((k(UiAction::SignOff), "sign off"));
                 hints.push((k(UiAction::Reject), "reject"));
             }
@@ -678,22 +692,30 @@ impl App {
         hints
     }
 
-    /// What this operator may do about a gate now, in words.
-    pub fn gate_prospect(&self, gate: &str) -> Result<(), String> {
-        let probe = Command::new(
-            "probe",
-            self.operator.clone(),
-            Action::Approve {
-                gate: Some(gate.to_string()),
-                comment: None,
-            },
-        );
+    fn prospect(&self, action: Action) -> Result<(), String> {
+        let probe = Command::new("probe", self.operator.clone(), action);
         let now = self
             .now
             .unwrap_or_else(|| self.release.last_at.unwrap_or(Timestamp::UNIX_EPOCH));
         policy::check(&self.release, &probe, now).map(|_| ())
     }
+
+    /// Whether this operator may sign a gate now; if not, why.
+    pub fn gate_prospect(&self, gate: &str) -> Result<(), String> {
+        self.prospect(Action::Approve {
+            gate: Some(gate.to_string()),
+            comment: None,
+        })
+    }
+
+    /// Whether this operator may reject a gate now; if not, why.
+    fn reject_prospect(&self, gate: &str) -> Result<(), String> {
+        self.prospect(Action::Reject {
+            gate: Some(gate.to_string()),
+            reason: "probe".into(),
+        })
+    }
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,1 +1,498 @@
+//! `App::update`, key by key: what the operator presses, what is sent, what
+//! they are told.
 
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use jiff::SignedDuration;
+
+use super::*;
+use crate::backend::Update;
+use crate::model::{Action, Command, Release, Status};
+use crate::sim::{SimOptions, Simulator, bundled, scenario};
+
+/// An app watching a bundled scenario, fed until `until` holds.
+pub(crate) fn watching(
+    name: &str,
+    operator: &str,
+    autopilot: bool,
+    until: impl Fn(&Release) -> bool,
+) -> (App, Simulator) {
+    let scenario = scenario::parse(bundled::get(name).unwrap()).unwrap();
+    let mut sim = Simulator::new(
+        scenario,
+        SimOptions {
+            autopilot,
+            ..SimOptions::default()
+        },
+    );
+    let mut app = App::new(
+        operator,
+        format!("sim:{name}"),
+        KeyMap::default(),
+        Theme::default_theme(false),
+        10_000,
+        "test",
+    );
+    app.update(Msg::Backend(Update::Connection(Connection::Live)));
+    app.update(Msg::Backend(Update::Events(sim.start())));
+    let limit = sim.origin() + SignedDuration::from_hours(6);
+    while !until(&app.release) {
+        if sim.stalled()
+            && app
+                .release
+                .current_stage()
+                .is_some_and(|s| s.plan.id == "staging-validation")
+        {
+            // A colleague confirms the staging configuration.
+            let tick = Command::new(
+                "colleague-config",
+                "frank",
+                Action::Check {
+                    list: "staging-validation".into(),
+                    item: "config".into(),
+                },
+            );
+            app.update(Msg::Backend(Update::Events(sim.submit(tick).1)));
+        }
+        let due = sim.next_due().expect("the scenario reaches the moment");
+        assert!(due < limit, "the scenario never reached the moment");
+        let events = sim.advance_to(due);
+        app.update(Msg::Backend(Update::Events(events)));
+    }
+    app.update(Msg::Backend(Update::Clock(sim.now())));
+    (app, sim)
+}
+
+pub(crate) fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+pub(crate) fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    )))
+}
+
+pub(crate) fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn sent(effects: &[Effect]) -> Vec<Action> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(command) => Some(command.action.clone()),
+            Effect::Quit => None,
+        })
+        .collect()
+}
+
+fn status(app: &App) -> (Tone, String) {
+    let s = app.status.clone().expect("the operator was told something");
+    (s.tone, s.text)
+}
+
+pub(crate) fn at_approval(r: &Release) -> bool {
+    r.gate("production")
+        .is_some_and(|g| g.state == GateState::Open)
+}
+
+pub(crate) fn at_manual_pause(r: &Release) -> bool {
+    r.current_step()
+        .is_some_and(|(_, s)| matches!(s.kind, StepKind::Pause { duration: None }))
+        && !r.rollout.step_completed
+}
+
+#[test]
+fn q_and_ctrl_c_quit() {
+    let (mut app, _) = watching("happy-canary", "dave", false, |_| true);
+    assert_eq!(press(&mut app, KeyCode::Char('q')), vec![Effect::Quit]);
+    assert_eq!(ctrl(&mut app, 'c'), vec![Effect::Quit]);
+    // Ctrl+C quits even from inside a dialog.
+    press(&mut app, KeyCode::Char('?'));
+    assert_eq!(ctrl(&mut app, 'c'), vec![Effect::Quit]);
+}
+
+#[test]
+fn question_mark_opens_help_and_esc_or_question_mark_closes_it() {
+    let (mut app, _) = watching("happy-canary", "dave", false, |_| true);
+    press(&mut app, KeyCode::Char('?'));
+    assert!(matches!(app.dialog, Some(Dialog::Help)));
+    assert!(
+        press(&mut app, KeyCode::Char('a')).is_empty(),
+        "keys do not leak through help"
+    );
+    assert!(matches!(app.dialog, Some(Dialog::Help)));
+    press(&mut app, KeyCode::Esc);
+    assert!(app.dialog.is_none());
+    press(&mut app, KeyCode::Char('?'));
+    press(&mut app, KeyCode::Char('?'));
+    assert!(app.dialog.is_none());
+}
+
+#[test]
+fn tab_and_shift_tab_move_between_panes() {
+    let (mut app, _) = watching("happy-canary", "dave", false, |_| true);
+    assert_eq!(app.focus, Pane::Gates);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Logs);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Board);
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, Pane::Logs);
+}
+
+#[test]
+fn a_sends_advance_as_this_operator_and_says_so() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    let effects = press(&mut app, KeyCode::Char('a'));
+    let [Effect::Send(command)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(command.action, Action::Advance);
+    assert_eq!(command.operator, "dave");
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Pending,
+            "advance: sent, waiting for the backend…".into()
+        )
+    );
+    let second = press(&mut app, KeyCode::Char('a'));
+    let [Effect::Send(again)] = second.as_slice() else {
+        panic!()
+    };
+    assert_ne!(command.id, again.id, "every command has its own id");
+}
+
+#[test]
+fn the_backends_verdict_is_shown_accepted_or_refused_with_the_reason() {
+    let (mut app, mut sim) = watching("happy-canary", "carol", false, |_| true);
+    let effects = press(&mut app, KeyCode::Char('a'));
+    let [Effect::Send(command)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let id = command.id.clone();
+    let (verdict, events) = sim.submit(command.clone());
+    app.update(Msg::Backend(Update::Events(events)));
+    app.update(Msg::Backend(Update::Verdict { id, verdict }));
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Refused,
+            "advance: refused — the rollout has not started: the release is at \"Build and package\"".into()
+        )
+    );
+    assert!(app.pending.is_empty());
+}
+
+#[test]
+fn the_deployer_is_told_at_once_that_they_cannot_sign() {
+    let (mut app, _) = watching("happy-canary", "carol", false, at_approval);
+    assert!(press(&mut app, KeyCode::Char('s')).is_empty());
+    assert!(app.dialog.is_none(), "no box to type into for nothing");
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Refused,
+            "carol deployed this release and cannot approve it".into()
+        )
+    );
+}
+
+#[test]
+fn s_opens_a_comment_box_and_ctrl_s_signs_the_open_gate() {
+    let (mut app, mut sim) = watching("happy-canary", "erin", false, at_approval);
+    press(&mut app, KeyCode::Char('s'));
+    let Some(Dialog::SignOff { gate, .. }) = &app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    assert_eq!(gate, "production");
+    type_text(&mut app, "LGTM");
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "error budget ok");
+    let effects = ctrl(&mut app, 's');
+    assert!(app.dialog.is_none());
+    assert_eq!(
+        sent(&effects),
+        vec![Action::Approve {
+            gate: Some("production".into()),
+            comment: Some("LGTM\nerror budget ok".into()),
+        }]
+    );
+    let Effect::Send(command) = &effects[0] else {
+        panic!()
+    };
+    let (verdict, events) = sim.submit(command.clone());
+    assert!(verdict.is_accepted());
+    app.update(Msg::Backend(Update::Events(events)));
+    let gate = app.release.gate("production").unwrap();
+    assert_eq!(
+        gate.signoffs[0].operator, "erin",
+        "the gate shows who signed"
+    );
+}
+
+#[test]
+fn esc_cancels_a_sign_off_and_nothing_is_sent() {
+    let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
+    press(&mut app, KeyCode::Char('s'));
+    type_text(&mut app, "half a thought");
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(app.dialog.is_none());
+    assert_eq!(status(&app).0, Tone::Info);
+}
+
+#[test]
+fn s_with_no_gate_open_says_so_instead_of_opening_a_box() {
+    let (mut app, _) = watching("happy-canary", "erin", false, |_| true);
+    assert!(press(&mut app, KeyCode::Char('s')).is_empty());
+    assert!(app.dialog.is_none());
+    assert_eq!(status(&app).0, Tone::Refused);
+}
+
+#[test]
+fn x_rejects_only_with_a_reason() {
+    let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
+    press(&mut app, KeyCode::Char('x'));
+    assert!(matches!(app.dialog, Some(Dialog::Reject { .. })));
+    assert!(
+        ctrl(&mut app, 's').is_empty(),
+        "an empty reason is not sent"
+    );
+    assert!(
+        matches!(app.dialog, Some(Dialog::Reject { .. })),
+        "the box stays open"
+    );
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Refused,
+            "a rejection needs a reason for the record".into()
+        )
+    );
+    type_text(&mut app, "no rollback plan");
+    let effects = ctrl(&mut app, 's');
+    assert_eq!(
+        sent(&effects),
+        vec![Action::Reject {
+            gate: Some("production".into()),
+            reason: "no rollback plan".into()
+        }]
+    );
+}
+
+#[test]
+fn shift_r_rolls_back_at_once_then_offers_a_reason() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    let effects = press(&mut app, KeyCode::Char('R'));
+    assert_eq!(
+        sent(&effects),
+        vec![Action::Rollback { reason: None }],
+        "sent on the keystroke"
+    );
+    assert!(matches!(app.dialog, Some(Dialog::RollbackReason { .. })));
+    type_text(&mut app, "p99 doubled");
+    let effects = ctrl(&mut app, 's');
+    assert_eq!(
+        sent(&effects),
+        vec![Action::Rollback {
+            reason: Some("p99 doubled".into())
+        }]
+    );
+    // Esc instead sends nothing more.
+    press(&mut app, KeyCode::Char('R'));
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert_eq!(
+        status(&app),
+        (Tone::Info, "rollback sent; no reason added".into())
+    );
+}
+
+#[test]
+fn capital_f_asks_and_only_y_promotes() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    assert!(press(&mut app, KeyCode::Char('F')).is_empty());
+    assert!(matches!(app.dialog, Some(Dialog::ConfirmPromote)));
+    assert!(press(&mut app, KeyCode::Char('n')).is_empty());
+    assert_eq!(
+        status(&app),
+        (Tone::Info, "full promotion cancelled".into())
+    );
+    press(&mut app, KeyCode::Char('F'));
+    assert_eq!(
+        sent(&press(&mut app, KeyCode::Char('y'))),
+        vec![Action::PromoteFull]
+    );
+}
+
+#[test]
+fn p_pauses_and_on_a_paused_release_resumes() {
+    let (mut app, mut sim) = watching("happy-canary", "dave", true, at_manual_pause);
+    let effects = press(&mut app, KeyCode::Char('p'));
+    assert_eq!(sent(&effects), vec![Action::Pause { reason: None }]);
+    let Effect::Send(command) = &effects[0] else {
+        panic!()
+    };
+    let (_, events) = sim.submit(command.clone());
+    app.update(Msg::Backend(Update::Events(events)));
+    assert_eq!(app.release.status, Status::Paused);
+    assert_eq!(
+        sent(&press(&mut app, KeyCode::Char('p'))),
+        vec![Action::Resume]
+    );
+}
+
+#[test]
+fn arrows_and_jk_move_the_selection_and_space_ticks_the_selected_item() {
+    let (mut app, _) = watching("happy-canary", "dave", false, at_approval);
+    let rows = app.rows();
+    assert_eq!(rows[0], Row::Gate("production".into()));
+    // Row 3 is "No critical or high bugs", a manual pre-deployment item.
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.selected, 3);
+    let effects = press(&mut app, KeyCode::Char(' '));
+    assert_eq!(
+        sent(&effects),
+        vec![Action::Check {
+            list: "pre-deployment".into(),
+            item: "bugs".into()
+        }]
+    );
+    assert_eq!(
+        status(&app).1,
+        "tick \"No critical or high bugs\": sent, waiting for the backend…"
+    );
+    // An item already ticked is unticked.
+    press(&mut app, KeyCode::Char('g'));
+    press(&mut app, KeyCode::Down);
+    let effects = press(&mut app, KeyCode::Char(' '));
+    assert!(
+        matches!(sent(&effects)[0], Action::Uncheck { .. }),
+        "{effects:?}"
+    );
+    // On a gate row, Space says what to do instead.
+    press(&mut app, KeyCode::Char('g'));
+    assert!(press(&mut app, KeyCode::Char(' ')).is_empty());
+    assert_eq!(status(&app).0, Tone::Info);
+}
+
+#[test]
+fn in_the_log_pane_keys_scroll_and_g_follows_again() {
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs.len() > 200);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Logs);
+    assert!(app.logs.follow);
+    press(&mut app, KeyCode::Up);
+    assert!(!app.logs.follow, "scrolling back stops following");
+    assert_eq!(app.logs.below(), 1);
+    press(&mut app, KeyCode::PageUp);
+    assert!(app.logs.below() > 1);
+    press(&mut app, KeyCode::Char('g'));
+    let at_top = app.logs.below();
+    press(&mut app, KeyCode::PageDown);
+    assert!(app.logs.below() < at_top);
+    press(&mut app, KeyCode::Char('G'));
+    assert!(app.logs.follow);
+    press(&mut app, KeyCode::Char('f'));
+    assert!(!app.logs.follow);
+    assert_eq!(status(&app).1, "follow logs off");
+}
+
+#[test]
+fn slash_filters_logs_esc_clears_and_a_bad_regex_is_refused() {
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs.len() > 200);
+    let all = app.logs.matching();
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "src:ingress 200");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.dialog.is_none());
+    assert!(app.logs.matching() < all && app.logs.matching() > 0);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.logs.matching(), all);
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "(unclosed");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(app.dialog, Some(Dialog::Filter { .. })),
+        "stays open to fix"
+    );
+    assert_eq!(status(&app).0, Tone::Refused);
+}
+
+#[test]
+fn l_cycles_the_minimum_log_level() {
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs.len() > 50);
+    let all = app.logs.matching();
+    press(&mut app, KeyCode::Char('l'));
+    assert_eq!(status(&app).1, "logs at info and above");
+    press(&mut app, KeyCode::Char('l'));
+    assert!(app.logs.matching() < all);
+}
+
+#[test]
+fn rebound_keys_are_the_ones_that_work() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    app.keymap = KeyMap::default()
+        .with_overrides([("rollback", "ctrl+r")])
+        .unwrap();
+    assert!(press(&mut app, KeyCode::Char('R')).is_empty());
+    assert_eq!(
+        sent(&ctrl(&mut app, 'r')),
+        vec![Action::Rollback { reason: None }]
+    );
+}
+
+#[test]
+fn redraws_happen_only_when_something_changed() {
+    let (mut app, sim) = watching("approval-rejected", "dave", true, |r| r.status.is_final());
+    app.dirty = false;
+    app.update(Msg::Backend(Update::Clock(
+        sim.now() + SignedDuration::from_secs(1),
+    )));
+    assert!(!app.dirty, "a finished release has nothing counting down");
+    app.update(Msg::Backend(Update::Events(Vec::new())));
+    assert!(!app.dirty);
+    app.update(Msg::Key(KeyEvent::new_with_kind(
+        KeyCode::Char('q'),
+        KeyModifiers::NONE,
+        KeyEventKind::Release,
+    )));
+    assert!(!app.dirty, "key releases are not keys");
+    app.update(Msg::Resize {
+        width: 100,
+        height: 30,
+    });
+    assert!(app.dirty);
+
+    let (mut live, sim) = watching("happy-canary", "dave", true, at_manual_pause);
+    live.dirty = false;
+    live.update(Msg::Backend(Update::Clock(
+        sim.now() + SignedDuration::from_secs(1),
+    )));
+    assert!(live.dirty, "a running release counts on screen");
+}
+
+#[test]
+fn a_backend_that_goes_away_is_shown_and_pending_commands_are_not_forgotten() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    press(&mut app, KeyCode::Char('a'));
+    app.update(Msg::BackendGone("the backend stopped".into()));
+    assert_eq!(
+        app.connection,
+        Connection::Lost("the backend stopped".into())
+    );
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Refused,
+            "advance: no answer; the backend stopped".into()
+        )
+    );
+}

@@ -116,7 +116,7 @@ fn text_box(
 
 fn help(app: &App, frame: &mut Frame, area: Rect) {
     let rows = UiAction::ALL.len() as u16;
-    let rect = centered(area, 64, rows + 6);
+    let rect = centered(area, 76, rows + 5);
     frame.render_widget(Clear, rect);
     let mut lines: Vec<Line> = UiAction::ALL
         .iter()
@@ -129,7 +129,7 @@ fn help(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     lines.push(Line::default());
     lines.push(Line::from(styled(
-        " Keys as bound now; rebind them by action name in the config's keys:.",
+        " Keys as bound now. Rebind them by action name under keys: in the config.",
         app.theme.muted,
     )));
     lines.push(Line::from(styled(" Ctrl+C always quits.", app.theme.muted)));

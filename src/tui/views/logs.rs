@@ -33,6 +33,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
+    // Narrow panes give the message more of the line.
+    let source_width = if width < 100 { 9 } else { 14 };
     let lines: Vec<Line> = view
         .visible(ring, inner.height as usize)
         .into_iter()
@@ -44,9 +46,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Level::Warn => theme.log_warn,
                 Level::Error => theme.log_error,
             };
-            let source = fit(&line.source, 14);
+            let source = fit(&line.source, source_width);
             let prefix = format!(
-                "{} {:<5} {source:<14} ",
+                "{} {:<5} {source:<source_width$} ",
                 clock(line.at),
                 line.level.name().to_uppercase()
             );

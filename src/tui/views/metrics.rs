@@ -116,10 +116,15 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
         };
         let cond = rule.condition.to_string();
         let threshold_text = cond.split_once(' ').map(|(_, rest)| rest).unwrap_or(&cond);
-        title_line.push(styled(
-            format!("  {verb} {threshold_text}"),
-            theme.threshold,
-        ));
+        let used: usize = title_line.iter().map(|s| s.width()).sum();
+        let full = format!("  {verb} {threshold_text}");
+        // Narrow panes keep the threshold and drop the word.
+        let text = if used + full.chars().count() <= area.width as usize {
+            full
+        } else {
+            format!(" {threshold_text}")
+        };
+        title_line.push(styled(text, theme.threshold));
     }
     let [title_area, bars] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);

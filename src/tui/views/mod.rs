@@ -173,3 +173,6 @@ fn key_span<'a>(app: &App, key: String) -> Span<'a> {
 fn styled<'a>(text: impl Into<String>, style: Style) -> Span<'a> {
     Span::styled(text.into(), style)
 }
+
+#[cfg(test)]
+mod tests;

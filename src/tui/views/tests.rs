@@ -1,0 +1,121 @@
+//! The console as it looks, at 160x45 and 80x24, in its main moments.
+//! Snapshots are reviewed by eye when they change; `cargo insta review`.
+
+use crossterm::event::KeyCode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::tui::app::tests::{at_approval, at_manual_pause, ctrl, press, type_text, watching};
+use crate::tui::app::{App, Msg};
+
+const SIZES: [(u16, u16); 2] = [(160, 45), (80, 24)];
+
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    app.update(Msg::Resize { width, height });
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| super::render(app, f)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn snap(name: &str, app: &mut App) {
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen(app, w, h));
+    }
+}
+
+#[test]
+fn canary_in_progress() {
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| {
+        r.rollout.weight == 25 && r.logs.len() > 120
+    });
+    snap("canary_in_progress", &mut app);
+}
+
+#[test]
+fn waiting_at_the_production_gate() {
+    let (mut app, _) = watching("two-person", "erin", false, at_approval);
+    snap("production_gate", &mut app);
+}
+
+#[test]
+fn the_sign_off_dialog() {
+    let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
+    press(&mut app, KeyCode::Char('s'));
+    type_text(&mut app, "Staging clean, error budget healthy.");
+    snap("sign_off_dialog", &mut app);
+}
+
+#[test]
+fn the_reject_dialog() {
+    let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
+    press(&mut app, KeyCode::Char('x'));
+    snap("reject_dialog", &mut app);
+}
+
+#[test]
+fn the_promote_confirmation() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    press(&mut app, KeyCode::Char('F'));
+    snap("promote_confirmation", &mut app);
+}
+
+#[test]
+fn an_automatic_rollback_firing() {
+    let (mut app, _) = watching("canary-regression", "dave", true, |r| r.rollback.is_some());
+    snap("automatic_rollback", &mut app);
+}
+
+#[test]
+fn the_rollback_reason_box_after_shift_r() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    press(&mut app, KeyCode::Char('R'));
+    type_text(&mut app, "p99 doubled on checkout");
+    snap("rollback_reason", &mut app);
+}
+
+#[test]
+fn the_log_filter() {
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs.len() > 150);
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "src:ingress POST");
+    snap("filter_dialog", &mut app);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::PageUp);
+    snap("filtered_logs_scrolled_back", &mut app);
+}
+
+#[test]
+fn help() {
+    let (mut app, _) = watching("happy-canary", "dave", false, |_| true);
+    press(&mut app, KeyCode::Char('?'));
+    snap("help", &mut app);
+}
+
+#[test]
+fn finished() {
+    let (mut app, _) = watching("approval-rejected", "dave", true, |r| r.status.is_final());
+    snap("aborted", &mut app);
+}
+
+#[test]
+fn tiny_windows_get_a_notice_not_a_panic() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    ctrl(&mut app, 'x');
+    insta::assert_snapshot!("tiny_20x5", screen(&mut app, 20, 5));
+    for (w, h) in [(1, 1), (3, 2), (49, 11), (50, 12), (200, 3), (5, 60)] {
+        screen(&mut app, w, h);
+    }
+    // A zero-sized terminal draws nothing and does not fall over.
+    app.update(Msg::Resize {
+        width: 0,
+        height: 0,
+    });
+    let mut terminal = Terminal::new(TestBackend::new(0, 0)).unwrap();
+    terminal.draw(|f| super::render(&app, f)).unwrap();
+    press(&mut app, KeyCode::Char('?'));
+    screen(&mut app, 10, 4);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('s'));
+    screen(&mut app, 12, 3);
+}
