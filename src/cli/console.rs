@@ -113,10 +113,10 @@ pub fn run(args: &ConsoleArgs) -> ExitCode {
     let operator = operator(args.operator.as_deref());
     match console(args, sim, speed, label, operator, theme) {
         Ok(Ending::Quit) => ExitCode::SUCCESS,
-        Ok(Ending::Signal(name)) => {
+        Ok(Ending::Signal(name, status)) => {
             tracing::info!("stopped by {name}");
             eprintln!("shipdeck: stopped by {name}; the terminal is restored");
-            ExitCode::from(130)
+            ExitCode::from(status)
         }
         Err(err) => {
             eprintln!("shipdeck: {err:#}");

@@ -252,9 +252,9 @@ impl Release {
             && gate.outstanding() > 0
         {
             needs.push(format!(
-                "{} needs {} more",
+                "{} needs {}",
                 gate.plan.name,
-                plural(gate.outstanding(), "sign-off")
+                plural(gate.outstanding(), "more sign-off")
             ));
         }
         if let Some(list) = stage

@@ -19,7 +19,8 @@ use crate::backend::Handle;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Ending {
     Quit,
-    Signal(&'static str),
+    /// A signal: its name and the exit status it calls for (128 + number).
+    Signal(&'static str, u8),
 }
 
 fn draw(terminal: &mut Term, app: &mut App) -> io::Result<()> {
@@ -46,6 +47,10 @@ pub async fn run(
         height: size.height,
     });
     draw(terminal, app)?;
+    // A test hook: proves a panic mid-session still restores the terminal.
+    if std::env::var_os("SHIPDECK_DEBUG_PANIC").is_some() {
+        panic!("SHIPDECK_DEBUG_PANIC is set: panicking after the first frame, as asked");
+    }
     let mut last_draw = Instant::now();
     let mut draw_at: Option<Instant> = None;
     let mut backend_open = true;
@@ -79,9 +84,9 @@ pub async fn run(
             _ = sleep_until(draw_at.unwrap_or_else(Instant::now)), if draw_at.is_some() => {
                 draw_at = None;
             }
-            _ = terminate.recv() => return Ok(Ending::Signal("SIGTERM")),
-            _ = hangup.recv() => return Ok(Ending::Signal("SIGHUP")),
-            _ = interrupt.recv() => return Ok(Ending::Signal("SIGINT")),
+            _ = terminate.recv() => return Ok(Ending::Signal("SIGTERM", 143)),
+            _ = hangup.recv() => return Ok(Ending::Signal("SIGHUP", 129)),
+            _ = interrupt.recv() => return Ok(Ending::Signal("SIGINT", 130)),
         }
         for effect in effects {
             match effect {

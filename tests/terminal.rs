@@ -1,0 +1,245 @@
+//! The console in a real terminal (tmux), driven by keys as a person would:
+//! it draws, it answers keys, and however it ends — q, SIGTERM, a panic —
+//! it leaves the terminal as it found it.
+//!
+//! Needs tmux (`apt-get install tmux`); `.ci/run` installs it.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// A private tmux server running a plain shell at the given size.
+    fn start(name: &str, width: u16, height: u16) -> Tmux {
+        let socket = format!("shipdeck-test-{name}-{}", std::process::id());
+        let tmux = Tmux { socket };
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &tmux.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+            ])
+            .args(["-x", &width.to_string(), "-y", &height.to_string()])
+            .args([
+                "env",
+                "-i",
+                "PATH=/usr/bin:/bin",
+                "TERM=xterm-256color",
+                "HOME=/tmp",
+                "PS1=$ ",
+            ])
+            .args(["bash", "--norc", "--noprofile"])
+            .status()
+            .unwrap_or_else(|e| {
+                panic!("tmux is needed for these tests (apt-get install tmux): {e}")
+            })
+            .success();
+        assert!(ok, "tmux could not start");
+        tmux
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let ok = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "t"])
+            .args(keys)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    fn type_line(&self, line: &str) {
+        self.keys(&["-l", line]);
+        self.keys(&["Enter"]);
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-J", "-t", "t"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn flags(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "display-message", "-p", "-t", "t"])
+            .arg("alternate=#{alternate_on} cursor=#{cursor_flag}")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Waits until the screen shows `text`, or fails with what it shows.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited for {text:?}; the screen shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for a line that starts with `prefix` (not the command that
+    /// prints it, which starts with the prompt) and returns the rest of it.
+    fn wait_for_line(&self, prefix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if let Some(rest) = screen.lines().find_map(|l| l.strip_prefix(prefix)) {
+                return rest.trim().to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited for a line starting {prefix:?}; the screen shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The terminal's line settings, as `stty -g` prints them.
+    fn stty(&self, marker: &str) -> String {
+        self.type_line(&format!("clear; echo {marker}=$(stty -g)"));
+        self.wait_for_line(&format!("{marker}="))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_shipdeck")
+}
+
+/// Starts the console in the shell, then checks it took over the screen.
+fn open_console(tmux: &Tmux, args: &str, env: &str) {
+    tmux.type_line(&format!(
+        "{env} SHIPDECK_OPERATOR=frank {} {args}; echo EXITED=$?",
+        bin()
+    ));
+    tmux.wait_for("Stages");
+    assert_eq!(
+        tmux.flags(),
+        "alternate=1 cursor=0",
+        "the console owns the screen"
+    );
+}
+
+fn assert_restored(tmux: &Tmux, before: &str, exit: &str) {
+    assert_eq!(tmux.wait_for_line("EXITED="), exit, "exit status");
+    assert_eq!(
+        tmux.flags(),
+        "alternate=0 cursor=1",
+        "main screen, cursor visible"
+    );
+    assert_eq!(
+        tmux.stty("AFTER"),
+        before,
+        "the line settings are as they were (raw mode off)"
+    );
+}
+
+#[test]
+fn q_quits_and_leaves_the_terminal_as_it_found_it() {
+    let tmux = Tmux::start("quit", 80, 24);
+    let before = tmux.stty("BEFORE");
+    open_console(&tmux, "--speed 30", "");
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, &before, "0");
+}
+
+#[test]
+fn sigterm_leaves_the_terminal_as_it_found_it() {
+    let tmux = Tmux::start("term", 100, 30);
+    let before = tmux.stty("BEFORE");
+    open_console(&tmux, "--speed 30 --seed 4242", "");
+    let killed = Command::new("pkill")
+        .args(["-TERM", "-f", "shipdeck --speed 30 --seed 4242"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(killed, "the console was running");
+    assert_restored(&tmux, &before, "143");
+}
+
+#[test]
+fn a_panic_leaves_the_terminal_as_it_found_it() {
+    let tmux = Tmux::start("panic", 100, 30);
+    let before = tmux.stty("BEFORE");
+    tmux.type_line(&format!(
+        "SHIPDECK_DEBUG_PANIC=1 {} --speed 30; echo EXITED=$?",
+        bin()
+    ));
+    tmux.wait_for_line("EXITED=");
+    let screen = tmux.screen();
+    assert!(
+        screen.contains("panicking after the first frame"),
+        "the panic is reported:\n{screen}"
+    );
+    assert_restored(&tmux, &before, "101");
+}
+
+/// A release that waits at its gate for frank, then at a pause.
+const GATE_SCENARIO: &str = "\
+release: { service: ledger-api, from: v1.0.0, to: v1.1.0, deployer: carol }
+strategy:
+  canary:
+    steps: [ { set_weight: 50 }, { pause: until advanced }, { set_weight: 100 } ]
+stages:
+  - { id: approval, kind: approval, gate: production }
+  - { id: canary, kind: rollout }
+  - { id: monitoring, kind: monitoring, duration: 1h }
+gates:
+  - { id: production, name: Production deploy approval, approvers: [frank] }
+";
+
+#[test]
+fn keys_sign_the_gate_advance_the_canary_and_roll_back() {
+    let dir = std::env::temp_dir().join(format!("shipdeck-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("gate.yaml");
+    std::fs::write(&scenario, GATE_SCENARIO).unwrap();
+    let tmux = Tmux::start("keys", 160, 45);
+    let before = tmux.stty("BEFORE");
+    open_console(&tmux, &format!("--scenario {}", scenario.display()), "");
+    tmux.wait_for("you may sign");
+
+    tmux.keys(&["s"]);
+    tmux.wait_for("Sign off Production deploy approval as frank");
+    tmux.keys(&["-l", "Ledger reconciliation checked on staging."]);
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("✓ frank");
+    tmux.wait_for("50% traffic");
+
+    tmux.keys(&["a"]);
+    tmux.wait_for("100% traffic");
+    tmux.wait_for("advance: accepted");
+
+    tmux.keys(&["R"]);
+    tmux.wait_for("ROLLING BACK (frank)");
+    tmux.keys(&["-l", "monitoring looked wrong"]);
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("reason added to the rollback's record");
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, &before, "0");
+    let _ = std::fs::remove_dir_all(dir);
+}
