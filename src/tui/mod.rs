@@ -1,6 +1,7 @@
 //! The console: App state, the runtime loop, keys, themes and views.
 
 pub mod app;
+pub mod demo;
 pub mod keymap;
 pub mod logview;
 pub mod runtime;

@@ -6,60 +6,23 @@ use jiff::SignedDuration;
 
 use super::*;
 use crate::backend::Update;
-use crate::model::{Action, Command, Release, Status};
-use crate::sim::{SimOptions, Simulator, bundled, scenario};
+use crate::model::{Action, Release, Status};
+use crate::sim::Simulator;
 
-/// An app watching a bundled scenario, fed until `until` holds.
+/// An app watching a bundled scenario in the default theme.
 pub(crate) fn watching(
     name: &str,
     operator: &str,
     autopilot: bool,
     until: impl Fn(&Release) -> bool,
 ) -> (App, Simulator) {
-    let scenario = scenario::parse(bundled::get(name).unwrap()).unwrap();
-    let mut sim = Simulator::new(
-        scenario,
-        SimOptions {
-            autopilot,
-            ..SimOptions::default()
-        },
-    );
-    let mut app = App::new(
+    crate::tui::demo::watching(
+        name,
         operator,
-        format!("sim:{name}"),
-        KeyMap::default(),
+        autopilot,
         Theme::default_theme(false),
-        10_000,
-        "test",
-    );
-    app.update(Msg::Backend(Update::Connection(Connection::Live)));
-    app.update(Msg::Backend(Update::Events(sim.start())));
-    let limit = sim.origin() + SignedDuration::from_hours(6);
-    while !until(&app.release) {
-        if sim.stalled()
-            && app
-                .release
-                .current_stage()
-                .is_some_and(|s| s.plan.id == "staging-validation")
-        {
-            // A colleague confirms the staging configuration.
-            let tick = Command::new(
-                "colleague-config",
-                "frank",
-                Action::Check {
-                    list: "staging-validation".into(),
-                    item: "config".into(),
-                },
-            );
-            app.update(Msg::Backend(Update::Events(sim.submit(tick).1)));
-        }
-        let due = sim.next_due().expect("the scenario reaches the moment");
-        assert!(due < limit, "the scenario never reached the moment");
-        let events = sim.advance_to(due);
-        app.update(Msg::Backend(Update::Events(events)));
-    }
-    app.update(Msg::Backend(Update::Clock(sim.now())));
-    (app, sim)
+        until,
+    )
 }
 
 pub(crate) fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
@@ -94,16 +57,7 @@ fn status(app: &App) -> (Tone, String) {
     (s.tone, s.text)
 }
 
-pub(crate) fn at_approval(r: &Release) -> bool {
-    r.gate("production")
-        .is_some_and(|g| g.state == GateState::Open)
-}
-
-pub(crate) fn at_manual_pause(r: &Release) -> bool {
-    r.current_step()
-        .is_some_and(|(_, s)| matches!(s.kind, StepKind::Pause { duration: None }))
-        && !r.rollout.step_completed
-}
+pub(crate) use crate::tui::demo::{at_approval, at_manual_pause};
 
 #[test]
 fn q_and_ctrl_c_quit() {

@@ -45,7 +45,22 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let width = inner.width as usize;
     let now = app.now.or(release.last_at);
     let mut lines: Vec<Line> = Vec::new();
-    for stage in &release.stages {
+    // When the pane is short, the stages already done fold into one line so
+    // the current stage and the rollout plan stay in view.
+    let done = release
+        .stages
+        .iter()
+        .take_while(|s| s.state == StageState::Succeeded)
+        .count();
+    let plan_rows = if release.steps().is_empty() { 0 } else { 4 };
+    let fold = done > 1 && release.stages.len() + 1 + plan_rows > inner.height as usize;
+    if fold {
+        lines.push(Line::from(styled(
+            format!(" {} {done} stages done", icon(StageState::Succeeded)),
+            theme.stage_succeeded,
+        )));
+    }
+    for stage in release.stages.iter().skip(if fold { done } else { 0 }) {
         let style = stage_style(theme, stage.state);
         let time = match (stage.started_at, now) {
             (Some(start), Some(now)) => {
@@ -97,9 +112,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             let label = match &step.kind {
                 StepKind::SetWeight { weight } => format!("{weight}%"),
                 StepKind::Preview => "preview".into(),
-                StepKind::Pause { duration: None } => "⏸".into(),
-                StepKind::Pause { duration: Some(d) } => format!("⏸{}", format_duration(*d)),
-                StepKind::Analysis { duration } => format!("⌕{}", format_duration(*duration)),
+                StepKind::Pause { duration: None } => "‖".into(),
+                StepKind::Pause { duration: Some(d) } => format!("‖{}", format_duration(*d)),
+                StepKind::Analysis { duration } => format!("~{}", format_duration(*duration)),
             };
             let done = match current {
                 Some(c) => i < c || (i == c && release.rollout.step_completed),
@@ -137,7 +152,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 fn step_detail(app: &App) -> String {
     let release = &app.release;
     if release.status == Status::RollingBack {
-        return "rolling back: traffic is on the previous version".into();
+        let previous = release
+            .plan
+            .as_ref()
+            .map_or("", |p| p.version_from.as_str());
+        return format!("rolling back to {previous}");
     }
     if !matches!(
         release.rollout_stage().map(|s| s.state),

@@ -128,8 +128,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Some(_) => ("[x]", theme.stage_succeeded),
                 None => ("[ ]", theme.stage_pending),
             };
+            // Narrow panes keep who ticked it and drop when.
+            let roomy = width >= 48;
             let who = match &item.ticked {
-                Some(t) => format!(" {} {}", t.by, clock(t.at)),
+                Some(t) if roomy => format!(" {} {}", t.by, clock(t.at)),
+                Some(t) => format!(" {}", t.by),
                 None if item.plan.automatic => " auto".to_string(),
                 None => String::new(),
             };

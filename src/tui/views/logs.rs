@@ -34,7 +34,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     let width = inner.width as usize;
     // Narrow panes give the message more of the line.
-    let source_width = if width < 100 { 9 } else { 14 };
+    let narrow = width < 100;
+    let source_width = if narrow { 9 } else { 14 };
     let lines: Vec<Line> = view
         .visible(ring, inner.height as usize)
         .into_iter()
@@ -47,10 +48,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Level::Error => theme.log_error,
             };
             let source = fit(&line.source, source_width);
+            let level_width = if narrow { 1 } else { 5 };
+            let level = line.level.name().to_uppercase();
             let prefix = format!(
-                "{} {:<5} {source:<source_width$} ",
-                clock(line.at),
-                line.level.name().to_uppercase()
+                "{} {level:<level_width$.level_width$} {source:<source_width$} ",
+                clock(line.at)
             );
             let rest = width.saturating_sub(prefix.chars().count());
             Line::from(vec![

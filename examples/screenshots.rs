@@ -1,0 +1,422 @@
+//! Renders the console at its main moments into PNG files, through the very
+//! views the terminal shows: the screen is drawn into ratatui's test buffer
+//! and each cell is painted with DejaVu Sans Mono.
+//!
+//! ```sh
+//! cargo run --example screenshots            # writes screenshots/*.png
+//! cargo run --example screenshots -- OUT_DIR
+//! ```
+//!
+//! Fonts come from `/usr/share/fonts/truetype/dejavu` (Debian's
+//! fonts-dejavu-core) or the folder in `SHIPDECK_FONT_DIR`.
+
+use std::path::{Path, PathBuf};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fontdue::{Font, FontSettings};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+use shipdeck::tui::app::{App, Msg};
+use shipdeck::tui::demo::{at_approval, watching};
+use shipdeck::tui::theme::Theme;
+use shipdeck::tui::views;
+
+const PX: f32 = 15.0;
+
+struct Fonts {
+    regular: Font,
+    bold: Font,
+    fallback: Font,
+}
+
+fn load(dir: &Path, file: &str) -> Result<Font, String> {
+    let path = dir.join(file);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e}\n(install Debian's fonts-dejavu-core, or set SHIPDECK_FONT_DIR)",
+            path.display()
+        )
+    })?;
+    Font::from_bytes(bytes, FontSettings::default()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+impl Fonts {
+    fn load() -> Result<Fonts, String> {
+        let dir = std::env::var_os("SHIPDECK_FONT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/share/fonts/truetype/dejavu"));
+        Ok(Fonts {
+            regular: load(&dir, "DejaVuSansMono.ttf")?,
+            bold: load(&dir, "DejaVuSansMono-Bold.ttf")?,
+            fallback: load(&dir, "DejaVuSans.ttf")?,
+        })
+    }
+}
+
+type Rgb = [u8; 3];
+
+/// The sixteen basic colours as a common terminal palette draws them.
+fn basic(i: u8) -> Rgb {
+    const PALETTE: [Rgb; 16] = [
+        [0x1d, 0x1f, 0x21],
+        [0xcc, 0x33, 0x33],
+        [0x5f, 0xaf, 0x5f],
+        [0xd7, 0xaf, 0x5f],
+        [0x5f, 0x87, 0xd7],
+        [0xaf, 0x87, 0xd7],
+        [0x5f, 0xaf, 0xaf],
+        [0xc5, 0xc8, 0xc6],
+        [0x6c, 0x70, 0x79],
+        [0xff, 0x66, 0x66],
+        [0x87, 0xd7, 0x87],
+        [0xff, 0xd7, 0x87],
+        [0x87, 0xaf, 0xff],
+        [0xd7, 0xaf, 0xff],
+        [0x87, 0xd7, 0xd7],
+        [0xff, 0xff, 0xff],
+    ];
+    PALETTE[(i & 15) as usize]
+}
+
+fn rgb(color: Color, default: Rgb) -> Rgb {
+    match color {
+        Color::Reset => default,
+        Color::Black => basic(0),
+        Color::Red => basic(1),
+        Color::Green => basic(2),
+        Color::Yellow => basic(3),
+        Color::Blue => basic(4),
+        Color::Magenta => basic(5),
+        Color::Cyan => basic(6),
+        Color::Gray => basic(7),
+        Color::DarkGray => basic(8),
+        Color::LightRed => basic(9),
+        Color::LightGreen => basic(10),
+        Color::LightYellow => basic(11),
+        Color::LightBlue => basic(12),
+        Color::LightMagenta => basic(13),
+        Color::LightCyan => basic(14),
+        Color::White => basic(15),
+        Color::Rgb(r, g, b) => [r, g, b],
+        Color::Indexed(i) if i < 16 => basic(i),
+        Color::Indexed(i) if i >= 232 => {
+            let v = 8 + (i - 232) * 10;
+            [v, v, v]
+        }
+        Color::Indexed(i) => {
+            let i = i - 16;
+            let level = |n: u8| if n == 0 { 0 } else { 55 + n * 40 };
+            [level(i / 36), level((i / 6) % 6), level(i % 6)]
+        }
+    }
+}
+
+fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
+    let m = |x: u8, y: u8| (f32::from(x) * (1.0 - t) + f32::from(y) * t).round() as u8;
+    [m(a[0], b[0]), m(a[1], b[1]), m(a[2], b[2])]
+}
+
+struct Canvas {
+    width: usize,
+    height: usize,
+    pixels: Vec<u8>,
+}
+
+impl Canvas {
+    fn fill(&mut self, x: usize, y: usize, w: usize, h: usize, color: Rgb) {
+        for row in y..(y + h).min(self.height) {
+            for col in x..(x + w).min(self.width) {
+                let i = (row * self.width + col) * 3;
+                self.pixels[i..i + 3].copy_from_slice(&color);
+            }
+        }
+    }
+
+    fn blend(&mut self, x: usize, y: usize, color: Rgb, alpha: f32) {
+        if x >= self.width || y >= self.height {
+            return;
+        }
+        let i = (y * self.width + x) * 3;
+        let under = [self.pixels[i], self.pixels[i + 1], self.pixels[i + 2]];
+        self.pixels[i..i + 3].copy_from_slice(&mix(under, color, alpha));
+    }
+}
+
+/// Lines of a box-drawing character: (up, down, left, right), 0 none,
+/// 1 light, 2 heavy, 3 double.
+fn box_lines(c: char) -> Option<[u8; 4]> {
+    Some(match c {
+        '─' | '┄' => [0, 0, 1, 1],
+        '│' => [1, 1, 0, 0],
+        '┌' | '╭' => [0, 1, 0, 1],
+        '┐' | '╮' => [0, 1, 1, 0],
+        '└' | '╰' => [1, 0, 0, 1],
+        '┘' | '╯' => [1, 0, 1, 0],
+        '━' => [0, 0, 2, 2],
+        '┃' => [2, 2, 0, 0],
+        '┏' => [0, 2, 0, 2],
+        '┓' => [0, 2, 2, 0],
+        '┗' => [2, 0, 0, 2],
+        '┛' => [2, 0, 2, 0],
+        '═' => [0, 0, 3, 3],
+        '║' => [3, 3, 0, 0],
+        '╔' => [0, 3, 0, 3],
+        '╗' => [0, 3, 3, 0],
+        '╚' => [3, 0, 0, 3],
+        '╝' => [3, 0, 3, 0],
+        _ => return None,
+    })
+}
+
+struct Painter<'a> {
+    fonts: &'a Fonts,
+    cell_w: usize,
+    cell_h: usize,
+    ascent: f32,
+}
+
+impl Painter<'_> {
+    fn new(fonts: &Fonts) -> Painter<'_> {
+        let metrics = fonts.regular.metrics('M', PX);
+        let line = fonts
+            .regular
+            .horizontal_line_metrics(PX)
+            .expect("a horizontal font");
+        Painter {
+            fonts,
+            cell_w: metrics.advance_width.ceil() as usize,
+            cell_h: line.new_line_size.ceil() as usize + 1,
+            ascent: line.ascent,
+        }
+    }
+
+    fn paint(&self, buffer: &Buffer, default_fg: Rgb, default_bg: Rgb) -> Canvas {
+        let area = buffer.area;
+        let mut canvas = Canvas {
+            width: area.width as usize * self.cell_w,
+            height: area.height as usize * self.cell_h,
+            pixels: vec![
+                0;
+                area.width as usize * self.cell_w * area.height as usize * self.cell_h * 3
+            ],
+        };
+        for y in 0..area.height {
+            for x in 0..area.width {
+                let cell = &buffer[(x, y)];
+                let mut fg = rgb(cell.fg, default_fg);
+                let mut bg = rgb(cell.bg, default_bg);
+                if cell.modifier.contains(Modifier::REVERSED) {
+                    std::mem::swap(&mut fg, &mut bg);
+                }
+                if cell.modifier.contains(Modifier::DIM) {
+                    fg = mix(fg, bg, 0.45);
+                }
+                let (px, py) = (x as usize * self.cell_w, y as usize * self.cell_h);
+                canvas.fill(px, py, self.cell_w, self.cell_h, bg);
+                let Some(c) = cell.symbol().chars().next() else {
+                    continue;
+                };
+                self.glyph(
+                    &mut canvas,
+                    px,
+                    py,
+                    c,
+                    fg,
+                    cell.modifier.contains(Modifier::BOLD),
+                );
+            }
+        }
+        canvas
+    }
+
+    fn glyph(&self, canvas: &mut Canvas, px: usize, py: usize, c: char, fg: Rgb, bold: bool) {
+        let (w, h) = (self.cell_w, self.cell_h);
+        // Block elements and box lines are drawn, so they meet across cells.
+        if ('\u{2581}'..='\u{2588}').contains(&c) {
+            let eighths = c as usize - 0x2580;
+            let fill = h * eighths / 8;
+            canvas.fill(px, py + h - fill, w, fill, fg);
+            return;
+        }
+        if let Some([up, down, left, right]) = box_lines(c) {
+            let (cx, cy) = (px + w / 2, py + h / 2);
+            let stroke =
+                |canvas: &mut Canvas, kind: u8, horizontal: bool, from: usize, to: usize| {
+                    let offsets: &[isize] = match kind {
+                        1 => &[0],
+                        2 => &[-1, 0, 1],
+                        3 => &[-2, 2],
+                        _ => &[],
+                    };
+                    for o in offsets {
+                        for t in from..to {
+                            if c == '┄' && (t / 2) % 2 == 1 {
+                                continue;
+                            }
+                            if horizontal {
+                                canvas.blend(t, (cy as isize + o) as usize, fg, 1.0);
+                            } else {
+                                canvas.blend((cx as isize + o) as usize, t, fg, 1.0);
+                            }
+                        }
+                    }
+                };
+            let reach = |kind: u8| if kind == 3 { 3 } else { 1 };
+            stroke(canvas, up, false, py, cy + reach(left.max(right)));
+            stroke(
+                canvas,
+                down,
+                false,
+                cy.saturating_sub(reach(left.max(right)) - 1),
+                py + h,
+            );
+            stroke(canvas, left, true, px, cx + reach(up.max(down)));
+            stroke(
+                canvas,
+                right,
+                true,
+                cx.saturating_sub(reach(up.max(down)) - 1),
+                px + w,
+            );
+            return;
+        }
+        if c == ' ' {
+            return;
+        }
+        let font = if bold {
+            &self.fonts.bold
+        } else {
+            &self.fonts.regular
+        };
+        let font = if font.lookup_glyph_index(c) != 0 {
+            font
+        } else if self.fonts.fallback.lookup_glyph_index(c) != 0 {
+            &self.fonts.fallback
+        } else {
+            font
+        };
+        let (metrics, coverage) = font.rasterize(c, PX);
+        let baseline = py as f32 + self.ascent + 1.0;
+        let top = (baseline - metrics.height as f32 - metrics.ymin as f32).round() as isize;
+        let left = px as isize + metrics.xmin as isize;
+        for gy in 0..metrics.height {
+            for gx in 0..metrics.width {
+                let alpha = f32::from(coverage[gy * metrics.width + gx]) / 255.0;
+                if alpha > 0.0 {
+                    let (x, y) = (left + gx as isize, top + gy as isize);
+                    if x >= 0 && y >= 0 {
+                        canvas.blend(x as usize, y as usize, fg, alpha);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn shoot(
+    painter: &Painter,
+    app: &mut App,
+    width: u16,
+    height: u16,
+    path: &Path,
+) -> Result<(), String> {
+    app.update(Msg::Resize { width, height });
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).map_err(|e| e.to_string())?;
+    terminal
+        .draw(|f| views::render(app, f))
+        .map_err(|e| e.to_string())?;
+    let fg = rgb(
+        app.theme.base.fg.unwrap_or(Color::Reset),
+        [0xc0, 0xca, 0xf5],
+    );
+    let bg = rgb(
+        app.theme.base.bg.unwrap_or(Color::Reset),
+        [0x1a, 0x1b, 0x26],
+    );
+    let canvas = painter.paint(terminal.backend().buffer(), fg, bg);
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut encoder = png::Encoder::new(
+        std::io::BufWriter::new(file),
+        canvas.width as u32,
+        canvas.height as u32,
+    );
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer
+        .write_image_data(&canvas.pixels)
+        .map_err(|e| e.to_string())?;
+    println!("wrote {} ({width}x{height} cells)", path.display());
+    Ok(())
+}
+
+fn main() -> Result<(), String> {
+    let out = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("screenshots"));
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let fonts = Fonts::load()?;
+    let painter = Painter::new(&fonts);
+    let production = || Theme::load("production", false).expect("bundled theme");
+
+    let (mut app, _) = watching("happy-canary", "dave", true, production(), |r| {
+        r.rollout.weight == 25 && r.logs.len() > 120
+    });
+    shoot(
+        &painter,
+        &mut app,
+        160,
+        45,
+        &out.join("canary-in-progress.png"),
+    )?;
+    shoot(
+        &painter,
+        &mut app,
+        80,
+        24,
+        &out.join("canary-in-progress-80x24.png"),
+    )?;
+
+    let (mut app, _) = watching("happy-canary", "erin", false, production(), at_approval);
+    key(&mut app, KeyCode::Char('s'));
+    type_text(
+        &mut app,
+        "Staging is clean and the error budget is healthy. Go.",
+    );
+    shoot(&painter, &mut app, 160, 45, &out.join("sign-off.png"))?;
+
+    let (mut app, _) = watching("canary-regression", "dave", true, production(), |r| {
+        r.rollback.is_some()
+    });
+    shoot(
+        &painter,
+        &mut app,
+        160,
+        45,
+        &out.join("automatic-rollback.png"),
+    )?;
+
+    let (mut app, _) = watching(
+        "blue-green",
+        "maria",
+        true,
+        Theme::load("light", false)?,
+        |r| r.rollout.weight == 100 && r.logs.len() > 150,
+    );
+    key(&mut app, KeyCode::Char('?'));
+    shoot(&painter, &mut app, 160, 45, &out.join("help.png"))?;
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! Drives an [`App`] through a bundled scenario without a terminal, to a
+//! chosen moment: for snapshot tests, screenshots and benchmarks.
+
+use jiff::SignedDuration;
+
+use super::app::{App, Msg};
+use super::keymap::KeyMap;
+use super::theme::Theme;
+use crate::backend::{Connection, Update};
+use crate::model::{Action, Command, GateState, Release, StepKind};
+use crate::sim::{SimOptions, Simulator, bundled, scenario};
+
+/// An app watching a bundled scenario (seed 1, the scenario's own times), fed
+/// until `until` holds. Where the release would wait for a colleague to
+/// confirm the staging configuration, one does.
+///
+/// # Panics
+/// If the scenario is not bundled, or never reaches the moment within six
+/// hours of virtual time: both are mistakes in the caller.
+pub fn watching(
+    name: &str,
+    operator: &str,
+    autopilot: bool,
+    theme: Theme,
+    until: impl Fn(&Release) -> bool,
+) -> (App, Simulator) {
+    let scenario = scenario::parse(bundled::get(name).expect("a bundled scenario"))
+        .expect("bundled scenarios are valid");
+    let mut sim = Simulator::new(
+        scenario,
+        SimOptions {
+            autopilot,
+            ..SimOptions::default()
+        },
+    );
+    let mut app = App::new(
+        operator,
+        format!("sim:{name}"),
+        KeyMap::default(),
+        theme,
+        10_000,
+        "demo",
+    );
+    app.update(Msg::Backend(Update::Connection(Connection::Live)));
+    app.update(Msg::Backend(Update::Events(sim.start())));
+    let limit = sim.origin() + SignedDuration::from_hours(6);
+    while !until(&app.release) {
+        let at_staging_checks = app
+            .release
+            .current_stage()
+            .is_some_and(|s| s.plan.id == "staging-validation");
+        if sim.stalled() && at_staging_checks {
+            let tick = Command::new(
+                "colleague-config",
+                "frank",
+                Action::Check {
+                    list: "staging-validation".into(),
+                    item: "config".into(),
+                },
+            );
+            app.update(Msg::Backend(Update::Events(sim.submit(tick).1)));
+        }
+        let due = sim.next_due().expect("the scenario reaches the moment");
+        assert!(due < limit, "the scenario never reached the moment");
+        let events = sim.advance_to(due);
+        app.update(Msg::Backend(Update::Events(events)));
+    }
+    app.update(Msg::Backend(Update::Clock(sim.now())));
+    (app, sim)
+}
+
+/// The production gate is open for sign-off.
+pub fn at_approval(r: &Release) -> bool {
+    r.gate("production")
+        .is_some_and(|g| g.state == GateState::Open)
+}
+
+/// The rollout holds at a pause that only an operator can end.
+pub fn at_manual_pause(r: &Release) -> bool {
+    r.current_step()
+        .is_some_and(|(_, s)| matches!(s.kind, StepKind::Pause { duration: None }))
+        && !r.rollout.step_completed
+}
