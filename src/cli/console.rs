@@ -111,6 +111,7 @@ pub fn run(args: &ConsoleArgs) -> ExitCode {
         None => format!("sim:{} ×max", args.sim.scenario),
     };
     let operator = operator(args.operator.as_deref());
+    tracing::info!(scenario = %args.sim.scenario, ?speed, %operator, "console starting");
     match console(args, sim, speed, label, operator, theme) {
         Ok(Ending::Quit) => ExitCode::SUCCESS,
         Ok(Ending::Signal(name, status)) => {

@@ -73,6 +73,9 @@ pub async fn run(
             },
             update = backend.updates.recv(), if backend_open => match update {
                 Some(update) => {
+                    if let crate::backend::Update::Verdict { id, verdict } = &update {
+                        tracing::info!(command = %id, ?verdict, "verdict");
+                    }
                     app.update(Msg::Backend(update));
                 }
                 None => {
@@ -92,7 +95,14 @@ pub async fn run(
             match effect {
                 Effect::Quit => return Ok(Ending::Quit),
                 Effect::Send(command) => {
+                    tracing::info!(
+                        command = %command.id,
+                        operator = %command.operator,
+                        kind = command.action.name(),
+                        "command sent"
+                    );
                     if backend.commands.send(command).is_err() {
+                        tracing::warn!("the backend is gone; a command could not be sent");
                         app.update(Msg::BackendGone("the backend is not running".into()));
                     }
                 }
