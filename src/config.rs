@@ -124,6 +124,7 @@ pub const ACTIONS: &[&str] = &[
     "sign_off",
     "reject",
     "rollback",
+    "retry",
     "tick",
     "filter",
     "follow",

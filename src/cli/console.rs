@@ -41,13 +41,26 @@ pub struct ConsoleArgs {
 
 /// The operator's name: the flag, else `SHIPDECK_OPERATOR`, else the login name.
 fn operator(flag: Option<&str>) -> String {
+    let named = |n: String| Some(n.trim().to_string()).filter(|n| !n.is_empty());
     flag.map(str::to_string)
-        .or_else(|| std::env::var("SHIPDECK_OPERATOR").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .or_else(|| std::env::var("LOGNAME").ok())
-        .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty())
+        .and_then(named)
+        .or_else(|| std::env::var("SHIPDECK_OPERATOR").ok().and_then(named))
+        .or_else(|| std::env::var("USER").ok().and_then(named))
+        .or_else(|| std::env::var("LOGNAME").ok().and_then(named))
+        .or_else(account_name)
         .unwrap_or_else(|| "operator".to_string())
+}
+
+/// The name of the account this process runs as, from the password file.
+fn account_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
+    std::fs::read_to_string("/etc/passwd")
+        .ok()?
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|fields| fields.get(2) == Some(&uid.as_str()))
+        .and_then(|fields| fields.first().map(|n| n.to_string()))
 }
 
 /// shipdeck's own diagnostics go to a file, never to the screen it draws on.

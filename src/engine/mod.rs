@@ -18,8 +18,7 @@ use jiff::Timestamp;
 use crate::model::{
     Action, AlertState, Cohort, Command, Event, EventKind, GateState, Level, Outcome, Release,
     ReleasePlan, RuleAction, Series, SignOff, StageKind, StageState, Status, StepKind, StepState,
-    Tick,
-    units::{format_duration, plural},
+    Tick, units::format_duration,
 };
 
 pub use policy::Verdict;
@@ -565,24 +564,20 @@ impl Engine {
             );
             return true;
         }
-        if s.state != StageState::Waiting {
-            let waiting_for: Vec<String> = gate_open
-                .map(|g| format!("{} on {}", plural(g.outstanding(), "sign-off"), g.plan.name))
-                .into_iter()
-                .chain(list_open.map(|c| {
-                    format!(
-                        "{} on the {} checklist",
-                        plural(c.unticked().count() as u64, "item"),
-                        c.name
-                    )
-                }))
-                .collect();
+        // Say what the stage waits for, and say it again when that changes.
+        let waiting_for: Vec<String> = gate_open
+            .map(|g| format!("sign-off on {}", g.plan.name))
+            .into_iter()
+            .chain(list_open.map(|c| format!("the {} checklist", c.name)))
+            .collect();
+        let note = Some(format!("waiting for {}", waiting_for.join(" and ")));
+        if s.state != StageState::Waiting || s.note != note {
             self.emit(
                 now,
                 EventKind::StageChanged {
                     stage: stage.to_string(),
                     state: StageState::Waiting,
-                    note: Some(format!("waiting for {}", waiting_for.join(" and "))),
+                    note,
                 },
             );
         }

@@ -24,6 +24,7 @@ pub enum UiAction {
     SignOff,
     Reject,
     Rollback,
+    Retry,
     Tick,
     Filter,
     Follow,
@@ -31,7 +32,7 @@ pub enum UiAction {
 }
 
 impl UiAction {
-    pub const ALL: [UiAction; 20] = [
+    pub const ALL: [UiAction; 21] = [
         UiAction::Help,
         UiAction::Quit,
         UiAction::NextPane,
@@ -48,6 +49,7 @@ impl UiAction {
         UiAction::SignOff,
         UiAction::Reject,
         UiAction::Rollback,
+        UiAction::Retry,
         UiAction::Tick,
         UiAction::Filter,
         UiAction::Follow,
@@ -73,6 +75,7 @@ impl UiAction {
             UiAction::SignOff => "sign_off",
             UiAction::Reject => "reject",
             UiAction::Rollback => "rollback",
+            UiAction::Retry => "retry",
             UiAction::Tick => "tick",
             UiAction::Filter => "filter",
             UiAction::Follow => "follow",
@@ -99,6 +102,7 @@ impl UiAction {
             UiAction::SignOff => "sign off the selected gate, with a comment",
             UiAction::Reject => "reject the selected gate, with a reason",
             UiAction::Rollback => "roll back now (then add a reason)",
+            UiAction::Retry => "retry the failed stage",
             UiAction::Tick => "tick / untick the selected checklist item",
             UiAction::Filter => "filter logs by regex (Esc clears)",
             UiAction::Follow => "follow logs on / off",
@@ -262,6 +266,7 @@ impl Default for KeyMap {
             (UiAction::SignOff, vec![Key::char('s')]),
             (UiAction::Reject, vec![Key::char('x')]),
             (UiAction::Rollback, vec![Key::char('R')]),
+            (UiAction::Retry, vec![Key::char('r')]),
             (UiAction::Tick, vec![Key::char(' ')]),
             (UiAction::Filter, vec![Key::char('/')]),
             (UiAction::Follow, vec![Key::char('f')]),
@@ -335,7 +340,7 @@ mod tests {
         );
         assert_eq!(
             map.action(&key(KeyCode::Char('r'), KeyModifiers::NONE)),
-            None
+            Some(UiAction::Retry)
         );
         assert_eq!(
             map.action(&key(KeyCode::Char(' '), KeyModifiers::NONE)),

@@ -14,7 +14,7 @@ use super::logview::LogView;
 use super::theme::Theme;
 use crate::backend::{Connection, Update};
 use crate::engine::{Verdict, policy};
-use crate::model::{Action, Checklist, Command, GateState, Release, StageState, Status, StepKind};
+use crate::model::{Action, Checklist, Command, GateState, Release, Status};
 
 /// The panes Tab moves between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,12 @@ pub enum Dialog {
     },
     Filter {
         text: TextArea<'static>,
+    },
+    /// An action this operator may not take now, and why. It takes the keys
+    /// until closed, so what they meant to type cannot run as commands.
+    Refusal {
+        title: String,
+        reason: String,
     },
 }
 
@@ -113,6 +119,10 @@ pub struct App {
     /// The selected row of the gates and checklist pane.
     pub selected: usize,
     pub status: Option<StatusLine>,
+    /// Clock updates since the status line was set; old news fades.
+    status_age: u32,
+    /// The selected row itself, so the cursor follows it when rows move.
+    selected_row: Option<Row>,
     /// Commands sent and not yet answered: id → what was asked.
     pub pending: BTreeMap<String, String>,
     pub keymap: KeyMap,
@@ -160,6 +170,8 @@ impl App {
             logs: LogView::default(),
             selected: 0,
             status: None,
+            status_age: 0,
+            selected_row: None,
             pending: BTreeMap::new(),
             keymap,
             theme,
@@ -205,6 +217,46 @@ impl App {
             tone,
             text: text.into(),
         });
+        self.status_age = 0;
+    }
+
+    /// Tells the operator about what others (people, rules) did that changes
+    /// the release as a whole.
+    fn announce(&mut self, events: &[crate::model::Event]) {
+        use crate::model::EventKind;
+        for event in events {
+            match &event.kind {
+                EventKind::RollbackStarted { by, reason } if *by != self.operator => {
+                    self.say(Tone::Refused, format!("rollback started by {by}: {reason}"));
+                }
+                EventKind::GateChanged {
+                    state: GateState::Rejected,
+                    rejection: Some(r),
+                    gate,
+                    ..
+                } if r.operator != self.operator => {
+                    self.say(
+                        Tone::Refused,
+                        format!("{gate} rejected by {}: {}", r.operator, r.reason),
+                    );
+                }
+                EventKind::ReleaseFinished { outcome } => {
+                    let tone = if *outcome == crate::model::Outcome::Succeeded {
+                        Tone::Accepted
+                    } else {
+                        Tone::Refused
+                    };
+                    self.say(
+                        tone,
+                        format!(
+                            "the release has finished: {}",
+                            outcome.name().replace('_', " ")
+                        ),
+                    );
+                }
+                _ => {}
+            }
+        }
     }
 
     fn on_update(&mut self, update: Update) {
@@ -220,6 +272,7 @@ impl App {
                     self.now = Some(self.now.map_or(last.at, |n| n.max(last.at)));
                 }
                 self.logs.sync(&self.release.logs);
+                self.announce(&events);
                 self.clamp_selection();
                 self.dirty = true;
             }
@@ -245,6 +298,17 @@ impl App {
             Update::Clock(now) => {
                 let before = self.now;
                 self.now = Some(now);
+                self.status_age += 1;
+                let fades_after = match self.status.as_ref().map(|s| s.tone) {
+                    Some(Tone::Info) => 8,
+                    Some(Tone::Accepted) => 15,
+                    Some(Tone::Refused) => 30,
+                    Some(Tone::Pending) | None => u32::MAX,
+                };
+                if self.status_age > fades_after {
+                    self.status = None;
+                    self.dirty = true;
+                }
                 // Redraw for the clock only while something on screen counts.
                 let counting = self.release.status.in_flight();
                 let minute_changed =
@@ -307,9 +371,36 @@ impl App {
         rows
     }
 
+    /// Keeps the cursor on the same row as rows come and go; when its row
+    /// is gone (a new checklist), it goes to the first item still to tick.
     fn clamp_selection(&mut self) {
-        let n = self.rows().len();
-        self.selected = self.selected.min(n.saturating_sub(1));
+        let rows = self.rows();
+        let found = self
+            .selected_row
+            .as_ref()
+            .and_then(|row| rows.iter().position(|r| r == row));
+        self.selected = match found {
+            Some(i) => i,
+            None if self.selected_row.is_some() => {
+                let first_open = rows.iter().position(|r| match r {
+                    Row::Item { list, item } => self
+                        .release
+                        .checklist(list)
+                        .and_then(|c| c.item(item))
+                        .is_some_and(|i| i.ticked.is_none() && !i.plan.automatic),
+                    Row::Gate(_) => false,
+                });
+                first_open.unwrap_or(0)
+            }
+            None => self.selected.min(rows.len().saturating_sub(1)),
+        };
+        self.selected_row = rows.get(self.selected).cloned();
+    }
+
+    fn select(&mut self, index: usize) {
+        let rows = self.rows();
+        self.selected = index.min(rows.len().saturating_sub(1));
+        self.selected_row = rows.get(self.selected).cloned();
     }
 
     /// The height of the log pane's text area, for paging.
@@ -395,26 +486,33 @@ impl App {
                     Pane::Logs if up => self.logs.scroll_up(by, page),
                     Pane::Logs => self.logs.scroll_down(by),
                     Pane::Gates | Pane::Board => {
-                        let n = self.rows().len();
-                        self.selected = if up {
+                        let target = if up {
                             self.selected.saturating_sub(by)
                         } else {
-                            (self.selected + by).min(n.saturating_sub(1))
+                            self.selected + by
                         };
+                        self.select(target);
                         self.focus = Pane::Gates;
                     }
                 }
             }
             UiAction::Top => match self.focus {
                 Pane::Logs => self.logs.top(page),
-                _ => self.selected = 0,
+                _ => self.select(0),
             },
             UiAction::Bottom => match self.focus {
-                Pane::Logs => self.logs.follow_end(),
-                _ => self.selected = self.rows().len().saturating_sub(1),
+                Pane::Logs => {
+                    self.logs.follow_end();
+                    self.say(Tone::Info, "following logs again");
+                }
+                _ => self.select(usize::MAX),
             },
             UiAction::Advance => return self.send(Action::Advance, "advance"),
-            UiAction::Promote => self.dialog = Some(Dialog::ConfirmPromote),
+            UiAction::Promote => match self.prospect(Action::PromoteFull) {
+                Ok(_) => self.dialog = Some(Dialog::ConfirmPromote),
+                Err(reason) => self.say(Tone::Refused, format!("promote fully: {reason}")),
+            },
+            UiAction::Retry => return self.send(Action::Retry { stage: None }, "retry"),
             UiAction::Pause => {
                 return if self.release.status == Status::Paused {
                     self.send(Action::Resume, "resume")
@@ -437,7 +535,16 @@ impl App {
                     self.reject_prospect(&gate)
                 };
                 if let Err(reason) = verdict {
-                    self.say(Tone::Refused, reason);
+                    let verb = if action == UiAction::SignOff {
+                        "sign off"
+                    } else {
+                        "reject"
+                    };
+                    self.say(Tone::Refused, reason.clone());
+                    self.dialog = Some(Dialog::Refusal {
+                        title: format!("You cannot {verb} {name} now"),
+                        reason,
+                    });
                     return Vec::new();
                 }
                 self.dialog = Some(if action == UiAction::SignOff {
@@ -455,11 +562,21 @@ impl App {
                 });
             }
             UiAction::Rollback => {
-                let effects = self.send(Action::Rollback { reason: None }, "rollback");
-                self.dialog = Some(Dialog::RollbackReason {
-                    text: text_area("why, for the record (optional)", ""),
-                });
-                return effects;
+                return match self.prospect(Action::Rollback { reason: None }) {
+                    Err(reason) => {
+                        self.say(Tone::Refused, format!("rollback: {reason}"));
+                        Vec::new()
+                    }
+                    // Already rolling back: say so; there is nothing to explain.
+                    Ok(Some(_)) => self.send(Action::Rollback { reason: None }, "rollback"),
+                    Ok(None) => {
+                        let effects = self.send(Action::Rollback { reason: None }, "rollback");
+                        self.dialog = Some(Dialog::RollbackReason {
+                            text: text_area("why, for the record (optional)", ""),
+                        });
+                        effects
+                    }
+                };
             }
             UiAction::Tick => {
                 let rows = self.rows();
@@ -519,6 +636,12 @@ impl App {
                     );
                 if !closes {
                     self.dialog = Some(Dialog::Help);
+                }
+                Vec::new()
+            }
+            Dialog::Refusal { title, reason } => {
+                if !(escape || key.code == KeyCode::Enter) {
+                    self.dialog = Some(Dialog::Refusal { title, reason });
                 }
                 Vec::new()
             }
@@ -645,45 +768,54 @@ impl App {
             Some(Dialog::Filter { .. }) => {
                 return vec![("Enter".into(), "apply"), ("Esc".into(), "cancel")];
             }
+            Some(Dialog::Refusal { .. }) => return vec![("Esc".into(), "close")],
             Some(_) => return vec![("Ctrl+S".into(), "submit"), ("Esc".into(), "cancel")],
             None => {}
         }
-        let release = &self.release;
+        // A key is offered only when the engine's policy would take it now.
+        let may = |action: Action| self.prospect(action).is_ok();
         let mut hints = Vec::new();
-        if release.status.in_flight() && release.status != Status::RollingBack {
-            let at_pause = !release.rollout.step_completed
-                && release
-                    .current_step()
-                    .is_some_and(|(_, s)| matches!(s.kind, StepKind::Pause { .. }));
-            if at_pause && release.status == Status::Running {
-                hints.push((k(UiAction::Advance), "advance"));
-            }
-            let rolling_out = release
-                .rollout_stage()
-                .is_some_and(|s| s.state == StageState::Running);
-            if rolling_out {
-                hints.push((k(UiAction::Promote), "promote"));
-                let verb = if release.status == Status::Paused {
-                    "resume"
-                } else {
-                    "pause"
-                };
-                hints.push((k(UiAction::Pause), verb));
-            }
-            let gate_open = self
-                .target_gate()
-                .and_then(|(id, _)| self.release.gate(&id))
-                .is_some_and(|g| g.state == GateState::Open);
-            if gate_open {
+        if may(Action::Advance) {
+            hints.push((k(UiAction::Advance), "advance"));
+        }
+        if may(Action::PromoteFull) {
+            hints.push((k(UiAction::Promote), "promote"));
+        }
+        if may(Action::Resume) {
+            hints.push((k(UiAction::Pause), "resume"));
+        } else if may(Action::Pause { reason: None }) {
+            hints.push((k(UiAction::Pause), "pause"));
+        }
+        if let Some((gate, _)) = self.target_gate() {
+            if self.gate_prospect(&gate).is_ok() {
                 hints.push((k(UiAction::SignOff), "sign off"));
+            }
+            if self.reject_prospect(&gate).is_ok() {
                 hints.push((k(UiAction::Reject), "reject"));
             }
+        }
+        if may(Action::Retry { stage: None }) {
+            hints.push((k(UiAction::Retry), "retry"));
+        }
+        if self.release.status.in_flight() && self.release.status != Status::RollingBack {
             hints.push((k(UiAction::Rollback), "roll back"));
         }
-        if matches!(self.rows().get(self.selected), Some(Row::Item { .. }))
-            && self.focus == Pane::Gates
+        if self.focus == Pane::Gates
+            && let Some(Row::Item { list, item }) = self.rows().get(self.selected).cloned()
         {
-            hints.push((k(UiAction::Tick), "tick"));
+            let ticked = self
+                .release
+                .checklist(&list)
+                .and_then(|c| c.item(&item))
+                .is_some_and(|i| i.ticked.is_some());
+            let action = if ticked {
+                Action::Uncheck { list, item }
+            } else {
+                Action::Check { list, item }
+            };
+            if may(action) {
+                hints.push((k(UiAction::Tick), if ticked { "untick" } else { "tick" }));
+            }
         }
         hints.push((k(UiAction::NextPane), "pane"));
         hints.push((k(UiAction::Filter), "filter"));
@@ -692,12 +824,14 @@ impl App {
         hints
     }
 
-    fn prospect(&self, action: Action) -> Result<(), String> {
+    /// What the engine's policy would say to this operator's command now:
+    /// the note it would be accepted with, or the reason it would be refused.
+    fn prospect(&self, action: Action) -> Result<Option<String>, String> {
         let probe = Command::new("probe", self.operator.clone(), action);
         let now = self
             .now
             .unwrap_or_else(|| self.release.last_at.unwrap_or(Timestamp::UNIX_EPOCH));
-        policy::check(&self.release, &probe, now).map(|_| ())
+        policy::check(&self.release, &probe, now)
     }
 
     /// Whether this operator may sign a gate now; if not, why.
@@ -706,6 +840,7 @@ impl App {
             gate: Some(gate.to_string()),
             comment: None,
         })
+        .map(|_| ())
     }
 
     /// Whether this operator may reject a gate now; if not, why.
@@ -714,6 +849,7 @@ impl App {
             gate: Some(gate.to_string()),
             reason: "probe".into(),
         })
+        .map(|_| ())
     }
 }
 

@@ -143,17 +143,23 @@ fn the_backends_verdict_is_shown_accepted_or_refused_with_the_reason() {
 }
 
 #[test]
-fn the_deployer_is_told_at_once_that_they_cannot_sign() {
-    let (mut app, _) = watching("happy-canary", "carol", false, at_approval);
+fn the_deployer_is_told_at_once_that_they_cannot_sign_and_their_typing_runs_nothing() {
+    let (mut app, _) = watching("happy-canary", "carol", true, at_approval);
     assert!(press(&mut app, KeyCode::Char('s')).is_empty());
-    assert!(app.dialog.is_none(), "no box to type into for nothing");
-    assert_eq!(
-        status(&app),
-        (
-            Tone::Refused,
-            "carol deployed this release and cannot approve it".into()
-        )
-    );
+    let Some(Dialog::Refusal { reason, .. }) = &app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    assert_eq!(reason, "carol deployed this release and cannot approve it");
+    // What carol meant as a comment must not run as keys: R, p, a, Space…
+    for c in "Ready? Roll it out, pause after a bit".chars() {
+        assert!(
+            press(&mut app, KeyCode::Char(c)).is_empty(),
+            "{c:?} ran as a key"
+        );
+    }
+    assert!(ctrl(&mut app, 's').is_empty());
+    press(&mut app, KeyCode::Esc);
+    assert!(app.dialog.is_none());
 }
 
 #[test]
@@ -200,11 +206,97 @@ fn esc_cancels_a_sign_off_and_nothing_is_sent() {
 }
 
 #[test]
-fn s_with_no_gate_open_says_so_instead_of_opening_a_box() {
+fn s_before_the_gate_opens_says_when_it_will() {
     let (mut app, _) = watching("happy-canary", "erin", false, |_| true);
     assert!(press(&mut app, KeyCode::Char('s')).is_empty());
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Refused,
+            "Production deploy approval is not open yet: it opens when \"Production approval\" starts".into()
+        )
+    );
+    assert!(matches!(app.dialog, Some(Dialog::Refusal { .. })));
+}
+
+#[test]
+fn r_retries_a_failed_stage() {
+    let (mut app, _) = watching("rolling", "priya", false, |r| {
+        r.stages
+            .iter()
+            .any(|s| s.state == crate::model::StageState::Failed)
+    });
+    assert!(
+        app.hints()
+            .iter()
+            .any(|(k, what)| k == "r" && *what == "retry")
+    );
+    assert_eq!(
+        sent(&press(&mut app, KeyCode::Char('r'))),
+        vec![Action::Retry { stage: None }]
+    );
+}
+
+#[test]
+fn a_rollback_that_cannot_happen_is_not_sent_and_opens_no_box() {
+    let (mut app, _) = watching("approval-rejected", "dave", true, |r| r.status.is_final());
+    assert!(press(&mut app, KeyCode::Char('R')).is_empty());
     assert!(app.dialog.is_none());
-    assert_eq!(status(&app).0, Tone::Refused);
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Refused,
+            "rollback: the release has finished (aborted); nothing is in flight to roll back"
+                .into()
+        )
+    );
+}
+
+#[test]
+fn what_others_do_to_the_release_is_announced() {
+    let (app, _) = watching("canary-regression", "dave", true, |r| r.rollback.is_some());
+    let (tone, text) = status(&app);
+    assert_eq!(tone, Tone::Refused);
+    assert!(
+        text.starts_with(
+            "rollback started by rule:ErrorRateRollback: ErrorRateRollback: canary error_rate"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_cursor_moves_to_the_next_checklist_when_the_stage_changes() {
+    let (mut app, mut sim) = watching("happy-canary", "dave", false, |r| {
+        r.current_stage()
+            .is_some_and(|s| s.plan.id == "staging-validation")
+            && r.checklist("staging-validation")
+                .is_some_and(|c| c.unticked().count() == 1)
+    });
+    let config = app
+        .rows()
+        .iter()
+        .position(|r| matches!(r, Row::Item { item, .. } if item == "config"))
+        .unwrap();
+    press(&mut app, KeyCode::Char('g'));
+    for _ in 0..config {
+        press(&mut app, KeyCode::Down);
+    }
+    let effects = press(&mut app, KeyCode::Char(' '));
+    let Effect::Send(command) = &effects[0] else {
+        panic!("{effects:?}")
+    };
+    let (_, events) = sim.submit(command.clone());
+    app.update(Msg::Backend(Update::Events(events)));
+    while !at_approval(&app.release) {
+        let due = sim.next_due().unwrap();
+        app.update(Msg::Backend(Update::Events(sim.advance_to(due))));
+    }
+    // Now the pre-deployment checklist shows; the cursor is on its first open item.
+    let Some(Row::Item { list, item }) = app.rows().get(app.selected).cloned() else {
+        panic!("{:?}", app.rows().get(app.selected))
+    };
+    assert_eq!((list.as_str(), item.as_str()), ("pre-deployment", "bugs"));
 }
 
 #[test]

@@ -113,8 +113,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 StepKind::SetWeight { weight } => format!("{weight}%"),
                 StepKind::Preview => "preview".into(),
                 StepKind::Pause { duration: None } => "‖".into(),
-                StepKind::Pause { duration: Some(d) } => format!("‖{}", format_duration(*d)),
-                StepKind::Analysis { duration } => format!("~{}", format_duration(*duration)),
+                StepKind::Pause { duration: Some(d) } => format!("‖{}", compact(*d)),
+                StepKind::Analysis { duration } => format!("~{}", compact(*duration)),
             };
             let done = match current {
                 Some(c) => i < c || (i == c && release.rollout.step_completed),
@@ -146,6 +146,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
     let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
     frame.render_widget(paragraph, inner);
+}
+
+/// `1m30s`: a duration that a line never breaks inside.
+fn compact(d: jiff::SignedDuration) -> String {
+    format_duration(d).replace(' ', "")
 }
 
 /// What the current step is doing, and for how long.

@@ -66,6 +66,26 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 rect,
             );
         }
+        Dialog::Refusal { title, reason } => {
+            let rect = centered(area, 64, 7);
+            frame.render_widget(Clear, rect);
+            let text = vec![
+                Line::from(reason.clone()),
+                Line::default(),
+                Line::from(vec![
+                    key_span(app, "Esc".into()),
+                    styled(
+                        " close (the keys you type meanwhile do nothing)",
+                        app.theme.muted,
+                    ),
+                ]),
+            ];
+            let block = frame_block(app, format!(" {title} "), true);
+            frame.render_widget(
+                Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
+                rect,
+            );
+        }
         Dialog::SignOff { name, text, .. } => {
             let title = format!(" Sign off {name} as {} ", app.operator);
             text_box(app, frame, area, title, text, false);
@@ -117,6 +137,8 @@ fn text_box(
 fn help(app: &App, frame: &mut Frame, area: Rect) {
     let rows = UiAction::ALL.len() as u16;
     let rect = centered(area, 76, rows + 5);
+    // In a short window the notes at the bottom give way to the keys.
+    let notes = rect.height >= rows + 5;
     frame.render_widget(Clear, rect);
     let mut lines: Vec<Line> = UiAction::ALL
         .iter()
@@ -127,12 +149,14 @@ fn help(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    lines.push(Line::default());
-    lines.push(Line::from(styled(
-        " Keys as bound now. Rebind them by action name under keys: in the config.",
-        app.theme.muted,
-    )));
-    lines.push(Line::from(styled(" Ctrl+C always quits.", app.theme.muted)));
+    if notes {
+        lines.push(Line::default());
+        lines.push(Line::from(styled(
+            " Keys as bound now. Rebind them by action name under keys: in the config.",
+            app.theme.muted,
+        )));
+        lines.push(Line::from(styled(" Ctrl+C always quits.", app.theme.muted)));
+    }
     let block = frame_block(app, " Keys ".into(), false);
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }

@@ -41,6 +41,17 @@ fn state(app: &App) -> (String, Style) {
             ),
             theme.danger,
         ),
+        Status::Finished(Outcome::RolledBack) => (
+            format!(
+                "ROLLED BACK ({})",
+                release
+                    .rollback
+                    .as_ref()
+                    .map(|r| r.by.as_str())
+                    .unwrap_or("?")
+            ),
+            theme.danger,
+        ),
         Status::Finished(outcome) => (
             outcome.name().replace('_', " ").to_uppercase(),
             if outcome == Outcome::Succeeded {
@@ -88,21 +99,32 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Strategy::FeatureFlag { .. } => format!("{weight}% of users"),
         Strategy::Canary { .. } => format!("{weight}% traffic"),
     };
-    let left = Line::from(vec![
-        styled(
-            format!(" {} ", plan.service),
-            header.add_modifier(Modifier::BOLD),
-        ),
-        styled(
-            format!(" {} → {} ", plan.version_from, plan.version_to),
-            header,
-        ),
-        styled(format!(" {} ", plan.environment), theme.danger),
-        styled(
-            format!(" {} · {step} · {traffic}", plan.strategy.name()),
-            header,
-        ),
-    ]);
+    let line = |versions: String, progress: String| {
+        Line::from(vec![
+            styled(
+                format!(" {} ", plan.service),
+                header.add_modifier(Modifier::BOLD),
+            ),
+            styled(versions, header),
+            styled(format!(" {} ", plan.environment), theme.danger),
+            styled(progress, header),
+        ])
+    };
+    let mut left = line(
+        format!(" {} → {} ", plan.version_from, plan.version_to),
+        format!(" {} · {step} · {traffic}", plan.strategy.name()),
+    );
+    // A narrow screen gets the same facts in fewer letters.
+    if left.width() + 8 > row1.width as usize {
+        let progress = match release.rollout.step {
+            Some(i) => format!(" {} {}/{total} {weight}%", plan.strategy.name(), i + 1),
+            None => format!(" {} not started", plan.strategy.name()),
+        };
+        left = line(
+            format!(" {}→{} ", plan.version_from, plan.version_to),
+            progress,
+        );
+    }
     let full = Line::from(styled(
         format!("{dot} {} {connection} ", app.backend),
         header,
@@ -140,10 +162,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         None => " no window".to_string(),
     };
-    let now = app
-        .now
-        .map(|n| format!(" · now {}", n.strftime("%H:%M:%S")))
-        .unwrap_or_default();
+    // Once the release has ended, its clock has stopped: say when it ended.
+    let now = match (release.finished_at, app.now) {
+        (Some(end), _) => format!(" · ended {}", end.strftime("%H:%M:%S")),
+        (None, Some(now)) => format!(" · now {}", now.strftime("%H:%M:%S")),
+        (None, None) => String::new(),
+    };
     let (state_text, state_style) = state(app);
     let line2 = Line::from(vec![
         Span::styled(format!(" {state_text} "), state_style),

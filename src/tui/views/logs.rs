@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{clock, fit, pane_block, styled};
+use super::{clock, fit, fit_end, pane_block, styled};
 use crate::model::Level;
 use crate::tui::app::{App, Pane};
 
@@ -47,7 +47,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Level::Warn => theme.log_warn,
                 Level::Error => theme.log_error,
             };
-            let source = fit(&line.source, source_width);
+            let source = fit_end(&line.source, source_width);
             let level_width = if narrow { 1 } else { 5 };
             let level = line.level.name().to_uppercase();
             let prefix = format!(

@@ -68,6 +68,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     "acknowledged by {}",
                     a.acknowledged_by.as_deref().unwrap_or("?")
                 ),
+                // After the release ends nothing is watched any more.
+                _ if release.status.is_final() => format!("fired at {}", clock(a.since)),
                 _ => format!("firing since {}", clock(a.since)),
             };
             let text = format!("⚠ {} {state}: {}", a.rule, a.message);
@@ -90,17 +92,34 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
     let threshold = rule.map(|r| r.condition.threshold);
     let breached = |v: f64| threshold.is_some_and(|t| if breach_above { v > t } else { v < t });
     let value_span = |cohort: Cohort, style| -> Span<'static> {
-        match metrics.latest(series, cohort) {
-            Some(v) => styled(
-                series.format(v),
-                if cohort == Cohort::Canary && breached(v) {
-                    theme.alert
-                } else {
-                    style
-                },
-            ),
-            None => styled("—", theme.muted),
+        let Some(latest) = metrics.get(series, cohort).and_then(|s| s.latest()) else {
+            return styled("—", theme.muted);
+        };
+        // A cohort that stopped receiving traffic keeps its last value, but
+        // shows it as old: three missed samples make a value stale.
+        let cadence = metrics
+            .get(series, cohort)
+            .and_then(|s| s.samples().rev().nth(1).copied())
+            .map(|before| latest.at.duration_since(before.at))
+            .unwrap_or_default();
+        let stale = app
+            .now
+            .is_some_and(|now| !cadence.is_zero() && now.duration_since(latest.at) > cadence * 3);
+        if stale {
+            return styled(
+                format!("{} (idle)", series.format(latest.value)),
+                theme.muted,
+            );
         }
+        let v = latest.value;
+        styled(
+            series.format(v),
+            if cohort == Cohort::Canary && breached(v) {
+                theme.alert
+            } else {
+                style
+            },
+        )
     };
     let mut title_line = vec![
         styled(format!("{:<12}", title(series)), theme.title),
@@ -117,12 +136,13 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
         let cond = rule.condition.to_string();
         let threshold_text = cond.split_once(' ').map(|(_, rest)| rest).unwrap_or(&cond);
         let used: usize = title_line.iter().map(|s| s.width()).sum();
-        let full = format!("  {verb} {threshold_text}");
-        // Narrow panes keep the threshold and drop the word.
+        let hold = crate::model::units::format_duration(rule.hold).replace(' ', "");
+        let full = format!("  {verb} {threshold_text} for {hold}");
+        // Narrow panes keep the threshold and its hold, and drop the words.
         let text = if used + full.chars().count() <= area.width as usize {
             full
         } else {
-            format!(" {threshold_text}")
+            format!(" {threshold_text}/{hold}")
         };
         title_line.push(styled(text, theme.threshold));
     }

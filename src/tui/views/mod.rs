@@ -166,6 +166,21 @@ fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// Cuts `text` to `width` characters from the left, keeping its end: pod
+/// names differ at the end.
+fn fit_end(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::from("…");
+    out.extend(text.chars().skip(count - (width - 1)));
+    out
+}
+
 fn key_span<'a>(app: &App, key: String) -> Span<'a> {
     Span::styled(key, app.theme.key_hint)
 }

@@ -19,10 +19,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         };
         (s.text.clone(), style)
     });
-    // The outcome gets up to two thirds of the bar: it must not be missed.
-    let outcome_width = outcome.as_ref().map_or(0, |(t, _)| {
-        (t.chars().count() as u16 + 2).min(area.width * 2 / 3)
-    });
+    // The outcome takes what it needs, the whole bar if need be: it must not
+    // be missed. The key hints fill what is left.
+    let outcome_width = outcome
+        .as_ref()
+        .map_or(0, |(t, _)| (t.chars().count() as u16 + 2).min(area.width));
     let [keys_area, outcome_area] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(outcome_width)]).areas(area);
     let mut spans: Vec<Span> = vec![Span::raw(" ")];
