@@ -227,7 +227,12 @@ impl App {
         for event in events {
             match &event.kind {
                 EventKind::RollbackStarted { by, reason } if *by != self.operator => {
-                    self.say(Tone::Refused, format!("rollback started by {by}: {reason}"));
+                    let text = if by.starts_with("rule:") {
+                        format!("automatic rollback: {reason}")
+                    } else {
+                        format!("rollback started by {by}: {reason}")
+                    };
+                    self.say(Tone::Refused, text);
                 }
                 EventKind::GateChanged {
                     state: GateState::Rejected,

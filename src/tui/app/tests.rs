@@ -259,7 +259,7 @@ fn what_others_do_to_the_release_is_announced() {
     assert_eq!(tone, Tone::Refused);
     assert!(
         text.starts_with(
-            "rollback started by rule:ErrorRateRollback: ErrorRateRollback: canary error_rate"
+            "automatic rollback: ErrorRateRollback: canary error_rate"
         ),
         "{text}"
     );
