@@ -24,14 +24,15 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Print a release's events as JSON lines, one event per line, until the
-    /// release reaches a final state.
+    /// release reaches a final state. The window is journaled too.
     ///
     /// Each line is an event envelope: {"seq", "at", "release", "type", ...}.
-    /// Exit status 0 when the release has finished.
+    /// Exit status 0 when the release has finished, 3 when it waits for a
+    /// person (see --autopilot).
     #[command(after_help = "Examples:\n  \
         shipdeck events --scenario canary-regression --speed max --autopilot\n  \
         shipdeck events --scenario ./my-release.yaml --speed 60 | jq -c 'select(.type != \"metric\")'")]
-    Events(cli::SimArgs),
+    Events(cli::events::EventsArgs),
 
     /// Check scenario, config and theme files.
     ///
@@ -43,13 +44,45 @@ enum Command {
         paths: Vec<PathBuf>,
     },
 
+    /// Print the effective configuration and where each value came from
+    /// (flags > SHIPDECK_* environment > config file > defaults).
+    Config {
+        #[command(flatten)]
+        record: cli::RecordArgs,
+    },
+
+    /// Recorded windows.
+    Journal {
+        #[command(subcommand)]
+        command: cli::record::JournalCommand,
+        #[command(flatten)]
+        record: cli::RecordArgs,
+    },
+
+    /// The deployment report of a recorded window, in Markdown or JSON.
+    Report {
+        #[command(flatten)]
+        args: cli::record::ReportArgs,
+        #[command(flatten)]
+        record: cli::RecordArgs,
+    },
+
+    /// Play a recorded window back in the console, read-only: Space pauses,
+    /// ← and → move a minute.
+    Replay {
+        #[command(flatten)]
+        args: cli::record::ReplayArgs,
+        #[command(flatten)]
+        record: cli::RecordArgs,
+    },
+
     /// List the scenarios built into shipdeck.
     Scenarios,
 }
 
 const KEYS: &str = "Console keys (press ? in the console for the keys as bound now):\n  \
     a advance   F promote fully   p pause/resume   s sign off   x reject   R roll back\n  \
-    Space tick   / filter logs   f follow   l log level   Tab pane   ? help   q quit";
+    r retry   Space tick   / filter logs   f follow   l log level   Tab pane   ? help   q quit";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -57,6 +90,12 @@ fn main() -> ExitCode {
         None => cli::console::run(&cli.console),
         Some(Command::Events(args)) => cli::events::run(&args),
         Some(Command::Check { paths }) => cli::check::run(&paths),
+        Some(Command::Config { record }) => cli::config::run(&record),
+        Some(Command::Journal { command, record }) => match command {
+            cli::record::JournalCommand::List => cli::record::list(&record),
+        },
+        Some(Command::Report { args, record }) => cli::record::report(&record, &args),
+        Some(Command::Replay { args, record }) => cli::record::replay(&record, &args),
         Some(Command::Scenarios) => cli::scenarios(),
     }
 }

@@ -7,8 +7,21 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use serde_json::Value;
 
+/// A folder of this test run's own, for journals and configs.
+fn scratch() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("shipdeck-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The binary, with its journal and config kept out of the user's folders.
 fn shipdeck() -> Command {
-    Command::cargo_bin("shipdeck").unwrap()
+    let mut cmd = Command::cargo_bin("shipdeck").unwrap();
+    cmd.env("SHIPDECK_JOURNAL_DIR", scratch().join("journal"))
+        .env("XDG_CONFIG_HOME", scratch().join("config"))
+        .env_remove("SHIPDECK_CONFIG")
+        .env_remove("SHIPDECK_OPERATOR");
+    cmd
 }
 
 fn events(args: &[&str]) -> (Vec<Value>, String) {
@@ -277,6 +290,7 @@ fn unknown_scenarios_and_bad_flags_get_a_clear_message_and_status_2() {
 #[test]
 fn a_reader_that_goes_away_ends_the_stream_quietly() {
     let mut child = Process::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .env("SHIPDECK_JOURNAL_DIR", scratch().join("journal"))
         .args(["events", "--speed", "max", "--autopilot"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

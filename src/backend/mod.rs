@@ -5,6 +5,7 @@
 //! The embedded simulator is the one backend so far; the HTTP client and the
 //! Prometheus metrics source come next and speak the same [`Update`]s.
 
+pub mod replay;
 pub mod sim;
 
 use jiff::Timestamp;
@@ -35,6 +36,18 @@ pub enum Update {
     /// The backend's time now (virtual time for the simulator).
     Clock(Timestamp),
     Connection(Connection),
+    /// Forget the release: what follows starts it again (a replay seeking
+    /// backwards).
+    Reset,
+}
+
+/// How a replay is steered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReplayControl {
+    /// Pause, or go on.
+    Toggle,
+    /// Jump this many seconds of the window's time (negative: back).
+    Seek(i64),
 }
 
 /// The console's end of a running backend.
@@ -44,4 +57,6 @@ pub struct Handle {
     pub label: String,
     pub commands: mpsc::UnboundedSender<Command>,
     pub updates: mpsc::Receiver<Update>,
+    /// For a replay: pause and seek.
+    pub controls: Option<mpsc::UnboundedSender<ReplayControl>>,
 }

@@ -93,5 +93,6 @@ pub fn spawn(mut sim: Simulator, speed: Option<f64>, label: String) -> Handle {
         label,
         commands,
         updates,
+        controls: None,
     }
 }

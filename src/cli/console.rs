@@ -7,7 +7,9 @@ use std::sync::Mutex;
 
 use clap::Args;
 use color_eyre::eyre::{Result, WrapErr};
-use shipdeck::backend;
+use shipdeck::backend::{self, Handle};
+use shipdeck::journal::Writer;
+use shipdeck::settings::Settings;
 use shipdeck::sim::Simulator;
 use shipdeck::tui::app::App;
 use shipdeck::tui::keymap::KeyMap;
@@ -15,7 +17,7 @@ use shipdeck::tui::runtime::{self, Ending};
 use shipdeck::tui::terminal;
 use shipdeck::tui::theme::Theme;
 
-use super::{SimArgs, Speed, Start};
+use super::{EXIT_BAD_INPUT, RecordArgs, SimArgs, Speed, Start};
 
 /// Options of the console (shipdeck with no command).
 #[derive(Debug, Clone, Args)]
@@ -23,44 +25,22 @@ pub struct ConsoleArgs {
     #[command(flatten)]
     pub sim: SimArgs,
 
+    #[command(flatten)]
+    pub record: RecordArgs,
+
     /// A bundled theme (default, light, high-contrast, production) or a theme
-    /// file. Without it, production releases get the production skin.
+    /// file. Without one, production releases get the production skin.
     #[arg(long, value_name = "NAME|PATH")]
     pub theme: Option<String>,
 
-    /// Who you are: what approvals are checked against [default:
-    /// $SHIPDECK_OPERATOR, else your login name].
-    #[arg(long, value_name = "NAME")]
-    pub operator: Option<String>,
-
     /// The most frames per second drawn when data arrives; keys are answered
-    /// at once whatever this says.
-    #[arg(long, value_name = "FPS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=240))]
-    pub frame_cap: u32,
-}
+    /// at once whatever this says [default: 30].
+    #[arg(long, value_name = "FPS", value_parser = clap::value_parser!(u32).range(1..=240))]
+    pub frame_cap: Option<u32>,
 
-/// The operator's name: the flag, else `SHIPDECK_OPERATOR`, else the login name.
-fn operator(flag: Option<&str>) -> String {
-    let named = |n: String| Some(n.trim().to_string()).filter(|n| !n.is_empty());
-    flag.map(str::to_string)
-        .and_then(named)
-        .or_else(|| std::env::var("SHIPDECK_OPERATOR").ok().and_then(named))
-        .or_else(|| std::env::var("USER").ok().and_then(named))
-        .or_else(|| std::env::var("LOGNAME").ok().and_then(named))
-        .or_else(account_name)
-        .unwrap_or_else(|| "operator".to_string())
-}
-
-/// The name of the account this process runs as, from the password file.
-fn account_name() -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
-    std::fs::read_to_string("/etc/passwd")
-        .ok()?
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|fields| fields.get(2) == Some(&uid.as_str()))
-        .and_then(|fields| fields.first().map(|n| n.to_string()))
+    /// Log lines kept in memory [default: 100000].
+    #[arg(long, value_name = "LINES", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub log_ring: Option<u64>,
 }
 
 /// shipdeck's own diagnostics go to a file, never to the screen it draws on.
@@ -88,44 +68,145 @@ fn log_to_file() {
         .try_init();
 }
 
-pub fn run(args: &ConsoleArgs) -> ExitCode {
-    let scenario = match super::load_scenario(&args.sim.scenario) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+/// The theme the settings ask for; production releases get the danger skin
+/// unless a theme was chosen.
+pub fn theme(settings: &Settings, environment: &str) -> Result<Theme, ExitCode> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = match (&args.theme, scenario.plan.environment.as_str()) {
+    let theme = match (&settings.theme.value, environment) {
         (Some(name), _) => Theme::load(name, no_color),
         (None, "production") => Theme::load("production", no_color),
         (None, _) => Ok(Theme::default_theme(no_color)),
     };
-    let theme = match theme {
-        Ok(theme) => theme,
-        Err(message) => {
-            eprintln!("shipdeck: {message}");
-            return ExitCode::from(super::EXIT_BAD_INPUT);
-        }
-    };
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        eprintln!(
-            "shipdeck: the console needs a terminal. To follow a release as a stream instead, run\n  shipdeck events --scenario {}",
-            args.sim.scenario
-        );
-        return ExitCode::from(super::EXIT_BAD_INPUT);
+    theme.map_err(|message| {
+        eprintln!("shipdeck: theme from {}: {message}", settings.theme.source);
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
+}
+
+/// The key map: defaults, with the config's rebindings.
+pub fn keymap(settings: &Settings) -> Result<KeyMap, ExitCode> {
+    KeyMap::default()
+        .with_overrides(
+            settings
+                .keys
+                .iter()
+                .map(|(a, k)| (a.as_str(), k.value.as_str())),
+        )
+        .map_err(|message| {
+            eprintln!("shipdeck: keys: {message}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        })
+}
+
+/// The console needs a terminal on both ends.
+pub fn need_terminal(instead: &str) -> Result<(), ExitCode> {
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        return Ok(());
     }
+    eprintln!("shipdeck: the console needs a terminal. Instead, run\n  {instead}");
+    Err(ExitCode::from(EXIT_BAD_INPUT))
+}
+
+pub fn run(args: &ConsoleArgs) -> ExitCode {
+    match start(args) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
+    let settings = super::settings(&args.record, Some(&args.sim), |flags| {
+        flags.theme = args.theme.clone();
+        flags.frame_cap = args.frame_cap;
+        flags.log_ring = args.log_ring.map(|n| n as usize);
+    })?;
+    let prepared = super::prepare(&settings, &args.sim, Speed::Factor(10.0), Start::Now)?;
+    let theme = theme(&settings, &prepared.scenario.plan.environment)?;
+    let keymap = keymap(&settings)?;
+    need_terminal(&format!(
+        "shipdeck events --scenario {}",
+        settings.sim.scenario.value
+    ))?;
     log_to_file();
-    let speed = match args.sim.speed.unwrap_or(Speed::Factor(10.0)) {
+    let operator = settings.operator.value.clone();
+    let speed = match prepared.speed {
         Speed::Factor(f) => Some(f),
         Speed::Max => None,
     };
-    let sim = Simulator::new(scenario, args.sim.options(Start::Now));
     let label = match speed {
-        Some(f) => format!("sim:{} ×{f}", args.sim.scenario),
-        None => format!("sim:{} ×max", args.sim.scenario),
+        Some(f) => format!("{} ×{f}", prepared.label),
+        None => format!("{} ×max", prepared.label),
     };
-    let operator = operator(args.operator.as_deref());
-    tracing::info!(scenario = %args.sim.scenario, ?speed, %operator, "console starting");
-    match console(args, sim, speed, label, operator, theme) {
+    let mut journal = match settings
+        .journal_folder()
+        .and_then(|dir| Writer::create(dir, &operator, &prepared.label, "console"))
+    {
+        Ok(writer) => writer,
+        Err(err) => {
+            eprintln!(
+                "shipdeck: cannot write the journal in {}: {err}\n  (set --journal-dir, $SHIPDECK_JOURNAL_DIR or journal_dir: in the config)",
+                settings.journal_dir.value.display()
+            );
+            return Err(ExitCode::FAILURE);
+        }
+    };
+    tracing::info!(scenario = %settings.sim.scenario.value, ?speed, %operator, journal = %journal.path().display(), "console starting");
+    let mut app = App::new(
+        operator,
+        label.clone(),
+        keymap,
+        theme,
+        settings.log_ring.value,
+        format!("console-{}", std::process::id()),
+    );
+    for note in &settings.unsupported {
+        app.note(note);
+    }
+    let sim = Simulator::new(prepared.scenario, prepared.options);
+    let ending = tui(
+        &mut app,
+        move || backend::sim::spawn(sim, speed, label),
+        Some(&mut journal),
+        settings.frame_cap.value,
+    );
+    let path = journal.path().display().to_string();
+    let closed = journal.close(&match &ending {
+        Ok(Ending::Quit) => "quit".to_string(),
+        Ok(Ending::Signal(name, _)) => format!("stopped by {name}"),
+        Err(err) => format!("error: {err}"),
+    });
+    if let Err(err) = closed {
+        eprintln!("shipdeck: the journal {path} could not be closed: {err}");
+    }
+    Ok(finish(ending, Some(&path)))
+}
+
+/// Runs the console's loop on a fresh runtime, with the terminal taken over
+/// for as long as it runs.
+pub fn tui(
+    app: &mut App,
+    backend: impl FnOnce() -> Handle,
+    journal: Option<&mut Writer>,
+    frame_cap: u32,
+) -> Result<Ending> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .wrap_err("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let handle = backend();
+        let mut guard = terminal::enter().wrap_err("cannot take over the terminal")?;
+        let ending = runtime::run(&mut guard.terminal, app, handle, journal, frame_cap).await;
+        drop(guard);
+        ending.wrap_err("the console stopped on an error")
+    })
+}
+
+/// Says how the console ended, and returns the exit status for it.
+pub fn finish(ending: Result<Ending>, journal: Option<&str>) -> ExitCode {
+    if let Some(path) = journal {
+        eprintln!("shipdeck: the window is recorded in {path}");
+    }
+    match ending {
         Ok(Ending::Quit) => ExitCode::SUCCESS,
         Ok(Ending::Signal(name, status)) => {
             tracing::info!("stopped by {name}");
@@ -137,33 +218,4 @@ pub fn run(args: &ConsoleArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn console(
-    args: &ConsoleArgs,
-    sim: Simulator,
-    speed: Option<f64>,
-    label: String,
-    operator: String,
-    theme: Theme,
-) -> Result<Ending> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .wrap_err("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let handle = backend::sim::spawn(sim, speed, label.clone());
-        let mut app = App::new(
-            operator,
-            label,
-            KeyMap::default(),
-            theme,
-            shipdeck::model::DEFAULT_LOG_CAPACITY,
-            format!("console-{}", std::process::id()),
-        );
-        let mut guard = terminal::enter().wrap_err("cannot take over the terminal")?;
-        let ending = runtime::run(&mut guard.terminal, &mut app, handle, args.frame_cap).await;
-        drop(guard);
-        ending.wrap_err("the console stopped on an error")
-    })
 }

@@ -1,14 +1,19 @@
 //! Subcommands of the `shipdeck` binary.
 
 pub mod check;
+pub mod config;
 pub mod console;
 pub mod events;
+pub mod record;
 
 use std::process::ExitCode;
 use std::str::FromStr;
 
 use clap::Args;
 use jiff::Timestamp;
+use std::path::PathBuf;
+
+use shipdeck::settings::{self, Flags, Settings};
 use shipdeck::sim::{Scenario, SimOptions, bundled, scenario};
 
 /// Exit status for bad input: a malformed file, an unknown scenario, bad usage.
@@ -77,18 +82,20 @@ impl FromStr for Start {
 /// How to run the simulator: shared by the console and `events`.
 #[derive(Debug, Clone, Args)]
 pub struct SimArgs {
-    /// A bundled scenario's name (see `shipdeck scenarios`) or a scenario file.
-    #[arg(long, value_name = "NAME|PATH", default_value = "happy-canary")]
-    pub scenario: String,
+    /// A bundled scenario's name (see `shipdeck scenarios`) or a scenario file
+    /// [default: happy-canary, or the config's].
+    #[arg(long, value_name = "NAME|PATH")]
+    pub scenario: Option<String>,
 
     /// Virtual seconds per real second (60 plays an hour in a minute), or
     /// `max` to run without waiting [default: 10 in the console, 1 for events].
     #[arg(long, value_name = "X")]
     pub speed: Option<Speed>,
 
-    /// Seed for the simulator's randomness: the same seed gives the same events.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub seed: u64,
+    /// Seed for the simulator's randomness: the same seed gives the same
+    /// events [default: 1].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 
     /// Add a virtual operator that signs gates, advances pauses and ticks
     /// manual checklist items (as `autopilot`), so the release runs unattended.
@@ -102,19 +109,97 @@ pub struct SimArgs {
     pub start: Option<Start>,
 }
 
-impl SimArgs {
-    pub fn options(&self, default_start: Start) -> SimOptions {
-        SimOptions {
-            seed: self.seed,
-            autopilot: self.autopilot,
-            origin: match self.start.unwrap_or(default_start) {
-                Start::Scenario => None,
-                Start::Now => Some(Timestamp::now()),
-                Start::At(t) => Some(t),
-            },
-            ..SimOptions::default()
-        }
+/// Where settings and the record of the window come from: shared by the
+/// console and `events`.
+#[derive(Debug, Clone, Args)]
+pub struct RecordArgs {
+    /// The config file [default: $SHIPDECK_CONFIG, else
+    /// $XDG_CONFIG_HOME/shipdeck/config.yaml if it exists].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Who you are: what approvals are checked against and the journal
+    /// records [default: $SHIPDECK_OPERATOR, the config's, else your login].
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
+
+    /// Where journals are written [default: $SHIPDECK_JOURNAL_DIR, the
+    /// config's, else $XDG_DATA_HOME/shipdeck/journal].
+    #[arg(long, value_name = "DIR")]
+    pub journal_dir: Option<PathBuf>,
+}
+
+/// The settings for a run: flags over environment over config over
+/// defaults. On a problem, says what is wrong and returns the exit code.
+pub fn settings(
+    record: &RecordArgs,
+    sim: Option<&SimArgs>,
+    more: impl FnOnce(&mut Flags),
+) -> Result<Settings, ExitCode> {
+    let mut flags = Flags {
+        config: record.config.clone(),
+        operator: record.operator.clone(),
+        journal_dir: record.journal_dir.clone(),
+        ..Flags::default()
+    };
+    if let Some(sim) = sim {
+        flags.scenario = sim.scenario.clone();
+        flags.seed = sim.seed;
+        flags.autopilot = sim.autopilot;
     }
+    more(&mut flags);
+    settings::resolve(&flags, &|var| std::env::var(var).ok()).map_err(|err| {
+        eprintln!("shipdeck: {err}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
+}
+
+/// A simulator ready to run: the scenario as configured, its options and
+/// its speed.
+pub struct Prepared {
+    pub scenario: Scenario,
+    pub options: SimOptions,
+    pub speed: Speed,
+    /// What the backend calls itself: `sim:happy-canary`.
+    pub label: String,
+}
+
+/// Loads the scenario the settings name and applies the settings to it.
+pub fn prepare(
+    settings: &Settings,
+    sim: &SimArgs,
+    default_speed: Speed,
+    default_start: Start,
+) -> Result<Prepared, ExitCode> {
+    let name = &settings.sim.scenario.value;
+    let mut scenario = load_scenario(name)?;
+    if let (false, Some(rules)) = (scenario.own_rules, &settings.rules) {
+        scenario.plan.rules = rules.value.clone();
+    }
+    let speed = match (sim.speed, &settings.sim.speed) {
+        (Some(speed), _) => speed,
+        (None, Some(configured)) => configured.value.parse().map_err(|err| {
+            eprintln!("shipdeck: sim.speed from {}: {err}", configured.source);
+            ExitCode::from(EXIT_BAD_INPUT)
+        })?,
+        (None, None) => default_speed,
+    };
+    let options = SimOptions {
+        seed: settings.sim.seed.value,
+        autopilot: settings.sim.autopilot.value,
+        origin: match sim.start.unwrap_or(default_start) {
+            Start::Scenario => None,
+            Start::Now => Some(Timestamp::now()),
+            Start::At(t) => Some(t),
+        },
+        log_capacity: settings.log_ring.value,
+    };
+    Ok(Prepared {
+        scenario,
+        options,
+        speed,
+        label: format!("sim:{name}"),
+    })
 }
 
 /// Loads a bundled scenario by name, or a scenario file by path. On failure

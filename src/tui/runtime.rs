@@ -1,6 +1,10 @@
 //! The one loop: terminal events, backend updates and the frame clock in a
 //! `tokio::select!`. Keys are answered at once; data-driven redraws are
 //! capped; nothing is drawn when nothing changed.
+//!
+//! The runtime is also where the journal is written: every event as it
+//! arrives, every command before it is sent (a command that cannot be
+//! recorded is not sent), every verdict as it comes back.
 
 use std::io;
 use std::time::Duration;
@@ -13,7 +17,8 @@ use tokio::time::{Instant, sleep_until};
 use super::app::{App, Effect, Msg};
 use super::terminal::Term;
 use super::views;
-use crate::backend::Handle;
+use crate::backend::{Handle, Update};
+use crate::journal::Writer;
 
 /// Why the console stopped.
 #[derive(Debug, PartialEq, Eq)]
@@ -29,11 +34,31 @@ fn draw(terminal: &mut Term, app: &mut App) -> io::Result<()> {
     Ok(())
 }
 
+/// Records what a backend said; a failure is shown, never swallowed.
+fn record(journal: &mut Option<&mut Writer>, app: &mut App, update: &Update) {
+    let Some(writer) = journal.as_deref_mut() else {
+        return;
+    };
+    let written = match update {
+        Update::Events(events) => writer.events(events),
+        Update::Verdict { id, verdict } => {
+            tracing::info!(command = %id, ?verdict, "verdict");
+            writer.verdict(id, verdict)
+        }
+        Update::Clock(_) | Update::Connection(_) | Update::Reset => Ok(()),
+    };
+    if let Err(err) = written {
+        tracing::error!("journal write failed: {err}");
+        app.update(Msg::JournalFailed(err.to_string()));
+    }
+}
+
 /// Runs the console until the operator quits or a signal arrives.
 pub async fn run(
     terminal: &mut Term,
     app: &mut App,
     mut backend: Handle,
+    mut journal: Option<&mut Writer>,
     frame_cap: u32,
 ) -> io::Result<Ending> {
     let frame = Duration::from_secs_f64(1.0 / f64::from(frame_cap.clamp(1, 240)));
@@ -73,9 +98,7 @@ pub async fn run(
             },
             update = backend.updates.recv(), if backend_open => match update {
                 Some(update) => {
-                    if let crate::backend::Update::Verdict { id, verdict } = &update {
-                        tracing::info!(command = %id, ?verdict, "verdict");
-                    }
+                    record(&mut journal, app, &update);
                     app.update(Msg::Backend(update));
                 }
                 None => {
@@ -101,9 +124,26 @@ pub async fn run(
                         kind = command.action.name(),
                         "command sent"
                     );
+                    // On the record first: a command that cannot be written
+                    // down is not sent.
+                    if let Some(writer) = journal.as_deref_mut()
+                        && let Err(err) = writer.command(&command)
+                    {
+                        tracing::error!("journal write failed: {err}");
+                        app.update(Msg::NotSent {
+                            id: command.id.clone(),
+                            reason: format!("the journal cannot be written ({err})"),
+                        });
+                        continue;
+                    }
                     if backend.commands.send(command).is_err() {
                         tracing::warn!("the backend is gone; a command could not be sent");
                         app.update(Msg::BackendGone("the backend is not running".into()));
+                    }
+                }
+                Effect::Replay(control) => {
+                    if let Some(controls) = &backend.controls {
+                        let _ = controls.send(control);
                     }
                 }
             }

@@ -596,6 +596,7 @@ pub(super) fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
         window,
     };
     Scenario {
+        own_rules: raw.rules.is_some(),
         plan,
         script: Script {
             stages: stage_scripts,

@@ -86,6 +86,9 @@ pub struct Script {
 pub struct Scenario {
     pub plan: ReleasePlan,
     pub script: Script,
+    /// Whether the file names its own rules (else the runbook's apply, and a
+    /// config's rules may replace them).
+    pub own_rules: bool,
 }
 
 /// Parses and checks a scenario file's text.

@@ -12,7 +12,7 @@ use ratatui_textarea::TextArea;
 use super::keymap::{KeyMap, UiAction};
 use super::logview::LogView;
 use super::theme::Theme;
-use crate::backend::{Connection, Update};
+use crate::backend::{Connection, ReplayControl, Update};
 use crate::engine::{Verdict, policy};
 use crate::model::{Action, Checklist, Command, GateState, Release, Status};
 
@@ -91,6 +91,13 @@ pub enum Msg {
     Backend(Update),
     /// The backend can no longer be reached (its task ended or a send failed).
     BackendGone(String),
+    /// The journal could not be written.
+    JournalFailed(String),
+    /// A command was not sent, and why.
+    NotSent {
+        id: String,
+        reason: String,
+    },
     Resize {
         width: u16,
         height: u16,
@@ -101,8 +108,19 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Send(Command),
+    /// Steer a replay.
+    Replay(ReplayControl),
     Quit,
 }
+
+/// A recorded window being played back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replay {
+    pub paused: bool,
+}
+
+/// How far ← and → move a replay, in seconds of the window's time.
+pub const SEEK_STEP: i64 = 60;
 
 /// The console's state.
 #[derive(Debug)]
@@ -131,6 +149,10 @@ pub struct App {
     pub area: Rect,
     /// Something changed since the last frame.
     pub dirty: bool,
+    /// Set when this console plays a recorded window back (read-only).
+    pub replay: Option<Replay>,
+    /// A journal write failed: the operator must know.
+    pub journal_problem: Option<String>,
     client: String,
     sent: u64,
 }
@@ -177,6 +199,8 @@ impl App {
             theme,
             area: Rect::new(0, 0, 80, 24),
             dirty: true,
+            replay: None,
+            journal_problem: None,
             client: client.into(),
             sent: 0,
         }
@@ -204,12 +228,33 @@ impl App {
                 self.dirty = true;
                 Vec::new()
             }
+            Msg::JournalFailed(reason) => {
+                self.say(
+                    Tone::Refused,
+                    format!("the journal cannot be written: {reason}"),
+                );
+                self.journal_problem = Some(reason);
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::NotSent { id, reason } => {
+                let what = self.pending.remove(&id).unwrap_or(id);
+                self.say(Tone::Refused, format!("{what}: not sent — {reason}"));
+                self.dirty = true;
+                Vec::new()
+            }
             Msg::Resize { width, height } => {
                 self.area = Rect::new(0, 0, width, height);
                 self.dirty = true;
                 Vec::new()
             }
         }
+    }
+
+    /// Tells the operator something from outside the release (a setting
+    /// that could not be honoured, say).
+    pub fn note(&mut self, text: &str) {
+        self.say(Tone::Info, text);
     }
 
     fn say(&mut self, tone: Tone, text: impl Into<String>) {
@@ -326,6 +371,11 @@ impl App {
                 self.connection = connection;
                 self.dirty = true;
             }
+            Update::Reset => {
+                self.release = Release::new("", self.release.logs.capacity());
+                self.logs = LogView::default();
+                self.dirty = true;
+            }
         }
     }
 
@@ -416,6 +466,16 @@ impl App {
     }
 
     fn send(&mut self, action: Action, what: impl Into<String>) -> Vec<Effect> {
+        if self.replay.is_some() {
+            self.say(
+                Tone::Refused,
+                format!(
+                    "{}: this is a replay of a recorded window; nothing can be changed",
+                    what.into()
+                ),
+            );
+            return Vec::new();
+        }
         self.sent += 1;
         let id = format!("{}-{}", self.client, self.sent);
         let what = what.into();
@@ -459,6 +519,21 @@ impl App {
         }
         if let Some(dialog) = self.dialog.take() {
             return self.on_dialog_key(dialog, key);
+        }
+        if let Some(replay) = self.replay {
+            match key.code {
+                KeyCode::Char(' ') => {
+                    self.replay = Some(Replay {
+                        paused: !replay.paused,
+                    });
+                    let state = if replay.paused { "playing" } else { "paused" };
+                    self.say(Tone::Info, format!("replay {state}"));
+                    return vec![Effect::Replay(ReplayControl::Toggle)];
+                }
+                KeyCode::Left => return vec![Effect::Replay(ReplayControl::Seek(-SEEK_STEP))],
+                KeyCode::Right => return vec![Effect::Replay(ReplayControl::Seek(SEEK_STEP))],
+                _ => {}
+            }
         }
         if key.code == KeyCode::Esc {
             if self.logs.is_filtered() {

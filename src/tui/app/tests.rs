@@ -47,7 +47,7 @@ fn sent(effects: &[Effect]) -> Vec<Action> {
         .iter()
         .filter_map(|e| match e {
             Effect::Send(command) => Some(command.action.clone()),
-            Effect::Quit => None,
+            Effect::Quit | Effect::Replay(_) => None,
         })
         .collect()
 }
@@ -258,9 +258,7 @@ fn what_others_do_to_the_release_is_announced() {
     let (tone, text) = status(&app);
     assert_eq!(tone, Tone::Refused);
     assert!(
-        text.starts_with(
-            "automatic rollback: ErrorRateRollback: canary error_rate"
-        ),
+        text.starts_with("automatic rollback: ErrorRateRollback: canary error_rate"),
         "{text}"
     );
 }

@@ -1,0 +1,15 @@
+//! `shipdeck config`: the effective configuration and where each value came from.
+
+use std::process::ExitCode;
+
+use super::RecordArgs;
+
+pub fn run(record: &RecordArgs) -> ExitCode {
+    match super::settings(record, None, |_| {}) {
+        Ok(settings) => {
+            print!("{}", settings.describe());
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}

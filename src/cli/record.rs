@@ -1,0 +1,216 @@
+//! The record of windows: `journal list`, `report` and `replay`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use shipdeck::backend;
+use shipdeck::journal::{self, Journal, report};
+use shipdeck::model::units::format_duration;
+use shipdeck::tui::app::{App, Replay};
+
+use super::{EXIT_BAD_INPUT, RecordArgs, Speed};
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// Recorded windows, newest first: when, service, versions, outcome,
+    /// duration and the file.
+    List,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Markdown,
+    Json,
+}
+
+/// Options of `shipdeck report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A journal file (see `shipdeck journal list`), or `latest`.
+    #[arg(value_name = "JOURNAL")]
+    pub journal: String,
+
+    /// Write the report here instead of to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: Format,
+}
+
+/// Options of `shipdeck replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A journal file (see `shipdeck journal list`), or `latest`.
+    #[arg(value_name = "JOURNAL")]
+    pub journal: String,
+
+    /// The window's seconds per real second [default: 10].
+    #[arg(long, value_name = "X")]
+    pub speed: Option<Speed>,
+
+    /// A bundled theme or a theme file.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
+}
+
+/// `shipdeck journal list`.
+pub fn list(record: &RecordArgs) -> ExitCode {
+    let settings = match super::settings(record, None, |_| {}) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let dir = &settings.journal_dir.value;
+    let (windows, problems) = match journal::list(dir) {
+        Ok(found) => found,
+        Err(err) => {
+            eprintln!("shipdeck: cannot read {}: {err}", dir.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    if windows.is_empty() {
+        println!("No recorded windows in {}.", dir.display());
+    } else {
+        println!(
+            "{:<17}  {:<20}  {:<20}  {:<12}  {:>8}  JOURNAL",
+            "OPENED (UTC)", "SERVICE", "VERSION", "OUTCOME", "DURATION"
+        );
+    }
+    for w in &windows {
+        let duration = w
+            .started
+            .zip(w.ended)
+            .map(|(a, b)| format_duration(b.duration_since(a)))
+            .unwrap_or_else(|| "—".into());
+        let outcome = report::outcome_word(w.outcome, w.in_flight);
+        let outcome = if w.damaged {
+            format!("{outcome}*")
+        } else {
+            outcome.to_string()
+        };
+        println!(
+            "{:<17}  {:<20}  {:<20}  {:<12}  {:>8}  {}",
+            w.opened_at
+                .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "?".into()),
+            w.service,
+            w.versions,
+            outcome,
+            duration,
+            w.path.display()
+        );
+    }
+    if windows.iter().any(|w| w.damaged) {
+        println!(
+            "* the journal's last line was cut off (the window ended abruptly); what was recorded is intact"
+        );
+    }
+    for p in &problems {
+        eprintln!("shipdeck: skipped {p}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// Resolves `latest` to the newest journal; otherwise a path.
+fn journal_path(record: &RecordArgs, name: &str) -> Result<PathBuf, ExitCode> {
+    if name != "latest" {
+        return Ok(PathBuf::from(name));
+    }
+    let settings = super::settings(record, None, |_| {})?;
+    let dir = &settings.journal_dir.value;
+    match journal::list(dir) {
+        Ok((windows, _)) if !windows.is_empty() => Ok(windows[0].path.clone()),
+        _ => {
+            eprintln!("shipdeck: no recorded windows in {}", dir.display());
+            Err(ExitCode::from(EXIT_BAD_INPUT))
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Journal, ExitCode> {
+    let journal = Journal::read(path).map_err(|err| {
+        eprintln!(
+            "shipdeck: cannot read the journal {}: {err}",
+            path.display()
+        );
+        ExitCode::from(EXIT_BAD_INPUT)
+    })?;
+    for warning in journal.warnings(path) {
+        eprintln!("shipdeck: warning: {warning}");
+    }
+    Ok(journal)
+}
+
+/// `shipdeck report`.
+pub fn report(record: &RecordArgs, args: &ReportArgs) -> ExitCode {
+    let result = (|| {
+        let path = journal_path(record, &args.journal)?;
+        let journal = read(&path)?;
+        let report = report::build(&journal, journal.warnings(&path));
+        let text = match args.format {
+            Format::Markdown => report.markdown(),
+            Format::Json => {
+                serde_json::to_string_pretty(&report).map_err(|err| {
+                    eprintln!("shipdeck: {err}");
+                    ExitCode::FAILURE
+                })? + "\n"
+            }
+        };
+        match &args.output {
+            None => print!("{text}"),
+            Some(out) => {
+                std::fs::write(out, text).map_err(|err| {
+                    eprintln!("shipdeck: cannot write {}: {err}", out.display());
+                    ExitCode::FAILURE
+                })?;
+                eprintln!("shipdeck: report written to {}", out.display());
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })();
+    match result {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+/// `shipdeck replay`.
+pub fn replay(record: &RecordArgs, args: &ReplayArgs) -> ExitCode {
+    let result = (|| {
+        let path = journal_path(record, &args.journal)?;
+        let journal = read(&path)?;
+        let settings = super::settings(record, None, |flags| flags.theme = args.theme.clone())?;
+        let release = journal.release();
+        let environment = release.plan.as_ref().map_or("", |p| p.environment.as_str());
+        let theme = super::console::theme(&settings, environment)?;
+        let keymap = super::console::keymap(&settings)?;
+        super::console::need_terminal(&format!("shipdeck report {}", path.display()))?;
+        let speed = match args.speed.unwrap_or(Speed::Factor(10.0)) {
+            Speed::Factor(f) => f,
+            Speed::Max => 1_000_000.0,
+        };
+        let who = journal.operator().unwrap_or("?").to_string();
+        let label = format!("replay of {who}'s window ×{speed}");
+        let mut app = App::new(
+            settings.operator.value.clone(),
+            label.clone(),
+            keymap,
+            theme,
+            settings.log_ring.value,
+            "replay",
+        );
+        app.replay = Some(Replay { paused: false });
+        app.note("REPLAY: Space pauses, ← and → move a minute; nothing can be changed");
+        let events = journal.events.clone();
+        let ending = super::console::tui(
+            &mut app,
+            move || backend::replay::spawn(events, speed, label),
+            None,
+            settings.frame_cap.value,
+        );
+        Ok(super::console::finish(ending, None))
+    })();
+    match result {
+        Ok(code) | Err(code) => code,
+    }
+}

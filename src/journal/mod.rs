@@ -1,0 +1,341 @@
+//! The journal: an append-only JSON-lines record of one window — every event
+//! and every operator command with its outcome.
+//!
+//! A command's record is written, flushed and synced to disk before the
+//! command is sent, so a crash never loses what an operator did. A file cut
+//! off mid-line (a `kill -9`) stays readable: the torn last line is reported,
+//! never fatal.
+
+pub mod report;
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Verdict;
+use crate::model::{Command, Event, Outcome, Release};
+
+/// One line of a journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    /// The first line: who opened the window, where, with what.
+    Window {
+        version: u32,
+        opened_at: Timestamp,
+        operator: String,
+        backend: String,
+        /// `console`, `events` (headless) …
+        mode: String,
+    },
+    Event {
+        event: Event,
+    },
+    /// An operator's command, recorded before it is sent.
+    Command {
+        at: Timestamp,
+        command: Command,
+    },
+    /// The backend's answer to a command.
+    Verdict {
+        at: Timestamp,
+        id: String,
+        accepted: bool,
+        /// The note of an accepted command, or the reason it was refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// The last line of a window that ended in order.
+    Closed {
+        at: Timestamp,
+        reason: String,
+    },
+}
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Writes one window's journal.
+#[derive(Debug)]
+pub struct Writer {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl Writer {
+    /// Creates a new journal file in `dir` and writes its first line.
+    pub fn create(dir: &Path, operator: &str, backend: &str, mode: &str) -> io::Result<Writer> {
+        std::fs::create_dir_all(dir)?;
+        let opened_at = Timestamp::now();
+        let stamp = opened_at.strftime("%Y%m%dT%H%M%SZ").to_string();
+        let base = format!("{stamp}-{}", sanitise(backend));
+        // A second window in the same second gets its own file.
+        let mut path = dir.join(format!("{base}.jsonl"));
+        let mut n = 1;
+        while path.exists() {
+            n += 1;
+            path = dir.join(format!("{base}-{n}.jsonl"));
+        }
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)?;
+        let mut writer = Writer {
+            path,
+            out: BufWriter::new(file),
+        };
+        writer.append(&Record::Window {
+            version: FORMAT_VERSION,
+            opened_at,
+            operator: operator.to_string(),
+            backend: backend.to_string(),
+            mode: mode.to_string(),
+        })?;
+        writer.sync()?;
+        Ok(writer)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn append(&mut self, record: &Record) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, record)?;
+        self.out.write_all(b"\n")
+    }
+
+    /// Flushes what is buffered and makes it durable.
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.out.flush()?;
+        self.out.get_ref().sync_data()
+    }
+
+    /// Records events; flushed to the file, not synced (events can be had
+    /// again from the backend; commands cannot).
+    pub fn events(&mut self, events: &[Event]) -> io::Result<()> {
+        for event in events {
+            self.append(&Record::Event {
+                event: event.clone(),
+            })?;
+        }
+        self.out.flush()
+    }
+
+    /// Records a command and makes it durable. Call before sending it.
+    pub fn command(&mut self, command: &Command) -> io::Result<()> {
+        self.append(&Record::Command {
+            at: Timestamp::now(),
+            command: command.clone(),
+        })?;
+        self.sync()
+    }
+
+    pub fn verdict(&mut self, id: &str, verdict: &Verdict) -> io::Result<()> {
+        let (accepted, message) = match verdict {
+            Verdict::Accepted { note } => (true, note.clone()),
+            Verdict::Refused { reason } => (false, Some(reason.clone())),
+        };
+        self.append(&Record::Verdict {
+            at: Timestamp::now(),
+            id: id.to_string(),
+            accepted,
+            message,
+        })?;
+        self.sync()
+    }
+
+    /// The last line of a window that ends in order.
+    pub fn close(&mut self, reason: &str) -> io::Result<()> {
+        self.append(&Record::Closed {
+            at: Timestamp::now(),
+            reason: reason.to_string(),
+        })?;
+        self.sync()
+    }
+}
+
+fn sanitise(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(60)
+        .collect()
+}
+
+/// A journal read back.
+#[derive(Debug, Clone, Default)]
+pub struct Journal {
+    pub window: Option<Record>,
+    pub events: Vec<Event>,
+    pub commands: Vec<(Timestamp, Command)>,
+    /// (at, id, accepted, message)
+    pub verdicts: Vec<(Timestamp, String, bool, Option<String>)>,
+    pub closed: Option<(Timestamp, String)>,
+    /// Lines that could not be read: (line number, what was wrong).
+    pub damaged: Vec<(usize, String)>,
+    /// The last line was cut off mid-write (a crash, a `kill -9`).
+    pub torn_tail: bool,
+}
+
+impl Journal {
+    /// Reads a journal. Only an unreadable file is an error; damaged lines
+    /// are reported in `damaged` and `torn_tail`.
+    pub fn read(path: &Path) -> io::Result<Journal> {
+        let mut reader = BufReader::new(File::open(path)?);
+        let mut journal = Journal::default();
+        let mut line = Vec::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            let n = reader.read_until(b'\n', &mut line)?;
+            if n == 0 {
+                break;
+            }
+            number += 1;
+            let complete = line.ends_with(b"\n");
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end();
+            if text.is_empty() {
+                continue;
+            }
+            // A line without its newline that still parses is a whole record
+            // (the crash came between the brace and the newline).
+            match (serde_json::from_str::<Record>(text), complete) {
+                (Ok(record), _) => journal.take(record),
+                (Err(_), false) => {
+                    journal.torn_tail = true;
+                    journal
+                        .damaged
+                        .push((number, "the last line was cut off mid-write".into()));
+                }
+                (Err(err), true) => journal
+                    .damaged
+                    .push((number, format!("not a journal record: {err}"))),
+            }
+        }
+        if journal.window.is_none() && journal.events.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a shipdeck journal (no window record and no events)",
+            ));
+        }
+        Ok(journal)
+    }
+
+    fn take(&mut self, record: Record) {
+        match record {
+            Record::Window { .. } => self.window = Some(record),
+            Record::Event { event } => self.events.push(event),
+            Record::Command { at, command } => self.commands.push((at, command)),
+            Record::Verdict {
+                at,
+                id,
+                accepted,
+                message,
+            } => self.verdicts.push((at, id, accepted, message)),
+            Record::Closed { at, reason } => self.closed = Some((at, reason)),
+        }
+    }
+
+    /// The release as its events describe it.
+    pub fn release(&self) -> Release {
+        let id = self
+            .events
+            .first()
+            .map(|e| e.release.clone())
+            .unwrap_or_default();
+        let mut release = Release::new(id, crate::model::DEFAULT_LOG_CAPACITY);
+        for event in &self.events {
+            release.apply(event);
+        }
+        release
+    }
+
+    pub fn operator(&self) -> Option<&str> {
+        match &self.window {
+            Some(Record::Window { operator, .. }) => Some(operator),
+            _ => None,
+        }
+    }
+
+    pub fn opened_at(&self) -> Option<Timestamp> {
+        match &self.window {
+            Some(Record::Window { opened_at, .. }) => Some(*opened_at),
+            _ => None,
+        }
+    }
+
+    /// Warnings about the file, for people.
+    pub fn warnings(&self, path: &Path) -> Vec<String> {
+        self.damaged
+            .iter()
+            .map(|(line, what)| format!("{}:{line}: {what}", path.display()))
+            .collect()
+    }
+}
+
+/// One recorded window, for `shipdeck journal list`.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub path: PathBuf,
+    pub opened_at: Option<Timestamp>,
+    pub service: String,
+    pub versions: String,
+    pub outcome: Option<Outcome>,
+    pub in_flight: bool,
+    pub started: Option<Timestamp>,
+    pub ended: Option<Timestamp>,
+    pub damaged: bool,
+}
+
+/// The windows recorded in `dir`, newest first; unreadable files are
+/// returned as errors beside the rest.
+pub fn list(dir: &Path) -> io::Result<(Vec<Summary>, Vec<String>)> {
+    let mut summaries = Vec::new();
+    let mut problems = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok((summaries, problems)),
+        Err(err) => return Err(err),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("jsonl") {
+            continue;
+        }
+        match Journal::read(&path) {
+            Ok(journal) => {
+                let release = journal.release();
+                let plan = release.plan.as_ref();
+                summaries.push(Summary {
+                    opened_at: journal.opened_at(),
+                    service: plan
+                        .map(|p| p.service.clone())
+                        .unwrap_or_else(|| "?".into()),
+                    versions: plan
+                        .map(|p| format!("{} → {}", p.version_from, p.version_to))
+                        .unwrap_or_default(),
+                    outcome: release.outcome(),
+                    in_flight: release.status.in_flight(),
+                    started: release.started_at,
+                    ended: release.finished_at.or(release.last_at),
+                    damaged: !journal.damaged.is_empty(),
+                    path,
+                });
+            }
+            Err(err) => problems.push(format!("{}: {err}", path.display())),
+        }
+    }
+    summaries.sort_by(|a, b| b.opened_at.cmp(&a.opened_at).then(b.path.cmp(&a.path)));
+    Ok((summaries, problems))
+}
+
+#[cfg(test)]
+mod tests;

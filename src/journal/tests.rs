@@ -1,0 +1,155 @@
+//! Journals written, cut, and read back.
+
+use std::io::Write;
+
+use super::*;
+use crate::engine::Verdict;
+use crate::model::Action;
+use crate::sim::{SimOptions, Simulator, bundled, run_to_end, scenario};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "shipdeck-journal-{name}-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn recorded(name: &str, dir: &Path) -> PathBuf {
+    let scenario = scenario::parse(bundled::get(name).unwrap()).unwrap();
+    let mut sim = Simulator::new(
+        scenario,
+        SimOptions {
+            autopilot: true,
+            ..SimOptions::default()
+        },
+    );
+    let mut writer = Writer::create(dir, "dave", &format!("sim:{name}"), "events").unwrap();
+    let events = run_to_end(&mut sim, SignedDuration::from_hours(24));
+    writer.events(&events).unwrap();
+    writer.close("finished").unwrap();
+    writer.path().to_path_buf()
+}
+
+use jiff::SignedDuration;
+
+#[test]
+fn a_journal_reads_back_to_the_same_release() {
+    let dir = temp_dir("same");
+    let path = recorded("canary-regression", &dir);
+    let journal = Journal::read(&path).unwrap();
+    assert!(journal.damaged.is_empty());
+    assert_eq!(journal.operator(), Some("dave"));
+    let release = journal.release();
+    assert_eq!(release.outcome(), Some(Outcome::RolledBack));
+    assert_eq!(journal.closed.as_ref().unwrap().1, "finished");
+}
+
+#[test]
+fn commands_and_verdicts_are_on_the_record() {
+    let dir = temp_dir("commands");
+    let mut writer = Writer::create(&dir, "erin", "sim:x", "console").unwrap();
+    let command = Command::new("c-1", "erin", Action::Advance);
+    writer.command(&command).unwrap();
+    writer
+        .verdict(
+            "c-1",
+            &Verdict::Refused {
+                reason: "not at a pause".into(),
+            },
+        )
+        .unwrap();
+    // No close: a window that ended abruptly.
+    let journal = Journal::read(writer.path()).unwrap();
+    assert_eq!(journal.commands[0].1, command);
+    assert_eq!(journal.verdicts[0].1, "c-1");
+    assert!(!journal.verdicts[0].2);
+    assert!(journal.closed.is_none());
+}
+
+#[test]
+fn a_file_cut_anywhere_stays_readable_and_says_so() {
+    let dir = temp_dir("cut");
+    let path = recorded("happy-canary", &dir);
+    let whole = std::fs::read(&path).unwrap();
+    let lines = whole.iter().filter(|b| **b == b'\n').count();
+    // Cut at many points, including mid-line and right after a newline.
+    for cut in (200..whole.len()).step_by(whole.len() / 97) {
+        let cut_path = dir.join(format!("cut-{cut}.jsonl"));
+        std::fs::File::create(&cut_path)
+            .unwrap()
+            .write_all(&whole[..cut])
+            .unwrap();
+        let journal = Journal::read(&cut_path).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        // Torn: the cut left part of a line that is not a whole record.
+        let tail_start = whole[..cut]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let tail = &whole[tail_start..cut];
+        let torn = !tail.is_empty() && serde_json::from_slice::<Record>(tail).is_err();
+        assert_eq!(journal.torn_tail, torn, "cut at {cut}");
+        assert!(journal.events.len() < lines);
+        // The report can still be written.
+        let report = report::build(&journal, journal.warnings(&cut_path));
+        assert!(report.markdown().contains("# Deployment Report"));
+    }
+}
+
+#[test]
+fn windows_are_listed_newest_first() {
+    let dir = temp_dir("list");
+    let first = recorded("approval-rejected", &dir);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = recorded("canary-regression", &dir);
+    std::fs::write(dir.join("garbage.jsonl"), "not json at all\n").unwrap();
+    let (windows, problems) = list(&dir).unwrap();
+    assert_eq!(windows.len(), 2);
+    assert_eq!(windows[0].path, second);
+    assert_eq!(windows[1].path, first);
+    assert_eq!(windows[0].outcome, Some(Outcome::RolledBack));
+    assert_eq!(windows[1].outcome, Some(Outcome::Aborted));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+}
+
+#[test]
+fn the_report_answers_who_approved_who_rolled_back_and_what_the_metrics_did() {
+    let dir = temp_dir("report");
+    let path = recorded("canary-regression", &dir);
+    let journal = Journal::read(&path).unwrap();
+    let report = report::build(&journal, Vec::new());
+    assert_eq!(report.outcome, "rolled_back");
+    assert_eq!(report.approvals[0].operator, "erin");
+    let rollback = report.rollback.as_ref().unwrap();
+    assert!(rollback.automatic);
+    assert_eq!(rollback.by, "rule:ErrorRateRollback");
+    let canary_errors = report
+        .metrics
+        .iter()
+        .find(|m| {
+            m.series == crate::model::Series::ErrorRate && m.cohort == crate::model::Cohort::Canary
+        })
+        .unwrap();
+    assert!(canary_errors.worst.unwrap() > 0.10);
+    assert_eq!(
+        canary_errors.before, None,
+        "the new version had no traffic before the rollout"
+    );
+    let md = report.markdown();
+    for needle in [
+        "**Version**: v2.14.0 → v2.15.0",
+        "- Status: Rolled back",
+        "- Rolled back automatic, by rule ErrorRateRollback",
+        "| Production deploy approval | erin |",
+        "## Issues Encountered",
+        "## Lessons Learned",
+        "| Error rate | new version | — |",
+        "### Rollback verification (5/5)",
+    ] {
+        assert!(md.contains(needle), "missing {needle:?} in:\n{md}");
+    }
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["rollback"]["by"], "rule:ErrorRateRollback");
+}
