@@ -360,3 +360,195 @@ fn without_the_autopilot_events_stops_where_only_a_person_can_go_on() {
         .to_string();
     assert!(!last.contains("release_finished"));
 }
+
+#[test]
+fn every_headless_window_is_journaled_and_reported() {
+    let dir = scratch().join("reported");
+    let run = |args: &[&str]| {
+        shipdeck()
+            .env("SHIPDECK_JOURNAL_DIR", &dir)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        run(&[
+            "events",
+            "--scenario",
+            "canary-regression",
+            "--speed",
+            "max",
+            "--autopilot"
+        ])
+        .status
+        .success()
+    );
+    let list = run(&["journal", "list"]);
+    let listing = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        listing.contains("checkout-api") && listing.contains("rolled_back"),
+        "{listing}"
+    );
+    let report = run(&["report", "latest"]);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let md = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        md.contains("- Rolled back automatically by rule ErrorRateRollback"),
+        "{md}"
+    );
+    let out = dir.join("report.json");
+    let json = run(&[
+        "report",
+        "latest",
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(json.status.success());
+    let value: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(value["outcome"], "rolled_back");
+    let missing = run(&["report", "/no/such/journal.jsonl"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn a_window_killed_at_any_moment_leaves_a_journal_that_reports() {
+    let dir = scratch().join("killed");
+    for (i, after_ms) in [150_u64, 700, 1500].into_iter().enumerate() {
+        let sub = dir.join(i.to_string());
+        let mut child = Process::new(env!("CARGO_BIN_EXE_shipdeck"))
+            .env("SHIPDECK_JOURNAL_DIR", &sub)
+            .env("XDG_CONFIG_HOME", scratch().join("config"))
+            .args(["events", "--speed", "300", "--autopilot"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(after_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let out = shipdeck()
+            .env("SHIPDECK_JOURNAL_DIR", &sub)
+            .args(["report", "latest"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "killed after {after_ms}ms: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let md = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            md.contains("# Deployment Report: checkout-api v2.14.0"),
+            "{md}"
+        );
+        assert!(
+            md.contains("Unfinished: the journal ends before the release did"),
+            "{md}"
+        );
+        let list = shipdeck()
+            .env("SHIPDECK_JOURNAL_DIR", &sub)
+            .args(["journal", "list"])
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&list.stdout).contains("unfinished"));
+    }
+}
+
+#[test]
+fn config_shows_each_value_and_where_it_came_from() {
+    let dir = scratch().join("cfg");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.yaml");
+    std::fs::write(
+        &config,
+        "operator: dave\nkeys:\n  rollback: ctrl+r\nframe_cap: 20\n",
+    )
+    .unwrap();
+    let out = shipdeck()
+        .env("SHIPDECK_FRAME_CAP", "60")
+        .args(["config", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("operator ").contains("dave")
+            && line("operator ").ends_with(&format!("from {}", config.display())),
+        "{text}"
+    );
+    assert!(
+        line("frame_cap").contains("60 fps")
+            && line("frame_cap").ends_with("from $SHIPDECK_FRAME_CAP"),
+        "{text}"
+    );
+    assert!(line("keys.rollback").contains("ctrl+r"), "{text}");
+    let out = shipdeck()
+        .env("SHIPDECK_OPERATOR", "erin")
+        .args([
+            "config",
+            "--config",
+            config.to_str().unwrap(),
+            "--operator",
+            "frank",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.starts_with("operator")
+                && l.contains("frank")
+                && l.ends_with("from --operator"))
+    );
+
+    std::fs::write(&config, "operator: dave\nkeys:\n  rollbak: R\n").unwrap();
+    let out = shipdeck()
+        .args(["config", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:3:12: `rollbak` is not an action",
+            config.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_journal_folder_defaults_and_the_flag_wins() {
+    let flagged = scratch().join("flagged");
+    let out = shipdeck()
+        .args([
+            "events",
+            "--scenario",
+            "approval-rejected",
+            "--speed",
+            "max",
+            "--autopilot",
+            "--journal-dir",
+        ])
+        .arg(&flagged)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_dir(&flagged).unwrap().count(), 1);
+}

@@ -243,3 +243,66 @@ fn keys_sign_the_gate_advance_the_canary_and_roll_back() {
     assert_restored(&tmux, &before, "0");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_recorded_window_replays_read_only_with_pause_and_seek() {
+    let dir = std::env::temp_dir().join(format!("shipdeck-replay-{}", std::process::id()));
+    let recorded = Command::new(bin())
+        .env("SHIPDECK_JOURNAL_DIR", &dir)
+        .args([
+            "events",
+            "--scenario",
+            "canary-regression",
+            "--speed",
+            "max",
+            "--autopilot",
+        ])
+        .output()
+        .unwrap();
+    assert!(recorded.status.success());
+    let tmux = Tmux::start("replay", 160, 45);
+    let before = tmux.stty("BEFORE");
+    tmux.type_line(&format!(
+        "SHIPDECK_JOURNAL_DIR={} {} replay latest --speed 30; echo EXITED=$?",
+        dir.display(),
+        bin()
+    ));
+    tmux.wait_for(" REPLAY ");
+    tmux.keys(&["a"]);
+    tmux.wait_for("nothing can be changed");
+    tmux.keys(&["Space"]);
+    tmux.wait_for("REPLAY · PAUSED");
+    for _ in 0..25 {
+        tmux.keys(&["Right"]);
+    }
+    tmux.wait_for("ROLLED BACK (rule:ErrorRateRollback)");
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, &before, "0");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn keys_rebound_in_the_config_are_the_keys_help_shows() {
+    let dir = std::env::temp_dir().join(format!("shipdeck-rebind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.yaml");
+    std::fs::write(&config, "keys:\n  help: h\n  rollback: ctrl+r\n").unwrap();
+    let tmux = Tmux::start("rebind", 160, 45);
+    open_console(&tmux, &format!("--config {}", config.display()), "");
+    tmux.keys(&["h"]);
+    let screen = tmux.wait_for(" Keys ");
+    assert!(
+        screen.contains("Ctrl+r") && screen.contains("roll back now"),
+        "{screen}"
+    );
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains(" h ") && l.contains("show or hide this help")),
+        "{screen}"
+    );
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["q"]);
+    tmux.wait_for_line("EXITED=");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -461,7 +461,7 @@ impl Report {
             "rolled_back" => "Rolled back".to_string(),
             "failed" => "Failed".to_string(),
             "aborted" => "Aborted".to_string(),
-            other => format!("Unfinished ({other}: the journal ends before the release did)"),
+            _ => "Unfinished: the journal ends before the release did".to_string(),
         };
         let _ = writeln!(
             md,
@@ -558,7 +558,7 @@ impl Report {
             }
             Some(r) => {
                 let who = if r.automatic {
-                    format!("automatic, by rule {}", r.by.trim_start_matches("rule:"))
+                    format!("automatically by rule {}", r.by.trim_start_matches("rule:"))
                 } else {
                     format!("by {}", r.by)
                 };

@@ -141,7 +141,7 @@ fn the_report_answers_who_approved_who_rolled_back_and_what_the_metrics_did() {
     for needle in [
         "**Version**: v2.14.0 → v2.15.0",
         "- Status: Rolled back",
-        "- Rolled back automatic, by rule ErrorRateRollback",
+        "- Rolled back automatically by rule ErrorRateRollback",
         "| Production deploy approval | erin |",
         "## Issues Encountered",
         "## Lessons Learned",

@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use jiff::SignedDuration;
 
 use super::*;
-use crate::backend::Update;
+use crate::backend::{ReplayControl, Update};
 use crate::model::{Action, Release, Status};
 use crate::sim::Simulator;
 
@@ -539,4 +539,37 @@ fn a_backend_that_goes_away_is_shown_and_pending_commands_are_not_forgotten() {
             "advance: no answer; the backend stopped".into()
         )
     );
+}
+
+#[test]
+fn a_replay_takes_space_and_arrows_and_refuses_every_change() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    app.replay = Some(Replay { paused: false });
+    assert_eq!(
+        press(&mut app, KeyCode::Char(' ')),
+        vec![Effect::Replay(ReplayControl::Toggle)]
+    );
+    assert_eq!(app.replay, Some(Replay { paused: true }));
+    assert_eq!(
+        press(&mut app, KeyCode::Left),
+        vec![Effect::Replay(ReplayControl::Seek(-SEEK_STEP))]
+    );
+    assert_eq!(
+        press(&mut app, KeyCode::Right),
+        vec![Effect::Replay(ReplayControl::Seek(SEEK_STEP))]
+    );
+    for key in ['a', 'p', 'R', 'r'] {
+        assert!(
+            press(&mut app, KeyCode::Char(key)).is_empty(),
+            "{key} must not send"
+        );
+        assert!(
+            status(&app)
+                .1
+                .ends_with("this is a replay of a recorded window; nothing can be changed")
+        );
+    }
+    // Seeking back starts the release again from its first event.
+    app.update(Msg::Backend(Update::Reset));
+    assert_eq!(app.release.status, Status::NotStarted);
 }

@@ -169,11 +169,23 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         (None, None) => String::new(),
     };
     let (state_text, state_style) = state(app);
-    let line2 = Line::from(vec![
+    let mut spans = Vec::new();
+    // A replay says so first, loudly: nothing on this screen is live.
+    if let Some(replay) = app.replay {
+        let marker = if replay.paused {
+            " REPLAY · PAUSED "
+        } else {
+            " REPLAY "
+        };
+        spans.push(Span::styled(marker, theme.replay));
+        spans.push(Span::raw(" "));
+    }
+    spans.extend([
         Span::styled(format!(" {state_text} "), state_style),
         styled(format!(" operator {} ·", app.operator), header),
         styled(window, header),
         styled(now, header),
     ]);
+    let line2 = Line::from(spans);
     frame.render_widget(Paragraph::new(line2).style(header), row2);
 }
