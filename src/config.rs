@@ -131,6 +131,45 @@ pub const ACTIONS: &[&str] = &[
     "level",
 ];
 
+/// The keys each action has until a config rebinds it.
+pub const DEFAULT_KEYS: &[(&str, &[&str])] = &[
+    ("help", &["?"]),
+    ("quit", &["q"]),
+    ("next_pane", &["tab"]),
+    ("prev_pane", &["backtab"]),
+    ("up", &["up", "k"]),
+    ("down", &["down", "j"]),
+    ("page_up", &["pgup"]),
+    ("page_down", &["pgdn"]),
+    ("top", &["g", "home"]),
+    ("bottom", &["G", "end"]),
+    ("advance", &["a"]),
+    ("promote", &["F"]),
+    ("pause", &["p"]),
+    ("sign_off", &["s"]),
+    ("reject", &["x"]),
+    ("rollback", &["R"]),
+    ("retry", &["r"]),
+    ("tick", &["space"]),
+    ("filter", &["/"]),
+    ("follow", &["f"]),
+    ("level", &["l"]),
+];
+
+/// One spelling per key, for comparing: `Ctrl+S` and `ctrl+s` are one key,
+/// `R` and `r` are two.
+fn normal_key(spec: &str) -> String {
+    let spec = spec.trim();
+    if spec.chars().count() == 1 {
+        return if spec == " " {
+            "space".into()
+        } else {
+            spec.to_string()
+        };
+    }
+    spec.to_lowercase()
+}
+
 const NAMED_KEYS: &[&str] = &[
     "enter",
     "esc",
@@ -220,9 +259,32 @@ pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
             c.problem(&key.referenced, message);
         }
     }
-    let mut bound: BTreeMap<&str, &str> = BTreeMap::new();
     for (action, key) in &file.keys {
-        if let Some(other) = bound.insert(key.value.as_str(), action.as_str()) {
+        if !ACTIONS.contains(&action.as_str()) {
+            continue; // reported above
+        }
+        let wanted = normal_key(&key.value);
+        if wanted == "ctrl+c" {
+            c.problem(&key.referenced, "Ctrl+C always quits; bind another key");
+            continue;
+        }
+        // Taking another action's key would leave that action without one.
+        for (other, defaults) in DEFAULT_KEYS {
+            let taken = defaults.iter().any(|d| normal_key(d) == wanted);
+            if *other != action && taken && !file.keys.contains_key(*other) {
+                c.problem(
+                    &key.referenced,
+                    format!(
+                        "`{}` is {other}'s key; rebind {other} too, or choose another key",
+                        key.value
+                    ),
+                );
+            }
+        }
+    }
+    let mut bound: BTreeMap<String, &str> = BTreeMap::new();
+    for (action, key) in &file.keys {
+        if let Some(other) = bound.insert(normal_key(&key.value), action.as_str()) {
             c.problem(
                 &key.referenced,
                 format!("`{}` is bound to both {other} and {action}", key.value),
@@ -336,10 +398,20 @@ mod tests {
         );
         assert!(lines[1].1.contains("not a modifier"), "{lines:?}");
         assert_eq!(lines[2].0, 4);
-        let problems = parse("keys:\n  advance: a\n  rollback: a\n").unwrap_err();
+        let problems = parse("keys:\n  rollback: s\n").unwrap_err();
         assert_eq!(
             problems[0].message,
-            "`a` is bound to both advance and rollback"
+            "`s` is sign_off's key; rebind sign_off too, or choose another key"
+        );
+        assert!(
+            parse("keys:\n  rollback: s\n  sign_off: S\n").is_ok(),
+            "a whole swap is fine"
+        );
+        assert!(parse("keys:\n  help: ctrl+c\n").is_err());
+        let problems = parse("keys:\n  advance: n\n  rollback: n\n").unwrap_err();
+        assert_eq!(
+            problems[0].message,
+            "`n` is bound to both advance and rollback"
         );
         let problems = parse("backend:\n  pipeline: { kind: ftp, url: x }\n").unwrap_err();
         assert!(problems[0].message.contains("ftp"), "{problems:?}");

@@ -12,7 +12,16 @@ mod cli;
 ///
 /// With no command, shipdeck opens the console on the embedded simulator.
 #[derive(Debug, Parser)]
-#[command(name = "shipdeck", version, about, max_term_width = 100, after_help = KEYS)]
+#[command(
+    name = "shipdeck",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = KEYS,
+    // The console's options go before no command: `shipdeck --operator x
+    // config` is refused rather than quietly ignoring --operator.
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -290,7 +290,8 @@ fn keys_rebound_in_the_config_are_the_keys_help_shows() {
     let tmux = Tmux::start("rebind", 160, 45);
     open_console(&tmux, &format!("--config {}", config.display()), "");
     tmux.keys(&["h"]);
-    let screen = tmux.wait_for(" Keys ");
+    tmux.wait_for("show or hide this help");
+    let screen = tmux.wait_for("roll back now");
     assert!(
         screen.contains("Ctrl+r") && screen.contains("roll back now"),
         "{screen}"

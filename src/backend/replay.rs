@@ -83,8 +83,14 @@ pub fn spawn(events: Vec<Event>, speed: f64, label: String) -> Handle {
                             next = upto;
                             position = target;
                             anchor = Instant::now();
+                            let connection = if next == events.len() {
+                                Connection::Lost("the recording ends here".into())
+                            } else {
+                                Connection::Live
+                            };
                             if update_tx.send(Update::Events(batch)).await.is_err()
                                 || update_tx.send(Update::Clock(target)).await.is_err()
+                                || update_tx.send(Update::Connection(connection)).await.is_err()
                             {
                                 return;
                             }
@@ -108,6 +114,12 @@ pub fn spawn(events: Vec<Event>, speed: f64, label: String) -> Handle {
                         next = upto;
                         if update_tx.send(Update::Events(batch)).await.is_err() {
                             return;
+                        }
+                        if next == events.len() {
+                            let end = Connection::Lost("the recording ends here".into());
+                            if update_tx.send(Update::Connection(end)).await.is_err() {
+                                return;
+                            }
                         }
                     }
                     if update_tx.send(Update::Clock(current)).await.is_err() {

@@ -190,9 +190,10 @@ pub fn replay(record: &RecordArgs, args: &ReplayArgs) -> ExitCode {
             Speed::Max => 1_000_000.0,
         };
         let who = journal.operator().unwrap_or("?").to_string();
-        let label = format!("replay of {who}'s window ×{speed}");
+        let label = format!("journal ×{speed}");
+        // The window's operator, as the live console showed it.
         let mut app = App::new(
-            settings.operator.value.clone(),
+            who.clone(),
             label.clone(),
             keymap,
             theme,

@@ -124,18 +124,6 @@ pub struct Key {
 }
 
 impl Key {
-    const fn plain(code: KeyCode) -> Key {
-        Key {
-            code,
-            ctrl: false,
-            alt: false,
-        }
-    }
-
-    const fn char(c: char) -> Key {
-        Key::plain(KeyCode::Char(c))
-    }
-
     /// Reads `a`, `R`, `?`, `ctrl+s`, `space`, `f5`, `pgdn`.
     pub fn parse(spec: &str) -> Result<Key, String> {
         crate::config::check_key(spec)?;
@@ -247,33 +235,19 @@ pub struct KeyMap {
 }
 
 impl Default for KeyMap {
+    /// The design's key map (`config::DEFAULT_KEYS`).
     fn default() -> KeyMap {
-        use KeyCode::*;
-        let bindings = [
-            (UiAction::Help, vec![Key::char('?')]),
-            (UiAction::Quit, vec![Key::char('q')]),
-            (UiAction::NextPane, vec![Key::plain(Tab)]),
-            (UiAction::PrevPane, vec![Key::plain(BackTab)]),
-            (UiAction::Up, vec![Key::plain(Up), Key::char('k')]),
-            (UiAction::Down, vec![Key::plain(Down), Key::char('j')]),
-            (UiAction::PageUp, vec![Key::plain(PageUp)]),
-            (UiAction::PageDown, vec![Key::plain(PageDown)]),
-            (UiAction::Top, vec![Key::char('g'), Key::plain(Home)]),
-            (UiAction::Bottom, vec![Key::char('G'), Key::plain(End)]),
-            (UiAction::Advance, vec![Key::char('a')]),
-            (UiAction::Promote, vec![Key::char('F')]),
-            (UiAction::Pause, vec![Key::char('p')]),
-            (UiAction::SignOff, vec![Key::char('s')]),
-            (UiAction::Reject, vec![Key::char('x')]),
-            (UiAction::Rollback, vec![Key::char('R')]),
-            (UiAction::Retry, vec![Key::char('r')]),
-            (UiAction::Tick, vec![Key::char(' ')]),
-            (UiAction::Filter, vec![Key::char('/')]),
-            (UiAction::Follow, vec![Key::char('f')]),
-            (UiAction::Level, vec![Key::char('l')]),
-        ]
-        .into_iter()
-        .collect();
+        let bindings = crate::config::DEFAULT_KEYS
+            .iter()
+            .map(|(name, specs)| {
+                let action = UiAction::from_name(name).expect("every default names an action");
+                let keys = specs
+                    .iter()
+                    .map(|s| Key::parse(s).expect("every default key parses"))
+                    .collect();
+                (action, keys)
+            })
+            .collect();
         KeyMap { bindings }
     }
 }

@@ -550,6 +550,27 @@ impl App {
 
     fn on_action(&mut self, action: UiAction) -> Vec<Effect> {
         let page = self.log_page();
+        let changes_the_release = matches!(
+            action,
+            UiAction::Advance
+                | UiAction::Promote
+                | UiAction::Pause
+                | UiAction::SignOff
+                | UiAction::Reject
+                | UiAction::Rollback
+                | UiAction::Retry
+                | UiAction::Tick
+        );
+        if self.replay.is_some() && changes_the_release {
+            self.say(
+                Tone::Refused,
+                format!(
+                    "{}: this is a replay of a recorded window; nothing can be changed",
+                    action.name().replace('_', " ")
+                ),
+            );
+            return Vec::new();
+        }
         match action {
             UiAction::Quit => return vec![Effect::Quit],
             UiAction::Help => self.dialog = Some(Dialog::Help),
@@ -602,10 +623,13 @@ impl App {
             }
             UiAction::SignOff | UiAction::Reject => {
                 let Some((gate, name)) = self.target_gate() else {
-                    self.say(
-                        Tone::Refused,
-                        "no gate is open for sign-off (select one in the gates pane)",
-                    );
+                    // A box all the same, so a comment typed next runs nothing.
+                    let reason = "no gate is open for sign-off (select one in the gates pane)";
+                    self.say(Tone::Refused, reason);
+                    self.dialog = Some(Dialog::Refusal {
+                        title: "Nothing to sign now".into(),
+                        reason: reason.into(),
+                    });
                     return Vec::new();
                 };
                 // Say now what the backend would say, rather than after the typing.
@@ -851,6 +875,16 @@ impl App {
             Some(Dialog::Refusal { .. }) => return vec![("Esc".into(), "close")],
             Some(_) => return vec![("Ctrl+S".into(), "submit"), ("Esc".into(), "cancel")],
             None => {}
+        }
+        if self.replay.is_some() {
+            return vec![
+                ("Space".into(), "pause/play"),
+                ("← →".into(), "a minute back/on"),
+                (k(UiAction::NextPane), "pane"),
+                (k(UiAction::Filter), "filter"),
+                (k(UiAction::Help), "help"),
+                (k(UiAction::Quit), "quit"),
+            ];
         }
         // A key is offered only when the engine's policy would take it now.
         let may = |action: Action| self.prospect(action).is_ok();

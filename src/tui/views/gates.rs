@@ -87,7 +87,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 ),
             ]));
         }
-        if gate.state == GateState::Open {
+        if gate.state == GateState::Open && app.replay.is_none() {
             let line = match app.gate_prospect(&gate.plan.id) {
                 Ok(()) => Line::from(vec![
                     styled("   you may sign: ", theme.muted),

@@ -70,6 +70,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Block::new().style(header), area);
     let [row1, row2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let (dot, connection) = match &app.connection {
+        Connection::Live if app.replay.is_some() => ("▶", "replaying".to_string()),
         Connection::Live => ("●", "live".to_string()),
         Connection::Connecting => ("◌", "connecting".to_string()),
         Connection::Lost(why) => ("✗", format!("lost: {why}")),
