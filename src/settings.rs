@@ -160,6 +160,16 @@ pub fn resolve(
     flags: &Flags,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Settings, SettingsError> {
+    // An empty variable is an unset one.
+    let env = |var: &str| env(var).filter(|v| !v.trim().is_empty());
+    let env: &dyn Fn(&str) -> Option<String> = &env;
+    if flags
+        .operator
+        .as_deref()
+        .is_some_and(|o| o.trim().is_empty())
+    {
+        return Err(SettingsError::BadEnv("--operator needs a name".into()));
+    }
     let default_config = dirs().map(|d| d.config_dir().join("config.yaml"));
     let config_file = match (&flags.config, env("SHIPDECK_CONFIG")) {
         (Some(path), _) => Some(Setting::new(path.clone(), Source::Flag("--config"))),
@@ -213,6 +223,17 @@ pub fn resolve(
         _ => Setting::new(None, Source::Default),
     };
 
+    if let Some(name) = &theme.value
+        && !crate::theme::BUNDLED.iter().any(|(n, _)| n == name)
+        && !Path::new(name).is_file()
+    {
+        let names: Vec<&str> = crate::theme::BUNDLED.iter().map(|(n, _)| *n).collect();
+        return Err(SettingsError::BadEnv(format!(
+            "theme from {}: no theme named \"{name}\" and no such file (bundled: {})",
+            theme.source,
+            names.join(", ")
+        )));
+    }
     let keys = file
         .keys
         .iter()

@@ -147,6 +147,13 @@ pub fn report(record: &RecordArgs, args: &ReportArgs) -> ExitCode {
     let result = (|| {
         let path = journal_path(record, &args.journal)?;
         let journal = read(&path)?;
+        if journal.events.is_empty() {
+            eprintln!(
+                "shipdeck: {} holds no events yet: the window ended before the release started",
+                path.display()
+            );
+            return Err(ExitCode::from(EXIT_BAD_INPUT));
+        }
         let report = report::build(&journal, journal.warnings(&path));
         let text = match args.format {
             Format::Markdown => report.markdown(),

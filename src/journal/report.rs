@@ -59,6 +59,8 @@ pub struct ItemRecord {
 #[derive(Debug, Clone, Serialize)]
 pub struct ChecklistRecord {
     pub name: String,
+    /// The checklist worked through after a rollback.
+    pub rollback: bool,
     pub items: Vec<ItemRecord>,
 }
 
@@ -97,6 +99,8 @@ pub struct Report {
     pub environment: String,
     pub strategy: String,
     pub deployer: String,
+    /// Who ran the window that recorded this, and how (`console`, `events`).
+    pub recorded_by: String,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
     pub duration: Option<String>,
@@ -117,6 +121,8 @@ pub struct Report {
 }
 
 const DOWN_BELOW: f64 = 0.95;
+/// A cohort whose last sample is older than this at the end had no traffic.
+const STALE: SignedDuration = SignedDuration::from_secs(60);
 
 /// Builds the report of a journal.
 pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
@@ -143,6 +149,22 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
                 .push((e.at, value));
         }
     }
+    let last_metric_at = samples
+        .values()
+        .filter_map(|v| v.last())
+        .map(|(at, _)| *at)
+        .max();
+    let traffic_moved = journal
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::CanaryStep { .. } | EventKind::RollbackStarted { .. }
+            )
+        })
+        .map(|e| e.at)
+        .last();
     let mut metrics = Vec::new();
     for series in [Series::ErrorRate, Series::LatencyP95] {
         for cohort in [Cohort::Canary, Cohort::Stable, Cohort::All] {
@@ -157,13 +179,24 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
                 .copied()
                 .filter(|(at, _)| began.is_none_or(|b| *at < b))
                 .collect();
-            let last = &values[values.len().saturating_sub(4)..];
+            // At the end: the samples since traffic last moved (a step or a
+            // rollback), at most the last four, and none for a cohort that
+            // no longer had traffic when the window ended.
+            let (last_at, _) = values[values.len() - 1];
+            let still_served =
+                last_metric_at.is_none_or(|end| end.duration_since(last_at) <= STALE);
+            let settled: Vec<_> = values
+                .iter()
+                .copied()
+                .filter(|(at, _)| traffic_moved.is_none_or(|moved| *at > moved))
+                .collect();
+            let last = &settled[settled.len().saturating_sub(4)..];
             metrics.push(MetricRow {
                 series,
                 cohort,
                 before: if began.is_some() { mean(&before) } else { None },
                 worst: values.iter().map(|(_, v)| *v).reduce(f64::max),
-                after: mean(last),
+                after: if still_served { mean(last) } else { None },
             });
         }
     }
@@ -213,6 +246,8 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
         .checklists
         .iter()
         .map(|c| ChecklistRecord {
+            rollback: plan.as_ref().and_then(|p| p.rollback_checklist.as_deref())
+                == Some(c.id.as_str()),
             name: c.name.clone(),
             items: c
                 .items
@@ -344,10 +379,15 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
                     accepted: true,
                     message: note.clone(),
                 });
-                if matches!(
-                    command.action.name(),
-                    "advance" | "promote_full" | "pause" | "resume" | "retry" | "rollback"
-                ) {
+                // A rollback accepted with a note changed nothing new (it was
+                // already under way, or only added its reason).
+                let repeated = command.action.name() == "rollback" && note.is_some();
+                if !repeated
+                    && matches!(
+                        command.action.name(),
+                        "advance" | "promote_full" | "pause" | "resume" | "retry" | "rollback"
+                    )
+                {
                     let note = note
                         .as_deref()
                         .map(|n| format!(" ({n})"))
@@ -375,6 +415,9 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
             }
             EventKind::ReleasePaused { by, .. } => say(format!("Paused by {by}")),
             EventKind::ReleaseResumed { by, .. } => say(format!("Resumed by {by}")),
+            EventKind::RollbackStarted { by, reason } if by.starts_with("rule:") => {
+                say(format!("Automatic rollback: {reason}"))
+            }
             EventKind::RollbackStarted { by, reason } => {
                 say(format!("Rollback started by {by}: {reason}"))
             }
@@ -392,6 +435,47 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
         }
     }
 
+    // Commands on the record that no event answers: the window ended (a
+    // crash, a kill) between recording a command and hearing back.
+    let answered: std::collections::BTreeSet<&str> = journal
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::CommandAccepted { command, .. }
+            | EventKind::CommandRejected { command, .. } => Some(command.id.as_str()),
+            _ => None,
+        })
+        .collect();
+    for (at, command) in journal
+        .commands
+        .iter()
+        .filter(|(_, c)| !answered.contains(c.id.as_str()))
+    {
+        let verdict = journal.verdicts.iter().find(|v| v.1 == command.id);
+        commands.push(CommandRecord {
+            at: *at,
+            operator: command.operator.clone(),
+            command: command.action.name().to_string(),
+            accepted: verdict.is_some_and(|v| v.2),
+            message: Some(match verdict {
+                Some((_, _, _, Some(m))) => m.clone(),
+                _ => "no answer is on the record: the window ended first".to_string(),
+            }),
+        });
+        timeline.push(Moment {
+            at: *at,
+            what: format!(
+                "{} asked to {}; no answer is on the record (the window ended first)",
+                command.operator,
+                command.action.name().replace('_', " ")
+            ),
+        });
+    }
+    timeline.sort_by_key(|m| m.at);
+    let recorded_by = match &journal.window {
+        Some(super::Record::Window { operator, mode, .. }) => format!("{operator} ({mode})"),
+        _ => "unknown".to_string(),
+    };
     let duration = release
         .started_at
         .zip(release.finished_at.or(release.last_at))
@@ -423,6 +507,7 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
             .as_ref()
             .map(|p| p.deployer.clone())
             .unwrap_or_default(),
+        recorded_by,
         started_at: release.started_at,
         finished_at: release.finished_at,
         duration,
@@ -444,8 +529,29 @@ fn time(t: Timestamp) -> String {
     t.strftime("%H:%M:%S").to_string()
 }
 
+/// Free text (comments, reasons, messages) as one line of plain Markdown:
+/// nothing an operator typed can become a heading, a table or markup.
+fn prose(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+    {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    prose(text)
 }
 
 impl Report {
@@ -478,6 +584,7 @@ impl Report {
         let _ = writeln!(md, "**Environment**: {}  ", self.environment);
         let _ = writeln!(md, "**Strategy**: {}  ", self.strategy);
         let _ = writeln!(md, "**Deployed by**: {}  ", self.deployer);
+        let _ = writeln!(md, "**Recorded by**: {}  ", self.recorded_by);
         let _ = writeln!(
             md,
             "**Duration**: {}{}\n",
@@ -570,7 +677,12 @@ impl Report {
                         .map(|f| format!(", done at {} UTC", time(f)))
                         .unwrap_or_default()
                 );
-                let _ = writeln!(md, "- Why: {}\n", r.reason);
+                let why = if r.reason == format!("rolled back by {}", r.by) {
+                    "no reason given".to_string()
+                } else {
+                    prose(&r.reason)
+                };
+                let _ = writeln!(md, "- Why: {why}\n");
             }
         }
 
@@ -633,6 +745,10 @@ impl Report {
 
         let _ = writeln!(md, "## Checklists\n");
         for list in &self.checklists {
+            // The rollback checklist belongs in the report only with a rollback.
+            if self.rollback.is_none() && list.rollback {
+                continue;
+            }
             let done = list.items.iter().filter(|i| i.ticked_by.is_some()).count();
             let _ = writeln!(md, "### {} ({done}/{})\n", list.name, list.items.len());
             for item in &list.items {
@@ -642,15 +758,15 @@ impl Report {
                     _ => String::new(),
                 };
                 let mark = if item.ticked_by.is_some() { "x" } else { " " };
-                let _ = writeln!(md, "- [{mark}] {}{by}", item.text);
+                let _ = writeln!(md, "- [{mark}] {}{by}", prose(&item.text));
             }
             md.push('\n');
         }
 
         let refused: Vec<_> = self.commands.iter().filter(|c| !c.accepted).collect();
         if !refused.is_empty() {
-            let _ = writeln!(md, "## Refused commands\n");
-            let _ = writeln!(md, "| When (UTC) | Who | Command | Why refused |");
+            let _ = writeln!(md, "## Refused or unanswered commands\n");
+            let _ = writeln!(md, "| When (UTC) | Who | Command | Why |");
             let _ = writeln!(md, "|---|---|---|---|");
             for c in refused {
                 let _ = writeln!(

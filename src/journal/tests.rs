@@ -153,3 +153,109 @@ fn the_report_answers_who_approved_who_rolled_back_and_what_the_metrics_did() {
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["rollback"]["by"], "rule:ErrorRateRollback");
 }
+
+#[test]
+fn a_command_recorded_just_before_a_crash_is_in_the_report() {
+    let dir = temp_dir("unanswered");
+    let path = recorded("happy-canary", &dir);
+    // The file as a crash would leave it: a rollback on the record, and
+    // nothing after it.
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let cut = text.find("\"type\":\"release_finished\"").unwrap();
+    text.truncate(text[..cut].rfind('\n').unwrap() + 1);
+    let command = Record::Command {
+        at: jiff::Timestamp::now(),
+        command: Command::new(
+            "c-9",
+            "ops",
+            Action::Rollback {
+                reason: Some("p99 <b>doubled</b>\n# not a heading".into()),
+            },
+        ),
+    };
+    text.push_str(&serde_json::to_string(&command).unwrap());
+    text.push('\n');
+    std::fs::write(&path, text).unwrap();
+    let journal = Journal::read(&path).unwrap();
+    let report = report::build(&journal, Vec::new());
+    let unanswered = report
+        .commands
+        .iter()
+        .find(|c| c.operator == "ops")
+        .unwrap();
+    assert_eq!(unanswered.command, "rollback");
+    let md = report.markdown();
+    assert!(
+        md.contains("ops asked to rollback; no answer is on the record (the window ended first)"),
+        "{md}"
+    );
+    assert!(md.contains("**Recorded by**: dave (events)"));
+    assert!(
+        !md.contains("### Rollback verification"),
+        "no rollback, no rollback checklist"
+    );
+}
+
+#[test]
+fn what_operators_type_cannot_become_markup_in_the_report() {
+    let dir = temp_dir("markup");
+    let mut writer = Writer::create(&dir, "erin", "sim:x", "console").unwrap();
+    let scenario = scenario::parse(bundled::get("approval-rejected").unwrap()).unwrap();
+    let mut sim = Simulator::new(
+        scenario,
+        SimOptions {
+            autopilot: true,
+            ..SimOptions::default()
+        },
+    );
+    let mut events = sim.start();
+    while !sim
+        .release()
+        .gates
+        .iter()
+        .any(|g| g.state == crate::model::GateState::Open)
+    {
+        let due = sim.next_due().unwrap();
+        events.extend(sim.advance_to(due));
+    }
+    let reject = Command::new(
+        "r1",
+        "dave",
+        Action::Reject {
+            gate: None,
+            reason: "bad\n\n# Heading\n| a | b |\n<script>x</script> *now*".into(),
+        },
+    );
+    events.extend(sim.submit(reject).1);
+    writer.events(&events).unwrap();
+    let journal = Journal::read(writer.path()).unwrap();
+    let md = report::build(&journal, Vec::new()).markdown();
+    assert!(!md.contains("\n# Heading"), "{md}");
+    assert!(md.contains("\\<script\\>"), "{md}");
+    assert!(md.contains("\\*now\\*"), "{md}");
+}
+
+#[test]
+fn at_the_end_means_after_traffic_last_moved_and_only_with_traffic() {
+    let dir = temp_dir("end");
+    let path = recorded("canary-regression", &dir);
+    let report = report::build(&Journal::read(&path).unwrap(), Vec::new());
+    let row = |cohort| {
+        report
+            .metrics
+            .iter()
+            .find(|m| m.series == crate::model::Series::ErrorRate && m.cohort == cohort)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        row(crate::model::Cohort::Canary).after,
+        None,
+        "the new version was drained"
+    );
+    let all = row(crate::model::Cohort::All).after.unwrap();
+    assert!(
+        all < 0.01,
+        "after the rollback all traffic is healthy again: {all}"
+    );
+}
