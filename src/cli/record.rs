@@ -103,7 +103,7 @@ pub fn list(record: &RecordArgs) -> ExitCode {
     }
     if windows.iter().any(|w| w.damaged) {
         println!(
-            "* the journal's last line was cut off (the window ended abruptly); what was recorded is intact"
+            "* the journal is damaged (a line cut off by an abrupt end, or unreadable); `shipdeck report` says which and uses the rest"
         );
     }
     for p in &problems {

@@ -157,14 +157,14 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
     let traffic_moved = journal
         .events
         .iter()
-        .filter(|e| {
+        .rev()
+        .find(|e| {
             matches!(
                 e.kind,
                 EventKind::CanaryStep { .. } | EventKind::RollbackStarted { .. }
             )
         })
-        .map(|e| e.at)
-        .last();
+        .map(|e| e.at);
     let mut metrics = Vec::new();
     for series in [Series::ErrorRate, Series::LatencyP95] {
         for cohort in [Cohort::Canary, Cohort::Stable, Cohort::All] {
