@@ -47,9 +47,11 @@ enum Command {
     ///
     /// Prints `path:line:col: what is wrong` for every problem found and exits
     /// with status 2, or exits 0 when every file is sound.
+    ///
+    /// With no paths, checks the config file shipdeck would read.
     Check {
         /// Files to check; the kind of each is read from its contents.
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
 
@@ -99,6 +101,7 @@ fn main() -> ExitCode {
         None => cli::console::run(&cli.console),
         Some(Command::Events(args)) => cli::events::run(&args),
         Some(Command::Check { paths }) => cli::check::run(&paths),
+
         Some(Command::Config { record }) => cli::config::run(&record),
         Some(Command::Journal { command, record }) => match command {
             cli::record::JournalCommand::List => cli::record::list(&record),

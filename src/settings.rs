@@ -395,15 +395,16 @@ impl Settings {
                 .unwrap_or_else(|| "default (production skin for production releases)".into()),
             &self.theme.source,
         );
-        if self.keys.is_empty() {
-            row(
-                "keys",
-                "defaults (press ? in the console)".into(),
-                &Source::Default,
-            );
-        }
-        for (action, key) in &self.keys {
-            row(&format!("keys.{action}"), key.value.clone(), &key.source);
+        // The whole key map in effect: rebindings, and the defaults kept.
+        for (action, defaults) in config::DEFAULT_KEYS {
+            match self.keys.get(*action) {
+                Some(key) => row(&format!("keys.{action}"), key.value.clone(), &key.source),
+                None => row(
+                    &format!("keys.{action}"),
+                    defaults.join(" / "),
+                    &Source::Default,
+                ),
+            }
         }
         row(
             "log_ring",

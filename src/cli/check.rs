@@ -6,6 +6,30 @@ use std::process::ExitCode;
 use shipdeck::check::check_text;
 
 pub fn run(paths: &[PathBuf]) -> ExitCode {
+    if paths.is_empty() {
+        // The config file shipdeck would read: $SHIPDECK_CONFIG, else the default.
+        let path = std::env::var_os("SHIPDECK_CONFIG")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                directories::ProjectDirs::from("", "", "shipdeck")
+                    .map(|d| d.config_dir().join("config.yaml"))
+            });
+        return match path {
+            Some(path) if path.is_file() => run(&[path]),
+            Some(path) => {
+                println!(
+                    "no config file at {}: nothing to check (the defaults apply)",
+                    path.display()
+                );
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("shipdeck: no home folder to look for a config in; name a file to check");
+                ExitCode::from(super::EXIT_BAD_INPUT)
+            }
+        };
+    }
     let mut bad = false;
     for path in paths {
         let shown = path.display();
