@@ -16,6 +16,7 @@ use crate::tui::app::App;
 fn state(app: &App) -> (String, Style) {
     let theme = &app.theme;
     let release = &app.release;
+    let rolled_back_by = || release.rollback.as_ref().map_or("?", |r| r.by.as_str());
     match release.status {
         Status::NotStarted => ("NOT STARTED".to_string(), theme.header),
         Status::Running => match release
@@ -30,28 +31,10 @@ fn state(app: &App) -> (String, Style) {
             format!("PAUSED by {}", release.paused_by.as_deref().unwrap_or("?")),
             theme.stage_waiting,
         ),
-        Status::RollingBack => (
-            format!(
-                "ROLLING BACK ({})",
-                release
-                    .rollback
-                    .as_ref()
-                    .map(|r| r.by.as_str())
-                    .unwrap_or("?")
-            ),
-            theme.danger,
-        ),
-        Status::Finished(Outcome::RolledBack) => (
-            format!(
-                "ROLLED BACK ({})",
-                release
-                    .rollback
-                    .as_ref()
-                    .map(|r| r.by.as_str())
-                    .unwrap_or("?")
-            ),
-            theme.danger,
-        ),
+        Status::RollingBack => (format!("ROLLING BACK ({})", rolled_back_by()), theme.danger),
+        Status::Finished(Outcome::RolledBack) => {
+            (format!("ROLLED BACK ({})", rolled_back_by()), theme.danger)
+        }
         Status::Finished(outcome) => (
             outcome.name().replace('_', " ").to_uppercase(),
             if outcome == Outcome::Succeeded {

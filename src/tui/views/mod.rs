@@ -54,7 +54,7 @@ pub fn layout(area: Rect) -> Areas {
             status,
         };
     }
-    if area.width >= 120 {
+    let (board, metrics, gates, logs) = if area.width >= 120 {
         let [top, logs] =
             Layout::vertical([Constraint::Percentage(52), Constraint::Min(4)]).areas(body);
         let [board, metrics, gates] = Layout::horizontal([
@@ -63,14 +63,7 @@ pub fn layout(area: Rect) -> Areas {
             Constraint::Percentage(32),
         ])
         .areas(top);
-        Areas {
-            header,
-            board: Some(board),
-            metrics: Some(metrics),
-            gates: Some(gates),
-            logs: Some(logs),
-            status,
-        }
+        (board, metrics, gates, logs)
     } else {
         let [top, bottom] =
             Layout::vertical([Constraint::Percentage(50), Constraint::Min(4)]).areas(body);
@@ -79,14 +72,15 @@ pub fn layout(area: Rect) -> Areas {
         let [logs, gates] =
             Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)])
                 .areas(bottom);
-        Areas {
-            header,
-            board: Some(board),
-            metrics: Some(metrics),
-            gates: Some(gates),
-            logs: Some(logs),
-            status,
-        }
+        (board, metrics, gates, logs)
+    };
+    Areas {
+        header,
+        board: Some(board),
+        metrics: Some(metrics),
+        gates: Some(gates),
+        logs: Some(logs),
+        status,
     }
 }
 
