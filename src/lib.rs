@@ -4,6 +4,7 @@
 //! data) ← `engine` (commands under policy) ← `sim` (the embedded simulator)
 //! ← `check` and the command line.
 
+pub mod api;
 pub mod backend;
 pub mod check;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod engine;
 pub mod journal;
 pub mod model;
 pub mod problem;
+pub mod server;
 pub mod settings;
 pub mod sim;
 pub mod theme;

@@ -43,6 +43,29 @@ enum Command {
         shipdeck events --scenario ./my-release.yaml --speed 60 | jq -c 'select(.type != \"metric\")'")]
     Events(cli::events::EventsArgs),
 
+    /// Host the embedded simulator over shipdeck's HTTP contract, so that
+    /// several consoles and `shipdeck do` share one window.
+    ///
+    /// Prints the address it listens on. Every command is journaled; an
+    /// unfinished window is taken up where it stopped when the server starts
+    /// again (unless --fresh).
+    #[command(after_help = "Examples:\n  \
+        shipdeck serve --scenario two-person\n  \
+        shipdeck serve --listen 0.0.0.0:7878 --tokens ~/.config/shipdeck/tokens.yaml\n\n\
+        Then: shipdeck --backend http://127.0.0.1:7878")]
+    Serve(cli::serve::ServeArgs),
+
+    /// Send one command to a server and print the outcome.
+    ///
+    /// Exit status 0 when the command was accepted, 3 when it was refused
+    /// (the reason is printed), 2 on bad usage or when the server cannot be
+    /// reached or refuses the token.
+    #[command(after_help = "Examples:\n  \
+        shipdeck do approve --gate prod-approval --comment \"dashboards clean\" --backend http://127.0.0.1:7878\n  \
+        shipdeck do rollback --comment \"p99 regression\" --backend http://127.0.0.1:7878\n  \
+        shipdeck do check --list pre-deploy --item runbook-linked --backend http://127.0.0.1:7878")]
+    Do(cli::remote::DoArgs),
+
     /// Check scenario, config and theme files.
     ///
     /// Prints `path:line:col: what is wrong` for every problem found and exits
@@ -101,6 +124,8 @@ fn main() -> ExitCode {
         None => cli::console::run(&cli.console),
         Some(Command::Events(args)) => cli::events::run(&args),
         Some(Command::Check { paths }) => cli::check::run(&paths),
+        Some(Command::Serve(args)) => cli::serve::run(&args),
+        Some(Command::Do(args)) => cli::remote::run(&args),
 
         Some(Command::Config { record }) => cli::config::run(&record),
         Some(Command::Journal { command, record }) => match command {

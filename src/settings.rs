@@ -54,6 +54,18 @@ pub struct Flags {
     pub seed: Option<u64>,
     pub speed: Option<String>,
     pub autopilot: bool,
+    pub backend: Option<String>,
+    pub release: Option<String>,
+    pub token_file: Option<PathBuf>,
+}
+
+/// A server speaking the HTTP contract, when one is the backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteSettings {
+    pub url: Setting<String>,
+    pub release: Option<Setting<String>>,
+    /// Where the bearer token is read from, when not `$SHIPDECK_TOKEN`.
+    pub token_file: Option<Setting<PathBuf>>,
 }
 
 /// The simulator's settings.
@@ -84,6 +96,8 @@ pub struct Settings {
     /// Rules that replace the runbook's where a scenario names none.
     pub rules: Option<Setting<Vec<Rule>>>,
     pub sim: SimSettings,
+    /// `None`: the embedded simulator is the backend.
+    pub remote: Option<RemoteSettings>,
     /// Configured sources this build cannot use yet, in words.
     pub unsupported: Vec<String>,
 }
@@ -290,6 +304,7 @@ pub fn resolve(
 
     let mut unsupported = Vec::new();
     let mut sim_file = (None, None, None, None);
+    let mut http_file: Option<(String, Option<String>, Option<String>)> = None;
     if let Some(backend) = &file.backend {
         match &backend.pipeline.value {
             PipelineSource::Sim {
@@ -298,9 +313,11 @@ pub fn resolve(
                 seed,
                 autopilot,
             } => sim_file = (scenario.clone(), *seed, *speed, *autopilot),
-            PipelineSource::Http { url, .. } => unsupported.push(format!(
-                "the http pipeline ({url}) is not supported by this build; the simulator runs instead"
-            )),
+            PipelineSource::Http {
+                url,
+                release,
+                token_file,
+            } => http_file = Some((url.clone(), release.clone(), token_file.clone())),
         }
         if backend.metrics.is_some() {
             unsupported.push(
@@ -337,6 +354,31 @@ pub fn resolve(
         },
     };
 
+    let (file_url, file_release, file_token) = match http_file {
+        Some((url, release, token)) => (Some(url), release, token),
+        None => (None, None, None),
+    };
+    let url = match (&flags.backend, env("SHIPDECK_BACKEND"), file_url) {
+        (Some(url), _, _) => Some(Setting::new(url.clone(), Source::Flag("--backend"))),
+        (None, Some(url), _) => Some(Setting::new(url, Source::Env("SHIPDECK_BACKEND"))),
+        (None, None, url) => url.map(|u| Setting::new(u, from_file())),
+    };
+    let remote = url.map(|url| RemoteSettings {
+        url,
+        release: match (&flags.release, file_release) {
+            (Some(r), _) => Some(Setting::new(r.clone(), Source::Flag("--release"))),
+            (None, r) => r.map(|r| Setting::new(r, from_file())),
+        },
+        token_file: match (&flags.token_file, env("SHIPDECK_TOKEN_FILE"), file_token) {
+            (Some(p), _, _) => Some(Setting::new(p.clone(), Source::Flag("--token-file"))),
+            (None, Some(p), _) => Some(Setting::new(
+                PathBuf::from(p),
+                Source::Env("SHIPDECK_TOKEN_FILE"),
+            )),
+            (None, None, p) => p.map(|p| Setting::new(expand_home(&p), from_file())),
+        },
+    });
+
     Ok(Settings {
         config_file,
         default_config,
@@ -348,6 +390,7 @@ pub fn resolve(
         journal_dir,
         rules,
         sim,
+        remote,
         unsupported,
     })
 }
@@ -438,11 +481,32 @@ impl Settings {
                 &Source::Default,
             ),
         }
-        row(
-            "backend",
-            "sim (the embedded simulator)".into(),
-            &Source::Default,
-        );
+        match &self.remote {
+            Some(remote) => {
+                row("backend", remote.url.value.clone(), &remote.url.source);
+                match &remote.release {
+                    Some(r) => row("release", r.value.clone(), &r.source),
+                    None => row(
+                        "release",
+                        "the server's only release".into(),
+                        &Source::Default,
+                    ),
+                }
+                match &remote.token_file {
+                    Some(t) => row("token_file", t.value.display().to_string(), &t.source),
+                    None => row(
+                        "token_file",
+                        "none ($SHIPDECK_TOKEN if set)".into(),
+                        &Source::Default,
+                    ),
+                }
+            }
+            None => row(
+                "backend",
+                "sim (the embedded simulator)".into(),
+                &Source::Default,
+            ),
+        }
         row(
             "sim.scenario",
             self.sim.scenario.value.clone(),

@@ -307,3 +307,110 @@ fn keys_rebound_in_the_config_are_the_keys_help_shows() {
     tmux.wait_for_line("EXITED=");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A release that waits at a gate two people must sign.
+const TWO_PERSON_SCENARIO: &str = "\
+release: { service: ledger-api, from: v1.0.0, to: v1.1.0, deployer: carol }
+strategy:
+  canary:
+    steps: [ { set_weight: 50 }, { pause: until advanced }, { set_weight: 100 } ]
+stages:
+  - { id: approval, kind: approval, gate: production }
+  - { id: canary, kind: rollout }
+  - { id: monitoring, kind: monitoring, duration: 1h }
+gates:
+  - { id: production, name: Production deploy approval, required: 2, approvers: [dave, erin] }
+";
+
+/// Starts `shipdeck serve` on `listen`; returns it and its URL.
+fn serve(
+    dir: &std::path::Path,
+    scenario: &std::path::Path,
+    listen: &str,
+) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(bin())
+        .args(["serve", "--listen", listen, "--speed", "30", "--scenario"])
+        .arg(scenario)
+        .env("SHIPDECK_JOURNAL_DIR", dir.join("served"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("shipdeck serve: listening on ")
+        .unwrap_or_else(|| panic!("serve said {first:?}"))
+        .to_string();
+    (child, url)
+}
+
+#[test]
+fn two_consoles_share_a_served_window_and_see_each_other_sign() {
+    let dir = std::env::temp_dir().join(format!("shipdeck-shared-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("two-person.yaml");
+    std::fs::write(&scenario, TWO_PERSON_SCENARIO).unwrap();
+    let (mut server, url) = serve(&dir, &scenario, "127.0.0.1:0");
+    let open = |tmux: &Tmux, who: &str| {
+        tmux.type_line(&format!(
+            "SHIPDECK_JOURNAL_DIR={} SHIPDECK_OPERATOR={who} {} --backend {url}; echo EXITED=$?",
+            dir.join(who).display(),
+            bin()
+        ));
+        tmux.wait_for("Stages");
+    };
+    let dave = Tmux::start("dave", 160, 45);
+    let erin = Tmux::start("erin", 160, 45);
+    let before = dave.stty("BEFORE");
+    open(&dave, "dave");
+    open(&erin, "erin");
+    dave.wait_for("operator dave (with erin)");
+    erin.wait_for("operator erin (with dave)");
+
+    dave.keys(&["s"]);
+    dave.wait_for("Sign off Production deploy approval as dave");
+    dave.keys(&["-l", "Ledger checks pass on staging."]);
+    dave.keys(&["C-s"]);
+    dave.wait_for("✓ dave");
+    erin.wait_for("✓ dave");
+
+    erin.keys(&["s"]);
+    erin.wait_for("Sign off Production deploy approval as erin");
+    erin.keys(&["-l", "Reconciliation verified."]);
+    erin.keys(&["C-s"]);
+    erin.wait_for("✓ erin");
+    dave.wait_for("✓ erin");
+    dave.wait_for("50% traffic");
+
+    // The server dies: both say so; it comes back: both go on from where
+    // they were, the window taken up from its journal.
+    let port = url.rsplit(':').next().unwrap().to_string();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    erin.wait_for("✗");
+    let (mut server, _) = serve(&dir, &scenario, &format!("127.0.0.1:{port}"));
+    erin.wait_for("● ");
+    let screen = erin.wait_for("50% traffic");
+    assert!(
+        screen.contains("✓ dave") && screen.contains("✓ erin"),
+        "{screen}"
+    );
+
+    dave.keys(&["q"]);
+    assert_restored(&dave, &before, "0");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while erin.screen().contains("(with dave)") {
+        assert!(Instant::now() < deadline, "dave still shown as watching");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    erin.keys(&["q"]);
+    erin.wait_for_line("EXITED=");
+    server.kill().unwrap();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(dir);
+}

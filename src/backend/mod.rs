@@ -2,11 +2,13 @@
 //! and talks to the console over channels: it sends what happened
 //! ([`Update`]) and takes operator commands.
 //!
-//! The embedded simulator is the one backend so far; the HTTP client and the
-//! Prometheus metrics source come next and speak the same [`Update`]s.
+//! Backends so far: the embedded simulator, a recorded window (replay), and
+//! a server speaking the HTTP contract (`http`).
 
+pub mod http;
 pub mod replay;
 pub mod sim;
+pub mod sse;
 
 use jiff::Timestamp;
 use tokio::sync::mpsc;
@@ -36,6 +38,16 @@ pub enum Update {
     /// The backend's time now (virtual time for the simulator).
     Clock(Timestamp),
     Connection(Connection),
+    /// Who the backend takes this operator to be (a server with tokens
+    /// decides).
+    Identity(String),
+    /// Everyone watching the release, this operator included.
+    Presence(Vec<crate::api::Watcher>),
+    /// A command that may not have reached the backend, and why.
+    Undelivered {
+        id: String,
+        reason: String,
+    },
     /// Forget the release: what follows starts it again (a replay seeking
     /// backwards).
     Reset,

@@ -22,7 +22,9 @@ pub fn spawn(mut sim: Simulator, speed: Option<f64>, label: String) -> Handle {
     let (commands, mut command_rx) = mpsc::unbounded_channel::<crate::model::Command>();
     tokio::spawn(async move {
         let started = Instant::now();
-        let origin = sim.origin();
+        // Virtual time goes on from where the simulator stands: its origin
+        // when fresh, later when it was rebuilt from a journal.
+        let origin = sim.now();
         let virtual_now = |real: Instant| -> Timestamp {
             let elapsed = real.duration_since(started).as_secs_f64() * speed.unwrap_or(0.0);
             origin + SignedDuration::from_secs_f64(elapsed)
@@ -33,7 +35,8 @@ pub fn spawn(mut sim: Simulator, speed: Option<f64>, label: String) -> Handle {
                     let secs = at.duration_since(origin).as_secs_f64().max(0.0) / speed;
                     started + Duration::from_secs_f64(secs)
                 }
-                None => Instant::now(),
+                // Without a speed everything is due at once.
+                None => started,
             }
         };
         if update_tx
@@ -44,7 +47,7 @@ pub fn spawn(mut sim: Simulator, speed: Option<f64>, label: String) -> Handle {
             return;
         }
         let first = sim.start();
-        if update_tx.send(Update::Events(first)).await.is_err() {
+        if !first.is_empty() && update_tx.send(Update::Events(first)).await.is_err() {
             return;
         }
         let mut next_clock = Instant::now();

@@ -17,7 +17,9 @@ use shipdeck::tui::runtime::{self, Ending};
 use shipdeck::tui::terminal;
 use shipdeck::tui::theme::Theme;
 
+use super::remote::RemoteArgs;
 use super::{EXIT_BAD_INPUT, RecordArgs, SimArgs, Speed, Start};
+use shipdeck::backend::http::RemoteError;
 
 /// Options of the console (shipdeck with no command).
 #[derive(Debug, Clone, Args)]
@@ -27,6 +29,9 @@ pub struct ConsoleArgs {
 
     #[command(flatten)]
     pub record: RecordArgs,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 
     /// A bundled theme (default, light, high-contrast, production) or a theme
     /// file. Without one, production releases get the production skin.
@@ -118,16 +123,46 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         flags.theme = args.theme.clone();
         flags.frame_cap = args.frame_cap;
         flags.log_ring = args.log_ring.map(|n| n as usize);
+        args.remote.apply(flags);
     })?;
+    let keymap = keymap(&settings)?;
+    if let Some((remote, configured)) = super::remote::connect(&settings)? {
+        super::remote::no_sim_flags(&args.sim)?;
+        let wanted = configured.release.as_ref().map(|r| r.value.clone());
+        let runtime = super::remote::runtime()?;
+        let picked = runtime.block_on(remote.pick_release(wanted.as_deref()));
+        drop(runtime);
+        let (release, environment) = match (picked, wanted) {
+            (Ok(summary), _) => (summary.id, summary.environment),
+            // Down now, but named: the console waits for it, saying so.
+            (Err(RemoteError::Unreachable(why)), Some(id)) => {
+                eprintln!("shipdeck: {why}; the console keeps trying");
+                (id, String::new())
+            }
+            (Err(err), _) => return Err(super::remote::failed(&err)),
+        };
+        let theme = theme(&settings, &environment)?;
+        need_terminal(&format!(
+            "shipdeck events --backend {}",
+            configured.url.value
+        ))?;
+        let label = format!("{} {release}", remote.address());
+        let journal_label = format!("http:{label}");
+        return open(
+            &settings,
+            theme,
+            keymap,
+            label.clone(),
+            &journal_label,
+            move || backend::http::spawn(remote, release, label),
+        );
+    }
     let prepared = super::prepare(&settings, &args.sim, Speed::Factor(10.0), Start::Now)?;
     let theme = theme(&settings, &prepared.scenario.plan.environment)?;
-    let keymap = keymap(&settings)?;
     need_terminal(&format!(
         "shipdeck events --scenario {}",
         settings.sim.scenario.value
     ))?;
-    log_to_file();
-    let operator = settings.operator.value.clone();
     let speed = match prepared.speed {
         Speed::Factor(f) => Some(f),
         Speed::Max => None,
@@ -136,9 +171,33 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         Some(f) => format!("{} ×{f}", prepared.label),
         None => format!("{} ×max", prepared.label),
     };
+    let sim = Simulator::new(prepared.scenario, prepared.options);
+    let header = label.clone();
+    open(
+        &settings,
+        theme,
+        keymap,
+        header,
+        &prepared.label,
+        move || backend::sim::spawn(sim, speed, label),
+    )
+}
+
+/// Opens the console on a backend, journaling the window under
+/// `journal_label`.
+fn open(
+    settings: &Settings,
+    theme: Theme,
+    keymap: KeyMap,
+    label: String,
+    journal_label: &str,
+    backend: impl FnOnce() -> Handle,
+) -> Result<ExitCode, ExitCode> {
+    log_to_file();
+    let operator = settings.operator.value.clone();
     let mut journal = match settings
         .journal_folder()
-        .and_then(|dir| Writer::create(dir, &operator, &prepared.label, "console"))
+        .and_then(|dir| Writer::create(dir, &operator, journal_label, "console"))
     {
         Ok(writer) => writer,
         Err(err) => {
@@ -149,22 +208,23 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
             return Err(ExitCode::FAILURE);
         }
     };
-    tracing::info!(scenario = %settings.sim.scenario.value, ?speed, %operator, journal = %journal.path().display(), "console starting");
+    tracing::info!(backend = %label, %operator, journal = %journal.path().display(), "console starting");
+    // Command ids must not meet another console's, on this machine or any.
+    let client = format!("console-{}-{:08x}", std::process::id(), fastrand::u32(..));
     let mut app = App::new(
         operator,
-        label.clone(),
+        label,
         keymap,
         theme,
         settings.log_ring.value,
-        format!("console-{}", std::process::id()),
+        client,
     );
     for note in &settings.unsupported {
         app.note(note);
     }
-    let sim = Simulator::new(prepared.scenario, prepared.options);
     let ending = tui(
         &mut app,
-        move || backend::sim::spawn(sim, speed, label),
+        backend,
         Some(&mut journal),
         settings.frame_cap.value,
     );

@@ -9,7 +9,9 @@ use shipdeck::journal::Writer;
 use shipdeck::model::Event;
 use shipdeck::sim::Simulator;
 
+use super::remote::RemoteArgs;
 use super::{RecordArgs, SimArgs, Speed, Start};
+use shipdeck::backend::{Connection, Update};
 
 /// Exit status when the release cannot go on without a person.
 pub const EXIT_WAITING: u8 = 3;
@@ -22,6 +24,9 @@ pub struct EventsArgs {
 
     #[command(flatten)]
     pub record: RecordArgs,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 pub fn run(args: &EventsArgs) -> ExitCode {
@@ -31,7 +36,13 @@ pub fn run(args: &EventsArgs) -> ExitCode {
 }
 
 fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
-    let settings = super::settings(&args.record, Some(&args.sim), |_| {})?;
+    let settings = super::settings(&args.record, Some(&args.sim), |flags| {
+        args.remote.apply(flags)
+    })?;
+    if settings.remote.is_some() {
+        super::remote::no_sim_flags(&args.sim)?;
+        return follow(&settings);
+    }
     let prepared = super::prepare(&settings, &args.sim, Speed::Factor(1.0), Start::Scenario)?;
     let mut journal = settings
         .journal_folder()
@@ -100,4 +111,76 @@ fn write_events(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// `events --backend`: a server's release as JSON lines, until it finishes.
+/// The stream is resumed after its last seq whenever it breaks.
+fn follow(settings: &shipdeck::settings::Settings) -> Result<ExitCode, ExitCode> {
+    let Some((remote, configured)) = super::remote::connect(settings)? else {
+        return Err(ExitCode::FAILURE);
+    };
+    let wanted = configured.release.as_ref().map(|r| r.value.clone());
+    let runtime = super::remote::runtime()?;
+    let release = runtime
+        .block_on(remote.pick_release(wanted.as_deref()))
+        .map_err(|err| super::remote::failed(&err))?
+        .id;
+    let label = format!("http:{} {release}", remote.address());
+    let mut journal = settings
+        .journal_folder()
+        .and_then(|dir| Writer::create(dir, &settings.operator.value, &label, "events"))
+        .map_err(|err| {
+            eprintln!(
+                "shipdeck: cannot write the journal in {}: {err}",
+                settings.journal_dir.value.display()
+            );
+            ExitCode::FAILURE
+        })?;
+    let outcome = runtime.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        let follower = tokio::spawn(async move { remote.follow(&release, tx).await });
+        let mut out = BufWriter::new(io::stdout().lock());
+        let mut lost = false;
+        let ending = loop {
+            let Some(update) = rx.recv().await else {
+                break Err(ExitCode::FAILURE);
+            };
+            match update {
+                Update::Events(events) => {
+                    if let Err(err) = journal.events(&events) {
+                        eprintln!("shipdeck: the journal cannot be written: {err}");
+                        break Err(ExitCode::FAILURE);
+                    }
+                    if write_events(&mut out, &events)
+                        .and_then(|()| out.flush())
+                        .is_err()
+                    {
+                        break Ok(ExitCode::SUCCESS);
+                    }
+                    if events.iter().any(|e| e.kind.name() == "release_finished") {
+                        break Ok(ExitCode::SUCCESS);
+                    }
+                }
+                Update::Connection(Connection::Lost(why)) if !lost => {
+                    lost = true;
+                    eprintln!("shipdeck: the stream is down: {why}");
+                }
+                Update::Connection(Connection::Live) if lost => {
+                    lost = false;
+                    eprintln!("shipdeck: the stream is back; going on from the last event");
+                }
+                Update::Reset => {
+                    eprintln!("shipdeck: the server started the release afresh; its events follow from seq 1");
+                }
+                _ => {}
+            }
+        };
+        follower.abort();
+        ending
+    });
+    let _ = journal.close(match outcome {
+        Ok(_) => "finished",
+        Err(_) => "stopped",
+    });
+    outcome
 }

@@ -5,6 +5,8 @@ pub mod config;
 pub mod console;
 pub mod events;
 pub mod record;
+pub mod remote;
+pub mod serve;
 
 use std::process::ExitCode;
 use std::str::FromStr;

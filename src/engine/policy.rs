@@ -253,6 +253,17 @@ fn check_sign(
         }
         GateState::Open => {}
     }
+    check_signer(release, gate, operator, approving)
+}
+
+/// Whether this person may sign this open gate.
+fn check_signer(
+    release: &Release,
+    gate: &Gate,
+    operator: &str,
+    approving: bool,
+) -> Result<Option<String>, String> {
+    let name = &gate.plan.name;
     let deployer = release.deployer();
     if approving && operator == deployer && !gate.plan.self_approval {
         return Err(format!(
@@ -285,6 +296,22 @@ fn check_sign(
         )));
     }
     Ok(None)
+}
+
+/// Whether a command is refused because of who gave it rather than where
+/// the release stands: the deployer approving their own release, someone who
+/// is not among a gate's approvers, a second signature by the same person.
+/// The HTTP contract answers these with 403, the rest with 409.
+pub fn refused_for_who(release: &Release, command: &Command) -> bool {
+    let (gate, approving) = match &command.action {
+        Action::Approve { gate, .. } => (gate, true),
+        Action::Reject { gate, .. } => (gate, false),
+        _ => return false,
+    };
+    resolve_gate(release, gate.as_deref()).is_ok_and(|gate| {
+        gate.state == GateState::Open
+            && check_signer(release, gate, command.operator.trim(), approving).is_err()
+    })
 }
 
 fn check_rollback(release: &Release) -> Result<Option<String>, String> {

@@ -97,6 +97,30 @@ impl Writer {
         Ok(writer)
     }
 
+    /// Opens an existing journal to go on writing it (a resumed window).
+    /// A line cut off by a crash is ended first, so what follows reads.
+    pub fn reopen(path: &Path) -> io::Result<Writer> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+        let ends_cleanly = if file.metadata()?.len() == 0 {
+            true
+        } else {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::End(-1))?;
+            file.read_exact(&mut last)?;
+            last[0] == b'\n'
+        };
+        let mut writer = Writer {
+            path: path.to_path_buf(),
+            out: BufWriter::new(file),
+        };
+        if !ends_cleanly {
+            writer.out.write_all(b"\n")?;
+        }
+        writer.sync()?;
+        Ok(writer)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -113,6 +113,25 @@ impl LogRing {
     }
 }
 
+/// Lines a serialized ring carries: the newest, enough to fill a screen.
+pub const SERIALIZED_TAIL: usize = 200;
+
+/// A ring serializes as its newest lines and the counts, never as its
+/// whole history.
+impl Serialize for LogRing {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let skip = self.lines.len().saturating_sub(SERIALIZED_TAIL);
+        let tail: Vec<&LogLine> = self.lines.iter().skip(skip).collect();
+        let mut ring = serializer.serialize_struct("LogRing", 4)?;
+        ring.serialize_field("capacity", &self.capacity)?;
+        ring.serialize_field("total", &self.total)?;
+        ring.serialize_field("kept", &self.lines.len())?;
+        ring.serialize_field("tail", &tail)?;
+        ring.end()
+    }
+}
+
 impl Default for LogRing {
     fn default() -> LogRing {
         LogRing::with_capacity(DEFAULT_LOG_CAPACITY)

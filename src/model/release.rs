@@ -115,8 +115,9 @@ pub struct Alert {
     pub acknowledged_by: Option<String>,
 }
 
-/// A release, folded from its events.
-#[derive(Debug, Clone, PartialEq)]
+/// A release, folded from its events. It serializes for the HTTP snapshot
+/// (its logs as their newest lines only).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Release {
     pub id: String,
     pub plan: Option<ReleasePlan>,

@@ -45,7 +45,12 @@ fn record(journal: &mut Option<&mut Writer>, app: &mut App, update: &Update) {
             tracing::info!(command = %id, ?verdict, "verdict");
             writer.verdict(id, verdict)
         }
-        Update::Clock(_) | Update::Connection(_) | Update::Reset => Ok(()),
+        Update::Clock(_)
+        | Update::Connection(_)
+        | Update::Reset
+        | Update::Identity(_)
+        | Update::Presence(_)
+        | Update::Undelivered { .. } => Ok(()),
     };
     if let Err(err) = written {
         tracing::error!("journal write failed: {err}");

@@ -12,6 +12,7 @@ use ratatui_textarea::TextArea;
 use super::keymap::{KeyMap, UiAction};
 use super::logview::LogView;
 use super::theme::Theme;
+use crate::api::Watcher;
 use crate::backend::{Connection, ReplayControl, Update};
 use crate::engine::{Verdict, policy};
 use crate::model::{Action, Checklist, Command, GateState, Release, Status};
@@ -153,6 +154,8 @@ pub struct App {
     pub replay: Option<Replay>,
     /// A journal write failed: the operator must know.
     pub journal_problem: Option<String>,
+    /// Everyone watching the release (a shared window), this operator too.
+    pub watchers: Vec<Watcher>,
     client: String,
     sent: u64,
 }
@@ -201,6 +204,7 @@ impl App {
             dirty: true,
             replay: None,
             journal_problem: None,
+            watchers: Vec::new(),
             client: client.into(),
             sent: 0,
         }
@@ -371,12 +375,39 @@ impl App {
                 self.connection = connection;
                 self.dirty = true;
             }
+            Update::Identity(operator) => {
+                if operator != self.operator {
+                    self.say(
+                        Tone::Info,
+                        format!("the server knows you as {operator}; your commands are theirs"),
+                    );
+                    self.operator = operator;
+                }
+                self.dirty = true;
+            }
+            Update::Presence(watchers) => {
+                self.watchers = watchers;
+                self.dirty = true;
+            }
+            Update::Undelivered { id, reason } => {
+                let what = self.pending.remove(&id).unwrap_or(id);
+                self.say(Tone::Refused, format!("{what}: not confirmed — {reason}"));
+                self.dirty = true;
+            }
             Update::Reset => {
                 self.release = Release::new("", self.release.logs.capacity());
                 self.logs = LogView::default();
                 self.dirty = true;
             }
         }
+    }
+
+    /// The others watching: everyone but this operator.
+    pub fn others_watching(&self) -> impl Iterator<Item = &str> {
+        self.watchers
+            .iter()
+            .map(|w| w.operator.as_str())
+            .filter(|o| *o != self.operator)
     }
 
     /// The checklist the operator is working through now.

@@ -164,9 +164,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(marker, theme.replay));
         spans.push(Span::raw(" "));
     }
+    let others: Vec<&str> = app.others_watching().collect();
+    let with = match others.len() {
+        0 => String::new(),
+        1..=3 => format!(" (with {})", others.join(", ")),
+        n => format!(" (with {}, {} and {} more)", others[0], others[1], n - 2),
+    };
     spans.extend([
         Span::styled(format!(" {state_text} "), state_style),
-        styled(format!(" operator {} ·", app.operator), header),
+        styled(format!(" operator {}{with} ·", app.operator), header),
         styled(window, header),
         styled(now, header),
     ]);

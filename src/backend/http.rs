@@ -1,0 +1,620 @@
+//! The `http` backend: a client of the HTTP contract (`docs/http-api.md`).
+//!
+//! It follows a release's event stream, reconnecting with backoff and jitter
+//! and resuming after the last seq it has, so nothing is missed and nothing
+//! shown twice; it says in the header how the connection stands. Commands
+//! carry their client id and are sent again on a transport failure, which
+//! the server makes safe: the same id is applied once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::header::{self, HeaderValue};
+use reqwest::{Method, StatusCode};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, timeout};
+
+use super::sse::{self, Found};
+use super::{Connection, Handle, Update};
+use crate::api::{self, CommandReply, ErrorBody, Hello, Presence, ReleaseSummary, VerdictName};
+use crate::engine::Verdict;
+use crate::model::{Command, Event};
+
+/// Silence after which the header says the stream is quiet.
+pub const QUIET_AFTER: Duration = Duration::from_secs(12);
+/// Silence after which the connection is given up and made again.
+pub const DEAD_AFTER: Duration = Duration::from_secs(30);
+/// How long a command is tried before the operator is told it may not
+/// have arrived.
+pub const COMMAND_PATIENCE: Duration = Duration::from_secs(30);
+/// How often a silent stream is looked at.
+const POLL: Duration = Duration::from_secs(2);
+/// The longest wait between two connection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+const CHANNEL: usize = 1024;
+
+/// A failure talking to a server, in words an operator can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteError {
+    /// Not reached, or no answer: worth trying again.
+    Unreachable(String),
+    /// The server answered, but no: a wrong token, an unknown release.
+    Refused { status: u16, message: String },
+    /// The answer was not what the contract promises.
+    Garbled(String),
+}
+
+impl std::fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RemoteError::Unreachable(why) | RemoteError::Garbled(why) => f.write_str(why),
+            RemoteError::Refused { status, message } => write!(f, "{message} ({status})"),
+        }
+    }
+}
+
+impl std::error::Error for RemoteError {}
+
+/// A server speaking the contract, and who this client is to it.
+#[derive(Clone)]
+pub struct Remote {
+    base: reqwest::Url,
+    client: reqwest::Client,
+    token: Option<HeaderValue>,
+    /// The name sent to a server without tokens (one with tokens decides).
+    operator: String,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("base", &self.base.as_str())
+            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
+            .field("operator", &self.operator)
+            .finish()
+    }
+}
+
+impl Remote {
+    /// A client of the server at `url` (`http://host:port`, or `https://`).
+    pub fn new(url: &str, token: Option<&str>, operator: &str) -> Result<Remote, String> {
+        let mut base = reqwest::Url::parse(url.trim())
+            .map_err(|err| format!("`{url}` is not a URL ({err}); give http://HOST:PORT"))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
+            return Err(format!("`{url}` is not an http:// or https:// address"));
+        }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(
+                "put no credentials in the URL; the token comes from $SHIPDECK_TOKEN or a token file"
+                    .into(),
+            );
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        let path = base.path().trim_end_matches('/').to_string();
+        base.set_path(&path);
+        // One TLS provider for the whole process; a second install is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("shipdeck/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| format!("cannot make an HTTP client: {err}"))?;
+        let token = match token.map(str::trim) {
+            None | Some("") => None,
+            Some(token) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+                    .map_err(|_| "the token holds characters a header cannot carry".to_string())?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+        };
+        Ok(Remote {
+            base,
+            client,
+            token,
+            operator: operator.to_string(),
+        })
+    }
+
+    /// The server's address, for the header.
+    pub fn address(&self) -> String {
+        let mut shown = self.base.as_str().trim_end_matches('/').to_string();
+        if let Some(rest) = shown.strip_prefix("http://") {
+            shown = rest.to_string();
+        }
+        shown
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base.as_str().trim_end_matches('/'))
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = &self.token {
+            request = request.header(header::AUTHORIZATION, token.clone());
+        }
+        if let Ok(name) = HeaderValue::from_str(&self.operator) {
+            request = request.header(api::OPERATOR_HEADER, name);
+        }
+        request
+    }
+
+    /// The releases the server holds.
+    pub async fn releases(&self) -> Result<Vec<ReleaseSummary>, RemoteError> {
+        let response = self
+            .request(Method::GET, &format!("{}/releases", api::PREFIX))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|err| unreachable(&self.address(), &err))?;
+        let response = refuse(response).await?;
+        response
+            .json()
+            .await
+            .map_err(|err| RemoteError::Garbled(format!("the release list is not readable: {err}")))
+    }
+
+    /// The release to follow: the one asked for, or the server's only one.
+    pub async fn pick_release(&self, wanted: Option<&str>) -> Result<ReleaseSummary, RemoteError> {
+        let mut releases = self.releases().await?;
+        let ids: Vec<&str> = releases.iter().map(|r| r.id.as_str()).collect();
+        match wanted {
+            Some(id) if ids.contains(&id) => {
+                let at = releases.iter().position(|r| r.id == id).unwrap_or(0);
+                Ok(releases.swap_remove(at))
+            }
+            Some(id) => Err(RemoteError::Refused {
+                status: 404,
+                message: format!(
+                    "the server has no release \"{id}\"; it has: {}",
+                    list_or_none(&ids)
+                ),
+            }),
+            None if ids.len() == 1 => Ok(releases.swap_remove(0)),
+            None => Err(RemoteError::Refused {
+                status: 404,
+                message: format!(
+                    "the server has {} releases; choose one with --release: {}",
+                    ids.len(),
+                    list_or_none(&ids)
+                ),
+            }),
+        }
+    }
+
+    /// Sends a command once; `Err(Ok(..))` is worth sending again.
+    async fn send_once(
+        &self,
+        release: &str,
+        command: &Command,
+    ) -> Result<CommandReply, Result<(String, Option<Duration>), RemoteError>> {
+        let path = format!("{}/releases/{release}/commands", api::PREFIX);
+        let response = self
+            .request(Method::POST, &path)
+            .json(command)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|err| Ok((unreachable(&self.address(), &err).to_string(), None)))?;
+        let status = response.status();
+        if matches!(
+            status,
+            StatusCode::ACCEPTED | StatusCode::OK | StatusCode::CONFLICT | StatusCode::FORBIDDEN
+        ) {
+            let body = response
+                .bytes()
+                .await
+                .map_err(|err| Ok((format!("the answer was cut off: {err}"), None)))?;
+            return serde_json::from_slice::<CommandReply>(&body).map_err(|err| {
+                Err(RemoteError::Garbled(format!(
+                    "the server's answer ({status}) is not a command reply: {err}"
+                )))
+            });
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            let wait = response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| Duration::from_secs(s.min(30)));
+            let message = error_message(response).await;
+            return Err(Ok((message, wait)));
+        }
+        Err(Err(RemoteError::Refused {
+            status: status.as_u16(),
+            message: error_message(response).await,
+        }))
+    }
+
+    /// Sends a command, again and again on transport failures (same id, so
+    /// applied once), for up to `patience`.
+    pub async fn send(
+        &self,
+        release: &str,
+        command: &Command,
+        patience: Duration,
+    ) -> Result<CommandReply, RemoteError> {
+        let deadline = Instant::now() + patience;
+        let mut failures = 0;
+        loop {
+            match self.send_once(release, command).await {
+                Ok(reply) => return Ok(reply),
+                Err(Err(fatal)) => return Err(fatal),
+                Err(Ok((why, wait))) => {
+                    failures += 1;
+                    let wait = wait.unwrap_or_else(|| backoff(failures));
+                    if Instant::now() + wait > deadline {
+                        return Err(RemoteError::Unreachable(format!(
+                            "no answer after {}s ({why}); it may still have been applied: look before you send it again",
+                            patience.as_secs()
+                        )));
+                    }
+                    sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Follows a release's events until `updates` is closed: connects,
+    /// resumes after the last seq, reconnects when the stream fails.
+    pub async fn follow(&self, release: &str, updates: mpsc::Sender<Update>) {
+        let mut follow = Follow {
+            last_seq: 0,
+            window: None,
+            heard: Instant::now(),
+        };
+        let mut failures: u32 = 0;
+        loop {
+            let connected = Instant::now();
+            let why = match self.stream_once(release, &mut follow, &updates).await {
+                Ended::Closed => return,
+                Ended::Restart => continue,
+                Ended::Failed(why) => why,
+            };
+            tracing::warn!(%release, "stream ended: {why}");
+            // A connection that held a while starts the backoff over.
+            if connected.elapsed() > Duration::from_secs(20) {
+                failures = 0;
+            }
+            failures += 1;
+            let until = Instant::now() + backoff(failures);
+            loop {
+                let now = Instant::now();
+                if now >= until {
+                    break;
+                }
+                let left = (until - now).as_secs_f64().ceil() as u64;
+                let stale = follow.heard.elapsed().as_secs();
+                let text = format!("{why} · no data for {stale}s · retrying in {left}s");
+                if updates
+                    .send(Update::Connection(Connection::Lost(text)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                sleep((until - now).min(Duration::from_secs(1))).await;
+            }
+        }
+    }
+
+    async fn stream_once(
+        &self,
+        release: &str,
+        follow: &mut Follow,
+        updates: &mpsc::Sender<Update>,
+    ) -> Ended {
+        let path = format!(
+            "{}/releases/{release}/events?after={}",
+            api::PREFIX,
+            follow.last_seq
+        );
+        let response = match self
+            .request(Method::GET, &path)
+            .header(header::ACCEPT, "text/event-stream")
+            .send()
+            .await
+        {
+            Ok(response) => response,
+            Err(err) => return Ended::Failed(unreachable(&self.address(), &err).to_string()),
+        };
+        let response = match refuse(response).await {
+            Ok(response) => response,
+            Err(err) => return Ended::Failed(err.to_string()),
+        };
+        let is_stream = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !is_stream {
+            return Ended::Failed("the server did not answer with an event stream".into());
+        }
+        let mut body = response.bytes_stream();
+        let mut reader = sse::Reader::default();
+        let mut found = Vec::new();
+        let mut live = false;
+        let mut quiet = false;
+        loop {
+            let chunk = match timeout(POLL, body.next()).await {
+                Err(_) => {
+                    let silent = follow.heard.elapsed();
+                    if silent >= DEAD_AFTER {
+                        return Ended::Failed(format!("no data for {}s", silent.as_secs()));
+                    }
+                    if silent < QUIET_AFTER {
+                        continue;
+                    }
+                    quiet = true;
+                    let text = format!("quiet: no data for {}s", silent.as_secs());
+                    if updates
+                        .send(Update::Connection(Connection::Lost(text)))
+                        .await
+                        .is_err()
+                    {
+                        return Ended::Closed;
+                    }
+                    continue;
+                }
+                Ok(None) => return Ended::Failed("the server closed the stream".into()),
+                Ok(Some(Err(err))) => return Ended::Failed(format!("the stream broke: {err}")),
+                Ok(Some(Ok(chunk))) => chunk,
+            };
+            follow.heard = Instant::now();
+            if quiet && live {
+                quiet = false;
+                if updates
+                    .send(Update::Connection(Connection::Live))
+                    .await
+                    .is_err()
+                {
+                    return Ended::Closed;
+                }
+            }
+            reader.feed(&chunk, &mut found);
+            let mut events: Vec<Event> = Vec::new();
+            let mut out: Vec<Update> = Vec::new();
+            let mut ended = None;
+            for item in found.drain(..) {
+                if ended.is_some() {
+                    break;
+                }
+                let message = match item {
+                    Found::Message(message) => message,
+                    Found::Dropped { bytes } => {
+                        // If it was an event, the next one shows a gap and
+                        // the stream is made again from the last good seq.
+                        tracing::warn!("dropped a stream line of {bytes} bytes");
+                        continue;
+                    }
+                };
+                match message.event.as_deref() {
+                    Some("hello") => match serde_json::from_str::<Hello>(&message.data) {
+                        Ok(hello) => {
+                            if follow.window.as_ref().is_some_and(|w| *w != hello.window) {
+                                // The server started the release afresh.
+                                follow.window = Some(hello.window);
+                                follow.last_seq = 0;
+                                out.push(Update::Reset);
+                                ended = Some(Ended::Restart);
+                                continue;
+                            }
+                            follow.window = Some(hello.window);
+                            if let Some(operator) = hello.operator {
+                                out.push(Update::Identity(operator));
+                            }
+                            out.push(Update::Connection(Connection::Live));
+                            live = true;
+                        }
+                        Err(err) => {
+                            ended = Some(Ended::Failed(format!(
+                                "the server's hello is not readable: {err}"
+                            )))
+                        }
+                    },
+                    Some("clock") => {
+                        if let Ok(clock) = serde_json::from_str::<api::Clock>(&message.data) {
+                            flush(&mut events, &mut out);
+                            out.push(Update::Clock(clock.at));
+                        }
+                    }
+                    Some("presence") => {
+                        if let Ok(presence) = serde_json::from_str::<Presence>(&message.data) {
+                            out.push(Update::Presence(presence.watchers));
+                        }
+                    }
+                    Some("error") => {
+                        let text = serde_json::from_str::<ErrorBody>(&message.data)
+                            .map(|e| e.error)
+                            .unwrap_or(message.data);
+                        ended = Some(Ended::Failed(format!("the server said: {}", clean(&text))));
+                    }
+                    None | Some("message") => match serde_json::from_str::<Event>(&message.data) {
+                        Ok(event) if event.seq <= follow.last_seq => {} // had it
+                        Ok(event) if event.seq != follow.last_seq + 1 => {
+                            ended = Some(Ended::Failed(format!(
+                                "events {}–{} are missing from the stream",
+                                follow.last_seq + 1,
+                                event.seq - 1
+                            )));
+                        }
+                        Ok(event) => {
+                            follow.last_seq = event.seq;
+                            events.push(event);
+                        }
+                        Err(err) => {
+                            ended = Some(Ended::Failed(format!(
+                                "after seq {} the server sent an event shipdeck cannot read ({err})",
+                                follow.last_seq
+                            )));
+                        }
+                    },
+                    Some(_) => {} // a message type from a newer server
+                }
+            }
+            flush(&mut events, &mut out);
+            for update in out {
+                if updates.send(update).await.is_err() {
+                    return Ended::Closed;
+                }
+            }
+            if let Some(ended) = ended {
+                return ended;
+            }
+        }
+    }
+}
+
+struct Follow {
+    last_seq: u64,
+    window: Option<String>,
+    heard: Instant,
+}
+
+enum Ended {
+    /// Nobody listens any more.
+    Closed,
+    /// Read again from the start, at once.
+    Restart,
+    Failed(String),
+}
+
+fn flush(events: &mut Vec<Event>, out: &mut Vec<Update>) {
+    if !events.is_empty() {
+        out.push(Update::Events(std::mem::take(events)));
+    }
+}
+
+/// The wait before the n-th retry: doubling from a quarter second up to
+/// ten, each drawn between half and all of that so that clients cut off
+/// together do not come back together.
+pub fn backoff(failures: u32) -> Duration {
+    let full = Duration::from_millis(250)
+        .saturating_mul(1 << failures.saturating_sub(1).min(8))
+        .min(MAX_BACKOFF);
+    full.mul_f64(0.5 + fastrand::f64() * 0.5)
+}
+
+fn list_or_none(ids: &[&str]) -> String {
+    if ids.is_empty() {
+        "none".into()
+    } else {
+        ids.join(", ")
+    }
+}
+
+/// Text from a server, made safe to show: no control characters, bounded.
+fn clean(text: &str) -> String {
+    let mut shown: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
+    if text.chars().count() > 300 {
+        shown.push('…');
+    }
+    shown
+}
+
+fn unreachable(address: &str, err: &reqwest::Error) -> RemoteError {
+    let why = if err.is_timeout() {
+        "timed out".to_string()
+    } else if err.is_connect() {
+        // The innermost cause says it best: "Connection refused".
+        let mut source: &dyn std::error::Error = err;
+        while let Some(inner) = source.source() {
+            source = inner;
+        }
+        let text = source.to_string();
+        text.split(" (os error")
+            .next()
+            .unwrap_or(&text)
+            .to_lowercase()
+    } else {
+        err.to_string()
+    };
+    RemoteError::Unreachable(format!("cannot reach {address}: {why}"))
+}
+
+/// Passes a success through; turns anything else into what the server said.
+async fn refuse(response: reqwest::Response) -> Result<reqwest::Response, RemoteError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let message = error_message(response).await;
+    Err(match status {
+        StatusCode::UNAUTHORIZED => RemoteError::Refused {
+            status: 401,
+            message: format!("the server refused this client: {message}"),
+        },
+        s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {
+            RemoteError::Unreachable(format!("the server answered {}: {message}", s.as_u16()))
+        }
+        s => RemoteError::Refused {
+            status: s.as_u16(),
+            message,
+        },
+    })
+}
+
+/// The `error` of a JSON error body, else the status's name.
+async fn error_message(response: reqwest::Response) -> String {
+    let status = response.status();
+    let body = response.bytes().await.unwrap_or_default();
+    match serde_json::from_slice::<ErrorBody>(&body) {
+        Ok(e) => clean(&e.error),
+        Err(_) => status
+            .canonical_reason()
+            .unwrap_or("an error")
+            .to_lowercase(),
+    }
+}
+
+/// Starts following `release` on `remote` as the console's backend.
+pub fn spawn(remote: Remote, release: String, label: String) -> Handle {
+    let (updates_tx, updates) = mpsc::channel(CHANNEL);
+    let (commands, mut command_rx) = mpsc::unbounded_channel::<Command>();
+    let remote = Arc::new(remote);
+    let follower = Arc::clone(&remote);
+    let followed = release.clone();
+    let stream_tx = updates_tx.clone();
+    tokio::spawn(async move {
+        let _ = stream_tx
+            .send(Update::Connection(Connection::Connecting))
+            .await;
+        follower.follow(&followed, stream_tx).await;
+    });
+    // Commands one at a time, in the order given.
+    tokio::spawn(async move {
+        while let Some(command) = command_rx.recv().await {
+            let id = command.id.clone();
+            let update = match remote.send(&release, &command, COMMAND_PATIENCE).await {
+                Ok(reply) => Update::Verdict {
+                    id,
+                    verdict: match reply.verdict {
+                        VerdictName::Accepted => Verdict::Accepted { note: reply.note },
+                        VerdictName::Refused => Verdict::Refused {
+                            reason: reply
+                                .reason
+                                .unwrap_or_else(|| "refused without a reason".into()),
+                        },
+                    },
+                },
+                Err(err) => Update::Undelivered {
+                    id,
+                    reason: err.to_string(),
+                },
+            };
+            if updates_tx.send(update).await.is_err() {
+                return;
+            }
+        }
+    });
+    Handle {
+        label,
+        commands,
+        updates,
+        controls: None,
+    }
+}

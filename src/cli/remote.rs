@@ -1,0 +1,318 @@
+//! A server as the backend: `--backend URL` for the console and `events`,
+//! and `shipdeck do`, one command from the shell.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use shipdeck::api::VerdictName;
+use shipdeck::backend::http::{COMMAND_PATIENCE, Remote, RemoteError};
+use shipdeck::model::{Action, Command};
+use shipdeck::settings::{RemoteSettings, Settings, Source};
+
+use super::{EXIT_BAD_INPUT, RecordArgs};
+
+/// Exit status of a command the server refused.
+pub const EXIT_REFUSED: u8 = 3;
+
+/// Where a server is: shared by the console, `events` and `do`.
+#[derive(Debug, Clone, Args)]
+pub struct RemoteArgs {
+    /// A server speaking shipdeck's HTTP contract (`shipdeck serve`, or your
+    /// release service), instead of the embedded simulator
+    /// [default: $SHIPDECK_BACKEND, or the config's http pipeline].
+    #[arg(long, value_name = "URL")]
+    pub backend: Option<String>,
+
+    /// The release to follow on the server [default: its only one].
+    #[arg(long, value_name = "ID")]
+    pub release: Option<String>,
+
+    /// A file holding the bearer token for the server. The token is never
+    /// taken on the command line, where `ps` would show it; $SHIPDECK_TOKEN
+    /// works too.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+}
+
+impl RemoteArgs {
+    pub fn apply(&self, flags: &mut shipdeck::settings::Flags) {
+        flags.backend = self.backend.clone();
+        flags.release = self.release.clone();
+        flags.token_file = self.token_file.clone();
+    }
+}
+
+/// The bearer token: a token file given as a flag, else `$SHIPDECK_TOKEN`,
+/// else a configured token file.
+pub fn token(remote: &RemoteSettings) -> Result<Option<String>, ExitCode> {
+    let read = |path: &PathBuf| -> Result<Option<String>, ExitCode> {
+        match std::fs::read_to_string(path) {
+            Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_string())),
+            Ok(_) => {
+                eprintln!("shipdeck: the token file {} is empty", path.display());
+                Err(ExitCode::from(EXIT_BAD_INPUT))
+            }
+            Err(err) => {
+                eprintln!(
+                    "shipdeck: cannot read the token file {}: {err}",
+                    path.display()
+                );
+                Err(ExitCode::from(EXIT_BAD_INPUT))
+            }
+        }
+    };
+    if let Some(file) = &remote.token_file
+        && matches!(file.source, Source::Flag(_))
+    {
+        return read(&file.value);
+    }
+    if let Some(token) = std::env::var("SHIPDECK_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    {
+        return Ok(Some(token.trim().to_string()));
+    }
+    match &remote.token_file {
+        Some(file) => read(&file.value),
+        None => Ok(None),
+    }
+}
+
+/// A client of the configured server, if one is configured.
+pub fn connect(settings: &Settings) -> Result<Option<(Remote, &RemoteSettings)>, ExitCode> {
+    let Some(remote) = &settings.remote else {
+        return Ok(None);
+    };
+    let token = token(remote)?;
+    match Remote::new(
+        &remote.url.value,
+        token.as_deref(),
+        &settings.operator.value,
+    ) {
+        Ok(client) => Ok(Some((client, remote))),
+        Err(why) => {
+            eprintln!("shipdeck: backend from {}: {why}", remote.url.source);
+            Err(ExitCode::from(EXIT_BAD_INPUT))
+        }
+    }
+}
+
+/// Refuses simulator options beside `--backend`: the server runs the
+/// release, so they would be silently ignored.
+pub fn no_sim_flags(sim: &super::SimArgs) -> Result<(), ExitCode> {
+    let given: Vec<&str> = [
+        (sim.scenario.is_some(), "--scenario"),
+        (sim.speed.is_some(), "--speed"),
+        (sim.seed.is_some(), "--seed"),
+        (sim.autopilot, "--autopilot"),
+        (sim.start.is_some(), "--start"),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "shipdeck: {} drive the embedded simulator; with a server as the backend the server runs the release",
+        given.join(", ")
+    );
+    Err(ExitCode::from(EXIT_BAD_INPUT))
+}
+
+/// Says what went wrong talking to the server; the exit status for it.
+pub fn failed(err: &RemoteError) -> ExitCode {
+    eprintln!("shipdeck: {err}");
+    if let RemoteError::Refused { status: 401, .. } = err {
+        eprintln!(
+            "  give the token in $SHIPDECK_TOKEN or a file named by --token-file (never on the command line)"
+        );
+    }
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// A single-threaded runtime for one client job.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| {
+            eprintln!("shipdeck: cannot start the async runtime: {err}");
+            ExitCode::FAILURE
+        })
+}
+
+/// What `shipdeck do` can ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Verb {
+    /// Finish the canary pause the rollout holds at.
+    Advance,
+    /// Send all traffic to the new version now.
+    Promote,
+    Pause,
+    Resume,
+    /// Sign off a gate (--gate; the only open one if not given).
+    Approve,
+    /// Reject a gate; needs --comment, the reason.
+    Reject,
+    Rollback,
+    /// Tick a checklist item (--list and --item).
+    Check,
+    /// Untick a checklist item.
+    Uncheck,
+    /// Run a failed stage again (--stage).
+    Retry,
+    /// Acknowledge a firing alert (--rule).
+    Ack,
+}
+
+/// Options of `shipdeck do`.
+#[derive(Debug, Clone, Args)]
+pub struct DoArgs {
+    /// What to do.
+    #[arg(value_enum)]
+    pub verb: Verb,
+
+    /// The gate to approve or reject.
+    #[arg(long, value_name = "ID")]
+    pub gate: Option<String>,
+
+    /// Why: the comment of a sign-off, the reason of a rejection, rollback
+    /// or pause.
+    #[arg(long, visible_alias = "reason", value_name = "TEXT")]
+    pub comment: Option<String>,
+
+    /// The checklist of the item to check or uncheck.
+    #[arg(long, value_name = "ID")]
+    pub list: Option<String>,
+
+    /// The item to check or uncheck.
+    #[arg(long, value_name = "ID")]
+    pub item: Option<String>,
+
+    /// The stage to retry.
+    #[arg(long, value_name = "ID")]
+    pub stage: Option<String>,
+
+    /// The rule whose alert to acknowledge.
+    #[arg(long, value_name = "NAME")]
+    pub rule: Option<String>,
+
+    /// The command's id. Sending the same id again is safe: the server
+    /// applies it once and answers the same [default: a new one].
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
+}
+
+fn action(args: &DoArgs) -> Result<Action, String> {
+    let need = |value: &Option<String>, flag: &str| -> Result<String, String> {
+        value
+            .clone()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| format!("{} needs {flag}", verb_name(args.verb)))
+    };
+    Ok(match args.verb {
+        Verb::Advance => Action::Advance,
+        Verb::Promote => Action::PromoteFull,
+        Verb::Pause => Action::Pause {
+            reason: args.comment.clone(),
+        },
+        Verb::Resume => Action::Resume,
+        Verb::Approve => Action::Approve {
+            gate: args.gate.clone(),
+            comment: args.comment.clone(),
+        },
+        Verb::Reject => Action::Reject {
+            gate: args.gate.clone(),
+            reason: need(&args.comment, "--comment (the reason, for the record)")?,
+        },
+        Verb::Rollback => Action::Rollback {
+            reason: args.comment.clone(),
+        },
+        Verb::Check => Action::Check {
+            list: need(&args.list, "--list")?,
+            item: need(&args.item, "--item")?,
+        },
+        Verb::Uncheck => Action::Uncheck {
+            list: need(&args.list, "--list")?,
+            item: need(&args.item, "--item")?,
+        },
+        Verb::Retry => Action::Retry {
+            stage: args.stage.clone(),
+        },
+        Verb::Ack => Action::Ack {
+            rule: need(&args.rule, "--rule")?,
+        },
+    })
+}
+
+fn verb_name(verb: Verb) -> String {
+    verb.to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// `shipdeck do`: one command; 0 accepted, 3 refused, 2 usage or connection.
+pub fn run(args: &DoArgs) -> ExitCode {
+    match send(args) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn send(args: &DoArgs) -> Result<ExitCode, ExitCode> {
+    let settings = super::settings(&args.record, None, |flags| args.remote.apply(flags))?;
+    let action = action(args).map_err(|why| {
+        eprintln!("shipdeck: {why}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })?;
+    let Some((remote, configured)) = connect(&settings)? else {
+        eprintln!(
+            "shipdeck: `do` sends a command to a server: give --backend URL (or $SHIPDECK_BACKEND)"
+        );
+        return Err(ExitCode::from(EXIT_BAD_INPUT));
+    };
+    let id = args
+        .id
+        .clone()
+        .unwrap_or_else(|| format!("do-{}-{:08x}", std::process::id(), fastrand::u32(..)));
+    let command = Command::new(id, settings.operator.value.clone(), action);
+    let wanted = configured.release.as_ref().map(|r| r.value.clone());
+    let runtime = runtime()?;
+    let outcome = runtime.block_on(async {
+        let release = remote.pick_release(wanted.as_deref()).await?.id;
+        remote
+            .send(&release, &command, COMMAND_PATIENCE)
+            .await
+            .map(|reply| (release, reply))
+    });
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    let (release, reply) = outcome.map_err(|err| failed(&err))?;
+    let what = verb_name(args.verb);
+    match reply.verdict {
+        VerdictName::Accepted => {
+            match reply.note {
+                Some(note) => {
+                    println!("{release}: {what} accepted (as {}): {note}", reply.operator)
+                }
+                None => println!("{release}: {what} accepted (as {})", reply.operator),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        VerdictName::Refused => {
+            eprintln!(
+                "{release}: {what} refused (as {}): {}",
+                reply.operator,
+                reply.reason.as_deref().unwrap_or("no reason given")
+            );
+            Ok(ExitCode::from(EXIT_REFUSED))
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! `shipdeck serve`: the embedded simulator over the HTTP contract, so a
+//! window can be shared by several consoles and the command line.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use shipdeck::backend;
+use shipdeck::journal::Writer;
+use shipdeck::server::hub::Opening;
+use shipdeck::server::resume::{self, Rebuilt};
+use shipdeck::server::tokens::Tokens;
+use shipdeck::server::{self, Hub};
+use shipdeck::sim::Simulator;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::oneshot;
+
+use super::{EXIT_BAD_INPUT, RecordArgs, SimArgs, Speed, Start};
+
+/// The address `serve` listens on unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+
+/// Options of `shipdeck serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Where to listen: HOST:PORT, or :PORT for loopback. Port 0 takes a free
+    /// one. An address other than loopback needs --tokens.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    pub listen: String,
+
+    /// A YAML file of `operator: token` lines, readable by you alone. With
+    /// it every request needs `Authorization: Bearer TOKEN` and the token
+    /// decides who the operator is; without it clients name themselves and
+    /// only loopback is served.
+    #[arg(long, value_name = "PATH")]
+    pub tokens: Option<PathBuf>,
+
+    /// Start a new window even when the journal holds an unfinished one of
+    /// this scenario (which is otherwise taken up where it stopped).
+    #[arg(long)]
+    pub fresh: bool,
+
+    #[command(flatten)]
+    pub sim: SimArgs,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
+}
+
+fn bad(message: String) -> ExitCode {
+    eprintln!("shipdeck: {message}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+fn listen_address(text: &str) -> Result<SocketAddr, ExitCode> {
+    let text = text.trim();
+    let full = match text.strip_prefix(':') {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => text.replace("localhost:", "127.0.0.1:"),
+    };
+    full.parse().map_err(|_| {
+        bad(format!(
+            "--listen {text}: give HOST:PORT, like 127.0.0.1:7878, [::1]:7878 or :7878"
+        ))
+    })
+}
+
+pub fn run(args: &ServeArgs) -> ExitCode {
+    match serve(args) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
+    let address = listen_address(&args.listen)?;
+    let tokens = match &args.tokens {
+        Some(path) => Some(Tokens::load(path).map_err(|why| bad(format!("--tokens {why}")))?),
+        None => None,
+    };
+    if tokens.is_none() && !address.ip().is_loopback() {
+        return Err(bad(format!(
+            "refusing to listen on {address} without --tokens: anyone who reaches it could act as any operator.\n  \
+             Give a tokens file (operator: token lines, chmod 600), or listen on loopback (127.0.0.1)."
+        )));
+    }
+    let settings = super::settings(&args.record, Some(&args.sim), |_| {})?;
+    if let Some(remote) = &settings.remote {
+        eprintln!(
+            "shipdeck: note: serve runs the embedded simulator; the backend {} (from {}) is not used",
+            remote.url.value, remote.url.source
+        );
+    }
+    let prepared = super::prepare(&settings, &args.sim, Speed::Factor(10.0), Start::Now)?;
+    let speed = match prepared.speed {
+        Speed::Factor(f) => Some(f),
+        Speed::Max => None,
+    };
+    let dir = settings
+        .journal_folder()
+        .map_err(|err| {
+            eprintln!(
+                "shipdeck: cannot write the journal in {}: {err}",
+                settings.journal_dir.value.display()
+            );
+            ExitCode::FAILURE
+        })?
+        .to_path_buf();
+    let label = prepared.label.clone();
+    let release_id = prepared.scenario.plan.id.clone();
+    let found = if args.fresh {
+        None
+    } else {
+        resume::find(&dir, &label)
+    };
+    let (sim, mut journal, history, answered, resumed) = match found {
+        Some((path, recorded)) => {
+            let Rebuilt {
+                sim,
+                answered,
+                unrecorded,
+            } = resume::rebuild(prepared.scenario, prepared.options, &recorded).map_err(|why| {
+                bad(format!(
+                    "cannot take up the unfinished window in {}: {why}.\n  \
+                     Give the --scenario and --seed it was recorded with, or start a new window with --fresh.",
+                    path.display()
+                ))
+            })?;
+            let mut journal = Writer::reopen(&path)
+                .map_err(|err| bad(format!("cannot go on writing {}: {err}", path.display())))?;
+            if let Err(err) = journal.events(&unrecorded) {
+                return Err(bad(format!("cannot write {}: {err}", path.display())));
+            }
+            let mut history = recorded.events;
+            history.extend(unrecorded);
+            (sim, journal, history, answered, true)
+        }
+        None => {
+            let journal = Writer::create(&dir, &settings.operator.value, &label, resume::MODE)
+                .map_err(|err| {
+                    bad(format!(
+                        "cannot write the journal in {}: {err}",
+                        dir.display()
+                    ))
+                })?;
+            let sim = Simulator::new(prepared.scenario, prepared.options);
+            (sim, journal, Vec::new(), Default::default(), false)
+        }
+    };
+    let journal_path = journal.path().to_path_buf();
+    let window = journal_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "window".into());
+    let _ = journal.sync();
+    let runtime = super::remote::runtime()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|err| bad(format!("cannot listen on {address}: {err}")))?;
+        let bound = listener.local_addr().unwrap_or(address);
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let handle = backend::sim::spawn(sim, speed, label.clone());
+        let opening = Opening {
+            id: release_id,
+            window,
+            log_capacity: settings.log_ring.value,
+            history,
+            answered,
+        };
+        let (hub, hub_task) = Hub::start(opening, handle, journal, stop_rx);
+        let id = hub.id.clone();
+        let who = match &tokens {
+            Some(tokens) => {
+                let mut names: Vec<&str> = tokens.operators().collect();
+                names.dedup();
+                format!("tokens for {}", names.join(", "))
+            }
+            None => "no tokens: loopback only, clients name themselves".into(),
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "shipdeck serve: listening on http://{bound}");
+        let _ = writeln!(
+            out,
+            "  release {id} ({label}, {}){}",
+            match speed {
+                Some(f) => format!("×{f}"),
+                None => "×max".into(),
+            },
+            if resumed {
+                format!(", taken up at seq {}", hub.last_seq())
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(out, "  {who}");
+        let _ = writeln!(out, "  journal {}", journal_path.display());
+        let _ = writeln!(
+            out,
+            "  open a console: shipdeck --backend http://{bound}{}",
+            if tokens.is_some() {
+                "  (with $SHIPDECK_TOKEN set)"
+            } else {
+                ""
+            }
+        );
+        let _ = out.flush();
+        drop(out);
+        let app = server::router(Arc::new(server::Server::new([hub], tokens)));
+        let ending = tokio::select! {
+            served = axum::serve(listener, app) => match served {
+                Ok(()) => "the server stopped".to_string(),
+                Err(err) => format!("the server failed: {err}"),
+            },
+            name = stopped() => format!("stopped by {name}"),
+        };
+        let _ = stop_tx.send(ending.clone());
+        let _ = hub_task.await;
+        eprintln!(
+            "shipdeck serve: {ending}; the journal is closed: {}",
+            journal_path.display()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Waits for the first of SIGTERM, SIGINT and SIGHUP; its name.
+async fn stopped() -> &'static str {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+        _ = hup.recv() => "SIGHUP",
+    }
+}

@@ -1,0 +1,368 @@
+//! One release on the server: its events (kept so a stream can resume from
+//! any seq), the release folded from them, who is watching, and the commands
+//! in flight.
+//!
+//! A hub is fed by a backend [`Handle`]: whatever the backend says is
+//! journaled, then kept, then offered to the streams, in that order, so a
+//! stream never shows an event the record lacks. Commands go the other way
+//! through one task, which makes the same id applied once.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+
+use jiff::Timestamp;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::api::{CommandReply, Presence, VerdictName, Watcher};
+use crate::backend::{Handle, Update};
+use crate::engine::{Verdict, policy};
+use crate::journal::Writer;
+use crate::model::{Command, Event, Release};
+
+/// Events kept in memory per release; a stream asking for older ones is
+/// told they are gone (410).
+pub const KEEP: usize = 1_000_000;
+
+/// Commands waiting for the hub's task.
+const QUEUE: usize = 256;
+
+/// The answer to a command, for the HTTP layer to turn into a status.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Applied or refused by the backend. `for_who`: refused because of who
+    /// gave it (403), not where the release stands (409).
+    Done { reply: CommandReply, for_who: bool },
+    /// The id was used before for another command or by another operator.
+    Conflict(String),
+    /// The command could not be journaled, so it was not applied.
+    Unrecorded(String),
+    /// The backend has stopped.
+    Gone,
+}
+
+struct Request {
+    command: Command,
+    reply: oneshot::Sender<Answer>,
+}
+
+struct State {
+    release: Release,
+    /// Serialized events in seq order.
+    events: VecDeque<(u64, Arc<str>)>,
+}
+
+#[derive(Default)]
+struct Watching {
+    next: u64,
+    streams: HashMap<u64, (String, Timestamp)>,
+}
+
+/// The events after a seq, or word that the oldest were let go.
+#[derive(Debug)]
+pub enum After {
+    Events(Vec<(u64, Arc<str>)>),
+    /// Events before this seq are no longer kept.
+    Gone(u64),
+}
+
+/// One release served.
+pub struct Hub {
+    pub id: String,
+    /// Names this run of the release: the journal's file stem.
+    pub window: String,
+    state: RwLock<State>,
+    seq: watch::Sender<u64>,
+    clock: watch::Sender<Option<Timestamp>>,
+    presence: watch::Sender<Presence>,
+    watching: Mutex<Watching>,
+    requests: mpsc::Sender<Request>,
+}
+
+/// What a hub starts from.
+pub struct Opening {
+    /// The release's id.
+    pub id: String,
+    /// Names this run of the release.
+    pub window: String,
+    pub log_capacity: usize,
+    /// Events already recorded (a window taken up again).
+    pub history: Vec<Event>,
+    /// Commands already decided.
+    pub answered: Answered,
+}
+
+/// Commands already answered, by id: what was asked and the answer.
+pub type Answered = HashMap<String, (Command, Answer)>;
+
+impl Hub {
+    /// Starts serving a release. The hub's task runs until `stop` fires or the backend ends, then closes the
+    /// journal with the reason `stop` gave.
+    pub fn start(
+        opening: Opening,
+        backend: Handle,
+        journal: Writer,
+        stop: oneshot::Receiver<String>,
+    ) -> (Arc<Hub>, tokio::task::JoinHandle<()>) {
+        let Opening {
+            id,
+            window,
+            log_capacity,
+            history,
+            answered,
+        } = opening;
+        let (requests, request_rx) = mpsc::channel(QUEUE);
+        let mut release = Release::new(id.clone(), log_capacity);
+        let mut events = VecDeque::new();
+        for event in &history {
+            release.apply(event);
+            events.push_back((event.seq, serialize(event)));
+        }
+        let hub = Arc::new(Hub {
+            id,
+            window,
+            seq: watch::Sender::new(release.last_seq),
+            clock: watch::Sender::new(release.last_at),
+            presence: watch::Sender::new(Presence::default()),
+            state: RwLock::new(State { release, events }),
+            watching: Mutex::new(Watching::default()),
+            requests,
+        });
+        let task = tokio::spawn(drive(
+            Arc::clone(&hub),
+            backend,
+            journal,
+            request_rx,
+            answered,
+            stop,
+        ));
+        (hub, task)
+    }
+
+    /// Reads the folded release.
+    pub fn with_release<T>(&self, f: impl FnOnce(&Release) -> T) -> T {
+        f(&self.state.read().unwrap_or_else(|e| e.into_inner()).release)
+    }
+
+    /// Up to `max` events after `seq`.
+    pub fn events_after(&self, seq: u64, max: usize) -> After {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(&(first, _)) = state.events.front()
+            && seq + 1 < first
+        {
+            return After::Gone(first);
+        }
+        let start = state.events.partition_point(|(s, _)| *s <= seq);
+        After::Events(state.events.range(start..).take(max).cloned().collect())
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        *self.seq.borrow()
+    }
+
+    pub fn watch_seq(&self) -> watch::Receiver<u64> {
+        self.seq.subscribe()
+    }
+
+    pub fn watch_clock(&self) -> watch::Receiver<Option<Timestamp>> {
+        self.clock.subscribe()
+    }
+
+    pub fn watch_presence(&self) -> watch::Receiver<Presence> {
+        self.presence.subscribe()
+    }
+
+    /// Asks the backend to apply a command; answers once it has decided.
+    pub async fn command(&self, command: Command) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .requests
+            .send(Request { command, reply })
+            .await
+            .is_err()
+        {
+            return Answer::Gone;
+        }
+        answer.await.unwrap_or(Answer::Gone)
+    }
+
+    /// Someone opened a stream; they are counted as watching until the
+    /// returned seat is dropped.
+    pub fn join(self: &Arc<Hub>, operator: String) -> Seat {
+        let mut watching = self.watching.lock().unwrap_or_else(|e| e.into_inner());
+        watching.next += 1;
+        let id = watching.next;
+        watching.streams.insert(id, (operator, Timestamp::now()));
+        self.publish(&watching);
+        Seat {
+            hub: Arc::clone(self),
+            id,
+        }
+    }
+
+    fn leave(&self, id: u64) {
+        let mut watching = self.watching.lock().unwrap_or_else(|e| e.into_inner());
+        watching.streams.remove(&id);
+        self.publish(&watching);
+    }
+
+    fn publish(&self, watching: &Watching) {
+        let mut by_operator: BTreeMap<&str, Watcher> = BTreeMap::new();
+        for (operator, since) in watching.streams.values() {
+            let watcher = by_operator
+                .entry(operator.as_str())
+                .or_insert_with(|| Watcher {
+                    operator: operator.clone(),
+                    since: *since,
+                    streams: 0,
+                });
+            watcher.streams += 1;
+            watcher.since = watcher.since.min(*since);
+        }
+        let mut watchers: Vec<Watcher> = by_operator.into_values().collect();
+        watchers.sort_by(|a, b| a.since.cmp(&b.since).then(a.operator.cmp(&b.operator)));
+        self.presence.send_replace(Presence { watchers });
+    }
+
+    fn append(&self, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        for event in events {
+            state.release.apply(event);
+            state.events.push_back((event.seq, serialize(event)));
+        }
+        while state.events.len() > KEEP {
+            state.events.pop_front();
+        }
+        let last = state.release.last_seq;
+        drop(state);
+        self.seq.send_replace(last);
+    }
+}
+
+/// A watcher's place: dropping it (the stream closed) leaves.
+pub struct Seat {
+    hub: Arc<Hub>,
+    id: u64,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        self.hub.leave(self.id);
+    }
+}
+
+fn serialize(event: &Event) -> Arc<str> {
+    serde_json::to_string(event)
+        .unwrap_or_else(|err| format!("{{\"error\":\"unserializable event: {err}\"}}"))
+        .into()
+}
+
+/// The reply for a command the backend decided.
+pub fn reply(command: &Command, verdict: &Verdict) -> CommandReply {
+    let (verdict, note, reason) = match verdict {
+        Verdict::Accepted { note } => (VerdictName::Accepted, note.clone(), None),
+        Verdict::Refused { reason } => (VerdictName::Refused, None, Some(reason.clone())),
+    };
+    CommandReply {
+        id: command.id.clone(),
+        operator: command.operator.clone(),
+        verdict,
+        note,
+        reason,
+    }
+}
+
+/// The hub's task: the backend's updates in, commands out.
+async fn drive(
+    hub: Arc<Hub>,
+    mut backend: Handle,
+    mut journal: Writer,
+    mut requests: mpsc::Receiver<Request>,
+    mut answered: Answered,
+    mut stop: oneshot::Receiver<String>,
+) {
+    let mut pending: HashMap<String, (Command, Vec<oneshot::Sender<Answer>>)> = HashMap::new();
+    let reason = loop {
+        tokio::select! {
+            why = &mut stop => break why.unwrap_or_else(|_| "the server stopped".into()),
+            update = backend.updates.recv() => match update {
+                None => break "the backend stopped".into(),
+                Some(Update::Events(events)) => {
+                    // On the record before anyone is shown them.
+                    if let Err(err) = journal.events(&events) {
+                        tracing::error!("journal write failed: {err}");
+                    }
+                    hub.append(&events);
+                }
+                Some(Update::Verdict { id, verdict }) => {
+                    if let Err(err) = journal.verdict(&id, &verdict) {
+                        tracing::error!("journal write failed: {err}");
+                    }
+                    if let Some((command, waiters)) = pending.remove(&id) {
+                        let for_who = !verdict.is_accepted()
+                            && hub.with_release(|r| policy::refused_for_who(r, &command));
+                        let answer = Answer::Done { reply: reply(&command, &verdict), for_who };
+                        for waiter in waiters {
+                            let _ = waiter.send(answer.clone());
+                        }
+                        answered.insert(id, (command, answer));
+                    }
+                }
+                Some(Update::Clock(at)) => {
+                    hub.clock.send_replace(Some(at));
+                }
+                Some(_) => {}
+            },
+            request = requests.recv() => {
+                let Some(Request { command, reply }) = request else { continue };
+                if let Some((asked, answer)) = answered.get(&command.id) {
+                    let _ = reply.send(match reused(asked, &command) {
+                        Some(conflict) => Answer::Conflict(conflict),
+                        None => answer.clone(),
+                    });
+                } else if let Some((asked, waiters)) = pending.get_mut(&command.id) {
+                    match reused(asked, &command) {
+                        Some(conflict) => { let _ = reply.send(Answer::Conflict(conflict)); }
+                        None => waiters.push(reply),
+                    }
+                } else if let Err(err) = journal.command(&command) {
+                    tracing::error!("journal write failed: {err}");
+                    let _ = reply.send(Answer::Unrecorded(err.to_string()));
+                } else if backend.commands.send(command.clone()).is_err() {
+                    let _ = reply.send(Answer::Gone);
+                } else {
+                    tracing::info!(command = %command.id, operator = %command.operator, kind = command.action.name(), "command");
+                    pending.insert(command.id.clone(), (command, vec![reply]));
+                }
+            }
+        }
+    };
+    for (_, (_, waiters)) in pending.drain() {
+        for waiter in waiters {
+            let _ = waiter.send(Answer::Gone);
+        }
+    }
+    if let Err(err) = journal.close(&reason) {
+        tracing::error!("journal close failed: {err}");
+    }
+}
+
+/// Why a command cannot reuse the id of `asked`, if it cannot.
+fn reused(asked: &Command, command: &Command) -> Option<String> {
+    if asked.operator != command.operator {
+        Some(format!(
+            "command id {} was already used by another operator",
+            command.id
+        ))
+    } else if asked.action != command.action {
+        Some(format!(
+            "command id {} was already used for another command ({})",
+            command.id,
+            asked.action.name()
+        ))
+    } else {
+        None
+    }
+}

@@ -1,0 +1,439 @@
+//! `shipdeck serve`: releases over the HTTP contract (`docs/http-api.md`).
+//!
+//! Each release is a [`Hub`] fed by a backend. The routes here only read
+//! hubs and hand them commands; who an operator is comes from the bearer
+//! token, or, on a loopback server without tokens, from the client's word.
+
+pub mod hub;
+pub mod resume;
+pub mod tokens;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+use tokio::sync::watch;
+
+use crate::api::{self, Clock, ErrorBody, Hello, Presence, ReleaseSummary, Snapshot};
+use crate::model::Command;
+pub use hub::{Answer, Hub};
+use tokens::Tokens;
+
+/// Events sent to a stream in one go before it looks for news again.
+const BATCH: usize = 512;
+
+/// How often an idle stream gets a comment, so clients can tell a quiet
+/// release from a dead connection.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// Everything the routes share.
+pub struct Server {
+    hubs: BTreeMap<String, Arc<Hub>>,
+    tokens: Option<Tokens>,
+}
+
+impl Server {
+    pub fn new(hubs: impl IntoIterator<Item = Arc<Hub>>, tokens: Option<Tokens>) -> Server {
+        Server {
+            hubs: hubs.into_iter().map(|h| (h.id.clone(), h)).collect(),
+            tokens,
+        }
+    }
+
+    /// Who is asking: the token's operator; without tokens, the name the
+    /// client gave (`None` if it gave none).
+    fn identify(&self, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+        let Some(tokens) = &self.tokens else {
+            let named = headers
+                .get(api::OPERATOR_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty() && v.len() <= 100);
+            return Ok(named);
+        };
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        match presented {
+            None => Err(ApiError(
+                StatusCode::UNAUTHORIZED,
+                "this server needs a bearer token: send `Authorization: Bearer TOKEN`".into(),
+            )),
+            Some(token) => match tokens.operator(token) {
+                Some(operator) => Ok(Some(operator.to_string())),
+                None => Err(ApiError(
+                    StatusCode::UNAUTHORIZED,
+                    "the token is not one this server knows".into(),
+                )),
+            },
+        }
+    }
+
+    fn hub(&self, id: &str) -> Result<&Arc<Hub>, ApiError> {
+        self.hubs.get(id).ok_or_else(|| {
+            let known: Vec<&str> = self.hubs.keys().map(String::as_str).collect();
+            ApiError(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no release \"{}\" here; releases: {}",
+                    clip(id, 80),
+                    known.join(", ")
+                ),
+            )
+        })
+    }
+}
+
+/// The contract's routes.
+pub fn router(server: Arc<Server>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/releases", get(releases))
+        .route("/api/v1/releases/{id}", get(snapshot))
+        .route("/api/v1/releases/{id}/events", get(events))
+        .route("/api/v1/releases/{id}/commands", post(command))
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "no such path; see docs/http-api.md".into(),
+            )
+        })
+        .layer(DefaultBodyLimit::max(api::MAX_BODY))
+        .with_state(server)
+}
+
+/// An answer other than success: a status and what went wrong, as
+/// `{"error": "..."}`.
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.0, axum::Json(ErrorBody { error: self.1 })).into_response();
+        if self.0 == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    ApiError(status, message).into_response()
+}
+
+/// At most `max` characters of something a client sent, for a message.
+fn clip(text: &str, max: usize) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).take(max).collect();
+    if text.chars().count() > max {
+        format!("{clean}…")
+    } else {
+        clean
+    }
+}
+
+async fn releases(State(server): State<Arc<Server>>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = server.identify(&headers) {
+        return refusal.into_response();
+    }
+    let list: Vec<ReleaseSummary> = server
+        .hubs
+        .values()
+        .map(|hub| hub.with_release(|r| ReleaseSummary::of(r, &hub.window)))
+        .collect();
+    axum::Json(list).into_response()
+}
+
+async fn snapshot(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refusal) = server.identify(&headers) {
+        return refusal.into_response();
+    }
+    let hub = match server.hub(&id) {
+        Ok(hub) => hub,
+        Err(missing) => return missing.into_response(),
+    };
+    hub.with_release(|release| {
+        axum::Json(Snapshot {
+            window: &hub.window,
+            last_seq: release.last_seq,
+            release,
+        })
+        .into_response()
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct EventsQuery {
+    after: Option<u64>,
+}
+
+async fn events(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<String>,
+    Query(query): Query<EventsQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let operator = match server.identify(&headers) {
+        Ok(operator) => operator,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let hub = match server.hub(&id) {
+        Ok(hub) => Arc::clone(hub),
+        Err(missing) => return missing.into_response(),
+    };
+    // Last-Event-ID is what a reconnecting EventSource sends; it wins.
+    let after = match headers.get("last-event-id").map(|v| v.to_str()) {
+        None => query.after.unwrap_or(0),
+        Some(Ok(v)) if v.trim().is_empty() => query.after.unwrap_or(0),
+        Some(Ok(v)) => match v.trim().parse::<u64>() {
+            Ok(seq) => seq,
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "Last-Event-ID must be an event's seq".into(),
+                );
+            }
+        },
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Last-Event-ID must be an event's seq".into(),
+            );
+        }
+    };
+    if let hub::After::Gone(first) = hub.events_after(after, 0) {
+        return error(
+            StatusCode::GONE,
+            format!(
+                "events before seq {first} are no longer kept; read the snapshot and stream after its last_seq"
+            ),
+        );
+    }
+    let name = operator.clone().unwrap_or_else(|| "someone".into());
+    Sse::new(stream_events(hub, after, operator, name))
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .into_response()
+}
+
+struct Reader {
+    hub: Arc<Hub>,
+    cursor: u64,
+    seq: watch::Receiver<u64>,
+    clock: watch::Receiver<Option<jiff::Timestamp>>,
+    presence: watch::Receiver<Presence>,
+    queue: VecDeque<SseEvent>,
+    ended: bool,
+    _seat: hub::Seat,
+}
+
+fn json_event(kind: &str, value: &impl serde::Serialize) -> SseEvent {
+    SseEvent::default()
+        .event(kind)
+        .data(serde_json::to_string(value).unwrap_or_default())
+}
+
+/// A stream's messages: hello, then every event after `after` in seq order,
+/// with the clock and presence as they change.
+fn stream_events(
+    hub: Arc<Hub>,
+    after: u64,
+    operator: Option<String>,
+    name: String,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    let seq = hub.watch_seq();
+    let mut clock = hub.watch_clock();
+    let seat = hub.join(name);
+    let mut presence = hub.watch_presence();
+    let mut queue = VecDeque::new();
+    queue.push_back(json_event(
+        "hello",
+        &Hello {
+            window: hub.window.clone(),
+            last_seq: hub.last_seq(),
+            operator,
+        },
+    ));
+    queue.push_back(json_event("presence", &*presence.borrow_and_update()));
+    if let Some(at) = *clock.borrow_and_update() {
+        queue.push_back(json_event("clock", &Clock { at }));
+    }
+    let reader = Reader {
+        hub,
+        cursor: after,
+        seq,
+        clock,
+        presence,
+        queue,
+        ended: false,
+        _seat: seat,
+    };
+    stream::unfold(reader, |mut r| async move {
+        loop {
+            if let Some(message) = r.queue.pop_front() {
+                return Some((Ok(message), r));
+            }
+            if r.ended {
+                return None;
+            }
+            match r.hub.events_after(r.cursor, BATCH) {
+                hub::After::Events(batch) if !batch.is_empty() => {
+                    for (seq, json) in batch {
+                        r.cursor = seq;
+                        r.queue
+                            .push_back(SseEvent::default().id(seq.to_string()).data(&*json));
+                    }
+                    continue;
+                }
+                hub::After::Events(_) => {}
+                hub::After::Gone(first) => {
+                    // Fell so far behind that the events were let go.
+                    r.queue.push_back(json_event(
+                        "error",
+                        &ErrorBody {
+                            error: format!("events before seq {first} are no longer kept"),
+                        },
+                    ));
+                    r.ended = true;
+                    continue;
+                }
+            }
+            tokio::select! {
+                changed = r.seq.changed() => if changed.is_err() { r.ended = true; },
+                changed = r.clock.changed() => match changed {
+                    Err(_) => r.ended = true,
+                    Ok(()) => if let Some(at) = *r.clock.borrow_and_update() {
+                        r.queue.push_back(json_event("clock", &Clock { at }));
+                    },
+                },
+                changed = r.presence.changed() => match changed {
+                    Err(_) => r.ended = true,
+                    Ok(()) => {
+                        let presence = r.presence.borrow_and_update().clone();
+                        r.queue.push_back(json_event("presence", &presence));
+                    }
+                },
+            }
+        }
+    })
+}
+
+/// Checks what a client sent as a command and says what is wrong.
+fn parse_command(body: &[u8]) -> Result<Command, String> {
+    let command: Command = serde_json::from_slice(body).map_err(|err| {
+        format!(
+            "not a command: {err}; send {{\"id\": \"…\", \"kind\": \"advance\", …}} (see docs/http-api.md)"
+        )
+    })?;
+    if command.id.trim().is_empty() || command.id.len() > api::MAX_ID {
+        return Err(format!(
+            "a command needs an id of 1 to {} characters, chosen by the client",
+            api::MAX_ID
+        ));
+    }
+    if command.id.chars().any(char::is_control) {
+        return Err("a command id may not hold control characters".into());
+    }
+    let texts: Vec<&str> = match &command.action {
+        crate::model::Action::Pause { reason } | crate::model::Action::Rollback { reason } => {
+            reason.iter().map(String::as_str).collect()
+        }
+        crate::model::Action::Approve { gate, comment } => {
+            gate.iter().chain(comment).map(String::as_str).collect()
+        }
+        crate::model::Action::Reject { gate, reason } => gate
+            .iter()
+            .map(String::as_str)
+            .chain([reason.as_str()])
+            .collect(),
+        crate::model::Action::Check { list, item }
+        | crate::model::Action::Uncheck { list, item } => vec![list, item],
+        crate::model::Action::Retry { stage } => stage.iter().map(String::as_str).collect(),
+        crate::model::Action::Ack { rule } => vec![rule],
+        crate::model::Action::Advance
+        | crate::model::Action::PromoteFull
+        | crate::model::Action::Resume => Vec::new(),
+    };
+    if texts.iter().any(|t| t.chars().count() > api::MAX_TEXT) {
+        return Err(format!(
+            "a comment, reason or name is longer than {} characters",
+            api::MAX_TEXT
+        ));
+    }
+    Ok(command)
+}
+
+async fn command(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let identity = match server.identify(&headers) {
+        Ok(identity) => identity,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let hub = match server.hub(&id) {
+        Ok(hub) => Arc::clone(hub),
+        Err(missing) => return missing.into_response(),
+    };
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !is_json {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the command as Content-Type: application/json".into(),
+        );
+    }
+    let mut command = match parse_command(&body) {
+        Ok(command) => command,
+        Err(what) => return error(StatusCode::BAD_REQUEST, what),
+    };
+    // With tokens the server says who this is, whatever the body claims.
+    command.operator = match (&server.tokens, identity) {
+        (Some(_), Some(operator)) => operator,
+        _ => command.operator.trim().to_string(),
+    };
+    if command.operator.is_empty() || command.operator.chars().any(char::is_control) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "a command needs an operator name (\"operator\" in the body)".into(),
+        );
+    }
+    match hub.command(command).await {
+        Answer::Done { reply, for_who } => {
+            let status = match reply.verdict {
+                api::VerdictName::Accepted => StatusCode::ACCEPTED,
+                api::VerdictName::Refused if for_who => StatusCode::FORBIDDEN,
+                api::VerdictName::Refused => StatusCode::CONFLICT,
+            };
+            (status, axum::Json(reply)).into_response()
+        }
+        Answer::Conflict(why) => error(StatusCode::UNPROCESSABLE_ENTITY, why),
+        Answer::Unrecorded(why) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the command was not applied: the server cannot journal it ({why})"),
+        ),
+        Answer::Gone => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the release's backend has stopped".into(),
+        ),
+    }
+}

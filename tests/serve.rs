@@ -1,0 +1,770 @@
+//! `shipdeck serve` as clients meet it: real server processes on ephemeral
+//! loopback ports, spoken to over HTTP, by the command line and by the
+//! `http` backend the console uses.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use shipdeck::api::{CommandReply, ReleaseSummary, VerdictName};
+use shipdeck::backend::http::Remote;
+use shipdeck::backend::{Connection, Update};
+use shipdeck::model::{Action, Event, EventKind};
+use tokio::sync::mpsc;
+
+const BIN: &str = env!("CARGO_BIN_EXE_shipdeck");
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "shipdeck-serve-{name}-{}-{}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A `shipdeck serve` process; killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    /// What it printed on start.
+    banner: String,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Server {
+    fn start(dir: &Path, args: &[&str]) -> Server {
+        Server::start_env(dir, args, &[])
+    }
+
+    fn start_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .args(args)
+            .env("SHIPDECK_JOURNAL_DIR", dir.join("journal"))
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .env_remove("SHIPDECK_CONFIG")
+            .env_remove("SHIPDECK_BACKEND")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("shipdeck runs");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        let mut line = String::new();
+        while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+            banner.push_str(&line);
+            if line.starts_with("  open a console") {
+                break;
+            }
+            line.clear();
+        }
+        let url = banner
+            .lines()
+            .find_map(|l| l.strip_prefix("shipdeck serve: listening on "))
+            .unwrap_or_else(|| {
+                let mut err = String::new();
+                let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err);
+                panic!("serve did not start: {banner}{err}")
+            })
+            .to_string();
+        Server {
+            child,
+            url,
+            banner,
+            stdout,
+        }
+    }
+
+    fn port(&self) -> &str {
+        self.url.rsplit(':').next().unwrap()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = &self.stdout;
+    }
+}
+
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+async fn release_id(server: &Server) -> String {
+    let list: Vec<ReleaseSummary> = http()
+        .get(format!("{}/api/v1/releases", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    list[0].id.clone()
+}
+
+async fn post(server: &Server, release: &str, body: Value, token: Option<&str>) -> (u16, Value) {
+    let mut request = http()
+        .post(format!("{}/api/v1/releases/{release}/commands", server.url))
+        .json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Reads a raw event stream until `done` says enough, or the time is up.
+async fn read_stream(
+    url: &str,
+    last_event_id: Option<u64>,
+    done: impl Fn(&[Event]) -> bool,
+) -> (Vec<shipdeck::backend::sse::Message>, Vec<Event>) {
+    use futures_util::StreamExt;
+    let mut request = http().get(url);
+    if let Some(id) = last_event_id {
+        request = request.header("Last-Event-ID", id.to_string());
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    let mut reader = shipdeck::backend::sse::Reader::default();
+    let mut found = Vec::new();
+    let mut messages = Vec::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done(&events) {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("the stream went quiet")
+            .expect("the stream ended")
+            .unwrap();
+        reader.feed(&chunk, &mut found);
+        for item in found.drain(..) {
+            if let shipdeck::backend::sse::Found::Message(m) = item {
+                if m.event.is_none() {
+                    events.push(serde_json::from_str(&m.data).unwrap());
+                }
+                messages.push(m);
+            }
+        }
+    }
+    (messages, events)
+}
+
+fn finished(events: &[Event]) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::ReleaseFinished { .. }))
+}
+
+fn assert_contiguous(events: &[Event], from: u64) {
+    for (n, event) in events.iter().enumerate() {
+        assert_eq!(event.seq, from + n as u64, "a gap or a duplicate at {n}");
+    }
+}
+
+#[tokio::test]
+async fn the_contract_answers_as_documented() {
+    let dir = scratch("contract");
+    let server = Server::start(
+        &dir,
+        &["--listen", "127.0.0.1:0", "--speed", "max", "--autopilot"],
+    );
+    assert!(
+        server.banner.contains("no tokens: loopback only"),
+        "{}",
+        server.banner
+    );
+    let client = http();
+    let health = client
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.text().await.unwrap(), "ok");
+
+    let id = release_id(&server).await;
+    let snapshot: Value = client
+        .get(format!("{}/api/v1/releases/{id}", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(snapshot["last_seq"].as_u64().unwrap() > 0);
+    assert_eq!(snapshot["release"]["plan"]["service"], "checkout-api");
+    assert!(
+        snapshot["window"]
+            .as_str()
+            .unwrap()
+            .contains("happy-canary")
+    );
+
+    let missing = client
+        .get(format!("{}/api/v1/releases/nope", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: Value = missing.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains(&id), "{body}");
+
+    let (status, body) = post(&server, &id, json!({"kind": "advance"}), None).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("id"), "{body}");
+
+    let plain = client
+        .post(format!("{}/api/v1/releases/{id}/commands", server.url))
+        .body(r#"{"id":"x","operator":"a","kind":"advance"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 415);
+
+    let huge = "x".repeat(100_000);
+    let (status, _) = post(
+        &server,
+        &id,
+        json!({"id": "big", "operator": "a", "kind": "rollback", "reason": huge}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 413);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn a_stream_resumes_after_a_seq_with_no_gap_and_no_duplicate() {
+    let dir = scratch("resume");
+    let server = Server::start(
+        &dir,
+        &["--listen", "127.0.0.1:0", "--speed", "max", "--autopilot"],
+    );
+    let id = release_id(&server).await;
+    let url = format!("{}/api/v1/releases/{id}/events", server.url);
+    let (messages, all) = read_stream(&url, None, finished).await;
+    assert_eq!(messages[0].event.as_deref(), Some("hello"));
+    assert_contiguous(&all, 1);
+    let last = all.last().unwrap().seq;
+
+    // Last-Event-ID, as a reconnecting EventSource sends it.
+    let (_, tail) = read_stream(&url, Some(last - 5), |e| e.len() == 5).await;
+    assert_contiguous(&tail, last - 4);
+    assert_eq!(tail, all[all.len() - 5..]);
+    // ?after=, for clients that choose.
+    let (_, from_ten) = read_stream(&format!("{url}?after=10"), None, |e| !e.is_empty()).await;
+    assert_eq!(from_ten[0].seq, 11);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+const ALICE: &str = "alice-7c0b8c2e94f1a6d3";
+const BOB: &str = "bob-03e95a4d7b6c21f8e";
+
+fn tokens_file(dir: &Path, mode: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("tokens.yaml");
+    std::fs::write(&path, format!("alice: {ALICE}\nbob: {BOB}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn tokens_decide_who_an_operator_is() {
+    let dir = scratch("tokens");
+    let tokens = tokens_file(&dir, 0o600);
+    let mut server = Server::start(
+        &dir,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tokens",
+            tokens.to_str().unwrap(),
+        ],
+    );
+    let client = http();
+    let list = format!("{}/api/v1/releases", server.url);
+    let none = client.get(&list).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    assert_eq!(none.headers()["www-authenticate"], "Bearer");
+    let wrong = client
+        .get(&list)
+        .bearer_auth("alice-7c0b8c2e94f1a6d4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let body = wrong.text().await.unwrap();
+    assert!(body.contains("not one this server knows"), "{body}");
+    assert!(!body.contains(ALICE));
+    let right = client.get(&list).bearer_auth(ALICE).send().await.unwrap();
+    assert_eq!(right.status(), 200);
+
+    // The body may claim anyone; the token says who it is.
+    let id = release_id_with(&server, ALICE).await;
+    let (status, reply) = post(
+        &server,
+        &id,
+        json!({"id": "t-1", "operator": "mallory", "kind": "pause"}),
+        Some(ALICE),
+    )
+    .await;
+    assert!(status == 409 || status == 202, "{status} {reply}");
+    assert_eq!(reply["operator"], "alice");
+
+    // The command line: no token is a clear message and exit 2.
+    let out = Command::new(BIN)
+        .args(["do", "pause", "--backend", &server.url])
+        .env("SHIPDECK_JOURNAL_DIR", dir.join("journal"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env_remove("SHIPDECK_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("401") && err.contains("SHIPDECK_TOKEN"),
+        "{err}"
+    );
+    let out = Command::new(BIN)
+        .args([
+            "do",
+            "pause",
+            "--backend",
+            &server.url,
+            "--operator",
+            "mallory",
+        ])
+        .env("SHIPDECK_JOURNAL_DIR", dir.join("journal"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("SHIPDECK_TOKEN", BOB)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("(as bob)"), "{said}");
+
+    // No token in the server's output, nor in its journal.
+    server.kill();
+    let mut output = server.banner.clone();
+    let _ = std::io::Read::read_to_string(server.child.stderr.as_mut().unwrap(), &mut output);
+    for entry in std::fs::read_dir(dir.join("journal")).unwrap() {
+        output.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(
+        output.contains("\"operator\":\"alice\""),
+        "the journal records alice"
+    );
+    assert!(
+        !output.contains(ALICE) && !output.contains(BOB),
+        "a token leaked"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+async fn release_id_with(server: &Server, token: &str) -> String {
+    let list: Vec<ReleaseSummary> = http()
+        .get(format!("{}/api/v1/releases", server.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list[0].id.clone()
+}
+
+#[test]
+fn serve_refuses_what_would_be_unsafe() {
+    let dir = scratch("unsafe");
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .arg("serve")
+            .args(args)
+            .env("SHIPDECK_JOURNAL_DIR", dir.join("journal"))
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["--listen", "0.0.0.0:0"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("without --tokens"), "{err}");
+    let open = tokens_file(&dir, 0o644);
+    let (code, err) = run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--tokens",
+        open.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("chmod 600") && !err.contains(ALICE), "{err}");
+    let (code, err) = run(&["--listen", "nowhere"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("HOST:PORT"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Serves `two-person` and brings it to its production gate: runs at full
+/// speed to the staging checklist and ticks its manual item.
+async fn at_the_gate(dir: &Path) -> (Server, String) {
+    // The bundled story without its scripted people: the test is the people.
+    let story = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios/two-person.yaml"),
+    )
+    .unwrap();
+    let unscripted = dir.join("two-person-unscripted.yaml");
+    std::fs::write(&unscripted, story.split("\nactors:").next().unwrap()).unwrap();
+    let server = Server::start(
+        dir,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--scenario",
+            unscripted.to_str().unwrap(),
+            "--speed",
+            "max",
+        ],
+    );
+    let id = release_id(&server).await;
+    let check = json!({"id": "tick-config", "operator": "dave", "kind": "check", "list": "staging-validation", "item": "config"});
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, reply) = post(&server, &id, check.clone(), None).await;
+        if status == 202 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the checklist never opened: {reply}"
+        );
+        // Not open yet: the same id again is safe once it is.
+        let retry = json!({"id": format!("tick-{}", fastrand::u32(..)), "operator": "dave", "kind": "check", "list": "staging-validation", "item": "config"});
+        let (status, _) = post(&server, &id, retry, None).await;
+        if status == 202 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (server, id)
+}
+
+#[tokio::test]
+async fn two_people_sign_a_two_person_gate_and_every_client_sees_it() {
+    let dir = scratch("two-person");
+    let (server, id) = at_the_gate(&dir).await;
+    // A second client follows the stream as a console would.
+    let watcher = Remote::new(&server.url, None, "frank").unwrap();
+    let (tx, mut updates) = mpsc::channel(4096);
+    let followed = id.clone();
+    let follow = tokio::spawn(async move { watcher.follow(&followed, tx).await });
+
+    let approve = |n: &str, who: &str| json!({"id": format!("approve-{n}"), "operator": who, "kind": "approve", "gate": "production", "comment": format!("{who} checked the dashboards")});
+    let open_deadline = Instant::now() + Duration::from_secs(20);
+    let (status, reply) = loop {
+        let (status, reply) = post(
+            &server,
+            &id,
+            approve(&fastrand::u32(..).to_string(), "carol"),
+            None,
+        )
+        .await;
+        if !reply["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not open yet")
+            || Instant::now() > open_deadline
+        {
+            break (status, reply);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, 403, "{reply}");
+    assert!(
+        reply["reason"]
+            .as_str()
+            .unwrap()
+            .contains("carol deployed this release"),
+        "{reply}"
+    );
+
+    let (status, reply) = post(&server, &id, approve("1", "dave"), None).await;
+    assert_eq!(status, 202, "{reply}");
+    assert!(
+        reply["note"].as_str().unwrap().contains("more needed"),
+        "{reply}"
+    );
+    let (status, reply) = post(&server, &id, approve("2", "dave"), None).await;
+    assert_eq!(status, 403, "{reply}");
+    assert!(
+        reply["reason"].as_str().unwrap().contains("counts once"),
+        "{reply}"
+    );
+    let (status, reply) = post(&server, &id, approve("3", "erin"), None).await;
+    assert_eq!(status, 202, "{reply}");
+
+    // The follower saw both sign-offs as they happened, and who is watching.
+    let mut signed = Vec::new();
+    let mut saw_frank = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while signed.len() < 2 || !saw_frank {
+        let update = tokio::time::timeout_at(deadline, updates.recv())
+            .await
+            .unwrap_or_else(|_| panic!("saw {signed:?}, frank watching: {saw_frank}"))
+            .unwrap();
+        match update {
+            Update::Events(events) => {
+                for event in events {
+                    if let EventKind::CommandAccepted { command, .. } = &event.kind
+                        && matches!(command.action, Action::Approve { .. })
+                    {
+                        signed.push(command.operator.clone());
+                    }
+                }
+            }
+            Update::Presence(watchers) => {
+                saw_frank |= watchers.iter().any(|w| w.operator == "frank");
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(signed, ["dave", "erin"]);
+    follow.abort();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn the_same_command_id_is_applied_once() {
+    let dir = scratch("idempotent");
+    let server = Server::start(&dir, &["--listen", "127.0.0.1:0", "--speed", "5"]);
+    let id = release_id(&server).await;
+    let rollback =
+        json!({"id": "same-id", "operator": "alice", "kind": "rollback", "reason": "p99 up"});
+    let mut sends = Vec::new();
+    for _ in 0..20 {
+        let url = server.url.clone();
+        let (body, release) = (rollback.clone(), id.clone());
+        sends.push(tokio::spawn(async move {
+            let response = http()
+                .post(format!("{url}/api/v1/releases/{release}/commands"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<CommandReply>().await.unwrap(),
+            )
+        }));
+    }
+    let mut replies = Vec::new();
+    for send in sends {
+        replies.push(send.await.unwrap());
+    }
+    assert!(replies.iter().all(|r| *r == replies[0]), "{replies:?}");
+    assert_eq!(replies[0].1.verdict, VerdictName::Accepted);
+    // Another operator may not reuse the id.
+    let (status, body) = post(
+        &server,
+        &id,
+        json!({"id": "same-id", "operator": "bob", "kind": "rollback"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+
+    let url = format!("{}/api/v1/releases/{id}/events", server.url);
+    let (_, events) = read_stream(&url, None, |events| {
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::RollbackStarted { .. }))
+    })
+    .await;
+    let answered = events
+        .iter()
+        .filter(|e| match &e.kind {
+            EventKind::CommandAccepted { command, .. }
+            | EventKind::CommandRejected { command, .. } => command.id == "same-id",
+            _ => false,
+        })
+        .count();
+    assert_eq!(answered, 1);
+    let started = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::RollbackStarted { .. }))
+        .count();
+    assert_eq!(started, 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn a_killed_server_is_taken_up_where_it_stopped_and_clients_miss_nothing() {
+    let dir = scratch("restart");
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--scenario",
+        "two-person",
+        "--speed",
+        "30",
+    ];
+    let mut server = Server::start(&dir, &args);
+    let id = release_id(&server).await;
+    let follower = Remote::new(&server.url, None, "frank").unwrap();
+    let (tx, mut updates) = mpsc::channel(65536);
+    let followed = id.clone();
+    let follow = tokio::spawn(async move { follower.follow(&followed, tx).await });
+
+    let mut events: Vec<Event> = Vec::new();
+    let mut lost = false;
+    collect(&mut updates, &mut events, &mut lost, |e, _| e.len() > 50).await;
+    let before = events.last().unwrap().seq;
+
+    server.kill();
+    collect(&mut updates, &mut events, &mut lost, |_, lost| lost).await;
+    let port = server.port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let again = [
+        "--listen",
+        &listen,
+        "--scenario",
+        "two-person",
+        "--speed",
+        "30",
+    ];
+    let server = Server::start(&dir, &again);
+    assert!(
+        server.banner.contains("taken up at seq"),
+        "{}",
+        server.banner
+    );
+
+    collect(&mut updates, &mut events, &mut lost, |e, _| {
+        e.last().is_some_and(|l| l.seq > before + 30)
+    })
+    .await;
+    assert_contiguous(&events, 1);
+    follow.abort();
+
+    // One journal: the window goes on in it.
+    let journals: Vec<_> = std::fs::read_dir(dir.join("journal")).unwrap().collect();
+    assert_eq!(journals.len(), 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Takes a follower's updates until `until` holds.
+async fn collect(
+    updates: &mut mpsc::Receiver<Update>,
+    events: &mut Vec<Event>,
+    lost: &mut bool,
+    until: impl Fn(&[Event], bool) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while !until(events, *lost) {
+        match tokio::time::timeout_at(deadline, updates.recv()).await {
+            Ok(Some(Update::Events(more))) => events.extend(more),
+            Ok(Some(Update::Connection(Connection::Lost(_)))) => *lost = true,
+            Ok(Some(Update::Reset)) => panic!("the window was not taken up"),
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("gave up at seq {:?}", events.last().map(|e| e.seq)),
+        }
+    }
+}
+
+#[test]
+fn do_and_events_speak_to_a_server_from_the_shell() {
+    let dir = scratch("shell");
+    let server = Server::start(
+        &dir,
+        &["--listen", "127.0.0.1:0", "--speed", "max", "--autopilot"],
+    );
+    let shipdeck = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("SHIPDECK_JOURNAL_DIR", dir.join("client-journal"))
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env_remove("SHIPDECK_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let out = shipdeck(&["events", "--backend", &server.url]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Event> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_contiguous(&events, 1);
+    assert!(finished(&events));
+
+    // The release has succeeded: nothing is left to advance. Exit 3, why.
+    let out = shipdeck(&[
+        "do",
+        "advance",
+        "--backend",
+        &server.url,
+        "--operator",
+        "alice",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the release has finished"));
+    let out = shipdeck(&["do", "reject", "--backend", &server.url]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--comment"));
+    let out = shipdeck(&["do", "advance", "--backend", "http://127.0.0.1:9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"));
+    let out = shipdeck(&["events", "--backend", &server.url, "--scenario", "rolling"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // A release in flight takes a rollback: exit 0, and who it was.
+    let live = Server::start(
+        &dir,
+        &["--listen", "127.0.0.1:0", "--speed", "5", "--fresh"],
+    );
+    let out = shipdeck(&[
+        "do",
+        "rollback",
+        "--comment",
+        "p99 up",
+        "--backend",
+        &live.url,
+        "--operator",
+        "alice",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rollback accepted (as alice)"));
+    std::fs::remove_dir_all(&dir).ok();
+}
