@@ -289,7 +289,10 @@ impl Remote {
                 }
                 let left = (until - now).as_secs_f64().ceil() as u64;
                 let stale = follow.heard.elapsed().as_secs();
-                let text = format!("{why} · no data for {stale}s · retrying in {left}s");
+                // The header names the server already; say what went wrong.
+                let prefix = format!("cannot reach {}: ", self.address());
+                let short = why.strip_prefix(&prefix).unwrap_or(&why);
+                let text = format!("{short} · {stale}s without data · retry in {left}s");
                 if updates
                     .send(Update::Connection(Connection::Lost(text)))
                     .await

@@ -82,6 +82,8 @@ impl Writer {
             .create_new(true)
             .append(true)
             .open(&path)?;
+        // Held while the window is written: no second writer takes it up.
+        let _ = file.try_lock();
         let mut writer = Writer {
             path,
             out: BufWriter::new(file),
@@ -102,6 +104,12 @@ impl Writer {
     pub fn reopen(path: &Path) -> io::Result<Writer> {
         use std::io::{Read, Seek, SeekFrom};
         let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+        if let Err(std::fs::TryLockError::WouldBlock) = file.try_lock() {
+            return Err(io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                "another shipdeck process is writing this journal",
+            ));
+        }
         let ends_cleanly = if file.metadata()?.len() == 0 {
             true
         } else {
@@ -303,6 +311,16 @@ impl Journal {
             .map(|(line, what)| format!("{}:{line}: {what}", path.display()))
             .collect()
     }
+}
+
+/// Whether a live process is writing the journal at `path`.
+pub fn in_use(path: &Path) -> bool {
+    File::open(path).is_ok_and(|file| {
+        matches!(
+            file.try_lock_shared(),
+            Err(std::fs::TryLockError::WouldBlock)
+        )
+    })
 }
 
 /// One recorded window, for `shipdeck journal list`.

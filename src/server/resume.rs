@@ -21,7 +21,8 @@ pub fn find(dir: &Path, backend: &str) -> Option<(PathBuf, Journal)> {
     let (summaries, _) = journal::list(dir).ok()?;
     summaries
         .into_iter()
-        .filter(|s| s.in_flight)
+        // A window another server is serving now is not taken up.
+        .filter(|s| s.in_flight && !journal::in_use(&s.path))
         .find_map(|summary| {
             let journal = Journal::read(&summary.path).ok()?;
             match &journal.window {
