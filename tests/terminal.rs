@@ -303,6 +303,12 @@ fn keys_rebound_in_the_config_are_the_keys_help_shows() {
         "{screen}"
     );
     tmux.keys(&["Escape"]);
+    // Esc and q read together are Alt+q: let the help close first.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tmux.screen().contains("show or hide this help") {
+        assert!(Instant::now() < deadline, "Esc did not close the help");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     tmux.keys(&["q"]);
     tmux.wait_for_line("EXITED=");
     let _ = std::fs::remove_dir_all(dir);
