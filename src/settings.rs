@@ -59,6 +59,13 @@ pub struct Flags {
     pub token_file: Option<PathBuf>,
 }
 
+/// A log source named in the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfiguredLogs {
+    Command(Vec<String>),
+    File(PathBuf),
+}
+
 /// A server speaking the HTTP contract, when one is the backend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteSettings {
@@ -98,6 +105,8 @@ pub struct Settings {
     pub sim: SimSettings,
     /// `None`: the embedded simulator is the backend.
     pub remote: Option<RemoteSettings>,
+    /// The config's log source (flags `--logs`/`--logs-cmd` replace it).
+    pub logs: Option<Setting<ConfiguredLogs>>,
     /// Configured sources this build cannot use yet, in words.
     pub unsupported: Vec<String>,
 }
@@ -305,6 +314,7 @@ pub fn resolve(
     let mut unsupported = Vec::new();
     let mut sim_file = (None, None, None, None);
     let mut http_file: Option<(String, Option<String>, Option<String>)> = None;
+    let mut logs = None;
     if let Some(backend) = &file.backend {
         match &backend.pipeline.value {
             PipelineSource::Sim {
@@ -324,11 +334,15 @@ pub fn resolve(
                 "the prometheus metrics source is not supported by this build; the simulator's metrics are shown".into(),
             );
         }
-        if backend.logs.is_some() {
-            unsupported.push(
-                "the configured log source is not supported by this build; the simulator's logs are shown".into(),
-            );
-        }
+        logs = backend.logs.as_ref().map(|source| {
+            Setting::new(
+                match source {
+                    config::LogSource::Command { argv } => ConfiguredLogs::Command(argv.clone()),
+                    config::LogSource::File { path } => ConfiguredLogs::File(expand_home(path)),
+                },
+                from_file(),
+            )
+        });
     }
     let (file_scenario, file_seed, file_speed, file_autopilot) = sim_file;
     let sim = SimSettings {
@@ -391,6 +405,7 @@ pub fn resolve(
         rules,
         sim,
         remote,
+        logs,
         unsupported,
     })
 }
@@ -506,6 +521,17 @@ impl Settings {
                 "sim (the embedded simulator)".into(),
                 &Source::Default,
             ),
+        }
+        match &self.logs {
+            Some(logs) => row(
+                "logs",
+                match &logs.value {
+                    ConfiguredLogs::Command(argv) => format!("command: {}", argv.join(" ")),
+                    ConfiguredLogs::File(path) => format!("file: {}", path.display()),
+                },
+                &logs.source,
+            ),
+            None => row("logs", "the backend's own".into(), &Source::Default),
         }
         row(
             "sim.scenario",

@@ -9,6 +9,7 @@ pub mod http;
 pub mod replay;
 pub mod sim;
 pub mod sse;
+pub mod tail;
 
 use jiff::Timestamp;
 use tokio::sync::mpsc;
@@ -43,6 +44,9 @@ pub enum Update {
     Identity(String),
     /// Everyone watching the release, this operator included.
     Presence(Vec<crate::api::Watcher>),
+    /// Lines from a log source of the operator's (not release events: they
+    /// are shown, not journaled).
+    Logs(Vec<crate::model::LogLine>),
     /// A command that may not have reached the backend, and why.
     Undelivered {
         id: String,
@@ -71,4 +75,28 @@ pub struct Handle {
     pub updates: mpsc::Receiver<Update>,
     /// For a replay: pause and seek.
     pub controls: Option<mpsc::UnboundedSender<ReplayControl>>,
+}
+
+impl Handle {
+    /// The same backend with the lines of `sources` joining its updates.
+    /// Call within a tokio runtime.
+    pub fn with_logs(mut self, sources: Vec<tail::LogSource>) -> Handle {
+        if sources.is_empty() {
+            return self;
+        }
+        let (merged, updates) = mpsc::channel(1024);
+        for source in sources {
+            tracing::info!(?source, "following a log source");
+            tail::spawn(source, merged.clone());
+        }
+        let mut backend = std::mem::replace(&mut self.updates, updates);
+        tokio::spawn(async move {
+            while let Some(update) = backend.recv().await {
+                if merged.send(update).await.is_err() {
+                    return;
+                }
+            }
+        });
+        self
+    }
 }

@@ -20,6 +20,8 @@ use shipdeck::tui::theme::Theme;
 use super::remote::RemoteArgs;
 use super::{EXIT_BAD_INPUT, RecordArgs, SimArgs, Speed, Start};
 use shipdeck::backend::http::RemoteError;
+use shipdeck::backend::tail::LogSource;
+use shipdeck::settings::ConfiguredLogs;
 
 /// Options of the console (shipdeck with no command).
 #[derive(Debug, Clone, Args)]
@@ -42,6 +44,17 @@ pub struct ConsoleArgs {
     /// at once whatever this says [default: 30].
     #[arg(long, value_name = "FPS", value_parser = clap::value_parser!(u32).range(1..=240))]
     pub frame_cap: Option<u32>,
+
+    /// Follow a log file too, like `tail -F` (appends, truncation,
+    /// rotation); `-` reads standard input. Its lines join the log pane under
+    /// the file's name. May be given more than once.
+    #[arg(long, value_name = "FILE|-")]
+    pub logs: Vec<String>,
+
+    /// Follow a command's output too, e.g. 'kubectl logs -f deploy/checkout-api'.
+    /// Split into words like a shell would, but run without one.
+    #[arg(long, value_name = "COMMAND")]
+    pub logs_cmd: Vec<String>,
 
     /// Log lines kept in memory [default: 100000].
     #[arg(long, value_name = "LINES", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
@@ -112,9 +125,68 @@ pub fn need_terminal(instead: &str) -> Result<(), ExitCode> {
     Err(ExitCode::from(EXIT_BAD_INPUT))
 }
 
+/// The console with `--logs -`: standard input carries the log, so keys
+/// are read from the controlling terminal.
+fn need_terminal_for_keys(instead: &str) -> Result<(), ExitCode> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_ok();
+    if std::io::stdout().is_terminal() && tty {
+        return Ok(());
+    }
+    eprintln!("shipdeck: the console needs a terminal. Instead, run\n  {instead}");
+    Err(ExitCode::from(EXIT_BAD_INPUT))
+}
+
 pub fn run(args: &ConsoleArgs) -> ExitCode {
     match start(args) {
         Ok(code) | Err(code) => code,
+    }
+}
+
+/// The log sources asked for: the flags', else the config's.
+fn log_sources(args: &ConsoleArgs, settings: &Settings) -> Result<Vec<LogSource>, ExitCode> {
+    let mut sources: Vec<LogSource> = args
+        .logs
+        .iter()
+        .map(|f| LogSource::file_or_stdin(f))
+        .collect();
+    for line in &args.logs_cmd {
+        sources.push(LogSource::command(line).map_err(|why| {
+            eprintln!("shipdeck: {why}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        })?);
+    }
+    if sources.iter().filter(|s| **s == LogSource::Stdin).count() > 1 {
+        eprintln!("shipdeck: --logs - (standard input) can be given once");
+        return Err(ExitCode::from(EXIT_BAD_INPUT));
+    }
+    if sources.is_empty()
+        && let Some(configured) = &settings.logs
+    {
+        sources.push(match &configured.value {
+            ConfiguredLogs::Command(argv) if !argv.is_empty() => LogSource::Command(argv.clone()),
+            ConfiguredLogs::Command(_) => {
+                eprintln!(
+                    "shipdeck: logs from {}: the command is empty",
+                    configured.source
+                );
+                return Err(ExitCode::from(EXIT_BAD_INPUT));
+            }
+            ConfiguredLogs::File(path) => LogSource::File(path.clone()),
+        });
+    }
+    Ok(sources)
+}
+
+/// Checks the terminal the console will draw on and read keys from.
+fn terminal_for(sources: &[LogSource], instead: &str) -> Result<(), ExitCode> {
+    if sources.contains(&LogSource::Stdin) {
+        need_terminal_for_keys(instead)
+    } else {
+        need_terminal(instead)
     }
 }
 
@@ -126,6 +198,7 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         args.remote.apply(flags);
     })?;
     let keymap = keymap(&settings)?;
+    let sources = log_sources(args, &settings)?;
     if let Some((remote, configured)) = super::remote::connect(&settings)? {
         super::remote::no_sim_flags(&args.sim)?;
         let wanted = configured.release.as_ref().map(|r| r.value.clone());
@@ -142,10 +215,10 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
             (Err(err), _) => return Err(super::remote::failed(&err)),
         };
         let theme = theme(&settings, &environment)?;
-        need_terminal(&format!(
-            "shipdeck events --backend {}",
-            configured.url.value
-        ))?;
+        terminal_for(
+            &sources,
+            &format!("shipdeck events --backend {}", configured.url.value),
+        )?;
         let label = format!("{} {release}", remote.address());
         let journal_label = format!("http:{label}");
         return open(
@@ -154,15 +227,15 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
             keymap,
             label.clone(),
             &journal_label,
-            move || backend::http::spawn(remote, release, label),
+            move || backend::http::spawn(remote, release, label).with_logs(sources),
         );
     }
     let prepared = super::prepare(&settings, &args.sim, Speed::Factor(10.0), Start::Now)?;
     let theme = theme(&settings, &prepared.scenario.plan.environment)?;
-    need_terminal(&format!(
-        "shipdeck events --scenario {}",
-        settings.sim.scenario.value
-    ))?;
+    terminal_for(
+        &sources,
+        &format!("shipdeck events --scenario {}", settings.sim.scenario.value),
+    )?;
     let speed = match prepared.speed {
         Speed::Factor(f) => Some(f),
         Speed::Max => None,
@@ -179,7 +252,7 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         keymap,
         header,
         &prepared.label,
-        move || backend::sim::spawn(sim, speed, label),
+        move || backend::sim::spawn(sim, speed, label).with_logs(sources),
     )
 }
 

@@ -13,6 +13,7 @@ mod release;
 mod rule;
 mod stage;
 mod strategy;
+pub mod text;
 pub mod units;
 
 pub use checklist::{Checklist, ChecklistItem, ChecklistPlan, ItemPlan, Tick};

@@ -50,6 +50,7 @@ fn record(journal: &mut Option<&mut Writer>, app: &mut App, update: &Update) {
         | Update::Reset
         | Update::Identity(_)
         | Update::Presence(_)
+        | Update::Logs(_)
         | Update::Undelivered { .. } => Ok(()),
     };
     if let Err(err) = written {

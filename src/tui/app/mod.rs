@@ -389,6 +389,13 @@ impl App {
                 self.watchers = watchers;
                 self.dirty = true;
             }
+            Update::Logs(lines) => {
+                for line in lines {
+                    self.release.logs.push(line);
+                }
+                self.logs.sync(&self.release.logs);
+                self.dirty = true;
+            }
             Update::Undelivered { id, reason } => {
                 let what = self.pending.remove(&id).unwrap_or(id);
                 self.say(Tone::Refused, format!("{what}: not confirmed — {reason}"));
