@@ -19,6 +19,9 @@ pub const OPERATOR_HEADER: &str = "shipdeck-operator";
 /// Longest command id a server takes.
 pub const MAX_ID: usize = 200;
 
+/// Longest operator name a server takes.
+pub const MAX_NAME: usize = 100;
+
 /// Longest free text (comment, reason) in a command.
 pub const MAX_TEXT: usize = 4000;
 

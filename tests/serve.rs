@@ -238,8 +238,48 @@ async fn the_contract_answers_as_documented() {
         .unwrap();
     assert_eq!(plain.status(), 415);
 
+    // Hostile numbers and names get a clear refusal, never a panic.
+    let events = format!("{}/api/v1/releases/{id}/events", server.url);
+    let far = client
+        .get(&events)
+        .header("Last-Event-ID", u64::MAX.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(far.status(), 200, "a seq from the future waits for it");
+    drop(far);
+    for bad in [format!("{events}?after=abc"), format!("{events}?after=-1")] {
+        let answer = client.get(&bad).send().await.unwrap();
+        assert_eq!(answer.status(), 400);
+        let body: Value = answer.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains("seq"), "{body}");
+    }
+    let wrong_method = client
+        .get(format!("{}/api/v1/releases/{id}/commands", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    assert!(wrong_method.json::<Value>().await.unwrap()["error"].is_string());
+    let (status, body) = post(
+        &server,
+        &id,
+        json!({"id": "sim-dave-1", "operator": "dave", "kind": "advance"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    // DNS rebinding: a page of another site reaching loopback says so in Host.
+    let rebound = client
+        .get(format!("{}/api/v1/releases", server.url))
+        .header("Host", "attacker.example:7878")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
+
     let huge = "x".repeat(100_000);
-    let (status, _) = post(
+    let (status, body) = post(
         &server,
         &id,
         json!({"id": "big", "operator": "a", "kind": "rollback", "reason": huge}),
@@ -247,6 +287,7 @@ async fn the_contract_answers_as_documented() {
     )
     .await;
     assert_eq!(status, 413);
+    assert!(body["error"].as_str().unwrap().contains("KiB"), "{body}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

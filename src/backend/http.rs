@@ -28,6 +28,8 @@ pub const DEAD_AFTER: Duration = Duration::from_secs(30);
 /// How long a command is tried before the operator is told it may not
 /// have arrived.
 pub const COMMAND_PATIENCE: Duration = Duration::from_secs(30);
+/// How long a request may take to be answered.
+const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 /// How often a silent stream is looked at.
 const POLL: Duration = Duration::from_secs(2);
 /// The longest wait between two connection attempts.
@@ -190,12 +192,13 @@ impl Remote {
         &self,
         release: &str,
         command: &Command,
+        within: Duration,
     ) -> Result<CommandReply, Result<(String, Option<Duration>), RemoteError>> {
         let path = format!("{}/releases/{release}/commands", api::PREFIX);
         let response = self
             .request(Method::POST, &path)
             .json(command)
-            .timeout(Duration::from_secs(10))
+            .timeout(within)
             .send()
             .await
             .map_err(|err| Ok((unreachable(&self.address(), &err).to_string(), None)))?;
@@ -241,13 +244,15 @@ impl Remote {
         let deadline = Instant::now() + patience;
         let mut failures = 0;
         loop {
-            match self.send_once(release, command).await {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let within = left.min(ANSWER_WITHIN).max(Duration::from_millis(100));
+            match self.send_once(release, command, within).await {
                 Ok(reply) => return Ok(reply),
                 Err(Err(fatal)) => return Err(fatal),
                 Err(Ok((why, wait))) => {
                     failures += 1;
                     let wait = wait.unwrap_or_else(|| backoff(failures));
-                    if Instant::now() + wait > deadline {
+                    if Instant::now() + wait >= deadline {
                         return Err(RemoteError::Unreachable(format!(
                             "no answer after {}s ({why}); it may still have been applied: look before you send it again",
                             patience.as_secs()
@@ -316,19 +321,26 @@ impl Remote {
             api::PREFIX,
             follow.last_seq
         );
-        let response = match self
-            .request(Method::GET, &path)
-            .header(header::ACCEPT, "text/event-stream")
-            .send()
-            .await
-        {
-            Ok(response) => response,
-            Err(err) => return Ended::Failed(unreachable(&self.address(), &err).to_string()),
+        // A server that takes the connection and never answers is as good
+        // as down: the wait for its headers is bounded too.
+        let opened = timeout(ANSWER_WITHIN, async {
+            let response = self
+                .request(Method::GET, &path)
+                .header(header::ACCEPT, "text/event-stream")
+                .send()
+                .await
+                .map_err(|err| unreachable(&self.address(), &err).to_string())?;
+            refuse(response).await.map_err(|err| err.to_string())
+        })
+        .await;
+        let response = match opened {
+            Ok(Ok(response)) => response,
+            Ok(Err(why)) => return Ended::Failed(why),
+            Err(_) => {
+                return Ended::Failed(format!("no answer in {}s", ANSWER_WITHIN.as_secs()));
+            }
         };
-        let response = match refuse(response).await {
-            Ok(response) => response,
-            Err(err) => return Ended::Failed(err.to_string()),
-        };
+        follow.heard = Instant::now();
         let is_stream = response
             .headers()
             .get(header::CONTENT_TYPE)
@@ -588,27 +600,29 @@ pub fn spawn(remote: Remote, release: String, label: String) -> Handle {
             .await;
         follower.follow(&followed, stream_tx).await;
     });
-    // Commands one at a time, in the order given.
+    // Commands one at a time, in the order given; a rollback goes at once,
+    // never behind a command the server is slow to answer.
+    let (queue, mut queued) = mpsc::unbounded_channel::<Command>();
+    let sender = Arc::clone(&remote);
+    let answers = updates_tx.clone();
+    let target = release.clone();
     tokio::spawn(async move {
         while let Some(command) = command_rx.recv().await {
-            let id = command.id.clone();
-            let update = match remote.send(&release, &command, COMMAND_PATIENCE).await {
-                Ok(reply) => Update::Verdict {
-                    id,
-                    verdict: match reply.verdict {
-                        VerdictName::Accepted => Verdict::Accepted { note: reply.note },
-                        VerdictName::Refused => Verdict::Refused {
-                            reason: reply
-                                .reason
-                                .unwrap_or_else(|| "refused without a reason".into()),
-                        },
-                    },
-                },
-                Err(err) => Update::Undelivered {
-                    id,
-                    reason: err.to_string(),
-                },
-            };
+            if matches!(command.action, crate::model::Action::Rollback { .. }) {
+                let (remote, answers, target) =
+                    (Arc::clone(&sender), answers.clone(), target.clone());
+                tokio::spawn(async move {
+                    let update = deliver(&remote, &target, command).await;
+                    let _ = answers.send(update).await;
+                });
+            } else if queue.send(command).is_err() {
+                return;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        while let Some(command) = queued.recv().await {
+            let update = deliver(&remote, &release, command).await;
             if updates_tx.send(update).await.is_err() {
                 return;
             }
@@ -619,5 +633,27 @@ pub fn spawn(remote: Remote, release: String, label: String) -> Handle {
         commands,
         updates,
         controls: None,
+    }
+}
+
+/// Sends a command and turns the outcome into what the console is told.
+async fn deliver(remote: &Remote, release: &str, command: Command) -> Update {
+    let id = command.id.clone();
+    match remote.send(release, &command, COMMAND_PATIENCE).await {
+        Ok(reply) => Update::Verdict {
+            id,
+            verdict: match reply.verdict {
+                VerdictName::Accepted => Verdict::Accepted { note: reply.note },
+                VerdictName::Refused => Verdict::Refused {
+                    reason: reply
+                        .reason
+                        .unwrap_or_else(|| "refused without a reason".into()),
+                },
+            },
+        },
+        Err(err) => Update::Undelivered {
+            id,
+            reason: err.to_string(),
+        },
     }
 }

@@ -52,7 +52,14 @@ pub fn spawn(mut sim: Simulator, speed: Option<f64>, label: String) -> Handle {
         }
         let mut next_clock = Instant::now();
         loop {
-            let due = sim.next_due().map(real_at);
+            // Without a speed, a release that waits for people would race
+            // through virtual time making metrics: it waits for them instead.
+            let waiting = speed.is_none() && sim.stalled();
+            let due = if waiting {
+                None
+            } else {
+                sim.next_due().map(real_at)
+            };
             let wake = due.map_or(next_clock, |d| d.min(next_clock));
             tokio::select! {
                 command = command_rx.recv() => {
@@ -74,6 +81,7 @@ pub fn spawn(mut sim: Simulator, speed: Option<f64>, label: String) -> Handle {
                 _ = sleep_until(wake) => {
                     let real = Instant::now();
                     if let Some(due) = sim.next_due()
+                        && !waiting
                         && real_at(due) <= real
                     {
                         let events = sim.advance_to(due);

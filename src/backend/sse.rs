@@ -35,6 +35,8 @@ pub struct Reader {
     message: Message,
     has_data: bool,
     max_line: usize,
+    /// The last chunk ended in CR: an LF starting the next one is its pair.
+    after_cr: bool,
 }
 
 impl Default for Reader {
@@ -52,15 +54,31 @@ impl Reader {
             message: Message::default(),
             has_data: false,
             max_line,
+            after_cr: false,
         }
     }
 
-    /// Reads a chunk; complete messages go to `out`.
+    /// Reads a chunk; complete messages go to `out`. Lines end at CR LF,
+    /// LF or CR, as the format allows.
     pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<Found>) {
+        if self.after_cr && chunk.first() == Some(&b'\n') {
+            chunk = &chunk[1..];
+        }
+        self.after_cr = false;
         while !chunk.is_empty() {
-            let end = chunk.iter().position(|&b| b == b'\n');
+            let end = chunk.iter().position(|&b| b == b'\n' || b == b'\r');
             let (part, rest, complete) = match end {
-                Some(i) => (&chunk[..i], &chunk[i + 1..], true),
+                Some(i) => {
+                    let mut next = i + 1;
+                    if chunk[i] == b'\r' {
+                        match chunk.get(next) {
+                            Some(b'\n') => next += 1,
+                            None => self.after_cr = true,
+                            Some(_) => {}
+                        }
+                    }
+                    (&chunk[..i], &chunk[next..], true)
+                }
                 None => (chunk, &[][..], false),
             };
             chunk = rest;
@@ -95,7 +113,6 @@ impl Reader {
     }
 
     fn take_line(&mut self, line: &[u8], out: &mut Vec<Found>) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             let message = std::mem::take(&mut self.message);
             let has_data = std::mem::replace(&mut self.has_data, false);
@@ -117,6 +134,17 @@ impl Reader {
         };
         match field {
             "data" => {
+                // A message of many lines is bounded as a line is.
+                if self.message.data.len() + value.len() > self.max_line {
+                    if !self.spoiled {
+                        out.push(Found::Dropped {
+                            bytes: self.message.data.len() + value.len(),
+                        });
+                    }
+                    self.spoiled = true;
+                    self.message.data.clear();
+                    return;
+                }
                 if self.has_data {
                     self.message.data.push('\n');
                 }
@@ -165,6 +193,28 @@ mod tests {
         assert_eq!(read(&bytes, 1024), expected);
         let threes: Vec<&[u8]> = stream.chunks(3).collect();
         assert_eq!(read(&threes, 1024), expected);
+    }
+
+    #[test]
+    fn bare_cr_ends_lines_too_even_split_from_its_lf() {
+        let stream = b"id: 1\rdata: a\r\rid: 2\r\ndata: b\r\n\r\n";
+        let expected = vec![message(None, Some("1"), "a"), message(None, Some("2"), "b")];
+        for size in [1, 2, 3, 5, stream.len()] {
+            let chunks: Vec<&[u8]> = stream.chunks(size).collect();
+            assert_eq!(read(&chunks, 1024), expected, "{size}");
+        }
+    }
+
+    #[test]
+    fn a_message_of_endless_data_lines_is_bounded() {
+        let mut stream = Vec::new();
+        for _ in 0..1000 {
+            stream.extend_from_slice(b"data: xxxxxxxxxx\n");
+        }
+        stream.extend_from_slice(b"\ndata: after\n\n");
+        let out = read(&[&stream], 100);
+        assert!(matches!(out[0], Found::Dropped { .. }), "{out:?}");
+        assert_eq!(out[1..], [message(None, None, "after")]);
     }
 
     #[test]

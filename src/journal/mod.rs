@@ -262,6 +262,11 @@ impl Journal {
     }
 
     fn take(&mut self, record: Record) {
+        // A window closed and then taken up again (a restarted server) is
+        // closed only if nothing follows its last `closed`.
+        if !matches!(record, Record::Closed { .. }) {
+            self.closed = None;
+        }
         match record {
             Record::Window { .. } => self.window = Some(record),
             Record::Event { event } => self.events.push(event),

@@ -3,8 +3,9 @@
 //! in flight.
 //!
 //! A hub is fed by a backend [`Handle`]: whatever the backend says is
-//! journaled, then kept, then offered to the streams, in that order, so a
-//! stream never shows an event the record lacks. Commands go the other way
+//! journaled, then kept, then offered to the streams, in that order. Should
+//! the journal fail, events are still shown but commands are refused, since
+//! they could not be recorded. Commands go the other way
 //! through one task, which makes the same id applied once.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -74,6 +75,8 @@ pub struct Hub {
     seq: watch::Sender<u64>,
     clock: watch::Sender<Option<Timestamp>>,
     presence: watch::Sender<Presence>,
+    /// Why the hub stopped serving (its backend ended, the server stops).
+    stopped: watch::Sender<Option<String>>,
     watching: Mutex<Watching>,
     requests: mpsc::Sender<Request>,
 }
@@ -117,12 +120,16 @@ impl Hub {
             release.apply(event);
             events.push_back((event.seq, serialize(event)));
         }
+        while events.len() > KEEP {
+            events.pop_front();
+        }
         let hub = Arc::new(Hub {
             id,
             window,
             seq: watch::Sender::new(release.last_seq),
             clock: watch::Sender::new(release.last_at),
             presence: watch::Sender::new(Presence::default()),
+            stopped: watch::Sender::new(None),
             state: RwLock::new(State { release, events }),
             watching: Mutex::new(Watching::default()),
             requests,
@@ -147,7 +154,7 @@ impl Hub {
     pub fn events_after(&self, seq: u64, max: usize) -> After {
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         if let Some(&(first, _)) = state.events.front()
-            && seq + 1 < first
+            && seq.saturating_add(1) < first
         {
             return After::Gone(first);
         }
@@ -169,6 +176,11 @@ impl Hub {
 
     pub fn watch_presence(&self) -> watch::Receiver<Presence> {
         self.presence.subscribe()
+    }
+
+    /// Says why, once the hub has stopped serving.
+    pub fn watch_stopped(&self) -> watch::Receiver<Option<String>> {
+        self.stopped.subscribe()
     }
 
     /// Asks the backend to apply a command; answers once it has decided.
@@ -284,15 +296,19 @@ async fn drive(
     mut stop: oneshot::Receiver<String>,
 ) {
     let mut pending: HashMap<String, (Command, Vec<oneshot::Sender<Answer>>)> = HashMap::new();
+    let mut unwritable: Option<String> = None;
     let reason = loop {
         tokio::select! {
             why = &mut stop => break why.unwrap_or_else(|_| "the server stopped".into()),
             update = backend.updates.recv() => match update {
                 None => break "the backend stopped".into(),
                 Some(Update::Events(events)) => {
-                    // On the record before anyone is shown them.
+                    // On the record before anyone is shown them. A record
+                    // that cannot be written stops new commands: what the
+                    // release does on its own is still shown.
                     if let Err(err) = journal.events(&events) {
                         tracing::error!("journal write failed: {err}");
+                        unwritable = Some(err.to_string());
                     }
                     hub.append(&events);
                 }
@@ -327,6 +343,8 @@ async fn drive(
                         Some(conflict) => { let _ = reply.send(Answer::Conflict(conflict)); }
                         None => waiters.push(reply),
                     }
+                } else if let Some(why) = &unwritable {
+                    let _ = reply.send(Answer::Unrecorded(why.clone()));
                 } else if let Err(err) = journal.command(&command) {
                     tracing::error!("journal write failed: {err}");
                     let _ = reply.send(Answer::Unrecorded(err.to_string()));
@@ -347,6 +365,7 @@ async fn drive(
     if let Err(err) = journal.close(&reason) {
         tracing::error!("journal close failed: {err}");
     }
+    hub.stopped.send_replace(Some(reason));
 }
 
 /// Why a command cannot reuse the id of `asked`, if it cannot.

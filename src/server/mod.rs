@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -28,6 +29,9 @@ use crate::api::{self, Clock, ErrorBody, Hello, Presence, ReleaseSummary, Snapsh
 use crate::model::Command;
 pub use hub::{Answer, Hub};
 use tokens::Tokens;
+
+/// Command ids the simulator gives its scripted people and autopilot.
+const RESERVED_ID: &str = "sim-";
 
 /// Events sent to a stream in one go before it looks for news again.
 const BATCH: usize = 512;
@@ -54,17 +58,30 @@ impl Server {
     /// client gave (`None` if it gave none).
     fn identify(&self, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         let Some(tokens) = &self.tokens else {
+            // Without tokens only this machine is trusted. A web page whose
+            // name was made to point here (DNS rebinding) still sends its
+            // own name as the Host: refuse it.
+            if !loopback_host(headers) {
+                return Err(ApiError(
+                    StatusCode::FORBIDDEN,
+                    "this server has no tokens and answers only requests addressed to localhost"
+                        .into(),
+                ));
+            }
             let named = headers
                 .get(api::OPERATOR_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty() && v.len() <= 100);
+                .filter(|v| !v.is_empty() && v.chars().count() <= api::MAX_NAME);
             return Ok(named);
         };
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(token)
+            })
             .map(str::trim);
         match presented {
             None => Err(ApiError(
@@ -96,6 +113,22 @@ impl Server {
     }
 }
 
+/// Whether a request was addressed to this machine by a loopback name.
+fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        // HTTP/1.0 without a Host: not from a browser.
+        return true;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The contract's routes.
 pub fn router(server: Arc<Server>) -> Router {
     Router::new()
@@ -108,6 +141,12 @@ pub fn router(server: Arc<Server>) -> Router {
             error(
                 StatusCode::NOT_FOUND,
                 "no such path; see docs/http-api.md".into(),
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this path does not take that method; see docs/http-api.md".into(),
             )
         })
         .layer(DefaultBodyLimit::max(api::MAX_BODY))
@@ -186,9 +225,15 @@ struct EventsQuery {
 async fn events(
     State(server): State<Arc<Server>>,
     Path(id): Path<String>,
-    Query(query): Query<EventsQuery>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let Ok(Query(query)) = query else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "?after= must be an event's seq".into(),
+        );
+    };
     let operator = match server.identify(&headers) {
         Ok(operator) => operator,
         Err(refusal) => return refusal.into_response(),
@@ -237,6 +282,7 @@ struct Reader {
     seq: watch::Receiver<u64>,
     clock: watch::Receiver<Option<jiff::Timestamp>>,
     presence: watch::Receiver<Presence>,
+    stopped: watch::Receiver<Option<String>>,
     queue: VecDeque<SseEvent>,
     ended: bool,
     _seat: hub::Seat,
@@ -260,6 +306,7 @@ fn stream_events(
     let mut clock = hub.watch_clock();
     let seat = hub.join(name);
     let mut presence = hub.watch_presence();
+    let stopped = hub.watch_stopped();
     let mut queue = VecDeque::new();
     queue.push_back(json_event(
         "hello",
@@ -279,6 +326,7 @@ fn stream_events(
         seq,
         clock,
         presence,
+        stopped,
         queue,
         ended: false,
         _seat: seat,
@@ -313,7 +361,18 @@ fn stream_events(
                     continue;
                 }
             }
+            if let Some(why) = r.stopped.borrow().clone() {
+                r.queue.push_back(json_event(
+                    "error",
+                    &ErrorBody {
+                        error: format!("the server stopped serving this release: {why}"),
+                    },
+                ));
+                r.ended = true;
+                continue;
+            }
             tokio::select! {
+                changed = r.stopped.changed() => if changed.is_err() { r.ended = true; },
                 changed = r.seq.changed() => if changed.is_err() { r.ended = true; },
                 changed = r.clock.changed() => match changed {
                     Err(_) => r.ended = true,
@@ -340,7 +399,7 @@ fn parse_command(body: &[u8]) -> Result<Command, String> {
             "not a command: {err}; send {{\"id\": \"…\", \"kind\": \"advance\", …}} (see docs/http-api.md)"
         )
     })?;
-    if command.id.trim().is_empty() || command.id.len() > api::MAX_ID {
+    if command.id.trim().is_empty() || command.id.chars().count() > api::MAX_ID {
         return Err(format!(
             "a command needs an id of 1 to {} characters, chosen by the client",
             api::MAX_ID
@@ -348,6 +407,11 @@ fn parse_command(body: &[u8]) -> Result<Command, String> {
     }
     if command.id.chars().any(char::is_control) {
         return Err("a command id may not hold control characters".into());
+    }
+    if command.id.starts_with(RESERVED_ID) {
+        return Err(format!(
+            "command ids starting `{RESERVED_ID}` belong to the simulator's own people"
+        ));
     }
     let texts: Vec<&str> = match &command.action {
         crate::model::Action::Pause { reason } | crate::model::Action::Rollback { reason } => {
@@ -382,8 +446,21 @@ async fn command(
     State(server): State<Arc<Server>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return error(
+                rejection.status(),
+                format!(
+                    "the request body could not be read (at most {} KiB): {}",
+                    api::MAX_BODY / 1024,
+                    rejection.body_text()
+                ),
+            );
+        }
+    };
     let identity = match server.identify(&headers) {
         Ok(identity) => identity,
         Err(refusal) => return refusal.into_response(),
@@ -411,10 +488,16 @@ async fn command(
         (Some(_), Some(operator)) => operator,
         _ => command.operator.trim().to_string(),
     };
-    if command.operator.is_empty() || command.operator.chars().any(char::is_control) {
+    if command.operator.is_empty()
+        || command.operator.chars().count() > api::MAX_NAME
+        || command.operator.chars().any(char::is_control)
+    {
         return error(
             StatusCode::BAD_REQUEST,
-            "a command needs an operator name (\"operator\" in the body)".into(),
+            format!(
+                "a command needs an operator name of 1 to {} characters (\"operator\" in the body)",
+                api::MAX_NAME
+            ),
         );
     }
     match hub.command(command).await {

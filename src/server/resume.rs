@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::Verdict;
+use crate::engine::{Verdict, policy};
 use crate::journal::{self, Journal, Record};
 use crate::model::{Command, EventKind};
 use crate::sim::{Scenario, SimOptions, Simulator};
@@ -58,29 +58,28 @@ pub fn rebuild(
     let mut sim = Simulator::new(scenario, options);
     let mut events = sim.start();
     let mut answered = Answered::new();
-    // The moment each command was applied is its answering event's time.
-    for (_, recorded) in &journal.commands {
-        let applied = journal.events.iter().find_map(|e| match &e.kind {
-            EventKind::CommandAccepted { command, .. }
-            | EventKind::CommandRejected { command, .. }
-                if command.id == recorded.id =>
-            {
-                Some((e.at, command.clone()))
-            }
-            _ => None,
-        });
-        // Recorded but never applied (the server stopped first): the client
-        // will send it again, and it is applied then.
-        let Some((at, command)) = applied else {
+    // Commands in the order they were applied, each at its answering
+    // event's time. A command recorded but never applied (the server
+    // stopped first) has no answer; its client sends it again.
+    let recorded: std::collections::HashSet<&str> = journal
+        .commands
+        .iter()
+        .map(|(_, c)| c.id.as_str())
+        .collect();
+    for event in &journal.events {
+        let (EventKind::CommandAccepted { command, .. }
+        | EventKind::CommandRejected { command, .. }) = &event.kind
+        else {
             continue;
         };
-        if answered.contains_key(&command.id) {
-            continue;
+        if !recorded.contains(command.id.as_str()) || answered.contains_key(&command.id) {
+            continue; // the simulator's own people, or an id answered before
         }
-        events.extend(sim.advance_to(at));
+        events.extend(sim.advance_to(event.at));
+        let for_who = policy::refused_for_who(sim.release(), command);
         let (verdict, more) = sim.submit(command.clone());
         events.extend(more);
-        answered.insert(command.id.clone(), answer(&command, &verdict));
+        answered.insert(command.id.clone(), answer(command, &verdict, for_who));
     }
     if let Some(last) = journal.events.last() {
         events.extend(sim.advance_to(last.at));
@@ -114,14 +113,83 @@ pub fn rebuild(
     })
 }
 
-fn answer(command: &Command, verdict: &Verdict) -> (Command, Answer) {
+fn answer(command: &Command, verdict: &Verdict, for_who: bool) -> (Command, Answer) {
     (
         command.clone(),
         Answer::Done {
             reply: reply(command, verdict),
-            // Which refusals were about the person is not recorded; a
-            // repeated request gets the verdict, as 409.
-            for_who: false,
+            for_who: !verdict.is_accepted() && for_who,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Action;
+    use crate::sim::{bundled, scenario};
+    use jiff::SignedDuration;
+
+    fn two_person() -> Scenario {
+        scenario::parse(bundled::get("two-person").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn commands_are_replayed_in_the_order_they_were_applied() {
+        let options = SimOptions::default();
+        let mut sim = Simulator::new(two_person(), options.clone());
+        let origin = sim.origin();
+        let mut events = sim.start();
+        // `late` is recorded first but applied after `early` (it was sent
+        // again after a restart).
+        let late = Command::new("late", "frank", Action::Resume);
+        let early = Command::new("early", "frank", Action::Advance);
+        events.extend(sim.advance_to(origin + SignedDuration::from_mins(1)));
+        events.extend(sim.submit(early.clone()).1);
+        events.extend(sim.advance_to(origin + SignedDuration::from_mins(3)));
+        events.extend(sim.submit(late.clone()).1);
+        events.extend(sim.advance_to(origin + SignedDuration::from_mins(4)));
+        let journal = Journal {
+            commands: vec![
+                (origin, late),
+                (origin, early),
+                (origin, Command::new("never", "frank", Action::Advance)),
+            ],
+            events: events.clone(),
+            ..Journal::default()
+        };
+        let rebuilt = rebuild(two_person(), options, &journal).expect("the journal matches");
+        assert_eq!(rebuilt.sim.now(), events.last().unwrap().at);
+        assert!(rebuilt.answered.contains_key("late") && rebuilt.answered.contains_key("early"));
+        assert!(
+            !rebuilt.answered.contains_key("never"),
+            "never applied, so not answered"
+        );
+        assert!(
+            rebuilt
+                .unrecorded
+                .iter()
+                .all(|e| e.seq > events.last().unwrap().seq)
+        );
+    }
+
+    #[test]
+    fn a_journal_of_another_seed_is_refused_with_the_seq() {
+        let mut sim = Simulator::new(two_person(), SimOptions::default());
+        let origin = sim.origin();
+        let mut events = sim.start();
+        events.extend(sim.advance_to(origin + SignedDuration::from_mins(5)));
+        let journal = Journal {
+            events,
+            ..Journal::default()
+        };
+        let other = SimOptions {
+            seed: 99,
+            ..SimOptions::default()
+        };
+        let why = rebuild(two_person(), other, &journal)
+            .err()
+            .expect("refused");
+        assert!(why.contains("differs") && why.contains("seq"), "{why}");
+    }
 }

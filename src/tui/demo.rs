@@ -38,7 +38,7 @@ pub fn watching(
         format!("sim:{name}"),
         KeyMap::default(),
         theme,
-        10_000,
+        crate::model::DEFAULT_LOG_CAPACITY,
         "demo",
     );
     app.update(Msg::Backend(Update::Connection(Connection::Live)));
