@@ -61,9 +61,9 @@ enum Command {
     /// (the reason is printed), 2 on bad usage or when the server cannot be
     /// reached or refuses the token.
     #[command(after_help = "Examples:\n  \
-        shipdeck do approve --gate prod-approval --comment \"dashboards clean\" --backend http://127.0.0.1:7878\n  \
+        shipdeck do approve --gate production --comment \"dashboards clean\" --backend http://127.0.0.1:7878\n  \
         shipdeck do rollback --comment \"p99 regression\" --backend http://127.0.0.1:7878\n  \
-        shipdeck do check --list pre-deploy --item runbook-linked --backend http://127.0.0.1:7878")]
+        shipdeck do check --list pre-deployment --item bugs --backend http://127.0.0.1:7878")]
     Do(cli::remote::DoArgs),
 
     /// Check scenario, config and theme files.

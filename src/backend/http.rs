@@ -633,6 +633,7 @@ pub fn spawn(remote: Remote, release: String, label: String) -> Handle {
         commands,
         updates,
         controls: None,
+        logs: None,
     }
 }
 

@@ -75,6 +75,10 @@ pub struct Handle {
     pub updates: mpsc::Receiver<Update>,
     /// For a replay: pause and seek.
     pub controls: Option<mpsc::UnboundedSender<ReplayControl>>,
+    /// Lines of the operator's own log sources, kept apart from the
+    /// backend's updates and bounded to a few batches: a flood waits at its
+    /// source instead of piling up in memory.
+    pub logs: Option<mpsc::Receiver<Vec<crate::model::LogLine>>>,
 }
 
 impl Handle {
@@ -84,19 +88,12 @@ impl Handle {
         if sources.is_empty() {
             return self;
         }
-        let (merged, updates) = mpsc::channel(1024);
+        let (lines, logs) = mpsc::channel(2);
         for source in sources {
             tracing::info!(?source, "following a log source");
-            tail::spawn(source, merged.clone());
+            tail::spawn(source, lines.clone());
         }
-        let mut backend = std::mem::replace(&mut self.updates, updates);
-        tokio::spawn(async move {
-            while let Some(update) = backend.recv().await {
-                if merged.send(update).await.is_err() {
-                    return;
-                }
-            }
-        });
+        self.logs = Some(logs);
         self
     }
 }

@@ -134,5 +134,6 @@ pub fn spawn(events: Vec<Event>, speed: f64, label: String) -> Handle {
         commands,
         updates,
         controls: Some(controls),
+        logs: None,
     }
 }

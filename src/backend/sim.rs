@@ -105,5 +105,6 @@ pub fn spawn(mut sim: Simulator, speed: Option<f64>, label: String) -> Handle {
         commands,
         updates,
         controls: None,
+        logs: None,
     }
 }

@@ -12,14 +12,13 @@ use jiff::Timestamp;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 use tokio::sync::mpsc;
 
-use super::Update;
 use crate::model::text::clean;
 use crate::model::{Level, LogLine};
 
 /// Longest line kept; the rest of a longer one is cut off, marked `…`.
 pub const MAX_LINE: usize = 16 * 1024;
 /// Lines handed over in one update, at most.
-const BATCH: usize = 16 * 1024;
+const BATCH: usize = 4096;
 /// How often a followed file that has nothing new is looked at again.
 const POLL: Duration = Duration::from_millis(100);
 /// Of a file that is already large, only its end is read at the start.
@@ -119,7 +118,7 @@ pub fn level_of(line: &str) -> Level {
 /// Turns bytes into lines as they come, in any chunking.
 #[derive(Debug)]
 pub struct Lines {
-    source: String,
+    source: std::sync::Arc<str>,
     partial: Vec<u8>,
     /// The line being read is over the limit: drop bytes until its end.
     overlong: bool,
@@ -128,7 +127,7 @@ pub struct Lines {
 impl Lines {
     pub fn new(source: String) -> Lines {
         Lines {
-            source,
+            source: source.into(),
             partial: Vec::new(),
             overlong: false,
         }
@@ -215,7 +214,7 @@ fn note(source: &str, level: Level, message: String) -> LogLine {
     LogLine {
         at: Timestamp::now(),
         level,
-        source: source.to_string(),
+        source: source.into(),
         stage: None,
         message,
     }
@@ -227,41 +226,36 @@ async fn pump(
     reader: &mut (impl AsyncRead + Unpin),
     lines: &mut Lines,
     buffer: &mut [u8],
-    updates: &mpsc::Sender<Update>,
+    updates: &mpsc::Sender<Vec<LogLine>>,
 ) -> std::io::Result<bool> {
     let mut batch = Vec::new();
     loop {
         let n = reader.read(buffer).await?;
         if n == 0 {
-            if !batch.is_empty() && updates.send(Update::Logs(batch)).await.is_err() {
+            if !batch.is_empty() && updates.send(batch).await.is_err() {
                 return Ok(false);
             }
             return Ok(true);
         }
         lines.feed(&buffer[..n], Timestamp::now(), &mut batch);
-        if batch.len() >= BATCH
-            && updates
-                .send(Update::Logs(std::mem::take(&mut batch)))
-                .await
-                .is_err()
-        {
+        if batch.len() >= BATCH && updates.send(std::mem::take(&mut batch)).await.is_err() {
             return Ok(false);
         }
         // Hand over what there is whenever the reader has to wait.
         if n < buffer.len()
             && !batch.is_empty()
-            && updates
-                .send(Update::Logs(std::mem::take(&mut batch)))
-                .await
-                .is_err()
+            && updates.send(std::mem::take(&mut batch)).await.is_err()
         {
             return Ok(false);
         }
     }
 }
 
-/// Starts following `source`; its lines arrive as [`Update::Logs`].
-pub fn spawn(source: LogSource, updates: mpsc::Sender<Update>) -> tokio::task::JoinHandle<()> {
+/// Starts following `source`; its lines arrive in batches.
+pub fn spawn(
+    source: LogSource,
+    updates: mpsc::Sender<Vec<LogLine>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let label = source.label();
         let mut lines = Lines::new(label.clone());
@@ -289,7 +283,7 @@ pub fn spawn(source: LogSource, updates: mpsc::Sender<Update>) -> tokio::task::J
         let mut last = Vec::new();
         lines.finish(Timestamp::now(), &mut last);
         last.push(note(&label, Level::Warn, ended));
-        let _ = updates.send(Update::Logs(last)).await;
+        let _ = updates.send(last).await;
     })
 }
 
@@ -297,7 +291,7 @@ async fn run_command(
     argv: &[String],
     lines: &mut Lines,
     buffer: &mut [u8],
-    updates: &mpsc::Sender<Update>,
+    updates: &mpsc::Sender<Vec<LogLine>>,
 ) -> Option<String> {
     let mut child = match tokio::process::Command::new(&argv[0])
         .args(&argv[1..])
@@ -314,7 +308,7 @@ async fn run_command(
     let stderr = child.stderr.take();
     // Its complaints too: they are what an operator needs when it fails.
     let complaints = updates.clone();
-    let label = lines.source.clone();
+    let label = lines.source.to_string();
     let errors = tokio::spawn(async move {
         if let Some(mut stderr) = stderr {
             let mut lines = Lines::new(label);
@@ -322,7 +316,7 @@ async fn run_command(
             let _ = pump(&mut stderr, &mut lines, &mut buffer, &complaints).await;
             let mut last = Vec::new();
             lines.finish(Timestamp::now(), &mut last);
-            let _ = complaints.send(Update::Logs(last)).await;
+            let _ = complaints.send(last).await;
         }
     });
     let listening = pump(&mut stdout, lines, buffer, updates).await;
@@ -355,9 +349,9 @@ async fn follow_file(
     path: &Path,
     lines: &mut Lines,
     buffer: &mut [u8],
-    updates: &mpsc::Sender<Update>,
+    updates: &mpsc::Sender<Vec<LogLine>>,
 ) {
-    let label = lines.source.clone();
+    let label = lines.source.to_string();
     let mut first = true;
     let mut said_missing = false;
     loop {
@@ -368,7 +362,7 @@ async fn follow_file(
                     said_missing = true;
                     let text = format!("waiting for {}: {err}", path.display());
                     if updates
-                        .send(Update::Logs(vec![note(&label, Level::Warn, text)]))
+                        .send(vec![note(&label, Level::Warn, text)])
                         .await
                         .is_err()
                     {
@@ -398,7 +392,7 @@ async fn follow_file(
         if !first {
             let text = format!("{} was replaced; reading the new file", path.display());
             if updates
-                .send(Update::Logs(vec![note(&label, Level::Info, text)]))
+                .send(vec![note(&label, Level::Info, text)])
                 .await
                 .is_err()
             {
@@ -420,7 +414,7 @@ async fn follow_file(
                     let _ = pump(&mut file, lines, buffer, updates).await;
                     let mut last = Vec::new();
                     lines.finish(Timestamp::now(), &mut last);
-                    if !last.is_empty() && updates.send(Update::Logs(last)).await.is_err() {
+                    if !last.is_empty() && updates.send(last).await.is_err() {
                         return;
                     }
                     break;
@@ -429,7 +423,7 @@ async fn follow_file(
                 Ok(now) if now.len() < position => {
                     let text = format!("{} was truncated; reading from its start", path.display());
                     if updates
-                        .send(Update::Logs(vec![note(&label, Level::Info, text)]))
+                        .send(vec![note(&label, Level::Info, text)])
                         .await
                         .is_err()
                     {
@@ -529,9 +523,9 @@ mod tests {
 mod live {
     use super::*;
 
-    async fn next_lines(rx: &mut mpsc::Receiver<Update>) -> Vec<String> {
+    async fn next_lines(rx: &mut mpsc::Receiver<Vec<LogLine>>) -> Vec<String> {
         match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
-            Ok(Some(Update::Logs(lines))) => lines.into_iter().map(|l| l.message).collect(),
+            Ok(Some(lines)) => lines.into_iter().map(|l| l.message).collect(),
             other => panic!("no lines: {other:?}"),
         }
     }

@@ -170,7 +170,13 @@ fn follow(settings: &shipdeck::settings::Settings) -> Result<ExitCode, ExitCode>
                     eprintln!("shipdeck: the stream is back; going on from the last event");
                 }
                 Update::Reset => {
-                    eprintln!("shipdeck: the server started the release afresh; its events follow from seq 1");
+                    eprintln!(
+                        "shipdeck: the server started the release afresh; its events follow from seq 1"
+                    );
+                    if let Err(err) = journal.start_again("the server started the release afresh") {
+                        eprintln!("shipdeck: the journal cannot be written: {err}");
+                        break Err(ExitCode::FAILURE);
+                    }
                 }
                 _ => {}
             }

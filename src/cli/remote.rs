@@ -48,6 +48,19 @@ impl RemoteArgs {
 /// else a configured token file.
 pub fn token(remote: &RemoteSettings) -> Result<Option<String>, ExitCode> {
     let read = |path: &PathBuf| -> Result<Option<String>, ExitCode> {
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata(path) {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                eprintln!(
+                    "shipdeck: the token file {} can be read by others (mode {mode:03o}); make it yours alone: chmod 600 {}",
+                    path.display(),
+                    path.display()
+                );
+                return Err(ExitCode::from(EXIT_BAD_INPUT));
+            }
+        }
         match std::fs::read_to_string(path) {
             Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_string())),
             Ok(_) => {
@@ -212,7 +225,42 @@ pub struct DoArgs {
     pub record: RecordArgs,
 }
 
+/// Refuses options the verb does not take, rather than ignoring them.
+fn no_stray_options(args: &DoArgs) -> Result<(), String> {
+    let takes: &[&str] = match args.verb {
+        Verb::Advance | Verb::Promote | Verb::Resume => &[],
+        Verb::Pause | Verb::Rollback => &["--comment"],
+        Verb::Approve | Verb::Reject => &["--gate", "--comment"],
+        Verb::Check | Verb::Uncheck => &["--list", "--item"],
+        Verb::Retry => &["--stage"],
+        Verb::Ack => &["--rule"],
+    };
+    let given = [
+        (args.gate.is_some(), "--gate"),
+        (args.comment.is_some(), "--comment"),
+        (args.list.is_some(), "--list"),
+        (args.item.is_some(), "--item"),
+        (args.stage.is_some(), "--stage"),
+        (args.rule.is_some(), "--rule"),
+    ];
+    for (is_given, flag) in given {
+        if is_given && !takes.contains(&flag) {
+            return Err(format!(
+                "{} does not take {flag}{}",
+                verb_name(args.verb),
+                if takes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it takes {})", takes.join(", "))
+                }
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn action(args: &DoArgs) -> Result<Action, String> {
+    no_stray_options(args)?;
     let need = |value: &Option<String>, flag: &str| -> Result<String, String> {
         value
             .clone()

@@ -43,6 +43,12 @@ pub struct ServeArgs {
     #[arg(long)]
     pub fresh: bool,
 
+    /// Let the scenario's scripted people act (carol trying to approve,
+    /// dave signing …). Off by default: on a shared window the people are
+    /// real, and nobody else may sign in their name.
+    #[arg(long)]
+    pub actors: bool,
+
     #[command(flatten)]
     pub sim: SimArgs,
 
@@ -93,11 +99,19 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             remote.url.value, remote.url.source
         );
     }
-    let prepared = super::prepare(&settings, &args.sim, Speed::Factor(10.0), Start::Now)?;
+    let mut prepared = super::prepare(&settings, &args.sim, Speed::Factor(10.0), Start::Now)?;
+    if !args.actors {
+        prepared.scenario.script.actors.clear();
+    }
     let speed = match prepared.speed {
         Speed::Factor(f) => Some(f),
         Speed::Max => None,
     };
+    // Bound before anything is written: a port in use leaves no journal.
+    let runtime = super::remote::runtime()?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(address))
+        .map_err(|err| bad(format!("cannot listen on {address}: {err}")))?;
     let dir = settings
         .journal_folder()
         .map_err(|err| {
@@ -155,11 +169,7 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "window".into());
     let _ = journal.sync();
-    let runtime = super::remote::runtime()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .map_err(|err| bad(format!("cannot listen on {address}: {err}")))?;
         let bound = listener.local_addr().unwrap_or(address);
         let (stop_tx, stop_rx) = oneshot::channel();
         let handle = backend::sim::spawn(sim, speed, label.clone());
@@ -182,6 +192,12 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
         };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "shipdeck serve: listening on http://{bound}");
+        // Others reach an unspecified address by this machine's name.
+        let reach = if bound.ip().is_unspecified() {
+            format!("THIS-HOST:{}", bound.port())
+        } else {
+            bound.to_string()
+        };
         let _ = writeln!(
             out,
             "  release {id} ({label}, {}){}",
@@ -199,7 +215,7 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
         let _ = writeln!(out, "  journal {}", journal_path.display());
         let _ = writeln!(
             out,
-            "  open a console: shipdeck --backend http://{bound}{}",
+            "  open a console: shipdeck --backend http://{reach}{}",
             if tokens.is_some() {
                 "  (with $SHIPDECK_TOKEN set)"
             } else {
@@ -208,21 +224,34 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
         );
         let _ = out.flush();
         drop(out);
+        let watched = Arc::clone(&hub);
         let app = server::router(Arc::new(server::Server::new([hub], tokens)));
-        let ending = tokio::select! {
-            served = axum::serve(listener, app) => match served {
-                Ok(()) => "the server stopped".to_string(),
-                Err(err) => format!("the server failed: {err}"),
-            },
-            name = stopped() => format!("stopped by {name}"),
+        let mut server_task = tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut hub_task = hub_task;
+        let (ending, failed, hub_done) = tokio::select! {
+            served = &mut server_task => (format!("the server failed: {served:?}"), true, false),
+            name = stopped() => (format!("stopped by {name}"), false, false),
+            _ = &mut hub_task => {
+                let why = watched.watch_stopped().borrow().clone();
+                (why.unwrap_or_else(|| "the release stopped".into()), true, true)
+            }
         };
         let _ = stop_tx.send(ending.clone());
-        let _ = hub_task.await;
+        if !hub_done {
+            let _ = hub_task.await;
+        }
+        // The streams tell their clients why they end, then the server goes.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        server_task.abort();
         eprintln!(
             "shipdeck serve: {ending}; the journal is closed: {}",
             journal_path.display()
         );
-        Ok(ExitCode::SUCCESS)
+        Ok(if failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
     })
 }
 

@@ -332,7 +332,7 @@ impl Engine {
             now,
             EventKind::Log {
                 level,
-                source: source.to_string(),
+                source: source.into(),
                 stage: stage.map(str::to_string),
                 message,
             },

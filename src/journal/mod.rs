@@ -71,17 +71,20 @@ impl Writer {
         let opened_at = Timestamp::now();
         let stamp = opened_at.strftime("%Y%m%dT%H%M%SZ").to_string();
         let base = format!("{stamp}-{}", sanitise(backend));
-        // A second window in the same second gets its own file.
+        // A second window in the same second gets its own file, even when
+        // another process makes one at the same moment.
         let mut path = dir.join(format!("{base}.jsonl"));
         let mut n = 1;
-        while path.exists() {
-            n += 1;
-            path = dir.join(format!("{base}-{n}.jsonl"));
-        }
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)?;
+        let file = loop {
+            match OpenOptions::new().create_new(true).append(true).open(&path) {
+                Ok(file) => break file,
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists && n < 10_000 => {
+                    n += 1;
+                    path = dir.join(format!("{base}-{n}.jsonl"));
+                }
+                Err(err) => return Err(err),
+            }
+        };
         // Held while the window is written: no second writer takes it up.
         let _ = file.try_lock();
         let mut writer = Writer {
@@ -176,6 +179,31 @@ impl Writer {
             message,
         })?;
         self.sync()
+    }
+
+    /// Closes this window's file with `reason` and goes on in a new one in
+    /// the same folder: the backend started the release afresh, and one
+    /// file holds one window.
+    pub fn start_again(&mut self, reason: &str) -> io::Result<()> {
+        let header = std::fs::File::open(&self.path).ok().and_then(|file| {
+            let mut first = String::new();
+            BufReader::new(file).read_line(&mut first).ok()?;
+            match serde_json::from_str::<Record>(&first).ok()? {
+                Record::Window {
+                    operator,
+                    backend,
+                    mode,
+                    ..
+                } => Some((operator, backend, mode)),
+                _ => None,
+            }
+        });
+        let (operator, backend, mode) =
+            header.unwrap_or_else(|| ("?".into(), "?".into(), "?".into()));
+        self.close(reason)?;
+        let dir = self.path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        *self = Writer::create(&dir, &operator, &backend, &mode)?;
+        Ok(())
     }
 
     /// The last line of a window that ends in order.

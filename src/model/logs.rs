@@ -39,8 +39,9 @@ impl fmt::Display for Level {
 pub struct LogLine {
     pub at: Timestamp,
     pub level: Level,
-    /// Where the line came from: `build`, `pod/checkout-api-7f9c-2xkq`, `ingress`.
-    pub source: String,
+    /// Where the line came from: `build`, `pod/checkout-api-7f9c-2xkq`,
+    /// `ingress`. Shared by the lines of one source.
+    pub source: std::sync::Arc<str>,
     /// The stage the line belongs to, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
@@ -62,7 +63,10 @@ pub struct LogRing {
 impl LogRing {
     pub fn with_capacity(capacity: usize) -> LogRing {
         LogRing {
-            lines: VecDeque::new(),
+            // Room for the whole ring at once: growing by doubling would
+            // copy it and leave a third of it unused. Untouched room costs
+            // no memory.
+            lines: VecDeque::with_capacity(capacity.clamp(1, 1_000_000)),
             capacity: capacity.max(1),
             total: 0,
         }

@@ -369,7 +369,7 @@ impl Release {
             } => self.logs.push(LogLine {
                 at,
                 level: *level,
-                source: source.clone(),
+                source: source.as_str().into(),
                 stage: stage.clone(),
                 message: message.clone(),
             }),

@@ -3,9 +3,9 @@
 //! in flight.
 //!
 //! A hub is fed by a backend [`Handle`]: whatever the backend says is
-//! journaled, then kept, then offered to the streams, in that order. Should
-//! the journal fail, events are still shown but commands are refused, since
-//! they could not be recorded. Commands go the other way
+//! journaled, then kept, then offered to the streams, in that order, so a
+//! stream never shows an event the record lacks; should the journal fail,
+//! the hub stops serving. Commands go the other way
 //! through one task, which makes the same id applied once.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -296,7 +296,6 @@ async fn drive(
     mut stop: oneshot::Receiver<String>,
 ) {
     let mut pending: HashMap<String, (Command, Vec<oneshot::Sender<Answer>>)> = HashMap::new();
-    let mut unwritable: Option<String> = None;
     let reason = loop {
         tokio::select! {
             why = &mut stop => break why.unwrap_or_else(|_| "the server stopped".into()),
@@ -306,9 +305,13 @@ async fn drive(
                     // On the record before anyone is shown them. A record
                     // that cannot be written stops new commands: what the
                     // release does on its own is still shown.
+                    // The journal must hold what clients are shown: when it
+                    // cannot be written, serving stops here, before these
+                    // events are shown, so the window can be taken up from
+                    // the journal once there is room again.
                     if let Err(err) = journal.events(&events) {
                         tracing::error!("journal write failed: {err}");
-                        unwritable = Some(err.to_string());
+                        break format!("the journal cannot be written ({err}); serving stopped so that nothing is shown that it lacks");
                     }
                     hub.append(&events);
                 }
@@ -343,8 +346,6 @@ async fn drive(
                         Some(conflict) => { let _ = reply.send(Answer::Conflict(conflict)); }
                         None => waiters.push(reply),
                     }
-                } else if let Some(why) = &unwritable {
-                    let _ = reply.send(Answer::Unrecorded(why.clone()));
                 } else if let Err(err) = journal.command(&command) {
                     tracing::error!("journal write failed: {err}");
                     let _ = reply.send(Answer::Unrecorded(err.to_string()));

@@ -394,11 +394,17 @@ fn stream_events(
 
 /// Checks what a client sent as a command and says what is wrong.
 fn parse_command(body: &[u8]) -> Result<Command, String> {
-    let command: Command = serde_json::from_slice(body).map_err(|err| {
-        format!(
-            "not a command: {err}; send {{\"id\": \"…\", \"kind\": \"advance\", …}} (see docs/http-api.md)"
-        )
-    })?;
+    let hint = "send {\"id\": \"…\", \"operator\": \"…\", \"kind\": \"advance\", …} (see docs/http-api.md)";
+    let mut value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|err| format!("not JSON: {err}; {hint}"))?;
+    // With tokens the server names the operator: the body need not.
+    if let Some(object) = value.as_object_mut() {
+        object
+            .entry("operator")
+            .or_insert_with(|| serde_json::Value::String(String::new()));
+    }
+    let command: Command =
+        serde_json::from_value(value).map_err(|err| format!("not a command: {err}; {hint}"))?;
     if command.id.trim().is_empty() || command.id.chars().count() > api::MAX_ID {
         return Err(format!(
             "a command needs an id of 1 to {} characters, chosen by the client",
@@ -433,6 +439,25 @@ fn parse_command(body: &[u8]) -> Result<Command, String> {
         | crate::model::Action::PromoteFull
         | crate::model::Action::Resume => Vec::new(),
     };
+    // Names carry no control characters; free text keeps only its line
+    // breaks and tabs. What is recorded is what a terminal can show.
+    let names: Vec<&str> = match &command.action {
+        crate::model::Action::Approve { gate, .. } | crate::model::Action::Reject { gate, .. } => {
+            gate.iter().map(String::as_str).collect()
+        }
+        crate::model::Action::Check { list, item }
+        | crate::model::Action::Uncheck { list, item } => vec![list, item],
+        crate::model::Action::Retry { stage } => stage.iter().map(String::as_str).collect(),
+        crate::model::Action::Ack { rule } => vec![rule],
+        _ => Vec::new(),
+    };
+    if names.iter().any(|t| t.chars().any(char::is_control))
+        || texts
+            .iter()
+            .any(|t| t.chars().any(|c| c.is_control() && c != '\n' && c != '\t'))
+    {
+        return Err("a command may not hold control characters (but for line breaks and tabs in a comment or reason)".into());
+    }
     if texts.iter().any(|t| t.chars().count() > api::MAX_TEXT) {
         return Err(format!(
             "a comment, reason or name is longer than {} characters",

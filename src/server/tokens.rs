@@ -72,7 +72,9 @@ impl Tokens {
                 .location()
                 .map(|l| format!("line {}: ", l.line()))
                 .unwrap_or_default();
-            format!("{at}not a tokens file: write one `operator: token` (or `operator: [token, token]`) a line")
+            format!(
+                "{at}not a tokens file: write one `operator: token` (or `operator: [token, token]`) a line, each operator once, and quote a token made only of digits"
+            )
         })?;
         let mut entries: Vec<(Vec<u8>, String)> = Vec::new();
         for (operator, tokens) in map {

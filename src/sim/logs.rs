@@ -42,7 +42,7 @@ pub fn stage_lines(kind: StageKind, ctx: &Context, rng: &mut Rng) -> Vec<Scripte
     let line = |at: f64, level: Level, source: &str, message: String| Scripted {
         at,
         level,
-        source: source.to_string(),
+        source: source.into(),
         message,
     };
     use Level::{Debug, Info, Warn};

@@ -527,7 +527,7 @@ impl Simulator {
                 sim.now + SignedDuration::from_secs(after),
                 Job::Log {
                     level,
-                    source: source.to_string(),
+                    source: source.into(),
                     stage: sim.release().rollout_stage().map(|s| s.plan.id.clone()),
                     message,
                 },

@@ -45,9 +45,11 @@ fn record(journal: &mut Option<&mut Writer>, app: &mut App, update: &Update) {
             tracing::info!(command = %id, ?verdict, "verdict");
             writer.verdict(id, verdict)
         }
+        // A server that starts the release afresh starts a new window: a
+        // new file. (A replay seeking back resets too, but writes nothing.)
+        Update::Reset => writer.start_again("the backend started the release afresh"),
         Update::Clock(_)
         | Update::Connection(_)
-        | Update::Reset
         | Update::Identity(_)
         | Update::Presence(_)
         | Update::Logs(_)
@@ -56,6 +58,17 @@ fn record(journal: &mut Option<&mut Writer>, app: &mut App, update: &Update) {
     if let Err(err) = written {
         tracing::error!("journal write failed: {err}");
         app.update(Msg::JournalFailed(err.to_string()));
+    }
+}
+
+/// The next batch of the operator's own log lines; `None` when every
+/// source has ended.
+async fn next_lines(
+    logs: &mut Option<tokio::sync::mpsc::Receiver<Vec<crate::model::LogLine>>>,
+) -> Option<Vec<crate::model::LogLine>> {
+    match logs {
+        Some(logs) => logs.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -112,6 +125,12 @@ pub async fn run(
                     app.update(Msg::BackendGone("the backend stopped".into()));
                     urgent = true;
                 }
+            },
+            lines = next_lines(&mut backend.logs), if backend.logs.is_some() => match lines {
+                Some(lines) => {
+                    app.update(Msg::Backend(Update::Logs(lines)));
+                }
+                None => backend.logs = None,
             },
             _ = sleep_until(draw_at.unwrap_or_else(Instant::now)), if draw_at.is_some() => {
                 draw_at = None;

@@ -6,7 +6,7 @@ use std::io::{self, Stdout, stdout};
 use crossterm::cursor::Show;
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -47,7 +47,11 @@ pub fn enter() -> io::Result<Guard> {
     match Terminal::new(CrosstermBackend::new(stdout())) {
         Ok(mut terminal) => {
             let _ = terminal.hide_cursor();
-            let _ = terminal.clear();
+            // Cleared directly: `Terminal::clear` first asks the terminal
+            // where its cursor is and waits up to two seconds for the answer,
+            // which a slow link or a terminal that does not answer turns into
+            // a slow start.
+            let _ = execute!(stdout(), Clear(ClearType::All));
             Ok(Guard { terminal })
         }
         Err(err) => {

@@ -273,8 +273,27 @@ impl App {
     /// the release as a whole.
     fn announce(&mut self, events: &[crate::model::Event]) {
         use crate::model::EventKind;
+        // Others at their keys (not the simulator's scripted people).
+        let me = self.operator.clone();
+        let someone_else =
+            |command: &Command| command.operator != me && !command.id.starts_with("sim-");
         for event in events {
             match &event.kind {
+                EventKind::CommandAccepted { command, note } if someone_else(command) => {
+                    let what = command.action.name().replace('_', " ");
+                    let text = match note {
+                        Some(note) => format!("{}: {what} accepted — {note}", command.operator),
+                        None => format!("{}: {what} accepted", command.operator),
+                    };
+                    self.say(Tone::Info, text);
+                }
+                EventKind::CommandRejected { command, reason } if someone_else(command) => {
+                    let what = command.action.name().replace('_', " ");
+                    self.say(
+                        Tone::Info,
+                        format!("{}: {what} refused — {reason}", command.operator),
+                    );
+                }
                 EventKind::RollbackStarted { by, reason } if *by != self.operator => {
                     let text = if by.starts_with("rule:") {
                         format!("automatic rollback: {reason}")
@@ -372,6 +391,10 @@ impl App {
                 }
             }
             Update::Connection(connection) => {
+                // Who watches is unknown while the line is down.
+                if matches!(connection, Connection::Lost(_)) {
+                    self.watchers.clear();
+                }
                 self.connection = connection;
                 self.dirty = true;
             }
@@ -402,6 +425,12 @@ impl App {
                 self.dirty = true;
             }
             Update::Reset => {
+                // Nothing said about the old release holds for the new one.
+                if self.replay.is_none() {
+                    self.dialog = None;
+                    self.status = None;
+                    self.pending.clear();
+                }
                 self.release = Release::new("", self.release.logs.capacity());
                 self.logs = LogView::default();
                 self.dirty = true;

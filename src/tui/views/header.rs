@@ -170,6 +170,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         1..=3 => format!(" (with {})", others.join(", ")),
         n => format!(" (with {}, {} and {} more)", others[0], others[1], n - 2),
     };
+    // Cut off from the backend, the state is only what was last heard.
+    let state_text = match (&app.connection, app.replay) {
+        (Connection::Lost(_), None) => format!("LAST HEARD: {state_text}"),
+        _ => state_text,
+    };
     spans.extend([
         Span::styled(format!(" {state_text} "), state_style),
         styled(format!(" operator {}{with} ·", app.operator), header),
