@@ -448,7 +448,7 @@ impl Remote {
                             .unwrap_or(message.data);
                         ended = Some(Ended::Failed(format!("the server said: {}", clean(&text))));
                     }
-                    None | Some("message") => match serde_json::from_str::<Event>(&message.data) {
+                    None | Some("message") => match decode_event(&message.data) {
                         Ok(event) if event.seq <= follow.last_seq => {} // had it
                         Ok(event) if event.seq != follow.last_seq + 1 => {
                             ended = Some(Ended::Failed(format!(
@@ -496,6 +496,23 @@ enum Ended {
     /// Read again from the start, at once.
     Restart,
     Failed(String),
+}
+
+/// An event from the wire, every string in it cleaned of terminal control
+/// sequences: a server (or what it relays) cannot move the cursor, retitle
+/// the window or hide text on an operator's screen.
+pub fn decode_event(data: &str) -> Result<Event, serde_json::Error> {
+    fn clean(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(text) => crate::model::text::clean_in_place(text),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(clean),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(clean),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_str(data)?;
+    clean(&mut value);
+    serde_json::from_value(value)
 }
 
 fn flush(events: &mut Vec<Event>, out: &mut Vec<Update>) {
@@ -656,5 +673,36 @@ async fn deliver(remote: &Remote, release: &str, command: Command) -> Update {
             id,
             reason: err.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::EventKind;
+
+    #[test]
+    fn events_from_the_wire_lose_their_escape_sequences() {
+        let wire = r#"{"seq":7,"at":"2026-11-22T10:00:00Z","release":"r","type":"log","level":"error","source":"pod/\u001b]0;pwned\u0007x","message":"boom \u001b[2J\u001b[Hgone \u009b31mred"}"#;
+        let event = decode_event(wire).unwrap();
+        let EventKind::Log {
+            source, message, ..
+        } = event.kind
+        else {
+            panic!("not a log event");
+        };
+        assert_eq!(source, "pod/x");
+        assert_eq!(message, "boom gone red");
+    }
+
+    #[test]
+    fn the_backoff_doubles_to_its_cap_with_jitter() {
+        for failures in 1..20 {
+            let full = Duration::from_millis(250)
+                .saturating_mul(1 << (failures - 1).min(8))
+                .min(MAX_BACKOFF);
+            let wait = backoff(failures);
+            assert!(wait <= full && wait >= full / 2, "{failures}: {wait:?}");
+        }
     }
 }
