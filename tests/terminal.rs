@@ -420,3 +420,52 @@ fn two_consoles_share_a_served_window_and_see_each_other_sign() {
     let _ = server.wait();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn followed_logs_join_the_pane_cleaned_of_escape_sequences() {
+    let dir = std::env::temp_dir().join(format!("shipdeck-logs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("app.log");
+    std::fs::write(
+        &log,
+        "first line\n\u{1b}]0;pwned\u{7}ERROR boom \u{1b}[31mred\u{1b}[0m\u{1b}[2J\u{1b}[H after\n",
+    )
+    .unwrap();
+    let tmux = Tmux::start("logs", 160, 45);
+    let before = tmux.stty("BEFORE");
+    open_console(
+        &tmux,
+        &format!(
+            "--logs {} --logs-cmd 'echo \"from a command; not a shell\"'",
+            log.display()
+        ),
+        "",
+    );
+    tmux.wait_for("ERROR app.log");
+    let screen = tmux.wait_for("ERROR boom red after");
+    assert!(screen.contains("from a command; not a shell"), "{screen}");
+    // Appended lines follow.
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    writeln!(file, "WARN appended later").unwrap();
+    tmux.wait_for("appended later");
+    let title = Command::new("tmux")
+        .args([
+            "-L",
+            &tmux.socket,
+            "display-message",
+            "-p",
+            "-t",
+            "t",
+            "#{pane_title}",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&title.stdout).contains("pwned"),
+        "a log line retitled the window"
+    );
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, &before, "0");
+    let _ = std::fs::remove_dir_all(dir);
+}
