@@ -182,6 +182,22 @@ fn sigterm_leaves_the_terminal_as_it_found_it() {
 }
 
 #[test]
+fn sighup_and_sigint_leave_the_terminal_as_they_found_it() {
+    for (signal, seed, status) in [("-HUP", "4343", "129"), ("-INT", "4444", "130")] {
+        let tmux = Tmux::start(&format!("sig{seed}"), 100, 30);
+        let before = tmux.stty("BEFORE");
+        open_console(&tmux, &format!("--speed 30 --seed {seed}"), "");
+        let killed = Command::new("pkill")
+            .args([signal, "-f", &format!("shipdeck --speed 30 --seed {seed}")])
+            .status()
+            .unwrap()
+            .success();
+        assert!(killed, "the console was running");
+        assert_restored(&tmux, &before, status);
+    }
+}
+
+#[test]
 fn a_panic_leaves_the_terminal_as_it_found_it() {
     let tmux = Tmux::start("panic", 100, 30);
     let before = tmux.stty("BEFORE");
@@ -467,5 +483,65 @@ fn followed_logs_join_the_pane_cleaned_of_escape_sequences() {
     );
     tmux.keys(&["q"]);
     assert_restored(&tmux, &before, "0");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_token_never_reaches_the_screen_or_the_log_file() {
+    use std::os::unix::fs::PermissionsExt;
+    const TOKEN: &str = "alice-5f0c9e1d2b7a4c63";
+    let dir = std::env::temp_dir().join(format!("shipdeck-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tokens = dir.join("tokens.yaml");
+    std::fs::write(&tokens, format!("alice: {TOKEN}\n")).unwrap();
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let scenario = dir.join("two-person.yaml");
+    std::fs::write(&scenario, TWO_PERSON_SCENARIO).unwrap();
+    let mut server = Command::new(bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--tokens"])
+        .arg(&tokens)
+        .arg("--scenario")
+        .arg(&scenario)
+        .env("SHIPDECK_JOURNAL_DIR", dir.join("served"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let url = first.trim().rsplit(' ').next().unwrap().to_string();
+    let tmux = Tmux::start("token", 160, 45);
+    let state = dir.join("state");
+    // Named `frank` locally; the token says alice, and the server decides.
+    tmux.type_line(&format!(
+        "XDG_STATE_HOME={} SHIPDECK_JOURNAL_DIR={} SHIPDECK_TOKEN={TOKEN} SHIPDECK_OPERATOR=frank {} --backend {url}; echo EXITED=$?",
+        state.display(),
+        dir.join("console").display(),
+        bin()
+    ));
+    let screen = tmux.wait_for("operator alice");
+    assert!(screen.contains("the server knows you as alice"), "{screen}");
+    // Clear the command line the shell echoed before looking for the token.
+    tmux.keys(&["q"]);
+    tmux.wait_for_line("EXITED=");
+    tmux.type_line("clear");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut seen = tmux.screen();
+    for file in ["console", "served"] {
+        for entry in std::fs::read_dir(dir.join(file)).unwrap() {
+            seen.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+        }
+    }
+    seen.push_str(
+        &std::fs::read_to_string(state.join("shipdeck/shipdeck.log")).unwrap_or_default(),
+    );
+    assert!(seen.contains("console starting"), "the log file was read");
+    assert!(!seen.contains(TOKEN), "the token leaked");
+    server.kill().unwrap();
+    let _ = server.wait();
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -66,6 +66,10 @@ pub struct Remote {
     token: Option<HeaderValue>,
     /// The name sent to a server without tokens (one with tokens decides).
     operator: String,
+    /// Silence shown as quiet, and silence after which the stream is made
+    /// again.
+    quiet_after: Duration,
+    dead_after: Duration,
 }
 
 impl std::fmt::Debug for Remote {
@@ -117,7 +121,17 @@ impl Remote {
             client,
             token,
             operator: operator.to_string(),
+            quiet_after: QUIET_AFTER,
+            dead_after: DEAD_AFTER,
         })
+    }
+
+    /// Other limits for a silent stream than the defaults (for tests of
+    /// servers that stall).
+    pub fn with_silence(mut self, quiet_after: Duration, dead_after: Duration) -> Remote {
+        self.quiet_after = quiet_after;
+        self.dead_after = dead_after;
+        self
     }
 
     /// The server's address, for the header.
@@ -355,13 +369,14 @@ impl Remote {
         let mut live = false;
         let mut quiet = false;
         loop {
-            let chunk = match timeout(POLL, body.next()).await {
+            let poll = POLL.min(self.quiet_after / 2);
+            let chunk = match timeout(poll, body.next()).await {
                 Err(_) => {
                     let silent = follow.heard.elapsed();
-                    if silent >= DEAD_AFTER {
+                    if silent >= self.dead_after {
                         return Ended::Failed(format!("no data for {}s", silent.as_secs()));
                     }
-                    if silent < QUIET_AFTER {
+                    if silent < self.quiet_after {
                         continue;
                     }
                     quiet = true;
