@@ -209,7 +209,7 @@ pub fn resolve(
         None => (config::ConfigFile::default(), None),
         Some(setting) => {
             let path = &setting.value;
-            let text = std::fs::read_to_string(path)
+            let text = crate::problem::read_text(path)
                 .map_err(|e| SettingsError::Unreadable(path.clone(), e))?;
             let checked = config::parse(&text).map_err(|problems| {
                 SettingsError::Invalid(

@@ -552,3 +552,101 @@ fn the_journal_folder_defaults_and_the_flag_wins() {
     assert!(out.status.success());
     assert_eq!(std::fs::read_dir(&flagged).unwrap().count(), 1);
 }
+
+/// Files no one should have to survive, and shipdeck survives: every one gets
+/// exit status 2 and a message, quickly, never a panic or a hang.
+#[test]
+fn broken_files_of_every_kind_get_a_clear_refusal() {
+    let dir = scratch().join("hostile");
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 0..8 {
+        bomb.push_str(&format!(
+            "a{}: &a{} [{}]\n",
+            i + 1,
+            i + 1,
+            vec![format!("*a{i}"); 10].join(", ")
+        ));
+    }
+    bomb.push_str("release: *a8\n");
+    let cases: Vec<(std::path::PathBuf, &str)> = vec![
+        (
+            write("huge.yaml", &b"# filler line\n".repeat(4_000_000)),
+            "too large",
+        ),
+        (
+            write("utf8.yaml", b"release:\n  service: \xff\xfe\n"),
+            "UTF-8",
+        ),
+        (
+            write(
+                "deep.yaml",
+                format!("release: {}{}\n", "[".repeat(50_000), "]".repeat(50_000)).as_bytes(),
+            ),
+            ":1:",
+        ),
+        (
+            write(
+                "truncated.yaml",
+                b"release:\n  service: checkout\n  from: \"v1",
+            ),
+            "unclosed",
+        ),
+        (write("types.yaml", b"release: 42\nstages: {a: b}\n"), ":1:"),
+        (write("bomb.yaml", bomb.as_bytes()), ":1:"),
+        (write("theme.yaml", b"colors: [1, 2]\n"), ":1:"),
+    ];
+    for (path, says) in &cases {
+        let out = shipdeck()
+            .arg("check")
+            .arg(path)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", path.display());
+        assert!(err.contains(says), "{}: {err}", path.display());
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // The same files as what they claim to be.
+    for (path, _) in &cases[..4] {
+        let out = shipdeck()
+            .args(["events", "--speed", "max", "--scenario"])
+            .arg(path)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", path.display());
+        let out = shipdeck()
+            .arg("config")
+            .env("SHIPDECK_CONFIG", path)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", path.display());
+    }
+    // Journals: noise, and a file cut off in its first line.
+    let noise: Vec<u8> = (0..5000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    for journal in [
+        write("noise.jsonl", &noise),
+        write("torn.jsonl", b"{\"record\":\"window\",\"vers"),
+    ] {
+        let out = shipdeck()
+            .arg("report")
+            .arg(&journal)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("not a shipdeck journal"), "{err}");
+    }
+}

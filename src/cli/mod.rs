@@ -209,7 +209,7 @@ pub fn prepare(
 pub fn load_scenario(name_or_path: &str) -> Result<Scenario, ExitCode> {
     let (label, text) = match bundled::get(name_or_path) {
         Some(text) => (format!("{name_or_path} (bundled)"), text.to_string()),
-        None => match std::fs::read_to_string(name_or_path) {
+        None => match shipdeck::problem::read_text(std::path::Path::new(name_or_path)) {
             Ok(text) => (name_or_path.to_string(), text),
             Err(err) => {
                 let names: Vec<&str> = bundled::names().collect();
