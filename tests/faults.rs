@@ -52,7 +52,9 @@ fn frame(seq: u64) -> String {
 
 /// Serves the script, one act a connection (the last act repeats); records
 /// the `after` each connection asked for.
-async fn serve(listener: TcpListener, script: Vec<Act>, asked: Arc<std::sync::Mutex<Vec<u64>>>) {
+type Asked = Arc<std::sync::Mutex<Vec<(u64, std::time::Instant)>>>;
+
+async fn serve(listener: TcpListener, script: Vec<Act>, asked: Asked) {
     let count = Arc::new(AtomicUsize::new(0));
     loop {
         let Ok((socket, _)) = listener.accept().await else {
@@ -67,11 +69,7 @@ async fn serve(listener: TcpListener, script: Vec<Act>, asked: Arc<std::sync::Mu
     }
 }
 
-async fn answer(
-    mut socket: TcpStream,
-    act: Act,
-    asked: Arc<std::sync::Mutex<Vec<u64>>>,
-) -> std::io::Result<()> {
+async fn answer(mut socket: TcpStream, act: Act, asked: Asked) -> std::io::Result<()> {
     let mut request = Vec::new();
     let mut buffer = [0u8; 4096];
     while !request.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -88,7 +86,10 @@ async fn answer(
         .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    asked.lock().unwrap().push(after);
+    asked
+        .lock()
+        .unwrap()
+        .push((after, std::time::Instant::now()));
     let plain = |status: u16, extra: &str| {
         format!(
             "HTTP/1.1 {status} Oops\r\ncontent-type: application/json\r\n{extra}content-length: 20\r\nconnection: close\r\n\r\n{{\"error\":\"oops now\"}}"
@@ -165,8 +166,12 @@ async fn answer(
 }
 
 /// Follows a server playing `script` until every event is in; returns the
-/// reasons the connection was reported lost, and the `after`s asked for.
-async fn survive(script: Vec<Act>, refuse_first: bool) -> (Vec<String>, Vec<u64>) {
+/// reasons the connection was reported lost, and the `after`s asked for with
+/// when.
+async fn survive(
+    script: Vec<Act>,
+    refuse_first: bool,
+) -> (Vec<String>, Vec<(u64, std::time::Instant)>) {
     // A port nobody listens on yet: the first attempts are refused.
     let probe = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = probe.local_addr().unwrap();
@@ -236,9 +241,15 @@ async fn a_server_that_refuses_then_comes() {
 
 #[tokio::test]
 async fn a_server_answering_500_then_429() {
-    let (lost, _) = survive(vec![Act::Status(500), Act::TooMany, Act::Good], false).await;
+    let (lost, asked) = survive(vec![Act::Status(500), Act::TooMany, Act::Good], false).await;
     assert!(said(&lost, "500: oops now"), "{lost:?}");
     assert!(said(&lost, "429"), "{lost:?}");
+    // Retry-After: 1 is honoured.
+    let waited = asked[2].1.duration_since(asked[1].1);
+    assert!(
+        waited >= Duration::from_millis(950),
+        "came back after {waited:?}"
+    );
 }
 
 #[tokio::test]
@@ -248,7 +259,7 @@ async fn a_stream_reset_mid_event_resumes_after_the_last_whole_one() {
         said(&lost, "closed the stream") || said(&lost, "broke"),
         "{lost:?}"
     );
-    assert_eq!(asked, [0, 4]);
+    assert_eq!(asked.iter().map(|a| a.0).collect::<Vec<_>>(), [0, 4]);
 }
 
 #[tokio::test]
@@ -258,7 +269,7 @@ async fn a_stalled_stream_is_given_up_and_made_again() {
         said(&lost, "quiet") && said(&lost, "no data for"),
         "{lost:?}"
     );
-    assert_eq!(asked, [0, 5]);
+    assert_eq!(asked.iter().map(|a| a.0).collect::<Vec<_>>(), [0, 5]);
 }
 
 #[tokio::test]
@@ -268,26 +279,26 @@ async fn malformed_json_is_named_and_read_again() {
         said(&lost, "after seq 3") && said(&lost, "cannot read"),
         "{lost:?}"
     );
-    assert_eq!(asked, [0, 3]);
+    assert_eq!(asked.iter().map(|a| a.0).collect::<Vec<_>>(), [0, 3]);
 }
 
 #[tokio::test]
 async fn a_skipped_seq_is_never_applied_across() {
     let (lost, asked) = survive(vec![Act::SkipAfter(6), Act::Good], false).await;
     assert!(said(&lost, "events 7–7 are missing"), "{lost:?}");
-    assert_eq!(asked, [0, 6]);
+    assert_eq!(asked.iter().map(|a| a.0).collect::<Vec<_>>(), [0, 6]);
 }
 
 #[tokio::test]
 async fn a_10_mb_line_is_dropped_and_the_event_read_again() {
     let (lost, asked) = survive(vec![Act::HugeAfter(2), Act::Good], false).await;
     assert!(said(&lost, "missing"), "{lost:?}");
-    assert_eq!(asked, [0, 2]);
+    assert_eq!(asked.iter().map(|a| a.0).collect::<Vec<_>>(), [0, 2]);
 }
 
 #[tokio::test]
 async fn bytes_dripped_one_at_a_time_make_the_same_events() {
     let (lost, asked) = survive(vec![Act::Drip], false).await;
     assert!(lost.is_empty(), "{lost:?}");
-    assert_eq!(asked, [0]);
+    assert_eq!(asked.iter().map(|a| a.0).collect::<Vec<_>>(), [0]);
 }

@@ -232,12 +232,7 @@ impl Remote {
             });
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            let wait = response
-                .headers()
-                .get(header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| Duration::from_secs(s.min(30)));
+            let wait = retry_after(&response);
             let message = error_message(response).await;
             return Err(Ok((message, wait)));
         }
@@ -287,12 +282,17 @@ impl Remote {
             heard: Instant::now(),
         };
         let mut failures: u32 = 0;
+        let mut asked_to_wait = Duration::ZERO;
         loop {
             let connected = Instant::now();
             let why = match self.stream_once(release, &mut follow, &updates).await {
                 Ended::Closed => return,
                 Ended::Restart => continue,
                 Ended::Failed(why) => why,
+                Ended::Wait(why, wait) => {
+                    asked_to_wait = wait;
+                    why
+                }
             };
             tracing::warn!(%release, "stream ended: {why}");
             // A connection that held a while starts the backoff over.
@@ -300,7 +300,8 @@ impl Remote {
                 failures = 0;
             }
             failures += 1;
-            let until = Instant::now() + backoff(failures);
+            // A server that says when to come back is taken at its word.
+            let until = Instant::now() + backoff(failures).max(std::mem::take(&mut asked_to_wait));
             loop {
                 let now = Instant::now();
                 if now >= until {
@@ -343,13 +344,17 @@ impl Remote {
                 .header(header::ACCEPT, "text/event-stream")
                 .send()
                 .await
-                .map_err(|err| unreachable(&self.address(), &err).to_string())?;
-            refuse(response).await.map_err(|err| err.to_string())
+                .map_err(|err| (unreachable(&self.address(), &err).to_string(), None))?;
+            let wait = retry_after(&response);
+            refuse(response)
+                .await
+                .map_err(|err| (err.to_string(), wait))
         })
         .await;
         let response = match opened {
             Ok(Ok(response)) => response,
-            Ok(Err(why)) => return Ended::Failed(why),
+            Ok(Err((why, None))) => return Ended::Failed(why),
+            Ok(Err((why, Some(wait)))) => return Ended::Wait(why, wait),
             Err(_) => {
                 return Ended::Failed(format!("no answer in {}s", ANSWER_WITHIN.as_secs()));
             }
@@ -511,6 +516,8 @@ enum Ended {
     /// Read again from the start, at once.
     Restart,
     Failed(String),
+    /// Failed, and the server asked for this much patience (Retry-After).
+    Wait(String, Duration),
 }
 
 /// An event from the wire, every string in it cleaned of terminal control
@@ -544,6 +551,20 @@ pub fn backoff(failures: u32) -> Duration {
         .saturating_mul(1 << failures.saturating_sub(1).min(8))
         .min(MAX_BACKOFF);
     full.mul_f64(0.5 + fastrand::f64() * 0.5)
+}
+
+/// The `Retry-After` of a 429 or 5xx answer, in seconds, capped at 30.
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let status = response.status();
+    if status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
+        return None;
+    }
+    response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| Duration::from_secs(s.min(30)))
 }
 
 fn list_or_none(ids: &[&str]) -> String {

@@ -248,7 +248,11 @@ impl Journal {
     /// Reads a journal. Only an unreadable file is an error; damaged lines
     /// are reported in `damaged` and `torn_tail`.
     pub fn read(path: &Path) -> io::Result<Journal> {
-        let mut reader = BufReader::new(File::open(path)?);
+        Journal::from_reader(BufReader::new(File::open(path)?))
+    }
+
+    /// Reads a journal from any source of bytes, as [`Journal::read`] does.
+    pub fn from_reader(mut reader: impl BufRead) -> io::Result<Journal> {
         let mut journal = Journal::default();
         let mut line = Vec::new();
         let mut number = 0;
