@@ -135,28 +135,59 @@ fn text_box(
 }
 
 fn help(app: &App, frame: &mut Frame, area: Rect) {
-    let rows = UiAction::ALL.len() as u16;
-    let rect = centered(area, 76, rows + 5);
+    let actions = UiAction::ALL;
+    let rows = actions.len() as u16;
+    // A short screen gets the keys in two columns rather than cut off.
+    let columns: u16 = if area.height < rows + 5 && area.width >= 60 {
+        2
+    } else {
+        1
+    };
+    let per_column = rows.div_ceil(columns);
+    let width = if columns == 2 {
+        area.width.min(110)
+    } else {
+        76
+    };
+    let rect = centered(area, width, per_column + 5);
     // In a short window the notes at the bottom give way to the keys.
-    let notes = rect.height >= rows + 5;
+    let notes = rect.height >= per_column + 5;
     frame.render_widget(Clear, rect);
-    let mut lines: Vec<Line> = UiAction::ALL
-        .iter()
-        .map(|action| {
-            Line::from(vec![
-                key_span(app, format!(" {:<14}", app.keymap.label(*action))),
-                styled(action.describe(), app.theme.base),
-            ])
-        })
-        .collect();
-    if notes {
-        lines.push(Line::default());
-        lines.push(Line::from(styled(
-            " Keys as bound now. Rebind them by action name under keys: in the config.",
-            app.theme.muted,
-        )));
-        lines.push(Line::from(styled(" Ctrl+C always quits.", app.theme.muted)));
-    }
     let block = frame_block(app, " Keys ".into(), false);
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [keys, rest] =
+        Layout::vertical([Constraint::Length(per_column), Constraint::Min(0)]).areas(inner);
+    let key_width = if columns == 2 { 11 } else { 15 };
+    let parts = Layout::horizontal(vec![
+        Constraint::Ratio(1, u32::from(columns));
+        columns as usize
+    ])
+    .split(keys);
+    for (column, part) in actions.chunks(per_column as usize).zip(parts.iter()) {
+        let lines: Vec<Line> = column
+            .iter()
+            .map(|action| {
+                Line::from(vec![
+                    key_span(
+                        app,
+                        format!(" {:<w$}", app.keymap.label(*action), w = key_width - 1),
+                    ),
+                    styled(action.describe(), app.theme.base),
+                ])
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), *part);
+    }
+    if notes {
+        let lines = vec![
+            Line::default(),
+            Line::from(styled(
+                " Keys as bound now. Rebind them by action name under keys: in the config.",
+                app.theme.muted,
+            )),
+            Line::from(styled(" Ctrl+C always quits.", app.theme.muted)),
+        ];
+        frame.render_widget(Paragraph::new(lines), rest);
+    }
 }
