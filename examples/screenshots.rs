@@ -18,6 +18,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
+use shipdeck::backend::Update;
 use shipdeck::tui::app::{App, Msg};
 use shipdeck::tui::demo::{at_approval, watching};
 use shipdeck::tui::theme::Theme;
@@ -408,6 +409,32 @@ fn main() -> Result<(), String> {
         45,
         &out.join("automatic-rollback.png"),
     )?;
+
+    // A shared window: erin's console on a server, dave has just signed.
+    let (mut app, mut sim) = watching("two-person", "erin", false, production(), at_approval);
+    app.backend = "127.0.0.1:7878 payments-api-v5.5.0".into();
+    let signed = shipdeck::model::Command::new(
+        "console-4242-9f3a01c2-1",
+        "dave",
+        shipdeck::model::Action::Approve {
+            gate: Some("production".into()),
+            comment: Some("Ledger double-entry checks pass on staging.".into()),
+        },
+    );
+    let (_, events) = sim.submit(signed);
+    app.update(Msg::Backend(Update::Events(events)));
+    let since = sim.now();
+    let watcher = |operator: &str, streams| shipdeck::api::Watcher {
+        operator: operator.into(),
+        since,
+        streams,
+    };
+    app.update(Msg::Backend(Update::Presence(vec![
+        watcher("carol", 1),
+        watcher("dave", 2),
+        watcher("erin", 1),
+    ])));
+    shoot(&painter, &mut app, 160, 45, &out.join("shared-window.png"))?;
 
     let (mut app, _) = watching(
         "blue-green",
