@@ -545,3 +545,27 @@ fn a_token_never_reaches_the_screen_or_the_log_file() {
     let _ = server.wait();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn logs_on_standard_input_leave_the_keys_to_the_terminal() {
+    let tmux = Tmux::start("stdin", 160, 45);
+    let before = tmux.stty("BEFORE");
+    tmux.type_line(&format!(
+        "(echo 'WARN piped in'; while sleep 1; do echo tick; done) | SHIPDECK_JOURNAL_DIR=/tmp/shipdeck-stdin-{} {} --logs -; echo EXITED=$?",
+        std::process::id(),
+        bin()
+    ));
+    tmux.wait_for("WARN  stdin");
+    tmux.wait_for("piped in");
+    // Keys still come from the terminal while the pipe stays open.
+    tmux.keys(&["?"]);
+    tmux.wait_for("show or hide this help");
+    tmux.keys(&["?"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tmux.screen().contains("show or hide this help") {
+        assert!(Instant::now() < deadline, "? did not close the help");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, &before, "0");
+}
