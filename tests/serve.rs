@@ -200,6 +200,25 @@ async fn the_contract_answers_as_documented() {
     assert_eq!(health.text().await.unwrap(), "ok");
 
     let id = release_id(&server).await;
+    let metrics = client
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        metrics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let metrics = metrics.text().await.unwrap();
+    assert!(
+        metrics.contains("# TYPE http_requests_total counter")
+            && metrics.contains(r#"cohort="stable",code="200"}"#)
+            && metrics.contains("http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
     let snapshot: Value = client
         .get(format!("{}/api/v1/releases/{id}", server.url))
         .send()

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::exposition::Exposition;
 use crate::api::{CommandReply, Presence, VerdictName, Watcher};
 use crate::backend::{Handle, Update};
 use crate::engine::{Verdict, policy};
@@ -48,6 +49,8 @@ struct Request {
 
 struct State {
     release: Release,
+    /// What `/metrics` shows of the simulated service.
+    exposition: Exposition,
     /// Serialized events in seq order.
     events: VecDeque<(u64, Arc<str>)>,
 }
@@ -115,9 +118,11 @@ impl Hub {
         } = opening;
         let (requests, request_rx) = mpsc::channel(QUEUE);
         let mut release = Release::new(id.clone(), log_capacity);
+        let mut exposition = Exposition::default();
         let mut events = VecDeque::new();
         for event in &history {
             release.apply(event);
+            exposition.observe(event);
             events.push_back((event.seq, serialize(event)));
         }
         while events.len() > KEEP {
@@ -130,7 +135,11 @@ impl Hub {
             clock: watch::Sender::new(release.last_at),
             presence: watch::Sender::new(Presence::default()),
             stopped: watch::Sender::new(None),
-            state: RwLock::new(State { release, events }),
+            state: RwLock::new(State {
+                release,
+                exposition,
+                events,
+            }),
             watching: Mutex::new(Watching::default()),
             requests,
         });
@@ -160,6 +169,15 @@ impl Hub {
         }
         let start = state.events.partition_point(|(s, _)| *s <= seq);
         After::Events(state.events.range(start..).take(max).cloned().collect())
+    }
+
+    /// The release's service metrics, in Prometheus's text format.
+    pub fn exposition(&self) -> String {
+        self.state
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .exposition
+            .render()
     }
 
     pub fn last_seq(&self) -> u64 {
@@ -242,6 +260,7 @@ impl Hub {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         for event in events {
             state.release.apply(event);
+            state.exposition.observe(event);
             state.events.push_back((event.seq, serialize(event)));
         }
         while state.events.len() > KEEP {

@@ -4,6 +4,7 @@
 //! hubs and hand them commands; who an operator is comes from the bearer
 //! token, or, on a loopback server without tokens, from the client's word.
 
+pub mod exposition;
 pub mod hub;
 pub mod resume;
 pub mod tokens;
@@ -133,6 +134,7 @@ fn loopback_host(headers: &HeaderMap) -> bool {
 pub fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .route("/api/v1/releases", get(releases))
         .route("/api/v1/releases/{id}", get(snapshot))
         .route("/api/v1/releases/{id}/events", get(events))
@@ -181,6 +183,22 @@ fn clip(text: &str, max: usize) -> String {
     } else {
         clean
     }
+}
+
+/// The simulated service's metrics in Prometheus's text format.
+async fn metrics(State(server): State<Arc<Server>>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = server.identify(&headers) {
+        return refusal.into_response();
+    }
+    let text: String = server.hubs.values().map(|hub| hub.exposition()).collect();
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
 }
 
 async fn releases(State(server): State<Arc<Server>>, headers: HeaderMap) -> Response {
