@@ -6,6 +6,7 @@
 //! a server speaking the HTTP contract (`http`).
 
 pub mod http;
+pub mod prometheus;
 pub mod replay;
 pub mod sim;
 pub mod sse;

@@ -1,0 +1,334 @@
+//! Reading metrics from Prometheus's HTTP API: instant queries and range
+//! queries, with everything a real server answers handled: `status: error`
+//! with its `errorType`, `NaN` and `±Inf` sample strings, empty results, and
+//! a server that is slow or gone.
+//!
+//! A sample without a number (no series matched, `NaN`, an infinity) is a
+//! gap, never a zero: a sparkline shows a gap, and a rule sees nothing.
+//!
+//! This is the reading half of the `prometheus` metrics source; feeding its
+//! samples to the engine's rules comes with it.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use reqwest::header::{self, HeaderValue};
+use serde::Deserialize;
+
+/// How long one query may take.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One point of a series; `None` is a gap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub at: Timestamp,
+    pub value: Option<f64>,
+}
+
+/// Why a query gave no answer, in words an operator can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryError {
+    /// Not reached, or no answer in time.
+    Unreachable(String),
+    /// Prometheus refused the query: its `errorType` and `error`.
+    Refused { kind: String, message: String },
+    /// The answer was not Prometheus's API.
+    Garbled(String),
+}
+
+impl std::fmt::Display for QueryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QueryError::Unreachable(why) | QueryError::Garbled(why) => f.write_str(why),
+            QueryError::Refused { kind, message } => {
+                write!(f, "Prometheus refused the query ({kind}): {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+#[derive(Deserialize)]
+struct Envelope {
+    status: String,
+    #[serde(default)]
+    data: Option<Data>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct VectorItem {
+    value: (f64, String),
+}
+
+#[derive(Deserialize)]
+struct MatrixItem {
+    values: Vec<(f64, String)>,
+}
+
+/// A sample string as Prometheus writes it; `NaN` and infinities are gaps.
+fn number(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn time(seconds: f64) -> Option<Timestamp> {
+    Timestamp::from_nanosecond((seconds * 1e9) as i128).ok()
+}
+
+fn envelope(body: &[u8]) -> Result<Data, QueryError> {
+    let envelope: Envelope = serde_json::from_slice(body)
+        .map_err(|err| QueryError::Garbled(format!("the answer is not Prometheus's API: {err}")))?;
+    if envelope.status != "success" {
+        return Err(QueryError::Refused {
+            kind: envelope.error_type.unwrap_or_else(|| "error".into()),
+            message: envelope.error.unwrap_or_else(|| "no reason given".into()),
+        });
+    }
+    envelope
+        .data
+        .ok_or_else(|| QueryError::Garbled("a success without data".into()))
+}
+
+/// The value of an instant query: the first series' sample, or a gap when
+/// no series matched. A scalar result counts too.
+pub fn parse_instant(body: &[u8]) -> Result<Option<f64>, QueryError> {
+    let data = envelope(body)?;
+    match data.result_type.as_str() {
+        "vector" => {
+            let items: Vec<VectorItem> = serde_json::from_value(data.result)
+                .map_err(|err| QueryError::Garbled(format!("a vector that is not one: {err}")))?;
+            Ok(items.first().and_then(|item| number(&item.value.1)))
+        }
+        "scalar" => {
+            let (_, value): (f64, String) = serde_json::from_value(data.result)
+                .map_err(|err| QueryError::Garbled(format!("a scalar that is not one: {err}")))?;
+            Ok(number(&value))
+        }
+        other => Err(QueryError::Garbled(format!(
+            "an instant query answered with a {other}; give a query that yields one series"
+        ))),
+    }
+}
+
+/// The samples of a range query, one per step from `start` to `end`: where
+/// the series has no point (or not a number), a gap.
+pub fn parse_range(
+    body: &[u8],
+    start: Timestamp,
+    end: Timestamp,
+    step: Duration,
+) -> Result<Vec<Sample>, QueryError> {
+    let data = envelope(body)?;
+    if data.result_type != "matrix" {
+        return Err(QueryError::Garbled(format!(
+            "a range query answered with a {}",
+            data.result_type
+        )));
+    }
+    let items: Vec<MatrixItem> = serde_json::from_value(data.result)
+        .map_err(|err| QueryError::Garbled(format!("a matrix that is not one: {err}")))?;
+    let points: Vec<(Timestamp, Option<f64>)> = items
+        .first()
+        .map(|item| {
+            item.values
+                .iter()
+                .filter_map(|(at, value)| Some((time(*at)?, number(value))))
+                .collect()
+        })
+        .unwrap_or_default();
+    let step = jiff::SignedDuration::try_from(step.max(Duration::from_secs(1)))
+        .unwrap_or(jiff::SignedDuration::from_secs(15));
+    let mut samples = Vec::new();
+    let mut at = start;
+    let mut next = points.iter().peekable();
+    while at <= end && samples.len() < 100_000 {
+        // The point at this step, if the series has one (within half a step).
+        let half = step / 2;
+        while next.peek().is_some_and(|(t, _)| *t < at - half) {
+            next.next();
+        }
+        let value = match next.peek() {
+            Some((t, v)) if *t <= at + half => *v,
+            _ => None,
+        };
+        samples.push(Sample { at, value });
+        at += step;
+    }
+    Ok(samples)
+}
+
+/// A Prometheus server.
+#[derive(Clone)]
+pub struct Prometheus {
+    base: reqwest::Url,
+    client: reqwest::Client,
+    token: Option<HeaderValue>,
+}
+
+impl std::fmt::Debug for Prometheus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prometheus")
+            .field("base", &self.base.as_str())
+            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
+}
+
+impl Prometheus {
+    pub fn new(url: &str, token: Option<&str>) -> Result<Prometheus, String> {
+        let base = reqwest::Url::parse(url.trim())
+            .map_err(|err| format!("`{url}` is not a URL ({err})"))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(format!("`{url}` is not an http:// or https:// address"));
+        }
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(QUERY_TIMEOUT)
+            .build()
+            .map_err(|err| format!("cannot make an HTTP client: {err}"))?;
+        let token = match token.map(str::trim) {
+            None | Some("") => None,
+            Some(token) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+                    .map_err(|_| "the token holds characters a header cannot carry".to_string())?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+        };
+        Ok(Prometheus {
+            base,
+            client,
+            token,
+        })
+    }
+
+    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<u8>, QueryError> {
+        let url = format!("{}{path}", self.base.as_str().trim_end_matches('/'));
+        let mut request = self.client.get(url).query(query);
+        if let Some(token) = &self.token {
+            request = request.header(header::AUTHORIZATION, token.clone());
+        }
+        let response = request.send().await.map_err(|err| {
+            QueryError::Unreachable(if err.is_timeout() {
+                format!("Prometheus did not answer in {}s", QUERY_TIMEOUT.as_secs())
+            } else {
+                format!("cannot reach Prometheus at {}: {err}", self.base)
+            })
+        })?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| QueryError::Unreachable(format!("the answer was cut off: {err}")))?;
+        // Prometheus explains its refusals (400, 422, 503) in the body.
+        if !status.is_success() && serde_json::from_slice::<Envelope>(&body).is_err() {
+            return Err(QueryError::Unreachable(format!(
+                "Prometheus answered {status}"
+            )));
+        }
+        Ok(body.to_vec())
+    }
+
+    /// The value of `query` now.
+    pub async fn instant(&self, query: &str) -> Result<Option<f64>, QueryError> {
+        let body = self
+            .get("/api/v1/query", &[("query", query.to_string())])
+            .await?;
+        parse_instant(&body)
+    }
+
+    /// The values of `query` over `[start, end]`, one per `step`.
+    pub async fn range(
+        &self,
+        query: &str,
+        start: Timestamp,
+        end: Timestamp,
+        step: Duration,
+    ) -> Result<Vec<Sample>, QueryError> {
+        let seconds = |t: Timestamp| format!("{:.3}", t.as_millisecond() as f64 / 1000.0);
+        let body = self
+            .get(
+                "/api/v1/query_range",
+                &[
+                    ("query", query.to_string()),
+                    ("start", seconds(start)),
+                    ("end", seconds(end)),
+                    ("step", format!("{}s", step.as_secs().max(1))),
+                ],
+            )
+            .await?;
+        parse_range(&body, start, end, step)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instant_answer_is_a_number_or_a_gap() {
+        let vector = |value: &str| {
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{"cohort":"canary"}},"value":[1763800000.5,"{value}"]}}]}}}}"#
+            )
+        };
+        assert_eq!(parse_instant(vector("0.031").as_bytes()), Ok(Some(0.031)));
+        for gap in ["NaN", "+Inf", "-Inf"] {
+            assert_eq!(parse_instant(vector(gap).as_bytes()), Ok(None), "{gap}");
+        }
+        let empty = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+        assert_eq!(
+            parse_instant(empty),
+            Ok(None),
+            "no series is a gap, not a zero"
+        );
+        let scalar =
+            br#"{"status":"success","data":{"resultType":"scalar","result":[1763800000,"2"]}}"#;
+        assert_eq!(parse_instant(scalar), Ok(Some(2.0)));
+    }
+
+    #[test]
+    fn prometheus_refusals_and_garbage_are_named() {
+        let refused = br#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected <EOF>"}"#;
+        let err = parse_instant(refused).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Prometheus refused the query (bad_data): 1:5: parse error: unexpected <EOF>"
+        );
+        assert!(matches!(
+            parse_instant(b"<html>502 Bad Gateway</html>"),
+            Err(QueryError::Garbled(_))
+        ));
+        let matrix = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
+        assert!(
+            parse_instant(matrix)
+                .unwrap_err()
+                .to_string()
+                .contains("one series")
+        );
+    }
+
+    #[test]
+    fn a_range_answer_has_one_sample_a_step_with_gaps_where_points_are_missing() {
+        let start = Timestamp::from_second(1_763_800_000).unwrap();
+        let end = start + jiff::SignedDuration::from_secs(60);
+        // Points at +0, +15 (NaN), +45; none at +30 and +60.
+        let body = br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1763800000,"0.01"],[1763800015,"NaN"],[1763800045,"0.04"]]}]}}"#;
+        let samples = parse_range(body, start, end, Duration::from_secs(15)).unwrap();
+        let values: Vec<Option<f64>> = samples.iter().map(|s| s.value).collect();
+        assert_eq!(values, [Some(0.01), None, None, Some(0.04), None]);
+        assert_eq!(samples[4].at, end);
+    }
+}
