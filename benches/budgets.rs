@@ -23,13 +23,13 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use ratatui::Terminal;
 use ratatui::backend::{CrosstermBackend, TestBackend};
 use shipdeck::backend::Update;
-use shipdeck::model::{Level, LogLine, Release};
-use shipdeck::tui::app::{App, Msg};
-use shipdeck::tui::demo::watching;
-use shipdeck::tui::theme::Theme;
+use shipdeck::model::LogLine;
+use shipdeck::tui::app::Msg;
 use shipdeck::tui::views;
 
 const COLS: u16 = 200;
@@ -227,48 +227,13 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// What a line says, varied as a real service's log is (levels, paths,
-/// statuses, lengths), so that frames are not flattered by repetition.
-/// `seq=N ` first makes the last one findable on screen.
-fn message(n: u64) -> String {
-    let h = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
-    let path = [
-        "/api/v1/orders",
-        "/api/v1/cart",
-        "/healthz",
-        "/api/v1/checkout",
-        "/api/v1/payments/intents",
-    ][(h % 5) as usize];
-    match h % 11 {
-        0 => format!(
-            "seq={n} WARN slow query on orders_by_customer took {}ms (threshold 250ms)",
-            250 + h % 900
-        ),
-        1 => format!(
-            "seq={n} ERROR upstream payments-gateway returned 503 after {}ms; retrying (attempt {})",
-            h % 3000,
-            1 + h % 3
-        ),
-        2 => format!("seq={n} DEBUG cache miss key=cart:{h:x} ttl=300s"),
-        _ => format!(
-            "seq={n} INFO {} {path}/{} {} in {}ms user={:x} trace_id={:032x}",
-            ["GET", "POST", "PUT"][(h % 3) as usize],
-            h % 100_000,
-            [200, 200, 200, 201, 204, 404, 500][(h % 7) as usize],
-            h % 400,
-            h % 0xffff_ffff,
-            u128::from(h) * 0x1000_0000_0001
-        ),
-    }
-}
-
 /// A log line of the stream.
 fn stream_line(out: &mut impl Write, n: u64) -> std::io::Result<()> {
     writeln!(
         out,
         "2026-11-22T10:00:00.{:06}Z {}",
         n % 1_000_000,
-        message(n)
+        common::message(n)
     )
 }
 
@@ -629,11 +594,11 @@ impl Bench {
     /// The views themselves, without a terminal.
     fn in_process(&mut self) {
         let frame = |history: u64| -> Duration {
-            let mut app = console_at(history);
+            let mut app = common::console(history);
             let mut terminal = Terminal::new(TestBackend::new(COLS, ROWS)).unwrap();
             let mut samples = Vec::new();
             for n in 0..300 {
-                app.update(Msg::Backend(Update::Logs(vec![line(history + n)])));
+                app.update(Msg::Backend(Update::Logs(vec![common::line(history + n)])));
                 let started = Instant::now();
                 terminal.draw(|f| views::render(&app, f)).unwrap();
                 samples.push(started.elapsed());
@@ -653,7 +618,7 @@ impl Bench {
         ));
         // Bytes a real terminal would be sent for a frame at 10k lines/s and
         // 30 fps (333 new lines a frame).
-        let mut app = console_at(100_000);
+        let mut app = common::console(100_000);
         let written = Arc::new(AtomicU64::new(0));
         let mut terminal =
             Terminal::new(CrosstermBackend::new(Counter(Arc::clone(&written)))).unwrap();
@@ -664,7 +629,7 @@ impl Bench {
         written.store(0, Ordering::Relaxed);
         let mut n = 100_000;
         for _ in 0..100 {
-            let batch: Vec<LogLine> = (n..n + 333).map(line).collect();
+            let batch: Vec<LogLine> = (n..n + 333).map(common::line).collect();
             n += 333;
             app.update(Msg::Backend(Update::Logs(batch)));
             terminal.draw(|f| views::render(&app, f)).unwrap();
@@ -703,38 +668,6 @@ fn bursts(arrivals: &[Instant]) -> usize {
         last = Some(at);
     }
     count
-}
-
-fn line(n: u64) -> LogLine {
-    LogLine {
-        at: jiff::Timestamp::from_second(1_795_000_000 + (n / 1000) as i64).unwrap(),
-        level: Level::Info,
-        source: "checkout-api".into(),
-        stage: None,
-        message: message(n),
-    }
-}
-
-fn console_at(history: u64) -> App {
-    let in_canary = |r: &Release| r.rollout.weight >= 25;
-    let (mut app, _) = watching(
-        "happy-canary",
-        "bench",
-        true,
-        Theme::default_theme(false),
-        in_canary,
-    );
-    app.update(Msg::Resize {
-        width: COLS,
-        height: ROWS,
-    });
-    let mut n = 0;
-    while n < history {
-        let batch: Vec<LogLine> = (n..(n + 10_000).min(history)).map(line).collect();
-        n += batch.len() as u64;
-        app.update(Msg::Backend(Update::Logs(batch)));
-    }
-    app
 }
 
 fn which(program: &str) -> bool {

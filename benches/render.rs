@@ -13,57 +13,13 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use shipdeck::backend::Update;
-use shipdeck::model::{Level, LogLine, Release};
-use shipdeck::tui::app::{App, Msg};
-use shipdeck::tui::demo::watching;
-use shipdeck::tui::theme::Theme;
+use shipdeck::model::LogLine;
+use shipdeck::tui::app::Msg;
 use shipdeck::tui::views;
 
-const WIDTH: u16 = 200;
-const HEIGHT: u16 = 60;
+mod common;
 
-fn line(n: u64) -> LogLine {
-    LogLine {
-        at: jiff::Timestamp::from_second(1_795_000_000 + (n / 1000) as i64).unwrap(),
-        level: if n.is_multiple_of(17) {
-            Level::Warn
-        } else {
-            Level::Info
-        },
-        source: "pod/checkout-api-7f9c-2xkq".into(),
-        stage: None,
-        message: format!(
-            "GET /api/v1/orders/{n} 200 in {}ms trace_id=4bf92f3577b34da6a3ce929d0e0e{n:04x}",
-            n % 97
-        ),
-    }
-}
-
-fn in_canary(release: &Release) -> bool {
-    release.rollout.weight >= 25
-}
-
-/// The console mid-canary at 200x60 with `history` log lines behind it.
-fn console(history: u64) -> App {
-    let (mut app, _) = watching(
-        "happy-canary",
-        "frank",
-        true,
-        Theme::default_theme(false),
-        in_canary,
-    );
-    app.update(Msg::Resize {
-        width: WIDTH,
-        height: HEIGHT,
-    });
-    let mut n = 0;
-    while n < history {
-        let batch: Vec<LogLine> = (n..(n + 10_000).min(history)).map(line).collect();
-        n += batch.len() as u64;
-        app.update(Msg::Backend(Update::Logs(batch)));
-    }
-    app
-}
+use common::{HEIGHT, WIDTH, console, line};
 
 fn frame(c: &mut Criterion) {
     let mut group = c.benchmark_group("frame_200x60");

@@ -58,6 +58,32 @@ impl std::fmt::Display for RemoteError {
 
 impl std::error::Error for RemoteError {}
 
+/// An HTTP client with shipdeck's TLS and connect timeout, from `builder`
+/// with whatever else the caller set.
+pub fn client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, String> {
+    // One TLS provider for the whole process; a second install is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    builder
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("shipdeck/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|err| format!("cannot make an HTTP client: {err}"))
+}
+
+/// The `Authorization` header for a bearer token, marked sensitive so it is
+/// never printed; none for no token.
+pub fn bearer(token: Option<&str>) -> Result<Option<HeaderValue>, String> {
+    match token.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(token) => {
+            let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| "the token holds characters a header cannot carry".to_string())?;
+            value.set_sensitive(true);
+            Ok(Some(value))
+        }
+    }
+}
+
 /// A server speaking the contract, and who this client is to it.
 #[derive(Clone)]
 pub struct Remote {
@@ -100,22 +126,8 @@ impl Remote {
         base.set_fragment(None);
         let path = base.path().trim_end_matches('/').to_string();
         base.set_path(&path);
-        // One TLS provider for the whole process; a second install is a no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("shipdeck/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| format!("cannot make an HTTP client: {err}"))?;
-        let token = match token.map(str::trim) {
-            None | Some("") => None,
-            Some(token) => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-                    .map_err(|_| "the token holds characters a header cannot carry".to_string())?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-        };
+        let client = client(reqwest::Client::builder())?;
+        let token = bearer(token)?;
         Ok(Remote {
             base,
             client,

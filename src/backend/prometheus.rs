@@ -192,21 +192,8 @@ impl Prometheus {
         if !matches!(base.scheme(), "http" | "https") {
             return Err(format!("`{url}` is not an http:// or https:// address"));
         }
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(QUERY_TIMEOUT)
-            .build()
-            .map_err(|err| format!("cannot make an HTTP client: {err}"))?;
-        let token = match token.map(str::trim) {
-            None | Some("") => None,
-            Some(token) => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-                    .map_err(|_| "the token holds characters a header cannot carry".to_string())?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-        };
+        let client = super::http::client(reqwest::Client::builder().timeout(QUERY_TIMEOUT))?;
+        let token = super::http::bearer(token)?;
         Ok(Prometheus {
             base,
             client,

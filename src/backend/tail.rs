@@ -70,6 +70,25 @@ impl LogSource {
     }
 }
 
+/// Words that name a level, as logs write them.
+const LEVEL_WORDS: [(&str, Level); 15] = [
+    ("ERROR", Level::Error),
+    ("ERR", Level::Error),
+    ("FATAL", Level::Error),
+    ("CRIT", Level::Error),
+    ("CRITICAL", Level::Error),
+    ("PANIC", Level::Error),
+    ("EMERG", Level::Error),
+    ("ALERT", Level::Error),
+    ("WARN", Level::Warn),
+    ("WARNING", Level::Warn),
+    ("INFO", Level::Info),
+    ("NOTICE", Level::Info),
+    ("DEBUG", Level::Debug),
+    ("DBG", Level::Debug),
+    ("TRACE", Level::Trace),
+];
+
 /// The level a line states: `ERROR`, `level=warn`, `"level":"debug"`, a
 /// klog `E1122` prefix … else info.
 pub fn level_of(line: &str) -> Level {
@@ -95,20 +114,14 @@ pub fn level_of(line: &str) -> Level {
             continue;
         }
         let upper = word.bytes().all(|b| !b.is_ascii_lowercase());
-        if upper || after_level_key {
-            let found = match word.to_ascii_uppercase().as_str() {
-                "ERROR" | "ERR" | "FATAL" | "CRIT" | "CRITICAL" | "PANIC" | "EMERG" | "ALERT" => {
-                    Some(Level::Error)
-                }
-                "WARN" | "WARNING" => Some(Level::Warn),
-                "INFO" | "NOTICE" => Some(Level::Info),
-                "DEBUG" | "DBG" => Some(Level::Debug),
-                "TRACE" => Some(Level::Trace),
-                _ => None,
-            };
-            if let Some(level) = found {
-                return level;
-            }
+        // Compared without copying: this runs for every word that starts
+        // every line of a flood.
+        if (upper || after_level_key)
+            && let Some((_, level)) = LEVEL_WORDS
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(word))
+        {
+            return *level;
         }
         after_level_key = matches!(word, "level" | "lvl" | "severity");
     }
@@ -484,6 +497,7 @@ mod tests {
             ("2026-11-22T10:00:00Z ERROR payment failed", Level::Error),
             ("[WARN] slow query", Level::Warn),
             ("level=debug msg=\"cache miss\"", Level::Debug),
+            ("[DBG] pool size 4", Level::Debug),
             (r#"{"level":"error","msg":"boom"}"#, Level::Error),
             (
                 "E1122 10:00:00.000000 1 controller.go:42] sync failed",
