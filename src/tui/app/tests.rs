@@ -573,3 +573,49 @@ fn a_replay_takes_space_and_arrows_and_refuses_every_change() {
     app.update(Msg::Backend(Update::Reset));
     assert_eq!(app.release.status, Status::NotStarted);
 }
+
+#[test]
+fn a_server_starting_afresh_clears_what_was_said_of_the_old_release() {
+    let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
+    press(&mut app, KeyCode::Char('s'));
+    assert!(matches!(app.dialog, Some(Dialog::SignOff { .. })));
+    app.update(Msg::Backend(Update::Reset));
+    assert!(app.dialog.is_none(), "a box about the old release is gone");
+    assert!(app.status.is_none());
+    assert!(app.release.plan.is_none());
+}
+
+#[test]
+fn cut_off_from_the_server_the_state_is_only_what_was_last_heard() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
+    app.update(Msg::Backend(Update::Presence(vec![crate::api::Watcher {
+        operator: "dave".into(),
+        since: jiff::Timestamp::UNIX_EPOCH,
+        streams: 1,
+    }])));
+    let draw = |app: &mut App| {
+        app.update(Msg::Resize {
+            width: 160,
+            height: 45,
+        });
+        let mut terminal = Terminal::new(TestBackend::new(160, 45)).unwrap();
+        terminal
+            .draw(|f| crate::tui::views::render(app, f))
+            .unwrap();
+        terminal.backend().to_string()
+    };
+    let live = draw(&mut app);
+    assert!(live.contains(" RUNNING ") && live.contains("operator erin (with dave)"));
+    app.update(Msg::Backend(Update::Connection(Connection::Lost(
+        "connection refused · 4s without data · retry in 2s".into(),
+    ))));
+    let lost = draw(&mut app);
+    assert!(lost.contains("LAST HEARD: RUNNING"), "{lost}");
+    assert!(lost.contains("connection refused"), "{lost}");
+    assert!(
+        !lost.contains("(with dave)"),
+        "who watches is unknown while cut off"
+    );
+}
