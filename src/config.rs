@@ -50,7 +50,7 @@ pub struct ConfigFile {
 pub struct BackendFile {
     pub pipeline: S<PipelineSource>,
     #[serde(default)]
-    pub metrics: Option<MetricsSource>,
+    pub metrics: Option<S<MetricsSource>>,
     #[serde(default)]
     pub logs: Option<LogSource>,
 }
@@ -83,18 +83,200 @@ pub enum PipelineSource {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MetricsSource {
-    Prometheus {
-        url: String,
-        #[serde(default)]
-        token_file: Option<String>,
-        #[serde(default)]
-        step: Option<String>,
-        #[serde(default)]
-        range: Option<String>,
-        /// PromQL per series and cohort: `error_rate: {canary: ..., stable: ...}`.
-        #[serde(default)]
-        queries: BTreeMap<String, BTreeMap<String, String>>,
-    },
+    Prometheus(PrometheusFile),
+}
+
+/// A Prometheus as the release's metrics source, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusFile {
+    pub url: String,
+    /// A file holding the bearer token (never the token itself).
+    #[serde(default)]
+    pub token_file: Option<String>,
+    /// An environment variable holding the bearer token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// How often the queries are asked again (default 15s).
+    #[serde(default)]
+    pub step: Option<String>,
+    /// How much history is fetched on start (default 30m).
+    #[serde(default)]
+    pub range: Option<String>,
+    /// Label matchers per cohort, put where a query says `$selector`.
+    #[serde(default)]
+    pub selectors: BTreeMap<String, String>,
+    #[serde(default)]
+    pub error_rate: Option<QueryFile>,
+    #[serde(default)]
+    pub latency_p50: Option<QueryFile>,
+    #[serde(default)]
+    pub latency_p95: Option<QueryFile>,
+    #[serde(default)]
+    pub latency_p99: Option<QueryFile>,
+    #[serde(default)]
+    pub throughput: Option<QueryFile>,
+    #[serde(default)]
+    pub availability: Option<QueryFile>,
+}
+
+/// PromQL for one series: one query with `$selector` for every cohort of
+/// `selectors`, or a query per cohort.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum QueryFile {
+    Template(String),
+    PerCohort(BTreeMap<String, String>),
+}
+
+/// Where a metrics source's bearer token is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenFrom {
+    File(String),
+    Env(String),
+}
+
+/// A Prometheus metrics source, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrometheusSource {
+    pub url: String,
+    pub token: Option<TokenFrom>,
+    pub step: std::time::Duration,
+    pub range: std::time::Duration,
+    /// What to ask for each series of each cohort.
+    pub queries: Vec<MetricQuery>,
+}
+
+/// The PromQL that gives one series of one cohort.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricQuery {
+    pub series: crate::model::Series,
+    pub cohort: crate::model::Cohort,
+    pub promql: String,
+}
+
+/// The placeholder a query template has for a cohort's label matchers.
+pub const SELECTOR: &str = "$selector";
+
+impl PrometheusFile {
+    /// Checks the source; problems are reported at `at`.
+    fn check(&self, at: &serde_saphyr::Location, c: &mut Checker) -> Option<PrometheusSource> {
+        use crate::model::{Cohort, Series};
+        let before = c.len();
+        match reqwest::Url::parse(self.url.trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+            _ => c.problem(
+                at,
+                format!(
+                    "metrics url `{}` is not an http:// or https:// address",
+                    self.url
+                ),
+            ),
+        }
+        let token = match (&self.token_file, &self.token_env) {
+            (Some(_), Some(_)) => {
+                c.problem(at, "give token_file or token_env, not both");
+                None
+            }
+            (Some(file), None) => Some(TokenFrom::File(file.clone())),
+            (None, Some(var)) => Some(TokenFrom::Env(var.clone())),
+            (None, None) => None,
+        };
+        let mut duration = |text: &Option<String>, default: u64, what: &str| {
+            let Some(text) = text else {
+                return std::time::Duration::from_secs(default);
+            };
+            match crate::model::units::parse_duration(text) {
+                Ok(d) if d >= jiff::SignedDuration::from_secs(1) => {
+                    std::time::Duration::from_secs(d.as_secs() as u64)
+                }
+                Ok(_) => {
+                    c.problem(at, format!("metrics {what} must be at least 1s"));
+                    std::time::Duration::from_secs(default)
+                }
+                Err(err) => {
+                    c.problem(at, format!("metrics {what}: {err}"));
+                    std::time::Duration::from_secs(default)
+                }
+            }
+        };
+        let step = duration(&self.step, 15, "step");
+        let range = duration(&self.range, 30 * 60, "range");
+        let mut selectors = Vec::new();
+        for (name, matchers) in &self.selectors {
+            match name.parse::<Cohort>() {
+                Ok(cohort) => selectors.push((cohort, matchers.trim().to_string())),
+                Err(err) => c.problem(at, format!("selectors: {err}")),
+            }
+        }
+        let mut queries = Vec::new();
+        for (series, query) in [
+            (Series::ErrorRate, &self.error_rate),
+            (Series::LatencyP50, &self.latency_p50),
+            (Series::LatencyP95, &self.latency_p95),
+            (Series::LatencyP99, &self.latency_p99),
+            (Series::Throughput, &self.throughput),
+            (Series::Availability, &self.availability),
+        ] {
+            match query {
+                None => {}
+                Some(QueryFile::Template(promql)) => {
+                    if !promql.contains(SELECTOR) {
+                        c.problem(
+                            at,
+                            format!(
+                                "{series}: one query for every cohort needs {SELECTOR} where the cohort's labels go; or give `{{canary: ..., stable: ...}}`"
+                            ),
+                        );
+                    } else if selectors.is_empty() {
+                        c.problem(
+                            at,
+                            format!("{series} uses {SELECTOR}, but no `selectors` are given"),
+                        );
+                    }
+                    for (cohort, matchers) in &selectors {
+                        queries.push(MetricQuery {
+                            series,
+                            cohort: *cohort,
+                            promql: promql.replace(SELECTOR, matchers),
+                        });
+                    }
+                }
+                Some(QueryFile::PerCohort(by_cohort)) => {
+                    for (name, promql) in by_cohort {
+                        match name.parse::<Cohort>() {
+                            Ok(cohort) if promql.contains(SELECTOR) => c.problem(
+                                at,
+                                format!(
+                                    "{series}/{}: {SELECTOR} is only for a query shared by the cohorts",
+                                    cohort.name()
+                                ),
+                            ),
+                            Ok(cohort) => queries.push(MetricQuery {
+                                series,
+                                cohort,
+                                promql: promql.trim().to_string(),
+                            }),
+                            Err(err) => c.problem(at, format!("{series}: {err}")),
+                        }
+                    }
+                }
+            }
+        }
+        if queries.is_empty() && c.len() == before {
+            c.problem(
+                at,
+                "the prometheus metrics source asks nothing: give a query for at least one series (error_rate, latency_p50, latency_p95, latency_p99, throughput, availability)",
+            );
+        }
+        (c.len() == before).then(|| PrometheusSource {
+            url: self.url.trim().to_string(),
+            token,
+            step,
+            range,
+            queries,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,6 +409,7 @@ pub fn check_key(spec: &str) -> Result<(), String> {
 pub struct Checked {
     pub file: ConfigFile,
     pub rules: Option<Vec<Rule>>,
+    pub metrics: Option<PrometheusSource>,
 }
 
 /// Parses and checks a configuration file's text.
@@ -347,8 +530,19 @@ pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
             );
         }
     }
+    let metrics = match file.backend.as_ref().and_then(|b| b.metrics.as_ref()) {
+        Some(source) => {
+            let MetricsSource::Prometheus(prometheus) = &source.value;
+            prometheus.check(&source.referenced, &mut c)
+        }
+        None => None,
+    };
     let rules = file.rules.as_deref().map(|raw| convert_rules(raw, &mut c));
-    c.finish(Checked { file, rules })
+    c.finish(Checked {
+        file,
+        rules,
+        metrics,
+    })
 }
 
 #[cfg(test)]
@@ -437,5 +631,93 @@ mod tests {
                 .any(|m| m.starts_with("no scenario named \"nope\"")),
             "{messages:?}"
         );
+    }
+
+    #[test]
+    fn a_prometheus_source_puts_each_cohorts_labels_into_its_queries() {
+        use crate::model::{Cohort, Series};
+        let text = r#"
+backend:
+  pipeline: { kind: sim }
+  metrics:
+    kind: prometheus
+    url: http://127.0.0.1:9090
+    token_env: PROM_TOKEN
+    step: 5s
+    range: 10m
+    selectors:
+      canary: 'cohort="canary"'
+      stable: 'cohort="stable"'
+    error_rate: 'sum(rate(http_requests_total{$selector,code=~"5.."}[1m])) / sum(rate(http_requests_total{$selector}[1m]))'
+    latency_p95:
+      canary: 'histogram_quantile(0.95, sum by (le) (rate(latency_bucket{track="canary"}[1m])))'
+"#;
+        let m = parse(text).unwrap().metrics.unwrap();
+        assert_eq!(m.step, std::time::Duration::from_secs(5));
+        assert_eq!(m.range, std::time::Duration::from_secs(600));
+        assert_eq!(m.token, Some(TokenFrom::Env("PROM_TOKEN".into())));
+        let asked: Vec<(Series, Cohort, &str)> = m
+            .queries
+            .iter()
+            .map(|q| (q.series, q.cohort, q.promql.as_str()))
+            .collect();
+        assert_eq!(asked.len(), 3);
+        assert_eq!(
+            asked[0],
+            (
+                Series::ErrorRate,
+                Cohort::Canary,
+                r#"sum(rate(http_requests_total{cohort="canary",code=~"5.."}[1m])) / sum(rate(http_requests_total{cohort="canary"}[1m]))"#
+            )
+        );
+        assert_eq!(asked[1].1, Cohort::Stable);
+        assert_eq!(
+            (asked[2].0, asked[2].1),
+            (Series::LatencyP95, Cohort::Canary)
+        );
+    }
+
+    #[test]
+    fn a_prometheus_source_that_cannot_work_is_refused_with_where() {
+        let problems = |metrics: &str| -> Vec<String> {
+            let text = format!("backend:\n  pipeline: {{ kind: sim }}\n  metrics: {metrics}\n");
+            parse(&text)
+                .err()
+                .unwrap_or_else(|| panic!("accepted: {metrics}"))
+                .into_iter()
+                .map(|p| {
+                    assert_eq!(p.line, 3, "{p:?}");
+                    p.message
+                })
+                .collect()
+        };
+        let said = problems("{ kind: prometheus, url: 'ftp://x', error_rate: 'up{$selector}' }");
+        assert!(
+            said.iter().any(|m| m.contains("not an http://")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter().any(|m| m.contains("no `selectors`")),
+            "{said:?}"
+        );
+        let said = problems("{ kind: prometheus, url: 'http://x', error_rate: 'up' }");
+        assert!(said[0].contains("needs $selector"), "{said:?}");
+        let said = problems("{ kind: prometheus, url: 'http://x' }");
+        assert!(said[0].contains("asks nothing"), "{said:?}");
+        let said = problems(
+            "{ kind: prometheus, url: 'http://x', step: 0s, token_file: a, token_env: B, error_rate: { canary: up, beta: up } }",
+        );
+        assert!(
+            said.iter().any(|m| m.contains("step must be at least 1s")),
+            "{said:?}"
+        );
+        assert!(said.iter().any(|m| m.contains("not both")), "{said:?}");
+        assert!(
+            said.iter().any(|m| m.contains("unknown cohort `beta`")),
+            "{said:?}"
+        );
+        // A misspelt series is an unknown key, not a silent nothing.
+        let text = "backend:\n  pipeline: { kind: sim }\n  metrics: { kind: prometheus, url: 'http://x', eror_rate: up }\n";
+        assert!(parse(text).unwrap_err()[0].message.contains("eror_rate"));
     }
 }

@@ -56,6 +56,15 @@ impl Checker {
         self.problems.push(Problem::at(at, message));
     }
 
+    /// How many problems were found so far.
+    pub fn len(&self) -> usize {
+        self.problems.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.problems.is_empty()
+    }
+
     /// The checked value, or every problem found, in the order they appear.
     pub fn finish<T>(mut self, value: T) -> Result<T, Vec<Problem>> {
         if self.problems.is_empty() {

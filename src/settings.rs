@@ -107,8 +107,8 @@ pub struct Settings {
     pub remote: Option<RemoteSettings>,
     /// The config's log source (flags `--logs`/`--logs-cmd` replace it).
     pub logs: Option<Setting<ConfiguredLogs>>,
-    /// Configured sources this build cannot use yet, in words.
-    pub unsupported: Vec<String>,
+    /// Where the release's metrics come from, when not the pipeline.
+    pub metrics: Option<Setting<crate::config::PrometheusSource>>,
 }
 
 /// Why settings could not be resolved.
@@ -205,8 +205,8 @@ pub fn resolve(
             .filter(|p| p.is_file())
             .map(|p| Setting::new(p.clone(), Source::Default)),
     };
-    let (file, checked_rules) = match &config_file {
-        None => (config::ConfigFile::default(), None),
+    let (file, checked_rules, checked_metrics) = match &config_file {
+        None => (config::ConfigFile::default(), None, None),
         Some(setting) => {
             let path = &setting.value;
             let text = crate::problem::read_text(path)
@@ -221,7 +221,7 @@ pub fn resolve(
                         .collect(),
                 )
             })?;
-            (checked.file, checked.rules)
+            (checked.file, checked.rules, checked.metrics)
         }
     };
     let from_file = || match &config_file {
@@ -311,7 +311,6 @@ pub fn resolve(
 
     let rules = checked_rules.map(|rules| Setting::new(rules, from_file()));
 
-    let mut unsupported = Vec::new();
     let mut sim_file = (None, None, None, None);
     let mut http_file: Option<(String, Option<String>, Option<String>)> = None;
     let mut logs = None;
@@ -328,11 +327,6 @@ pub fn resolve(
                 release,
                 token_file,
             } => http_file = Some((url.clone(), release.clone(), token_file.clone())),
-        }
-        if backend.metrics.is_some() {
-            unsupported.push(
-                "the prometheus metrics source is not supported by this build; the simulator's metrics are shown".into(),
-            );
         }
         logs = backend.logs.as_ref().map(|source| {
             Setting::new(
@@ -393,6 +387,7 @@ pub fn resolve(
         },
     });
 
+    let metrics = checked_metrics.map(|m| Setting::new(m, from_file()));
     Ok(Settings {
         config_file,
         default_config,
@@ -406,12 +401,12 @@ pub fn resolve(
         sim,
         remote,
         logs,
-        unsupported,
+        metrics,
     })
 }
 
 /// `~/x` to the home folder's `x`.
-fn expand_home(path: &str) -> PathBuf {
+pub fn expand_home(path: &str) -> PathBuf {
     match (path.strip_prefix("~/"), directories::BaseDirs::new()) {
         (Some(rest), Some(base)) => base.home_dir().join(rest),
         _ => PathBuf::from(path),
@@ -522,6 +517,24 @@ impl Settings {
                 &Source::Default,
             ),
         }
+        if let Some(metrics) = &self.metrics {
+            let m = &metrics.value;
+            row(
+                "metrics",
+                format!(
+                    "prometheus at {}, every {}s, {} queries, {} of history",
+                    m.url,
+                    m.step.as_secs(),
+                    m.queries.len(),
+                    crate::model::units::format_duration(jiff::SignedDuration::from_secs(
+                        m.range.as_secs() as i64
+                    ))
+                ),
+                &metrics.source,
+            );
+        } else {
+            row("metrics", "the backend's own".into(), &Source::Default);
+        }
         match &self.logs {
             Some(logs) => row(
                 "logs",
@@ -568,9 +581,6 @@ impl Settings {
             out.push_str(&format!(
                 "{name:<width$}  {value:<value_width$}  from {source}\n"
             ));
-        }
-        for note in &self.unsupported {
-            out.push_str(&format!("note: {note}\n"));
         }
         out
     }

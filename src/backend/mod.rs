@@ -6,6 +6,7 @@
 //! a server speaking the HTTP contract (`http`).
 
 pub mod http;
+pub mod metrics;
 pub mod prometheus;
 pub mod replay;
 pub mod sim;
@@ -56,6 +57,9 @@ pub enum Update {
     /// Forget the release: what follows starts it again (a replay seeking
     /// backwards).
     Reset,
+    /// The simulated service's traffic (what `shipdeck serve` exports at
+    /// `/metrics`); not release events.
+    Traffic(Vec<crate::model::MetricPoint>),
 }
 
 /// How a replay is steered.

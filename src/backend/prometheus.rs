@@ -6,8 +6,7 @@
 //! A sample without a number (no series matched, `NaN`, an infinity) is a
 //! gap, never a zero: a sparkline shows a gap, and a rule sees nothing.
 //!
-//! This is the reading half of the `prometheus` metrics source; feeding its
-//! samples to the engine's rules comes with it.
+//! [`super::metrics`] asks it on a schedule and feeds the engine's rules.
 
 use std::time::Duration;
 
@@ -34,6 +33,8 @@ pub enum QueryError {
     Refused { kind: String, message: String },
     /// The answer was not Prometheus's API.
     Garbled(String),
+    /// The query gave this many series where one was wanted.
+    Ambiguous(usize),
 }
 
 impl std::fmt::Display for QueryError {
@@ -43,6 +44,10 @@ impl std::fmt::Display for QueryError {
             QueryError::Refused { kind, message } => {
                 write!(f, "Prometheus refused the query ({kind}): {message}")
             }
+            QueryError::Ambiguous(n) => write!(
+                f,
+                "the query gives {n} series where one is wanted; aggregate it, e.g. sum(...)"
+            ),
         }
     }
 }
@@ -108,6 +113,9 @@ pub fn parse_instant(body: &[u8]) -> Result<Option<f64>, QueryError> {
         "vector" => {
             let items: Vec<VectorItem> = serde_json::from_value(data.result)
                 .map_err(|err| QueryError::Garbled(format!("a vector that is not one: {err}")))?;
+            if items.len() > 1 {
+                return Err(QueryError::Ambiguous(items.len()));
+            }
             Ok(items.first().and_then(|item| number(&item.value.1)))
         }
         "scalar" => {
@@ -138,6 +146,9 @@ pub fn parse_range(
     }
     let items: Vec<MatrixItem> = serde_json::from_value(data.result)
         .map_err(|err| QueryError::Garbled(format!("a matrix that is not one: {err}")))?;
+    if items.len() > 1 {
+        return Err(QueryError::Ambiguous(items.len()));
+    }
     let points: Vec<(Timestamp, Option<f64>)> = items
         .first()
         .map(|item| {
@@ -298,6 +309,10 @@ mod tests {
             parse_instant(b"<html>502 Bad Gateway</html>"),
             Err(QueryError::Garbled(_))
         ));
+        // Two pods' series where one was wanted: no guessing which.
+        let two = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"a"},"value":[1,"0.1"]},{"metric":{"pod":"b"},"value":[1,"0.2"]}]}}"#;
+        assert_eq!(parse_instant(two), Err(QueryError::Ambiguous(2)));
+        assert!(QueryError::Ambiguous(2).to_string().contains("sum("));
         let matrix = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
         assert!(
             parse_instant(matrix)

@@ -7,7 +7,9 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
+use super::metrics::{self, Reading};
 use super::{Connection, Handle, Update};
+use crate::model::Event;
 use crate::sim::Simulator;
 
 /// How often the virtual clock is reported while nothing else happens.
@@ -17,7 +19,25 @@ const CHANNEL: usize = 1024;
 
 /// Starts `sim` on the current tokio runtime. `speed` is virtual seconds per
 /// real second; `None` runs without waiting.
-pub fn spawn(mut sim: Simulator, speed: Option<f64>, label: String) -> Handle {
+pub fn spawn(sim: Simulator, speed: Option<f64>, label: String) -> Handle {
+    spawn_fed(sim, speed, label, None)
+}
+
+/// Sends what the simulator did: its events, and the service's traffic.
+async fn deliver(tx: &mpsc::Sender<Update>, sim: &mut Simulator, events: Vec<Event>) -> bool {
+    let traffic = sim.take_traffic();
+    (events.is_empty() || tx.send(Update::Events(events)).await.is_ok())
+        && (traffic.is_empty() || tx.send(Update::Traffic(traffic)).await.is_ok())
+}
+
+/// [`spawn`], with the release's metrics read from a metrics source: each
+/// reading is taken at the moment it arrives, as a command is.
+pub fn spawn_fed(
+    mut sim: Simulator,
+    speed: Option<f64>,
+    label: String,
+    mut readings: Option<mpsc::Receiver<Reading>>,
+) -> Handle {
     let (update_tx, updates) = mpsc::channel(CHANNEL);
     let (commands, mut command_rx) = mpsc::unbounded_channel::<crate::model::Command>();
     tokio::spawn(async move {
@@ -47,7 +67,7 @@ pub fn spawn(mut sim: Simulator, speed: Option<f64>, label: String) -> Handle {
             return;
         }
         let first = sim.start();
-        if !first.is_empty() && update_tx.send(Update::Events(first)).await.is_err() {
+        if !deliver(&update_tx, &mut sim, first).await {
             return;
         }
         let mut next_clock = Instant::now();
@@ -61,7 +81,44 @@ pub fn spawn(mut sim: Simulator, speed: Option<f64>, label: String) -> Handle {
                 sim.next_due().map(real_at)
             };
             let wake = due.map_or(next_clock, |d| d.min(next_clock));
+            let reading = async {
+                match readings.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                reading = reading => {
+                    let Some(reading) = reading else {
+                        readings = None;
+                        continue;
+                    };
+                    // Taken now, after whatever was due by now, as a command
+                    // is: a window rebuilt from its journal does the same.
+                    let now = match speed {
+                        Some(_) => virtual_now(Instant::now()).max(sim.now()),
+                        None => sim.now(),
+                    };
+                    let mut events = sim.advance_to(now);
+                    match reading {
+                        Reading::History(points) => events.extend(sim.backfill(&points)),
+                        // One at a time, each after what is due, as the
+                        // rebuild replays them (a rule that fires schedules
+                        // work due at once).
+                        Reading::Now(values) => {
+                            for value in values {
+                                events.extend(sim.advance_to(now));
+                                events.extend(sim.observe(&[value]));
+                            }
+                        }
+                        Reading::Health { level, message } => {
+                            events.extend(sim.note(level, metrics::SOURCE, message));
+                        }
+                    }
+                    if !deliver(&update_tx, &mut sim, events).await {
+                        return;
+                    }
+                }
                 command = command_rx.recv() => {
                     let Some(command) = command else { return };
                     // The command happens now: first let virtual time catch up.
@@ -77,7 +134,7 @@ pub fn spawn(mut sim: Simulator, speed: Option<f64>, label: String) -> Handle {
                     let id = command.id.clone();
                     let (verdict, more) = sim.submit(command);
                     events.extend(more);
-                    if update_tx.send(Update::Events(events)).await.is_err()
+                    if !deliver(&update_tx, &mut sim, events).await
                         || update_tx.send(Update::Verdict { id, verdict }).await.is_err()
                     {
                         return;
@@ -90,7 +147,7 @@ pub fn spawn(mut sim: Simulator, speed: Option<f64>, label: String) -> Handle {
                         && real_at(due) <= real
                     {
                         let events = sim.advance_to(due);
-                        if !events.is_empty() && update_tx.send(Update::Events(events)).await.is_err() {
+                        if !deliver(&update_tx, &mut sim, events).await {
                             return;
                         }
                     }

@@ -201,6 +201,7 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
     let sources = log_sources(args, &settings)?;
     if let Some((remote, configured)) = super::remote::connect(&settings)? {
         super::remote::no_sim_flags(&args.sim)?;
+        super::remote::no_metrics_source(&settings)?;
         let wanted = configured.release.as_ref().map(|r| r.value.clone());
         let runtime = super::remote::runtime()?;
         let picked = runtime.block_on(remote.pick_release(wanted.as_deref()));
@@ -240,19 +241,26 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         Speed::Factor(f) => Some(f),
         Speed::Max => None,
     };
-    let label = match speed {
+    let mut label = match speed {
         Some(f) => format!("{} ×{f}", prepared.label),
         None => format!("{} ×max", prepared.label),
     };
+    if prepared.metrics.is_some() {
+        label.push_str(" · metrics: prometheus");
+    }
     let sim = Simulator::new(prepared.scenario, prepared.options);
     let header = label.clone();
+    let metrics = prepared.metrics;
     open(
         &settings,
         theme,
         keymap,
         header,
         &prepared.label,
-        move || backend::sim::spawn(sim, speed, label).with_logs(sources),
+        move || {
+            let readings = metrics.map(backend::metrics::spawn);
+            backend::sim::spawn_fed(sim, speed, label, readings).with_logs(sources)
+        },
     )
 }
 
@@ -292,9 +300,6 @@ fn open(
         settings.log_ring.value,
         client,
     );
-    for note in &settings.unsupported {
-        app.note(note);
-    }
     let ending = tui(
         &mut app,
         backend,

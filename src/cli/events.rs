@@ -36,12 +36,18 @@ pub fn run(args: &EventsArgs) -> ExitCode {
 }
 
 fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
-    let settings = super::settings(&args.record, Some(&args.sim), |flags| {
+    let mut settings = super::settings(&args.record, Some(&args.sim), |flags| {
         args.remote.apply(flags)
     })?;
     if settings.remote.is_some() {
         super::remote::no_sim_flags(&args.sim)?;
         return follow(&settings);
+    }
+    if let Some(metrics) = settings.metrics.take() {
+        eprintln!(
+            "shipdeck: note: events plays the simulator's own metrics; the metrics source (from {}) is read by the console and by serve",
+            metrics.source
+        );
     }
     let prepared = super::prepare(&settings, &args.sim, Speed::Factor(1.0), Start::Scenario)?;
     let mut journal = settings

@@ -164,6 +164,8 @@ pub struct Prepared {
     pub speed: Speed,
     /// What the backend calls itself: `sim:happy-canary`.
     pub label: String,
+    /// Where the release's metrics are read, when not the simulator.
+    pub metrics: Option<shipdeck::backend::metrics::Source>,
 }
 
 /// Loads the scenario the settings name and applies the settings to it.
@@ -178,30 +180,79 @@ pub fn prepare(
     if let (false, Some(rules)) = (scenario.own_rules, &settings.rules) {
         scenario.plan.rules = rules.value.clone();
     }
+    let metrics = metrics_source(settings)?;
     let speed = match (sim.speed, &settings.sim.speed) {
         (Some(speed), _) => speed,
         (None, Some(configured)) => configured.value.parse().map_err(|err| {
             eprintln!("shipdeck: sim.speed from {}: {err}", configured.source);
             ExitCode::from(EXIT_BAD_INPUT)
         })?,
+        // Metrics read from a Prometheus come at the wall clock's pace.
+        (None, None) if metrics.is_some() => Speed::Factor(1.0),
         (None, None) => default_speed,
     };
+    let mut start = sim.start.unwrap_or(default_start);
+    if metrics.is_some() {
+        // Prometheus's samples are of the present: the window must be
+        // too, and its clock must run.
+        if speed == Speed::Max {
+            eprintln!(
+                "shipdeck: with a prometheus metrics source the simulator needs a speed (1 follows the wall clock); --speed max has no present to read"
+            );
+            return Err(ExitCode::from(EXIT_BAD_INPUT));
+        }
+        if !matches!(start, Start::Now) && sim.start.is_some() {
+            eprintln!(
+                "shipdeck: with a prometheus metrics source the window starts now (--start now)"
+            );
+            return Err(ExitCode::from(EXIT_BAD_INPUT));
+        }
+        start = Start::Now;
+    }
     let options = SimOptions {
         seed: settings.sim.seed.value,
         autopilot: settings.sim.autopilot.value,
-        origin: match sim.start.unwrap_or(default_start) {
+        origin: match start {
             Start::Scenario => None,
             Start::Now => Some(Timestamp::now()),
             Start::At(t) => Some(t),
         },
         log_capacity: settings.log_ring.value,
+        external_metrics: metrics.is_some(),
+        keep_traffic: false,
     };
     Ok(Prepared {
         scenario,
         options,
         speed,
         label: format!("sim:{name}"),
+        metrics,
     })
+}
+
+/// The configured metrics source, its token read.
+fn metrics_source(
+    settings: &Settings,
+) -> Result<Option<shipdeck::backend::metrics::Source>, ExitCode> {
+    use shipdeck::config::TokenFrom;
+    let Some(configured) = &settings.metrics else {
+        return Ok(None);
+    };
+    let bad = |message: String| {
+        eprintln!("shipdeck: metrics from {}: {message}", configured.source);
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let token = match &configured.value.token {
+        None => None,
+        Some(TokenFrom::File(path)) => Some(remote::read_token_file(&settings::expand_home(path))?),
+        Some(TokenFrom::Env(var)) => match std::env::var(var) {
+            Ok(token) if !token.trim().is_empty() => Some(token.trim().to_string()),
+            _ => return Err(bad(format!("token_env names {var}, which is not set"))),
+        },
+    };
+    shipdeck::backend::metrics::Source::new(&configured.value, token.as_deref())
+        .map(Some)
+        .map_err(bad)
 }
 
 /// Loads a bundled scenario by name, or a scenario file by path. On failure

@@ -47,35 +47,7 @@ impl RemoteArgs {
 /// The bearer token: a token file given as a flag, else `$SHIPDECK_TOKEN`,
 /// else a configured token file.
 pub fn token(remote: &RemoteSettings) -> Result<Option<String>, ExitCode> {
-    let read = |path: &PathBuf| -> Result<Option<String>, ExitCode> {
-        #[cfg(unix)]
-        if let Ok(meta) = std::fs::metadata(path) {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                eprintln!(
-                    "shipdeck: the token file {} can be read by others (mode {mode:03o}); make it yours alone: chmod 600 {}",
-                    path.display(),
-                    path.display()
-                );
-                return Err(ExitCode::from(EXIT_BAD_INPUT));
-            }
-        }
-        match std::fs::read_to_string(path) {
-            Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_string())),
-            Ok(_) => {
-                eprintln!("shipdeck: the token file {} is empty", path.display());
-                Err(ExitCode::from(EXIT_BAD_INPUT))
-            }
-            Err(err) => {
-                eprintln!(
-                    "shipdeck: cannot read the token file {}: {err}",
-                    path.display()
-                );
-                Err(ExitCode::from(EXIT_BAD_INPUT))
-            }
-        }
-    };
+    let read = |path: &PathBuf| read_token_file(path).map(Some);
     if let Some(file) = &remote.token_file
         && matches!(file.source, Source::Flag(_))
     {
@@ -90,6 +62,53 @@ pub fn token(remote: &RemoteSettings) -> Result<Option<String>, ExitCode> {
     match &remote.token_file {
         Some(file) => read(&file.value),
         None => Ok(None),
+    }
+}
+
+/// A metrics source is read by the simulator that runs the window: a
+/// server reads its own. Says so when one is configured with a server.
+pub fn no_metrics_source(settings: &Settings) -> Result<(), ExitCode> {
+    match &settings.metrics {
+        Some(metrics) => {
+            eprintln!(
+                "shipdeck: the metrics source (from {}) is read where the window runs; with a server as the backend, give it to the server (shipdeck serve --config FILE)",
+                metrics.source
+            );
+            Err(ExitCode::from(EXIT_BAD_INPUT))
+        }
+        None => Ok(()),
+    }
+}
+
+/// A bearer token from a file only its owner can read; says what is wrong
+/// otherwise.
+pub fn read_token_file(path: &std::path::Path) -> Result<String, ExitCode> {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            eprintln!(
+                "shipdeck: the token file {} can be read by others (mode {mode:03o}); make it yours alone: chmod 600 {}",
+                path.display(),
+                path.display()
+            );
+            return Err(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_string()),
+        Ok(_) => {
+            eprintln!("shipdeck: the token file {} is empty", path.display());
+            Err(ExitCode::from(EXIT_BAD_INPUT))
+        }
+        Err(err) => {
+            eprintln!(
+                "shipdeck: cannot read the token file {}: {err}",
+                path.display()
+            );
+            Err(ExitCode::from(EXIT_BAD_INPUT))
+        }
     }
 }
 

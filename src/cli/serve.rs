@@ -103,6 +103,9 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
     if !args.actors {
         prepared.scenario.script.actors.clear();
     }
+    // The service's traffic is exported at /metrics.
+    prepared.options.keep_traffic = true;
+    let metrics = prepared.metrics.take();
     let speed = match prepared.speed {
         Speed::Factor(f) => Some(f),
         Speed::Max => None,
@@ -172,7 +175,9 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
     runtime.block_on(async move {
         let bound = listener.local_addr().unwrap_or(address);
         let (stop_tx, stop_rx) = oneshot::channel();
-        let handle = backend::sim::spawn(sim, speed, label.clone());
+        let metrics_url = metrics.as_ref().map(|m| m.url().to_string());
+        let readings = metrics.map(backend::metrics::spawn);
+        let handle = backend::sim::spawn_fed(sim, speed, label.clone(), readings);
         let opening = Opening {
             id: release_id,
             window,
@@ -212,6 +217,12 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             }
         );
         let _ = writeln!(out, "  {who}");
+        if let Some(url) = metrics_url {
+            let _ = writeln!(
+                out,
+                "  the rules read their metrics from Prometheus at {url}"
+            );
+        }
         let _ = writeln!(out, "  journal {}", journal_path.display());
         let _ = writeln!(
             out,

@@ -339,6 +339,21 @@ impl Engine {
         );
     }
 
+    /// A sample from before the window, shown at its own time; no rule
+    /// judges it.
+    pub fn backfill(&mut self, series: Series, cohort: Cohort, value: f64, at: Timestamp) {
+        if value.is_finite() {
+            self.emit(
+                at,
+                EventKind::Metric {
+                    series,
+                    cohort,
+                    value,
+                },
+            );
+        }
+    }
+
     /// A metric sample from the backend; the rules watching it are evaluated.
     pub fn observe(&mut self, series: Series, cohort: Cohort, value: f64, now: Timestamp) {
         if !value.is_finite() {

@@ -140,6 +140,16 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// One sample of one series of one cohort, as a metrics source or the
+/// simulated service reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricPoint {
+    pub at: Timestamp,
+    pub series: Series,
+    pub cohort: Cohort,
+    pub value: f64,
+}
+
 /// A bounded series of samples, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricSeries {
@@ -166,7 +176,7 @@ impl MetricSeries {
         self.samples.back().copied()
     }
 
-    pub fn samples(&self) -> impl DoubleEndedIterator<Item = &Sample> + ExactSizeIterator {
+    pub fn samples(&self) -> impl DoubleEndedIterator<Item = &Sample> + ExactSizeIterator + Clone {
         self.samples.iter()
     }
 

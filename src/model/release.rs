@@ -284,7 +284,9 @@ impl Release {
             return;
         }
         self.last_seq = event.seq;
-        self.last_at = Some(event.at);
+        // A metric from before the window (history) does not turn the
+        // clock back.
+        self.last_at = Some(self.last_at.map_or(event.at, |last| last.max(event.at)));
         let at = event.at;
         match &event.kind {
             EventKind::ReleaseStarted { plan } => {

@@ -1,7 +1,9 @@
 //! `/metrics`: the simulated service as Prometheus would scrape a real one.
 //!
-//! The simulator reports, per cohort, a throughput, an error rate and latency
-//! percentiles at each sample. These become what a service exports:
+//! The simulator's service reports, per cohort, a throughput, an error rate
+//! and latency percentiles at each sample (its traffic, whether or not the
+//! release's rules read their metrics elsewhere). These become what a
+//! service exports:
 //! - `http_requests_total{cohort, code}`: counters of the requests served
 //!   since the last sample;
 //! - `http_request_duration_seconds`: a histogram whose buckets follow a
@@ -16,7 +18,7 @@ use std::fmt::Write;
 
 use jiff::Timestamp;
 
-use crate::model::{Cohort, Event, EventKind, Series};
+use crate::model::{Cohort, Event, EventKind, MetricPoint, Series};
 
 /// Histogram bucket bounds, in seconds: Prometheus's client defaults.
 pub const BUCKETS: [f64; 11] = [
@@ -62,31 +64,31 @@ fn phi(x: f64) -> f64 {
 }
 
 impl Exposition {
-    /// Folds in what happened; only metrics and the rollout matter here.
+    /// Folds in what happened to the release: the service's name and the
+    /// canary's weight.
     pub fn observe(&mut self, event: &Event) {
         match &event.kind {
             EventKind::ReleaseStarted { plan } => self.service = plan.service.clone(),
             EventKind::CanaryStep { weight, .. } => self.weight = *weight,
-            EventKind::Metric {
-                series,
-                cohort,
-                value,
-            } => {
-                let name = match cohort {
-                    Cohort::Canary => "canary",
-                    Cohort::Stable => "stable",
-                    Cohort::All => return,
-                };
-                let traffic = self.cohorts.entry(name).or_default();
-                match series {
-                    Series::ErrorRate => traffic.error_rate = value.clamp(0.0, 1.0),
-                    Series::LatencyP50 => traffic.p50 = Some(*value),
-                    Series::LatencyP95 => traffic.p95 = Some(*value),
-                    Series::Throughput => traffic.serve(*value, event.at),
-                    Series::LatencyP99 | Series::Availability => {}
-                }
-            }
             _ => {}
+        }
+    }
+
+    /// Folds in one measurement of the service's traffic.
+    pub fn traffic(&mut self, point: &MetricPoint) {
+        let name = match point.cohort {
+            Cohort::Canary => "canary",
+            Cohort::Stable => "stable",
+            Cohort::All => return,
+        };
+        let traffic = self.cohorts.entry(name).or_default();
+        let value = point.value;
+        match point.series {
+            Series::ErrorRate => traffic.error_rate = value.clamp(0.0, 1.0),
+            Series::LatencyP50 => traffic.p50 = Some(value),
+            Series::LatencyP95 => traffic.p95 = Some(value),
+            Series::Throughput => traffic.serve(value, point.at),
+            Series::LatencyP99 | Series::Availability => {}
         }
     }
 
@@ -216,6 +218,7 @@ mod tests {
             scenario,
             SimOptions {
                 autopilot: true,
+                keep_traffic: true,
                 ..SimOptions::default()
             },
         );
@@ -224,6 +227,9 @@ mod tests {
         events.extend(run_to_end(&mut sim, jiff::SignedDuration::from_hours(6)));
         for event in &events {
             exposition.observe(event);
+        }
+        for point in sim.take_traffic() {
+            exposition.traffic(&point);
         }
         let text = exposition.render();
         let stable_ok = value(

@@ -253,6 +253,14 @@ impl Hub {
         self.presence.send_replace(Presence { watchers });
     }
 
+    /// The service's traffic, for `/metrics`.
+    fn traffic(&self, points: &[crate::model::MetricPoint]) {
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        for point in points {
+            state.exposition.traffic(point);
+        }
+    }
+
     fn append(&self, events: &[Event]) {
         if events.is_empty() {
             return;
@@ -351,6 +359,7 @@ async fn drive(
                 Some(Update::Clock(at)) => {
                     hub.clock.send_replace(Some(at));
                 }
+                Some(Update::Traffic(points)) => hub.traffic(&points),
                 Some(_) => {}
             },
             request = requests.recv() => {

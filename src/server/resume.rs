@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::backend::metrics;
 use crate::engine::{Verdict, policy};
 use crate::journal::{self, Journal, Record};
-use crate::model::{Command, EventKind};
+use crate::model::{Command, EventKind, MetricPoint};
 use crate::sim::{Scenario, SimOptions, Simulator};
 
 use super::hub::{Answer, Answered, reply};
@@ -66,20 +67,56 @@ pub fn rebuild(
         .iter()
         .map(|(_, c)| c.id.as_str())
         .collect();
+    // With metrics read from a Prometheus, what it said is replayed too, each
+    // reading where it was taken.
+    let external = sim.external_metrics();
+    let mut before: Option<jiff::Timestamp> = None;
     for event in &journal.events {
-        let (EventKind::CommandAccepted { command, .. }
-        | EventKind::CommandRejected { command, .. }) = &event.kind
-        else {
-            continue;
-        };
-        if !recorded.contains(command.id.as_str()) || answered.contains_key(&command.id) {
-            continue; // the simulator's own people, or an id answered before
+        let previous = before.replace(event.at);
+        match &event.kind {
+            EventKind::CommandAccepted { command, .. }
+            | EventKind::CommandRejected { command, .. } => {
+                if !recorded.contains(command.id.as_str()) || answered.contains_key(&command.id) {
+                    continue; // the simulator's own people, or an id answered before
+                }
+                events.extend(sim.advance_to(event.at));
+                let for_who = policy::refused_for_who(sim.release(), command);
+                let (verdict, more) = sim.submit(command.clone());
+                events.extend(more);
+                answered.insert(command.id.clone(), answer(command, &verdict, for_who));
+            }
+            &EventKind::Metric {
+                series,
+                cohort,
+                value,
+            } if external => {
+                if event.at < sim.origin() {
+                    // History: taken after whatever came before it.
+                    if let Some(previous) = previous {
+                        events.extend(sim.advance_to(previous));
+                    }
+                    events.extend(sim.backfill(&[MetricPoint {
+                        at: event.at,
+                        series,
+                        cohort,
+                        value,
+                    }]));
+                } else {
+                    events.extend(sim.advance_to(event.at));
+                    events.extend(sim.observe(&[(series, cohort, value)]));
+                }
+            }
+            EventKind::Log {
+                level,
+                source,
+                message,
+                ..
+            } if external && source == metrics::SOURCE => {
+                events.extend(sim.advance_to(event.at));
+                events.extend(sim.note(*level, metrics::SOURCE, message.clone()));
+            }
+            _ => {}
         }
-        events.extend(sim.advance_to(event.at));
-        let for_who = policy::refused_for_who(sim.release(), command);
-        let (verdict, more) = sim.submit(command.clone());
-        events.extend(more);
-        answered.insert(command.id.clone(), answer(command, &verdict, for_who));
     }
     if let Some(last) = journal.events.last() {
         events.extend(sim.advance_to(last.at));
@@ -171,6 +208,68 @@ mod tests {
                 .iter()
                 .all(|e| e.seq > events.last().unwrap().seq)
         );
+    }
+
+    /// A window whose metrics came from a Prometheus is rebuilt from what
+    /// the journal says Prometheus reported: history, samples that fired a
+    /// rule, and the source going away, in the order they came.
+    #[test]
+    fn a_window_fed_by_prometheus_is_rebuilt_from_its_readings() {
+        use crate::model::{Cohort, Level, Series, Status};
+        let options = SimOptions {
+            autopilot: true,
+            external_metrics: true,
+            ..SimOptions::default()
+        };
+        let story = || scenario::parse(bundled::get("canary-regression").unwrap()).unwrap();
+        let mut sim = Simulator::new(story(), options.clone());
+        let origin = sim.origin();
+        let mut events = sim.start();
+        let mut at = origin + SignedDuration::from_secs(3);
+        events.extend(sim.advance_to(at));
+        events.extend(sim.backfill(&[MetricPoint {
+            at: origin - SignedDuration::from_mins(1),
+            series: Series::ErrorRate,
+            cohort: Cohort::Stable,
+            value: 0.004,
+        }]));
+        let mut n = 0;
+        while matches!(sim.release().status, Status::Running | Status::Paused) {
+            at += SignedDuration::from_secs(7);
+            events.extend(sim.advance_to(at));
+            n += 1;
+            if n == 10 {
+                events.extend(sim.note(
+                    Level::Error,
+                    metrics::SOURCE,
+                    "metrics: cannot reach Prometheus".into(),
+                ));
+            }
+            // As the backend takes a reading: each value after what is due.
+            if sim.release().rollout.began {
+                events.extend(sim.observe(&[(Series::ErrorRate, Cohort::Canary, 0.3)]));
+            }
+            events.extend(sim.advance_to(at));
+            events.extend(sim.observe(&[(Series::ErrorRate, Cohort::Stable, 0.003)]));
+        }
+        events.extend(sim.advance_to(at + SignedDuration::from_secs(20)));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::RollbackStarted { .. }))
+        );
+        let journal = Journal {
+            events: events.clone(),
+            ..Journal::default()
+        };
+        let rebuilt = rebuild(story(), options.clone(), &journal).expect("the journal matches");
+        assert_eq!(rebuilt.sim.release().status, sim.release().status);
+        // Without the readings, the same journal cannot be reproduced.
+        let own = SimOptions {
+            external_metrics: false,
+            ..options
+        };
+        assert!(rebuild(story(), own, &journal).is_err());
     }
 
     #[test]

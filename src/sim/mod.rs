@@ -21,7 +21,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::engine::{Engine, Verdict};
 use crate::model::{
-    Action, Command, Event, EventKind, Level, Release, StageKind, StageState, StepKind, Strategy,
+    Action, Cohort, Command, Event, EventKind, Level, MetricPoint, Release, Series, StageKind,
+    StageState, StepKind, Strategy,
 };
 
 pub use scenario::{Problem, Scenario};
@@ -62,6 +63,13 @@ pub struct SimOptions {
     /// Where virtual time starts; the scenario's window start by default.
     pub origin: Option<Timestamp>,
     pub log_capacity: usize,
+    /// The release's metrics come from elsewhere (a Prometheus): the
+    /// simulator still runs the service's traffic, but its rules judge only
+    /// what [`Simulator::observe`] is given.
+    pub external_metrics: bool,
+    /// Keep the service's traffic for [`Simulator::take_traffic`] (what
+    /// `shipdeck serve` exports at `/metrics`).
+    pub keep_traffic: bool,
 }
 
 impl Default for SimOptions {
@@ -71,6 +79,8 @@ impl Default for SimOptions {
             autopilot: false,
             origin: None,
             log_capacity: crate::model::DEFAULT_LOG_CAPACITY,
+            external_metrics: false,
+            keep_traffic: false,
         }
     }
 }
@@ -163,6 +173,9 @@ pub struct Simulator {
     autopilot: Option<autopilot::Autopilot>,
     commands: u64,
     started: bool,
+    external_metrics: bool,
+    /// The service's traffic since it was last taken (when kept).
+    traffic: Option<Vec<MetricPoint>>,
 }
 
 impl Simulator {
@@ -206,6 +219,8 @@ impl Simulator {
             autopilot: options.autopilot.then(autopilot::Autopilot::default),
             commands: 0,
             started: false,
+            external_metrics: options.external_metrics,
+            traffic: options.keep_traffic.then(Vec::new),
         }
     }
 
@@ -312,6 +327,61 @@ impl Simulator {
         }
         self.now = self.now.max(until);
         events
+    }
+
+    /// A sample of the release's metrics from outside (a Prometheus), taken
+    /// now: the rules watching it judge it. Only with
+    /// [`SimOptions::external_metrics`]; ignored otherwise.
+    pub fn observe(&mut self, samples: &[(Series, Cohort, f64)]) -> Vec<Event> {
+        if !self.external_metrics || !self.started {
+            return Vec::new();
+        }
+        for &(series, cohort, value) in samples {
+            if self.is_finished() {
+                break;
+            }
+            self.engine.observe(series, cohort, value, self.now);
+        }
+        self.collect()
+    }
+
+    /// Samples from before the window opened (a Prometheus's history): they
+    /// are shown, stamped with their own time, and no rule judges them.
+    /// Samples from the window's own time are left to [`Simulator::observe`].
+    pub fn backfill(&mut self, samples: &[MetricPoint]) -> Vec<Event> {
+        if !self.external_metrics || !self.started {
+            return Vec::new();
+        }
+        for sample in samples.iter().filter(|s| s.at < self.origin) {
+            self.engine
+                .backfill(sample.series, sample.cohort, sample.value, sample.at);
+        }
+        self.collect()
+    }
+
+    /// A line in the release's log from the backend itself (a metrics source
+    /// that went away, or came back), stamped now.
+    pub fn note(&mut self, level: Level, source: &str, message: String) -> Vec<Event> {
+        if !self.started || self.is_finished() {
+            return Vec::new();
+        }
+        let stage = self.release().current_stage().map(|s| s.plan.id.clone());
+        self.engine
+            .log(level, source, stage.as_deref(), message, self.now);
+        self.collect()
+    }
+
+    /// The service's traffic since the last call (empty unless kept).
+    pub fn take_traffic(&mut self) -> Vec<MetricPoint> {
+        self.traffic
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Whether the release's metrics come from elsewhere.
+    pub fn external_metrics(&self) -> bool {
+        self.external_metrics
     }
 
     /// An operator's command, given now.

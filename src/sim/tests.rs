@@ -1,7 +1,7 @@
 //! The simulator plays whole releases; these tests watch them.
 
 use super::*;
-use crate::model::{Cohort, GateState, Outcome, Series};
+use crate::model::{Cohort, GateState, Outcome, Series, Status};
 
 const DAY: SignedDuration = SignedDuration::from_hours(24);
 
@@ -281,4 +281,88 @@ fn without_people_the_simulator_says_it_is_stalled_and_on_what() {
         sim.release().waiting_for().unwrap(),
         "\"Staging validation\" waits: 1 item on Staging validation unticked"
     );
+}
+
+/// With metrics from a Prometheus, the simulator's own samples reach no rule
+/// and no event; what it is given does, and rolls the canary back.
+#[test]
+fn external_metrics_are_what_the_rules_judge() {
+    let options = SimOptions {
+        autopilot: true,
+        external_metrics: true,
+        keep_traffic: true,
+        ..SimOptions::default()
+    };
+    let mut sim = Simulator::new(bundled_scenario("canary-regression"), options);
+    let origin = sim.origin();
+    let mut events = sim.start();
+    // History from before the window: shown at its own time, judged by no rule.
+    let before = origin - SignedDuration::from_mins(5);
+    events.extend(sim.backfill(&[
+        MetricPoint {
+            at: before,
+            series: Series::ErrorRate,
+            cohort: Cohort::Stable,
+            value: 0.5,
+        },
+        // A point from the window's own time is not history.
+        MetricPoint {
+            at: origin + SignedDuration::from_secs(1),
+            series: Series::ErrorRate,
+            cohort: Cohort::Stable,
+            value: 0.9,
+        },
+    ]));
+    let history: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Metric { .. }))
+        .collect();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].at, before);
+    assert!(
+        events
+            .iter()
+            .all(|e| !matches!(e.kind, EventKind::Alert { .. }))
+    );
+    // Until the canary has traffic, the service runs but reports nothing.
+    let mut at = origin;
+    while !sim.release().rollout.began {
+        at += SignedDuration::from_secs(15);
+        events.extend(sim.advance_to(at));
+        assert!(at < origin + DAY, "the rollout never began");
+    }
+    assert!(
+        events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Metric { .. }))
+            .count()
+            == 1,
+        "the simulator's own samples are not the release's metrics"
+    );
+    assert!(
+        sim.take_traffic()
+            .iter()
+            .any(|p| p.series == Series::Throughput && p.cohort == Cohort::Stable),
+        "the service still serves traffic, for /metrics"
+    );
+    // A bad canary, as Prometheus would report it, for longer than the
+    // rule's hold: the rule fires and rolls back.
+    while sim.release().status == Status::Running || sim.release().status == Status::Paused {
+        at += SignedDuration::from_secs(15);
+        events.extend(sim.advance_to(at));
+        events.extend(sim.observe(&[
+            (Series::ErrorRate, Cohort::Canary, 0.2),
+            (Series::ErrorRate, Cohort::Stable, 0.003),
+        ]));
+        assert!(at < origin + DAY, "no rollback");
+    }
+    let rollback = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::RollbackStarted { by, reason } => Some((by.clone(), reason.clone())),
+            _ => None,
+        })
+        .expect("the rule rolled back");
+    assert!(rollback.0.starts_with("rule:"), "{rollback:?}");
+    assert!(rollback.1.contains("20.00%"), "{rollback:?}");
 }

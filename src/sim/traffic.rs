@@ -73,8 +73,21 @@ impl Simulator {
             };
             values.push((Cohort::All, series, measured(v)));
         }
-        for (cohort, series, v) in values {
-            self.engine.observe(series, cohort, v, now);
+        for (cohort, series, value) in values {
+            if let Some(traffic) = &mut self.traffic {
+                traffic.push(crate::model::MetricPoint {
+                    at: now,
+                    series,
+                    cohort,
+                    value,
+                });
+            }
+            // With metrics from elsewhere, the service only runs: what the
+            // rules see comes from there.
+            if self.external_metrics {
+                continue;
+            }
+            self.engine.observe(series, cohort, value, now);
             if self.engine.release().status.is_final() {
                 return;
             }

@@ -53,6 +53,7 @@ fn record(journal: &mut Option<&mut Writer>, app: &mut App, update: &Update) {
         | Update::Identity(_)
         | Update::Presence(_)
         | Update::Logs(_)
+        | Update::Traffic(_)
         | Update::Undelivered { .. } => Ok(()),
     };
     if let Err(err) = written {

@@ -435,6 +435,9 @@ impl App {
                 self.logs = LogView::default();
                 self.dirty = true;
             }
+            // What a served service exports; the console shows the release's
+            // metrics instead.
+            Update::Traffic(_) => {}
         }
     }
 

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::spark::{Spark, scale};
+use super::spark::{Spark, columns, scale};
 use super::{clock, fit, pane_block, styled};
 use crate::model::{AlertState, Cohort, Comparison, Rule, RuleAction, Series};
 use crate::tui::app::App;
@@ -158,13 +158,12 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
         Constraint::Min(0),
     ])
     .areas(bars);
+    // After the release ends nothing more comes: no gap grows at the end.
+    let now = app.now.filter(|_| !app.release.status.is_final());
     let recent = |cohort: Cohort, width: u16| -> Vec<f64> {
         metrics
             .get(series, cohort)
-            .map(|s| {
-                let skip = s.len().saturating_sub(width as usize);
-                s.samples().skip(skip).map(|x| x.value).collect()
-            })
+            .map(|s| columns(s.samples(), now, width as usize))
             .unwrap_or_default()
     };
     let canary = recent(Cohort::Canary, left.width);

@@ -1,13 +1,78 @@
 //! A sparkline with a threshold: bars scaled so the threshold sits at a
 //! fixed height, the threshold drawn as a dotted rule, and bars past it in
-//! the alert colour. Samples missing from the series leave gaps.
+//! the alert colour. Samples missing from the series leave gaps: a metrics
+//! source that had no number, or did not answer, shows as nothing rather
+//! than as a zero.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::widgets::Widget;
 
+use jiff::Timestamp;
+
+use crate::model::Sample;
+
 const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Samples used to learn a series' cadence.
+const CADENCE_FROM: usize = 16;
+
+/// The newest `width` columns of a series, oldest first, with a gap (`NaN`)
+/// for each sample missing at the series' usual cadence, between samples
+/// and since the last one up to `now`.
+pub fn columns<'s, I>(samples: I, now: Option<Timestamp>, width: usize) -> Vec<f64>
+where
+    I: DoubleEndedIterator<Item = &'s Sample> + Clone,
+{
+    // The cadence: the median spacing of the newest samples.
+    let newest: Vec<Timestamp> = samples
+        .clone()
+        .rev()
+        .take(CADENCE_FROM + 1)
+        .map(|s| s.at)
+        .collect();
+    let mut spacings: Vec<f64> = newest
+        .windows(2)
+        .map(|w| w[0].duration_since(w[1]).as_secs_f64())
+        .filter(|d| *d > 0.0)
+        .collect();
+    spacings.sort_by(f64::total_cmp);
+    let cadence = spacings.get(spacings.len() / 2).copied();
+    // Samples missing over `seconds`, at most a pane's width.
+    let missing = |seconds: f64| -> usize {
+        match cadence {
+            Some(c) if seconds >= 1.5 * c => ((seconds / c).round() as usize - 1).min(width),
+            _ => 0,
+        }
+    };
+    let mut out: Vec<f64> = Vec::with_capacity(width);
+    let mut later = None;
+    if let (Some(now), Some(last), Some(c)) = (now, newest.first(), cadence) {
+        // A trailing gap only once a whole sample is late, not one in flight.
+        let since = now.duration_since(*last).as_secs_f64();
+        if since >= 2.0 * c {
+            out.extend(std::iter::repeat_n(
+                f64::NAN,
+                ((since / c) as usize - 1).min(width),
+            ));
+        }
+    }
+    for sample in samples.rev() {
+        if out.len() >= width {
+            break;
+        }
+        if let Some(later) = later {
+            let gap = missing(Timestamp::duration_since(later, sample.at).as_secs_f64());
+            out.extend(std::iter::repeat_n(f64::NAN, gap));
+        }
+        out.push(sample.value);
+        later = Some(sample.at);
+    }
+    out.truncate(width);
+    out.reverse();
+    out
+}
 
 pub struct Spark<'a> {
     /// Values oldest first; the newest are drawn at the right edge.
@@ -123,6 +188,34 @@ mod tests {
             "threshold on the upper row, crossed by the breach"
         );
         assert!(rows[1].ends_with('█'));
+    }
+
+    #[test]
+    fn missing_samples_are_gaps_not_zeros() {
+        let t0 = Timestamp::from_second(1_800_000_000).unwrap();
+        let at = |secs: i64| t0 + jiff::SignedDuration::from_secs(secs);
+        // Every 15s, but nothing at 45s and 60s (Prometheus had no number).
+        let samples: Vec<Sample> = [0, 15, 30, 75, 90]
+            .into_iter()
+            .map(|s| Sample {
+                at: at(s),
+                value: 0.01,
+            })
+            .collect();
+        let cols = columns(samples.iter(), Some(at(95)), 20);
+        let shown: Vec<bool> = cols.iter().map(|v| v.is_finite()).collect();
+        assert_eq!(shown, [true, true, true, false, false, true, true]);
+        // Nothing for a minute since: the newest columns are a gap too.
+        let cols = columns(samples.iter(), Some(at(150)), 20);
+        assert_eq!(cols.iter().rev().take_while(|v| v.is_nan()).count(), 3);
+        // Only the newest fit; a gap is never wider than the pane.
+        let cols = columns(samples.iter(), Some(at(100_000)), 4);
+        assert_eq!(cols.len(), 4);
+        assert!(cols.iter().all(|v| v.is_nan()));
+        // A gap draws as nothing but the threshold's rule.
+        let rows = draw(&[0.05, f64::NAN, 0.05], Some(0.10), 3, 2);
+        assert_eq!(rows[0], "┄┄┄");
+        assert_eq!(rows[1], "▅ ▅");
     }
 
     #[test]
