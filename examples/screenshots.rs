@@ -436,6 +436,47 @@ fn main() -> Result<(), String> {
     ])));
     shoot(&painter, &mut app, 160, 45, &out.join("shared-window.png"))?;
 
+    // A window whose rules read Prometheus, as `shipdeck serve` journaled
+    // it on a real chain (simulated service → /metrics → Prometheus →
+    // rules), a minute of virtual time after the rule rolled back.
+    let recorded = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/journals/prometheus-canary-regression.jsonl");
+    let journal = shipdeck::journal::Journal::read(&recorded)
+        .map_err(|e| format!("{}: {e}", recorded.display()))?;
+    let mut app = App::new(
+        "dave",
+        "127.0.0.1:7878 checkout-api-v2.15.0".to_string(),
+        shipdeck::tui::keymap::KeyMap::default(),
+        production(),
+        shipdeck::model::DEFAULT_LOG_CAPACITY,
+        "demo",
+    );
+    app.update(Msg::Backend(Update::Connection(
+        shipdeck::backend::Connection::Live,
+    )));
+    let rolled_back = journal
+        .events
+        .iter()
+        .find(|e| matches!(e.kind, shipdeck::model::EventKind::RollbackStarted { .. }))
+        .map(|e| e.at)
+        .ok_or("the recorded window has no rollback")?;
+    let until = rolled_back + jiff::SignedDuration::from_secs(20);
+    let shown: Vec<_> = journal
+        .events
+        .iter()
+        .take_while(|e| e.at <= until)
+        .cloned()
+        .collect();
+    app.update(Msg::Backend(Update::Events(shown)));
+    app.update(Msg::Backend(Update::Clock(until)));
+    shoot(
+        &painter,
+        &mut app,
+        160,
+        45,
+        &out.join("prometheus-rollback.png"),
+    )?;
+
     let (mut app, _) = watching(
         "blue-green",
         "maria",

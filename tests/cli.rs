@@ -70,6 +70,9 @@ fn shipped_themes_and_the_example_config_check_clean() {
             "themes/high-contrast.yaml",
             "themes/production.yaml",
             "docs/config.example.yaml",
+            "docs/prometheus/plain.yaml",
+            "docs/prometheus/istio.yaml",
+            "docs/prometheus/ingress-nginx.yaml",
         ])
         .output()
         .unwrap();
@@ -80,7 +83,7 @@ fn shipped_themes_and_the_example_config_check_clean() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.matches("ok (theme)").count(), 4, "{stdout}");
-    assert_eq!(stdout.matches("ok (config)").count(), 1, "{stdout}");
+    assert_eq!(stdout.matches("ok (config)").count(), 4, "{stdout}");
 }
 
 #[test]
@@ -133,6 +136,14 @@ fn broken_files_are_reported_as_path_line_col_with_exit_status_2() {
         (
             "fixtures/broken/theme-bad.yaml",
             "fixtures/broken/theme-bad.yaml:5:11: `hedaer` is not a style",
+        ),
+        (
+            "fixtures/broken/metrics-bad.yaml",
+            "fixtures/broken/metrics-bad.yaml:6:5: metrics step must be at least 1s",
+        ),
+        (
+            "fixtures/broken/metrics-bad.yaml",
+            "fixtures/broken/metrics-bad.yaml:6:5: error_rate: one query for every cohort needs $selector",
         ),
         (
             "fixtures/broken/bad-yaml.yaml",

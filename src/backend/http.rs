@@ -596,24 +596,26 @@ fn clean(text: &str) -> String {
     shown
 }
 
+/// Why a request failed, in a few words ("connection refused", "timed
+/// out"), without the request's URL and query.
+pub(crate) fn cause(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        return "timed out".to_string();
+    }
+    // The innermost cause says it best: "Connection refused".
+    let mut source: &dyn std::error::Error = err;
+    while let Some(inner) = source.source() {
+        source = inner;
+    }
+    if std::ptr::addr_eq(source, err as &dyn std::error::Error) {
+        return clean(&err.to_string());
+    }
+    let text = source.to_string();
+    clean(text.split(" (os error").next().unwrap_or(&text)).to_lowercase()
+}
+
 fn unreachable(address: &str, err: &reqwest::Error) -> RemoteError {
-    let why = if err.is_timeout() {
-        "timed out".to_string()
-    } else if err.is_connect() {
-        // The innermost cause says it best: "Connection refused".
-        let mut source: &dyn std::error::Error = err;
-        while let Some(inner) = source.source() {
-            source = inner;
-        }
-        let text = source.to_string();
-        text.split(" (os error")
-            .next()
-            .unwrap_or(&text)
-            .to_lowercase()
-    } else {
-        err.to_string()
-    };
-    RemoteError::Unreachable(format!("cannot reach {address}: {why}"))
+    RemoteError::Unreachable(format!("cannot reach {address}: {}", cause(err)))
 }
 
 /// Passes a success through; turns anything else into what the server said.

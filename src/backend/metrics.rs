@@ -157,6 +157,7 @@ pub fn spawn(source: Source) -> mpsc::Receiver<Reading> {
     let (tx, readings) = mpsc::channel(64);
     tokio::spawn(async move {
         let mut health = Health::Unknown;
+        let mut answered = false;
         let (points, failure) = source.history(Timestamp::now()).await;
         if !points.is_empty() && tx.send(Reading::History(points)).await.is_err() {
             return;
@@ -184,12 +185,13 @@ pub fn spawn(source: Source) -> mpsc::Receiver<Reading> {
                 (None, true) => Health::Empty,
                 (None, false) => Health::Answering,
             };
-            if let Some(said) = say(&source, health, now_health, failure.as_deref())
+            if let Some(said) = say(&source, health, now_health, answered, failure.as_deref())
                 && tx.send(said).await.is_err()
             {
                 return;
             }
             health = now_health;
+            answered |= now_health == Health::Answering;
             if !values.is_empty() && tx.send(Reading::Now(values)).await.is_err() {
                 return;
             }
@@ -198,13 +200,20 @@ pub fn spawn(source: Source) -> mpsc::Receiver<Reading> {
     readings
 }
 
-/// What to say when the source's health changes from `was` to `is`.
-fn say(source: &Source, was: Health, is: Health, failure: Option<&str>) -> Option<Reading> {
+/// What to say when the source's health changes from `was` to `is`;
+/// `answered`: whether it has answered every query before.
+fn say(
+    source: &Source,
+    was: Health,
+    is: Health,
+    answered: bool,
+    failure: Option<&str>,
+) -> Option<Reading> {
     if was == is {
         return None;
     }
     let (level, message) = match (was, is) {
-        (Health::Unknown, Health::Answering) => (
+        (_, Health::Answering) if !answered => (
             Level::Info,
             format!(
                 "metrics: reading {} from Prometheus at {} every {}s",

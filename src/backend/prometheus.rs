@@ -222,14 +222,20 @@ impl Prometheus {
             QueryError::Unreachable(if err.is_timeout() {
                 format!("Prometheus did not answer in {}s", QUERY_TIMEOUT.as_secs())
             } else {
-                format!("cannot reach Prometheus at {}: {err}", self.base)
+                format!(
+                    "cannot reach Prometheus at {}: {}",
+                    self.base,
+                    super::http::cause(&err)
+                )
             })
         })?;
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|err| QueryError::Unreachable(format!("the answer was cut off: {err}")))?;
+        let body = response.bytes().await.map_err(|err| {
+            QueryError::Unreachable(format!(
+                "Prometheus's answer was cut off: {}",
+                super::http::cause(&err)
+            ))
+        })?;
         // Prometheus explains its refusals (400, 422, 503) in the body.
         if !status.is_success() && serde_json::from_slice::<Envelope>(&body).is_err() {
             return Err(QueryError::Unreachable(format!(

@@ -184,6 +184,7 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             log_capacity: settings.log_ring.value,
             history,
             answered,
+            speed,
         };
         let (hub, hub_task) = Hub::start(opening, handle, journal, stop_rx);
         let id = hub.id.clone();

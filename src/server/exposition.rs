@@ -39,12 +39,21 @@ struct Traffic {
     count: f64,
 }
 
-/// The service's counters, grown from the simulator's metric events.
-#[derive(Debug, Default, Clone)]
+/// The service's counters, grown from the simulator's traffic.
+#[derive(Debug, Clone)]
 pub struct Exposition {
     service: String,
     cohorts: BTreeMap<&'static str, Traffic>,
     weight: u8,
+    /// Real seconds per virtual second: the counters count what the
+    /// service serves in a real second, at any speed.
+    real_per_virtual: f64,
+}
+
+impl Default for Exposition {
+    fn default() -> Exposition {
+        Exposition::at_speed(None)
+    }
 }
 
 /// The standard normal distribution function (Abramowitz and Stegun
@@ -64,6 +73,19 @@ fn phi(x: f64) -> f64 {
 }
 
 impl Exposition {
+    /// For a simulator run at `speed` virtual seconds per real second
+    /// (`None`, or anything not above zero, counts virtual seconds).
+    pub fn at_speed(speed: Option<f64>) -> Exposition {
+        Exposition {
+            service: String::new(),
+            cohorts: BTreeMap::new(),
+            weight: 0,
+            real_per_virtual: speed
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .map_or(1.0, |s| 1.0 / s),
+        }
+    }
+
     /// Folds in what happened to the release: the service's name and the
     /// canary's weight.
     pub fn observe(&mut self, event: &Event) {
@@ -87,7 +109,7 @@ impl Exposition {
             Series::ErrorRate => traffic.error_rate = value.clamp(0.0, 1.0),
             Series::LatencyP50 => traffic.p50 = Some(value),
             Series::LatencyP95 => traffic.p95 = Some(value),
-            Series::Throughput => traffic.serve(value, point.at),
+            Series::Throughput => traffic.serve(value * self.real_per_virtual, point.at),
             Series::LatencyP99 | Series::Availability => {}
         }
     }

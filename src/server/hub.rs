@@ -93,6 +93,9 @@ pub struct Opening {
     pub log_capacity: usize,
     /// Events already recorded (a window taken up again).
     pub history: Vec<Event>,
+    /// Virtual seconds per real second (`None`: as fast as it goes), so
+    /// that `/metrics` counts requests per real second.
+    pub speed: Option<f64>,
     /// Commands already decided.
     pub answered: Answered,
 }
@@ -115,10 +118,11 @@ impl Hub {
             log_capacity,
             history,
             answered,
+            speed,
         } = opening;
         let (requests, request_rx) = mpsc::channel(QUEUE);
         let mut release = Release::new(id.clone(), log_capacity);
-        let mut exposition = Exposition::default();
+        let mut exposition = Exposition::at_speed(speed);
         let mut events = VecDeque::new();
         for event in &history {
             release.apply(event);
