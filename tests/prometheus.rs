@@ -250,8 +250,14 @@ impl Follower {
 
     /// Takes events until one satisfies `wanted`; its index.
     async fn until(&mut self, what: &str, wanted: impl Fn(&Event) -> bool) -> usize {
+        self.after(0, what, wanted).await
+    }
+
+    /// Takes events until one from index `from` on satisfies `wanted`; its
+    /// index.
+    async fn after(&mut self, from: usize, what: &str, wanted: impl Fn(&Event) -> bool) -> usize {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-        let mut from = 0;
+        let mut from = from;
         loop {
             if let Some(n) = self.events[from..].iter().position(&wanted) {
                 return from + n;
@@ -414,7 +420,7 @@ async fn a_canary_regression_read_from_prometheus_rolls_back_through_an_outage_a
     // A window opened now starts with Prometheus's history of the service.
     let later = scratch("history");
     let port = free_port();
-    let _server = Server::start(&later, port, &config, &["--fresh"]);
+    let server = Server::start(&later, port, &config, &["--fresh"]);
     let mut follower = Follower::start(port);
     let started = follower
         .until("the release starting", |e| {
@@ -428,6 +434,43 @@ async fn a_canary_regression_read_from_prometheus_rolls_back_through_an_outage_a
         })
         .await;
     assert!(follower.events[history].at < origin);
+    follower
+        .until("a live reading", |e| {
+            e.at >= origin && matches!(e.kind, EventKind::Metric { .. })
+        })
+        .await;
+    // Taken up again, the window does not take the history a second time,
+    // after what it read live.
+    drop(server);
+    let server = Server::start(&later, port, &config, &[]);
+    assert!(
+        server.banner.contains("taken up at seq"),
+        "{}",
+        server.banner
+    );
+    // The restarted source reads history first, then says it reads.
+    let restarted = follower.events.len();
+    let again = follower
+        .after(
+            restarted,
+            "the restarted source reading",
+            prometheus_says(Level::Info, "metrics: reading"),
+        )
+        .await;
+    follower
+        .after(again, "a live reading after the restart", |e| {
+            matches!(e.kind, EventKind::Metric { .. })
+        })
+        .await;
+    let first_live = follower
+        .events
+        .iter()
+        .position(|e| e.at >= origin && matches!(e.kind, EventKind::Metric { .. }))
+        .unwrap();
+    assert!(
+        follower.events[first_live..].iter().all(|e| e.at >= origin),
+        "history after what was read live"
+    );
     drop(prometheus);
     std::fs::remove_dir_all(&dir).ok();
     std::fs::remove_dir_all(&later).ok();

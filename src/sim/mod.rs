@@ -174,6 +174,9 @@ pub struct Simulator {
     commands: u64,
     started: bool,
     external_metrics: bool,
+    /// A live reading came: history is no longer taken (a window taken up
+    /// again has its history already, and the source reads it again).
+    observed: bool,
     /// The service's traffic since it was last taken (when kept).
     traffic: Option<Vec<MetricPoint>>,
 }
@@ -220,6 +223,7 @@ impl Simulator {
             commands: 0,
             started: false,
             external_metrics: options.external_metrics,
+            observed: false,
             traffic: options.keep_traffic.then(Vec::new),
         }
     }
@@ -336,6 +340,7 @@ impl Simulator {
         if !self.external_metrics || !self.started {
             return Vec::new();
         }
+        self.observed = true;
         for &(series, cohort, value) in samples {
             if self.is_finished() {
                 break;
@@ -347,9 +352,10 @@ impl Simulator {
 
     /// Samples from before the window opened (a Prometheus's history): they
     /// are shown, stamped with their own time, and no rule judges them.
-    /// Samples from the window's own time are left to [`Simulator::observe`].
+    /// Samples from the window's own time are left to [`Simulator::observe`],
+    /// and once it has been given one, history is not taken any more.
     pub fn backfill(&mut self, samples: &[MetricPoint]) -> Vec<Event> {
-        if !self.external_metrics || !self.started {
+        if !self.external_metrics || !self.started || self.observed {
             return Vec::new();
         }
         for sample in samples.iter().filter(|s| s.at < self.origin) {

@@ -356,6 +356,15 @@ fn external_metrics_are_what_the_rules_judge() {
         ]));
         assert!(at < origin + DAY, "no rollback");
     }
+    // History read again (a server taken up again asks for it) is not
+    // added after what was read live.
+    let again = MetricPoint {
+        at: before,
+        series: Series::ErrorRate,
+        cohort: Cohort::Stable,
+        value: 0.5,
+    };
+    assert!(sim.backfill(&[again]).is_empty());
     let rollback = events
         .iter()
         .find_map(|e| match &e.kind {
