@@ -164,6 +164,11 @@ impl PrometheusFile {
         use crate::model::{Cohort, Series};
         let before = c.len();
         match reqwest::Url::parse(self.url.trim()) {
+            // It would be shown in the log, the journal and `config`.
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => c.problem(
+                at,
+                "metrics url has a user or password in it, which would be shown and journaled; give a bearer token with token_file or token_env",
+            ),
             Ok(url) if matches!(url.scheme(), "http" | "https") => {}
             _ => c.problem(
                 at,
@@ -202,6 +207,24 @@ impl PrometheusFile {
         };
         let step = duration(&self.step, 15, "step");
         let range = duration(&self.range, 30 * 60, "range");
+        // Prometheus answers at most 11,000 points a series; a console keeps
+        // 720 a series.
+        if range < step {
+            c.problem(
+                at,
+                "metrics range is shorter than its step: no history would be read",
+            );
+        } else if range.as_secs() / step.as_secs().max(1) > 720 {
+            c.problem(
+                at,
+                format!(
+                    "metrics range {}s over step {}s is {} samples a series; at most 720 are kept (a longer step, or a shorter range)",
+                    range.as_secs(),
+                    step.as_secs(),
+                    range.as_secs() / step.as_secs().max(1)
+                ),
+            );
+        }
         let mut selectors = Vec::new();
         for (name, matchers) in &self.selectors {
             match name.parse::<Cohort>() {
@@ -700,6 +723,9 @@ backend:
             said.iter().any(|m| m.contains("no `selectors`")),
             "{said:?}"
         );
+        let said =
+            problems("{ kind: prometheus, url: 'http://me:secret@x', error_rate: { canary: up } }");
+        assert!(said[0].contains("user or password"), "{said:?}");
         let said = problems("{ kind: prometheus, url: 'http://x', error_rate: 'up' }");
         assert!(said[0].contains("needs $selector"), "{said:?}");
         let said = problems("{ kind: prometheus, url: 'http://x' }");

@@ -558,6 +558,11 @@ impl Settings {
         );
         match &self.sim.speed {
             Some(s) => row("sim.speed", s.value.clone(), &s.source),
+            None if self.metrics.is_some() => row(
+                "sim.speed",
+                "1 (metrics from Prometheus follow the wall clock)".into(),
+                &Source::Default,
+            ),
             None => row(
                 "sim.speed",
                 "10 in the console, 1 for events".into(),

@@ -220,6 +220,7 @@ fn config(dir: &Path, prometheus: &str) -> PathBuf {
     let text = example
         .replace("http://127.0.0.1:9090", prometheus)
         .replace("step: 15s", "step: 1s")
+        .replace("range: 30m", "range: 10m")
         .replace("[1m]", "[5s]");
     assert!(text.contains(prometheus) && text.contains("[5s]"));
     let path = dir.join("config.yaml");
@@ -430,10 +431,17 @@ async fn a_canary_regression_read_from_prometheus_rolls_back_through_an_outage_a
     let origin = follower.events[started].at;
     let history = follower
         .until("history from before the window", |e| {
-            e.at < origin && metric(e, Series::ErrorRate, Cohort::Canary).is_some()
+            e.at < origin && metric(e, Series::ErrorRate, Cohort::Stable).is_some()
         })
         .await;
     assert!(follower.events[history].at < origin);
+    // The canary in that history was the last release's, not this one's.
+    assert!(
+        follower
+            .events
+            .iter()
+            .all(|e| e.at >= origin || metric(e, Series::ErrorRate, Cohort::Canary).is_none())
+    );
     follower
         .until("a live reading", |e| {
             e.at >= origin && matches!(e.kind, EventKind::Metric { .. })

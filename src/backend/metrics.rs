@@ -8,7 +8,9 @@
 //! sparkline shows a gap, and the rules see nothing rather than a zero.
 //!
 //! Whether Prometheus answers is said when it changes, as a line in the
-//! release's log: an operator sees a source go away and come back.
+//! release's log: an operator sees a source go away and come back. While no
+//! query answers, the simulator holds a rollout in progress (paused by
+//! `prometheus`), and lets it go on when the queries answer again.
 
 use std::time::Duration;
 
@@ -21,7 +23,7 @@ use crate::config::{MetricQuery, PrometheusSource};
 use crate::model::{Cohort, Level, MetricPoint, Series};
 
 /// The log source the metrics source speaks as.
-pub const SOURCE: &str = "prometheus";
+pub const SOURCE: &str = crate::model::METRICS_SOURCE;
 
 /// What the metrics source tells the simulator.
 #[derive(Debug, Clone, PartialEq)]
@@ -226,9 +228,11 @@ fn say(
             ),
         ),
         (_, Health::Answering) => (Level::Info, "metrics: Prometheus answers again".into()),
+        // Errors hold a rollout in progress (see `Simulator::metrics_said`).
         (_, Health::Empty) => (
-            Level::Warn,
-            "metrics: Prometheus answers, but no query matched a series; the sparklines have a gap until one does".into(),
+            Level::Error,
+            "metrics: no query has a number (no series matched, or NaN); the rules wait for one"
+                .into(),
         ),
         (_, Health::Partial) => (
             Level::Warn,
@@ -240,7 +244,7 @@ fn say(
         (_, Health::Failing) => (
             Level::Error,
             format!(
-                "metrics: {}; the sparklines have a gap and the rules wait until Prometheus answers",
+                "metrics: {}; the rules wait for it",
                 failure.unwrap_or("Prometheus does not answer")
             ),
         ),

@@ -112,7 +112,7 @@ pub fn spawn_fed(
                             }
                         }
                         Reading::Health { level, message } => {
-                            events.extend(sim.note(level, metrics::SOURCE, message));
+                            events.extend(sim.metrics_said(level, metrics::SOURCE, message));
                         }
                     }
                     if !deliver(&update_tx, &mut sim, events).await {

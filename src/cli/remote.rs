@@ -67,16 +67,12 @@ pub fn token(remote: &RemoteSettings) -> Result<Option<String>, ExitCode> {
 
 /// A metrics source is read by the simulator that runs the window: a
 /// server reads its own. Says so when one is configured with a server.
-pub fn no_metrics_source(settings: &Settings) -> Result<(), ExitCode> {
-    match &settings.metrics {
-        Some(metrics) => {
-            eprintln!(
-                "shipdeck: the metrics source (from {}) is read where the window runs; with a server as the backend, give it to the server (shipdeck serve --config FILE)",
-                metrics.source
-            );
-            Err(ExitCode::from(EXIT_BAD_INPUT))
-        }
-        None => Ok(()),
+pub fn no_metrics_source(settings: &Settings) {
+    if let Some(metrics) = &settings.metrics {
+        eprintln!(
+            "shipdeck: note: the metrics source (from {}) is not read: a server's rules read their own (shipdeck serve --config FILE)",
+            metrics.source
+        );
     }
 }
 

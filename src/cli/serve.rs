@@ -135,16 +135,20 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
     let (sim, mut journal, history, answered, resumed) = match found {
         Some((path, recorded)) => {
             let Rebuilt {
-                sim,
+                mut sim,
                 answered,
                 unrecorded,
             } = resume::rebuild(prepared.scenario, prepared.options, &recorded).map_err(|why| {
                 bad(format!(
                     "cannot take up the unfinished window in {}: {why}.\n  \
-                     Give the --scenario and --seed it was recorded with, or start a new window with --fresh.",
+                     Give the --scenario, --seed and --config (its metrics source) it was recorded with, or start a new window with --fresh.",
                     path.display()
                 ))
             })?;
+            // The service restarts with the server: its counters start from
+            // zero, as a real one's do (Prometheus's rate() copes with that;
+            // it would not with counters resuming below what it last read).
+            drop(sim.take_traffic());
             let mut journal = Writer::reopen(&path)
                 .map_err(|err| bad(format!("cannot go on writing {}: {err}", path.display())))?;
             if let Err(err) = journal.events(&unrecorded) {

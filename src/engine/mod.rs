@@ -374,6 +374,24 @@ impl Engine {
                 continue;
             }
             let Some(transition) = monitor.observe(value, now) else {
+                // A rollback rule that fired before the new version had
+                // traffic (metrics read from elsewhere can show a canary
+                // before this rollout) acts once it has, while it still
+                // holds.
+                let rule = &monitor.rule;
+                if monitor.is_firing() && rule.action == RuleAction::Rollback && rollback.is_none()
+                {
+                    rollback = Some((
+                        format!("rule:{}", rule.name),
+                        format!(
+                            "{}: {} {series} {} ({})",
+                            rule.name,
+                            cohort.name(),
+                            series.format(value),
+                            rule.describe()
+                        ),
+                    ));
+                }
                 continue;
             };
             let rule = &monitor.rule;

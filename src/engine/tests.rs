@@ -674,3 +674,33 @@ fn a_checklist_cannot_be_ticked_before_its_stage_starts() {
         "the Post-deployment verification checklist opens when \"verification\" starts"
     );
 }
+
+/// Metrics read from Prometheus can show a bad "canary" before this rollout
+/// sends it traffic: the rule fires then, and rolls back as soon as the
+/// rollout begins while the breach still holds.
+#[test]
+fn a_rollback_rule_already_firing_acts_once_the_rollout_begins() {
+    let mut story = Story::new();
+    for i in 0..=21 {
+        story.observe(i * 15, Series::ErrorRate, Cohort::Canary, 0.2);
+    }
+    assert!(
+        story
+            .release()
+            .alerts
+            .iter()
+            .any(|a| a.rule == "ErrorRateRollback"),
+        "the rule fired before the rollout"
+    );
+    assert_eq!(story.release().status, Status::Running);
+    story.build_done(400);
+    story.approve(410, "dave");
+    story.approve(420, "erin");
+    assert!(story.release().rollout.began);
+    story.observe(430, Series::ErrorRate, Cohort::Canary, 0.2);
+    assert_eq!(story.release().status, Status::RollingBack);
+    assert_eq!(
+        story.release().rollback.as_ref().unwrap().by,
+        "rule:ErrorRateRollback"
+    );
+}

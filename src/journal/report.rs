@@ -134,6 +134,9 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
         .find(|e| matches!(e.kind, EventKind::CanaryStep { .. }))
         .map(|e| e.at);
 
+    // When the window opened: samples before it are a metrics source's
+    // history.
+    let opened = journal.events.first().map(|e| e.at);
     // Metric samples, in order, per series and cohort.
     let mut samples: BTreeMap<(Series, Cohort), Vec<(Timestamp, f64)>> = BTreeMap::new();
     for e in &journal.events {
@@ -195,7 +198,13 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
                 series,
                 cohort,
                 before: if began.is_some() { mean(&before) } else { None },
-                worst: values.iter().map(|(_, v)| *v).reduce(f64::max),
+                // History read from before the window (a metrics source's)
+                // is a baseline, never this window's worst.
+                worst: values
+                    .iter()
+                    .filter(|(at, _)| opened.is_none_or(|o| *at >= o))
+                    .map(|(_, v)| *v)
+                    .reduce(f64::max),
                 after: if still_served { mean(last) } else { None },
             });
         }
@@ -205,7 +214,7 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
     let mut downtime = SignedDuration::ZERO;
     if let Some(availability) = samples.get(&(Series::Availability, Cohort::All)) {
         for pair in availability.windows(2) {
-            if pair[0].1 < DOWN_BELOW {
+            if pair[0].1 < DOWN_BELOW && opened.is_none_or(|o| pair[0].0 >= o) {
                 downtime += pair[1].0.duration_since(pair[0].0);
             }
         }

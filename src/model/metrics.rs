@@ -140,6 +140,10 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// The log source a metrics source (Prometheus) speaks as in a release's
+/// log.
+pub const METRICS_SOURCE: &str = "prometheus";
+
 /// One sample of one series of one cohort, as a metrics source or the
 /// simulated service reports it.
 #[derive(Debug, Clone, Copy, PartialEq)]

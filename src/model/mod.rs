@@ -21,7 +21,7 @@ pub use command::{Action, Command};
 pub use event::{AlertState, Event, EventKind, Outcome, StepState};
 pub use gate::{Approvers, Gate, GatePlan, GateState, Rejection, SignOff};
 pub use logs::{Level, LogLine, LogRing};
-pub use metrics::{Cohort, MetricPoint, MetricSeries, Metrics, Sample, Series};
+pub use metrics::{Cohort, METRICS_SOURCE, MetricPoint, MetricSeries, Metrics, Sample, Series};
 pub use release::{
     Alert, DEFAULT_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout, Status, Window,
 };

@@ -138,6 +138,9 @@ pub struct Release {
     pub last_seq: u64,
     /// The time of the last event applied.
     pub last_at: Option<Timestamp>,
+    /// What a metrics source (Prometheus) last said about itself, when the
+    /// release's metrics come from one.
+    pub metrics_source: Option<LogLine>,
 }
 
 impl Release {
@@ -160,6 +163,7 @@ impl Release {
             finished_at: None,
             last_seq: 0,
             last_at: None,
+            metrics_source: None,
         }
     }
 
@@ -368,13 +372,19 @@ impl Release {
                 source,
                 stage,
                 message,
-            } => self.logs.push(LogLine {
-                at,
-                level: *level,
-                source: source.as_str().into(),
-                stage: stage.clone(),
-                message: message.clone(),
-            }),
+            } => {
+                let line = LogLine {
+                    at,
+                    level: *level,
+                    source: source.as_str().into(),
+                    stage: stage.clone(),
+                    message: message.clone(),
+                };
+                if source == super::METRICS_SOURCE {
+                    self.metrics_source = Some(line.clone());
+                }
+                self.logs.push(line);
+            }
             EventKind::Metric {
                 series,
                 cohort,

@@ -70,9 +70,24 @@ pub fn rebuild(
     // With metrics read from a Prometheus, what it said is replayed too, each
     // reading where it was taken.
     let external = sim.external_metrics();
-    let mut before: Option<jiff::Timestamp> = None;
-    for event in &journal.events {
-        let previous = before.replace(event.at);
+    let history = |e: &crate::model::Event| match e.kind {
+        EventKind::Metric {
+            series,
+            cohort,
+            value,
+        } if e.at < sim_origin(journal) => Some(MetricPoint {
+            at: e.at,
+            series,
+            cohort,
+            value,
+        }),
+        _ => None,
+    };
+    let mut n = 0;
+    while n < journal.events.len() {
+        let event = &journal.events[n];
+        let previous = n.checked_sub(1).map(|p| journal.events[p].at);
+        n += 1;
         match &event.kind {
             EventKind::CommandAccepted { command, .. }
             | EventKind::CommandRejected { command, .. } => {
@@ -90,17 +105,18 @@ pub fn rebuild(
                 cohort,
                 value,
             } if external => {
-                if event.at < sim.origin() {
-                    // History: taken after whatever came before it.
+                if let Some(first) = history(event) {
+                    // History: one batch, as it came, taken after whatever
+                    // came before it.
+                    let mut batch = vec![first];
+                    while let Some(more) = journal.events.get(n).and_then(history) {
+                        batch.push(more);
+                        n += 1;
+                    }
                     if let Some(previous) = previous {
                         events.extend(sim.advance_to(previous));
                     }
-                    events.extend(sim.backfill(&[MetricPoint {
-                        at: event.at,
-                        series,
-                        cohort,
-                        value,
-                    }]));
+                    events.extend(sim.backfill(&batch));
                 } else {
                     events.extend(sim.advance_to(event.at));
                     events.extend(sim.observe(&[(series, cohort, value)]));
@@ -113,7 +129,7 @@ pub fn rebuild(
                 ..
             } if external && source == metrics::SOURCE => {
                 events.extend(sim.advance_to(event.at));
-                events.extend(sim.note(*level, metrics::SOURCE, message.clone()));
+                events.extend(sim.metrics_said(*level, metrics::SOURCE, message.clone()));
             }
             _ => {}
         }
@@ -148,6 +164,14 @@ pub fn rebuild(
         answered,
         unrecorded,
     })
+}
+
+/// Where a journal's window started: its first event.
+fn sim_origin(journal: &Journal) -> jiff::Timestamp {
+    journal
+        .events
+        .first()
+        .map_or(jiff::Timestamp::UNIX_EPOCH, |e| e.at)
 }
 
 fn answer(command: &Command, verdict: &Verdict, for_who: bool) -> (Command, Answer) {
@@ -239,7 +263,7 @@ mod tests {
             events.extend(sim.advance_to(at));
             n += 1;
             if n == 10 {
-                events.extend(sim.note(
+                events.extend(sim.metrics_said(
                     Level::Error,
                     metrics::SOURCE,
                     "metrics: cannot reach Prometheus".into(),

@@ -350,30 +350,60 @@ impl Simulator {
         self.collect()
     }
 
-    /// Samples from before the window opened (a Prometheus's history): they
-    /// are shown, stamped with their own time, and no rule judges them.
+    /// Samples from before the window opened (a Prometheus's history) of the
+    /// stable version and the whole service: they are shown, stamped with
+    /// their own time, and no rule judges them.
     /// Samples from the window's own time are left to [`Simulator::observe`],
     /// and once it has been given one, history is not taken any more.
     pub fn backfill(&mut self, samples: &[MetricPoint]) -> Vec<Event> {
         if !self.external_metrics || !self.started || self.observed {
             return Vec::new();
         }
-        for sample in samples.iter().filter(|s| s.at < self.origin) {
+        // Taken once: a source asked again (after a restart) is not.
+        self.observed = true;
+        // A canary from before this window is another release's: only the
+        // stable version's history is this one's baseline.
+        for sample in samples
+            .iter()
+            .filter(|s| s.at < self.origin && s.cohort != Cohort::Canary)
+        {
             self.engine
                 .backfill(sample.series, sample.cohort, sample.value, sample.at);
         }
         self.collect()
     }
 
-    /// A line in the release's log from the backend itself (a metrics source
-    /// that went away, or came back), stamped now.
-    pub fn note(&mut self, level: Level, source: &str, message: String) -> Vec<Event> {
+    /// What the metrics source says about itself, in the release's log,
+    /// stamped now. An error (nothing answers) pauses a rollout in progress,
+    /// in the source's name: nothing judges the canary, so it does not go
+    /// on (as Flagger halts). When the source answers again (`Info`), a
+    /// rollout it paused resumes; one an operator paused stays paused.
+    pub fn metrics_said(&mut self, level: Level, source: &str, message: String) -> Vec<Event> {
         if !self.started || self.is_finished() {
             return Vec::new();
         }
         let stage = self.release().current_stage().map(|s| s.plan.id.clone());
         self.engine
             .log(level, source, stage.as_deref(), message, self.now);
+        let release = self.engine.release();
+        let rolling = release
+            .rollout_stage()
+            .is_some_and(|s| s.state == StageState::Running);
+        let paused_by = release.paused_by.clone();
+        let action = match level {
+            Level::Error if rolling && paused_by.is_none() => Some(Action::Pause {
+                reason: Some(format!(
+                    "{source} gives no metrics: nothing judges the new version; resumed when {source} answers again"
+                )),
+            }),
+            Level::Info if paused_by.as_deref() == Some(source) => Some(Action::Resume),
+            _ => None,
+        };
+        if let Some(action) = action {
+            let id = self.next_command_id(source);
+            self.engine
+                .handle(Command::new(id, source, action), self.now);
+        }
         self.collect()
     }
 

@@ -375,3 +375,60 @@ fn external_metrics_are_what_the_rules_judge() {
     assert!(rollback.0.starts_with("rule:"), "{rollback:?}");
     assert!(rollback.1.contains("20.00%"), "{rollback:?}");
 }
+
+/// While Prometheus gives nothing, nothing judges the canary: the rollout
+/// holds (paused by the source) and goes on when the queries answer again.
+/// A rollout an operator paused stays theirs to resume.
+#[test]
+fn a_rollout_holds_while_its_metrics_source_gives_nothing() {
+    let options = SimOptions {
+        autopilot: true,
+        external_metrics: true,
+        ..SimOptions::default()
+    };
+    let mut sim = Simulator::new(bundled_scenario("canary-regression"), options);
+    let origin = sim.origin();
+    sim.start();
+    let mut at = origin;
+    while !sim.release().rollout.began {
+        at += SignedDuration::from_secs(15);
+        sim.advance_to(at);
+        assert!(at < origin + DAY, "the rollout never began");
+    }
+    let step = sim.release().rollout.step;
+    sim.metrics_said(
+        Level::Error,
+        "prometheus",
+        "metrics: cannot reach Prometheus".into(),
+    );
+    assert_eq!(sim.release().status, Status::Paused);
+    assert_eq!(sim.release().paused_by.as_deref(), Some("prometheus"));
+    // Time passes; the timed pause does not run out while nothing judges.
+    at += SignedDuration::from_mins(30);
+    sim.advance_to(at);
+    assert_eq!(sim.release().rollout.step, step);
+    let events = sim.metrics_said(
+        Level::Info,
+        "prometheus",
+        "metrics: Prometheus answers again".into(),
+    );
+    assert_eq!(sim.release().status, Status::Running);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::ReleaseResumed { .. }))
+    );
+    // An operator's pause is not lifted by the source.
+    sim.submit(Command::new("p", "dave", Action::Pause { reason: None }));
+    sim.metrics_said(
+        Level::Error,
+        "prometheus",
+        "metrics: cannot reach Prometheus".into(),
+    );
+    sim.metrics_said(
+        Level::Info,
+        "prometheus",
+        "metrics: Prometheus answers again".into(),
+    );
+    assert_eq!(sim.release().paused_by.as_deref(), Some("dave"));
+}

@@ -50,7 +50,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .iter()
         .filter(|a| a.state != AlertState::Resolved)
         .collect();
-    let alert_rows = (alerts.len() as u16).min(inner.height / 4).min(3);
+    // A metrics source in trouble comes first: what the rules judge is
+    // missing.
+    let trouble = release
+        .metrics_source
+        .as_ref()
+        .filter(|said| said.level >= crate::model::Level::Warn && !release.status.is_final());
+    let wanted = alerts.len() + usize::from(trouble.is_some());
+    let alert_rows = (wanted as u16).min(inner.height / 4).min(3);
     let [charts, alert_area] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(alert_rows)]).areas(inner);
     // Each series needs a title row and at least one row of bars.
@@ -59,10 +66,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     for (series, row) in SHOWN.iter().zip(rows.iter()) {
         render_series(app, frame, *series, *row);
     }
-    let lines: Vec<Line> = alerts
-        .iter()
-        .take(alert_rows as usize)
-        .map(|a| {
+    let trouble_line = trouble.map(|said| {
+        let text = format!(
+            "⚠ since {} {}",
+            clock(said.at),
+            said.message.trim_start_matches("metrics: ")
+        );
+        Line::from(styled(fit(&text, alert_area.width as usize), theme.alert))
+    });
+    let lines: Vec<Line> = trouble_line
+        .into_iter()
+        .chain(alerts.iter().map(|a| {
             let state = match a.state {
                 AlertState::Acknowledged => format!(
                     "acknowledged by {}",
@@ -74,7 +88,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             };
             let text = format!("⚠ {} {state}: {}", a.rule, a.message);
             Line::from(styled(fit(&text, alert_area.width as usize), theme.alert))
-        })
+        }))
+        .take(alert_rows as usize)
         .collect();
     frame.render_widget(Paragraph::new(lines), alert_area);
 }

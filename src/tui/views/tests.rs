@@ -119,3 +119,28 @@ fn tiny_windows_get_a_notice_not_a_panic() {
     press(&mut app, KeyCode::Char('s'));
     screen(&mut app, 12, 3);
 }
+
+/// A metrics source that stopped answering is said where the metrics are,
+/// in the alert colour, until it answers again.
+#[test]
+fn a_metrics_source_in_trouble_is_said_above_the_alerts() {
+    let (mut app, mut sim) = watching("happy-canary", "dave", true, |r| r.rollout.began);
+    let events = sim.metrics_said(
+        crate::model::Level::Error,
+        crate::model::METRICS_SOURCE,
+        "metrics: cannot reach Prometheus at http://127.0.0.1:9090/: connection refused; the rules wait for it".into(),
+    );
+    app.update(Msg::Backend(crate::backend::Update::Events(events)));
+    let shown = screen(&mut app, 160, 45);
+    assert!(shown.contains("⚠ since"), "{shown}");
+    assert!(shown.contains("cannot reach Prometheus"), "{shown}");
+    assert!(shown.contains("PAUSED"), "the rollout holds: {shown}");
+    let events = sim.metrics_said(
+        crate::model::Level::Info,
+        crate::model::METRICS_SOURCE,
+        "metrics: Prometheus answers again".into(),
+    );
+    app.update(Msg::Backend(crate::backend::Update::Events(events)));
+    let shown = screen(&mut app, 160, 45);
+    assert!(!shown.contains("⚠ since"), "{shown}");
+}
