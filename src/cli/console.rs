@@ -246,7 +246,7 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         None => format!("{} ×max", prepared.label),
     };
     if prepared.metrics.is_some() {
-        label.push_str(" · metrics: prometheus");
+        label.push_str(" + prometheus");
     }
     let sim = Simulator::new(prepared.scenario, prepared.options);
     let header = label.clone();

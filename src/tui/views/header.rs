@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::{span_between, styled};
 use crate::backend::Connection;
-use crate::model::{Outcome, StageState, Status, Strategy};
+use crate::model::{Level, Outcome, StageState, Status, Strategy};
 use crate::tui::app::App;
 
 /// The release's state in a word or three, and how loudly to show it.
@@ -57,6 +57,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Connection::Live => ("●", "live".to_string()),
         Connection::Connecting => ("◌", "connecting".to_string()),
         Connection::Lost(why) => ("✗", format!("lost: {why}")),
+    };
+    // Live is the pipeline; a metrics source in trouble is said beside it.
+    let connection = match &release.metrics_source {
+        Some(said) if !release.status.is_final() && said.level == Level::Error => {
+            format!("{connection} · no metrics")
+        }
+        Some(said) if !release.status.is_final() && said.level == Level::Warn => {
+            format!("{connection} · metrics partial")
+        }
+        _ => connection,
     };
     let Some(plan) = &release.plan else {
         let line = Line::from(vec![

@@ -135,6 +135,7 @@ fn a_metrics_source_in_trouble_is_said_above_the_alerts() {
     assert!(shown.contains("⚠ since"), "{shown}");
     assert!(shown.contains("cannot reach Prometheus"), "{shown}");
     assert!(shown.contains("PAUSED"), "the rollout holds: {shown}");
+    assert!(shown.contains("live · no metrics"), "{shown}");
     let events = sim.metrics_said(
         crate::model::Level::Info,
         crate::model::METRICS_SOURCE,
@@ -143,4 +144,5 @@ fn a_metrics_source_in_trouble_is_said_above_the_alerts() {
     app.update(Msg::Backend(crate::backend::Update::Events(events)));
     let shown = screen(&mut app, 160, 45);
     assert!(!shown.contains("⚠ since"), "{shown}");
+    assert!(!shown.contains("no metrics"), "{shown}");
 }
