@@ -210,4 +210,89 @@ mod tests {
             assert!(rebuilt.is_ok(), "speed {speed:?}: {:?}", rebuilt.err());
         }
     }
+
+    /// What a Prometheus said, as the backend took it (history, readings
+    /// that fire a rule, the source going away and coming back), can be
+    /// replayed from the record to the same events.
+    #[tokio::test]
+    async fn readings_the_backend_took_can_be_replayed_exactly() {
+        use crate::model::{Cohort, EventKind, Level, MetricPoint, Series};
+        let story = scenario::parse(bundled::get("canary-regression").unwrap()).unwrap();
+        let options = SimOptions {
+            autopilot: true,
+            external_metrics: true,
+            origin: Some(jiff::Timestamp::now()),
+            ..SimOptions::default()
+        };
+        let sim = Simulator::new(story.clone(), options.clone());
+        let origin = sim.origin();
+        let (tx, readings) = mpsc::channel(16);
+        let mut handle = spawn_fed(sim, Some(600.0), "t".into(), Some(readings));
+        let history = (1..=5)
+            .map(|m| MetricPoint {
+                at: origin - jiff::SignedDuration::from_mins(m),
+                series: Series::ErrorRate,
+                cohort: Cohort::Stable,
+                value: 0.003,
+            })
+            .collect();
+        tx.send(Reading::History(history)).await.unwrap();
+        let mut events: Vec<crate::model::Event> = Vec::new();
+        let mut said_down = false;
+        let mut said_up = false;
+        while !events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::RollbackStarted { .. }))
+        {
+            let began = events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::CanaryStep { .. }));
+            if began && !said_down {
+                said_down = true;
+                let message = "metrics: cannot reach Prometheus".to_string();
+                tx.send(Reading::Health {
+                    level: Level::Error,
+                    message,
+                })
+                .await
+                .unwrap();
+            } else if said_down && !said_up {
+                said_up = true;
+                let message = "metrics: Prometheus answers again".to_string();
+                tx.send(Reading::Health {
+                    level: Level::Info,
+                    message,
+                })
+                .await
+                .unwrap();
+            } else {
+                let canary = if began { 0.3 } else { 0.003 };
+                let values = vec![
+                    (Series::ErrorRate, Cohort::Canary, canary),
+                    (Series::ErrorRate, Cohort::Stable, 0.003),
+                ];
+                tx.send(Reading::Now(values)).await.unwrap();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            while let Ok(update) = handle.updates.try_recv() {
+                if let Update::Events(more) = update {
+                    events.extend(more);
+                }
+            }
+            assert!(events.len() < 100_000, "no rollback");
+        }
+        assert!(events.iter().any(|e| e.at < origin), "history was taken");
+        assert!(
+            events.iter().any(
+                |e| matches!(&e.kind, EventKind::ReleasePaused { by, .. } if by == "prometheus")
+            ),
+            "the outage held the rollout"
+        );
+        let journal = Journal {
+            events,
+            ..Journal::default()
+        };
+        let rebuilt = crate::server::resume::rebuild(story, options, &journal);
+        assert!(rebuilt.is_ok(), "{:?}", rebuilt.err());
+    }
 }
