@@ -238,9 +238,13 @@ impl Prometheus {
         })?;
         // Prometheus explains its refusals (400, 422, 503) in the body.
         if !status.is_success() && serde_json::from_slice::<Envelope>(&body).is_err() {
-            return Err(QueryError::Unreachable(format!(
-                "Prometheus answered {status}"
-            )));
+            return Err(QueryError::Unreachable(
+                if status == reqwest::StatusCode::NOT_FOUND {
+                    format!("{} answered {status}: is it a Prometheus?", self.base)
+                } else {
+                    format!("Prometheus answered {status}")
+                },
+            ));
         }
         Ok(body.to_vec())
     }
