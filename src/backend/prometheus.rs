@@ -95,9 +95,17 @@ fn envelope(body: &[u8]) -> Result<Data, QueryError> {
     let envelope: Envelope = serde_json::from_slice(body)
         .map_err(|err| QueryError::Garbled(format!("the answer is not Prometheus's API: {err}")))?;
     if envelope.status != "success" {
+        // Shown to operators and journaled: no terminal controls, bounded.
+        let shown = |text: String| -> String {
+            let text = crate::model::text::clean(&text).into_owned();
+            match text.char_indices().nth(300) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text,
+            }
+        };
         return Err(QueryError::Refused {
-            kind: envelope.error_type.unwrap_or_else(|| "error".into()),
-            message: envelope.error.unwrap_or_else(|| "no reason given".into()),
+            kind: shown(envelope.error_type.unwrap_or_else(|| "error".into())),
+            message: shown(envelope.error.unwrap_or_else(|| "no reason given".into())),
         });
     }
     envelope
@@ -342,5 +350,75 @@ mod tests {
         let values: Vec<Option<f64>> = samples.iter().map(|s| s.value).collect();
         assert_eq!(values, [Some(0.01), None, None, Some(0.04), None]);
         assert_eq!(samples[4].at, end);
+    }
+
+    /// One request to a loopback server that answers `body` with `status`;
+    /// what the request said.
+    async fn ask_once(
+        status: &str,
+        body: &'static str,
+        token: Option<&str>,
+    ) -> (String, Result<Option<f64>, QueryError>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let status = status.to_string();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = vec![0u8; 8192];
+            let n = socket.read(&mut request).await.unwrap();
+            let answer = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(answer.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&request[..n]).into_owned()
+        });
+        let prometheus = Prometheus::new(&url, token).unwrap();
+        let answer = prometheus.instant("sum(up{job=\"x\"})").await;
+        (server.await.unwrap(), answer)
+    }
+
+    #[tokio::test]
+    async fn the_token_is_sent_as_a_bearer_and_the_query_is_encoded() {
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0.25"]}]}}"#;
+        let (request, answer) = ask_once("200 OK", body, Some("s3cret")).await;
+        assert_eq!(answer, Ok(Some(0.25)));
+        assert!(
+            request.starts_with("GET /api/v1/query?query=sum%28up%7Bjob%3D%22x%22%7D%29 "),
+            "{request}"
+        );
+        assert!(
+            request
+                .to_lowercase()
+                .contains("authorization: bearer s3cret"),
+            "{request}"
+        );
+        let (request, _) = ask_once("200 OK", body, None).await;
+        assert!(
+            !request.to_lowercase().contains("authorization"),
+            "{request}"
+        );
+    }
+
+    #[tokio::test]
+    async fn refusals_keep_prometheus_s_reason_and_a_stranger_is_named() {
+        let refused = r#"{"status":"error","errorType":"bad_data","error":"invalid parameter"}"#;
+        let (_, answer) = ask_once("400 Bad Request", refused, None).await;
+        assert!(
+            matches!(answer, Err(QueryError::Refused { ref kind, .. }) if kind == "bad_data"),
+            "{answer:?}"
+        );
+        let hostile = "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"\\u001b]0;owned\\u0007x\"}";
+        let (_, answer) = ask_once("400 Bad Request", hostile, None).await;
+        let said = answer.unwrap_err().to_string();
+        assert!(
+            !said.contains('\u{1b}') && !said.contains('\u{7}'),
+            "{said:?}"
+        );
+        let (_, answer) = ask_once("404 Not Found", "<html>no</html>", None).await;
+        let said = answer.unwrap_err().to_string();
+        assert!(said.contains("is it a Prometheus?"), "{said}");
     }
 }
