@@ -106,9 +106,9 @@ pub fn spawn_fed(
                         // rebuild replays them (a rule that fires schedules
                         // work due at once).
                         Reading::Now(values) => {
-                            for value in values {
+                            for (series, cohort, value) in values {
                                 events.extend(sim.advance_to(now));
-                                events.extend(sim.observe(&[value]));
+                                events.extend(sim.observe(series, cohort, value));
                             }
                         }
                         Reading::Health { level, message } => {

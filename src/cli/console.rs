@@ -276,19 +276,7 @@ fn open(
 ) -> Result<ExitCode, ExitCode> {
     log_to_file();
     let operator = settings.operator.value.clone();
-    let mut journal = match settings
-        .journal_folder()
-        .and_then(|dir| Writer::create(dir, &operator, journal_label, "console"))
-    {
-        Ok(writer) => writer,
-        Err(err) => {
-            eprintln!(
-                "shipdeck: cannot write the journal in {}: {err}\n  (set --journal-dir, $SHIPDECK_JOURNAL_DIR or journal_dir: in the config)",
-                settings.journal_dir.value.display()
-            );
-            return Err(ExitCode::FAILURE);
-        }
-    };
+    let mut journal = super::create_journal(settings, journal_label, "console")?;
     tracing::info!(backend = %label, %operator, journal = %journal.path().display(), "console starting");
     // Command ids must not meet another console's, on this machine or any.
     let client = format!("console-{}-{:08x}", std::process::id(), fastrand::u32(..));

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use shipdeck::journal::Writer;
 use shipdeck::model::Event;
 use shipdeck::sim::Simulator;
 
@@ -50,16 +49,7 @@ fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
         );
     }
     let prepared = super::prepare(&settings, &args.sim, Speed::Factor(1.0), Start::Scenario)?;
-    let mut journal = settings
-        .journal_folder()
-        .and_then(|dir| Writer::create(dir, &settings.operator.value, &prepared.label, "events"))
-        .map_err(|err| {
-            eprintln!(
-                "shipdeck: cannot write the journal in {}: {err}",
-                settings.journal_dir.value.display()
-            );
-            ExitCode::FAILURE
-        })?;
+    let mut journal = super::create_journal(&settings, &prepared.label, "events")?;
     let mut sim = Simulator::new(prepared.scenario, prepared.options);
     let mut out = BufWriter::new(io::stdout().lock());
     let started = Instant::now();
@@ -132,16 +122,7 @@ fn follow(settings: &shipdeck::settings::Settings) -> Result<ExitCode, ExitCode>
         .map_err(|err| super::remote::failed(&err))?
         .id;
     let label = format!("http:{} {release}", remote.address());
-    let mut journal = settings
-        .journal_folder()
-        .and_then(|dir| Writer::create(dir, &settings.operator.value, &label, "events"))
-        .map_err(|err| {
-            eprintln!(
-                "shipdeck: cannot write the journal in {}: {err}",
-                settings.journal_dir.value.display()
-            );
-            ExitCode::FAILURE
-        })?;
+    let mut journal = super::create_journal(settings, &label, "events")?;
     let outcome = runtime.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
         let follower = tokio::spawn(async move { remote.follow(&release, tx).await });

@@ -255,6 +255,25 @@ fn metrics_source(
         .map_err(bad)
 }
 
+/// A new journal for this window in the configured folder; says what to do
+/// when it cannot be written.
+pub fn create_journal(
+    settings: &Settings,
+    label: &str,
+    mode: &str,
+) -> Result<shipdeck::journal::Writer, ExitCode> {
+    settings
+        .journal_folder()
+        .and_then(|dir| shipdeck::journal::Writer::create(dir, &settings.operator.value, label, mode))
+        .map_err(|err| {
+            eprintln!(
+                "shipdeck: cannot write the journal in {}: {err}\n  (set --journal-dir, $SHIPDECK_JOURNAL_DIR or journal_dir: in the config)",
+                settings.journal_dir.value.display()
+            );
+            ExitCode::FAILURE
+        })
+}
+
 /// Loads a bundled scenario by name, or a scenario file by path. On failure
 /// prints what is wrong (`path:line:col: ...`) and returns the exit code.
 pub fn load_scenario(name_or_path: &str) -> Result<Scenario, ExitCode> {

@@ -259,3 +259,37 @@ fn at_the_end_means_after_traffic_last_moved_and_only_with_traffic() {
         "after the rollback all traffic is healthy again: {all}"
     );
 }
+
+/// A metrics source's history from before the window (another release's
+/// bad hour, say) is a baseline for "before the rollout", never this
+/// window's worst.
+#[test]
+fn history_from_before_the_window_is_never_its_worst() {
+    use crate::model::{Cohort, EventKind, Series};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/journals/prometheus-canary-regression.jsonl");
+    let mut journal = Journal::read(&path).unwrap();
+    let stable_errors = |journal: &Journal| {
+        report::build(journal, Vec::new())
+            .metrics
+            .into_iter()
+            .find(|r| r.series == Series::ErrorRate && r.cohort == Cohort::Stable)
+            .unwrap()
+    };
+    let without = stable_errors(&journal);
+    let mut history = journal.events[0].clone();
+    history.at -= jiff::SignedDuration::from_mins(5);
+    history.kind = EventKind::Metric {
+        series: Series::ErrorRate,
+        cohort: Cohort::Stable,
+        value: 0.5,
+    };
+    journal.events.insert(1, history);
+    for (n, event) in journal.events.iter_mut().enumerate() {
+        event.seq = n as u64 + 1;
+    }
+    let with = stable_errors(&journal);
+    assert_eq!(with.worst, without.worst);
+    assert!(with.worst.unwrap() < 0.01, "{with:?}");
+    assert!(with.before.unwrap() > without.before.unwrap(), "{with:?}");
+}

@@ -119,7 +119,7 @@ pub fn rebuild(
                     events.extend(sim.backfill(&batch));
                 } else {
                     events.extend(sim.advance_to(event.at));
-                    events.extend(sim.observe(&[(series, cohort, value)]));
+                    events.extend(sim.observe(series, cohort, value));
                 }
             }
             EventKind::Log {
@@ -271,10 +271,10 @@ mod tests {
             }
             // As the backend takes a reading: each value after what is due.
             if sim.release().rollout.began {
-                events.extend(sim.observe(&[(Series::ErrorRate, Cohort::Canary, 0.3)]));
+                events.extend(sim.observe(Series::ErrorRate, Cohort::Canary, 0.3));
             }
             events.extend(sim.advance_to(at));
-            events.extend(sim.observe(&[(Series::ErrorRate, Cohort::Stable, 0.003)]));
+            events.extend(sim.observe(Series::ErrorRate, Cohort::Stable, 0.003));
         }
         events.extend(sim.advance_to(at + SignedDuration::from_secs(20)));
         assert!(

@@ -336,17 +336,12 @@ impl Simulator {
     /// A sample of the release's metrics from outside (a Prometheus), taken
     /// now: the rules watching it judge it. Only with
     /// [`SimOptions::external_metrics`]; ignored otherwise.
-    pub fn observe(&mut self, samples: &[(Series, Cohort, f64)]) -> Vec<Event> {
-        if !self.external_metrics || !self.started {
+    pub fn observe(&mut self, series: Series, cohort: Cohort, value: f64) -> Vec<Event> {
+        if !self.external_metrics || !self.started || self.is_finished() {
             return Vec::new();
         }
         self.observed = true;
-        for &(series, cohort, value) in samples {
-            if self.is_finished() {
-                break;
-            }
-            self.engine.observe(series, cohort, value, self.now);
-        }
+        self.engine.observe(series, cohort, value, self.now);
         self.collect()
     }
 

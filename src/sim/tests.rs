@@ -350,10 +350,8 @@ fn external_metrics_are_what_the_rules_judge() {
     while sim.release().status == Status::Running || sim.release().status == Status::Paused {
         at += SignedDuration::from_secs(15);
         events.extend(sim.advance_to(at));
-        events.extend(sim.observe(&[
-            (Series::ErrorRate, Cohort::Canary, 0.2),
-            (Series::ErrorRate, Cohort::Stable, 0.003),
-        ]));
+        events.extend(sim.observe(Series::ErrorRate, Cohort::Canary, 0.2));
+        events.extend(sim.observe(Series::ErrorRate, Cohort::Stable, 0.003));
         assert!(at < origin + DAY, "no rollback");
     }
     // History read again (a server taken up again asks for it) is not

@@ -25,20 +25,25 @@ pub fn columns<'s, I>(samples: I, now: Option<Timestamp>, width: usize) -> Vec<f
 where
     I: DoubleEndedIterator<Item = &'s Sample> + Clone,
 {
-    // The cadence: the median spacing of the newest samples.
-    let newest: Vec<Timestamp> = samples
-        .clone()
-        .rev()
-        .take(CADENCE_FROM + 1)
-        .map(|s| s.at)
-        .collect();
-    let mut spacings: Vec<f64> = newest
-        .windows(2)
-        .map(|w| w[0].duration_since(w[1]).as_secs_f64())
-        .filter(|d| *d > 0.0)
-        .collect();
+    // The cadence: the median spacing of the newest samples (on the stack:
+    // this runs for every sparkline of every frame).
+    let mut spacings = [0.0_f64; CADENCE_FROM];
+    let mut found = 0;
+    let mut newer: Option<Timestamp> = None;
+    for sample in samples.clone().rev().take(CADENCE_FROM + 1) {
+        if let Some(newer) = newer {
+            let spacing = newer.duration_since(sample.at).as_secs_f64();
+            if spacing > 0.0 {
+                spacings[found] = spacing;
+                found += 1;
+            }
+        }
+        newer = Some(sample.at);
+    }
+    let spacings = &mut spacings[..found];
     spacings.sort_by(f64::total_cmp);
     let cadence = spacings.get(spacings.len() / 2).copied();
+    let last = samples.clone().next_back().map(|s| s.at);
     // Samples missing over `seconds`, at most a pane's width.
     let missing = |seconds: f64| -> usize {
         match cadence {
@@ -48,9 +53,9 @@ where
     };
     let mut out: Vec<f64> = Vec::with_capacity(width);
     let mut later = None;
-    if let (Some(now), Some(last), Some(c)) = (now, newest.first(), cadence) {
+    if let (Some(now), Some(last), Some(c)) = (now, last, cadence) {
         // A trailing gap only once a whole sample is late, not one in flight.
-        let since = now.duration_since(*last).as_secs_f64();
+        let since = now.duration_since(last).as_secs_f64();
         if since >= 2.0 * c {
             out.extend(std::iter::repeat_n(
                 f64::NAN,
