@@ -441,8 +441,8 @@ fn main() -> Result<(), String> {
     // rules), a minute of virtual time after the rule rolled back.
     let recorded = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/journals/prometheus-canary-regression.jsonl");
-    let journal = shipdeck::journal::Journal::read(&recorded)
-        .map_err(|e| format!("{}: {e}", recorded.display()))?;
+    let journal =
+        shipdeck::journal::read(&recorded).map_err(|e| format!("{}: {e}", recorded.display()))?;
     let mut app = App::new(
         "dave",
         "127.0.0.1:7878 checkout-api-v2.15.0".to_string(),

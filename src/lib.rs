@@ -1,19 +1,16 @@
 //! shipdeck: a terminal release console.
 //!
-//! The crate is layered so that arrows point one way: `model` (the release as
-//! data) ← `engine` (commands under policy) ← `sim` (the embedded simulator)
-//! ← `check` and the command line.
+//! The release as data, the engine, the simulator and the file formats are
+//! the `shipdeck-core` crate, which knows nothing of terminals, HTTP or
+//! async runtimes; they are re-exported here under their own names. This
+//! crate adds what does I/O: the backends, `serve`, the journal's writer,
+//! the settings and the console.
 
-pub mod api;
+pub use shipdeck_core::{api, check, config, engine, model, problem, sim, theme};
+
 pub mod backend;
-pub mod check;
-pub mod config;
-pub mod engine;
+pub mod files;
 pub mod journal;
-pub mod model;
-pub mod problem;
 pub mod server;
 pub mod settings;
-pub mod sim;
-pub mod theme;
 pub mod tui;

@@ -209,7 +209,7 @@ pub fn resolve(
         None => (config::ConfigFile::default(), None, None),
         Some(setting) => {
             let path = &setting.value;
-            let text = crate::problem::read_text(path)
+            let text = crate::files::read_text(path)
                 .map_err(|e| SettingsError::Unreadable(path.clone(), e))?;
             let checked = config::parse(&text).map_err(|problems| {
                 SettingsError::Invalid(

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use shipdeck::journal::Journal;
+use shipdeck::journal;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shipdeck");
 
@@ -121,7 +121,7 @@ fn a_window_killed_a_hundred_times_keeps_every_acknowledged_command() {
             1,
             "round {round}: the window was taken up, not started again"
         );
-        let journal = Journal::read(&journals[0])
+        let journal = journal::read(&journals[0])
             .unwrap_or_else(|err| panic!("round {round}: the journal does not read: {err}"));
         let recorded: std::collections::HashSet<&str> = journal
             .commands

@@ -33,7 +33,7 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
     let mut bad = false;
     for path in paths {
         let shown = path.display();
-        let text = match shipdeck::problem::read_text(path) {
+        let text = match shipdeck::files::read_text(path) {
             Ok(text) => text,
             Err(err) => {
                 eprintln!("{shown}: cannot read: {err}");

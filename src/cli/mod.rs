@@ -279,7 +279,7 @@ pub fn create_journal(
 pub fn load_scenario(name_or_path: &str) -> Result<Scenario, ExitCode> {
     let (label, text) = match bundled::get(name_or_path) {
         Some(text) => (format!("{name_or_path} (bundled)"), text.to_string()),
-        None => match shipdeck::problem::read_text(std::path::Path::new(name_or_path)) {
+        None => match shipdeck::files::read_text(std::path::Path::new(name_or_path)) {
             Ok(text) => (name_or_path.to_string(), text),
             Err(err) => {
                 let names: Vec<&str> = bundled::names().collect();

@@ -129,7 +129,7 @@ fn journal_path(record: &RecordArgs, name: &str) -> Result<PathBuf, ExitCode> {
 }
 
 fn read(path: &Path) -> Result<Journal, ExitCode> {
-    let journal = Journal::read(path).map_err(|err| {
+    let journal = journal::read(path).map_err(|err| {
         eprintln!(
             "shipdeck: cannot read the journal {}: {err}",
             path.display()

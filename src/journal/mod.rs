@@ -6,56 +6,16 @@
 //! off mid-line (a `kill -9`) stays readable: the torn last line is reported,
 //! never fatal.
 
-pub mod report;
+pub use shipdeck_core::journal::*;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
 
 use crate::engine::Verdict;
-use crate::model::{Command, Event, Outcome, Release};
-
-/// One line of a journal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "record", rename_all = "snake_case")]
-pub enum Record {
-    /// The first line: who opened the window, where, with what.
-    Window {
-        version: u32,
-        opened_at: Timestamp,
-        operator: String,
-        backend: String,
-        /// `console`, `events` (headless) …
-        mode: String,
-    },
-    Event {
-        event: Event,
-    },
-    /// An operator's command, recorded before it is sent.
-    Command {
-        at: Timestamp,
-        command: Command,
-    },
-    /// The backend's answer to a command.
-    Verdict {
-        at: Timestamp,
-        id: String,
-        accepted: bool,
-        /// The note of an accepted command, or the reason it was refused.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        message: Option<String>,
-    },
-    /// The last line of a window that ended in order.
-    Closed {
-        at: Timestamp,
-        reason: String,
-    },
-}
-
-pub const FORMAT_VERSION: u32 = 1;
+use crate::model::{Command, Event, Outcome};
 
 /// Writes one window's journal.
 #[derive(Debug)]
@@ -229,125 +189,10 @@ fn sanitise(text: &str) -> String {
         .collect()
 }
 
-/// A journal read back.
-#[derive(Debug, Clone, Default)]
-pub struct Journal {
-    pub window: Option<Record>,
-    pub events: Vec<Event>,
-    pub commands: Vec<(Timestamp, Command)>,
-    /// (at, id, accepted, message)
-    pub verdicts: Vec<(Timestamp, String, bool, Option<String>)>,
-    pub closed: Option<(Timestamp, String)>,
-    /// Lines that could not be read: (line number, what was wrong).
-    pub damaged: Vec<(usize, String)>,
-    /// The last line was cut off mid-write (a crash, a `kill -9`).
-    pub torn_tail: bool,
-}
-
-impl Journal {
-    /// Reads a journal. Only an unreadable file is an error; damaged lines
-    /// are reported in `damaged` and `torn_tail`.
-    pub fn read(path: &Path) -> io::Result<Journal> {
-        Journal::from_reader(BufReader::new(File::open(path)?))
-    }
-
-    /// Reads a journal from any source of bytes, as [`Journal::read`] does.
-    pub fn from_reader(mut reader: impl BufRead) -> io::Result<Journal> {
-        let mut journal = Journal::default();
-        let mut line = Vec::new();
-        let mut number = 0;
-        loop {
-            line.clear();
-            let n = reader.read_until(b'\n', &mut line)?;
-            if n == 0 {
-                break;
-            }
-            number += 1;
-            let complete = line.ends_with(b"\n");
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim_end();
-            if text.is_empty() {
-                continue;
-            }
-            // A line without its newline that still parses is a whole record
-            // (the crash came between the brace and the newline).
-            match (serde_json::from_str::<Record>(text), complete) {
-                (Ok(record), _) => journal.take(record),
-                (Err(_), false) => {
-                    journal.torn_tail = true;
-                    journal
-                        .damaged
-                        .push((number, "the last line was cut off mid-write".into()));
-                }
-                (Err(err), true) => journal
-                    .damaged
-                    .push((number, format!("not a journal record: {err}"))),
-            }
-        }
-        if journal.window.is_none() && journal.events.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "not a shipdeck journal (no window record and no events)",
-            ));
-        }
-        Ok(journal)
-    }
-
-    fn take(&mut self, record: Record) {
-        // A window closed and then taken up again (a restarted server) is
-        // closed only if nothing follows its last `closed`.
-        if !matches!(record, Record::Closed { .. }) {
-            self.closed = None;
-        }
-        match record {
-            Record::Window { .. } => self.window = Some(record),
-            Record::Event { event } => self.events.push(event),
-            Record::Command { at, command } => self.commands.push((at, command)),
-            Record::Verdict {
-                at,
-                id,
-                accepted,
-                message,
-            } => self.verdicts.push((at, id, accepted, message)),
-            Record::Closed { at, reason } => self.closed = Some((at, reason)),
-        }
-    }
-
-    /// The release as its events describe it.
-    pub fn release(&self) -> Release {
-        let id = self
-            .events
-            .first()
-            .map(|e| e.release.clone())
-            .unwrap_or_default();
-        let mut release = Release::new(id, crate::model::DEFAULT_LOG_CAPACITY);
-        for event in &self.events {
-            release.apply(event);
-        }
-        release
-    }
-
-    pub fn operator(&self) -> Option<&str> {
-        match &self.window {
-            Some(Record::Window { operator, .. }) => Some(operator),
-            _ => None,
-        }
-    }
-
-    pub fn opened_at(&self) -> Option<Timestamp> {
-        match &self.window {
-            Some(Record::Window { opened_at, .. }) => Some(*opened_at),
-            _ => None,
-        }
-    }
-
-    /// Warnings about the file, for people.
-    pub fn warnings(&self, path: &Path) -> Vec<String> {
-        self.damaged
-            .iter()
-            .map(|(line, what)| format!("{}:{line}: {what}", path.display()))
-            .collect()
-    }
+/// Reads a journal file. Only an unreadable file is an error; damaged lines
+/// are reported in `damaged` and `torn_tail`.
+pub fn read(path: &Path) -> io::Result<Journal> {
+    Journal::from_reader(BufReader::new(File::open(path)?))
 }
 
 /// Whether a live process is writing the journal at `path`.
@@ -389,7 +234,7 @@ pub fn list(dir: &Path) -> io::Result<(Vec<Summary>, Vec<String>)> {
         if path.extension().and_then(|e| e.to_str()) != Some("jsonl") {
             continue;
         }
-        match Journal::read(&path) {
+        match read(&path) {
             Ok(journal) => {
                 let release = journal.release();
                 let plan = release.plan.as_ref();

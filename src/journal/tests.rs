@@ -4,6 +4,7 @@ use std::io::Write;
 
 use super::*;
 use crate::engine::Verdict;
+use crate::journal;
 use crate::model::Action;
 use crate::sim::{SimOptions, Simulator, bundled, run_to_end, scenario};
 
@@ -39,7 +40,7 @@ use jiff::SignedDuration;
 fn a_journal_reads_back_to_the_same_release() {
     let dir = temp_dir("same");
     let path = recorded("canary-regression", &dir);
-    let journal = Journal::read(&path).unwrap();
+    let journal = journal::read(&path).unwrap();
     assert!(journal.damaged.is_empty());
     assert_eq!(journal.operator(), Some("dave"));
     let release = journal.release();
@@ -62,7 +63,7 @@ fn commands_and_verdicts_are_on_the_record() {
         )
         .unwrap();
     // No close: a window that ended abruptly.
-    let journal = Journal::read(writer.path()).unwrap();
+    let journal = journal::read(writer.path()).unwrap();
     assert_eq!(journal.commands[0].1, command);
     assert_eq!(journal.verdicts[0].1, "c-1");
     assert!(!journal.verdicts[0].2);
@@ -82,7 +83,7 @@ fn a_file_cut_anywhere_stays_readable_and_says_so() {
             .unwrap()
             .write_all(&whole[..cut])
             .unwrap();
-        let journal = Journal::read(&cut_path).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        let journal = journal::read(&cut_path).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
         // Torn: the cut left part of a line that is not a whole record.
         let tail_start = whole[..cut]
             .iter()
@@ -118,7 +119,7 @@ fn windows_are_listed_newest_first() {
 fn the_report_answers_who_approved_who_rolled_back_and_what_the_metrics_did() {
     let dir = temp_dir("report");
     let path = recorded("canary-regression", &dir);
-    let journal = Journal::read(&path).unwrap();
+    let journal = journal::read(&path).unwrap();
     let report = report::build(&journal, Vec::new());
     assert_eq!(report.outcome, "rolled_back");
     assert_eq!(report.approvals[0].operator, "erin");
@@ -176,7 +177,7 @@ fn a_command_recorded_just_before_a_crash_is_in_the_report() {
     text.push_str(&serde_json::to_string(&command).unwrap());
     text.push('\n');
     std::fs::write(&path, text).unwrap();
-    let journal = Journal::read(&path).unwrap();
+    let journal = journal::read(&path).unwrap();
     let report = report::build(&journal, Vec::new());
     let unanswered = report
         .commands
@@ -228,7 +229,7 @@ fn what_operators_type_cannot_become_markup_in_the_report() {
     );
     events.extend(sim.submit(reject).1);
     writer.events(&events).unwrap();
-    let journal = Journal::read(writer.path()).unwrap();
+    let journal = journal::read(writer.path()).unwrap();
     let md = report::build(&journal, Vec::new()).markdown();
     assert!(!md.contains("\n# Heading"), "{md}");
     assert!(md.contains("\\<script\\>"), "{md}");
@@ -239,7 +240,7 @@ fn what_operators_type_cannot_become_markup_in_the_report() {
 fn at_the_end_means_after_traffic_last_moved_and_only_with_traffic() {
     let dir = temp_dir("end");
     let path = recorded("canary-regression", &dir);
-    let report = report::build(&Journal::read(&path).unwrap(), Vec::new());
+    let report = report::build(&journal::read(&path).unwrap(), Vec::new());
     let row = |cohort| {
         report
             .metrics
@@ -268,7 +269,7 @@ fn history_from_before_the_window_is_never_its_worst() {
     use crate::model::{Cohort, EventKind, Series};
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/journals/prometheus-canary-regression.jsonl");
-    let mut journal = Journal::read(&path).unwrap();
+    let mut journal = journal::read(&path).unwrap();
     let stable_errors = |journal: &Journal| {
         report::build(journal, Vec::new())
             .metrics

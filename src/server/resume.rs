@@ -25,7 +25,7 @@ pub fn find(dir: &Path, backend: &str) -> Option<(PathBuf, Journal)> {
         // A window another server is serving now is not taken up.
         .filter(|s| s.in_flight && !journal::in_use(&s.path))
         .find_map(|summary| {
-            let journal = Journal::read(&summary.path).ok()?;
+            let journal = journal::read(&summary.path).ok()?;
             match &journal.window {
                 Some(Record::Window {
                     mode, backend: b, ..

@@ -185,7 +185,7 @@ impl Theme {
     pub fn load(name_or_path: &str, no_color: bool) -> Result<Theme, String> {
         let text = match BUNDLED.iter().find(|(n, _)| *n == name_or_path) {
             Some((_, text)) => text.to_string(),
-            None => crate::problem::read_text(std::path::Path::new(name_or_path)).map_err(|err| {
+            None => crate::files::read_text(std::path::Path::new(name_or_path)).map_err(|err| {
                 let names: Vec<&str> = BUNDLED.iter().map(|(n, _)| *n).collect();
                 format!(
                     "no theme named \"{name_or_path}\" and cannot read it as a file ({err}); bundled themes: {}",

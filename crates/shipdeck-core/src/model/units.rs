@@ -9,7 +9,7 @@ pub const MAX_DURATION: SignedDuration = SignedDuration::from_hours(24 * 30);
 /// Parses a duration written as `90s`, `5m`, `1h30m` or ISO 8601 (`PT5M`).
 ///
 /// ```
-/// use shipdeck::model::units::{format_duration, parse_duration};
+/// use shipdeck_core::model::units::{format_duration, parse_duration};
 ///
 /// assert_eq!(format_duration(parse_duration("90s").unwrap()), "1m 30s");
 /// assert!(parse_duration("soon").is_err());

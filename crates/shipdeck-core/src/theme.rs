@@ -15,13 +15,16 @@ type S<T> = Spanned<T>;
 
 /// The themes built into shipdeck (the files in `themes/`).
 pub const BUNDLED: &[(&str, &str)] = &[
-    ("default", include_str!("../themes/default.yaml")),
-    ("light", include_str!("../themes/light.yaml")),
+    ("default", include_str!("../../../themes/default.yaml")),
+    ("light", include_str!("../../../themes/light.yaml")),
     (
         "high-contrast",
-        include_str!("../themes/high-contrast.yaml"),
+        include_str!("../../../themes/high-contrast.yaml"),
     ),
-    ("production", include_str!("../themes/production.yaml")),
+    (
+        "production",
+        include_str!("../../../themes/production.yaml"),
+    ),
 ];
 
 /// Style slots a theme may set, each for one kind of thing on screen.

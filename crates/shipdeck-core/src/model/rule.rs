@@ -50,7 +50,7 @@ impl Comparison {
 /// `error_rate > 10%`: a series compared with a threshold in the series' unit.
 ///
 /// ```
-/// use shipdeck::model::{Condition, Series};
+/// use shipdeck_core::model::{Condition, Series};
 ///
 /// let rule: Condition = "p95_latency > 2s".parse().unwrap();
 /// assert_eq!(rule.series, Series::LatencyP95);

@@ -5,31 +5,31 @@
 pub const SCENARIOS: &[(&str, &str)] = &[
     (
         "happy-canary",
-        include_str!("../../fixtures/scenarios/happy-canary.yaml"),
+        include_str!("../../../../fixtures/scenarios/happy-canary.yaml"),
     ),
     (
         "canary-regression",
-        include_str!("../../fixtures/scenarios/canary-regression.yaml"),
+        include_str!("../../../../fixtures/scenarios/canary-regression.yaml"),
     ),
     (
         "blue-green",
-        include_str!("../../fixtures/scenarios/blue-green.yaml"),
+        include_str!("../../../../fixtures/scenarios/blue-green.yaml"),
     ),
     (
         "rolling",
-        include_str!("../../fixtures/scenarios/rolling.yaml"),
+        include_str!("../../../../fixtures/scenarios/rolling.yaml"),
     ),
     (
         "approval-rejected",
-        include_str!("../../fixtures/scenarios/approval-rejected.yaml"),
+        include_str!("../../../../fixtures/scenarios/approval-rejected.yaml"),
     ),
     (
         "two-person",
-        include_str!("../../fixtures/scenarios/two-person.yaml"),
+        include_str!("../../../../fixtures/scenarios/two-person.yaml"),
     ),
     (
         "feature-flag",
-        include_str!("../../fixtures/scenarios/feature-flag.yaml"),
+        include_str!("../../../../fixtures/scenarios/feature-flag.yaml"),
     ),
 ];
 

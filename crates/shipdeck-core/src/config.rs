@@ -163,7 +163,7 @@ impl PrometheusFile {
     fn check(&self, at: &serde_saphyr::Location, c: &mut Checker) -> Option<PrometheusSource> {
         use crate::model::{Cohort, Series};
         let before = c.len();
-        match reqwest::Url::parse(self.url.trim()) {
+        match url::Url::parse(self.url.trim()) {
             // It would be shown in the log, the journal and `config`.
             Ok(url) if !url.username().is_empty() || url.password().is_some() => c.problem(
                 at,
