@@ -374,7 +374,7 @@ fn main() -> Result<(), String> {
     let production = || Theme::load("production", false).expect("bundled theme");
 
     let (mut app, _) = watching("happy-canary", "dave", true, production(), |r| {
-        r.rollout.weight == 25 && r.logs.len() > 120
+        r.rollout().weight == 25 && r.logs().len() > 120
     });
     shoot(
         &painter,
@@ -400,7 +400,7 @@ fn main() -> Result<(), String> {
     shoot(&painter, &mut app, 160, 45, &out.join("sign-off.png"))?;
 
     let (mut app, _) = watching("canary-regression", "dave", true, production(), |r| {
-        r.rollback.is_some()
+        r.rollback().is_some()
     });
     shoot(
         &painter,
@@ -482,7 +482,7 @@ fn main() -> Result<(), String> {
         "maria",
         true,
         Theme::load("light", false)?,
-        |r| r.rollout.weight == 100 && r.logs.len() > 150,
+        |r| r.rollout().weight == 100 && r.logs().len() > 150,
     );
     key(&mut app, KeyCode::Char('?'));
     shoot(&painter, &mut app, 160, 45, &out.join("help.png"))?;

@@ -62,7 +62,7 @@ pub fn line(n: u64) -> LogLine {
 
 /// The console mid-canary at 200x60 with `history` log lines behind it.
 pub fn console(history: u64) -> App {
-    let in_canary = |r: &Release| r.rollout.weight >= 25;
+    let in_canary = |r: &Release| r.rollout().weight >= 25;
     let (mut app, _) = watching(
         "happy-canary",
         "bench",

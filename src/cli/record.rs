@@ -188,7 +188,7 @@ pub fn replay(record: &RecordArgs, args: &ReplayArgs) -> ExitCode {
         let journal = read(&path)?;
         let settings = super::settings(record, None, |flags| flags.theme = args.theme.clone())?;
         let release = journal.release();
-        let environment = release.plan.as_ref().map_or("", |p| p.environment.as_str());
+        let environment = release.plan().map_or("", |p| p.environment.as_str());
         let theme = super::console::theme(&settings, environment)?;
         let keymap = super::console::keymap(&settings)?;
         super::console::need_terminal(&format!("shipdeck report {}", path.display()))?;

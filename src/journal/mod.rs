@@ -237,7 +237,7 @@ pub fn list(dir: &Path) -> io::Result<(Vec<Summary>, Vec<String>)> {
         match read(&path) {
             Ok(journal) => {
                 let release = journal.release();
-                let plan = release.plan.as_ref();
+                let plan = release.plan();
                 summaries.push(Summary {
                     opened_at: journal.opened_at(),
                     service: plan
@@ -247,9 +247,9 @@ pub fn list(dir: &Path) -> io::Result<(Vec<Summary>, Vec<String>)> {
                         .map(|p| format!("{} → {}", p.version_from, p.version_to))
                         .unwrap_or_default(),
                     outcome: release.outcome(),
-                    in_flight: release.status.in_flight(),
-                    started: release.started_at,
-                    ended: release.finished_at.or(release.last_at),
+                    in_flight: release.status().in_flight(),
+                    started: release.started_at(),
+                    ended: release.finished_at().or(release.last_at()),
                     damaged: !journal.damaged.is_empty(),
                     path,
                 });

@@ -212,7 +212,7 @@ fn what_operators_type_cannot_become_markup_in_the_report() {
     let mut events = sim.start();
     while !sim
         .release()
-        .gates
+        .gates()
         .iter()
         .any(|g| g.state == crate::model::GateState::Open)
     {

@@ -135,8 +135,8 @@ impl Hub {
         let hub = Arc::new(Hub {
             id,
             window,
-            seq: watch::Sender::new(release.last_seq),
-            clock: watch::Sender::new(release.last_at),
+            seq: watch::Sender::new(release.last_seq()),
+            clock: watch::Sender::new(release.last_at()),
             presence: watch::Sender::new(Presence::default()),
             stopped: watch::Sender::new(None),
             state: RwLock::new(State {
@@ -278,7 +278,7 @@ impl Hub {
         while state.events.len() > KEEP {
             state.events.pop_front();
         }
-        let last = state.release.last_seq;
+        let last = state.release.last_seq();
         drop(state);
         self.seq.send_replace(last);
     }

@@ -228,7 +228,7 @@ async fn snapshot(
     hub.with_release(|release| {
         axum::Json(Snapshot {
             window: &hub.window,
-            last_seq: release.last_seq,
+            last_seq: release.last_seq(),
             release,
         })
         .into_response()

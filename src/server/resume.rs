@@ -258,7 +258,7 @@ mod tests {
             value: 0.004,
         }]));
         let mut n = 0;
-        while matches!(sim.release().status, Status::Running | Status::Paused) {
+        while matches!(sim.release().status(), Status::Running | Status::Paused) {
             at += SignedDuration::from_secs(7);
             events.extend(sim.advance_to(at));
             n += 1;
@@ -270,7 +270,7 @@ mod tests {
                 ));
             }
             // As the backend takes a reading: each value after what is due.
-            if sim.release().rollout.began {
+            if sim.release().rollout().began {
                 events.extend(sim.observe(Series::ErrorRate, Cohort::Canary, 0.3));
             }
             events.extend(sim.advance_to(at));
@@ -287,7 +287,7 @@ mod tests {
             ..Journal::default()
         };
         let rebuilt = rebuild(story(), options.clone(), &journal).expect("the journal matches");
-        assert_eq!(rebuilt.sim.release().status, sim.release().status);
+        assert_eq!(rebuilt.sim.release().status(), sim.release().status());
         // Without the readings, the same journal cannot be reproduced.
         let own = SimOptions {
             external_metrics: false,

@@ -79,5 +79,5 @@ pub fn at_approval(r: &Release) -> bool {
 pub fn at_manual_pause(r: &Release) -> bool {
     r.current_step()
         .is_some_and(|(_, s)| matches!(s.kind, StepKind::Pause { duration: None }))
-        && !r.rollout.step_completed
+        && !r.rollout().step_completed
 }

@@ -344,7 +344,7 @@ impl App {
                 if let Some(last) = events.last() {
                     self.now = Some(self.now.map_or(last.at, |n| n.max(last.at)));
                 }
-                self.logs.sync(&self.release.logs);
+                self.logs.sync(self.release.logs());
                 self.announce(&events);
                 self.clamp_selection();
                 self.dirty = true;
@@ -383,7 +383,7 @@ impl App {
                     self.dirty = true;
                 }
                 // Redraw for the clock only while something on screen counts.
-                let counting = self.release.status.in_flight();
+                let counting = self.release.status().in_flight();
                 let minute_changed =
                     before.map(|b| b.as_second() / 60) != Some(now.as_second() / 60);
                 if counting || minute_changed {
@@ -414,9 +414,9 @@ impl App {
             }
             Update::Logs(lines) => {
                 for line in lines {
-                    self.release.logs.push(line);
+                    self.release.apply(line);
                 }
-                self.logs.sync(&self.release.logs);
+                self.logs.sync(self.release.logs());
                 self.dirty = true;
             }
             Update::Undelivered { id, reason } => {
@@ -431,7 +431,7 @@ impl App {
                     self.status = None;
                     self.pending.clear();
                 }
-                self.release = Release::new("", self.release.logs.capacity());
+                self.release = Release::new("", self.release.logs().capacity());
                 self.logs = LogView::default();
                 self.dirty = true;
             }
@@ -452,11 +452,8 @@ impl App {
     /// The checklist the operator is working through now.
     pub fn active_checklist(&self) -> Option<&Checklist> {
         let release = &self.release;
-        let rollback_list = release
-            .plan
-            .as_ref()
-            .and_then(|p| p.rollback_checklist.as_deref());
-        if release.rollback.is_some()
+        let rollback_list = release.plan().and_then(|p| p.rollback_checklist.as_deref());
+        if release.rollback().is_some()
             && let Some(list) = rollback_list.and_then(|l| release.checklist(l))
         {
             return Some(list);
@@ -472,7 +469,7 @@ impl App {
         }
         // Otherwise the latest stage that has started and has a checklist.
         release
-            .stages
+            .stages()
             .iter()
             .rev()
             .filter(|s| s.started_at.is_some())
@@ -483,7 +480,7 @@ impl App {
     pub fn rows(&self) -> Vec<Row> {
         let mut rows: Vec<Row> = self
             .release
-            .gates
+            .gates()
             .iter()
             .map(|g| Row::Gate(g.plan.id.clone()))
             .collect();
@@ -573,7 +570,7 @@ impl App {
         }
         let open: Vec<_> = self
             .release
-            .gates
+            .gates()
             .iter()
             .filter(|g| g.state == GateState::Open)
             .collect();
@@ -607,7 +604,7 @@ impl App {
         }
         if key.code == KeyCode::Esc {
             if self.logs.is_filtered() {
-                self.logs.clear_filter(&self.release.logs);
+                self.logs.clear_filter(self.release.logs());
                 self.say(Tone::Info, "log filter cleared");
             }
             return Vec::new();
@@ -685,7 +682,7 @@ impl App {
             },
             UiAction::Retry => return self.send(Action::Retry { stage: None }, "retry"),
             UiAction::Pause => {
-                return if self.release.status == Status::Paused {
+                return if self.release.status() == Status::Paused {
                     self.send(Action::Resume, "resume")
                 } else {
                     self.send(Action::Pause { reason: None }, "pause")
@@ -786,7 +783,7 @@ impl App {
                 self.say(Tone::Info, format!("follow logs {state}"));
             }
             UiAction::Level => {
-                self.logs.cycle_level(&self.release.logs);
+                self.logs.cycle_level(self.release.logs());
                 self.say(
                     Tone::Info,
                     format!("logs at {} and above", self.logs.min_level),
@@ -903,9 +900,9 @@ impl App {
                 if submit || key.code == KeyCode::Enter {
                     let filter = content(&text);
                     if filter.is_empty() {
-                        self.logs.clear_filter(&self.release.logs);
+                        self.logs.clear_filter(self.release.logs());
                         self.say(Tone::Info, "log filter cleared");
-                    } else if let Err(err) = self.logs.set_filter(&filter, &self.release.logs) {
+                    } else if let Err(err) = self.logs.set_filter(&filter, self.release.logs()) {
                         self.say(Tone::Refused, format!("filter {filter:?}: {err}"));
                         self.dialog = Some(Dialog::Filter { text });
                     } else {
@@ -981,7 +978,7 @@ impl App {
         if may(Action::Retry { stage: None }) {
             hints.push((k(UiAction::Retry), "retry"));
         }
-        if self.release.status.in_flight() && self.release.status != Status::RollingBack {
+        if self.release.status().in_flight() && self.release.status() != Status::RollingBack {
             hints.push((k(UiAction::Rollback), "roll back"));
         }
         if self.focus == Pane::Gates
@@ -1014,7 +1011,7 @@ impl App {
         let probe = Command::new("probe", self.operator.clone(), action);
         let now = self
             .now
-            .unwrap_or_else(|| self.release.last_at.unwrap_or(Timestamp::UNIX_EPOCH));
+            .unwrap_or_else(|| self.release.last_at().unwrap_or(Timestamp::UNIX_EPOCH));
         policy::check(&self.release, &probe, now)
     }
 

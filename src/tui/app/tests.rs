@@ -222,7 +222,7 @@ fn s_before_the_gate_opens_says_when_it_will() {
 #[test]
 fn r_retries_a_failed_stage() {
     let (mut app, _) = watching("rolling", "priya", false, |r| {
-        r.stages
+        r.stages()
             .iter()
             .any(|s| s.state == crate::model::StageState::Failed)
     });
@@ -239,7 +239,7 @@ fn r_retries_a_failed_stage() {
 
 #[test]
 fn a_rollback_that_cannot_happen_is_not_sent_and_opens_no_box() {
-    let (mut app, _) = watching("approval-rejected", "dave", true, |r| r.status.is_final());
+    let (mut app, _) = watching("approval-rejected", "dave", true, |r| r.status().is_final());
     assert!(press(&mut app, KeyCode::Char('R')).is_empty());
     assert!(app.dialog.is_none());
     assert_eq!(
@@ -254,7 +254,9 @@ fn a_rollback_that_cannot_happen_is_not_sent_and_opens_no_box() {
 
 #[test]
 fn what_others_do_to_the_release_is_announced() {
-    let (app, _) = watching("canary-regression", "dave", true, |r| r.rollback.is_some());
+    let (app, _) = watching("canary-regression", "dave", true, |r| {
+        r.rollback().is_some()
+    });
     let (tone, text) = status(&app);
     assert_eq!(tone, Tone::Refused);
     assert!(
@@ -382,7 +384,7 @@ fn p_pauses_and_on_a_paused_release_resumes() {
     };
     let (_, events) = sim.submit(command.clone());
     app.update(Msg::Backend(Update::Events(events)));
-    assert_eq!(app.release.status, Status::Paused);
+    assert_eq!(app.release.status(), Status::Paused);
     assert_eq!(
         sent(&press(&mut app, KeyCode::Char('p'))),
         vec![Action::Resume]
@@ -429,7 +431,7 @@ fn arrows_and_jk_move_the_selection_and_space_ticks_the_selected_item() {
 
 #[test]
 fn in_the_log_pane_keys_scroll_and_g_follows_again() {
-    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs.len() > 200);
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs().len() > 200);
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.focus, Pane::Logs);
     assert!(app.logs.follow);
@@ -451,7 +453,7 @@ fn in_the_log_pane_keys_scroll_and_g_follows_again() {
 
 #[test]
 fn slash_filters_logs_esc_clears_and_a_bad_regex_is_refused() {
-    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs.len() > 200);
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs().len() > 200);
     let all = app.logs.matching();
     press(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "src:ingress 200");
@@ -472,7 +474,7 @@ fn slash_filters_logs_esc_clears_and_a_bad_regex_is_refused() {
 
 #[test]
 fn l_cycles_the_minimum_log_level() {
-    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs.len() > 50);
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs().len() > 50);
     let all = app.logs.matching();
     press(&mut app, KeyCode::Char('l'));
     assert_eq!(status(&app).1, "logs at info and above");
@@ -495,7 +497,7 @@ fn rebound_keys_are_the_ones_that_work() {
 
 #[test]
 fn redraws_happen_only_when_something_changed() {
-    let (mut app, sim) = watching("approval-rejected", "dave", true, |r| r.status.is_final());
+    let (mut app, sim) = watching("approval-rejected", "dave", true, |r| r.status().is_final());
     app.dirty = false;
     app.update(Msg::Backend(Update::Clock(
         sim.now() + SignedDuration::from_secs(1),
@@ -571,7 +573,7 @@ fn a_replay_takes_space_and_arrows_and_refuses_every_change() {
     }
     // Seeking back starts the release again from its first event.
     app.update(Msg::Backend(Update::Reset));
-    assert_eq!(app.release.status, Status::NotStarted);
+    assert_eq!(app.release.status(), Status::NotStarted);
 }
 
 #[test]
@@ -582,7 +584,7 @@ fn a_server_starting_afresh_clears_what_was_said_of_the_old_release() {
     app.update(Msg::Backend(Update::Reset));
     assert!(app.dialog.is_none(), "a box about the old release is gone");
     assert!(app.status.is_none());
-    assert!(app.release.plan.is_none());
+    assert!(app.release.plan().is_none());
 }
 
 #[test]

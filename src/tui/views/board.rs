@@ -43,24 +43,24 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
-    let now = app.now.or(release.last_at);
+    let now = app.now.or(release.last_at());
     let mut lines: Vec<Line> = Vec::new();
     // When the pane is short, the stages already done fold into one line so
     // the current stage and the rollout plan stay in view.
     let done = release
-        .stages
+        .stages()
         .iter()
         .take_while(|s| s.state == StageState::Succeeded)
         .count();
     let plan_rows = if release.steps().is_empty() { 0 } else { 4 };
-    let fold = done > 1 && release.stages.len() + 1 + plan_rows > inner.height as usize;
+    let fold = done > 1 && release.stages().len() + 1 + plan_rows > inner.height as usize;
     if fold {
         lines.push(Line::from(styled(
             format!(" {} {done} stages done", icon(StageState::Succeeded)),
             theme.stage_succeeded,
         )));
     }
-    for stage in release.stages.iter().skip(if fold { done } else { 0 }) {
+    for stage in release.stages().iter().skip(if fold { done } else { 0 }) {
         let style = stage_style(theme, stage.state);
         let time = match (stage.started_at, now) {
             (Some(start), Some(now)) => {
@@ -105,9 +105,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .unwrap_or_else(|| "Rollout".into());
         lines.push(Line::from(styled(format!(" {title} plan"), theme.title)));
         let mut chips: Vec<Span> = vec![Span::raw(" ")];
-        let current = release.rollout.step;
+        let current = release.rollout().step;
         let rolling_back =
-            matches!(release.status, Status::RollingBack) || release.rollback.is_some();
+            matches!(release.status(), Status::RollingBack) || release.rollback().is_some();
         for (i, step) in steps.iter().enumerate() {
             let label = match &step.kind {
                 StepKind::SetWeight { weight } => format!("{weight}%"),
@@ -117,10 +117,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 StepKind::Analysis { duration } => format!("~{}", compact(*duration)),
             };
             let done = match current {
-                Some(c) => i < c || (i == c && release.rollout.step_completed),
+                Some(c) => i < c || (i == c && release.rollout().step_completed),
                 None => false,
             };
-            let is_current = current == Some(i) && !release.rollout.step_completed;
+            let is_current = current == Some(i) && !release.rollout().step_completed;
             let style = if is_current && rolling_back {
                 theme.stage_failed.add_modifier(Modifier::REVERSED)
             } else if is_current {
@@ -156,11 +156,8 @@ fn compact(d: jiff::SignedDuration) -> String {
 /// What the current step is doing, and for how long.
 fn step_detail(app: &App) -> String {
     let release = &app.release;
-    if release.status == Status::RollingBack {
-        let previous = release
-            .plan
-            .as_ref()
-            .map_or("", |p| p.version_from.as_str());
+    if release.status() == Status::RollingBack {
+        let previous = release.plan().map_or("", |p| p.version_from.as_str());
         return format!("rolling back to {previous}");
     }
     if !matches!(
@@ -172,19 +169,19 @@ fn step_detail(app: &App) -> String {
     let Some((i, step)) = release.current_step() else {
         return String::new();
     };
-    if release.rollout.step_completed {
+    if release.rollout().step_completed {
         return String::new();
     }
     let n = i + 1;
     let total = release.steps().len();
-    if let Some(left) = release.rollout.remaining {
+    if let Some(left) = release.rollout().remaining {
         return format!(
             "step {n}/{total} {} · paused with {} left",
             step.describe(),
             format_duration(left)
         );
     }
-    match (release.rollout.until, app.now) {
+    match (release.rollout().until, app.now) {
         (Some(until), Some(now)) => {
             format!(
                 "step {n}/{total} {} · {} left",

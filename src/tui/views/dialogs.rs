@@ -44,8 +44,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             frame.render_widget(Clear, rect);
             let target = app
                 .release
-                .plan
-                .as_ref()
+                .plan()
                 .map(|p| format!("{} {}", p.service, p.version_to))
                 .unwrap_or_default();
             let text = vec![

@@ -34,7 +34,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     // The line the selection is on, to keep it in view.
     let mut selected_line = 0;
 
-    for gate in &release.gates {
+    for gate in release.gates() {
         let row = Row::Gate(gate.plan.id.clone());
         if selected == Some(&row) {
             selected_line = lines.len();
@@ -146,7 +146,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 styled(who, theme.muted),
             ]));
         }
-    } else if release.gates.is_empty() {
+    } else if release.gates().is_empty() {
         lines.push(Line::from(styled(
             " no gates or checklists yet",
             theme.muted,

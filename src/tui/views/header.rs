@@ -16,11 +16,11 @@ use crate::tui::app::App;
 fn state(app: &App) -> (String, Style) {
     let theme = &app.theme;
     let release = &app.release;
-    let rolled_back_by = || release.rollback.as_ref().map_or("?", |r| r.by.as_str());
-    match release.status {
+    let rolled_back_by = || release.rollback().map_or("?", |r| r.by.as_str());
+    match release.status() {
         Status::NotStarted => ("NOT STARTED".to_string(), theme.header),
         Status::Running => match release
-            .stages
+            .stages()
             .iter()
             .find(|s| s.state == StageState::Failed)
         {
@@ -28,7 +28,7 @@ fn state(app: &App) -> (String, Style) {
             None => ("RUNNING".to_string(), theme.header),
         },
         Status::Paused => (
-            format!("PAUSED by {}", release.paused_by.as_deref().unwrap_or("?")),
+            format!("PAUSED by {}", release.paused_by().unwrap_or("?")),
             theme.stage_waiting,
         ),
         Status::RollingBack => (format!("ROLLING BACK ({})", rolled_back_by()), theme.danger),
@@ -59,16 +59,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Connection::Lost(why) => ("✗", format!("lost: {why}")),
     };
     // Live is the pipeline; a metrics source in trouble is said beside it.
-    let connection = match &release.metrics_source {
-        Some(said) if !release.status.is_final() && said.level == Level::Error => {
+    let connection = match &release.metrics_source() {
+        Some(said) if !release.status().is_final() && said.level == Level::Error => {
             format!("{connection} · no metrics")
         }
-        Some(said) if !release.status.is_final() && said.level == Level::Warn => {
+        Some(said) if !release.status().is_final() && said.level == Level::Warn => {
             format!("{connection} · metrics partial")
         }
         _ => connection,
     };
-    let Some(plan) = &release.plan else {
+    let Some(plan) = release.plan() else {
         let line = Line::from(vec![
             styled(" shipdeck ", header.add_modifier(Modifier::BOLD)),
             styled(format!(" {dot} {} {connection}", app.backend), header),
@@ -79,11 +79,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 
     // Line 1: what, where, how far; the backend on the right.
     let total = release.steps().len();
-    let step = match release.rollout.step {
+    let step = match release.rollout().step {
         Some(i) => format!("step {}/{total}", i + 1),
         None => "not started".to_string(),
     };
-    let weight = release.rollout.weight;
+    let weight = release.rollout().weight;
     let traffic = match plan.strategy {
         Strategy::BlueGreen { active, .. } if weight == 100 => {
             format!("{} live", active.other().name())
@@ -110,7 +110,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     );
     // A narrow screen gets the same facts in fewer letters.
     if left.width() + 8 > row1.width as usize {
-        let progress = match release.rollout.step {
+        let progress = match release.rollout().step {
             Some(i) => format!(" {} {}/{total} {weight}%", plan.strategy.name(), i + 1),
             None => format!(" {} not started", plan.strategy.name()),
         };
@@ -157,7 +157,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         None => " no window".to_string(),
     };
     // Once the release has ended, its clock has stopped: say when it ended.
-    let now = match (release.finished_at, app.now) {
+    let now = match (release.finished_at(), app.now) {
         (Some(end), _) => format!(" · ended {}", end.strftime("%H:%M:%S")),
         (None, Some(now)) => format!(" · now {}", now.strftime("%H:%M:%S")),
         (None, None) => String::new(),

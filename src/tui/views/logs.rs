@@ -11,7 +11,7 @@ use crate::tui::app::{App, Pane};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
-    let ring = &app.release.logs;
+    let ring = &app.release.logs();
     let view = &app.logs;
     let follow = if view.follow {
         "following".to_string()

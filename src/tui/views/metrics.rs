@@ -16,7 +16,7 @@ const SHOWN: [Series; 3] = [Series::ErrorRate, Series::LatencyP95, Series::Throu
 
 /// The rule whose threshold is drawn for a series: a rollback rule first.
 fn threshold_rule(app: &App, series: Series) -> Option<&Rule> {
-    let rules = &app.release.plan.as_ref()?.rules;
+    let rules = &app.release.plan()?.rules;
     let on_series = |r: &&Rule| r.condition.series == series && r.cohort == Cohort::Canary;
     rules
         .iter()
@@ -46,16 +46,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let alerts: Vec<_> = release
-        .alerts
+        .alerts()
         .iter()
         .filter(|a| a.state != AlertState::Resolved)
         .collect();
     // A metrics source in trouble comes first: what the rules judge is
     // missing.
     let trouble = release
-        .metrics_source
-        .as_ref()
-        .filter(|said| said.level >= crate::model::Level::Warn && !release.status.is_final());
+        .metrics_source()
+        .filter(|said| said.level >= crate::model::Level::Warn && !release.status().is_final());
     let wanted = alerts.len() + usize::from(trouble.is_some());
     let alert_rows = (wanted as u16).min(inner.height / 4).min(3);
     let [charts, alert_area] =
@@ -83,7 +82,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     a.acknowledged_by.as_deref().unwrap_or("?")
                 ),
                 // After the release ends nothing is watched any more.
-                _ if release.status.is_final() => format!("fired at {}", clock(a.since)),
+                _ if release.status().is_final() => format!("fired at {}", clock(a.since)),
                 _ => format!("firing since {}", clock(a.since)),
             };
             let text = format!("⚠ {} {state}: {}", a.rule, a.message);
@@ -96,7 +95,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 
 fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
     let theme = &app.theme;
-    let metrics = &app.release.metrics;
+    let metrics = &app.release.metrics();
     let rule = threshold_rule(app, series);
     let breach_above = rule.is_none_or(|r| {
         matches!(
@@ -174,7 +173,7 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
     ])
     .areas(bars);
     // After the release ends nothing more comes: no gap grows at the end.
-    let now = app.now.filter(|_| !app.release.status.is_final());
+    let now = app.now.filter(|_| !app.release.status().is_final());
     let recent = |cohort: Cohort, width: u16| -> Vec<f64> {
         metrics
             .get(series, cohort)

@@ -26,7 +26,7 @@ fn snap(name: &str, app: &mut App) {
 #[test]
 fn canary_in_progress() {
     let (mut app, _) = watching("happy-canary", "dave", true, |r| {
-        r.rollout.weight == 25 && r.logs.len() > 120
+        r.rollout().weight == 25 && r.logs().len() > 120
     });
     snap("canary_in_progress", &mut app);
 }
@@ -61,7 +61,9 @@ fn the_promote_confirmation() {
 
 #[test]
 fn an_automatic_rollback_firing() {
-    let (mut app, _) = watching("canary-regression", "dave", true, |r| r.rollback.is_some());
+    let (mut app, _) = watching("canary-regression", "dave", true, |r| {
+        r.rollback().is_some()
+    });
     snap("automatic_rollback", &mut app);
 }
 
@@ -75,7 +77,7 @@ fn the_rollback_reason_box_after_shift_r() {
 
 #[test]
 fn the_log_filter() {
-    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs.len() > 150);
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs().len() > 150);
     press(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "src:ingress POST");
     snap("filter_dialog", &mut app);
@@ -94,7 +96,7 @@ fn help() {
 
 #[test]
 fn finished() {
-    let (mut app, _) = watching("approval-rejected", "dave", true, |r| r.status.is_final());
+    let (mut app, _) = watching("approval-rejected", "dave", true, |r| r.status().is_final());
     snap("aborted", &mut app);
 }
 
@@ -124,7 +126,7 @@ fn tiny_windows_get_a_notice_not_a_panic() {
 /// in the alert colour, until it answers again.
 #[test]
 fn a_metrics_source_in_trouble_is_said_above_the_alerts() {
-    let (mut app, mut sim) = watching("happy-canary", "dave", true, |r| r.rollout.began);
+    let (mut app, mut sim) = watching("happy-canary", "dave", true, |r| r.rollout().began);
     let events = sim.metrics_said(
         crate::model::Level::Error,
         crate::model::METRICS_SOURCE,

@@ -704,3 +704,27 @@ fn a_rollback_rule_already_firing_acts_once_the_rollout_begins() {
         "rule:ErrorRateRollback"
     );
 }
+
+#[test]
+fn a_line_of_the_readers_own_is_shown_among_the_logs_and_moves_nothing_else() {
+    let story = Story::at_first_pause();
+    let mut release = story.release().clone();
+    let before = (release.last_seq(), release.last_at(), release.logs().len());
+    release.apply(crate::model::LogLine {
+        at: at(5_000),
+        level: crate::model::Level::Warn,
+        source: "deploy.log".into(),
+        stage: None,
+        message: "disk at 91%".into(),
+    });
+    assert_eq!(release.logs().len(), before.2 + 1);
+    assert_eq!(
+        release.logs().iter().last().map(|l| l.message.as_str()),
+        Some("disk at 91%")
+    );
+    assert_eq!(
+        (release.last_seq(), release.last_at()),
+        (before.0, before.1),
+        "no seq and no clock move for a line that is no event"
+    );
+}

@@ -23,7 +23,7 @@ pub use gate::{Approvers, Gate, GatePlan, GateState, Rejection, SignOff};
 pub use logs::{Level, LogLine, LogRing};
 pub use metrics::{Cohort, METRICS_SOURCE, MetricPoint, MetricSeries, Metrics, Sample, Series};
 pub use release::{
-    Alert, DEFAULT_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout, Status, Window,
+    Alert, Change, DEFAULT_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout, Status, Window,
 };
 pub use rule::{Comparison, Condition, Rule, RuleAction, Severity};
 pub use stage::{Stage, StageKind, StagePlan, StageState};

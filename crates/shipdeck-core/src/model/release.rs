@@ -115,32 +115,58 @@ pub struct Alert {
     pub acknowledged_by: Option<String>,
 }
 
+/// What changes a [`Release`].
+#[derive(Debug, Clone)]
+pub enum Change<'a> {
+    /// One of its events.
+    Event(&'a Event),
+    /// A line from a log source of the reader's own (the console's `--logs`):
+    /// shown among the release's lines, but no event of the release, so it
+    /// has no `seq` and moves nothing else.
+    Line(LogLine),
+}
+
+impl<'a> From<&'a Event> for Change<'a> {
+    fn from(event: &'a Event) -> Change<'a> {
+        Change::Event(event)
+    }
+}
+
+impl From<LogLine> for Change<'_> {
+    fn from(line: LogLine) -> Self {
+        Change::Line(line)
+    }
+}
+
 /// A release, folded from its events. It serializes for the HTTP snapshot
 /// (its logs as their newest lines only).
+///
+/// Its fields are read through methods of the same names: outside this
+/// crate, [`Release::apply`] is the only way to change a release.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Release {
-    pub id: String,
-    pub plan: Option<ReleasePlan>,
-    pub status: Status,
-    pub stages: Vec<Stage>,
-    pub gates: Vec<Gate>,
-    pub checklists: Vec<Checklist>,
-    pub rollout: Rollout,
-    pub metrics: Metrics,
-    pub logs: LogRing,
+    pub(crate) id: String,
+    pub(crate) plan: Option<ReleasePlan>,
+    pub(crate) status: Status,
+    pub(crate) stages: Vec<Stage>,
+    pub(crate) gates: Vec<Gate>,
+    pub(crate) checklists: Vec<Checklist>,
+    pub(crate) rollout: Rollout,
+    pub(crate) metrics: Metrics,
+    pub(crate) logs: LogRing,
     /// Alerts in the order they first fired; one entry per rule.
-    pub alerts: Vec<Alert>,
-    pub rollback: Option<Rollback>,
-    pub paused_by: Option<String>,
-    pub started_at: Option<Timestamp>,
-    pub finished_at: Option<Timestamp>,
+    pub(crate) alerts: Vec<Alert>,
+    pub(crate) rollback: Option<Rollback>,
+    pub(crate) paused_by: Option<String>,
+    pub(crate) started_at: Option<Timestamp>,
+    pub(crate) finished_at: Option<Timestamp>,
     /// The `seq` of the last event applied.
-    pub last_seq: u64,
+    pub(crate) last_seq: u64,
     /// The time of the last event applied.
-    pub last_at: Option<Timestamp>,
+    pub(crate) last_at: Option<Timestamp>,
     /// What a metrics source (Prometheus) last said about itself, when the
     /// release's metrics come from one.
-    pub metrics_source: Option<LogLine>,
+    pub(crate) metrics_source: Option<LogLine>,
 }
 
 impl Release {
@@ -165,6 +191,83 @@ impl Release {
             last_at: None,
             metrics_source: None,
         }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The plan, once `release_started` has been applied.
+    pub fn plan(&self) -> Option<&ReleasePlan> {
+        self.plan.as_ref()
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    pub fn gates(&self) -> &[Gate] {
+        &self.gates
+    }
+
+    pub fn checklists(&self) -> &[Checklist] {
+        &self.checklists
+    }
+
+    pub fn rollout(&self) -> &Rollout {
+        &self.rollout
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The release's log lines, and those of the reader's own log sources
+    /// it was given (see [`Change::Line`]).
+    pub fn logs(&self) -> &LogRing {
+        &self.logs
+    }
+
+    /// Alerts in the order they first fired; one entry per rule.
+    pub fn alerts(&self) -> &[Alert] {
+        &self.alerts
+    }
+
+    pub fn rollback(&self) -> Option<&Rollback> {
+        self.rollback.as_ref()
+    }
+
+    /// Who paused the rollout, while it is paused.
+    pub fn paused_by(&self) -> Option<&str> {
+        self.paused_by.as_deref()
+    }
+
+    pub fn started_at(&self) -> Option<Timestamp> {
+        self.started_at
+    }
+
+    pub fn finished_at(&self) -> Option<Timestamp> {
+        self.finished_at
+    }
+
+    /// The `seq` of the last event applied.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// The time of the last event applied.
+    pub fn last_at(&self) -> Option<Timestamp> {
+        self.last_at
+    }
+
+    /// What a metrics source (Prometheus) last said about itself, when the
+    /// release's metrics come from one.
+    pub fn metrics_source(&self) -> Option<&LogLine> {
+        self.metrics_source.as_ref()
     }
 
     pub fn outcome(&self) -> Option<Outcome> {
@@ -280,10 +383,15 @@ impl Release {
         (!needs.is_empty()).then(|| format!("\"{}\" waits: {}", stage.plan.name, needs.join("; ")))
     }
 
-    /// Folds one event into the state. Events must arrive in `seq` order;
-    /// one already applied (an old or repeated `seq`) is ignored, so a
-    /// resumed stream can never count anything twice.
-    pub fn apply(&mut self, event: &Event) {
+    /// Folds one change into the state: an event, or a line of the reader's
+    /// own. Events must arrive in `seq` order; one already applied (an old
+    /// or repeated `seq`) is ignored, so a resumed stream can never count
+    /// anything twice.
+    pub fn apply<'a>(&mut self, change: impl Into<Change<'a>>) {
+        let event = match change.into() {
+            Change::Event(event) => event,
+            Change::Line(line) => return self.logs.push(line),
+        };
         if event.seq <= self.last_seq {
             return;
         }
