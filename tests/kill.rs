@@ -131,7 +131,7 @@ fn a_window_killed_a_hundred_times_keeps_every_acknowledged_command() {
         let answered: std::collections::HashSet<&str> = journal
             .verdicts
             .iter()
-            .map(|(_, id, _, _)| id.as_str())
+            .map(|answer| answer.id.as_str())
             .collect();
         for id in &acknowledged {
             assert!(

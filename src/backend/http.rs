@@ -18,7 +18,7 @@ use tokio::time::{Instant, sleep, timeout};
 use super::sse::{self, Found};
 use super::{Connection, Handle, Update};
 use crate::api::{self, CommandReply, ErrorBody, Hello, Presence, ReleaseSummary, VerdictName};
-use crate::engine::Verdict;
+use crate::engine::{Refusal, Verdict};
 use crate::model::{Command, Event};
 
 /// Silence after which the header says the stream is quiet.
@@ -45,6 +45,37 @@ pub enum RemoteError {
     Refused { status: u16, message: String },
     /// The answer was not what the contract promises.
     Garbled(String),
+}
+
+/// A server's answer to a command: who it applied the command as, and the
+/// verdict — a refusal's grounds read from the status (403: who gave it,
+/// 409: where the release stands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    pub operator: String,
+    pub verdict: Verdict,
+}
+
+impl Decided {
+    fn from_reply(reply: CommandReply, forbidden: bool) -> Decided {
+        let verdict = match reply.verdict {
+            VerdictName::Accepted => Verdict::Accepted { note: reply.note },
+            VerdictName::Refused => {
+                let reason = reply
+                    .reason
+                    .unwrap_or_else(|| "refused without a reason".into());
+                Verdict::Refused(if forbidden {
+                    Refusal::who(reason)
+                } else {
+                    Refusal::when(reason)
+                })
+            }
+        };
+        Decided {
+            operator: reply.operator,
+            verdict,
+        }
+    }
 }
 
 impl std::fmt::Display for RemoteError {
@@ -219,7 +250,7 @@ impl Remote {
         release: &str,
         command: &Command,
         within: Duration,
-    ) -> Result<CommandReply, Result<(String, Option<Duration>), RemoteError>> {
+    ) -> Result<Decided, Result<(String, Option<Duration>), RemoteError>> {
         let path = format!("{}/releases/{release}/commands", api::PREFIX);
         let response = self
             .request(Method::POST, &path)
@@ -237,11 +268,13 @@ impl Remote {
                 .bytes()
                 .await
                 .map_err(|err| Ok((format!("the answer was cut off: {err}"), None)))?;
-            return serde_json::from_slice::<CommandReply>(&body).map_err(|err| {
-                Err(RemoteError::Garbled(format!(
-                    "the server's answer ({status}) is not a command reply: {err}"
-                )))
-            });
+            return serde_json::from_slice::<CommandReply>(&body)
+                .map(|reply| Decided::from_reply(reply, status == StatusCode::FORBIDDEN))
+                .map_err(|err| {
+                    Err(RemoteError::Garbled(format!(
+                        "the server's answer ({status}) is not a command reply: {err}"
+                    )))
+                });
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             let wait = retry_after(&response);
@@ -261,7 +294,7 @@ impl Remote {
         release: &str,
         command: &Command,
         patience: Duration,
-    ) -> Result<CommandReply, RemoteError> {
+    ) -> Result<Decided, RemoteError> {
         let deadline = Instant::now() + patience;
         let mut failures = 0;
         loop {
@@ -708,16 +741,9 @@ pub fn spawn(remote: Remote, release: String, label: String) -> Handle {
 async fn deliver(remote: &Remote, release: &str, command: Command) -> Update {
     let id = command.id.clone();
     match remote.send(release, &command, COMMAND_PATIENCE).await {
-        Ok(reply) => Update::Verdict {
+        Ok(decided) => Update::Verdict {
             id,
-            verdict: match reply.verdict {
-                VerdictName::Accepted => Verdict::Accepted { note: reply.note },
-                VerdictName::Refused => Verdict::Refused {
-                    reason: reply
-                        .reason
-                        .unwrap_or_else(|| "refused without a reason".into()),
-                },
-            },
+            verdict: decided.verdict,
         },
         Err(err) => Update::Undelivered {
             id,

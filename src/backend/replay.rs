@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
 use super::{Connection, Handle, ReplayControl, Update};
-use crate::engine::Verdict;
+use crate::engine::{Refusal, Verdict};
 use crate::model::Event;
 
 /// Plays `events` (in `seq` order) at `speed` times their own pace.
@@ -99,9 +99,9 @@ pub fn spawn(events: Vec<Event>, speed: f64, label: String) -> Handle {
                 }
                 command = command_rx.recv() => {
                     let Some(command) = command else { return };
-                    let verdict = Verdict::Refused {
-                        reason: "this is a replay of a recorded window; nothing can be changed".into(),
-                    };
+                    let verdict = Verdict::Refused(Refusal::when(
+                        "this is a replay of a recorded window; nothing can be changed",
+                    ));
                     if update_tx.send(Update::Verdict { id: command.id, verdict }).await.is_err() {
                         return;
                     }

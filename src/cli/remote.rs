@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use shipdeck::api::VerdictName;
-use shipdeck::backend::http::{COMMAND_PATIENCE, Remote, RemoteError};
+use shipdeck::backend::http::{COMMAND_PATIENCE, Decided, Remote, RemoteError};
+use shipdeck::engine::Verdict;
 use shipdeck::model::{Action, Command};
 use shipdeck::settings::{RemoteSettings, Settings, Source};
 
@@ -357,24 +357,18 @@ fn send(args: &DoArgs) -> Result<ExitCode, ExitCode> {
             .map(|reply| (release, reply))
     });
     runtime.shutdown_timeout(Duration::from_millis(100));
-    let (release, reply) = outcome.map_err(|err| failed(&err))?;
+    let (release, Decided { operator, verdict }) = outcome.map_err(|err| failed(&err))?;
     let what = verb_name(args.verb);
-    match reply.verdict {
-        VerdictName::Accepted => {
-            match reply.note {
-                Some(note) => {
-                    println!("{release}: {what} accepted (as {}): {note}", reply.operator)
-                }
-                None => println!("{release}: {what} accepted (as {})", reply.operator),
+    match verdict {
+        Verdict::Accepted { note } => {
+            match note {
+                Some(note) => println!("{release}: {what} accepted (as {operator}): {note}"),
+                None => println!("{release}: {what} accepted (as {operator})"),
             }
             Ok(ExitCode::SUCCESS)
         }
-        VerdictName::Refused => {
-            eprintln!(
-                "{release}: {what} refused (as {}): {}",
-                reply.operator,
-                reply.reason.as_deref().unwrap_or("no reason given")
-            );
+        Verdict::Refused(refusal) => {
+            eprintln!("{release}: {what} refused (as {operator}): {refusal}");
             Ok(ExitCode::from(EXIT_REFUSED))
         }
     }

@@ -128,15 +128,10 @@ impl Writer {
     }
 
     pub fn verdict(&mut self, id: &str, verdict: &Verdict) -> io::Result<()> {
-        let (accepted, message) = match verdict {
-            Verdict::Accepted { note } => (true, note.clone()),
-            Verdict::Refused { reason } => (false, Some(reason.clone())),
-        };
         self.append(&Record::Verdict {
             at: Timestamp::now(),
             id: id.to_string(),
-            accepted,
-            message,
+            verdict: verdict.clone(),
         })?;
         self.sync()
     }

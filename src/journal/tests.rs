@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::*;
-use crate::engine::Verdict;
+use crate::engine::{Refusal, Verdict};
 use crate::journal;
 use crate::model::Action;
 use crate::sim::{SimOptions, Simulator, bundled, run_to_end, scenario};
@@ -55,18 +55,16 @@ fn commands_and_verdicts_are_on_the_record() {
     let command = Command::new("c-1", "erin", Action::Advance);
     writer.command(&command).unwrap();
     writer
-        .verdict(
-            "c-1",
-            &Verdict::Refused {
-                reason: "not at a pause".into(),
-            },
-        )
+        .verdict("c-1", &Verdict::Refused(Refusal::when("not at a pause")))
         .unwrap();
     // No close: a window that ended abruptly.
     let journal = journal::read(writer.path()).unwrap();
     assert_eq!(journal.commands[0].1, command);
-    assert_eq!(journal.verdicts[0].1, "c-1");
-    assert!(!journal.verdicts[0].2);
+    assert_eq!(journal.verdicts[0].id, "c-1");
+    assert_eq!(
+        journal.verdicts[0].verdict,
+        Verdict::Refused(Refusal::when("not at a pause"))
+    );
     assert!(journal.closed.is_none());
 }
 

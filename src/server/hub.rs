@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::exposition::Exposition;
 use crate::api::{CommandReply, Presence, VerdictName, Watcher};
 use crate::backend::{Handle, Update};
-use crate::engine::{Verdict, policy};
+use crate::engine::Verdict;
 use crate::journal::Writer;
 use crate::model::{Command, Event, Release};
 
@@ -31,9 +31,9 @@ const QUEUE: usize = 256;
 /// The answer to a command, for the HTTP layer to turn into a status.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
-    /// Applied or refused by the backend. `for_who`: refused because of who
-    /// gave it (403), not where the release stands (409).
-    Done { reply: CommandReply, for_who: bool },
+    /// Applied or refused by the backend; a refusal says on what grounds
+    /// (who gave it: 403, where the release stands: 409).
+    Done(Verdict),
     /// The id was used before for another command or by another operator.
     Conflict(String),
     /// The command could not be journaled, so it was not applied.
@@ -306,7 +306,7 @@ fn serialize(event: &Event) -> Arc<str> {
 pub fn reply(command: &Command, verdict: &Verdict) -> CommandReply {
     let (verdict, note, reason) = match verdict {
         Verdict::Accepted { note } => (VerdictName::Accepted, note.clone(), None),
-        Verdict::Refused { reason } => (VerdictName::Refused, None, Some(reason.clone())),
+        Verdict::Refused(refusal) => (VerdictName::Refused, None, Some(refusal.reason.clone())),
     };
     CommandReply {
         id: command.id.clone(),
@@ -351,9 +351,7 @@ async fn drive(
                         tracing::error!("journal write failed: {err}");
                     }
                     if let Some((command, waiters)) = pending.remove(&id) {
-                        let for_who = !verdict.is_accepted()
-                            && hub.with_release(|r| policy::refused_for_who(r, &command));
-                        let answer = Answer::Done { reply: reply(&command, &verdict), for_who };
+                        let answer = Answer::Done(verdict);
                         for waiter in waiters {
                             let _ = waiter.send(answer.clone());
                         }

@@ -27,6 +27,7 @@ use serde::Deserialize;
 use tokio::sync::watch;
 
 use crate::api::{self, Clock, ErrorBody, Hello, Presence, ReleaseSummary, Snapshot};
+use crate::engine::Grounds;
 use crate::model::Command;
 pub use hub::{Answer, Hub};
 use tokens::Tokens;
@@ -543,14 +544,15 @@ async fn command(
             ),
         );
     }
+    let asked = command.clone();
     match hub.command(command).await {
-        Answer::Done { reply, for_who } => {
-            let status = match reply.verdict {
-                api::VerdictName::Accepted => StatusCode::ACCEPTED,
-                api::VerdictName::Refused if for_who => StatusCode::FORBIDDEN,
-                api::VerdictName::Refused => StatusCode::CONFLICT,
+        Answer::Done(verdict) => {
+            let status = match verdict.refusal().map(|r| r.grounds) {
+                None => StatusCode::ACCEPTED,
+                Some(Grounds::Who) => StatusCode::FORBIDDEN,
+                Some(Grounds::When) => StatusCode::CONFLICT,
             };
-            (status, axum::Json(reply)).into_response()
+            (status, axum::Json(hub::reply(&asked, &verdict))).into_response()
         }
         Answer::Conflict(why) => error(StatusCode::UNPROCESSABLE_ENTITY, why),
         Answer::Unrecorded(why) => error(

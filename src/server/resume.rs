@@ -6,12 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::backend::metrics;
-use crate::engine::{Verdict, policy};
+
 use crate::journal::{self, Journal, Record};
-use crate::model::{Command, EventKind, MetricPoint};
+use crate::model::{EventKind, MetricPoint};
 use crate::sim::{Scenario, SimOptions, Simulator};
 
-use super::hub::{Answer, Answered, reply};
+use super::hub::{Answer, Answered};
 
 /// The journal mode of a served window.
 pub const MODE: &str = "serve";
@@ -95,10 +95,9 @@ pub fn rebuild(
                     continue; // the simulator's own people, or an id answered before
                 }
                 events.extend(sim.advance_to(event.at));
-                let for_who = policy::refused_for_who(sim.release(), command);
                 let (verdict, more) = sim.submit(command.clone());
                 events.extend(more);
-                answered.insert(command.id.clone(), answer(command, &verdict, for_who));
+                answered.insert(command.id.clone(), (command.clone(), Answer::Done(verdict)));
             }
             &EventKind::Metric {
                 series,
@@ -174,20 +173,10 @@ fn sim_origin(journal: &Journal) -> jiff::Timestamp {
         .map_or(jiff::Timestamp::UNIX_EPOCH, |e| e.at)
 }
 
-fn answer(command: &Command, verdict: &Verdict, for_who: bool) -> (Command, Answer) {
-    (
-        command.clone(),
-        Answer::Done {
-            reply: reply(command, verdict),
-            for_who: !verdict.is_accepted() && for_who,
-        },
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Action;
+    use crate::model::{Action, Command};
     use crate::sim::{bundled, scenario};
     use jiff::SignedDuration;
 

@@ -14,7 +14,7 @@ use super::logview::LogView;
 use super::theme::Theme;
 use crate::api::Watcher;
 use crate::backend::{Connection, ReplayControl, Update};
-use crate::engine::{Verdict, policy};
+use crate::engine::{Permit, Refusal, Verdict, policy};
 use crate::model::{Action, Checklist, Command, GateState, Release, Status};
 
 /// The panes Tab moves between.
@@ -362,8 +362,8 @@ impl App {
                         };
                         self.say(Tone::Accepted, text);
                     }
-                    Verdict::Refused { reason } => {
-                        self.say(Tone::Refused, format!("{what}: refused — {reason}"));
+                    Verdict::Refused(refusal) => {
+                        self.say(Tone::Refused, format!("{what}: refused — {refusal}"));
                     }
                 }
                 self.dirty = true;
@@ -705,7 +705,7 @@ impl App {
                 } else {
                     self.reject_prospect(&gate)
                 };
-                if let Err(reason) = verdict {
+                if let Err(Refusal { reason, .. }) = verdict {
                     let verb = if action == UiAction::SignOff {
                         "sign off"
                     } else {
@@ -739,8 +739,10 @@ impl App {
                         Vec::new()
                     }
                     // Already rolling back: say so; there is nothing to explain.
-                    Ok(Some(_)) => self.send(Action::Rollback { reason: None }, "rollback"),
-                    Ok(None) => {
+                    Ok(Permit { note: Some(_), .. }) => {
+                        self.send(Action::Rollback { reason: None }, "rollback")
+                    }
+                    Ok(Permit { note: None, .. }) => {
                         let effects = self.send(Action::Rollback { reason: None }, "rollback");
                         self.dialog = Some(Dialog::RollbackReason {
                             text: text_area("why, for the record (optional)", ""),
@@ -1007,7 +1009,7 @@ impl App {
 
     /// What the engine's policy would say to this operator's command now:
     /// the note it would be accepted with, or the reason it would be refused.
-    fn prospect(&self, action: Action) -> Result<Option<String>, String> {
+    fn prospect(&self, action: Action) -> policy::Checked {
         let probe = Command::new("probe", self.operator.clone(), action);
         let now = self
             .now
@@ -1016,7 +1018,7 @@ impl App {
     }
 
     /// Whether this operator may sign a gate now; if not, why.
-    pub fn gate_prospect(&self, gate: &str) -> Result<(), String> {
+    pub fn gate_prospect(&self, gate: &str) -> Result<(), Refusal> {
         self.prospect(Action::Approve {
             gate: Some(gate.to_string()),
             comment: None,
@@ -1025,7 +1027,7 @@ impl App {
     }
 
     /// Whether this operator may reject a gate now; if not, why.
-    fn reject_prospect(&self, gate: &str) -> Result<(), String> {
+    fn reject_prospect(&self, gate: &str) -> Result<(), Refusal> {
         self.prospect(Action::Reject {
             gate: Some(gate.to_string()),
             reason: "probe".into(),

@@ -97,7 +97,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     styled(" reject", theme.muted),
                 ]),
                 Err(reason) => Line::from(styled(
-                    format!("   {}", fit(&reason, width.saturating_sub(3))),
+                    format!("   {}", fit(&reason.reason, width.saturating_sub(3))),
                     theme.muted,
                 )),
             };

@@ -21,8 +21,16 @@ use crate::model::{
     Tick, units::format_duration,
 };
 
-pub use policy::Verdict;
+pub use policy::{Grounds, Permit, Refusal, Target, Verdict};
 pub use rules::{RuleMonitor, Transition};
+
+/// The gate an accepted sign-off or rejection is for.
+fn target_gate<'r>(release: &'r Release, target: &Target) -> Option<&'r crate::model::Gate> {
+    match target {
+        Target::Gate(id) => release.gate(id),
+        _ => None,
+    }
+}
 
 /// Runs one release.
 #[derive(Debug)]
@@ -90,7 +98,7 @@ impl Engine {
             return verdict.clone();
         }
         let verdict = match policy::check(&self.release, &command, now) {
-            Ok(note) => {
+            Ok(Permit { note, target }) => {
                 self.emit(
                     now,
                     EventKind::CommandAccepted {
@@ -98,26 +106,26 @@ impl Engine {
                         note: note.clone(),
                     },
                 );
-                self.execute(&command, now);
+                self.execute(&command, &target, now);
                 Verdict::Accepted { note }
             }
-            Err(reason) => {
+            Err(refusal) => {
                 self.emit(
                     now,
                     EventKind::CommandRejected {
                         command: command.clone(),
-                        reason: reason.clone(),
+                        reason: refusal.reason.clone(),
                     },
                 );
-                Verdict::Refused { reason }
+                Verdict::Refused(refusal)
             }
         };
         self.verdicts.insert(command.id, verdict.clone());
         verdict
     }
 
-    /// The effects of a command the policy accepted.
-    fn execute(&mut self, command: &Command, now: Timestamp) {
+    /// The effects of a command the policy accepted, on what it resolved.
+    fn execute(&mut self, command: &Command, target: &Target, now: Timestamp) {
         let operator = command.operator.clone();
         match &command.action {
             Action::Advance => {
@@ -144,8 +152,8 @@ impl Engine {
                     },
                 );
             }
-            Action::Approve { gate, comment } => {
-                let Some(gate) = policy::resolve_gate(&self.release, gate.as_deref()).ok() else {
+            Action::Approve { comment, .. } => {
+                let Some(gate) = target_gate(&self.release, target) else {
                     return;
                 };
                 let mut signoffs = gate.signoffs.clone();
@@ -171,8 +179,8 @@ impl Engine {
                 );
                 self.progress(now);
             }
-            Action::Reject { gate, reason } => {
-                let Some(gate) = policy::resolve_gate(&self.release, gate.as_deref()).ok() else {
+            Action::Reject { reason, .. } => {
+                let Some(gate) = target_gate(&self.release, target) else {
                     return;
                 };
                 let (id, name, signoffs) = (
@@ -212,11 +220,14 @@ impl Engine {
             }
             Action::Rollback { reason } => {
                 let reason = reason.clone().filter(|r| !r.trim().is_empty());
-                if self.release.status.in_flight() && self.release.status != Status::RollingBack {
+                if *target == Target::Release
+                    && self.release.status.in_flight()
+                    && self.release.status != Status::RollingBack
+                {
                     let reason = reason.unwrap_or_else(|| format!("rolled back by {operator}"));
                     self.start_rollback(operator, reason, now);
                 } else if let Some(reason) = reason
-                    && policy::gives_rollback_reason(&self.release, &operator)
+                    && *target == Target::RollbackReason
                 {
                     self.emit(
                         now,
@@ -239,9 +250,9 @@ impl Engine {
                 );
             }
             Action::Uncheck { list, item } => self.tick_item(list, item, None, now),
-            Action::Retry { stage } => {
-                if let Ok(stage) = policy::resolve_failed_stage(&self.release, stage.as_deref()) {
-                    let stage = stage.plan.id.clone();
+            Action::Retry { .. } => {
+                if let Target::Stage(stage) = target {
+                    let stage = stage.clone();
                     self.emit(
                         now,
                         EventKind::StageChanged {

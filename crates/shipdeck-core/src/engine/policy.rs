@@ -1,5 +1,10 @@
 //! Whether a command may be applied now, and if not, why — in words an
-//! operator under pressure can act on.
+//! operator under pressure can act on, and typed: refused for who gave it
+//! (the contract's 403) or for where the release stands (409).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Action, Command, Gate, GateState, Release, Stage, StageState, Status, StepKind,
@@ -8,41 +13,183 @@ use crate::model::{
 use super::time_left;
 use crate::model::units::plural;
 
-/// The outcome of a command.
+/// Why a command is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grounds {
+    /// Because of who gave it: the deployer approving their own release,
+    /// someone not among a gate's approvers, a second signature by the same
+    /// person. The HTTP contract answers 403.
+    Who,
+    /// Because of where the release stands: not now, or not there (409).
+    When,
+}
+
+/// A refused command: on what grounds, and the reason a person reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub grounds: Grounds,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn who(reason: impl Into<String>) -> Refusal {
+        Refusal {
+            grounds: Grounds::Who,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn when(reason: impl Into<String>) -> Refusal {
+        Refusal {
+            grounds: Grounds::When,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+/// What an accepted command acts on, resolved when it was checked (a sign-off
+/// that names no gate is for the one open gate; a retry that names no stage
+/// is for the one failed stage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The release as a whole: its rollout (advance, promote, pause, resume)
+    /// or a rollback.
+    Release,
+    /// The reason of a rollback the same operator started.
+    RollbackReason,
+    /// A gate, by id.
+    Gate(String),
+    /// A stage, by id.
+    Stage(String),
+    /// A checklist item.
+    Item { list: String, item: String },
+    /// A rule's alert.
+    Alert(String),
+}
+
+/// A command the policy accepts: the note it is accepted with (for example
+/// "already rolling back") and what it acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permit {
+    pub note: Option<String>,
+    pub target: Target,
+}
+
+/// The outcome of a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "VerdictRecord", from = "VerdictRecord")]
 pub enum Verdict {
     Accepted { note: Option<String> },
-    Refused { reason: String },
+    Refused(Refusal),
 }
 
 impl Verdict {
     pub fn is_accepted(&self) -> bool {
         matches!(self, Verdict::Accepted { .. })
     }
+
+    /// The refusal, when the command was refused.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            Verdict::Refused(refusal) => Some(refusal),
+            Verdict::Accepted { .. } => None,
+        }
+    }
 }
 
-/// Checks a command against the release; `Ok` carries an optional note
-/// (for example "already rolling back"), `Err` the reason for refusing.
-pub fn check(
-    release: &Release,
-    command: &Command,
-    now: jiff::Timestamp,
-) -> Result<Option<String>, String> {
+impl From<Result<Permit, Refusal>> for Verdict {
+    fn from(checked: Result<Permit, Refusal>) -> Verdict {
+        match checked {
+            Ok(permit) => Verdict::Accepted { note: permit.note },
+            Err(refusal) => Verdict::Refused(refusal),
+        }
+    }
+}
+
+/// A verdict as the journal writes it: `accepted`, the note or reason as
+/// `message`, and the grounds of a refusal (absent in journals written
+/// before grounds were recorded; read as `when`).
+#[derive(Serialize, Deserialize)]
+struct VerdictRecord {
+    accepted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    grounds: Option<Grounds>,
+}
+
+impl From<Verdict> for VerdictRecord {
+    fn from(verdict: Verdict) -> VerdictRecord {
+        match verdict {
+            Verdict::Accepted { note } => VerdictRecord {
+                accepted: true,
+                message: note,
+                grounds: None,
+            },
+            Verdict::Refused(Refusal { grounds, reason }) => VerdictRecord {
+                accepted: false,
+                message: Some(reason),
+                grounds: Some(grounds),
+            },
+        }
+    }
+}
+
+impl From<VerdictRecord> for Verdict {
+    fn from(record: VerdictRecord) -> Verdict {
+        if record.accepted {
+            Verdict::Accepted {
+                note: record.message,
+            }
+        } else {
+            Verdict::Refused(Refusal {
+                grounds: record.grounds.unwrap_or(Grounds::When),
+                reason: record.message.unwrap_or_default(),
+            })
+        }
+    }
+}
+
+/// What the policy says of a command.
+pub type Checked = Result<Permit, Refusal>;
+
+/// Refused for where the release stands.
+fn when<T>(reason: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal::when(reason))
+}
+
+fn permit(note: Option<String>, target: Target) -> Checked {
+    Ok(Permit { note, target })
+}
+
+/// Checks a command against the release: the permit to apply it, or the
+/// refusal.
+pub fn check(release: &Release, command: &Command, now: jiff::Timestamp) -> Checked {
     let operator = command.operator.trim();
     if operator.is_empty() {
-        return Err("a command needs an operator name".into());
+        return when("a command needs an operator name");
     }
     if release.status == Status::NotStarted {
-        return Err("the release has not started".into());
+        return when("the release has not started");
     }
     match &command.action {
         Action::Rollback { reason } => {
             let giving_reason = reason.as_deref().is_some_and(|r| !r.trim().is_empty())
                 && gives_rollback_reason(release, operator);
             if giving_reason {
-                Ok(Some("reason added to the rollback's record".into()))
+                permit(
+                    Some("reason added to the rollback's record".into()),
+                    Target::RollbackReason,
+                )
             } else {
-                check_rollback(release)
+                permit(check_rollback(release)?, Target::Release)
             }
         }
         Action::Check { list, item } => check_tick(release, list, item, true),
@@ -50,52 +197,64 @@ pub fn check(
         Action::Ack { rule } => check_ack(release, rule),
         action => {
             if let Status::Finished(outcome) = release.status {
-                return Err(format!(
+                return when(format!(
                     "the release has finished ({}); there is nothing left to {}",
                     outcome.name(),
                     action.name().replace('_', " ")
                 ));
             }
             if release.status == Status::RollingBack {
-                return Err(format!(
+                return when(format!(
                     "the release is rolling back; {} is no longer possible",
                     action.name().replace('_', " ")
                 ));
             }
-            match action {
-                Action::Advance => check_advance(release, now),
-                Action::PromoteFull => check_promote(release),
-                Action::Pause { .. } => check_pause(release),
-                Action::Resume => match &release.paused_by {
-                    Some(_) => Ok(None),
-                    None => Err("the release is not paused".into()),
-                },
-                Action::Approve { gate, .. } => check_sign(
-                    release,
-                    resolve_gate(release, gate.as_deref())?,
-                    operator,
-                    true,
-                ),
-                Action::Reject { gate, reason } => {
-                    if reason.trim().is_empty() {
-                        return Err("a rejection needs a reason for the record".into());
-                    }
-                    check_sign(
-                        release,
-                        resolve_gate(release, gate.as_deref())?,
-                        operator,
-                        false,
-                    )
-                }
-                Action::Retry { stage } => {
-                    resolve_failed_stage(release, stage.as_deref()).map(|_| None)
-                }
-                Action::Rollback { .. }
-                | Action::Check { .. }
-                | Action::Uncheck { .. }
-                | Action::Ack { .. } => unreachable!("handled above"),
-            }
+            check_in_flight(release, action, operator, now)
         }
+    }
+}
+
+/// The commands that need the release in flight and not rolling back.
+fn check_in_flight(
+    release: &Release,
+    action: &Action,
+    operator: &str,
+    now: jiff::Timestamp,
+) -> Checked {
+    let on_release = |note| permit(note, Target::Release);
+    match action {
+        Action::Advance => on_release(check_advance(release, now)?),
+        Action::PromoteFull => on_release(check_promote(release)?),
+        Action::Pause { .. } => on_release(check_pause(release)?),
+        Action::Resume => match &release.paused_by {
+            Some(_) => on_release(None),
+            None => when("the release is not paused"),
+        },
+        Action::Approve { gate, .. } => check_sign(
+            release,
+            resolve_gate(release, gate.as_deref())?,
+            operator,
+            true,
+        ),
+        Action::Reject { gate, reason } => {
+            if reason.trim().is_empty() {
+                return when("a rejection needs a reason for the record");
+            }
+            check_sign(
+                release,
+                resolve_gate(release, gate.as_deref())?,
+                operator,
+                false,
+            )
+        }
+        Action::Retry { stage } => {
+            let stage = resolve_failed_stage(release, stage.as_deref())?;
+            permit(None, Target::Stage(stage.plan.id.clone()))
+        }
+        Action::Rollback { .. }
+        | Action::Check { .. }
+        | Action::Uncheck { .. }
+        | Action::Ack { .. } => unreachable!("checked by `check`"),
     }
 }
 
@@ -104,33 +263,33 @@ fn stage_name(stage: &Stage) -> &str {
 }
 
 /// The rollout stage, if the release is on it and it has steps in progress.
-fn active_rollout(release: &Release, verb: &str) -> Result<(), String> {
+fn active_rollout(release: &Release, verb: &str) -> Result<(), Refusal> {
     let Some(rollout) = release.rollout_stage() else {
-        return Err(format!("this release has no rollout to {verb}"));
+        return when(format!("this release has no rollout to {verb}"));
     };
     match rollout.state {
         StageState::Running => Ok(()),
-        StageState::Pending => Err(match release.current_stage() {
+        StageState::Pending => when(match release.current_stage() {
             Some(current) => format!(
                 "the rollout has not started: the release is at \"{}\"",
                 stage_name(current)
             ),
             None => "the rollout has not started".into(),
         }),
-        _ => Err("the rollout is complete".into()),
+        _ => when("the rollout is complete"),
     }
 }
 
-fn check_advance(release: &Release, now: jiff::Timestamp) -> Result<Option<String>, String> {
+fn check_advance(release: &Release, now: jiff::Timestamp) -> Result<Option<String>, Refusal> {
     active_rollout(release, "advance")?;
     if let Some(by) = &release.paused_by {
-        return Err(format!("the release is paused by {by}; resume it first"));
+        return when(format!("the release is paused by {by}; resume it first"));
     }
     let total = release.steps().len();
     match release.current_step() {
         Some((i, step)) if !release.rollout.step_completed => match step.kind {
             StepKind::Pause { .. } => Ok(None),
-            StepKind::Analysis { .. } => Err(format!(
+            StepKind::Analysis { .. } => when(format!(
                 "step {}/{total} ({}) is an analysis and cannot be skipped; it ends in {} (promote fully to skip every remaining step)",
                 i + 1,
                 step.describe(),
@@ -140,20 +299,20 @@ fn check_advance(release: &Release, now: jiff::Timestamp) -> Result<Option<Strin
                     .map(|until| time_left(until, now))
                     .unwrap_or_else(|| "a moment".into())
             )),
-            _ => Err(format!(
+            _ => when(format!(
                 "step {}/{total} ({}) is in progress, not a pause",
                 i + 1,
                 step.describe()
             )),
         },
-        _ => Err("the rollout is not holding at a pause".into()),
+        _ => when("the rollout is not holding at a pause"),
     }
 }
 
-fn check_promote(release: &Release) -> Result<Option<String>, String> {
+fn check_promote(release: &Release) -> Result<Option<String>, Refusal> {
     active_rollout(release, "promote")?;
     if let Some(by) = &release.paused_by {
-        return Err(format!("the release is paused by {by}; resume it first"));
+        return when(format!("the release is paused by {by}; resume it first"));
     }
     let remaining = match release.rollout.step {
         Some(i) if release.rollout.step_completed => release.steps().len() - i - 1,
@@ -166,16 +325,16 @@ fn check_promote(release: &Release) -> Result<Option<String>, String> {
     )))
 }
 
-fn check_pause(release: &Release) -> Result<Option<String>, String> {
+fn check_pause(release: &Release) -> Result<Option<String>, Refusal> {
     if let Some(by) = &release.paused_by {
-        return Err(format!("the release is already paused by {by}"));
+        return when(format!("the release is already paused by {by}"));
     }
     match release.rollout_stage() {
         Some(rollout) if rollout.state == StageState::Running => Ok(None),
         Some(rollout) if rollout.state.is_done() => {
-            Err("the rollout is complete; only a rollout in progress can be paused".into())
+            when("the rollout is complete; only a rollout in progress can be paused")
         }
-        _ => Err(match release.current_stage() {
+        _ => when(match release.current_stage() {
             Some(current) => format!(
                 "only a rollout in progress can be paused; the release is at \"{}\"",
                 stage_name(current)
@@ -186,7 +345,7 @@ fn check_pause(release: &Release) -> Result<Option<String>, String> {
 }
 
 /// Finds the gate a command names, or the one open gate when it names none.
-pub fn resolve_gate<'r>(release: &'r Release, gate: Option<&str>) -> Result<&'r Gate, String> {
+pub fn resolve_gate<'r>(release: &'r Release, gate: Option<&str>) -> Result<&'r Gate, Refusal> {
     match gate {
         Some(id) => release
             .gates
@@ -194,11 +353,11 @@ pub fn resolve_gate<'r>(release: &'r Release, gate: Option<&str>) -> Result<&'r 
             .find(|g| g.plan.id == id || g.plan.name.eq_ignore_ascii_case(id))
             .ok_or_else(|| {
                 let known: Vec<&str> = release.gates.iter().map(|g| g.plan.id.as_str()).collect();
-                if known.is_empty() {
+                Refusal::when(if known.is_empty() {
                     format!("no gate \"{id}\": this release has no gates")
                 } else {
                     format!("no gate \"{id}\" (gates: {})", known.join(", "))
-                }
+                })
             }),
         None => {
             let open: Vec<&Gate> = release
@@ -208,8 +367,8 @@ pub fn resolve_gate<'r>(release: &'r Release, gate: Option<&str>) -> Result<&'r 
                 .collect();
             match open.as_slice() {
                 [one] => Ok(one),
-                [] => Err("no gate is open for sign-off now".into()),
-                many => Err(format!(
+                [] => when("no gate is open for sign-off now"),
+                many => when(format!(
                     "{} gates are open; name one ({})",
                     many.len(),
                     many.iter()
@@ -222,12 +381,7 @@ pub fn resolve_gate<'r>(release: &'r Release, gate: Option<&str>) -> Result<&'r 
     }
 }
 
-fn check_sign(
-    release: &Release,
-    gate: &Gate,
-    operator: &str,
-    approving: bool,
-) -> Result<Option<String>, String> {
+fn check_sign(release: &Release, gate: &Gate, operator: &str, approving: bool) -> Checked {
     let name = &gate.plan.name;
     match gate.state {
         GateState::Pending => {
@@ -237,11 +391,11 @@ fn check_sign(
                 .find(|s| s.plan.gate.as_deref() == Some(gate.plan.id.as_str()))
                 .map(|s| format!(": it opens when \"{}\" starts", stage_name(s)))
                 .unwrap_or_default();
-            return Err(format!("{name} is not open yet{opens_at}"));
+            return when(format!("{name} is not open yet{opens_at}"));
         }
         GateState::Approved => {
             let by: Vec<&str> = gate.signoffs.iter().map(|s| s.operator.as_str()).collect();
-            return Err(format!("{name} is already approved (by {})", by.join(", ")));
+            return when(format!("{name} is already approved (by {})", by.join(", ")));
         }
         GateState::Rejected => {
             let by = gate
@@ -249,26 +403,27 @@ fn check_sign(
                 .as_ref()
                 .map(|r| r.operator.as_str())
                 .unwrap_or("someone");
-            return Err(format!("{name} was rejected by {by}"));
+            return when(format!("{name} was rejected by {by}"));
         }
         GateState::Open => {}
     }
-    check_signer(release, gate, operator, approving)
+    let note = check_signer(release, gate, operator, approving)?;
+    permit(note, Target::Gate(gate.plan.id.clone()))
 }
 
-/// Whether this person may sign this open gate.
+/// Whether this person may sign this open gate; if not, refused for who.
 fn check_signer(
     release: &Release,
     gate: &Gate,
     operator: &str,
     approving: bool,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, Refusal> {
     let name = &gate.plan.name;
     let deployer = release.deployer();
     if approving && operator == deployer && !gate.plan.self_approval {
-        return Err(format!(
+        return Err(Refusal::who(format!(
             "{operator} deployed this release and cannot approve it"
-        ));
+        )));
     }
     let may_sign = gate.plan.approvers.includes(operator) || (!approving && operator == deployer);
     if !may_sign {
@@ -277,17 +432,17 @@ fn check_signer(
             crate::model::Approvers::Any(_) => "anyone".into(),
         };
         let verb = if approving { "approve" } else { "reject" };
-        return Err(format!(
+        return Err(Refusal::who(format!(
             "{operator} may not {verb} {name} (approvers: {list})"
-        ));
+        )));
     }
     if approving && gate.signed_by(operator) {
-        return Err(format!(
+        return Err(Refusal::who(format!(
             "{operator} has already signed {name}; the same person counts once ({} of {} sign-offs, {} more needed from someone else)",
             gate.signoffs.len(),
             gate.plan.required,
             gate.outstanding()
-        ));
+        )));
     }
     if approving && gate.outstanding() > 1 {
         return Ok(Some(format!(
@@ -298,29 +453,13 @@ fn check_signer(
     Ok(None)
 }
 
-/// Whether a command is refused because of who gave it rather than where
-/// the release stands: the deployer approving their own release, someone who
-/// is not among a gate's approvers, a second signature by the same person.
-/// The HTTP contract answers these with 403, the rest with 409.
-pub fn refused_for_who(release: &Release, command: &Command) -> bool {
-    let (gate, approving) = match &command.action {
-        Action::Approve { gate, .. } => (gate, true),
-        Action::Reject { gate, .. } => (gate, false),
-        _ => return false,
-    };
-    resolve_gate(release, gate.as_deref()).is_ok_and(|gate| {
-        gate.state == GateState::Open
-            && check_signer(release, gate, command.operator.trim(), approving).is_err()
-    })
-}
-
-fn check_rollback(release: &Release) -> Result<Option<String>, String> {
+fn check_rollback(release: &Release) -> Result<Option<String>, Refusal> {
     match release.status {
         Status::RollingBack => Ok(Some(already_rolling_back(release, "already rolling back"))),
         Status::Finished(crate::model::Outcome::RolledBack) => {
             Ok(Some(already_rolling_back(release, "already rolled back")))
         }
-        Status::Finished(outcome) => Err(format!(
+        Status::Finished(outcome) => when(format!(
             "the release has finished ({}); nothing is in flight to roll back",
             outcome.name()
         )),
@@ -348,28 +487,23 @@ fn already_rolling_back(release: &Release, what: &str) -> String {
     }
 }
 
-fn check_tick(
-    release: &Release,
-    list: &str,
-    item: &str,
-    ticking: bool,
-) -> Result<Option<String>, String> {
+fn check_tick(release: &Release, list: &str, item: &str, ticking: bool) -> Checked {
     let Some(checklist) = release.checklist(list) else {
         let known: Vec<&str> = release.checklists.iter().map(|c| c.id.as_str()).collect();
-        return Err(format!(
+        return when(format!(
             "no checklist \"{list}\" (checklists: {})",
             known.join(", ")
         ));
     };
     let Some(entry) = checklist.item(item) else {
-        return Err(format!(
+        return when(format!(
             "the {} checklist has no item \"{item}\"",
             checklist.name
         ));
     };
     let text = &entry.plan.text;
     if entry.plan.automatic {
-        return Err(format!("\"{text}\" is checked automatically"));
+        return when(format!("\"{text}\" is checked automatically"));
     }
     let owner = release
         .stages
@@ -378,7 +512,7 @@ fn check_tick(
     if let Some(owner) = owner
         && owner.state == StageState::Pending
     {
-        return Err(format!(
+        return when(format!(
             "the {} checklist opens when \"{}\" starts",
             checklist.name,
             stage_name(owner)
@@ -390,7 +524,7 @@ fn check_tick(
         .and_then(|p| p.rollback_checklist.as_deref())
         == Some(list);
     if owner.is_none() && is_rollback_list && release.rollback.is_none() {
-        return Err(format!(
+        return when(format!(
             "the {} checklist opens when a rollback starts",
             checklist.name
         ));
@@ -398,7 +532,7 @@ fn check_tick(
     if let Some(owner) = owner
         && owner.state.is_done()
     {
-        return Err(format!(
+        return when(format!(
             "\"{}\" is {}; its checklist is closed",
             stage_name(owner),
             match owner.state {
@@ -410,34 +544,42 @@ fn check_tick(
         ));
     }
     if release.status.is_final() && !is_rollback_list {
-        return Err("the release has finished; its checklists are closed".into());
+        return when("the release has finished; its checklists are closed");
     }
     match (&entry.ticked, ticking) {
-        (Some(tick), true) => Err(format!(
+        (Some(tick), true) => when(format!(
             "\"{text}\" is already ticked by {} at {}",
             tick.by,
             tick.at.strftime("%H:%M:%S")
         )),
-        (None, false) => Err(format!("\"{text}\" is not ticked")),
-        _ => Ok(None),
+        (None, false) => when(format!("\"{text}\" is not ticked")),
+        _ => permit(
+            None,
+            Target::Item {
+                list: list.to_string(),
+                item: item.to_string(),
+            },
+        ),
     }
 }
 
-fn check_ack(release: &Release, rule: &str) -> Result<Option<String>, String> {
+fn check_ack(release: &Release, rule: &str) -> Checked {
     if let Status::Finished(outcome) = release.status {
-        return Err(format!(
+        return when(format!(
             "the release has finished ({}); its alerts no longer need acknowledging",
             outcome.name()
         ));
     }
     match release.alerts.iter().find(|a| a.rule == rule) {
-        Some(alert) if alert.state == crate::model::AlertState::Firing => Ok(None),
-        Some(alert) if alert.state == crate::model::AlertState::Acknowledged => Err(format!(
+        Some(alert) if alert.state == crate::model::AlertState::Firing => {
+            permit(None, Target::Alert(rule.to_string()))
+        }
+        Some(alert) if alert.state == crate::model::AlertState::Acknowledged => when(format!(
             "{rule} is already acknowledged by {}",
             alert.acknowledged_by.as_deref().unwrap_or("someone")
         )),
-        Some(_) => Err(format!("{rule} is not firing")),
-        None => Err(format!("no alert from rule \"{rule}\" has fired")),
+        Some(_) => when(format!("{rule} is not firing")),
+        None => when(format!("no alert from rule \"{rule}\" has fired")),
     }
 }
 
@@ -445,25 +587,25 @@ fn check_ack(release: &Release, rule: &str) -> Result<Option<String>, String> {
 pub fn resolve_failed_stage<'r>(
     release: &'r Release,
     stage: Option<&str>,
-) -> Result<&'r Stage, String> {
+) -> Result<&'r Stage, Refusal> {
     let target = match stage {
         Some(id) => release
             .stage(id)
-            .ok_or_else(|| format!("no stage \"{id}\""))?,
+            .ok_or_else(|| Refusal::when(format!("no stage \"{id}\"")))?,
         None => release
             .stages
             .iter()
             .find(|s| s.state == StageState::Failed)
-            .ok_or_else(|| "no stage has failed; there is nothing to retry".to_string())?,
+            .ok_or_else(|| Refusal::when("no stage has failed; there is nothing to retry"))?,
     };
     if target.state != StageState::Failed {
-        return Err(format!(
+        return when(format!(
             "\"{}\" has not failed; only a failed stage can be retried",
             stage_name(target)
         ));
     }
     if !target.plan.kind.retryable() {
-        return Err(format!("\"{}\" cannot be retried", stage_name(target)));
+        return when(format!("\"{}\" cannot be retried", stage_name(target)));
     }
     Ok(target)
 }

@@ -161,11 +161,15 @@ impl Story {
     }
 }
 
-fn refused(verdict: Verdict) -> String {
+fn refusal(verdict: Verdict) -> Refusal {
     match verdict {
-        Verdict::Refused { reason } => reason,
+        Verdict::Refused(refusal) => refusal,
         Verdict::Accepted { .. } => panic!("expected a refusal, got {verdict:?}"),
     }
+}
+
+fn refused(verdict: Verdict) -> String {
+    refusal(verdict).reason
 }
 
 #[test]
@@ -225,6 +229,57 @@ fn only_listed_approvers_may_sign_and_only_once_the_gate_is_open() {
         reason.starts_with("mallory may not approve Production deploy approval"),
         "{reason}"
     );
+}
+
+#[test]
+fn a_refusal_says_whether_it_is_for_who_asked_or_for_when() {
+    let mut story = Story::new();
+    // Not open yet: anyone would be refused now.
+    assert_eq!(refusal(story.approve(10, "dave")).grounds, Grounds::When);
+    story.build_done(60);
+    for (operator, why) in [("carol", "the deployer"), ("mallory", "not an approver")] {
+        let refusal = refusal(story.approve(70, operator));
+        assert_eq!(refusal.grounds, Grounds::Who, "{why}: {}", refusal.reason);
+    }
+    assert!(story.approve(71, "dave").is_accepted());
+    let twice = refusal(story.approve(72, "dave"));
+    assert_eq!(twice.grounds, Grounds::Who, "{}", twice.reason);
+    // mallory is refused for who she is while the gate is open, whatever
+    // the gate does next: the grounds are decided when the command is.
+    let mallory = refusal(story.approve(73, "mallory"));
+    assert!(story.approve(74, "erin").is_accepted());
+    assert_eq!(
+        story.release().gate("production").unwrap().state,
+        GateState::Approved
+    );
+    assert_eq!(mallory.grounds, Grounds::Who);
+    let late = refusal(story.approve(75, "mallory"));
+    assert_eq!(
+        late.grounds,
+        Grounds::When,
+        "the gate is approved now: {}",
+        late.reason
+    );
+    let resume = refusal(story.send(76, "dave", Action::Resume));
+    assert_eq!(resume.grounds, Grounds::When, "{}", resume.reason);
+}
+
+#[test]
+fn a_sign_off_that_names_no_gate_signs_the_one_open_gate() {
+    let mut story = Story::new();
+    story.build_done(60);
+    let verdict = story.send(
+        70,
+        "dave",
+        Action::Approve {
+            gate: None,
+            comment: Some("looks fine".into()),
+        },
+    );
+    assert!(verdict.is_accepted(), "{verdict:?}");
+    let gate = story.release().gate("production").unwrap();
+    assert_eq!(gate.signoffs[0].operator, "dave");
+    assert_eq!(gate.signoffs[0].comment.as_deref(), Some("looks fine"));
 }
 
 #[test]

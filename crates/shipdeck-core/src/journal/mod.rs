@@ -13,6 +13,7 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::Verdict;
 use crate::model::{Command, Event, Release};
 
 /// One line of a journal.
@@ -40,10 +41,8 @@ pub enum Record {
     Verdict {
         at: Timestamp,
         id: String,
-        accepted: bool,
-        /// The note of an accepted command, or the reason it was refused.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        message: Option<String>,
+        #[serde(flatten)]
+        verdict: Verdict,
     },
     /// The last line of a window that ended in order.
     Closed {
@@ -54,14 +53,22 @@ pub enum Record {
 
 pub const FORMAT_VERSION: u32 = 1;
 
+/// A command's answer, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub at: Timestamp,
+    /// The command's id.
+    pub id: String,
+    pub verdict: Verdict,
+}
+
 /// A journal read back.
 #[derive(Debug, Clone, Default)]
 pub struct Journal {
     pub window: Option<Record>,
     pub events: Vec<Event>,
     pub commands: Vec<(Timestamp, Command)>,
-    /// (at, id, accepted, message)
-    pub verdicts: Vec<(Timestamp, String, bool, Option<String>)>,
+    pub verdicts: Vec<Answer>,
     pub closed: Option<(Timestamp, String)>,
     /// Lines that could not be read: (line number, what was wrong).
     pub damaged: Vec<(usize, String)>,
@@ -124,12 +131,7 @@ impl Journal {
             Record::Window { .. } => self.window = Some(record),
             Record::Event { event } => self.events.push(event),
             Record::Command { at, command } => self.commands.push((at, command)),
-            Record::Verdict {
-                at,
-                id,
-                accepted,
-                message,
-            } => self.verdicts.push((at, id, accepted, message)),
+            Record::Verdict { at, id, verdict } => self.verdicts.push(Answer { at, id, verdict }),
             Record::Closed { at, reason } => self.closed = Some((at, reason)),
         }
     }
@@ -168,5 +170,60 @@ impl Journal {
             .iter()
             .map(|(line, what)| format!("{}:{line}: {what}", path.display()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Grounds, Refusal};
+
+    fn verdict_of(line: &str) -> Verdict {
+        match serde_json::from_str::<Record>(line).unwrap() {
+            Record::Verdict { verdict, .. } => verdict,
+            other => panic!("not a verdict: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_verdict_is_recorded_with_its_grounds_and_reads_back_the_same() {
+        for verdict in [
+            Verdict::Accepted { note: None },
+            Verdict::Accepted {
+                note: Some("1 more sign-off needed".into()),
+            },
+            Verdict::Refused(Refusal::who("dave has already signed")),
+            Verdict::Refused(Refusal::when("the release is not paused")),
+        ] {
+            let record = Record::Verdict {
+                at: Timestamp::UNIX_EPOCH,
+                id: "c-1".into(),
+                verdict: verdict.clone(),
+            };
+            let line = serde_json::to_string(&record).unwrap();
+            assert_eq!(verdict_of(&line), verdict, "{line}");
+        }
+        let line = serde_json::to_string(&Record::Verdict {
+            at: Timestamp::UNIX_EPOCH,
+            id: "c-2".into(),
+            verdict: Verdict::Refused(Refusal::who("not an approver")),
+        })
+        .unwrap();
+        assert!(
+            line.contains(r#""accepted":false,"message":"not an approver","grounds":"who""#),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_verdict_from_a_journal_older_than_grounds_still_reads() {
+        let old = r#"{"record":"verdict","at":"2026-11-24T14:00:00Z","id":"c-1","accepted":false,"message":"not at a pause"}"#;
+        let Verdict::Refused(refusal) = verdict_of(old) else {
+            panic!("a refusal");
+        };
+        assert_eq!(refusal.grounds, Grounds::When);
+        assert_eq!(refusal.reason, "not at a pause");
+        let old = r#"{"record":"verdict","at":"2026-11-24T14:00:00Z","id":"c-1","accepted":true}"#;
+        assert_eq!(verdict_of(old), Verdict::Accepted { note: None });
     }
 }

@@ -7,6 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::Journal;
+use crate::engine::Verdict;
 use crate::model::units::format_duration;
 use crate::model::{
     AlertState, Cohort, EventKind, GateState, Outcome, Series, StageState, StepState,
@@ -460,16 +461,21 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
         .iter()
         .filter(|(_, c)| !answered.contains(c.id.as_str()))
     {
-        let verdict = journal.verdicts.iter().find(|v| v.1 == command.id);
+        let verdict = journal
+            .verdicts
+            .iter()
+            .find(|v| v.id == command.id)
+            .map(|v| &v.verdict);
         commands.push(CommandRecord {
             at: *at,
             operator: command.operator.clone(),
             command: command.action.name().to_string(),
-            accepted: verdict.is_some_and(|v| v.2),
-            message: Some(match verdict {
-                Some((_, _, _, Some(m))) => m.clone(),
-                _ => "no answer is on the record: the window ended first".to_string(),
-            }),
+            accepted: verdict.is_some_and(Verdict::is_accepted),
+            message: match verdict {
+                Some(Verdict::Accepted { note }) => note.clone(),
+                Some(Verdict::Refused(refusal)) => Some(refusal.reason.clone()),
+                None => Some("no answer is on the record: the window ended first".to_string()),
+            },
         });
         timeline.push(Moment {
             at: *at,
