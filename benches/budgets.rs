@@ -598,7 +598,7 @@ impl Bench {
             let mut terminal = Terminal::new(TestBackend::new(COLS, ROWS)).unwrap();
             let mut samples = Vec::new();
             for n in 0..300 {
-                app.update(Msg::Backend(Update::Logs(vec![common::line(history + n)])));
+                let _ = app.update(Msg::Backend(Update::Logs(vec![common::line(history + n)])));
                 let started = Instant::now();
                 terminal.draw(|f| views::render(&app, f)).unwrap();
                 samples.push(started.elapsed());
@@ -631,7 +631,7 @@ impl Bench {
         for _ in 0..100 {
             let batch: Vec<LogLine> = (n..n + 333).map(common::line).collect();
             n += 333;
-            app.update(Msg::Backend(Update::Logs(batch)));
+            let _ = app.update(Msg::Backend(Update::Logs(batch)));
             terminal.draw(|f| views::render(&app, f)).unwrap();
         }
         let per_frame = written.load(Ordering::Relaxed) / 100;

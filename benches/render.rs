@@ -30,7 +30,7 @@ fn frame(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(history), &history, |b, _| {
             b.iter(|| {
                 n += 1;
-                app.update(Msg::Backend(Update::Logs(vec![line(n)])));
+                let _ = app.update(Msg::Backend(Update::Logs(vec![line(n)])));
                 terminal.draw(|f| views::render(&app, f)).unwrap();
             })
         });
@@ -62,7 +62,7 @@ fn diff(c: &mut Criterion) {
     let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap();
     terminal.draw(|f| views::render(&app, f)).unwrap();
     let before: Buffer = terminal.backend().buffer().clone();
-    app.update(Msg::Backend(Update::Logs(vec![line(100_001)])));
+    let _ = app.update(Msg::Backend(Update::Logs(vec![line(100_001)])));
     terminal.draw(|f| views::render(&app, f)).unwrap();
     let after: Buffer = terminal.backend().buffer().clone();
     c.bench_function("buffer_diff_200x60", |b| {

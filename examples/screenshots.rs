@@ -317,7 +317,7 @@ impl Painter<'_> {
 }
 
 fn key(app: &mut App, code: KeyCode) {
-    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    let _ = app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
 fn type_text(app: &mut App, text: &str) {
@@ -333,7 +333,7 @@ fn shoot(
     height: u16,
     path: &Path,
 ) -> Result<(), String> {
-    app.update(Msg::Resize { width, height });
+    let _ = app.update(Msg::Resize { width, height });
     let mut terminal = Terminal::new(TestBackend::new(width, height)).map_err(|e| e.to_string())?;
     terminal
         .draw(|f| views::render(app, f))
@@ -422,14 +422,14 @@ fn main() -> Result<(), String> {
         },
     );
     let (_, events) = sim.submit(signed);
-    app.update(Msg::Backend(Update::Events(events)));
+    let _ = app.update(Msg::Backend(Update::Events(events)));
     let since = sim.now();
     let watcher = |operator: &str, streams| shipdeck::api::Watcher {
         operator: operator.into(),
         since,
         streams,
     };
-    app.update(Msg::Backend(Update::Presence(vec![
+    let _ = app.update(Msg::Backend(Update::Presence(vec![
         watcher("carol", 1),
         watcher("dave", 2),
         watcher("erin", 1),
@@ -451,7 +451,7 @@ fn main() -> Result<(), String> {
         shipdeck::model::DEFAULT_LOG_CAPACITY,
         "demo",
     );
-    app.update(Msg::Backend(Update::Connection(
+    let _ = app.update(Msg::Backend(Update::Connection(
         shipdeck::backend::Connection::Live,
     )));
     let rolled_back = journal
@@ -467,8 +467,8 @@ fn main() -> Result<(), String> {
         .take_while(|e| e.at <= until)
         .cloned()
         .collect();
-    app.update(Msg::Backend(Update::Events(shown)));
-    app.update(Msg::Backend(Update::Clock(until)));
+    let _ = app.update(Msg::Backend(Update::Events(shown)));
+    let _ = app.update(Msg::Backend(Update::Clock(until)));
     shoot(
         &painter,
         &mut app,

@@ -70,7 +70,7 @@ pub fn console(history: u64) -> App {
         Theme::default_theme(false),
         in_canary,
     );
-    app.update(Msg::Resize {
+    let _ = app.update(Msg::Resize {
         width: WIDTH,
         height: HEIGHT,
     });
@@ -78,7 +78,7 @@ pub fn console(history: u64) -> App {
     while n < history {
         let batch: Vec<LogLine> = (n..(n + 10_000).min(history)).map(line).collect();
         n += batch.len() as u64;
-        app.update(Msg::Backend(Update::Logs(batch)));
+        let _ = app.update(Msg::Backend(Update::Logs(batch)));
     }
     app
 }

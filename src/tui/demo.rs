@@ -3,7 +3,7 @@
 
 use jiff::SignedDuration;
 
-use super::app::{App, Msg};
+use super::app::{App, Effect, Msg};
 use super::keymap::KeyMap;
 use super::theme::Theme;
 use crate::backend::{Connection, Update};
@@ -41,8 +41,8 @@ pub fn watching(
         crate::model::DEFAULT_LOG_CAPACITY,
         "demo",
     );
-    app.update(Msg::Backend(Update::Connection(Connection::Live)));
-    app.update(Msg::Backend(Update::Events(sim.start())));
+    feed(&mut app, Update::Connection(Connection::Live));
+    feed(&mut app, Update::Events(sim.start()));
     let limit = sim.origin() + SignedDuration::from_hours(6);
     while !until(&app.release) {
         let at_staging_checks = app
@@ -58,15 +58,25 @@ pub fn watching(
                     item: "config".into(),
                 },
             );
-            app.update(Msg::Backend(Update::Events(sim.submit(tick).1)));
+            feed(&mut app, Update::Events(sim.submit(tick).1));
         }
         let due = sim.next_due().expect("the scenario reaches the moment");
         assert!(due < limit, "the scenario never reached the moment");
         let events = sim.advance_to(due);
-        app.update(Msg::Backend(Update::Events(events)));
+        feed(&mut app, Update::Events(events));
     }
-    app.update(Msg::Backend(Update::Clock(sim.now())));
+    feed(&mut app, Update::Clock(sim.now()));
     (app, sim)
+}
+
+/// Gives the app a backend's update where no runtime draws: what it asks
+/// for is only ever a redraw, which the caller does when it likes.
+pub fn feed(app: &mut App, update: Update) {
+    let effects = app.update(Msg::Backend(update));
+    debug_assert!(
+        effects.iter().all(|e| matches!(e, Effect::Redraw(_))),
+        "a backend's update only asks for a redraw: {effects:?}"
+    );
 }
 
 /// The production gate is open for sign-off.

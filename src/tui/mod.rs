@@ -3,6 +3,7 @@
 pub mod app;
 pub mod demo;
 pub mod keymap;
+pub mod layout;
 pub mod logview;
 pub mod runtime;
 pub mod terminal;

@@ -1,21 +1,29 @@
 //! The console's state and `App::update`: a pure step from a message to a
 //! new state and a list of effects for the runtime to carry out. No I/O, no
 //! awaiting, no clocks: time arrives as a message like everything else.
+//!
+//! `update` is the only way in; what to do next — send a command, steer a
+//! replay, draw, quit — only comes out as effects, which the runtime's one
+//! dispatch carries out (`runtime::Runtime::dispatch`).
+
+mod hints;
+mod keys;
 
 use std::collections::BTreeMap;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyEvent, KeyEventKind};
 use jiff::Timestamp;
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
-use super::keymap::{KeyMap, UiAction};
+use super::keymap::KeyMap;
+use super::layout;
 use super::logview::LogView;
 use super::theme::Theme;
 use crate::api::Watcher;
 use crate::backend::{Connection, ReplayControl, Update};
-use crate::engine::{Permit, Refusal, Verdict, policy};
-use crate::model::{Action, Checklist, Command, GateState, Release, Status};
+use crate::engine::{Refusal, Verdict, policy};
+use crate::model::{Action, Checklist, Command, Event, EventKind, GateState, Outcome, Release};
 
 /// The panes Tab moves between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,9 +42,13 @@ impl Pane {
     }
 }
 
-/// A box over the screen that takes the keys until it closes.
-#[derive(Debug, Clone)]
-pub enum Dialog {
+/// What takes the keys: the console itself, or a box over the screen that
+/// takes them until it closes. Moved by value: a key's handler takes the
+/// mode and gives the next one.
+#[derive(Debug, Clone, Default)]
+pub enum Mode {
+    #[default]
+    Normal,
     Help,
     ConfirmPromote,
     SignOff {
@@ -61,6 +73,13 @@ pub enum Dialog {
         title: String,
         reason: String,
     },
+}
+
+impl Mode {
+    /// Whether a box is open over the screen.
+    pub fn is_modal(&self) -> bool {
+        !matches!(self, Mode::Normal)
+    }
 }
 
 /// How the last thing the operator did turned out.
@@ -105,12 +124,25 @@ pub enum Msg {
     },
 }
 
+/// How soon a change must be drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Redraw {
+    /// Data changed: draw within the frame cap.
+    Soon,
+    /// The operator did something: draw at once.
+    Now,
+}
+
 /// What the runtime must do.
 #[derive(Debug, Clone, PartialEq)]
+#[must_use = "the runtime carries out every effect"]
 pub enum Effect {
+    /// Journal the command, then send it.
     Send(Command),
     /// Steer a replay.
     Replay(ReplayControl),
+    /// What is on screen changed.
+    Redraw(Redraw),
     Quit,
 }
 
@@ -133,23 +165,22 @@ pub struct App {
     /// The backend's time now.
     pub now: Option<Timestamp>,
     pub focus: Pane,
-    pub dialog: Option<Dialog>,
+    pub mode: Mode,
     pub logs: LogView,
-    /// The selected row of the gates and checklist pane.
-    pub selected: usize,
+    /// The selected row of the gates and checklist pane: the row itself, so
+    /// the cursor stays on it when rows come and go.
+    pub cursor: Option<Row>,
     pub status: Option<StatusLine>,
     /// Clock updates since the status line was set; old news fades.
     status_age: u32,
-    /// The selected row itself, so the cursor follows it when rows move.
-    selected_row: Option<Row>,
     /// Commands sent and not yet answered: id → what was asked.
     pub pending: BTreeMap<String, String>,
     pub keymap: KeyMap,
     pub theme: Theme,
     /// The screen's size.
     pub area: Rect,
-    /// Something changed since the last frame.
-    pub dirty: bool,
+    /// Lines of log a page holds at this size (from the layout, on resize).
+    log_page: usize,
     /// Set when this console plays a recorded window back (read-only).
     pub replay: Option<Replay>,
     /// A journal write failed: the operator must know.
@@ -175,6 +206,11 @@ fn content(text: &TextArea<'_>) -> String {
     text.lines().join("\n").trim().to_string()
 }
 
+/// An action's name for people: `promote full`, `rolled back`.
+fn words(name: &str) -> String {
+    name.replace('_', " ")
+}
+
 impl App {
     pub fn new(
         operator: impl Into<String>,
@@ -184,6 +220,7 @@ impl App {
         log_capacity: usize,
         client: impl Into<String>,
     ) -> App {
+        let area = Rect::new(0, 0, 80, 24);
         App {
             release: Release::new("", log_capacity),
             operator: operator.into(),
@@ -191,17 +228,16 @@ impl App {
             connection: Connection::Connecting,
             now: None,
             focus: Pane::Gates,
-            dialog: None,
+            mode: Mode::Normal,
             logs: LogView::default(),
-            selected: 0,
+            cursor: None,
             status: None,
             status_age: 0,
-            selected_row: None,
             pending: BTreeMap::new(),
             keymap,
             theme,
-            area: Rect::new(0, 0, 80, 24),
-            dirty: true,
+            area,
+            log_page: layout::log_page(area),
             replay: None,
             journal_problem: None,
             watchers: Vec::new(),
@@ -211,26 +247,25 @@ impl App {
     }
 
     /// The one step: a message in, effects out.
+    #[must_use = "the runtime carries out every effect"]
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
+            Msg::Key(key) if key.kind == KeyEventKind::Release => Vec::new(),
             Msg::Key(key) => {
-                if key.kind == KeyEventKind::Release {
-                    return Vec::new();
-                }
-                self.dirty = true;
-                self.on_key(key)
+                let mut effects = self.on_key(key);
+                effects.push(Effect::Redraw(Redraw::Now));
+                effects
             }
-            Msg::Backend(update) => {
-                self.on_update(update);
-                Vec::new()
-            }
+            Msg::Backend(update) => match self.on_update(update) {
+                true => vec![Effect::Redraw(Redraw::Soon)],
+                false => Vec::new(),
+            },
             Msg::BackendGone(reason) => {
                 self.connection = Connection::Lost(reason.clone());
                 for (_, what) in std::mem::take(&mut self.pending) {
                     self.say(Tone::Refused, format!("{what}: no answer; {reason}"));
                 }
-                self.dirty = true;
-                Vec::new()
+                vec![Effect::Redraw(Redraw::Now)]
             }
             Msg::JournalFailed(reason) => {
                 self.say(
@@ -238,19 +273,17 @@ impl App {
                     format!("the journal cannot be written: {reason}"),
                 );
                 self.journal_problem = Some(reason);
-                self.dirty = true;
-                Vec::new()
+                vec![Effect::Redraw(Redraw::Now)]
             }
             Msg::NotSent { id, reason } => {
                 let what = self.pending.remove(&id).unwrap_or(id);
                 self.say(Tone::Refused, format!("{what}: not sent — {reason}"));
-                self.dirty = true;
-                Vec::new()
+                vec![Effect::Redraw(Redraw::Now)]
             }
             Msg::Resize { width, height } => {
                 self.area = Rect::new(0, 0, width, height);
-                self.dirty = true;
-                Vec::new()
+                self.log_page = layout::log_page(self.area);
+                vec![Effect::Redraw(Redraw::Now)]
             }
         }
     }
@@ -271,8 +304,7 @@ impl App {
 
     /// Tells the operator about what others (people, rules) did that changes
     /// the release as a whole.
-    fn announce(&mut self, events: &[crate::model::Event]) {
-        use crate::model::EventKind;
+    fn announce(&mut self, events: &[Event]) {
         // Others at their keys (not the simulator's scripted people).
         let me = self.operator.clone();
         let someone_else =
@@ -280,7 +312,7 @@ impl App {
         for event in events {
             match &event.kind {
                 EventKind::CommandAccepted { command, note } if someone_else(command) => {
-                    let what = command.action.name().replace('_', " ");
+                    let what = words(command.action.name());
                     let text = match note {
                         Some(note) => format!("{}: {what} accepted — {note}", command.operator),
                         None => format!("{}: {what} accepted", command.operator),
@@ -288,7 +320,7 @@ impl App {
                     self.say(Tone::Info, text);
                 }
                 EventKind::CommandRejected { command, reason } if someone_else(command) => {
-                    let what = command.action.name().replace('_', " ");
+                    let what = words(command.action.name());
                     self.say(
                         Tone::Info,
                         format!("{}: {what} refused — {reason}", command.operator),
@@ -314,89 +346,42 @@ impl App {
                     );
                 }
                 EventKind::ReleaseFinished { outcome } => {
-                    let tone = if *outcome == crate::model::Outcome::Succeeded {
+                    let tone = if *outcome == Outcome::Succeeded {
                         Tone::Accepted
                     } else {
                         Tone::Refused
                     };
-                    self.say(
-                        tone,
-                        format!(
-                            "the release has finished: {}",
-                            outcome.name().replace('_', " ")
-                        ),
-                    );
+                    let outcome = words(outcome.name());
+                    self.say(tone, format!("the release has finished: {outcome}"));
                 }
                 _ => {}
             }
         }
     }
 
-    fn on_update(&mut self, update: Update) {
+    /// Takes in what the backend said; whether anything on screen changed.
+    fn on_update(&mut self, update: Update) -> bool {
         match update {
             Update::Events(events) => {
-                if events.is_empty() {
-                    return;
-                }
+                let Some(last) = events.last() else {
+                    return false;
+                };
+                self.now = Some(self.now.map_or(last.at, |n| n.max(last.at)));
                 for event in &events {
                     self.release.apply(event);
                 }
-                if let Some(last) = events.last() {
-                    self.now = Some(self.now.map_or(last.at, |n| n.max(last.at)));
-                }
                 self.logs.sync(self.release.logs());
                 self.announce(&events);
-                self.clamp_selection();
-                self.dirty = true;
+                self.keep_cursor();
             }
-            Update::Verdict { id, verdict } => {
-                let what = self
-                    .pending
-                    .remove(&id)
-                    .unwrap_or_else(|| format!("command {id}"));
-                match verdict {
-                    Verdict::Accepted { note } => {
-                        let text = match note {
-                            Some(note) => format!("{what}: accepted — {note}"),
-                            None => format!("{what}: accepted"),
-                        };
-                        self.say(Tone::Accepted, text);
-                    }
-                    Verdict::Refused(refusal) => {
-                        self.say(Tone::Refused, format!("{what}: refused — {refusal}"));
-                    }
-                }
-                self.dirty = true;
-            }
-            Update::Clock(now) => {
-                let before = self.now;
-                self.now = Some(now);
-                self.status_age += 1;
-                let fades_after = match self.status.as_ref().map(|s| s.tone) {
-                    Some(Tone::Info) => 8,
-                    Some(Tone::Accepted) => 15,
-                    Some(Tone::Refused) => 30,
-                    Some(Tone::Pending) | None => u32::MAX,
-                };
-                if self.status_age > fades_after {
-                    self.status = None;
-                    self.dirty = true;
-                }
-                // Redraw for the clock only while something on screen counts.
-                let counting = self.release.status().in_flight();
-                let minute_changed =
-                    before.map(|b| b.as_second() / 60) != Some(now.as_second() / 60);
-                if counting || minute_changed {
-                    self.dirty = true;
-                }
-            }
+            Update::Verdict { id, verdict } => self.on_verdict(id, verdict),
+            Update::Clock(now) => return self.on_clock(now),
             Update::Connection(connection) => {
                 // Who watches is unknown while the line is down.
                 if matches!(connection, Connection::Lost(_)) {
                     self.watchers.clear();
                 }
                 self.connection = connection;
-                self.dirty = true;
             }
             Update::Identity(operator) => {
                 if operator != self.operator {
@@ -406,39 +391,73 @@ impl App {
                     );
                     self.operator = operator;
                 }
-                self.dirty = true;
             }
-            Update::Presence(watchers) => {
-                self.watchers = watchers;
-                self.dirty = true;
-            }
+            Update::Presence(watchers) => self.watchers = watchers,
             Update::Logs(lines) => {
                 for line in lines {
                     self.release.apply(line);
                 }
                 self.logs.sync(self.release.logs());
-                self.dirty = true;
             }
             Update::Undelivered { id, reason } => {
                 let what = self.pending.remove(&id).unwrap_or(id);
                 self.say(Tone::Refused, format!("{what}: not confirmed — {reason}"));
-                self.dirty = true;
             }
             Update::Reset => {
                 // Nothing said about the old release holds for the new one.
                 if self.replay.is_none() {
-                    self.dialog = None;
+                    self.mode = Mode::Normal;
                     self.status = None;
                     self.pending.clear();
                 }
                 self.release = Release::new("", self.release.logs().capacity());
                 self.logs = LogView::default();
-                self.dirty = true;
+                self.cursor = None;
             }
             // What a served service exports; the console shows the release's
             // metrics instead.
-            Update::Traffic(_) => {}
+            Update::Traffic(_) => return false,
         }
+        true
+    }
+
+    fn on_verdict(&mut self, id: String, verdict: Verdict) {
+        let what = self
+            .pending
+            .remove(&id)
+            .unwrap_or_else(|| format!("command {id}"));
+        match verdict {
+            Verdict::Accepted { note: Some(note) } => {
+                self.say(Tone::Accepted, format!("{what}: accepted — {note}"));
+            }
+            Verdict::Accepted { note: None } => {
+                self.say(Tone::Accepted, format!("{what}: accepted"))
+            }
+            Verdict::Refused(refusal) => {
+                self.say(Tone::Refused, format!("{what}: refused — {refusal}"));
+            }
+        }
+    }
+
+    /// The backend's clock; whether the screen must be drawn again.
+    fn on_clock(&mut self, now: Timestamp) -> bool {
+        let before = self.now;
+        self.now = Some(now);
+        self.status_age += 1;
+        let fades_after = match self.status.as_ref().map(|s| s.tone) {
+            Some(Tone::Info) => 8,
+            Some(Tone::Accepted) => 15,
+            Some(Tone::Refused) => 30,
+            Some(Tone::Pending) | None => u32::MAX,
+        };
+        let faded = self.status_age > fades_after;
+        if faded {
+            self.status = None;
+        }
+        // Drawn again for the clock only while something on screen counts.
+        let counting = self.release.status().in_flight();
+        let minute_changed = before.map(|b| b.as_second() / 60) != Some(now.as_second() / 60);
+        faded || counting || minute_changed
     }
 
     /// The others watching: everyone but this operator.
@@ -493,59 +512,61 @@ impl App {
         rows
     }
 
-    /// Keeps the cursor on the same row as rows come and go; when its row
-    /// is gone (a new checklist), it goes to the first item still to tick.
-    fn clamp_selection(&mut self) {
+    /// The row under the cursor, when the gates pane has the focus.
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.cursor.as_ref().filter(|_| self.focus == Pane::Gates)
+    }
+
+    /// Keeps the cursor on its row as rows come and go; when its row is
+    /// gone (a new checklist), it goes to the first item still to tick.
+    fn keep_cursor(&mut self) {
         let rows = self.rows();
-        let found = self
-            .selected_row
-            .as_ref()
-            .and_then(|row| rows.iter().position(|r| r == row));
-        self.selected = match found {
-            Some(i) => i,
-            None if self.selected_row.is_some() => {
-                let first_open = rows.iter().position(|r| match r {
-                    Row::Item { list, item } => self
-                        .release
-                        .checklist(list)
-                        .and_then(|c| c.item(item))
-                        .is_some_and(|i| i.ticked.is_none() && !i.plan.automatic),
-                    Row::Gate(_) => false,
-                });
-                first_open.unwrap_or(0)
-            }
-            None => self.selected.min(rows.len().saturating_sub(1)),
+        let kept = self.cursor.as_ref().is_some_and(|row| rows.contains(row));
+        if kept {
+            return;
+        }
+        let first_open = || {
+            rows.iter().find(|r| match r {
+                Row::Item { list, item } => self
+                    .release
+                    .checklist(list)
+                    .and_then(|c| c.item(item))
+                    .is_some_and(|i| i.ticked.is_none() && !i.plan.automatic),
+                Row::Gate(_) => false,
+            })
         };
-        self.selected_row = rows.get(self.selected).cloned();
+        let next = match &self.cursor {
+            Some(_) => first_open().or(rows.first()),
+            None => rows.first(),
+        };
+        self.cursor = next.cloned();
     }
 
-    fn select(&mut self, index: usize) {
+    /// Moves the cursor by `by` rows (up when negative), within the rows.
+    fn move_cursor(&mut self, by: isize) {
         let rows = self.rows();
-        self.selected = index.min(rows.len().saturating_sub(1));
-        self.selected_row = rows.get(self.selected).cloned();
-    }
-
-    /// The height of the log pane's text area, for paging.
-    fn log_page(&self) -> usize {
-        super::views::layout(self.area)
-            .logs
-            .map_or(10, |r| r.height.saturating_sub(2).max(1) as usize)
+        let at = self
+            .cursor
+            .as_ref()
+            .and_then(|row| rows.iter().position(|r| r == row))
+            .unwrap_or(0);
+        let to = at
+            .saturating_add_signed(by)
+            .min(rows.len().saturating_sub(1));
+        self.cursor = rows.get(to).cloned();
     }
 
     fn send(&mut self, action: Action, what: impl Into<String>) -> Vec<Effect> {
+        let what = what.into();
         if self.replay.is_some() {
             self.say(
                 Tone::Refused,
-                format!(
-                    "{}: this is a replay of a recorded window; nothing can be changed",
-                    what.into()
-                ),
+                format!("{what}: this is a replay of a recorded window; nothing can be changed"),
             );
             return Vec::new();
         }
         self.sent += 1;
         let id = format!("{}-{}", self.client, self.sent);
-        let what = what.into();
         self.pending.insert(id.clone(), what.clone());
         self.say(
             Tone::Pending,
@@ -561,9 +582,7 @@ impl App {
     /// The gate a sign-off or rejection is for: the selected one, or the one
     /// open gate.
     fn target_gate(&self) -> Option<(String, String)> {
-        let rows = self.rows();
-        if self.focus == Pane::Gates
-            && let Some(Row::Gate(id)) = rows.get(self.selected)
+        if let Some(Row::Gate(id)) = self.selected_row()
             && let Some(gate) = self.release.gate(id)
         {
             return Some((gate.plan.id.clone(), gate.plan.name.clone()));
@@ -580,435 +599,7 @@ impl App {
         }
     }
 
-    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            return vec![Effect::Quit];
-        }
-        if let Some(dialog) = self.dialog.take() {
-            return self.on_dialog_key(dialog, key);
-        }
-        if let Some(replay) = self.replay {
-            match key.code {
-                KeyCode::Char(' ') => {
-                    self.replay = Some(Replay {
-                        paused: !replay.paused,
-                    });
-                    let state = if replay.paused { "playing" } else { "paused" };
-                    self.say(Tone::Info, format!("replay {state}"));
-                    return vec![Effect::Replay(ReplayControl::Toggle)];
-                }
-                KeyCode::Left => return vec![Effect::Replay(ReplayControl::Seek(-SEEK_STEP))],
-                KeyCode::Right => return vec![Effect::Replay(ReplayControl::Seek(SEEK_STEP))],
-                _ => {}
-            }
-        }
-        if key.code == KeyCode::Esc {
-            if self.logs.is_filtered() {
-                self.logs.clear_filter(self.release.logs());
-                self.say(Tone::Info, "log filter cleared");
-            }
-            return Vec::new();
-        }
-        let Some(action) = self.keymap.action(&key) else {
-            return Vec::new();
-        };
-        self.on_action(action)
-    }
-
-    fn on_action(&mut self, action: UiAction) -> Vec<Effect> {
-        let page = self.log_page();
-        let changes_the_release = matches!(
-            action,
-            UiAction::Advance
-                | UiAction::Promote
-                | UiAction::Pause
-                | UiAction::SignOff
-                | UiAction::Reject
-                | UiAction::Rollback
-                | UiAction::Retry
-                | UiAction::Tick
-        );
-        if self.replay.is_some() && changes_the_release {
-            self.say(
-                Tone::Refused,
-                format!(
-                    "{}: this is a replay of a recorded window; nothing can be changed",
-                    action.name().replace('_', " ")
-                ),
-            );
-            return Vec::new();
-        }
-        match action {
-            UiAction::Quit => return vec![Effect::Quit],
-            UiAction::Help => self.dialog = Some(Dialog::Help),
-            UiAction::NextPane => self.focus = self.focus.step(1),
-            UiAction::PrevPane => self.focus = self.focus.step(-1),
-            UiAction::Up | UiAction::Down | UiAction::PageUp | UiAction::PageDown => {
-                let (by, up) = match action {
-                    UiAction::Up => (1, true),
-                    UiAction::Down => (1, false),
-                    UiAction::PageUp => (page, true),
-                    _ => (page, false),
-                };
-                match self.focus {
-                    Pane::Logs if up => self.logs.scroll_up(by, page),
-                    Pane::Logs => self.logs.scroll_down(by),
-                    Pane::Gates | Pane::Board => {
-                        let target = if up {
-                            self.selected.saturating_sub(by)
-                        } else {
-                            self.selected + by
-                        };
-                        self.select(target);
-                        self.focus = Pane::Gates;
-                    }
-                }
-            }
-            UiAction::Top => match self.focus {
-                Pane::Logs => self.logs.top(page),
-                _ => self.select(0),
-            },
-            UiAction::Bottom => match self.focus {
-                Pane::Logs => {
-                    self.logs.follow_end();
-                    self.say(Tone::Info, "following logs again");
-                }
-                _ => self.select(usize::MAX),
-            },
-            UiAction::Advance => return self.send(Action::Advance, "advance"),
-            UiAction::Promote => match self.prospect(Action::PromoteFull) {
-                Ok(_) => self.dialog = Some(Dialog::ConfirmPromote),
-                Err(reason) => self.say(Tone::Refused, format!("promote fully: {reason}")),
-            },
-            UiAction::Retry => return self.send(Action::Retry { stage: None }, "retry"),
-            UiAction::Pause => {
-                return if self.release.status() == Status::Paused {
-                    self.send(Action::Resume, "resume")
-                } else {
-                    self.send(Action::Pause { reason: None }, "pause")
-                };
-            }
-            UiAction::SignOff | UiAction::Reject => {
-                let Some((gate, name)) = self.target_gate() else {
-                    // A box all the same, so a comment typed next runs nothing.
-                    let reason = "no gate is open for sign-off (select one in the gates pane)";
-                    self.say(Tone::Refused, reason);
-                    self.dialog = Some(Dialog::Refusal {
-                        title: "Nothing to sign now".into(),
-                        reason: reason.into(),
-                    });
-                    return Vec::new();
-                };
-                // Say now what the backend would say, rather than after the typing.
-                let verdict = if action == UiAction::SignOff {
-                    self.gate_prospect(&gate)
-                } else {
-                    self.reject_prospect(&gate)
-                };
-                if let Err(Refusal { reason, .. }) = verdict {
-                    let verb = if action == UiAction::SignOff {
-                        "sign off"
-                    } else {
-                        "reject"
-                    };
-                    self.say(Tone::Refused, reason.clone());
-                    self.dialog = Some(Dialog::Refusal {
-                        title: format!("You cannot {verb} {name} now"),
-                        reason,
-                    });
-                    return Vec::new();
-                }
-                self.dialog = Some(if action == UiAction::SignOff {
-                    Dialog::SignOff {
-                        gate,
-                        name,
-                        text: text_area("a comment for the record (optional)", ""),
-                    }
-                } else {
-                    Dialog::Reject {
-                        gate,
-                        name,
-                        text: text_area("why (required)", ""),
-                    }
-                });
-            }
-            UiAction::Rollback => {
-                return match self.prospect(Action::Rollback { reason: None }) {
-                    Err(reason) => {
-                        self.say(Tone::Refused, format!("rollback: {reason}"));
-                        Vec::new()
-                    }
-                    // Already rolling back: say so; there is nothing to explain.
-                    Ok(Permit { note: Some(_), .. }) => {
-                        self.send(Action::Rollback { reason: None }, "rollback")
-                    }
-                    Ok(Permit { note: None, .. }) => {
-                        let effects = self.send(Action::Rollback { reason: None }, "rollback");
-                        self.dialog = Some(Dialog::RollbackReason {
-                            text: text_area("why, for the record (optional)", ""),
-                        });
-                        effects
-                    }
-                };
-            }
-            UiAction::Tick => {
-                let rows = self.rows();
-                let Some(Row::Item { list, item }) = rows.get(self.selected).cloned() else {
-                    self.say(
-                        Tone::Info,
-                        "select a checklist item first (↑/↓ in the gates pane)",
-                    );
-                    return Vec::new();
-                };
-                let entry = self.release.checklist(&list).and_then(|c| c.item(&item));
-                let text = entry
-                    .map(|e| e.plan.text.clone())
-                    .unwrap_or_else(|| item.clone());
-                let ticked = entry.is_some_and(|e| e.ticked.is_some());
-                return if ticked {
-                    self.send(Action::Uncheck { list, item }, format!("untick \"{text}\""))
-                } else {
-                    self.send(Action::Check { list, item }, format!("tick \"{text}\""))
-                };
-            }
-            UiAction::Filter => {
-                self.dialog = Some(Dialog::Filter {
-                    text: text_area(
-                        "regex; stage:ID and src:TEXT narrow it",
-                        &self.logs.filter_text,
-                    ),
-                });
-            }
-            UiAction::Follow => {
-                self.logs.toggle_follow();
-                let state = if self.logs.follow { "on" } else { "off" };
-                self.say(Tone::Info, format!("follow logs {state}"));
-            }
-            UiAction::Level => {
-                self.logs.cycle_level(self.release.logs());
-                self.say(
-                    Tone::Info,
-                    format!("logs at {} and above", self.logs.min_level),
-                );
-            }
-        }
-        Vec::new()
-    }
-
-    fn on_dialog_key(&mut self, dialog: Dialog, key: KeyEvent) -> Vec<Effect> {
-        let submit = key.modifiers.contains(KeyModifiers::CONTROL)
-            && matches!(key.code, KeyCode::Char('s') | KeyCode::Char('S'));
-        let escape = key.code == KeyCode::Esc;
-        match dialog {
-            Dialog::Help => {
-                let closes = escape
-                    || key.code == KeyCode::Enter
-                    || matches!(
-                        self.keymap.action(&key),
-                        Some(UiAction::Help | UiAction::Quit)
-                    );
-                if !closes {
-                    self.dialog = Some(Dialog::Help);
-                }
-                Vec::new()
-            }
-            Dialog::Refusal { title, reason } => {
-                if !(escape || key.code == KeyCode::Enter) {
-                    self.dialog = Some(Dialog::Refusal { title, reason });
-                }
-                Vec::new()
-            }
-            Dialog::ConfirmPromote => {
-                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-                    self.send(Action::PromoteFull, "promote fully")
-                } else {
-                    self.say(Tone::Info, "full promotion cancelled");
-                    Vec::new()
-                }
-            }
-            Dialog::SignOff {
-                gate,
-                name,
-                mut text,
-            } => {
-                if escape {
-                    self.say(Tone::Info, format!("sign-off of {name} cancelled"));
-                } else if submit {
-                    let comment = content(&text);
-                    return self.send(
-                        Action::Approve {
-                            gate: Some(gate),
-                            comment: (!comment.is_empty()).then_some(comment),
-                        },
-                        format!("sign off {name}"),
-                    );
-                } else {
-                    text.input(key);
-                    self.dialog = Some(Dialog::SignOff { gate, name, text });
-                }
-                Vec::new()
-            }
-            Dialog::Reject {
-                gate,
-                name,
-                mut text,
-            } => {
-                if escape {
-                    self.say(Tone::Info, format!("rejection of {name} cancelled"));
-                } else if submit {
-                    let reason = content(&text);
-                    if reason.is_empty() {
-                        self.say(Tone::Refused, "a rejection needs a reason for the record");
-                        self.dialog = Some(Dialog::Reject { gate, name, text });
-                    } else {
-                        return self.send(
-                            Action::Reject {
-                                gate: Some(gate),
-                                reason,
-                            },
-                            format!("reject {name}"),
-                        );
-                    }
-                } else {
-                    text.input(key);
-                    self.dialog = Some(Dialog::Reject { gate, name, text });
-                }
-                Vec::new()
-            }
-            Dialog::RollbackReason { mut text } => {
-                if escape {
-                    self.say(Tone::Info, "rollback sent; no reason added");
-                } else if submit {
-                    let reason = content(&text);
-                    if !reason.is_empty() {
-                        return self.send(
-                            Action::Rollback {
-                                reason: Some(reason),
-                            },
-                            "rollback reason",
-                        );
-                    }
-                    self.say(Tone::Info, "rollback sent; no reason added");
-                } else {
-                    text.input(key);
-                    self.dialog = Some(Dialog::RollbackReason { text });
-                }
-                Vec::new()
-            }
-            Dialog::Filter { mut text } => {
-                if escape {
-                    return Vec::new();
-                }
-                if submit || key.code == KeyCode::Enter {
-                    let filter = content(&text);
-                    if filter.is_empty() {
-                        self.logs.clear_filter(self.release.logs());
-                        self.say(Tone::Info, "log filter cleared");
-                    } else if let Err(err) = self.logs.set_filter(&filter, self.release.logs()) {
-                        self.say(Tone::Refused, format!("filter {filter:?}: {err}"));
-                        self.dialog = Some(Dialog::Filter { text });
-                    } else {
-                        self.say(
-                            Tone::Info,
-                            format!(
-                                "logs filtered by {filter:?}: {} lines",
-                                self.logs.matching()
-                            ),
-                        );
-                    }
-                } else {
-                    text.input(key);
-                    self.dialog = Some(Dialog::Filter { text });
-                }
-                Vec::new()
-            }
-        }
-    }
-
-    /// The keys that do something now, for the status bar.
-    pub fn hints(&self) -> Vec<(String, &'static str)> {
-        let k = |a| self.keymap.hint(a);
-        match &self.dialog {
-            Some(Dialog::Help) => {
-                return vec![(k(UiAction::Help), "close"), ("Esc".into(), "close")];
-            }
-            Some(Dialog::ConfirmPromote) => {
-                return vec![
-                    ("y".into(), "promote fully"),
-                    ("any other key".into(), "cancel"),
-                ];
-            }
-            Some(Dialog::Filter { .. }) => {
-                return vec![("Enter".into(), "apply"), ("Esc".into(), "cancel")];
-            }
-            Some(Dialog::Refusal { .. }) => return vec![("Esc".into(), "close")],
-            Some(_) => return vec![("Ctrl+S".into(), "submit"), ("Esc".into(), "cancel")],
-            None => {}
-        }
-        if self.replay.is_some() {
-            return vec![
-                ("Space".into(), "pause/play"),
-                ("← →".into(), "a minute back/on"),
-                (k(UiAction::NextPane), "pane"),
-                (k(UiAction::Filter), "filter"),
-                (k(UiAction::Help), "help"),
-                (k(UiAction::Quit), "quit"),
-            ];
-        }
-        // A key is offered only when the engine's policy would take it now.
-        let may = |action: Action| self.prospect(action).is_ok();
-        let mut hints = Vec::new();
-        if may(Action::Advance) {
-            hints.push((k(UiAction::Advance), "advance"));
-        }
-        if may(Action::PromoteFull) {
-            hints.push((k(UiAction::Promote), "promote"));
-        }
-        if may(Action::Resume) {
-            hints.push((k(UiAction::Pause), "resume"));
-        } else if may(Action::Pause { reason: None }) {
-            hints.push((k(UiAction::Pause), "pause"));
-        }
-        if let Some((gate, _)) = self.target_gate() {
-            if self.gate_prospect(&gate).is_ok() {
-                hints.push((k(UiAction::SignOff), "sign off"));
-            }
-            if self.reject_prospect(&gate).is_ok() {
-                hints.push((k(UiAction::Reject), "reject"));
-            }
-        }
-        if may(Action::Retry { stage: None }) {
-            hints.push((k(UiAction::Retry), "retry"));
-        }
-        if self.release.status().in_flight() && self.release.status() != Status::RollingBack {
-            hints.push((k(UiAction::Rollback), "roll back"));
-        }
-        if self.focus == Pane::Gates
-            && let Some(Row::Item { list, item }) = self.rows().get(self.selected).cloned()
-        {
-            let ticked = self
-                .release
-                .checklist(&list)
-                .and_then(|c| c.item(&item))
-                .is_some_and(|i| i.ticked.is_some());
-            let action = if ticked {
-                Action::Uncheck { list, item }
-            } else {
-                Action::Check { list, item }
-            };
-            if may(action) {
-                hints.push((k(UiAction::Tick), if ticked { "untick" } else { "tick" }));
-            }
-        }
-        hints.push((k(UiAction::NextPane), "pane"));
-        hints.push((k(UiAction::Filter), "filter"));
-        hints.push((k(UiAction::Help), "help"));
-        hints.push((k(UiAction::Quit), "quit"));
-        hints
-    }
-
-    /// What the engine's policy would say to this operator's command now:
-    /// the note it would be accepted with, or the reason it would be refused.
+    /// What the engine's policy would say to this operator's command now.
     fn prospect(&self, action: Action) -> policy::Checked {
         let probe = Command::new("probe", self.operator.clone(), action);
         let now = self

@@ -25,15 +25,29 @@ pub(crate) fn watching(
     )
 }
 
+/// What a key does beyond being drawn: the commands, replay steering and
+/// quitting it asks of the runtime.
+pub(crate) fn key(app: &mut App, event: KeyEvent) -> Vec<Effect> {
+    let mut effects = app.update(Msg::Key(event));
+    assert_eq!(
+        effects.pop(),
+        Some(Effect::Redraw(Redraw::Now)),
+        "a key is drawn at once"
+    );
+    effects
+}
+
 pub(crate) fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    key(app, KeyEvent::new(code, KeyModifiers::NONE))
 }
 
 pub(crate) fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
-    app.update(Msg::Key(KeyEvent::new(
-        KeyCode::Char(c),
-        KeyModifiers::CONTROL,
-    )))
+    key(app, KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+/// Gives the app a backend's update, as the runtime would.
+pub(crate) fn feed(app: &mut App, update: Update) {
+    crate::tui::demo::feed(app, update);
 }
 
 pub(crate) fn type_text(app: &mut App, text: &str) {
@@ -47,7 +61,7 @@ fn sent(effects: &[Effect]) -> Vec<Action> {
         .iter()
         .filter_map(|e| match e {
             Effect::Send(command) => Some(command.action.clone()),
-            Effect::Quit | Effect::Replay(_) => None,
+            Effect::Quit | Effect::Replay(_) | Effect::Redraw(_) => None,
         })
         .collect()
 }
@@ -73,17 +87,17 @@ fn q_and_ctrl_c_quit() {
 fn question_mark_opens_help_and_esc_or_question_mark_closes_it() {
     let (mut app, _) = watching("happy-canary", "dave", false, |_| true);
     press(&mut app, KeyCode::Char('?'));
-    assert!(matches!(app.dialog, Some(Dialog::Help)));
+    assert!(matches!(app.mode, Mode::Help));
     assert!(
         press(&mut app, KeyCode::Char('a')).is_empty(),
         "keys do not leak through help"
     );
-    assert!(matches!(app.dialog, Some(Dialog::Help)));
+    assert!(matches!(app.mode, Mode::Help));
     press(&mut app, KeyCode::Esc);
-    assert!(app.dialog.is_none());
+    assert!(!app.mode.is_modal());
     press(&mut app, KeyCode::Char('?'));
     press(&mut app, KeyCode::Char('?'));
-    assert!(app.dialog.is_none());
+    assert!(!app.mode.is_modal());
 }
 
 #[test]
@@ -130,8 +144,8 @@ fn the_backends_verdict_is_shown_accepted_or_refused_with_the_reason() {
     };
     let id = command.id.clone();
     let (verdict, events) = sim.submit(command.clone());
-    app.update(Msg::Backend(Update::Events(events)));
-    app.update(Msg::Backend(Update::Verdict { id, verdict }));
+    feed(&mut app, Update::Events(events));
+    feed(&mut app, Update::Verdict { id, verdict });
     assert_eq!(
         status(&app),
         (
@@ -146,8 +160,8 @@ fn the_backends_verdict_is_shown_accepted_or_refused_with_the_reason() {
 fn the_deployer_is_told_at_once_that_they_cannot_sign_and_their_typing_runs_nothing() {
     let (mut app, _) = watching("happy-canary", "carol", true, at_approval);
     assert!(press(&mut app, KeyCode::Char('s')).is_empty());
-    let Some(Dialog::Refusal { reason, .. }) = &app.dialog else {
-        panic!("{:?}", app.dialog)
+    let Mode::Refusal { reason, .. } = &app.mode else {
+        panic!("{:?}", app.mode)
     };
     assert_eq!(reason, "carol deployed this release and cannot approve it");
     // What carol meant as a comment must not run as keys: R, p, a, Space…
@@ -159,22 +173,22 @@ fn the_deployer_is_told_at_once_that_they_cannot_sign_and_their_typing_runs_noth
     }
     assert!(ctrl(&mut app, 's').is_empty());
     press(&mut app, KeyCode::Esc);
-    assert!(app.dialog.is_none());
+    assert!(!app.mode.is_modal());
 }
 
 #[test]
 fn s_opens_a_comment_box_and_ctrl_s_signs_the_open_gate() {
     let (mut app, mut sim) = watching("happy-canary", "erin", false, at_approval);
     press(&mut app, KeyCode::Char('s'));
-    let Some(Dialog::SignOff { gate, .. }) = &app.dialog else {
-        panic!("{:?}", app.dialog)
+    let Mode::SignOff { gate, .. } = &app.mode else {
+        panic!("{:?}", app.mode)
     };
     assert_eq!(gate, "production");
     type_text(&mut app, "LGTM");
     press(&mut app, KeyCode::Enter);
     type_text(&mut app, "error budget ok");
     let effects = ctrl(&mut app, 's');
-    assert!(app.dialog.is_none());
+    assert!(!app.mode.is_modal());
     assert_eq!(
         sent(&effects),
         vec![Action::Approve {
@@ -187,7 +201,7 @@ fn s_opens_a_comment_box_and_ctrl_s_signs_the_open_gate() {
     };
     let (verdict, events) = sim.submit(command.clone());
     assert!(verdict.is_accepted());
-    app.update(Msg::Backend(Update::Events(events)));
+    feed(&mut app, Update::Events(events));
     let gate = app.release.gate("production").unwrap();
     assert_eq!(
         gate.signoffs[0].operator, "erin",
@@ -201,7 +215,7 @@ fn esc_cancels_a_sign_off_and_nothing_is_sent() {
     press(&mut app, KeyCode::Char('s'));
     type_text(&mut app, "half a thought");
     assert!(press(&mut app, KeyCode::Esc).is_empty());
-    assert!(app.dialog.is_none());
+    assert!(!app.mode.is_modal());
     assert_eq!(status(&app).0, Tone::Info);
 }
 
@@ -216,7 +230,7 @@ fn s_before_the_gate_opens_says_when_it_will() {
             "Production deploy approval is not open yet: it opens when \"Production approval\" starts".into()
         )
     );
-    assert!(matches!(app.dialog, Some(Dialog::Refusal { .. })));
+    assert!(matches!(app.mode, Mode::Refusal { .. }));
 }
 
 #[test]
@@ -241,7 +255,7 @@ fn r_retries_a_failed_stage() {
 fn a_rollback_that_cannot_happen_is_not_sent_and_opens_no_box() {
     let (mut app, _) = watching("approval-rejected", "dave", true, |r| r.status().is_final());
     assert!(press(&mut app, KeyCode::Char('R')).is_empty());
-    assert!(app.dialog.is_none());
+    assert!(!app.mode.is_modal());
     assert_eq!(
         status(&app),
         (
@@ -287,14 +301,14 @@ fn the_cursor_moves_to_the_next_checklist_when_the_stage_changes() {
         panic!("{effects:?}")
     };
     let (_, events) = sim.submit(command.clone());
-    app.update(Msg::Backend(Update::Events(events)));
+    feed(&mut app, Update::Events(events));
     while !at_approval(&app.release) {
         let due = sim.next_due().unwrap();
-        app.update(Msg::Backend(Update::Events(sim.advance_to(due))));
+        feed(&mut app, Update::Events(sim.advance_to(due)));
     }
     // Now the pre-deployment checklist shows; the cursor is on its first open item.
-    let Some(Row::Item { list, item }) = app.rows().get(app.selected).cloned() else {
-        panic!("{:?}", app.rows().get(app.selected))
+    let Some(Row::Item { list, item }) = app.cursor.clone() else {
+        panic!("{:?}", app.cursor)
     };
     assert_eq!((list.as_str(), item.as_str()), ("pre-deployment", "bugs"));
 }
@@ -303,13 +317,13 @@ fn the_cursor_moves_to_the_next_checklist_when_the_stage_changes() {
 fn x_rejects_only_with_a_reason() {
     let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
     press(&mut app, KeyCode::Char('x'));
-    assert!(matches!(app.dialog, Some(Dialog::Reject { .. })));
+    assert!(matches!(app.mode, Mode::Reject { .. }));
     assert!(
         ctrl(&mut app, 's').is_empty(),
         "an empty reason is not sent"
     );
     assert!(
-        matches!(app.dialog, Some(Dialog::Reject { .. })),
+        matches!(app.mode, Mode::Reject { .. }),
         "the box stays open"
     );
     assert_eq!(
@@ -339,7 +353,7 @@ fn shift_r_rolls_back_at_once_then_offers_a_reason() {
         vec![Action::Rollback { reason: None }],
         "sent on the keystroke"
     );
-    assert!(matches!(app.dialog, Some(Dialog::RollbackReason { .. })));
+    assert!(matches!(app.mode, Mode::RollbackReason { .. }));
     type_text(&mut app, "p99 doubled");
     let effects = ctrl(&mut app, 's');
     assert_eq!(
@@ -361,7 +375,7 @@ fn shift_r_rolls_back_at_once_then_offers_a_reason() {
 fn capital_f_asks_and_only_y_promotes() {
     let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
     assert!(press(&mut app, KeyCode::Char('F')).is_empty());
-    assert!(matches!(app.dialog, Some(Dialog::ConfirmPromote)));
+    assert!(matches!(app.mode, Mode::ConfirmPromote));
     assert!(press(&mut app, KeyCode::Char('n')).is_empty());
     assert_eq!(
         status(&app),
@@ -383,7 +397,7 @@ fn p_pauses_and_on_a_paused_release_resumes() {
         panic!()
     };
     let (_, events) = sim.submit(command.clone());
-    app.update(Msg::Backend(Update::Events(events)));
+    feed(&mut app, Update::Events(events));
     assert_eq!(app.release.status(), Status::Paused);
     assert_eq!(
         sent(&press(&mut app, KeyCode::Char('p'))),
@@ -402,7 +416,7 @@ fn arrows_and_jk_move_the_selection_and_space_ticks_the_selected_item() {
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Char('k'));
-    assert_eq!(app.selected, 3);
+    assert_eq!(app.cursor, Some(rows[3].clone()));
     let effects = press(&mut app, KeyCode::Char(' '));
     assert_eq!(
         sent(&effects),
@@ -458,17 +472,14 @@ fn slash_filters_logs_esc_clears_and_a_bad_regex_is_refused() {
     press(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "src:ingress 200");
     press(&mut app, KeyCode::Enter);
-    assert!(app.dialog.is_none());
+    assert!(!app.mode.is_modal());
     assert!(app.logs.matching() < all && app.logs.matching() > 0);
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.logs.matching(), all);
     press(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "(unclosed");
     press(&mut app, KeyCode::Enter);
-    assert!(
-        matches!(app.dialog, Some(Dialog::Filter { .. })),
-        "stays open to fix"
-    );
+    assert!(matches!(app.mode, Mode::Filter { .. }), "stays open to fix");
     assert_eq!(status(&app).0, Tone::Refused);
 }
 
@@ -498,38 +509,62 @@ fn rebound_keys_are_the_ones_that_work() {
 #[test]
 fn redraws_happen_only_when_something_changed() {
     let (mut app, sim) = watching("approval-rejected", "dave", true, |r| r.status().is_final());
-    app.dirty = false;
-    app.update(Msg::Backend(Update::Clock(
-        sim.now() + SignedDuration::from_secs(1),
-    )));
-    assert!(!app.dirty, "a finished release has nothing counting down");
-    app.update(Msg::Backend(Update::Events(Vec::new())));
-    assert!(!app.dirty);
-    app.update(Msg::Key(KeyEvent::new_with_kind(
+    let clock = Update::Clock(sim.now() + SignedDuration::from_secs(1));
+    assert!(
+        app.update(Msg::Backend(clock)).is_empty(),
+        "a finished release has nothing counting down"
+    );
+    assert!(
+        app.update(Msg::Backend(Update::Events(Vec::new())))
+            .is_empty()
+    );
+    let release = KeyEvent::new_with_kind(
         KeyCode::Char('q'),
         KeyModifiers::NONE,
         KeyEventKind::Release,
-    )));
-    assert!(!app.dirty, "key releases are not keys");
-    app.update(Msg::Resize {
+    );
+    assert!(
+        app.update(Msg::Key(release)).is_empty(),
+        "key releases are not keys"
+    );
+    let resize = Msg::Resize {
         width: 100,
         height: 30,
-    });
-    assert!(app.dirty);
+    };
+    assert_eq!(app.update(resize), vec![Effect::Redraw(Redraw::Now)]);
 
     let (mut live, sim) = watching("happy-canary", "dave", true, at_manual_pause);
-    live.dirty = false;
-    live.update(Msg::Backend(Update::Clock(
-        sim.now() + SignedDuration::from_secs(1),
-    )));
-    assert!(live.dirty, "a running release counts on screen");
+    let clock = Update::Clock(sim.now() + SignedDuration::from_secs(1));
+    assert_eq!(
+        live.update(Msg::Backend(clock)),
+        vec![Effect::Redraw(Redraw::Soon)],
+        "a running release counts on screen, drawn within the frame cap"
+    );
+}
+
+#[test]
+fn a_page_is_what_the_log_pane_holds_at_this_size() {
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs().len() > 150);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Logs);
+    for (height, page) in [(24, 8), (45, 18)] {
+        let _ = app.update(Msg::Resize { width: 160, height });
+        press(&mut app, KeyCode::Char('G'));
+        let bottom = app.logs.below();
+        press(&mut app, KeyCode::PageUp);
+        assert_eq!(
+            app.logs.below() - bottom,
+            page,
+            "PgUp at {height} rows moves {page} lines"
+        );
+    }
 }
 
 #[test]
 fn a_backend_that_goes_away_is_shown_and_pending_commands_are_not_forgotten() {
     let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
     press(&mut app, KeyCode::Char('a'));
-    app.update(Msg::BackendGone("the backend stopped".into()));
+    let _ = app.update(Msg::BackendGone("the backend stopped".into()));
     assert_eq!(
         app.connection,
         Connection::Lost("the backend stopped".into())
@@ -572,7 +607,7 @@ fn a_replay_takes_space_and_arrows_and_refuses_every_change() {
         );
     }
     // Seeking back starts the release again from its first event.
-    app.update(Msg::Backend(Update::Reset));
+    feed(&mut app, Update::Reset);
     assert_eq!(app.release.status(), Status::NotStarted);
 }
 
@@ -580,9 +615,9 @@ fn a_replay_takes_space_and_arrows_and_refuses_every_change() {
 fn a_server_starting_afresh_clears_what_was_said_of_the_old_release() {
     let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
     press(&mut app, KeyCode::Char('s'));
-    assert!(matches!(app.dialog, Some(Dialog::SignOff { .. })));
-    app.update(Msg::Backend(Update::Reset));
-    assert!(app.dialog.is_none(), "a box about the old release is gone");
+    assert!(matches!(app.mode, Mode::SignOff { .. }));
+    feed(&mut app, Update::Reset);
+    assert!(!app.mode.is_modal(), "a box about the old release is gone");
     assert!(app.status.is_none());
     assert!(app.release.plan().is_none());
 }
@@ -592,13 +627,16 @@ fn cut_off_from_the_server_the_state_is_only_what_was_last_heard() {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
-    app.update(Msg::Backend(Update::Presence(vec![crate::api::Watcher {
-        operator: "dave".into(),
-        since: jiff::Timestamp::UNIX_EPOCH,
-        streams: 1,
-    }])));
+    feed(
+        &mut app,
+        Update::Presence(vec![crate::api::Watcher {
+            operator: "dave".into(),
+            since: jiff::Timestamp::UNIX_EPOCH,
+            streams: 1,
+        }]),
+    );
     let draw = |app: &mut App| {
-        app.update(Msg::Resize {
+        let _ = app.update(Msg::Resize {
             width: 160,
             height: 45,
         });
@@ -610,9 +648,12 @@ fn cut_off_from_the_server_the_state_is_only_what_was_last_heard() {
     };
     let live = draw(&mut app);
     assert!(live.contains(" RUNNING ") && live.contains("operator erin (with dave)"));
-    app.update(Msg::Backend(Update::Connection(Connection::Lost(
-        "connection refused · 4s without data · retry in 2s".into(),
-    ))));
+    feed(
+        &mut app,
+        Update::Connection(Connection::Lost(
+            "connection refused · 4s without data · retry in 2s".into(),
+        )),
+    );
     let lost = draw(&mut app);
     assert!(lost.contains("LAST HEARD: RUNNING"), "{lost}");
     assert!(lost.contains("connection refused"), "{lost}");

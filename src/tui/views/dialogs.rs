@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::{key_span, styled};
-use crate::tui::app::{App, Dialog};
+use crate::tui::app::{App, Mode};
 use crate::tui::keymap::UiAction;
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -34,12 +34,10 @@ fn frame_block<'a>(app: &App, title: String, danger: bool) -> Block<'a> {
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let Some(dialog) = &app.dialog else {
-        return;
-    };
-    match dialog {
-        Dialog::Help => help(app, frame, area),
-        Dialog::ConfirmPromote => {
+    match &app.mode {
+        Mode::Normal => {}
+        Mode::Help => help(app, frame, area),
+        Mode::ConfirmPromote => {
             let rect = centered(area, 60, 7);
             frame.render_widget(Clear, rect);
             let target = app
@@ -65,7 +63,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 rect,
             );
         }
-        Dialog::Refusal { title, reason } => {
+        Mode::Refusal { title, reason } => {
             let rect = centered(area, 64, 7);
             frame.render_widget(Clear, rect);
             let text = vec![
@@ -85,19 +83,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 rect,
             );
         }
-        Dialog::SignOff { name, text, .. } => {
+        Mode::SignOff { name, text, .. } => {
             let title = format!(" Sign off {name} as {} ", app.operator);
             text_box(app, frame, area, title, text, false);
         }
-        Dialog::Reject { name, text, .. } => {
+        Mode::Reject { name, text, .. } => {
             let title = format!(" Reject {name} as {} ", app.operator);
             text_box(app, frame, area, title, text, true);
         }
-        Dialog::RollbackReason { text } => {
+        Mode::RollbackReason { text } => {
             let title = " Rollback sent · add a reason to the record? ".to_string();
             text_box(app, frame, area, title, text, true);
         }
-        Dialog::Filter { text } => {
+        Mode::Filter { text } => {
             let rect = centered(area, 70, 3);
             frame.render_widget(Clear, rect);
             let block = frame_block(

@@ -19,10 +19,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
-    let rows = app.rows();
-    let selected = (app.focus == Pane::Gates)
-        .then(|| rows.get(app.selected))
-        .flatten();
+    let selected = app.selected_row();
     let mark = |row: &Row, style: Style| -> Style {
         if selected == Some(row) {
             theme.selected

@@ -11,7 +11,7 @@ use crate::tui::app::{App, Msg};
 const SIZES: [(u16, u16); 2] = [(160, 45), (80, 24)];
 
 fn screen(app: &mut App, width: u16, height: u16) -> String {
-    app.update(Msg::Resize { width, height });
+    let _ = app.update(Msg::Resize { width, height });
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| super::render(app, f)).unwrap();
     terminal.backend().to_string()
@@ -109,7 +109,7 @@ fn tiny_windows_get_a_notice_not_a_panic() {
         screen(&mut app, w, h);
     }
     // A zero-sized terminal draws nothing and does not fall over.
-    app.update(Msg::Resize {
+    let _ = app.update(Msg::Resize {
         width: 0,
         height: 0,
     });
@@ -132,7 +132,7 @@ fn a_metrics_source_in_trouble_is_said_above_the_alerts() {
         crate::model::METRICS_SOURCE,
         "metrics: cannot reach Prometheus at http://127.0.0.1:9090/: connection refused; the rules wait for it".into(),
     );
-    app.update(Msg::Backend(crate::backend::Update::Events(events)));
+    let _ = app.update(Msg::Backend(crate::backend::Update::Events(events)));
     let shown = screen(&mut app, 160, 45);
     assert!(shown.contains("⚠ since"), "{shown}");
     assert!(shown.contains("cannot reach Prometheus"), "{shown}");
@@ -143,7 +143,7 @@ fn a_metrics_source_in_trouble_is_said_above_the_alerts() {
         crate::model::METRICS_SOURCE,
         "metrics: Prometheus answers again".into(),
     );
-    app.update(Msg::Backend(crate::backend::Update::Events(events)));
+    let _ = app.update(Msg::Backend(crate::backend::Update::Events(events)));
     let shown = screen(&mut app, 160, 45);
     assert!(!shown.contains("⚠ since"), "{shown}");
     assert!(!shown.contains("no metrics"), "{shown}");

@@ -1,0 +1,95 @@
+//! The keys that do something now, for the status bar.
+
+use super::{App, Mode, Row};
+use crate::model::{Action, Status};
+use crate::tui::keymap::UiAction;
+
+impl App {
+    /// The keys that do something now: in a box, its own; in a replay, the
+    /// player's; otherwise those the engine's policy would take now.
+    pub fn hints(&self) -> Vec<(String, &'static str)> {
+        let k = |a| self.keymap.hint(a);
+        match &self.mode {
+            Mode::Normal => {}
+            Mode::Help => return vec![(k(UiAction::Help), "close"), ("Esc".into(), "close")],
+            Mode::ConfirmPromote => {
+                return vec![
+                    ("y".into(), "promote fully"),
+                    ("any other key".into(), "cancel"),
+                ];
+            }
+            Mode::Filter { .. } => {
+                return vec![("Enter".into(), "apply"), ("Esc".into(), "cancel")];
+            }
+            Mode::Refusal { .. } => return vec![("Esc".into(), "close")],
+            Mode::SignOff { .. } | Mode::Reject { .. } | Mode::RollbackReason { .. } => {
+                return vec![("Ctrl+S".into(), "submit"), ("Esc".into(), "cancel")];
+            }
+        }
+        if self.replay.is_some() {
+            return vec![
+                ("Space".into(), "pause/play"),
+                ("← →".into(), "a minute back/on"),
+                (k(UiAction::NextPane), "pane"),
+                (k(UiAction::Filter), "filter"),
+                (k(UiAction::Help), "help"),
+                (k(UiAction::Quit), "quit"),
+            ];
+        }
+        let mut hints = self.command_hints();
+        hints.push((k(UiAction::NextPane), "pane"));
+        hints.push((k(UiAction::Filter), "filter"));
+        hints.push((k(UiAction::Help), "help"));
+        hints.push((k(UiAction::Quit), "quit"));
+        hints
+    }
+
+    /// A command's key is offered only when the policy would take it now.
+    fn command_hints(&self) -> Vec<(String, &'static str)> {
+        let k = |a| self.keymap.hint(a);
+        let may = |action: Action| self.prospect(action).is_ok();
+        let mut hints = Vec::new();
+        if may(Action::Advance) {
+            hints.push((k(UiAction::Advance), "advance"));
+        }
+        if may(Action::PromoteFull) {
+            hints.push((k(UiAction::Promote), "promote"));
+        }
+        if may(Action::Resume) {
+            hints.push((k(UiAction::Pause), "resume"));
+        } else if may(Action::Pause { reason: None }) {
+            hints.push((k(UiAction::Pause), "pause"));
+        }
+        if let Some((gate, _)) = self.target_gate() {
+            if self.gate_prospect(&gate).is_ok() {
+                hints.push((k(UiAction::SignOff), "sign off"));
+            }
+            if self.reject_prospect(&gate).is_ok() {
+                hints.push((k(UiAction::Reject), "reject"));
+            }
+        }
+        if may(Action::Retry { stage: None }) {
+            hints.push((k(UiAction::Retry), "retry"));
+        }
+        let status = self.release.status();
+        if status.in_flight() && status != Status::RollingBack {
+            hints.push((k(UiAction::Rollback), "roll back"));
+        }
+        if let Some(Row::Item { list, item }) = self.selected_row().cloned() {
+            let ticked = self
+                .release
+                .checklist(&list)
+                .and_then(|c| c.item(&item))
+                .is_some_and(|i| i.ticked.is_some());
+            let action = if ticked {
+                Action::Uncheck { list, item }
+            } else {
+                Action::Check { list, item }
+            };
+            if may(action) {
+                hints.push((k(UiAction::Tick), if ticked { "untick" } else { "tick" }));
+            }
+        }
+        hints
+    }
+}

@@ -1,0 +1,375 @@
+//! Keys: what a key does in the console and in each box over it.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{App, Effect, Mode, Pane, Replay, SEEK_STEP, Tone, content, text_area, words};
+use crate::backend::ReplayControl;
+use crate::engine::{Permit, Refusal};
+use crate::model::{Action, Status};
+use crate::tui::keymap::UiAction;
+
+impl App {
+    pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return vec![Effect::Quit];
+        }
+        if self.mode.is_modal() {
+            let mode = std::mem::take(&mut self.mode);
+            let (next, effects) = self.on_mode_key(mode, key);
+            self.mode = next;
+            return effects;
+        }
+        if let Some(replay) = self.replay {
+            match key.code {
+                KeyCode::Char(' ') => {
+                    self.replay = Some(Replay {
+                        paused: !replay.paused,
+                    });
+                    let state = if replay.paused { "playing" } else { "paused" };
+                    self.say(Tone::Info, format!("replay {state}"));
+                    return vec![Effect::Replay(ReplayControl::Toggle)];
+                }
+                KeyCode::Left => return vec![Effect::Replay(ReplayControl::Seek(-SEEK_STEP))],
+                KeyCode::Right => return vec![Effect::Replay(ReplayControl::Seek(SEEK_STEP))],
+                _ => {}
+            }
+        }
+        if key.code == KeyCode::Esc {
+            if self.logs.is_filtered() {
+                self.logs.clear_filter(self.release.logs());
+                self.say(Tone::Info, "log filter cleared");
+            }
+            return Vec::new();
+        }
+        match self.keymap.action(&key) {
+            Some(action) => self.on_action(action),
+            None => Vec::new(),
+        }
+    }
+
+    fn on_action(&mut self, action: UiAction) -> Vec<Effect> {
+        let changes_the_release = matches!(
+            action,
+            UiAction::Advance
+                | UiAction::Promote
+                | UiAction::Pause
+                | UiAction::SignOff
+                | UiAction::Reject
+                | UiAction::Rollback
+                | UiAction::Retry
+                | UiAction::Tick
+        );
+        if self.replay.is_some() && changes_the_release {
+            self.say(
+                Tone::Refused,
+                format!(
+                    "{}: this is a replay of a recorded window; nothing can be changed",
+                    words(action.name())
+                ),
+            );
+            return Vec::new();
+        }
+        match action {
+            UiAction::Quit => vec![Effect::Quit],
+            UiAction::Help => {
+                self.mode = Mode::Help;
+                Vec::new()
+            }
+            UiAction::NextPane => {
+                self.focus = self.focus.step(1);
+                Vec::new()
+            }
+            UiAction::PrevPane => {
+                self.focus = self.focus.step(-1);
+                Vec::new()
+            }
+            UiAction::Up
+            | UiAction::Down
+            | UiAction::PageUp
+            | UiAction::PageDown
+            | UiAction::Top
+            | UiAction::Bottom => {
+                self.navigate(action);
+                Vec::new()
+            }
+            UiAction::Advance => self.send(Action::Advance, "advance"),
+            UiAction::Promote => {
+                match self.prospect(Action::PromoteFull) {
+                    Ok(_) => self.mode = Mode::ConfirmPromote,
+                    Err(refusal) => self.say(Tone::Refused, format!("promote fully: {refusal}")),
+                }
+                Vec::new()
+            }
+            UiAction::Retry => self.send(Action::Retry { stage: None }, "retry"),
+            UiAction::Pause if self.release.status() == Status::Paused => {
+                self.send(Action::Resume, "resume")
+            }
+            UiAction::Pause => self.send(Action::Pause { reason: None }, "pause"),
+            UiAction::SignOff => self.open_signing(true),
+            UiAction::Reject => self.open_signing(false),
+            UiAction::Rollback => self.roll_back(),
+            UiAction::Tick => self.tick(),
+            UiAction::Filter | UiAction::Follow | UiAction::Level => {
+                self.on_log_action(action);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Moving, paging and jumping: the log pane scrolls, the others move
+    /// the cursor over the gates and checklist.
+    fn navigate(&mut self, action: UiAction) {
+        let page = self.log_page;
+        let logs = self.focus == Pane::Logs;
+        match action {
+            UiAction::Up | UiAction::PageUp if logs => {
+                let by = if action == UiAction::Up { 1 } else { page };
+                self.logs.scroll_up(by, page);
+            }
+            UiAction::Down | UiAction::PageDown if logs => {
+                self.logs
+                    .scroll_down(if action == UiAction::Down { 1 } else { page });
+            }
+            UiAction::Top if logs => self.logs.top(page),
+            UiAction::Bottom if logs => {
+                self.logs.follow_end();
+                self.say(Tone::Info, "following logs again");
+            }
+            UiAction::Top => self.move_cursor(isize::MIN),
+            UiAction::Bottom => self.move_cursor(isize::MAX),
+            _ => {
+                let by = match action {
+                    UiAction::Up => -1,
+                    UiAction::Down => 1,
+                    UiAction::PageUp => -(page as isize),
+                    _ => page as isize,
+                };
+                self.move_cursor(by);
+                self.focus = Pane::Gates;
+            }
+        }
+    }
+
+    /// `s` and `x`: the box for a comment or a reason, or at once the reason
+    /// this operator may not sign — before anything is typed.
+    fn open_signing(&mut self, approving: bool) -> Vec<Effect> {
+        let Some((gate, name)) = self.target_gate() else {
+            // A box all the same, so a comment typed next runs nothing.
+            let reason = "no gate is open for sign-off (select one in the gates pane)";
+            self.say(Tone::Refused, reason);
+            self.mode = Mode::Refusal {
+                title: "Nothing to sign now".into(),
+                reason: reason.into(),
+            };
+            return Vec::new();
+        };
+        let allowed = if approving {
+            self.gate_prospect(&gate)
+        } else {
+            self.reject_prospect(&gate)
+        };
+        self.mode = match allowed {
+            Err(Refusal { reason, .. }) => {
+                let verb = if approving { "sign off" } else { "reject" };
+                self.say(Tone::Refused, reason.clone());
+                Mode::Refusal {
+                    title: format!("You cannot {verb} {name} now"),
+                    reason,
+                }
+            }
+            Ok(()) if approving => Mode::SignOff {
+                gate,
+                name,
+                text: text_area("a comment for the record (optional)", ""),
+            },
+            Ok(()) => Mode::Reject {
+                gate,
+                name,
+                text: text_area("why (required)", ""),
+            },
+        };
+        Vec::new()
+    }
+
+    /// `R`: sent at once; then a box offers to add the reason.
+    fn roll_back(&mut self) -> Vec<Effect> {
+        let rollback = Action::Rollback { reason: None };
+        match self.prospect(rollback.clone()) {
+            Err(refusal) => {
+                self.say(Tone::Refused, format!("rollback: {refusal}"));
+                Vec::new()
+            }
+            // Already rolling back: say so; there is nothing to explain.
+            Ok(Permit { note: Some(_), .. }) => self.send(rollback, "rollback"),
+            Ok(Permit { note: None, .. }) => {
+                let effects = self.send(rollback, "rollback");
+                self.mode = Mode::RollbackReason {
+                    text: text_area("why, for the record (optional)", ""),
+                };
+                effects
+            }
+        }
+    }
+
+    /// `Space`: ticks or unticks the checklist item under the cursor.
+    fn tick(&mut self) -> Vec<Effect> {
+        let Some(super::Row::Item { list, item }) = self.cursor.clone() else {
+            self.say(
+                Tone::Info,
+                "select a checklist item first (↑/↓ in the gates pane)",
+            );
+            return Vec::new();
+        };
+        let entry = self.release.checklist(&list).and_then(|c| c.item(&item));
+        let text = entry.map_or_else(|| item.clone(), |e| e.plan.text.clone());
+        if entry.is_some_and(|e| e.ticked.is_some()) {
+            self.send(Action::Uncheck { list, item }, format!("untick \"{text}\""))
+        } else {
+            self.send(Action::Check { list, item }, format!("tick \"{text}\""))
+        }
+    }
+
+    fn on_log_action(&mut self, action: UiAction) {
+        match action {
+            UiAction::Filter => {
+                self.mode = Mode::Filter {
+                    text: text_area(
+                        "regex; stage:ID and src:TEXT narrow it",
+                        &self.logs.filter_text,
+                    ),
+                };
+            }
+            UiAction::Follow => {
+                self.logs.toggle_follow();
+                let state = if self.logs.follow { "on" } else { "off" };
+                self.say(Tone::Info, format!("follow logs {state}"));
+            }
+            _ => {
+                self.logs.cycle_level(self.release.logs());
+                self.say(
+                    Tone::Info,
+                    format!("logs at {} and above", self.logs.min_level),
+                );
+            }
+        }
+    }
+
+    /// A key while a box is open: the box's next state, and what to do.
+    fn on_mode_key(&mut self, mode: Mode, key: KeyEvent) -> (Mode, Vec<Effect>) {
+        let submit = key.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(key.code, KeyCode::Char('s') | KeyCode::Char('S'));
+        let escape = key.code == KeyCode::Esc;
+        let closes = escape || key.code == KeyCode::Enter;
+        match mode {
+            Mode::Normal => (Mode::Normal, Vec::new()),
+            Mode::Help => {
+                let asked = matches!(
+                    self.keymap.action(&key),
+                    Some(UiAction::Help | UiAction::Quit)
+                );
+                let next = if closes || asked {
+                    Mode::Normal
+                } else {
+                    Mode::Help
+                };
+                (next, Vec::new())
+            }
+            Mode::Refusal { .. } if closes => (Mode::Normal, Vec::new()),
+            Mode::Refusal { .. } => (mode, Vec::new()),
+            Mode::ConfirmPromote => {
+                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                    (
+                        Mode::Normal,
+                        self.send(Action::PromoteFull, "promote fully"),
+                    )
+                } else {
+                    self.say(Tone::Info, "full promotion cancelled");
+                    (Mode::Normal, Vec::new())
+                }
+            }
+            Mode::SignOff { gate, name, text } if submit => {
+                let comment = content(&text);
+                let approve = Action::Approve {
+                    gate: Some(gate),
+                    comment: (!comment.is_empty()).then_some(comment),
+                };
+                (Mode::Normal, self.send(approve, format!("sign off {name}")))
+            }
+            Mode::SignOff { name, .. } if escape => {
+                self.say(Tone::Info, format!("sign-off of {name} cancelled"));
+                (Mode::Normal, Vec::new())
+            }
+            Mode::Reject { gate, name, text } if submit => self.submit_rejection(gate, name, text),
+            Mode::Reject { name, .. } if escape => {
+                self.say(Tone::Info, format!("rejection of {name} cancelled"));
+                (Mode::Normal, Vec::new())
+            }
+            Mode::RollbackReason { text } if submit && !content(&text).is_empty() => {
+                let reason = Some(content(&text));
+                let effects = self.send(Action::Rollback { reason }, "rollback reason");
+                (Mode::Normal, effects)
+            }
+            Mode::RollbackReason { .. } if submit || escape => {
+                self.say(Tone::Info, "rollback sent; no reason added");
+                (Mode::Normal, Vec::new())
+            }
+            Mode::Filter { .. } if escape => (Mode::Normal, Vec::new()),
+            Mode::Filter { text } if submit || key.code == KeyCode::Enter => {
+                (self.apply_filter(text), Vec::new())
+            }
+            Mode::SignOff { .. }
+            | Mode::Reject { .. }
+            | Mode::RollbackReason { .. }
+            | Mode::Filter { .. } => (typed(mode, key), Vec::new()),
+        }
+    }
+
+    fn submit_rejection(
+        &mut self,
+        gate: String,
+        name: String,
+        text: ratatui_textarea::TextArea<'static>,
+    ) -> (Mode, Vec<Effect>) {
+        let reason = content(&text);
+        if reason.is_empty() {
+            self.say(Tone::Refused, "a rejection needs a reason for the record");
+            return (Mode::Reject { gate, name, text }, Vec::new());
+        }
+        let reject = Action::Reject {
+            gate: Some(gate),
+            reason,
+        };
+        (Mode::Normal, self.send(reject, format!("reject {name}")))
+    }
+
+    /// Applies the filter typed; the box stays open on a bad regex.
+    fn apply_filter(&mut self, text: ratatui_textarea::TextArea<'static>) -> Mode {
+        let filter = content(&text);
+        if filter.is_empty() {
+            self.logs.clear_filter(self.release.logs());
+            self.say(Tone::Info, "log filter cleared");
+        } else if let Err(err) = self.logs.set_filter(&filter, self.release.logs()) {
+            self.say(Tone::Refused, format!("filter {filter:?}: {err}"));
+            return Mode::Filter { text };
+        } else {
+            let lines = self.logs.matching();
+            self.say(
+                Tone::Info,
+                format!("logs filtered by {filter:?}: {lines} lines"),
+            );
+        }
+        Mode::Normal
+    }
+}
+
+/// A key typed into a box's text.
+fn typed(mut mode: Mode, key: KeyEvent) -> Mode {
+    if let Mode::SignOff { text, .. }
+    | Mode::Reject { text, .. }
+    | Mode::RollbackReason { text }
+    | Mode::Filter { text } = &mut mode
+    {
+        text.input(key);
+    }
+    mode
+}
