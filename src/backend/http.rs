@@ -370,49 +370,18 @@ impl Remote {
         }
     }
 
+    /// Follows one connection of the stream until it ends, and says how.
     async fn stream_once(
         &self,
         release: &str,
         follow: &mut Follow,
         updates: &mpsc::Sender<Update>,
     ) -> Ended {
-        let path = format!(
-            "{}/releases/{release}/events?after={}",
-            api::PREFIX,
-            follow.last_seq
-        );
-        // A server that takes the connection and never answers is as good
-        // as down: the wait for its headers is bounded too.
-        let opened = timeout(ANSWER_WITHIN, async {
-            let response = self
-                .request(Method::GET, &path)
-                .header(header::ACCEPT, "text/event-stream")
-                .send()
-                .await
-                .map_err(|err| (unreachable(&self.address(), &err).to_string(), None))?;
-            let wait = retry_after(&response);
-            refuse(response)
-                .await
-                .map_err(|err| (err.to_string(), wait))
-        })
-        .await;
-        let response = match opened {
-            Ok(Ok(response)) => response,
-            Ok(Err((why, None))) => return Ended::Failed(why),
-            Ok(Err((why, Some(wait)))) => return Ended::Wait(why, wait),
-            Err(_) => {
-                return Ended::Failed(format!("no answer in {}s", ANSWER_WITHIN.as_secs()));
-            }
+        let response = match self.open_stream(release, follow.last_seq).await {
+            Ok(response) => response,
+            Err(ended) => return ended,
         };
         follow.heard = Instant::now();
-        let is_stream = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
-        if !is_stream {
-            return Ended::Failed("the server did not answer with an event stream".into());
-        }
         let mut body = response.bytes_stream();
         let mut reader = sse::Reader::default();
         let mut found = Vec::new();
@@ -445,105 +414,175 @@ impl Remote {
                 Ok(Some(Ok(chunk))) => chunk,
             };
             follow.heard = Instant::now();
+            let mut batch = Batch::default();
             if quiet && live {
                 quiet = false;
-                if updates
-                    .send(Update::Connection(Connection::Live))
-                    .await
-                    .is_err()
-                {
-                    return Ended::Closed;
-                }
+                batch.out.push(Update::Connection(Connection::Live));
             }
             reader.feed(&chunk, &mut found);
-            let mut events: Vec<Event> = Vec::new();
-            let mut out: Vec<Update> = Vec::new();
-            let mut ended = None;
             for item in found.drain(..) {
-                if ended.is_some() {
+                if batch.ended.is_some() {
                     break;
                 }
-                let message = match item {
-                    Found::Message(message) => message,
+                match item {
+                    Found::Message(message) => follow.take(message, &mut batch),
+                    // If it was an event, the next one shows a gap and the
+                    // stream is made again from the last good seq.
                     Found::Dropped { bytes } => {
-                        // If it was an event, the next one shows a gap and
-                        // the stream is made again from the last good seq.
                         tracing::warn!("dropped a stream line of {bytes} bytes");
-                        continue;
                     }
-                };
-                match message.event.as_deref() {
-                    Some("hello") => match serde_json::from_str::<Hello>(&message.data) {
-                        Ok(hello) => {
-                            if follow.window.as_ref().is_some_and(|w| *w != hello.window) {
-                                // The server started the release afresh.
-                                follow.window = Some(hello.window);
-                                follow.last_seq = 0;
-                                out.push(Update::Reset);
-                                ended = Some(Ended::Restart);
-                                continue;
-                            }
-                            follow.window = Some(hello.window);
-                            if let Some(operator) = hello.operator {
-                                out.push(Update::Identity(operator));
-                            }
-                            out.push(Update::Connection(Connection::Live));
-                            live = true;
-                        }
-                        Err(err) => {
-                            ended = Some(Ended::Failed(format!(
-                                "the server's hello is not readable: {err}"
-                            )))
-                        }
-                    },
-                    Some("clock") => {
-                        if let Ok(clock) = serde_json::from_str::<api::Clock>(&message.data) {
-                            flush(&mut events, &mut out);
-                            out.push(Update::Clock(clock.at));
-                        }
-                    }
-                    Some("presence") => {
-                        if let Ok(presence) = serde_json::from_str::<Presence>(&message.data) {
-                            out.push(Update::Presence(presence.watchers));
-                        }
-                    }
-                    Some("error") => {
-                        let text = serde_json::from_str::<ErrorBody>(&message.data)
-                            .map(|e| e.error)
-                            .unwrap_or(message.data);
-                        ended = Some(Ended::Failed(format!("the server said: {}", clean(&text))));
-                    }
-                    None | Some("message") => match decode_event(&message.data) {
-                        Ok(event) if event.seq <= follow.last_seq => {} // had it
-                        Ok(event) if event.seq != follow.last_seq + 1 => {
-                            ended = Some(Ended::Failed(format!(
-                                "events {}–{} are missing from the stream",
-                                follow.last_seq + 1,
-                                event.seq - 1
-                            )));
-                        }
-                        Ok(event) => {
-                            follow.last_seq = event.seq;
-                            events.push(event);
-                        }
-                        Err(err) => {
-                            ended = Some(Ended::Failed(format!(
-                                "after seq {} the server sent an event shipdeck cannot read ({err})",
-                                follow.last_seq
-                            )));
-                        }
-                    },
-                    Some(_) => {} // a message type from a newer server
                 }
             }
-            flush(&mut events, &mut out);
-            for update in out {
+            live |= batch.live;
+            batch.flush();
+            for update in batch.out {
                 if updates.send(update).await.is_err() {
                     return Ended::Closed;
                 }
             }
-            if let Some(ended) = ended {
+            if let Some(ended) = batch.ended {
                 return ended;
+            }
+        }
+    }
+
+    /// Asks for the stream after `last_seq`. A server that takes the
+    /// connection and never answers is as good as down: the wait for its
+    /// headers is bounded too.
+    async fn open_stream(&self, release: &str, last_seq: u64) -> Result<reqwest::Response, Ended> {
+        let path = format!("{}/releases/{release}/events?after={last_seq}", api::PREFIX);
+        let opened = timeout(ANSWER_WITHIN, async {
+            let response = self
+                .request(Method::GET, &path)
+                .header(header::ACCEPT, "text/event-stream")
+                .send()
+                .await
+                .map_err(|err| (unreachable(&self.address(), &err).to_string(), None))?;
+            let wait = retry_after(&response);
+            refuse(response)
+                .await
+                .map_err(|err| (err.to_string(), wait))
+        })
+        .await;
+        let response = match opened {
+            Ok(Ok(response)) => response,
+            Ok(Err((why, None))) => return Err(Ended::Failed(why)),
+            Ok(Err((why, Some(wait)))) => return Err(Ended::Wait(why, wait)),
+            Err(_) => {
+                let why = format!("no answer in {}s", ANSWER_WITHIN.as_secs());
+                return Err(Ended::Failed(why));
+            }
+        };
+        let is_stream = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !is_stream {
+            return Err(Ended::Failed(
+                "the server did not answer with an event stream".into(),
+            ));
+        }
+        Ok(response)
+    }
+}
+
+/// What the messages of one chunk of the stream give: updates for the
+/// console in order (events batched between the others), whether the
+/// server said hello, and why the stream must end, if it must.
+#[derive(Default)]
+struct Batch {
+    events: Vec<Event>,
+    out: Vec<Update>,
+    live: bool,
+    ended: Option<Ended>,
+}
+
+impl Batch {
+    /// Puts the events gathered so far before what comes next.
+    fn flush(&mut self) {
+        if !self.events.is_empty() {
+            self.out
+                .push(Update::Events(std::mem::take(&mut self.events)));
+        }
+    }
+}
+
+impl Follow {
+    /// Takes one message of the stream into the batch.
+    fn take(&mut self, message: sse::Message, batch: &mut Batch) {
+        match message.event.as_deref() {
+            Some("hello") => match serde_json::from_str::<Hello>(&message.data) {
+                Ok(hello) => self.hello(hello, batch),
+                Err(err) => {
+                    let why = format!("the server's hello is not readable: {err}");
+                    batch.ended = Some(Ended::Failed(why));
+                }
+            },
+            Some("clock") => {
+                if let Ok(clock) = serde_json::from_str::<api::Clock>(&message.data) {
+                    batch.flush();
+                    batch.out.push(Update::Clock(clock.at));
+                }
+            }
+            Some("presence") => {
+                if let Ok(presence) = serde_json::from_str::<Presence>(&message.data) {
+                    batch.out.push(Update::Presence(presence.watchers));
+                }
+            }
+            Some("error") => {
+                let text = serde_json::from_str::<ErrorBody>(&message.data)
+                    .map(|e| e.error)
+                    .unwrap_or(message.data);
+                let why = format!("the server said: {}", clean(&text));
+                batch.ended = Some(Ended::Failed(why));
+            }
+            None | Some("message") => self.event(&message.data, batch),
+            Some(_) => {} // a message type from a newer server
+        }
+    }
+
+    fn hello(&mut self, hello: Hello, batch: &mut Batch) {
+        if self.window.as_ref().is_some_and(|w| *w != hello.window) {
+            // The server started the release afresh.
+            self.window = Some(hello.window);
+            self.last_seq = 0;
+            batch.out.push(Update::Reset);
+            batch.ended = Some(Ended::Restart);
+            return;
+        }
+        self.window = Some(hello.window);
+        if let Some(operator) = hello.operator {
+            batch.out.push(Update::Identity(operator));
+        }
+        batch.out.push(Update::Connection(Connection::Live));
+        batch.live = true;
+    }
+
+    /// An event: the next seq is kept, one already had is dropped, a gap
+    /// or an unreadable event ends the stream, to be made again from the
+    /// last good seq.
+    fn event(&mut self, data: &str, batch: &mut Batch) {
+        match decode_event(data) {
+            Ok(event) if event.seq <= self.last_seq => {} // had it
+            Ok(event) if event.seq != self.last_seq + 1 => {
+                let why = format!(
+                    "events {}–{} are missing from the stream",
+                    self.last_seq + 1,
+                    event.seq - 1
+                );
+                batch.ended = Some(Ended::Failed(why));
+            }
+            Ok(event) => {
+                self.last_seq = event.seq;
+                batch.events.push(event);
+            }
+            Err(err) => {
+                let why = format!(
+                    "after seq {} the server sent an event shipdeck cannot read ({err})",
+                    self.last_seq
+                );
+                batch.ended = Some(Ended::Failed(why));
             }
         }
     }
@@ -580,12 +619,6 @@ pub fn decode_event(data: &str) -> Result<Event, serde_json::Error> {
     let mut value: serde_json::Value = serde_json::from_str(data)?;
     clean(&mut value);
     serde_json::from_value(value)
-}
-
-fn flush(events: &mut Vec<Event>, out: &mut Vec<Update>) {
-    if !events.is_empty() {
-        out.push(Update::Events(std::mem::take(events)));
-    }
 }
 
 /// The wait before the n-th retry: doubling from a quarter second up to

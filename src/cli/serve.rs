@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -81,17 +81,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
 }
 
 fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
-    let address = listen_address(&args.listen)?;
-    let tokens = match &args.tokens {
-        Some(path) => Some(Tokens::load(path).map_err(|why| bad(format!("--tokens {why}")))?),
-        None => None,
-    };
-    if tokens.is_none() && !address.ip().is_loopback() {
-        return Err(bad(format!(
-            "refusing to listen on {address} without --tokens: anyone who reaches it could act as any operator.\n  \
-             Give a tokens file (operator: token lines, chmod 600), or listen on loopback (127.0.0.1)."
-        )));
-    }
+    let (address, tokens) = access(args)?;
     let settings = super::settings(&args.record, Some(&args.sim), |_| {})?;
     if let Some(remote) = &settings.remote {
         eprintln!(
@@ -127,10 +117,89 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
         .to_path_buf();
     let label = prepared.label.clone();
     let release_id = prepared.scenario.plan.id.clone();
+    let window = open_window(args, &settings.operator.value, &dir, prepared)?;
+    runtime.block_on(async move {
+        let bound = listener.local_addr().unwrap_or(address);
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let metrics_url = metrics.as_ref().map(|m| m.url().to_string());
+        let readings = metrics.map(backend::metrics::spawn);
+        let handle = backend::sim::spawn_fed(window.sim, speed, label.clone(), readings);
+        let opening = Opening {
+            id: release_id,
+            window: window.name,
+            log_capacity: settings.log_ring.value,
+            history: window.history,
+            answered: window.answered,
+            speed,
+        };
+        let (hub, hub_task) = Hub::start(opening, handle, window.journal, stop_rx);
+        let listening = Listening {
+            bound,
+            label: &label,
+            speed,
+            taken_up_at: window.resumed.then(|| hub.last_seq()),
+            tokens: tokens.as_ref(),
+            metrics_url,
+            journal: &window.path,
+        };
+        listening.announce(&hub.id);
+        let watched = Arc::clone(&hub);
+        let app = server::router(Arc::new(server::Server::new([hub], tokens)));
+        let server_task = tokio::spawn(async move { axum::serve(listener, app).await });
+        let (ending, failed) = until_stopped(server_task, hub_task, &watched, stop_tx).await;
+        eprintln!(
+            "shipdeck serve: {ending}; the journal is closed: {}",
+            window.path.display()
+        );
+        Ok(if failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+/// Where to listen and who may act: an address other than loopback only
+/// with tokens.
+fn access(args: &ServeArgs) -> Result<(SocketAddr, Option<Tokens>), ExitCode> {
+    let address = listen_address(&args.listen)?;
+    let tokens = match &args.tokens {
+        Some(path) => Some(Tokens::load(path).map_err(|why| bad(format!("--tokens {why}")))?),
+        None => None,
+    };
+    if tokens.is_none() && !address.ip().is_loopback() {
+        return Err(bad(format!(
+            "refusing to listen on {address} without --tokens: anyone who reaches it could act as any operator.\n  \
+             Give a tokens file (operator: token lines, chmod 600), or listen on loopback (127.0.0.1)."
+        )));
+    }
+    Ok((address, tokens))
+}
+
+/// The window served: taken up from the journal where an unfinished one of
+/// this scenario is (unless `--fresh`), else a new one.
+struct Window {
+    sim: Simulator,
+    journal: Writer,
+    /// Its journal's file, and the name clients know the window by.
+    path: PathBuf,
+    name: String,
+    /// The events recorded before this start.
+    history: Vec<shipdeck::model::Event>,
+    answered: shipdeck::server::hub::Answered,
+    resumed: bool,
+}
+
+fn open_window(
+    args: &ServeArgs,
+    operator: &str,
+    dir: &Path,
+    prepared: super::Prepared,
+) -> Result<Window, ExitCode> {
     let found = if args.fresh {
         None
     } else {
-        resume::find(&dir, &label)
+        resume::find(dir, &prepared.label)
     };
     let (sim, mut journal, history, answered, resumed) = match found {
         Some((path, recorded)) => {
@@ -159,8 +228,8 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             (sim, journal, history, answered, true)
         }
         None => {
-            let journal = Writer::create(&dir, &settings.operator.value, &label, resume::MODE)
-                .map_err(|err| {
+            let journal =
+                Writer::create(dir, operator, &prepared.label, resume::MODE).map_err(|err| {
                     bad(format!(
                         "cannot write the journal in {}: {err}",
                         dir.display()
@@ -170,29 +239,54 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             (sim, journal, Vec::new(), Default::default(), false)
         }
     };
-    let journal_path = journal.path().to_path_buf();
-    let window = journal_path
+    let path = journal.path().to_path_buf();
+    let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "window".into());
     let _ = journal.sync();
-    runtime.block_on(async move {
-        let bound = listener.local_addr().unwrap_or(address);
-        let (stop_tx, stop_rx) = oneshot::channel();
-        let metrics_url = metrics.as_ref().map(|m| m.url().to_string());
-        let readings = metrics.map(backend::metrics::spawn);
-        let handle = backend::sim::spawn_fed(sim, speed, label.clone(), readings);
-        let opening = Opening {
-            id: release_id,
-            window,
-            log_capacity: settings.log_ring.value,
-            history,
-            answered,
-            speed,
+    Ok(Window {
+        sim,
+        journal,
+        path,
+        name,
+        history,
+        answered,
+        resumed,
+    })
+}
+
+/// What `serve` says on standard output once it listens.
+struct Listening<'a> {
+    bound: SocketAddr,
+    label: &'a str,
+    speed: Option<f64>,
+    /// The seq a window taken up from its journal goes on from.
+    taken_up_at: Option<u64>,
+    tokens: Option<&'a Tokens>,
+    metrics_url: Option<String>,
+    journal: &'a Path,
+}
+
+impl Listening<'_> {
+    fn announce(&self, release: &str) {
+        let mut out = std::io::stdout().lock();
+        let bound = self.bound;
+        let _ = writeln!(out, "shipdeck serve: listening on http://{bound}");
+        let speed = match self.speed {
+            Some(f) => format!("×{f}"),
+            None => "×max".into(),
         };
-        let (hub, hub_task) = Hub::start(opening, handle, journal, stop_rx);
-        let id = hub.id.clone();
-        let who = match &tokens {
+        let taken_up = match self.taken_up_at {
+            Some(seq) => format!(", taken up at seq {seq}"),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  release {release} ({}, {speed}){taken_up}",
+            self.label
+        );
+        let who = match self.tokens {
             Some(tokens) => {
                 let mut names: Vec<&str> = tokens.operators().collect();
                 names.dedup();
@@ -200,75 +294,57 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             }
             None => "no tokens: loopback only, clients name themselves".into(),
         };
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "shipdeck serve: listening on http://{bound}");
+        let _ = writeln!(out, "  {who}");
+        if let Some(url) = &self.metrics_url {
+            let _ = writeln!(
+                out,
+                "  the rules read their metrics from Prometheus at {url}"
+            );
+        }
+        let _ = writeln!(out, "  journal {}", self.journal.display());
         // Others reach an unspecified address by this machine's name.
         let reach = if bound.ip().is_unspecified() {
             format!("THIS-HOST:{}", bound.port())
         } else {
             bound.to_string()
         };
+        let with_token = if self.tokens.is_some() {
+            "  (with $SHIPDECK_TOKEN set)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "  release {id} ({label}, {}){}",
-            match speed {
-                Some(f) => format!("×{f}"),
-                None => "×max".into(),
-            },
-            if resumed {
-                format!(", taken up at seq {}", hub.last_seq())
-            } else {
-                String::new()
-            }
-        );
-        let _ = writeln!(out, "  {who}");
-        if let Some(url) = metrics_url {
-            let _ = writeln!(
-                out,
-                "  the rules read their metrics from Prometheus at {url}"
-            );
-        }
-        let _ = writeln!(out, "  journal {}", journal_path.display());
-        let _ = writeln!(
-            out,
-            "  open a console: shipdeck --backend http://{reach}{}",
-            if tokens.is_some() {
-                "  (with $SHIPDECK_TOKEN set)"
-            } else {
-                ""
-            }
+            "  open a console: shipdeck --backend http://{reach}{with_token}"
         );
         let _ = out.flush();
-        drop(out);
-        let watched = Arc::clone(&hub);
-        let app = server::router(Arc::new(server::Server::new([hub], tokens)));
-        let mut server_task = tokio::spawn(async move { axum::serve(listener, app).await });
-        let mut hub_task = hub_task;
-        let (ending, failed, hub_done) = tokio::select! {
-            served = &mut server_task => (format!("the server failed: {served:?}"), true, false),
-            name = stopped() => (format!("stopped by {name}"), false, false),
-            _ = &mut hub_task => {
-                let why = watched.watch_stopped().borrow().clone();
-                (why.unwrap_or_else(|| "the release stopped".into()), true, true)
-            }
-        };
-        let _ = stop_tx.send(ending.clone());
-        if !hub_done {
-            let _ = hub_task.await;
+    }
+}
+
+/// Serves until a signal, a failed server or a stopped release; why it
+/// ended and whether that is a failure. The hub closes the journal, and
+/// the streams tell their clients why they end before the server goes.
+async fn until_stopped(
+    mut server_task: tokio::task::JoinHandle<std::io::Result<()>>,
+    mut hub_task: tokio::task::JoinHandle<()>,
+    hub: &Hub,
+    stop: oneshot::Sender<String>,
+) -> (String, bool) {
+    let (ending, failed, hub_done) = tokio::select! {
+        served = &mut server_task => (format!("the server failed: {served:?}"), true, false),
+        name = stopped() => (format!("stopped by {name}"), false, false),
+        _ = &mut hub_task => {
+            let why = hub.watch_stopped().borrow().clone();
+            (why.unwrap_or_else(|| "the release stopped".into()), true, true)
         }
-        // The streams tell their clients why they end, then the server goes.
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        server_task.abort();
-        eprintln!(
-            "shipdeck serve: {ending}; the journal is closed: {}",
-            journal_path.display()
-        );
-        Ok(if failed {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
-        })
-    })
+    };
+    let _ = stop.send(ending.clone());
+    if !hub_done {
+        let _ = hub_task.await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    server_task.abort();
+    (ending, failed)
 }
 
 /// Waits for the first of SIGTERM, SIGINT and SIGHUP; its name.
