@@ -19,6 +19,10 @@ use tokio::sync::mpsc;
 use crate::engine::Verdict;
 use crate::model::{Command, Event};
 
+/// A backend task's listener has gone (the console quit, the hub stopped):
+/// nobody listens any more, so the task ends.
+pub(crate) struct Gone;
+
 /// Whether the console can trust what it shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connection {

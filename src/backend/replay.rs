@@ -9,125 +9,33 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
-use super::{Connection, Handle, ReplayControl, Update};
+use super::{Connection, Gone, Handle, ReplayControl, Update};
 use crate::engine::{Refusal, Verdict};
-use crate::model::Event;
+use crate::model::{Command, Event};
 
 /// Plays `events` (in `seq` order) at `speed` times their own pace.
 pub fn spawn(events: Vec<Event>, speed: f64, label: String) -> Handle {
     let (update_tx, updates) = mpsc::channel(1024);
-    let (commands, mut command_rx) = mpsc::unbounded_channel::<crate::model::Command>();
-    let (controls, mut control_rx) = mpsc::unbounded_channel::<ReplayControl>();
+    let (commands, command_rx) = mpsc::unbounded_channel::<Command>();
+    let (controls, control_rx) = mpsc::unbounded_channel::<ReplayControl>();
     tokio::spawn(async move {
-        let Some(first) = events.first().map(|e| e.at) else {
-            let _ = update_tx
-                .send(Update::Connection(Connection::Lost(
-                    "the journal holds no events".into(),
-                )))
-                .await;
+        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+            let empty = Connection::Lost("the journal holds no events".into());
+            let _ = update_tx.send(Update::Connection(empty)).await;
             return;
         };
-        let last = events.last().map_or(first, |e| e.at);
-        // Where the replay stands in the window's own time, and when (in real
-        // time) it stood there.
-        let mut position = first;
-        let mut anchor = Instant::now();
-        let mut paused = false;
-        let mut next = 0;
-        if update_tx
-            .send(Update::Connection(Connection::Live))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        let now_at = |anchor: Instant, position: Timestamp, paused: bool| -> Timestamp {
-            if paused {
-                return position;
-            }
-            let elapsed = anchor.elapsed().as_secs_f64() * speed;
-            (position + SignedDuration::from_secs_f64(elapsed)).min(last)
+        let player = Player {
+            first: first.at,
+            last: last.at,
+            position: first.at,
+            anchor: Instant::now(),
+            paused: false,
+            next: 0,
+            events,
+            speed,
+            tx: update_tx,
         };
-        loop {
-            let due = events.get(next).map(|e| {
-                let wait = e.at.duration_since(position).as_secs_f64().max(0.0) / speed;
-                anchor + Duration::from_secs_f64(wait)
-            });
-            let tick = Instant::now() + Duration::from_secs(1);
-            let wake = match due {
-                Some(d) if !paused => d.min(tick),
-                _ => tick,
-            };
-            tokio::select! {
-                control = control_rx.recv() => {
-                    let Some(control) = control else { return };
-                    let current = now_at(anchor, position, paused);
-                    match control {
-                        ReplayControl::Toggle => {
-                            position = current;
-                            anchor = Instant::now();
-                            paused = !paused;
-                        }
-                        ReplayControl::Seek(secs) => {
-                            let target = (current + SignedDuration::from_secs(secs)).clamp(first, last);
-                            let upto = events.partition_point(|e| e.at <= target);
-                            let batch = if upto < next {
-                                // Back in time: start the release again.
-                                if update_tx.send(Update::Reset).await.is_err() {
-                                    return;
-                                }
-                                events[..upto].to_vec()
-                            } else {
-                                events[next..upto].to_vec()
-                            };
-                            next = upto;
-                            position = target;
-                            anchor = Instant::now();
-                            let connection = if next == events.len() {
-                                Connection::Lost("the recording ends here".into())
-                            } else {
-                                Connection::Live
-                            };
-                            if update_tx.send(Update::Events(batch)).await.is_err()
-                                || update_tx.send(Update::Clock(target)).await.is_err()
-                                || update_tx.send(Update::Connection(connection)).await.is_err()
-                            {
-                                return;
-                            }
-                        }
-                    }
-                }
-                command = command_rx.recv() => {
-                    let Some(command) = command else { return };
-                    let verdict = Verdict::Refused(Refusal::when(
-                        "this is a replay of a recorded window; nothing can be changed",
-                    ));
-                    if update_tx.send(Update::Verdict { id: command.id, verdict }).await.is_err() {
-                        return;
-                    }
-                }
-                _ = sleep_until(wake) => {
-                    let current = now_at(anchor, position, paused);
-                    let upto = events.partition_point(|e| e.at <= current);
-                    if upto > next {
-                        let batch = events[next..upto].to_vec();
-                        next = upto;
-                        if update_tx.send(Update::Events(batch)).await.is_err() {
-                            return;
-                        }
-                        if next == events.len() {
-                            let end = Connection::Lost("the recording ends here".into());
-                            if update_tx.send(Update::Connection(end)).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    if update_tx.send(Update::Clock(current)).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
+        player.run(command_rx, control_rx).await;
     });
     Handle {
         label,
@@ -135,5 +43,131 @@ pub fn spawn(events: Vec<Event>, speed: f64, label: String) -> Handle {
         updates,
         controls: Some(controls),
         logs: None,
+    }
+}
+
+/// The replay's task.
+struct Player {
+    events: Vec<Event>,
+    speed: f64,
+    first: Timestamp,
+    last: Timestamp,
+    /// Where the replay stands in the window's own time, and when (in real
+    /// time) it stood there.
+    position: Timestamp,
+    anchor: Instant,
+    paused: bool,
+    /// The first event not yet played.
+    next: usize,
+    tx: mpsc::Sender<Update>,
+}
+
+impl Player {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut controls: mpsc::UnboundedReceiver<ReplayControl>,
+    ) {
+        if self
+            .say(Update::Connection(Connection::Live))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        loop {
+            let due = self.events.get(self.next).map(|e| {
+                let wait = e.at.duration_since(self.position).as_secs_f64().max(0.0) / self.speed;
+                self.anchor + Duration::from_secs_f64(wait)
+            });
+            let tick = Instant::now() + Duration::from_secs(1);
+            let wake = match due {
+                Some(d) if !self.paused => d.min(tick),
+                _ => tick,
+            };
+            let done = tokio::select! {
+                control = controls.recv() => match control {
+                    Some(ReplayControl::Toggle) => {
+                        self.toggle();
+                        Ok(())
+                    }
+                    Some(ReplayControl::Seek(secs)) => self.seek(secs).await,
+                    None => Err(Gone),
+                },
+                command = commands.recv() => match command {
+                    Some(command) => {
+                        let verdict = Verdict::Refused(Refusal::when(
+                            "this is a replay of a recorded window; nothing can be changed",
+                        ));
+                        self.say(Update::Verdict { id: command.id, verdict }).await
+                    }
+                    None => Err(Gone),
+                },
+                _ = sleep_until(wake) => self.play().await,
+            };
+            if done.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Where the replay stands now, in the window's own time.
+    fn now(&self) -> Timestamp {
+        if self.paused {
+            return self.position;
+        }
+        let elapsed = self.anchor.elapsed().as_secs_f64() * self.speed;
+        (self.position + SignedDuration::from_secs_f64(elapsed)).min(self.last)
+    }
+
+    fn toggle(&mut self) {
+        self.position = self.now();
+        self.anchor = Instant::now();
+        self.paused = !self.paused;
+    }
+
+    /// Moves `secs` on (back when negative): back in time starts the
+    /// release again from its first event.
+    async fn seek(&mut self, secs: i64) -> Result<(), Gone> {
+        let target = (self.now() + SignedDuration::from_secs(secs)).clamp(self.first, self.last);
+        let upto = self.events.partition_point(|e| e.at <= target);
+        let from = if upto < self.next {
+            self.say(Update::Reset).await?;
+            0
+        } else {
+            self.next
+        };
+        let batch = self.events[from..upto].to_vec();
+        self.next = upto;
+        self.position = target;
+        self.anchor = Instant::now();
+        let connection = if self.next == self.events.len() {
+            Connection::Lost("the recording ends here".into())
+        } else {
+            Connection::Live
+        };
+        self.say(Update::Events(batch)).await?;
+        self.say(Update::Clock(target)).await?;
+        self.say(Update::Connection(connection)).await
+    }
+
+    /// Plays what is due by now, and tells the clock.
+    async fn play(&mut self) -> Result<(), Gone> {
+        let current = self.now();
+        let upto = self.events.partition_point(|e| e.at <= current);
+        if upto > self.next {
+            let batch = self.events[self.next..upto].to_vec();
+            self.next = upto;
+            self.say(Update::Events(batch)).await?;
+            if self.next == self.events.len() {
+                let end = Connection::Lost("the recording ends here".into());
+                self.say(Update::Connection(end)).await?;
+            }
+        }
+        self.say(Update::Clock(current)).await
+    }
+
+    async fn say(&self, update: Update) -> Result<(), Gone> {
+        self.tx.send(update).await.map_err(|_| Gone)
     }
 }

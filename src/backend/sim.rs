@@ -8,8 +8,8 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
 use super::metrics::{self, Reading};
-use super::{Connection, Handle, Update};
-use crate::model::Event;
+use super::{Connection, Gone, Handle, Update};
+use crate::model::{Command, Event};
 use crate::sim::Simulator;
 
 /// How often the virtual clock is reported while nothing else happens.
@@ -23,62 +23,70 @@ pub fn spawn(sim: Simulator, speed: Option<f64>, label: String) -> Handle {
     spawn_fed(sim, speed, label, None)
 }
 
-/// Sends what the simulator did: its events, and the service's traffic.
-async fn deliver(tx: &mpsc::Sender<Update>, sim: &mut Simulator, events: Vec<Event>) -> bool {
-    let traffic = sim.take_traffic();
-    (events.is_empty() || tx.send(Update::Events(events)).await.is_ok())
-        && (traffic.is_empty() || tx.send(Update::Traffic(traffic)).await.is_ok())
-}
-
 /// [`spawn`], with the release's metrics read from a metrics source: each
 /// reading is taken at the moment it arrives, as a command is.
 pub fn spawn_fed(
-    mut sim: Simulator,
+    sim: Simulator,
     speed: Option<f64>,
     label: String,
-    mut readings: Option<mpsc::Receiver<Reading>>,
+    readings: Option<mpsc::Receiver<Reading>>,
 ) -> Handle {
     let (update_tx, updates) = mpsc::channel(CHANNEL);
-    let (commands, mut command_rx) = mpsc::unbounded_channel::<crate::model::Command>();
-    tokio::spawn(async move {
-        let started = Instant::now();
+    let (commands, command_rx) = mpsc::unbounded_channel::<Command>();
+    let driver = Driver {
         // Virtual time goes on from where the simulator stands: its origin
         // when fresh, later when it was rebuilt from a journal.
-        let origin = sim.now();
-        let virtual_now = |real: Instant| -> Timestamp {
-            let elapsed = real.duration_since(started).as_secs_f64() * speed.unwrap_or(0.0);
-            origin + SignedDuration::from_secs_f64(elapsed)
-        };
-        let real_at = |at: Timestamp| -> Instant {
-            match speed {
-                Some(speed) => {
-                    let secs = at.duration_since(origin).as_secs_f64().max(0.0) / speed;
-                    started + Duration::from_secs_f64(secs)
-                }
-                // Without a speed everything is due at once.
-                None => started,
-            }
-        };
-        if update_tx
-            .send(Update::Connection(Connection::Live))
+        origin: sim.now(),
+        sim,
+        speed,
+        started: Instant::now(),
+        tx: update_tx,
+    };
+    tokio::spawn(driver.run(command_rx, readings));
+    Handle {
+        label,
+        commands,
+        updates,
+        controls: None,
+        logs: None,
+    }
+}
+
+/// The simulator's task: virtual time paced against the wall clock.
+struct Driver {
+    sim: Simulator,
+    /// Virtual seconds per real second; `None` runs without waiting.
+    speed: Option<f64>,
+    started: Instant,
+    origin: Timestamp,
+    tx: mpsc::Sender<Update>,
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut readings: Option<mpsc::Receiver<Reading>>,
+    ) {
+        if self
+            .say(Update::Connection(Connection::Live))
             .await
             .is_err()
         {
             return;
         }
-        let first = sim.start();
-        if !deliver(&update_tx, &mut sim, first).await {
+        let first = self.sim.start();
+        if self.deliver(first).await.is_err() {
             return;
         }
         let mut next_clock = Instant::now();
         loop {
             // Without a speed, a release that waits for people would race
             // through virtual time making metrics: it waits for them instead.
-            let waiting = speed.is_none() && sim.stalled();
-            let due = if waiting {
-                None
-            } else {
-                sim.next_due().map(real_at)
+            let waiting = self.speed.is_none() && self.sim.stalled();
+            let due = match waiting {
+                true => None,
+                false => self.sim.next_due().map(|at| self.real_at(at)),
             };
             let wake = due.map_or(next_clock, |d| d.min(next_clock));
             let reading = async {
@@ -87,87 +95,124 @@ pub fn spawn_fed(
                     None => std::future::pending().await,
                 }
             };
-            tokio::select! {
-                reading = reading => {
-                    let Some(reading) = reading else {
+            let done = tokio::select! {
+                reading = reading => match reading {
+                    Some(reading) => self.take_reading(reading).await,
+                    None => {
                         readings = None;
-                        continue;
-                    };
-                    // Taken now, after whatever was due by now, as a command
-                    // is: a window rebuilt from its journal does the same.
-                    let now = match speed {
-                        Some(_) => virtual_now(Instant::now()).max(sim.now()),
-                        None => sim.now(),
-                    };
-                    let mut events = sim.advance_to(now);
-                    match reading {
-                        Reading::History(points) => events.extend(sim.backfill(&points)),
-                        // One at a time, each after what is due, as the
-                        // rebuild replays them (a rule that fires schedules
-                        // work due at once).
-                        Reading::Now(values) => {
-                            for (series, cohort, value) in values {
-                                events.extend(sim.advance_to(now));
-                                events.extend(sim.observe(series, cohort, value));
-                            }
-                        }
-                        Reading::Health { level, message } => {
-                            events.extend(sim.metrics_said(level, metrics::SOURCE, message));
-                        }
+                        Ok(())
                     }
-                    if !deliver(&update_tx, &mut sim, events).await {
-                        return;
-                    }
-                }
-                command = command_rx.recv() => {
-                    let Some(command) = command else { return };
-                    // The command happens now: first let virtual time catch up.
-                    // Whatever is due by now is done first, at any speed: a
-                    // served window rebuilt from its journal replays each
-                    // command after what was due at its moment, so the live
-                    // order must be the same.
-                    let now = match speed {
-                        Some(_) => virtual_now(Instant::now()).max(sim.now()),
-                        None => sim.now(),
-                    };
-                    let mut events = sim.advance_to(now);
-                    let id = command.id.clone();
-                    let (verdict, more) = sim.submit(command);
-                    events.extend(more);
-                    if !deliver(&update_tx, &mut sim, events).await
-                        || update_tx.send(Update::Verdict { id, verdict }).await.is_err()
-                    {
-                        return;
-                    }
-                }
-                _ = sleep_until(wake) => {
-                    let real = Instant::now();
-                    if let Some(due) = sim.next_due()
-                        && !waiting
-                        && real_at(due) <= real
-                    {
-                        let events = sim.advance_to(due);
-                        if !deliver(&update_tx, &mut sim, events).await {
-                            return;
-                        }
-                    }
-                    if real >= next_clock {
-                        let now = if sim.is_finished() { sim.now() } else { virtual_now(real).max(sim.now()) };
-                        if update_tx.send(Update::Clock(now)).await.is_err() {
-                            return;
-                        }
-                        next_clock = real + CLOCK_EVERY;
-                    }
-                }
+                },
+                command = commands.recv() => match command {
+                    Some(command) => self.take_command(command).await,
+                    None => Err(Gone),
+                },
+                _ = sleep_until(wake) => self.tick(waiting, &mut next_clock).await,
+            };
+            if done.is_err() {
+                return;
             }
         }
-    });
-    Handle {
-        label,
-        commands,
-        updates,
-        controls: None,
-        logs: None,
+    }
+
+    /// The virtual time at a real instant.
+    fn virtual_now(&self, real: Instant) -> Timestamp {
+        let elapsed = real.duration_since(self.started).as_secs_f64() * self.speed.unwrap_or(0.0);
+        self.origin + SignedDuration::from_secs_f64(elapsed)
+    }
+
+    /// The real instant a virtual time comes.
+    fn real_at(&self, at: Timestamp) -> Instant {
+        match self.speed {
+            Some(speed) => {
+                let secs = at.duration_since(self.origin).as_secs_f64().max(0.0) / speed;
+                self.started + Duration::from_secs_f64(secs)
+            }
+            // Without a speed everything is due at once.
+            None => self.started,
+        }
+    }
+
+    /// Now, in virtual time, for something that happens now: never before
+    /// what the simulator has done.
+    fn now(&self) -> Timestamp {
+        match self.speed {
+            Some(_) => self.virtual_now(Instant::now()).max(self.sim.now()),
+            None => self.sim.now(),
+        }
+    }
+
+    /// A metrics source's reading, taken now, after whatever was due by
+    /// now, as a command is: a window rebuilt from its journal does the same.
+    async fn take_reading(&mut self, reading: Reading) -> Result<(), Gone> {
+        let now = self.now();
+        let mut events = self.sim.advance_to(now);
+        match reading {
+            Reading::History(points) => events.extend(self.sim.backfill(&points)),
+            // One at a time, each after what is due, as the rebuild replays
+            // them (a rule that fires schedules work due at once).
+            Reading::Now(values) => {
+                for (series, cohort, value) in values {
+                    events.extend(self.sim.advance_to(now));
+                    events.extend(self.sim.observe(series, cohort, value));
+                }
+            }
+            Reading::Health { level, message } => {
+                events.extend(self.sim.metrics_said(level, metrics::SOURCE, message));
+            }
+        }
+        self.deliver(events).await
+    }
+
+    /// A command happens now: first virtual time catches up. Whatever is
+    /// due by now is done first, at any speed: a served window rebuilt from
+    /// its journal replays each command after what was due at its moment,
+    /// so the live order must be the same.
+    async fn take_command(&mut self, command: Command) -> Result<(), Gone> {
+        let now = self.now();
+        let mut events = self.sim.advance_to(now);
+        let id = command.id.clone();
+        let (verdict, more) = self.sim.submit(command);
+        events.extend(more);
+        self.deliver(events).await?;
+        self.say(Update::Verdict { id, verdict }).await
+    }
+
+    /// Does what is due by now, and tells the clock once a second.
+    async fn tick(&mut self, waiting: bool, next_clock: &mut Instant) -> Result<(), Gone> {
+        let real = Instant::now();
+        if let Some(due) = self.sim.next_due()
+            && !waiting
+            && self.real_at(due) <= real
+        {
+            let events = self.sim.advance_to(due);
+            self.deliver(events).await?;
+        }
+        if real >= *next_clock {
+            let now = match self.sim.is_finished() {
+                true => self.sim.now(),
+                false => self.virtual_now(real).max(self.sim.now()),
+            };
+            self.say(Update::Clock(now)).await?;
+            *next_clock = real + CLOCK_EVERY;
+        }
+        Ok(())
+    }
+
+    async fn say(&self, update: Update) -> Result<(), Gone> {
+        self.tx.send(update).await.map_err(|_| Gone)
+    }
+
+    /// Sends what the simulator did: its events, and the service's traffic.
+    async fn deliver(&mut self, events: Vec<Event>) -> Result<(), Gone> {
+        let traffic = self.sim.take_traffic();
+        if !events.is_empty() {
+            self.say(Update::Events(events)).await?;
+        }
+        if !traffic.is_empty() {
+            self.say(Update::Traffic(traffic)).await?;
+        }
+        Ok(())
     }
 }
 

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 use tokio::sync::mpsc;
 
+use super::Gone;
 use crate::model::text::clean;
 use crate::model::{Level, LogLine};
 
@@ -365,6 +366,7 @@ async fn follow_file(
     updates: &mpsc::Sender<Vec<LogLine>>,
 ) {
     let label = lines.source.to_string();
+    let say = |level, text: String| updates.send(vec![note(&label, level, text)]);
     let mut first = true;
     let mut said_missing = false;
     loop {
@@ -374,11 +376,7 @@ async fn follow_file(
                 if !said_missing {
                     said_missing = true;
                     let text = format!("waiting for {}: {err}", path.display());
-                    if updates
-                        .send(vec![note(&label, Level::Warn, text)])
-                        .await
-                        .is_err()
-                    {
+                    if say(Level::Warn, text).await.is_err() {
                         return;
                     }
                 }
@@ -391,7 +389,6 @@ async fn follow_file(
             tokio::time::sleep(POLL).await;
             continue;
         };
-        let opened = identity(&meta);
         let mut position = 0;
         // A large file is read from near its end; the ring would keep only
         // its last lines anyway.
@@ -404,48 +401,78 @@ async fn follow_file(
         }
         if !first {
             let text = format!("{} was replaced; reading the new file", path.display());
-            if updates
-                .send(vec![note(&label, Level::Info, text)])
-                .await
-                .is_err()
-            {
+            if say(Level::Info, text).await.is_err() {
                 return;
             }
         }
         first = false;
+        let mut open = OpenFile {
+            path,
+            file,
+            identity: identity(&meta),
+            position,
+        };
+        if open
+            .read_until_replaced(lines, buffer, updates)
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// A followed file, open.
+struct OpenFile<'a> {
+    path: &'a Path,
+    file: tokio::fs::File,
+    /// The file opened (device, inode): another at the path is a rotation.
+    identity: (u64, u64),
+    /// How far it has been read.
+    position: u64,
+}
+
+impl OpenFile<'_> {
+    /// Reads what is appended until the file is rotated away or cannot be
+    /// read; from its start again when it is truncated. `Err` when nobody
+    /// listens any more.
+    async fn read_until_replaced(
+        &mut self,
+        lines: &mut Lines,
+        buffer: &mut [u8],
+        updates: &mpsc::Sender<Vec<LogLine>>,
+    ) -> Result<(), Gone> {
+        let path = self.path;
         loop {
-            match pump(&mut file, lines, buffer, updates).await {
+            match pump(&mut self.file, lines, buffer, updates).await {
                 Ok(true) => {}
-                Ok(false) => return,
-                Err(_) => break,
+                Ok(false) => return Err(Gone),
+                Err(_) => return Ok(()),
             }
-            position = file.stream_position().await.unwrap_or(position);
+            self.position = self.file.stream_position().await.unwrap_or(self.position);
             tokio::time::sleep(POLL).await;
             match tokio::fs::metadata(path).await {
                 // Rotated: finish the old file (already read), open the new.
-                Ok(now) if identity(&now) != opened => {
-                    let _ = pump(&mut file, lines, buffer, updates).await;
+                Ok(now) if identity(&now) != self.identity => {
+                    let _ = pump(&mut self.file, lines, buffer, updates).await;
                     let mut last = Vec::new();
                     lines.finish(Timestamp::now(), &mut last);
                     if !last.is_empty() && updates.send(last).await.is_err() {
-                        return;
+                        return Err(Gone);
                     }
-                    break;
+                    return Ok(());
                 }
                 // Truncated: start again from the top.
-                Ok(now) if now.len() < position => {
+                Ok(now) if now.len() < self.position => {
                     let text = format!("{} was truncated; reading from its start", path.display());
-                    if updates
-                        .send(vec![note(&label, Level::Info, text)])
-                        .await
-                        .is_err()
-                    {
-                        return;
+                    let said = vec![note(&lines.source, Level::Info, text)];
+                    if updates.send(said).await.is_err() {
+                        return Err(Gone);
                     }
-                    if file.seek(std::io::SeekFrom::Start(0)).await.is_err() {
-                        break;
+                    if self.file.seek(std::io::SeekFrom::Start(0)).await.is_err() {
+                        return Ok(());
                     }
-                    position = 0;
+                    self.position = 0;
                 }
                 Ok(_) => {}
                 // Gone for now (mid-rotation): keep reading the open file.

@@ -350,65 +350,82 @@ fn stream_events(
         ended: false,
         _seat: seat,
     };
-    stream::unfold(reader, |mut r| async move {
+    stream::unfold(reader, |mut reader| async move {
+        let message = reader.next().await?;
+        Some((Ok(message), reader))
+    })
+}
+
+impl Reader {
+    /// The stream's next message; `None` once it has ended.
+    async fn next(&mut self) -> Option<SseEvent> {
         loop {
-            if let Some(message) = r.queue.pop_front() {
-                return Some((Ok(message), r));
+            if let Some(message) = self.queue.pop_front() {
+                return Some(message);
             }
-            if r.ended {
+            if self.ended {
                 return None;
             }
-            match r.hub.events_after(r.cursor, BATCH) {
-                hub::After::Events(batch) if !batch.is_empty() => {
-                    for (seq, json) in batch {
-                        r.cursor = seq;
-                        r.queue
-                            .push_back(SseEvent::default().id(seq.to_string()).data(&*json));
-                    }
-                    continue;
-                }
-                hub::After::Events(_) => {}
-                hub::After::Gone(first) => {
-                    // Fell so far behind that the events were let go.
-                    r.queue.push_back(json_event(
-                        "error",
-                        &ErrorBody {
-                            error: format!("events before seq {first} are no longer kept"),
-                        },
-                    ));
-                    r.ended = true;
-                    continue;
-                }
-            }
-            if let Some(why) = r.stopped.borrow().clone() {
-                r.queue.push_back(json_event(
-                    "error",
-                    &ErrorBody {
-                        error: format!("the server stopped serving this release: {why}"),
-                    },
-                ));
-                r.ended = true;
+            if self.take_events() {
                 continue;
             }
-            tokio::select! {
-                changed = r.stopped.changed() => if changed.is_err() { r.ended = true; },
-                changed = r.seq.changed() => if changed.is_err() { r.ended = true; },
-                changed = r.clock.changed() => match changed {
-                    Err(_) => r.ended = true,
-                    Ok(()) => if let Some(at) = *r.clock.borrow_and_update() {
-                        r.queue.push_back(json_event("clock", &Clock { at }));
-                    },
-                },
-                changed = r.presence.changed() => match changed {
-                    Err(_) => r.ended = true,
-                    Ok(()) => {
-                        let presence = r.presence.borrow_and_update().clone();
-                        r.queue.push_back(json_event("presence", &presence));
-                    }
-                },
+            let stopped = self.stopped.borrow().clone();
+            if let Some(why) = stopped {
+                self.end(format!("the server stopped serving this release: {why}"));
+                continue;
+            }
+            self.wait().await;
+        }
+    }
+
+    /// Queues the events after the cursor; whether there were any (or the
+    /// stream ends because they are no longer kept).
+    fn take_events(&mut self) -> bool {
+        match self.hub.events_after(self.cursor, BATCH) {
+            hub::After::Events(batch) if batch.is_empty() => false,
+            hub::After::Events(batch) => {
+                for (seq, json) in batch {
+                    self.cursor = seq;
+                    let message = SseEvent::default().id(seq.to_string()).data(&*json);
+                    self.queue.push_back(message);
+                }
+                true
+            }
+            // Fell so far behind that the events were let go.
+            hub::After::Gone(first) => {
+                self.end(format!("events before seq {first} are no longer kept"));
+                true
             }
         }
-    })
+    }
+
+    /// Ends the stream, telling the client why.
+    fn end(&mut self, error: String) {
+        self.queue
+            .push_back(json_event("error", &ErrorBody { error }));
+        self.ended = true;
+    }
+
+    /// Waits for the hub to move: new events, the clock, presence, or a stop.
+    async fn wait(&mut self) {
+        tokio::select! {
+            changed = self.stopped.changed() => if changed.is_err() { self.ended = true; },
+            changed = self.seq.changed() => if changed.is_err() { self.ended = true; },
+            changed = self.clock.changed() => match changed {
+                Err(_) => self.ended = true,
+                Ok(()) => if let Some(at) = *self.clock.borrow_and_update() {
+                    self.queue.push_back(json_event("clock", &Clock { at }));
+                },
+            },
+            changed = self.presence.changed() => match changed {
+                Err(_) => self.ended = true,
+                Ok(()) => {
+                    let presence = self.presence.borrow_and_update().clone();
+                    self.queue.push_back(json_event("presence", &presence));
+                }
+            },
+        }
+    }
 }
 
 /// Checks what a client sent as a command and says what is wrong.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::backend::metrics;
 
 use crate::journal::{self, Journal, Record};
-use crate::model::{EventKind, MetricPoint};
+use crate::model::{Event, EventKind, MetricPoint};
 use crate::sim::{Scenario, SimOptions, Simulator};
 
 use super::hub::{Answer, Answered};
@@ -41,7 +41,7 @@ pub struct Rebuilt {
     pub answered: Answered,
     /// Events due at the journal's last moment that it had not recorded yet
     /// (the server stopped mid-way through them): record them, then serve.
-    pub unrecorded: Vec<crate::model::Event>,
+    pub unrecorded: Vec<Event>,
 }
 
 /// A simulator brought to where the journal ends, and the commands it had
@@ -58,24 +58,39 @@ pub fn rebuild(
     options.origin = Some(first.at);
     let mut sim = Simulator::new(scenario, options);
     let mut events = sim.start();
+    let answered = replay(&mut sim, journal, &mut events);
+    if let Some(last) = journal.events.last() {
+        events.extend(sim.advance_to(last.at));
+    }
+    same_as_recorded(&journal.events, &events)?;
+    let unrecorded = events.split_off(journal.events.len());
+    Ok(Rebuilt {
+        sim,
+        answered,
+        unrecorded,
+    })
+}
+
+/// Gives the simulator again what the window was given, each where it came
+/// in the record: the commands in the order they were applied, each at its
+/// answering event's time, and, with metrics read from a Prometheus, what it
+/// said. A command recorded but never applied (the server stopped first)
+/// has no answer; its client sends it again. The answers, by command id.
+fn replay(sim: &mut Simulator, journal: &Journal, events: &mut Vec<Event>) -> Answered {
     let mut answered = Answered::new();
-    // Commands in the order they were applied, each at its answering
-    // event's time. A command recorded but never applied (the server
-    // stopped first) has no answer; its client sends it again.
     let recorded: std::collections::HashSet<&str> = journal
         .commands
         .iter()
         .map(|(_, c)| c.id.as_str())
         .collect();
-    // With metrics read from a Prometheus, what it said is replayed too, each
-    // reading where it was taken.
     let external = sim.external_metrics();
-    let history = |e: &crate::model::Event| match e.kind {
+    let origin = sim_origin(journal);
+    let history = |e: &Event| match e.kind {
         EventKind::Metric {
             series,
             cohort,
             value,
-        } if e.at < sim_origin(journal) => Some(MetricPoint {
+        } if e.at < origin => Some(MetricPoint {
             at: e.at,
             series,
             cohort,
@@ -133,12 +148,13 @@ pub fn rebuild(
             _ => {}
         }
     }
-    if let Some(last) = journal.events.last() {
-        events.extend(sim.advance_to(last.at));
-    }
-    // Every recorded event must come out again, the same.
-    for (n, recorded) in journal.events.iter().enumerate() {
-        match events.get(n) {
+    answered
+}
+
+/// Every recorded event must come out again, the same.
+fn same_as_recorded(recorded: &[Event], again: &[Event]) -> Result<(), String> {
+    for (n, recorded) in recorded.iter().enumerate() {
+        match again.get(n) {
             Some(again) if again == recorded => {}
             Some(again) => {
                 return Err(format!(
@@ -151,18 +167,13 @@ pub fn rebuild(
             None => {
                 return Err(format!(
                     "this scenario and seed end at seq {} but the journal goes on to seq {}",
-                    events.last().map_or(0, |e| e.seq),
+                    again.last().map_or(0, |e| e.seq),
                     recorded.seq
                 ));
             }
         }
     }
-    let unrecorded = events.split_off(journal.events.len());
-    Ok(Rebuilt {
-        sim,
-        answered,
-        unrecorded,
-    })
+    Ok(())
 }
 
 /// Where a journal's window started: its first event.
