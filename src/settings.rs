@@ -160,21 +160,99 @@ fn login_name(env: &dyn Fn(&str) -> Option<String>) -> String {
         .unwrap_or_else(|| "operator".to_string())
 }
 
-fn parse_env<T: std::str::FromStr>(
-    env: &dyn Fn(&str) -> Option<String>,
-    var: &'static str,
-    ok: impl Fn(&T) -> bool,
-    what: &str,
-) -> Result<Option<T>, SettingsError> {
-    match env(var) {
-        None => Ok(None),
-        Some(text) => match text.trim().parse::<T>() {
-            Ok(v) if ok(&v) => Ok(Some(v)),
+/// Where one setting may come from, in order: a flag, a `SHIPDECK_*`
+/// variable, the config file. Each setting is written as one chain of its
+/// layers (`flag(..).or(env)..`), so the order is stated once, here.
+struct Layers<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    /// What a value from the config file is said to come from.
+    file: Source,
+}
+
+/// A flag's value, if it was given.
+fn flag<T: Clone>(value: &Option<T>, name: &'static str) -> Option<Setting<T>> {
+    value.clone().map(|v| Setting::new(v, Source::Flag(name)))
+}
+
+impl Layers<'_> {
+    /// A variable's text, if set and not empty.
+    fn env(&self, var: &'static str) -> Option<Setting<String>> {
+        (self.env)(var).map(|v| Setting::new(v, Source::Env(var)))
+    }
+
+    /// A variable's value, read as a `T` that `ok` accepts; a value that
+    /// does not read is an error, not ignored.
+    fn env_parsed<T: std::str::FromStr>(
+        &self,
+        var: &'static str,
+        ok: impl Fn(&T) -> bool,
+        what: &str,
+    ) -> Result<Option<Setting<T>>, SettingsError> {
+        let Some(text) = (self.env)(var) else {
+            return Ok(None);
+        };
+        match text.trim().parse::<T>() {
+            Ok(v) if ok(&v) => Ok(Some(Setting::new(v, Source::Env(var)))),
             _ => Err(SettingsError::BadEnv(format!(
                 "${var}={text:?} is not {what}"
             ))),
-        },
+        }
     }
+
+    /// A value from the config file, if it names one.
+    fn file<T>(&self, value: Option<T>) -> Option<Setting<T>> {
+        value.map(|v| Setting::new(v, self.file.clone()))
+    }
+}
+
+/// A setting nobody gave: its default.
+fn default<T>(value: T) -> Setting<T> {
+    Setting::new(value, Source::Default)
+}
+
+/// The config file to read, how it was chosen, and what it says (checked).
+struct Config {
+    file: Option<Setting<PathBuf>>,
+    default: Option<PathBuf>,
+    checked: config::Checked,
+}
+
+fn read_config(
+    flags: &Flags,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, SettingsError> {
+    let default = dirs().map(|d| d.config_dir().join("config.yaml"));
+    let file = flag(&flags.config, "--config")
+        .or_else(|| {
+            env("SHIPDECK_CONFIG").map(|p| Setting::new(p.into(), Source::Env("SHIPDECK_CONFIG")))
+        })
+        .or_else(|| {
+            let found = default.as_ref().filter(|p| p.is_file());
+            found.map(|p| Setting::new(p.clone(), Source::Default))
+        });
+    let checked = match &file {
+        None => config::Checked::default(),
+        Some(setting) => {
+            let path = &setting.value;
+            let text = crate::files::read_text(path)
+                .map_err(|e| SettingsError::Unreadable(path.clone(), e))?;
+            config::parse(&text).map_err(|problems| {
+                SettingsError::Invalid(
+                    problems
+                        .iter()
+                        .map(|p| {
+                            format!("{}:{}:{}: {}", path.display(), p.line, p.column, p.message)
+                        })
+                        .collect(),
+                )
+            })?
+        }
+    };
+    Ok(Config {
+        file,
+        default,
+        checked,
+    })
 }
 
 /// Resolves the settings. `env` reads an environment variable (injected so
@@ -193,215 +271,156 @@ pub fn resolve(
     {
         return Err(SettingsError::BadEnv("--operator needs a name".into()));
     }
-    let default_config = dirs().map(|d| d.config_dir().join("config.yaml"));
-    let config_file = match (&flags.config, env("SHIPDECK_CONFIG")) {
-        (Some(path), _) => Some(Setting::new(path.clone(), Source::Flag("--config"))),
-        (None, Some(path)) => Some(Setting::new(
-            PathBuf::from(path),
-            Source::Env("SHIPDECK_CONFIG"),
-        )),
-        (None, None) => default_config
-            .as_ref()
-            .filter(|p| p.is_file())
-            .map(|p| Setting::new(p.clone(), Source::Default)),
+    let config = read_config(flags, env)?;
+    let layers = Layers {
+        env,
+        file: match &config.file {
+            Some(s) => Source::File(s.value.clone()),
+            None => Source::Default,
+        },
     };
-    let (file, checked_rules, checked_metrics) = match &config_file {
-        None => (config::ConfigFile::default(), None, None),
-        Some(setting) => {
-            let path = &setting.value;
-            let text = crate::files::read_text(path)
-                .map_err(|e| SettingsError::Unreadable(path.clone(), e))?;
-            let checked = config::parse(&text).map_err(|problems| {
-                SettingsError::Invalid(
-                    problems
-                        .iter()
-                        .map(|p| {
-                            format!("{}:{}:{}: {}", path.display(), p.line, p.column, p.message)
-                        })
-                        .collect(),
-                )
-            })?;
-            (checked.file, checked.rules, checked.metrics)
-        }
-    };
-    let from_file = || match &config_file {
-        Some(s) => Source::File(s.value.clone()),
-        None => Source::Default,
-    };
-
-    let operator = match (&flags.operator, env("SHIPDECK_OPERATOR"), &file.operator) {
-        (Some(name), _, _) => Setting::new(name.clone(), Source::Flag("--operator")),
-        (None, Some(name), _) if !name.trim().is_empty() => {
-            Setting::new(name, Source::Env("SHIPDECK_OPERATOR"))
-        }
-        (None, _, Some(name)) => Setting::new(name.value.clone(), from_file()),
-        _ => Setting::new(login_name(env), Source::Default),
-    };
+    let file = &config.checked.file;
+    let operator = flag(&flags.operator, "--operator")
+        .or_else(|| layers.env("SHIPDECK_OPERATOR"))
+        .or_else(|| layers.file(file.operator.as_ref().map(|n| n.value.clone())))
+        .unwrap_or_else(|| default(login_name(env)));
     let operator = Setting::new(operator.value.trim().to_string(), operator.source);
-
-    let theme = match (&flags.theme, env("SHIPDECK_THEME"), &file.theme) {
-        (Some(t), _, _) => Setting::new(Some(t.clone()), Source::Flag("--theme")),
-        (None, Some(t), _) => Setting::new(Some(t), Source::Env("SHIPDECK_THEME")),
-        (None, None, Some(t)) => Setting::new(Some(t.value.clone()), from_file()),
-        _ => Setting::new(None, Source::Default),
-    };
-
-    if let Some(name) = &theme.value
-        && !crate::theme::BUNDLED.iter().any(|(n, _)| n == name)
-        && !Path::new(name).is_file()
-    {
-        let names: Vec<&str> = crate::theme::BUNDLED.iter().map(|(n, _)| *n).collect();
-        return Err(SettingsError::BadEnv(format!(
-            "theme from {}: no theme named \"{name}\" and no such file (bundled: {})",
-            theme.source,
-            names.join(", ")
-        )));
+    let theme = flag(&flags.theme, "--theme")
+        .or_else(|| layers.env("SHIPDECK_THEME"))
+        .or_else(|| layers.file(file.theme.as_ref().map(|t| t.value.clone())));
+    if let Some(theme) = &theme {
+        check_theme(theme)?;
     }
+    let theme = match theme {
+        Some(t) => Setting::new(Some(t.value), t.source),
+        None => default(None),
+    };
     let keys = file
         .keys
         .iter()
-        .map(|(action, key)| (action.clone(), Setting::new(key.value.clone(), from_file())))
+        .map(|(action, key)| {
+            (
+                action.clone(),
+                Setting::new(key.value.clone(), layers.file.clone()),
+            )
+        })
         .collect();
-
-    let log_ring = match (
-        flags.log_ring,
-        parse_env::<usize>(
-            env,
-            "SHIPDECK_LOG_RING",
-            |n| *n > 0,
-            "a number of lines above zero",
-        )?,
-        &file.log_ring,
-    ) {
-        (Some(n), _, _) => Setting::new(n, Source::Flag("--log-ring")),
-        (None, Some(n), _) => Setting::new(n, Source::Env("SHIPDECK_LOG_RING")),
-        (None, None, Some(n)) => Setting::new(n.value as usize, from_file()),
-        _ => Setting::new(DEFAULT_LOG_CAPACITY, Source::Default),
-    };
-
-    let frame_cap = match (
-        flags.frame_cap,
-        parse_env::<u32>(
-            env,
-            "SHIPDECK_FRAME_CAP",
-            |n| (1..=240).contains(n),
-            "frames per second from 1 to 240",
-        )?,
-        &file.frame_cap,
-    ) {
-        (Some(n), _, _) => Setting::new(n, Source::Flag("--frame-cap")),
-        (None, Some(n), _) => Setting::new(n, Source::Env("SHIPDECK_FRAME_CAP")),
-        (None, None, Some(n)) => Setting::new(n.value, from_file()),
-        _ => Setting::new(30, Source::Default),
-    };
-
-    let default_journal = dirs()
-        .map(|d| d.data_dir().join("journal"))
-        .unwrap_or_else(|| PathBuf::from(".shipdeck/journal"));
-    let journal_dir = match (
-        &flags.journal_dir,
-        env("SHIPDECK_JOURNAL_DIR"),
-        &file.journal_dir,
-    ) {
-        (Some(p), _, _) => Setting::new(p.clone(), Source::Flag("--journal-dir")),
-        (None, Some(p), _) => Setting::new(PathBuf::from(p), Source::Env("SHIPDECK_JOURNAL_DIR")),
-        (None, None, Some(p)) => Setting::new(expand_home(p), from_file()),
-        _ => Setting::new(default_journal, Source::Default),
-    };
-
-    let rules = checked_rules.map(|rules| Setting::new(rules, from_file()));
-
-    let mut sim_file = (None, None, None, None);
-    let mut http_file: Option<(String, Option<String>, Option<String>)> = None;
-    let mut logs = None;
-    if let Some(backend) = &file.backend {
-        match &backend.pipeline.value {
-            PipelineSource::Sim {
-                scenario,
-                speed,
-                seed,
-                autopilot,
-            } => sim_file = (scenario.clone(), *seed, *speed, *autopilot),
-            PipelineSource::Http {
-                url,
-                release,
-                token_file,
-            } => http_file = Some((url.clone(), release.clone(), token_file.clone())),
-        }
-        logs = backend.logs.as_ref().map(|source| {
-            Setting::new(
-                match source {
-                    config::LogSource::Command { argv } => ConfiguredLogs::Command(argv.clone()),
-                    config::LogSource::File { path } => ConfiguredLogs::File(expand_home(path)),
-                },
-                from_file(),
+    let above_zero = "a number of lines above zero";
+    let log_ring = flag(&flags.log_ring, "--log-ring")
+        .or(layers.env_parsed("SHIPDECK_LOG_RING", |n| *n > 0, above_zero)?)
+        .or_else(|| layers.file(file.log_ring.as_ref().map(|n| n.value as usize)))
+        .unwrap_or_else(|| default(DEFAULT_LOG_CAPACITY));
+    let fps = "frames per second from 1 to 240";
+    let frame_cap = flag(&flags.frame_cap, "--frame-cap")
+        .or(layers.env_parsed("SHIPDECK_FRAME_CAP", |n| (1..=240).contains(n), fps)?)
+        .or_else(|| layers.file(file.frame_cap.as_ref().map(|n| n.value)))
+        .unwrap_or_else(|| default(30));
+    let journal_dir = flag(&flags.journal_dir, "--journal-dir")
+        .or_else(|| {
+            let env = layers.env("SHIPDECK_JOURNAL_DIR")?;
+            Some(Setting::new(PathBuf::from(env.value), env.source))
+        })
+        .or_else(|| layers.file(file.journal_dir.as_deref().map(expand_home)))
+        .unwrap_or_else(|| {
+            default(
+                dirs()
+                    .map(|d| d.data_dir().join("journal"))
+                    .unwrap_or_else(|| PathBuf::from(".shipdeck/journal")),
             )
         });
-    }
-    let (file_scenario, file_seed, file_speed, file_autopilot) = sim_file;
-    let sim = SimSettings {
-        scenario: match (&flags.scenario, file_scenario) {
-            (Some(s), _) => Setting::new(s.clone(), Source::Flag("--scenario")),
-            (None, Some(s)) => Setting::new(s, from_file()),
-            _ => Setting::new("happy-canary".into(), Source::Default),
-        },
-        seed: match (flags.seed, file_seed) {
-            (Some(s), _) => Setting::new(s, Source::Flag("--seed")),
-            (None, Some(s)) => Setting::new(s, from_file()),
-            _ => Setting::new(1, Source::Default),
-        },
-        speed: match (&flags.speed, file_speed) {
-            (Some(s), _) => Some(Setting::new(s.clone(), Source::Flag("--speed"))),
-            (None, Some(s)) => Some(Setting::new(s.to_string(), from_file())),
-            _ => None,
-        },
-        autopilot: match (flags.autopilot, file_autopilot) {
-            (true, _) => Setting::new(true, Source::Flag("--autopilot")),
-            (false, Some(a)) => Setting::new(a, from_file()),
-            _ => Setting::new(false, Source::Default),
-        },
-    };
-
-    let (file_url, file_release, file_token) = match http_file {
-        Some((url, release, token)) => (Some(url), release, token),
-        None => (None, None, None),
-    };
-    let url = match (&flags.backend, env("SHIPDECK_BACKEND"), file_url) {
-        (Some(url), _, _) => Some(Setting::new(url.clone(), Source::Flag("--backend"))),
-        (None, Some(url), _) => Some(Setting::new(url, Source::Env("SHIPDECK_BACKEND"))),
-        (None, None, url) => url.map(|u| Setting::new(u, from_file())),
-    };
-    let remote = url.map(|url| RemoteSettings {
-        url,
-        release: match (&flags.release, file_release) {
-            (Some(r), _) => Some(Setting::new(r.clone(), Source::Flag("--release"))),
-            (None, r) => r.map(|r| Setting::new(r, from_file())),
-        },
-        token_file: match (&flags.token_file, env("SHIPDECK_TOKEN_FILE"), file_token) {
-            (Some(p), _, _) => Some(Setting::new(p.clone(), Source::Flag("--token-file"))),
-            (None, Some(p), _) => Some(Setting::new(
-                PathBuf::from(p),
-                Source::Env("SHIPDECK_TOKEN_FILE"),
-            )),
-            (None, None, p) => p.map(|p| Setting::new(expand_home(&p), from_file())),
-        },
+    let backend = file.backend.as_ref();
+    let logs = backend.and_then(|b| b.logs.as_ref()).map(|source| {
+        let logs = match source {
+            config::LogSource::Command { argv } => ConfiguredLogs::Command(argv.clone()),
+            config::LogSource::File { path } => ConfiguredLogs::File(expand_home(path)),
+        };
+        Setting::new(logs, layers.file.clone())
     });
-
-    let metrics = checked_metrics.map(|m| Setting::new(m, from_file()));
+    let pipeline = backend.map(|b| &b.pipeline.value);
     Ok(Settings {
-        config_file,
-        default_config,
         operator,
         theme,
         keys,
         log_ring,
         frame_cap,
         journal_dir,
-        rules,
-        sim,
-        remote,
+        rules: layers.file(config.checked.rules.clone()),
+        sim: sim_settings(flags, pipeline, &layers),
+        remote: remote_settings(flags, pipeline, &layers),
         logs,
-        metrics,
+        metrics: layers.file(config.checked.metrics.clone()),
+        config_file: config.file,
+        default_config: config.default,
+    })
+}
+
+/// A theme named by a flag, the environment or the file must exist.
+fn check_theme(theme: &Setting<String>) -> Result<(), SettingsError> {
+    let name = &theme.value;
+    if crate::theme::BUNDLED.iter().any(|(n, _)| n == name) || Path::new(name).is_file() {
+        return Ok(());
+    }
+    let names: Vec<&str> = crate::theme::BUNDLED.iter().map(|(n, _)| *n).collect();
+    Err(SettingsError::BadEnv(format!(
+        "theme from {}: no theme named \"{name}\" and no such file (bundled: {})",
+        theme.source,
+        names.join(", ")
+    )))
+}
+
+/// The simulator's settings: flags over the config's `sim` pipeline.
+fn sim_settings(flags: &Flags, pipeline: Option<&PipelineSource>, layers: &Layers) -> SimSettings {
+    let (scenario, seed, speed, autopilot) = match pipeline {
+        Some(PipelineSource::Sim {
+            scenario,
+            speed,
+            seed,
+            autopilot,
+        }) => (scenario.clone(), *seed, *speed, *autopilot),
+        _ => (None, None, None, None),
+    };
+    SimSettings {
+        scenario: flag(&flags.scenario, "--scenario")
+            .or_else(|| layers.file(scenario))
+            .unwrap_or_else(|| default("happy-canary".into())),
+        seed: flag(&flags.seed, "--seed")
+            .or_else(|| layers.file(seed))
+            .unwrap_or_else(|| default(1)),
+        speed: flag(&flags.speed, "--speed").or_else(|| layers.file(speed.map(|s| s.to_string()))),
+        autopilot: flag(&flags.autopilot.then_some(true), "--autopilot")
+            .or_else(|| layers.file(autopilot))
+            .unwrap_or_else(|| default(false)),
+    }
+}
+
+/// A server as the backend: `--backend`, `$SHIPDECK_BACKEND`, or the
+/// config's `http` pipeline; `None` for the embedded simulator.
+fn remote_settings(
+    flags: &Flags,
+    pipeline: Option<&PipelineSource>,
+    layers: &Layers,
+) -> Option<RemoteSettings> {
+    let (url, release, token_file) = match pipeline {
+        Some(PipelineSource::Http {
+            url,
+            release,
+            token_file,
+        }) => (Some(url.clone()), release.clone(), token_file.clone()),
+        _ => (None, None, None),
+    };
+    let url = flag(&flags.backend, "--backend")
+        .or_else(|| layers.env("SHIPDECK_BACKEND"))
+        .or_else(|| layers.file(url))?;
+    let token_file = flag(&flags.token_file, "--token-file")
+        .or_else(|| {
+            let env = layers.env("SHIPDECK_TOKEN_FILE")?;
+            Some(Setting::new(PathBuf::from(env.value), env.source))
+        })
+        .or_else(|| layers.file(token_file.as_deref().map(expand_home)));
+    Some(RemoteSettings {
+        url,
+        release: flag(&flags.release, "--release").or_else(|| layers.file(release)),
+        token_file,
     })
 }
 
@@ -416,17 +435,23 @@ pub fn expand_home(path: &str) -> PathBuf {
 impl Settings {
     /// What `shipdeck config` prints: each value and where it came from.
     pub fn describe(&self) -> String {
-        let mut rows: Vec<(String, String, String)> = Vec::new();
-        let mut row = |name: &str, value: String, source: &Source| {
-            rows.push((name.to_string(), value, source.to_string()));
-        };
+        let mut rows = Rows::default();
+        self.describe_you(&mut rows);
+        self.describe_limits(&mut rows);
+        self.describe_backend(&mut rows);
+        self.describe_sim(&mut rows);
+        rows.render()
+    }
+
+    /// The config file, who you are, the theme and the keys.
+    fn describe_you(&self, rows: &mut Rows) {
         match &self.config_file {
-            Some(file) => row(
+            Some(file) => rows.add(
                 "config file",
                 file.value.display().to_string(),
                 &file.source,
             ),
-            None => row(
+            None => rows.add(
                 "config file",
                 match &self.default_config {
                     Some(p) => format!("none (would read {})", p.display()),
@@ -435,12 +460,12 @@ impl Settings {
                 &Source::Default,
             ),
         }
-        row(
+        rows.add(
             "operator",
             self.operator.value.clone(),
             &self.operator.source,
         );
-        row(
+        rows.add(
             "theme",
             self.theme
                 .value
@@ -451,31 +476,35 @@ impl Settings {
         // The whole key map in effect: rebindings, and the defaults kept.
         for (action, defaults) in config::DEFAULT_KEYS {
             match self.keys.get(*action) {
-                Some(key) => row(&format!("keys.{action}"), key.value.clone(), &key.source),
-                None => row(
+                Some(key) => rows.add(&format!("keys.{action}"), key.value.clone(), &key.source),
+                None => rows.add(
                     &format!("keys.{action}"),
                     defaults.join(" / "),
                     &Source::Default,
                 ),
             }
         }
-        row(
+    }
+
+    /// The log ring, the frame cap, the journal and the rules.
+    fn describe_limits(&self, rows: &mut Rows) {
+        rows.add(
             "log_ring",
             format!("{} lines", self.log_ring.value),
             &self.log_ring.source,
         );
-        row(
+        rows.add(
             "frame_cap",
             format!("{} fps", self.frame_cap.value),
             &self.frame_cap.source,
         );
-        row(
+        rows.add(
             "journal_dir",
             self.journal_dir.value.display().to_string(),
             &self.journal_dir.source,
         );
         match &self.rules {
-            Some(rules) => row(
+            Some(rules) => rows.add(
                 "rules",
                 rules
                     .value
@@ -485,58 +514,59 @@ impl Settings {
                     .join(", "),
                 &rules.source,
             ),
-            None => row(
+            None => rows.add(
                 "rules",
                 "the runbook's six (or the scenario's own)".into(),
                 &Source::Default,
             ),
         }
+    }
+
+    /// The backend, and the metrics and log sources beside it.
+    fn describe_backend(&self, rows: &mut Rows) {
         match &self.remote {
             Some(remote) => {
-                row("backend", remote.url.value.clone(), &remote.url.source);
+                rows.add("backend", remote.url.value.clone(), &remote.url.source);
                 match &remote.release {
-                    Some(r) => row("release", r.value.clone(), &r.source),
-                    None => row(
+                    Some(r) => rows.add("release", r.value.clone(), &r.source),
+                    None => rows.add(
                         "release",
                         "the server's only release".into(),
                         &Source::Default,
                     ),
                 }
                 match &remote.token_file {
-                    Some(t) => row("token_file", t.value.display().to_string(), &t.source),
-                    None => row(
+                    Some(t) => rows.add("token_file", t.value.display().to_string(), &t.source),
+                    None => rows.add(
                         "token_file",
                         "none ($SHIPDECK_TOKEN if set)".into(),
                         &Source::Default,
                     ),
                 }
             }
-            None => row(
+            None => rows.add(
                 "backend",
                 "sim (the embedded simulator)".into(),
                 &Source::Default,
             ),
         }
-        if let Some(metrics) = &self.metrics {
-            let m = &metrics.value;
-            row(
-                "metrics",
-                format!(
+        match &self.metrics {
+            Some(metrics) => {
+                let m = &metrics.value;
+                let range = jiff::SignedDuration::from_secs(m.range.as_secs() as i64);
+                let text = format!(
                     "prometheus at {}, every {}s, {} queries, {} of history",
                     m.url,
                     m.step.as_secs(),
                     m.queries.len(),
-                    crate::model::units::format_duration(jiff::SignedDuration::from_secs(
-                        m.range.as_secs() as i64
-                    ))
-                ),
-                &metrics.source,
-            );
-        } else {
-            row("metrics", "the backend's own".into(), &Source::Default);
+                    crate::model::units::format_duration(range)
+                );
+                rows.add("metrics", text, &metrics.source);
+            }
+            None => rows.add("metrics", "the backend's own".into(), &Source::Default),
         }
         match &self.logs {
-            Some(logs) => row(
+            Some(logs) => rows.add(
                 "logs",
                 match &logs.value {
                     ConfiguredLogs::Command(argv) => format!("command: {}", argv.join(" ")),
@@ -544,56 +574,70 @@ impl Settings {
                 },
                 &logs.source,
             ),
-            None => row("logs", "the backend's own".into(), &Source::Default),
+            None => rows.add("logs", "the backend's own".into(), &Source::Default),
         }
-        row(
+    }
+
+    fn describe_sim(&self, rows: &mut Rows) {
+        let sim = &self.sim;
+        rows.add(
             "sim.scenario",
-            self.sim.scenario.value.clone(),
-            &self.sim.scenario.source,
+            sim.scenario.value.clone(),
+            &sim.scenario.source,
         );
-        row(
-            "sim.seed",
-            self.sim.seed.value.to_string(),
-            &self.sim.seed.source,
-        );
-        match &self.sim.speed {
-            Some(s) => row("sim.speed", s.value.clone(), &s.source),
-            None if self.metrics.is_some() => row(
+        rows.add("sim.seed", sim.seed.value.to_string(), &sim.seed.source);
+        match &sim.speed {
+            Some(s) => rows.add("sim.speed", s.value.clone(), &s.source),
+            None if self.metrics.is_some() => rows.add(
                 "sim.speed",
                 "1 (metrics from Prometheus follow the wall clock)".into(),
                 &Source::Default,
             ),
-            None => row(
+            None => rows.add(
                 "sim.speed",
                 "10 in the console, 1 for events".into(),
                 &Source::Default,
             ),
         }
-        row(
+        rows.add(
             "sim.autopilot",
-            on_off(self.sim.autopilot.value),
-            &self.sim.autopilot.source,
+            on_off(sim.autopilot.value),
+            &sim.autopilot.source,
         );
-        let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-        let value_width = rows
-            .iter()
-            .map(|r| r.1.chars().count())
-            .max()
-            .unwrap_or(0)
-            .min(60);
-        let mut out = String::new();
-        for (name, value, source) in rows {
-            out.push_str(&format!(
-                "{name:<width$}  {value:<value_width$}  from {source}\n"
-            ));
-        }
-        out
     }
 
     /// The journal folder, created if need be.
     pub fn journal_folder(&self) -> std::io::Result<&Path> {
         std::fs::create_dir_all(&self.journal_dir.value)?;
         Ok(&self.journal_dir.value)
+    }
+}
+
+/// The table `shipdeck config` prints: name, value, and where from.
+#[derive(Default)]
+struct Rows(Vec<(String, String, String)>);
+
+impl Rows {
+    fn add(&mut self, name: &str, value: String, source: &Source) {
+        self.0.push((name.to_string(), value, source.to_string()));
+    }
+
+    fn render(self) -> String {
+        let width = self.0.iter().map(|r| r.0.len()).max().unwrap_or(0);
+        let value_width = self
+            .0
+            .iter()
+            .map(|r| r.1.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(60);
+        let mut out = String::new();
+        for (name, value, source) in self.0 {
+            out.push_str(&format!(
+                "{name:<width$}  {value:<value_width$}  from {source}\n"
+            ));
+        }
+        out
     }
 }
 

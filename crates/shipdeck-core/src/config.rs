@@ -428,7 +428,7 @@ pub fn check_key(spec: &str) -> Result<(), String> {
 }
 
 /// A checked configuration file.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Checked {
     pub file: ConfigFile,
     pub rules: Option<Vec<Rule>>,
