@@ -24,14 +24,6 @@ use crate::model::{
 pub use policy::{Grounds, Permit, Refusal, Target, Verdict};
 pub use rules::{RuleMonitor, Transition};
 
-/// The gate an accepted sign-off or rejection is for.
-fn target_gate<'r>(release: &'r Release, target: &Target) -> Option<&'r crate::model::Gate> {
-    match target {
-        Target::Gate(id) => release.gate(id),
-        _ => None,
-    }
-}
-
 /// Runs one release.
 #[derive(Debug)]
 pub struct Engine {
@@ -153,90 +145,18 @@ impl Engine {
                 );
             }
             Action::Approve { comment, .. } => {
-                let Some(gate) = target_gate(&self.release, target) else {
-                    return;
-                };
-                let mut signoffs = gate.signoffs.clone();
-                signoffs.push(SignOff {
-                    operator,
-                    at: now,
-                    comment: comment.clone().filter(|c| !c.trim().is_empty()),
-                });
-                let state = if signoffs.len() as u32 >= gate.plan.required {
-                    GateState::Approved
-                } else {
-                    GateState::Open
-                };
-                let id = gate.plan.id.clone();
-                self.emit(
-                    now,
-                    EventKind::GateChanged {
-                        gate: id,
-                        state,
-                        signoffs,
-                        rejection: None,
-                    },
-                );
-                self.progress(now);
+                if let Target::Gate(gate) = target {
+                    self.approve(gate, operator, comment.as_deref(), now);
+                }
             }
             Action::Reject { reason, .. } => {
-                let Some(gate) = target_gate(&self.release, target) else {
-                    return;
-                };
-                let (id, name, signoffs) = (
-                    gate.plan.id.clone(),
-                    gate.plan.name.clone(),
-                    gate.signoffs.clone(),
-                );
-                self.emit(
-                    now,
-                    EventKind::GateChanged {
-                        gate: id.clone(),
-                        state: GateState::Rejected,
-                        signoffs,
-                        rejection: Some(crate::model::Rejection {
-                            operator: operator.clone(),
-                            at: now,
-                            reason: reason.clone(),
-                        }),
-                    },
-                );
-                let why = format!("{name} rejected by {operator}: {reason}");
-                if self.release.rollout.began {
-                    self.start_rollback(operator, why, now);
-                } else {
-                    if let Some(stage) = self.stage_with_gate(&id) {
-                        self.emit(
-                            now,
-                            EventKind::StageChanged {
-                                stage,
-                                state: StageState::Failed,
-                                note: Some(why),
-                            },
-                        );
-                    }
-                    self.end_pipeline(Outcome::Aborted, now);
+                if let Target::Gate(gate) = target {
+                    self.reject(gate, operator, reason, now);
                 }
             }
             Action::Rollback { reason } => {
                 let reason = reason.clone().filter(|r| !r.trim().is_empty());
-                if *target == Target::Release
-                    && self.release.status.in_flight()
-                    && self.release.status != Status::RollingBack
-                {
-                    let reason = reason.unwrap_or_else(|| format!("rolled back by {operator}"));
-                    self.start_rollback(operator, reason, now);
-                } else if let Some(reason) = reason
-                    && *target == Target::RollbackReason
-                {
-                    self.emit(
-                        now,
-                        EventKind::RollbackReason {
-                            by: operator,
-                            reason,
-                        },
-                    );
-                }
+                self.roll_back(target, operator, reason, now);
             }
             Action::Check { list, item } => {
                 self.tick_item(
@@ -276,6 +196,97 @@ impl Engine {
                     self.emit(now, kind);
                 }
             }
+        }
+    }
+
+    /// A sign-off on an open gate; the release goes on once it is approved.
+    fn approve(&mut self, gate: &str, operator: String, comment: Option<&str>, now: Timestamp) {
+        let Some(gate) = self.release.gate(gate) else {
+            return;
+        };
+        let mut signoffs = gate.signoffs.clone();
+        signoffs.push(SignOff {
+            operator,
+            at: now,
+            comment: comment.filter(|c| !c.trim().is_empty()).map(str::to_string),
+        });
+        let state = if signoffs.len() as u32 >= gate.plan.required {
+            GateState::Approved
+        } else {
+            GateState::Open
+        };
+        let id = gate.plan.id.clone();
+        self.emit(
+            now,
+            EventKind::GateChanged {
+                gate: id,
+                state,
+                signoffs,
+                rejection: None,
+            },
+        );
+        self.progress(now);
+    }
+
+    /// A rejection: before the rollout it ends the release aborted, after
+    /// it rolls back.
+    fn reject(&mut self, gate: &str, operator: String, reason: &str, now: Timestamp) {
+        let Some(gate) = self.release.gate(gate) else {
+            return;
+        };
+        let (id, name, signoffs) = (
+            gate.plan.id.clone(),
+            gate.plan.name.clone(),
+            gate.signoffs.clone(),
+        );
+        self.emit(
+            now,
+            EventKind::GateChanged {
+                gate: id.clone(),
+                state: GateState::Rejected,
+                signoffs,
+                rejection: Some(crate::model::Rejection {
+                    operator: operator.clone(),
+                    at: now,
+                    reason: reason.to_string(),
+                }),
+            },
+        );
+        let why = format!("{name} rejected by {operator}: {reason}");
+        if self.release.rollout.began {
+            self.start_rollback(operator, why, now);
+            return;
+        }
+        if let Some(stage) = self.stage_with_gate(&id) {
+            let failed = EventKind::StageChanged {
+                stage,
+                state: StageState::Failed,
+                note: Some(why),
+            };
+            self.emit(now, failed);
+        }
+        self.end_pipeline(Outcome::Aborted, now);
+    }
+
+    /// A rollback starts, or its starter gives the reason afterwards.
+    fn roll_back(
+        &mut self,
+        target: &Target,
+        operator: String,
+        reason: Option<String>,
+        now: Timestamp,
+    ) {
+        let status = self.release.status;
+        match (target, reason) {
+            (Target::Release, reason) if status.in_flight() && status != Status::RollingBack => {
+                let reason = reason.unwrap_or_else(|| format!("rolled back by {operator}"));
+                self.start_rollback(operator, reason, now);
+            }
+            (Target::RollbackReason, Some(reason)) => {
+                let by = operator;
+                self.emit(now, EventKind::RollbackReason { by, reason });
+            }
+            _ => {}
         }
     }
 

@@ -514,151 +514,148 @@ impl Simulator {
             Some(s) if kind.has_backend_work() => self.jitter(s.duration),
             _ => SignedDuration::ZERO,
         };
-        if let Some(list) = stage
-            .plan
-            .checklist
-            .as_deref()
-            .and_then(|l| self.release().checklist(l))
-        {
-            let automatic: Vec<String> = list
-                .items
-                .iter()
-                .filter(|i| i.plan.automatic && i.ticked.is_none())
-                .map(|i| i.plan.id.clone())
-                .collect();
-            let list = list.id.clone();
-            let n = automatic.len() as i64;
-            for (k, item) in automatic.into_iter().enumerate() {
-                let at = if duration.is_zero() {
-                    SignedDuration::from_secs(4 * (k as i64 + 1))
-                } else {
-                    duration * (k as i32 + 1) / (n as i32 + 1)
-                };
-                self.schedule(
-                    self.now + at,
-                    Job::AutoCheck {
-                        list: list.clone(),
-                        item,
-                    },
-                );
-            }
+        if let Some(list) = stage.plan.checklist.as_deref() {
+            self.schedule_auto_checks(list, duration);
         }
         if kind.has_backend_work() {
             let fails = script
                 .as_ref()
                 .and_then(|s| s.fails.clone())
                 .filter(|_| attempt == 1);
-            let lines = self.context_lines(kind);
-            let cut = if fails.is_some() { 0.7 } else { 1.0 };
-            for line in lines.into_iter().filter(|l| l.at <= cut) {
-                self.schedule(
-                    self.now + duration.mul_f64(line.at),
-                    Job::Log {
-                        level: line.level,
-                        source: line.source,
-                        stage: Some(id.to_string()),
-                        message: line.message,
-                    },
-                );
-            }
-            match fails {
-                Some(reason) => {
-                    let at = self.now + duration.mul_f64(0.72);
-                    self.schedule(
-                        at,
-                        Job::Log {
-                            level: Level::Error,
-                            source: stage_source(kind).into(),
-                            stage: Some(id.to_string()),
-                            message: reason.clone(),
-                        },
-                    );
-                    self.schedule(
-                        at,
-                        Job::WorkFailed {
-                            stage: id.to_string(),
-                            attempt,
-                            reason,
-                        },
-                    );
-                }
-                None => {
-                    self.schedule(
-                        self.now + duration,
-                        Job::WorkDone {
-                            stage: id.to_string(),
-                            attempt,
-                        },
-                    );
-                }
-            }
+            self.schedule_work(id, kind, attempt, duration, fails);
         }
         if self.triggered.insert(format!("stage:{id}")) {
-            let due: Vec<(usize, SignedDuration)> = self
-                .scenario
-                .script
-                .actors
-                .iter()
-                .enumerate()
-                .filter_map(|(i, a)| match &a.when {
-                    scenario::Trigger::Stage { stage, after } if stage == id => Some((i, *after)),
-                    _ => None,
-                })
-                .collect();
-            for (index, after) in due {
-                self.schedule(self.now + after, Job::Actor { index });
-            }
-            let now = self.now;
-            self.trigger_incidents(
-                |t| matches!(t, scenario::Trigger::Stage { stage, .. } if stage == id),
-                now,
-            );
+            self.wake(|t| matches!(t, scenario::Trigger::Stage { stage, .. } if stage == id));
         }
+    }
+
+    /// The automatic items of a checklist, ticked one after another over
+    /// the stage's work (every few seconds when it has none).
+    fn schedule_auto_checks(&mut self, list: &str, duration: SignedDuration) {
+        let Some(list) = self.release().checklist(list) else {
+            return;
+        };
+        let automatic: Vec<String> = list
+            .items
+            .iter()
+            .filter(|i| i.plan.automatic && i.ticked.is_none())
+            .map(|i| i.plan.id.clone())
+            .collect();
+        let list = list.id.clone();
+        let n = automatic.len() as i32;
+        for (k, item) in automatic.into_iter().enumerate() {
+            let at = if duration.is_zero() {
+                SignedDuration::from_secs(4 * (k as i64 + 1))
+            } else {
+                duration * (k as i32 + 1) / (n + 1)
+            };
+            let list = list.clone();
+            self.schedule(self.now + at, Job::AutoCheck { list, item });
+        }
+    }
+
+    /// A stage's work: its lines spread over `duration`, then done, or
+    /// failed with `fails` most of the way through (its lines stop there).
+    fn schedule_work(
+        &mut self,
+        id: &str,
+        kind: StageKind,
+        attempt: u32,
+        duration: SignedDuration,
+        fails: Option<String>,
+    ) {
+        let lines = self.context_lines(kind);
+        let cut = if fails.is_some() { 0.7 } else { 1.0 };
+        for line in lines.into_iter().filter(|l| l.at <= cut) {
+            let log = Job::Log {
+                level: line.level,
+                source: line.source,
+                stage: Some(id.to_string()),
+                message: line.message,
+            };
+            self.schedule(self.now + duration.mul_f64(line.at), log);
+        }
+        let stage = id.to_string();
+        let Some(reason) = fails else {
+            self.schedule(self.now + duration, Job::WorkDone { stage, attempt });
+            return;
+        };
+        let at = self.now + duration.mul_f64(0.72);
+        let log = Job::Log {
+            level: Level::Error,
+            source: stage_source(kind).into(),
+            stage: Some(stage.clone()),
+            message: reason.clone(),
+        };
+        self.schedule(at, log);
+        let failed = Job::WorkFailed {
+            stage,
+            attempt,
+            reason,
+        };
+        self.schedule(at, failed);
+    }
+
+    /// Schedules the scripted actors and starts the incidents whose trigger
+    /// this moment is.
+    fn wake(&mut self, matches: impl Fn(&scenario::Trigger) -> bool) {
+        let due: Vec<(usize, SignedDuration)> = self
+            .scenario
+            .script
+            .actors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| match &a.when {
+                scenario::Trigger::Stage { after, .. } | scenario::Trigger::Step { after, .. }
+                    if matches(&a.when) =>
+                {
+                    Some((i, *after))
+                }
+                _ => None,
+            })
+            .collect();
+        for (index, after) in due {
+            self.schedule(self.now + after, Job::Actor { index });
+        }
+        let now = self.now;
+        self.trigger_incidents(matches, now);
     }
 
     fn step_started(&mut self, step: usize, weight: u8) {
         let Some(plan_step) = self.scenario.plan.steps.get(step).cloned() else {
             return;
         };
+        self.step_logs(step, weight, &plan_step);
+        self.wake(|t| matches!(t, scenario::Trigger::Step { step: s, .. } if *s == step));
+    }
+
+    /// What the rollout prints when a step starts: the step, the pods it
+    /// scales, where traffic goes.
+    fn step_logs(&mut self, step: usize, weight: u8, plan_step: &crate::model::Step) {
         let service = self.scenario.plan.service.clone();
         let version = self.scenario.plan.version_to.clone();
         let label = plan_step.describe();
-        let say = |sim: &mut Simulator, after: i64, level, source: &str, message: String| {
+        let say = |sim: &mut Simulator, after: i64, source: &str, message: String| {
             sim.schedule(
                 sim.now + SignedDuration::from_secs(after),
                 Job::Log {
-                    level,
+                    level: Level::Info,
                     source: source.into(),
                     stage: sim.release().rollout_stage().map(|s| s.plan.id.clone()),
                     message,
                 },
             );
         };
+        let n = step + 1;
         match plan_step.kind {
             StepKind::SetWeight { .. } | StepKind::Preview => {
                 let replicas = ((weight as f64 / 100.0) * 10.0).ceil().max(1.0) as u32;
                 let pod = logs::pod_name(&mut self.rng, &service);
-                say(
-                    self,
-                    0,
-                    Level::Info,
-                    "rollout",
-                    format!("step {}: {label}", step + 1),
-                );
-                say(
-                    self,
-                    1,
-                    Level::Info,
-                    "rollout",
-                    format!("{service}:{version} scaled to {replicas} pod(s)"),
-                );
-                say(
-                    self,
-                    6,
-                    Level::Info,
-                    &format!("pod/{pod}"),
-                    "Readiness probe GET /healthz: 200 OK".into(),
-                );
+                say(self, 0, "rollout", format!("step {n}: {label}"));
+                let scaled = format!("{service}:{version} scaled to {replicas} pod(s)");
+                say(self, 1, "rollout", scaled);
+                let ready = "Readiness probe GET /healthz: 200 OK".into();
+                say(self, 6, &format!("pod/{pod}"), ready);
                 let split = match self.scenario.plan.strategy {
                     Strategy::BlueGreen { active, .. } if weight == 100 => {
                         format!(
@@ -672,46 +669,16 @@ impl Simulator {
                     Strategy::Rolling { .. } => format!("{weight}% of instances on {version}"),
                     _ => format!("traffic split: new {weight}% / stable {}%", 100 - weight),
                 };
-                say(self, 8, Level::Info, "traffic", split);
+                say(self, 8, "traffic", split);
             }
             StepKind::Pause { duration: None } => {
-                say(
-                    self,
-                    0,
-                    Level::Info,
-                    "rollout",
-                    format!("step {}: paused until an operator advances", step + 1),
-                );
+                let paused = format!("step {n}: paused until an operator advances");
+                say(self, 0, "rollout", paused);
             }
             StepKind::Pause { .. } | StepKind::Analysis { .. } => {
-                say(
-                    self,
-                    0,
-                    Level::Info,
-                    "rollout",
-                    format!("step {}: {label}", step + 1),
-                );
+                say(self, 0, "rollout", format!("step {n}: {label}"));
             }
         }
-        let due: Vec<(usize, SignedDuration)> = self
-            .scenario
-            .script
-            .actors
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| match &a.when {
-                scenario::Trigger::Step { step: s, after } if *s == step => Some((i, *after)),
-                _ => None,
-            })
-            .collect();
-        for (index, after) in due {
-            self.schedule(self.now + after, Job::Actor { index });
-        }
-        let now = self.now;
-        self.trigger_incidents(
-            |t| matches!(t, scenario::Trigger::Step { step: s, .. } if *s == step),
-            now,
-        );
     }
 
     /// Starts the incidents whose trigger matches, `after` their delay from `base`.
