@@ -401,33 +401,10 @@ impl Release {
         self.last_at = Some(self.last_at.map_or(event.at, |last| last.max(event.at)));
         let at = event.at;
         match &event.kind {
-            EventKind::ReleaseStarted { plan } => {
-                self.id = plan.id.clone();
-                self.stages = plan.stages.iter().cloned().map(Stage::new).collect();
-                self.gates = plan.gates.iter().cloned().map(Gate::new).collect();
-                self.checklists = plan
-                    .checklists
-                    .iter()
-                    .cloned()
-                    .map(Checklist::new)
-                    .collect();
-                self.plan = Some((**plan).clone());
-                self.status = Status::Running;
-                self.started_at = Some(at);
-            }
+            EventKind::ReleaseStarted { plan } => self.started(plan, at),
             EventKind::StageChanged { stage, state, note } => {
                 if let Some(s) = self.stages.iter_mut().find(|s| &s.plan.id == stage) {
-                    if *state == StageState::Running && s.started_at.is_none() {
-                        s.started_at = Some(at);
-                    }
-                    if *state == StageState::Running {
-                        s.finished_at = None;
-                    }
-                    if state.is_done() && s.started_at.is_some() {
-                        s.finished_at = Some(at);
-                    }
-                    s.state = *state;
-                    s.note = note.clone();
+                    s.change(*state, note.clone(), at);
                 }
             }
             EventKind::CanaryStep {
@@ -436,22 +413,7 @@ impl Release {
                 weight,
                 until,
             } => {
-                self.rollout.weight = *weight;
-                self.rollout.began = true;
-                match state {
-                    StepState::Started => {
-                        self.rollout.step = Some(*step);
-                        self.rollout.step_completed = false;
-                        self.rollout.until = *until;
-                        self.rollout.remaining = None;
-                    }
-                    StepState::Completed | StepState::Skipped => {
-                        self.rollout.step = Some(*step);
-                        self.rollout.step_completed = true;
-                        self.rollout.until = None;
-                        self.rollout.remaining = None;
-                    }
-                }
+                self.rollout.step_changed(*step, *state, *weight, *until);
             }
             EventKind::GateChanged {
                 gate,
@@ -500,50 +462,8 @@ impl Release {
             } => self
                 .metrics
                 .record(*series, *cohort, Sample { at, value: *value }),
-            EventKind::Alert {
-                rule,
-                severity,
-                state,
-                value,
-                message,
-                by,
-            } => {
-                let existing = self.alerts.iter_mut().find(|a| &a.rule == rule);
-                match (existing, state) {
-                    (Some(alert), AlertState::Acknowledged) => {
-                        alert.state = AlertState::Acknowledged;
-                        alert.acknowledged_by = by.clone();
-                    }
-                    (Some(alert), _) => {
-                        if *state == AlertState::Firing {
-                            alert.since = at;
-                            alert.acknowledged_by = None;
-                        }
-                        alert.state = *state;
-                        alert.value = *value;
-                        alert.message = message.clone();
-                    }
-                    (None, _) => self.alerts.push(Alert {
-                        rule: rule.clone(),
-                        severity: *severity,
-                        state: *state,
-                        value: *value,
-                        message: message.clone(),
-                        since: at,
-                        acknowledged_by: by.clone(),
-                    }),
-                }
-            }
-            EventKind::ReleasePaused { by, .. } => {
-                if self.status == Status::Running {
-                    self.status = Status::Paused;
-                    self.paused_by = Some(by.clone());
-                    if let Some(until) = self.rollout.until.take() {
-                        self.rollout.remaining =
-                            Some(until.duration_since(at).max(SignedDuration::ZERO));
-                    }
-                }
-            }
+            EventKind::Alert { .. } => self.alert(&event.kind, at),
+            EventKind::ReleasePaused { by, .. } => self.paused(by, at),
             EventKind::ReleaseResumed { until, .. } => {
                 if self.status == Status::Paused {
                     self.status = Status::Running;
@@ -553,19 +473,7 @@ impl Release {
                 }
             }
             EventKind::CommandAccepted { .. } | EventKind::CommandRejected { .. } => {}
-            EventKind::RollbackStarted { by, reason } => {
-                self.status = Status::RollingBack;
-                self.paused_by = None;
-                self.rollout.weight = 0;
-                self.rollout.until = None;
-                self.rollout.remaining = None;
-                self.rollback = Some(Rollback {
-                    by: by.clone(),
-                    reason: reason.clone(),
-                    started_at: at,
-                    finished_at: None,
-                });
-            }
+            EventKind::RollbackStarted { by, reason } => self.rollback_started(by, reason, at),
             EventKind::RollbackReason { reason, .. } => {
                 if let Some(rollback) = &mut self.rollback {
                     rollback.reason = reason.clone();
@@ -582,5 +490,127 @@ impl Release {
                 self.rollout.until = None;
             }
         }
+    }
+
+    fn started(&mut self, plan: &ReleasePlan, at: Timestamp) {
+        self.id = plan.id.clone();
+        self.stages = plan.stages.iter().cloned().map(Stage::new).collect();
+        self.gates = plan.gates.iter().cloned().map(Gate::new).collect();
+        self.checklists = plan
+            .checklists
+            .iter()
+            .cloned()
+            .map(Checklist::new)
+            .collect();
+        self.plan = Some(plan.clone());
+        self.status = Status::Running;
+        self.started_at = Some(at);
+    }
+
+    /// An alert firing, acknowledged or resolved: one entry per rule, in
+    /// the order they first fired.
+    fn alert(&mut self, kind: &EventKind, at: Timestamp) {
+        let EventKind::Alert {
+            rule,
+            severity,
+            state,
+            value,
+            message,
+            by,
+        } = kind
+        else {
+            return;
+        };
+        let Some(alert) = self.alerts.iter_mut().find(|a| &a.rule == rule) else {
+            self.alerts.push(Alert {
+                rule: rule.clone(),
+                severity: *severity,
+                state: *state,
+                value: *value,
+                message: message.clone(),
+                since: at,
+                acknowledged_by: by.clone(),
+            });
+            return;
+        };
+        if *state == AlertState::Acknowledged {
+            alert.state = AlertState::Acknowledged;
+            alert.acknowledged_by = by.clone();
+            return;
+        }
+        if *state == AlertState::Firing {
+            alert.since = at;
+            alert.acknowledged_by = None;
+        }
+        alert.state = *state;
+        alert.value = *value;
+        alert.message = message.clone();
+    }
+
+    /// A pause holds a timed step's time left until the release resumes.
+    fn paused(&mut self, by: &str, at: Timestamp) {
+        if self.status != Status::Running {
+            return;
+        }
+        self.status = Status::Paused;
+        self.paused_by = Some(by.to_string());
+        if let Some(until) = self.rollout.until.take() {
+            self.rollout.remaining = Some(until.duration_since(at).max(SignedDuration::ZERO));
+        }
+    }
+
+    fn rollback_started(&mut self, by: &str, reason: &str, at: Timestamp) {
+        self.status = Status::RollingBack;
+        self.paused_by = None;
+        self.rollout.weight = 0;
+        self.rollout.until = None;
+        self.rollout.remaining = None;
+        self.rollback = Some(Rollback {
+            by: by.to_string(),
+            reason: reason.to_string(),
+            started_at: at,
+            finished_at: None,
+        });
+    }
+}
+
+impl Rollout {
+    fn step_changed(
+        &mut self,
+        step: usize,
+        state: StepState,
+        weight: u8,
+        until: Option<Timestamp>,
+    ) {
+        self.weight = weight;
+        self.began = true;
+        self.step = Some(step);
+        self.remaining = None;
+        match state {
+            StepState::Started => {
+                self.step_completed = false;
+                self.until = until;
+            }
+            StepState::Completed | StepState::Skipped => {
+                self.step_completed = true;
+                self.until = None;
+            }
+        }
+    }
+}
+
+impl Stage {
+    fn change(&mut self, state: StageState, note: Option<String>, at: Timestamp) {
+        if state == StageState::Running && self.started_at.is_none() {
+            self.started_at = Some(at);
+        }
+        if state == StageState::Running {
+            self.finished_at = None;
+        }
+        if state.is_done() && self.started_at.is_some() {
+            self.finished_at = Some(at);
+        }
+        self.state = state;
+        self.note = note;
     }
 }
