@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
+use strum::IntoEnumIterator;
 
 use crate::model::Rule;
 use crate::problem::{Checker, Problem};
@@ -227,7 +228,7 @@ impl PrometheusFile {
         }
         let mut selectors = Vec::new();
         for (name, matchers) in &self.selectors {
-            match name.parse::<Cohort>() {
+            match name.trim().parse::<Cohort>() {
                 Ok(cohort) => selectors.push((cohort, matchers.trim().to_string())),
                 Err(err) => c.problem(at, format!("selectors: {err}")),
             }
@@ -267,7 +268,7 @@ impl PrometheusFile {
                 }
                 Some(QueryFile::PerCohort(by_cohort)) => {
                     for (name, promql) in by_cohort {
-                        match name.parse::<Cohort>() {
+                        match name.trim().parse::<Cohort>() {
                             Ok(cohort) if promql.contains(SELECTOR) => c.problem(
                                 at,
                                 format!(
@@ -287,9 +288,13 @@ impl PrometheusFile {
             }
         }
         if queries.is_empty() && c.len() == before {
+            let series: Vec<&str> = Series::iter().map(Series::name).collect();
             c.problem(
                 at,
-                "the prometheus metrics source asks nothing: give a query for at least one series (error_rate, latency_p50, latency_p95, latency_p99, throughput, availability)",
+                format!(
+                    "the prometheus metrics source asks nothing: give a query for at least one series ({})",
+                    series.join(", ")
+                ),
             );
         }
         (c.len() == before).then(|| PrometheusSource {

@@ -280,7 +280,7 @@ impl App {
         for event in events {
             match &event.kind {
                 EventKind::CommandAccepted { command, note } if someone_else(command) => {
-                    let what = command.action.name().replace('_', " ");
+                    let what = command.action.words();
                     let text = match note {
                         Some(note) => format!("{}: {what} accepted — {note}", command.operator),
                         None => format!("{}: {what} accepted", command.operator),
@@ -288,7 +288,7 @@ impl App {
                     self.say(Tone::Info, text);
                 }
                 EventKind::CommandRejected { command, reason } if someone_else(command) => {
-                    let what = command.action.name().replace('_', " ");
+                    let what = command.action.words();
                     self.say(
                         Tone::Info,
                         format!("{}: {what} refused — {reason}", command.operator),
@@ -321,10 +321,7 @@ impl App {
                     };
                     self.say(
                         tone,
-                        format!(
-                            "the release has finished: {}",
-                            outcome.name().replace('_', " ")
-                        ),
+                        format!("the release has finished: {}", outcome.words()),
                     );
                 }
                 _ => {}

@@ -36,7 +36,7 @@ fn state(app: &App) -> (String, Style) {
             (format!("ROLLED BACK ({})", rolled_back_by()), theme.danger)
         }
         Status::Finished(outcome) => (
-            outcome.name().replace('_', " ").to_uppercase(),
+            outcome.words().to_string().to_uppercase(),
             if outcome == Outcome::Succeeded {
                 theme.accepted
             } else {

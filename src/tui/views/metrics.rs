@@ -25,17 +25,6 @@ fn threshold_rule(app: &App, series: Series) -> Option<&Rule> {
         .or_else(|| rules.iter().find(on_series))
 }
 
-fn title(series: Series) -> &'static str {
-    match series {
-        Series::ErrorRate => "error rate",
-        Series::LatencyP50 => "latency p50",
-        Series::LatencyP95 => "latency p95",
-        Series::LatencyP99 => "latency p99",
-        Series::Throughput => "throughput",
-        Series::Availability => "availability",
-    }
-}
-
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let release = &app.release;
@@ -136,7 +125,7 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
         )
     };
     let mut title_line = vec![
-        styled(format!("{:<12}", title(series)), theme.title),
+        styled(format!("{:<12}", series.words()), theme.title),
         value_span(Cohort::Canary, theme.canary),
         styled(" │ ", theme.muted),
         value_span(Cohort::Stable, theme.stable),

@@ -53,13 +53,13 @@ pub fn check(
                 return Err(format!(
                     "the release has finished ({}); there is nothing left to {}",
                     outcome.name(),
-                    action.name().replace('_', " ")
+                    action.words()
                 ));
             }
             if release.status == Status::RollingBack {
                 return Err(format!(
                     "the release is rolling back; {} is no longer possible",
-                    action.name().replace('_', " ")
+                    action.words()
                 ));
             }
             match action {
