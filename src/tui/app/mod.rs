@@ -630,7 +630,7 @@ impl App {
                 Tone::Refused,
                 format!(
                     "{}: this is a replay of a recorded window; nothing can be changed",
-                    action.name().replace('_', " ")
+                    action.words()
                 ),
             );
             return Vec::new();

@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
+use strum::VariantArray;
 
 use super::{key_span, styled};
 use crate::tui::app::{App, Dialog};
@@ -134,7 +135,7 @@ fn text_box(
 }
 
 fn help(app: &App, frame: &mut Frame, area: Rect) {
-    let actions = UiAction::ALL;
+    let actions = UiAction::VARIANTS;
     let rows = actions.len() as u16;
     // A short screen gets the keys in two columns rather than cut off.
     let columns: u16 = if area.height < rows + 5 && area.width >= 60 {
