@@ -19,6 +19,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 use shipdeck::backend::Update;
+use shipdeck::theme::Slot;
 use shipdeck::tui::app::{App, Msg};
 use shipdeck::tui::demo::{at_approval, watching};
 use shipdeck::tui::theme::Theme;
@@ -339,11 +340,11 @@ fn shoot(
         .draw(|f| views::render(app, f))
         .map_err(|e| e.to_string())?;
     let fg = rgb(
-        app.theme.base.fg.unwrap_or(Color::Reset),
+        app.theme[Slot::Base].fg.unwrap_or(Color::Reset),
         [0xc0, 0xca, 0xf5],
     );
     let bg = rgb(
-        app.theme.base.bg.unwrap_or(Color::Reset),
+        app.theme[Slot::Base].bg.unwrap_or(Color::Reset),
         [0x1a, 0x1b, 0x26],
     );
     let canvas = painter.paint(terminal.backend().buffer(), fg, bg);

@@ -6,7 +6,7 @@
 //! crate adds what does I/O: the backends, `serve`, the journal's writer,
 //! the settings and the console.
 
-pub use shipdeck_core::{api, check, config, engine, model, problem, sim, theme};
+pub use shipdeck_core::{api, check, config, engine, keys, model, problem, sim, theme};
 
 pub mod backend;
 pub mod files;

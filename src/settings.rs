@@ -474,8 +474,8 @@ impl Settings {
             &self.theme.source,
         );
         // The whole key map in effect: rebindings, and the defaults kept.
-        for (action, defaults) in config::DEFAULT_KEYS {
-            match self.keys.get(*action) {
+        for (action, defaults) in crate::keys::defaults() {
+            match self.keys.get(action) {
                 Some(key) => rows.add(&format!("keys.{action}"), key.value.clone(), &key.source),
                 None => rows.add(
                     &format!("keys.{action}"),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use shipdeck::model::Event;
+use shipdeck::model::{Event, EventKind};
 use shipdeck::sim::Simulator;
 
 use super::remote::RemoteArgs;
@@ -144,7 +144,10 @@ fn follow(settings: &shipdeck::settings::Settings) -> Result<ExitCode, ExitCode>
                     {
                         break Ok(ExitCode::SUCCESS);
                     }
-                    if events.iter().any(|e| e.kind.name() == "release_finished") {
+                    if events
+                        .iter()
+                        .any(|e| matches!(e.kind, EventKind::ReleaseFinished { .. }))
+                    {
                         break Ok(ExitCode::SUCCESS);
                     }
                 }

@@ -182,7 +182,7 @@ fn a_command_recorded_just_before_a_crash_is_in_the_report() {
         .iter()
         .find(|c| c.operator == "ops")
         .unwrap();
-    assert_eq!(unanswered.command, "rollback");
+    assert_eq!(unanswered.command.name(), "rollback");
     let md = report.markdown();
     assert!(
         md.contains("ops asked to rollback; no answer is on the record (the window ended first)"),

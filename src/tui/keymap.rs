@@ -1,230 +1,52 @@
-//! Keys and the actions they are bound to: defaults in code, overridden by
-//! action name from the config.
+//! Keys and the actions they are bound to: the defaults the core declares
+//! (`keys`), overridden by action name from the config, and matched against
+//! the terminal's key events.
 
 use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use strum::IntoEnumIterator;
 
-/// What a key can ask the console to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum UiAction {
-    Help,
-    Quit,
-    NextPane,
-    PrevPane,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Top,
-    Bottom,
-    Advance,
-    Promote,
-    Pause,
-    SignOff,
-    Reject,
-    Rollback,
-    Retry,
-    Tick,
-    Filter,
-    Follow,
-    Level,
-}
+use crate::keys::{Code, NamedKey};
+pub use crate::keys::{Key, UiAction};
 
-impl UiAction {
-    pub const ALL: [UiAction; 21] = [
-        UiAction::Help,
-        UiAction::Quit,
-        UiAction::NextPane,
-        UiAction::PrevPane,
-        UiAction::Up,
-        UiAction::Down,
-        UiAction::PageUp,
-        UiAction::PageDown,
-        UiAction::Top,
-        UiAction::Bottom,
-        UiAction::Advance,
-        UiAction::Promote,
-        UiAction::Pause,
-        UiAction::SignOff,
-        UiAction::Reject,
-        UiAction::Rollback,
-        UiAction::Retry,
-        UiAction::Tick,
-        UiAction::Filter,
-        UiAction::Follow,
-        UiAction::Level,
-    ];
-
-    /// The action's name in the config's `keys:` map.
-    pub fn name(self) -> &'static str {
-        match self {
-            UiAction::Help => "help",
-            UiAction::Quit => "quit",
-            UiAction::NextPane => "next_pane",
-            UiAction::PrevPane => "prev_pane",
-            UiAction::Up => "up",
-            UiAction::Down => "down",
-            UiAction::PageUp => "page_up",
-            UiAction::PageDown => "page_down",
-            UiAction::Top => "top",
-            UiAction::Bottom => "bottom",
-            UiAction::Advance => "advance",
-            UiAction::Promote => "promote",
-            UiAction::Pause => "pause",
-            UiAction::SignOff => "sign_off",
-            UiAction::Reject => "reject",
-            UiAction::Rollback => "rollback",
-            UiAction::Retry => "retry",
-            UiAction::Tick => "tick",
-            UiAction::Filter => "filter",
-            UiAction::Follow => "follow",
-            UiAction::Level => "level",
-        }
-    }
-
-    /// What the action does, for the help screen.
-    pub fn describe(self) -> &'static str {
-        match self {
-            UiAction::Help => "show or hide this help",
-            UiAction::Quit => "quit",
-            UiAction::NextPane => "next pane",
-            UiAction::PrevPane => "previous pane",
-            UiAction::Up => "move up / scroll back",
-            UiAction::Down => "move down / scroll forward",
-            UiAction::PageUp => "page up",
-            UiAction::PageDown => "page down",
-            UiAction::Top => "top",
-            UiAction::Bottom => "bottom (logs: follow again)",
-            UiAction::Advance => "advance the rollout past its pause",
-            UiAction::Promote => "promote fully (asks y to confirm)",
-            UiAction::Pause => "pause / resume the rollout",
-            UiAction::SignOff => "sign off the selected gate, with a comment",
-            UiAction::Reject => "reject the selected gate, with a reason",
-            UiAction::Rollback => "roll back now (then add a reason)",
-            UiAction::Retry => "retry the failed stage",
-            UiAction::Tick => "tick / untick the selected checklist item",
-            UiAction::Filter => "filter logs by regex (Esc clears)",
-            UiAction::Follow => "follow logs on / off",
-            UiAction::Level => "cycle the minimum log level",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<UiAction> {
-        UiAction::ALL.into_iter().find(|a| a.name() == name)
+/// The terminal's key code for a key.
+fn crossterm_code(code: Code) -> KeyCode {
+    match code {
+        Code::Char(c) => KeyCode::Char(c),
+        Code::F(n) => KeyCode::F(n),
+        Code::Named(named) => match named {
+            NamedKey::Enter => KeyCode::Enter,
+            NamedKey::Esc => KeyCode::Esc,
+            NamedKey::Tab => KeyCode::Tab,
+            NamedKey::BackTab => KeyCode::BackTab,
+            NamedKey::Space => KeyCode::Char(' '),
+            NamedKey::Backspace => KeyCode::Backspace,
+            NamedKey::Delete => KeyCode::Delete,
+            NamedKey::Insert => KeyCode::Insert,
+            NamedKey::Up => KeyCode::Up,
+            NamedKey::Down => KeyCode::Down,
+            NamedKey::Left => KeyCode::Left,
+            NamedKey::Right => KeyCode::Right,
+            NamedKey::PgUp => KeyCode::PageUp,
+            NamedKey::PgDn => KeyCode::PageDown,
+            NamedKey::Home => KeyCode::Home,
+            NamedKey::End => KeyCode::End,
+        },
     }
 }
 
-/// A key with its modifiers, as bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Key {
-    pub code: KeyCode,
-    pub ctrl: bool,
-    pub alt: bool,
-}
-
-impl Key {
-    /// Reads `a`, `R`, `?`, `ctrl+s`, `space`, `f5`, `pgdn`.
-    pub fn parse(spec: &str) -> Result<Key, String> {
-        crate::config::check_key(spec)?;
-        let mut ctrl = false;
-        let mut alt = false;
-        let (mods, key) = match spec.len() {
-            1 => ("", spec),
-            _ if spec.ends_with("++") => (&spec[..spec.len() - 2], "+"),
-            _ => spec.rsplit_once('+').unwrap_or(("", spec)),
-        };
-        let mut shift = false;
-        for m in mods.split('+').filter(|m| !m.is_empty()) {
-            match m.to_ascii_lowercase().as_str() {
-                "ctrl" => ctrl = true,
-                "alt" => alt = true,
-                _ => shift = true,
-            }
-        }
-        let code = match key.to_ascii_lowercase().as_str() {
-            "enter" => KeyCode::Enter,
-            "esc" => KeyCode::Esc,
-            "tab" if shift => KeyCode::BackTab,
-            "tab" => KeyCode::Tab,
-            "backtab" => KeyCode::BackTab,
-            "space" => KeyCode::Char(' '),
-            "backspace" => KeyCode::Backspace,
-            "delete" => KeyCode::Delete,
-            "insert" => KeyCode::Insert,
-            "up" => KeyCode::Up,
-            "down" => KeyCode::Down,
-            "left" => KeyCode::Left,
-            "right" => KeyCode::Right,
-            "pgup" => KeyCode::PageUp,
-            "pgdn" => KeyCode::PageDown,
-            "home" => KeyCode::Home,
-            "end" => KeyCode::End,
-            f if f.len() > 1 && f.starts_with('f') => KeyCode::F(
-                f[1..]
-                    .parse()
-                    .map_err(|_| format!("`{spec}` is not a key"))?,
-            ),
-            _ => {
-                let c = key
-                    .chars()
-                    .next()
-                    .ok_or_else(|| format!("`{spec}` is not a key"))?;
-                KeyCode::Char(if shift {
-                    c.to_ascii_uppercase()
-                } else if ctrl {
-                    c.to_ascii_lowercase()
-                } else {
-                    c
-                })
-            }
-        };
-        Ok(Key { code, ctrl, alt })
+/// Whether a key event from the terminal is this key. Shift is in the
+/// character itself (`R`), so it is not compared for characters.
+fn matches(key: &Key, event: &KeyEvent) -> bool {
+    let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = event.modifiers.contains(KeyModifiers::ALT);
+    if ctrl != key.ctrl || alt != key.alt {
+        return false;
     }
-
-    /// Whether a key event from the terminal is this key. Shift is in the
-    /// character itself (`R`), so it is not compared for characters.
-    pub fn matches(&self, event: &KeyEvent) -> bool {
-        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
-        let alt = event.modifiers.contains(KeyModifiers::ALT);
-        if ctrl != self.ctrl || alt != self.alt {
-            return false;
-        }
-        match (self.code, event.code) {
-            (KeyCode::Char(a), KeyCode::Char(b)) if self.ctrl => a.eq_ignore_ascii_case(&b),
-            (a, b) => a == b,
-        }
-    }
-
-    /// The key as the help screen and status bar show it.
-    pub fn label(&self) -> String {
-        let base = match self.code {
-            KeyCode::Char(' ') => "Space".to_string(),
-            KeyCode::Char(c) => c.to_string(),
-            KeyCode::Enter => "Enter".into(),
-            KeyCode::Esc => "Esc".into(),
-            KeyCode::Tab => "Tab".into(),
-            KeyCode::BackTab => "Shift+Tab".into(),
-            KeyCode::Backspace => "Backspace".into(),
-            KeyCode::Delete => "Delete".into(),
-            KeyCode::Insert => "Insert".into(),
-            KeyCode::Up => "↑".into(),
-            KeyCode::Down => "↓".into(),
-            KeyCode::Left => "←".into(),
-            KeyCode::Right => "→".into(),
-            KeyCode::PageUp => "PgUp".into(),
-            KeyCode::PageDown => "PgDn".into(),
-            KeyCode::Home => "Home".into(),
-            KeyCode::End => "End".into(),
-            KeyCode::F(n) => format!("F{n}"),
-            other => format!("{other:?}"),
-        };
-        match (self.ctrl, self.alt) {
-            (true, true) => format!("Ctrl+Alt+{base}"),
-            (true, false) => format!("Ctrl+{base}"),
-            (false, true) => format!("Alt+{base}"),
-            _ => base,
-        }
+    match (crossterm_code(key.code), event.code) {
+        (KeyCode::Char(a), KeyCode::Char(b)) if key.ctrl => a.eq_ignore_ascii_case(&b),
+        (a, b) => a == b,
     }
 }
 
@@ -235,18 +57,10 @@ pub struct KeyMap {
 }
 
 impl Default for KeyMap {
-    /// The design's key map (`config::DEFAULT_KEYS`).
+    /// The design's key map (`UiAction::default_keys`).
     fn default() -> KeyMap {
-        let bindings = crate::config::DEFAULT_KEYS
-            .iter()
-            .map(|(name, specs)| {
-                let action = UiAction::from_name(name).expect("every default names an action");
-                let keys = specs
-                    .iter()
-                    .map(|s| Key::parse(s).expect("every default key parses"))
-                    .collect();
-                (action, keys)
-            })
+        let bindings = UiAction::iter()
+            .map(|action| (action, action.default_keys()))
             .collect();
         KeyMap { bindings }
     }
@@ -261,7 +75,7 @@ impl KeyMap {
         for (name, spec) in overrides {
             let action =
                 UiAction::from_name(name).ok_or_else(|| format!("`{name}` is not an action"))?;
-            let key = Key::parse(spec)?;
+            let key: Key = spec.parse()?;
             // A key moved to this action leaves whatever had it before.
             for keys in self.bindings.values_mut() {
                 keys.retain(|k| *k != key);
@@ -275,7 +89,7 @@ impl KeyMap {
     pub fn action(&self, event: &KeyEvent) -> Option<UiAction> {
         self.bindings
             .iter()
-            .find(|(_, keys)| keys.iter().any(|k| k.matches(event)))
+            .find(|(_, keys)| keys.iter().any(|k| matches(k, event)))
             .map(|(action, _)| *action)
     }
 
@@ -283,7 +97,12 @@ impl KeyMap {
     pub fn label(&self, action: UiAction) -> String {
         self.bindings
             .get(&action)
-            .map(|keys| keys.iter().map(Key::label).collect::<Vec<_>>().join("/"))
+            .map(|keys| {
+                keys.iter()
+                    .map(Key::to_string)
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
             .unwrap_or_default()
     }
 
@@ -292,7 +111,7 @@ impl KeyMap {
         self.bindings
             .get(&action)
             .and_then(|keys| keys.first())
-            .map(Key::label)
+            .map(Key::to_string)
             .unwrap_or_else(|| "(unbound)".into())
     }
 }
@@ -360,5 +179,46 @@ mod tests {
             Some(UiAction::Quit)
         );
         assert_eq!(map.hint(UiAction::Advance), "(unbound)");
+    }
+
+    #[test]
+    fn rebound_keys_match_what_the_terminal_sends() {
+        let map = KeyMap::default()
+            .with_overrides([("filter", "Ctrl+S"), ("follow", "f5"), ("level", "ctrl++")])
+            .unwrap();
+        for (event, action) in [
+            (
+                key(KeyCode::Char('s'), KeyModifiers::CONTROL),
+                UiAction::Filter,
+            ),
+            (
+                key(KeyCode::Char('S'), KeyModifiers::CONTROL),
+                UiAction::Filter,
+            ),
+            (key(KeyCode::F(5), KeyModifiers::NONE), UiAction::Follow),
+            (
+                key(KeyCode::Char('+'), KeyModifiers::CONTROL),
+                UiAction::Level,
+            ),
+            (
+                key(KeyCode::PageDown, KeyModifiers::NONE),
+                UiAction::PageDown,
+            ),
+            (
+                key(KeyCode::BackTab, KeyModifiers::SHIFT),
+                UiAction::PrevPane,
+            ),
+        ] {
+            assert_eq!(map.action(&event), Some(action), "{event:?}");
+        }
+        assert_eq!(map.label(UiAction::Filter), "Ctrl+s");
+    }
+
+    #[test]
+    fn every_named_key_is_a_key_of_its_own_on_the_terminal() {
+        let codes: std::collections::HashSet<KeyCode> = NamedKey::iter()
+            .map(|named| crossterm_code(Code::Named(named)))
+            .collect();
+        assert_eq!(codes.len(), NamedKey::iter().count());
     }
 }

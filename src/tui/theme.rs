@@ -1,89 +1,73 @@
 //! Themes as terminal styles: the bundled YAML files, a user's file, and
 //! `NO_COLOR`.
 
+use std::ops::Index;
+
 use ratatui::style::{Color, Modifier, Style};
+use strum::EnumCount;
 
-use crate::theme::{BUNDLED, StyleFile, ThemeFile, parse};
+use crate::theme::{BUNDLED, Checked, Colour, ColourName, Slot, StyleSpec, parse};
 
-/// Named styles, one per kind of thing on screen.
+/// Named styles, one per slot: one per kind of thing on screen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Theme {
     pub name: String,
-    pub base: Style,
-    pub header: Style,
-    pub border: Style,
-    pub border_focused: Style,
-    pub title: Style,
-    pub muted: Style,
-    pub selected: Style,
-    pub key_hint: Style,
-    pub stage_pending: Style,
-    pub stage_running: Style,
-    pub stage_waiting: Style,
-    pub stage_succeeded: Style,
-    pub stage_failed: Style,
-    pub stage_skipped: Style,
-    pub canary: Style,
-    pub stable: Style,
-    pub threshold: Style,
-    pub alert: Style,
-    pub log_trace: Style,
-    pub log_debug: Style,
-    pub log_info: Style,
-    pub log_warn: Style,
-    pub log_error: Style,
-    pub accepted: Style,
-    pub refused: Style,
-    pub danger: Style,
-    pub replay: Style,
+    styles: [Style; Slot::COUNT],
 }
 
-fn colour(text: &str) -> Option<Color> {
-    let t = text.trim().to_ascii_lowercase();
-    Some(match t.as_str() {
-        "reset" => Color::Reset,
-        "black" => Color::Black,
-        "red" => Color::Red,
-        "green" => Color::Green,
-        "yellow" => Color::Yellow,
-        "blue" => Color::Blue,
-        "magenta" => Color::Magenta,
-        "cyan" => Color::Cyan,
-        "gray" => Color::Gray,
-        "dark_gray" => Color::DarkGray,
-        "light_red" => Color::LightRed,
-        "light_green" => Color::LightGreen,
-        "light_yellow" => Color::LightYellow,
-        "light_blue" => Color::LightBlue,
-        "light_magenta" => Color::LightMagenta,
-        "light_cyan" => Color::LightCyan,
-        "white" => Color::White,
-        hex if hex.starts_with('#') && hex.len() == 7 => {
-            let v = u32::from_str_radix(&hex[1..], 16).ok()?;
-            Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8)
-        }
-        index => Color::Indexed(index.parse().ok()?),
-    })
+impl Index<Slot> for Theme {
+    type Output = Style;
+
+    fn index(&self, slot: Slot) -> &Style {
+        &self.styles[slot as usize]
+    }
 }
 
-fn style(file: &StyleFile, no_color: bool) -> Style {
+/// A theme's colour as the terminal's.
+fn color(colour: Colour) -> Color {
+    match colour {
+        Colour::Named(name) => match name {
+            ColourName::Reset => Color::Reset,
+            ColourName::Black => Color::Black,
+            ColourName::Red => Color::Red,
+            ColourName::Green => Color::Green,
+            ColourName::Yellow => Color::Yellow,
+            ColourName::Blue => Color::Blue,
+            ColourName::Magenta => Color::Magenta,
+            ColourName::Cyan => Color::Cyan,
+            ColourName::Gray => Color::Gray,
+            ColourName::DarkGray => Color::DarkGray,
+            ColourName::LightRed => Color::LightRed,
+            ColourName::LightGreen => Color::LightGreen,
+            ColourName::LightYellow => Color::LightYellow,
+            ColourName::LightBlue => Color::LightBlue,
+            ColourName::LightMagenta => Color::LightMagenta,
+            ColourName::LightCyan => Color::LightCyan,
+            ColourName::White => Color::White,
+        },
+        Colour::Rgb(r, g, b) => Color::Rgb(r, g, b),
+        Colour::Indexed(i) => Color::Indexed(i),
+    }
+}
+
+fn style(spec: &StyleSpec, no_color: bool) -> Style {
     let mut style = Style::default();
     if !no_color {
-        if let Some(fg) = file.fg.as_ref().and_then(|c| colour(&c.value)) {
-            style = style.fg(fg);
+        if let Some(fg) = spec.fg {
+            style = style.fg(color(fg));
         }
-        if let Some(bg) = file.bg.as_ref().and_then(|c| colour(&c.value)) {
-            style = style.bg(bg);
+        if let Some(bg) = spec.bg {
+            style = style.bg(color(bg));
         }
     }
     let flags = [
-        (file.bold, Modifier::BOLD),
-        (file.italic, Modifier::ITALIC),
-        (file.dim, Modifier::DIM),
-        (file.underlined, Modifier::UNDERLINED),
+        (spec.bold, Modifier::BOLD),
+        (spec.italic, Modifier::ITALIC),
+        (spec.dim, Modifier::DIM),
+        (spec.underlined, Modifier::UNDERLINED),
         // Without colour, a background becomes reverse video so it still shows.
         (
-            file.reversed || (no_color && file.bg.is_some()),
+            spec.reversed || (no_color && spec.bg.is_some()),
             Modifier::REVERSED,
         ),
     ];
@@ -99,85 +83,23 @@ impl Theme {
     /// The default theme, built in.
     pub fn default_theme(no_color: bool) -> Theme {
         let file = parse(BUNDLED[0].1).expect("the bundled default theme is valid");
-        let mut theme = Theme::blank();
+        let mut theme = Theme {
+            name: String::new(),
+            styles: [Style::default(); Slot::COUNT],
+        };
         theme.overlay(&file, no_color);
         theme
     }
 
-    fn blank() -> Theme {
-        let s = Style::default();
-        Theme {
-            name: String::new(),
-            base: s,
-            header: s,
-            border: s,
-            border_focused: s,
-            title: s,
-            muted: s,
-            selected: s,
-            key_hint: s,
-            stage_pending: s,
-            stage_running: s,
-            stage_waiting: s,
-            stage_succeeded: s,
-            stage_failed: s,
-            stage_skipped: s,
-            canary: s,
-            stable: s,
-            threshold: s,
-            alert: s,
-            log_trace: s,
-            log_debug: s,
-            log_info: s,
-            log_warn: s,
-            log_error: s,
-            accepted: s,
-            refused: s,
-            danger: s,
-            replay: s,
-        }
-    }
-
-    /// Applies the styles a theme file names; the others stay as they are.
-    pub fn overlay(&mut self, file: &ThemeFile, no_color: bool) {
+    /// Applies the styles a theme sets; the others stay as they are.
+    pub fn overlay(&mut self, file: &Checked, no_color: bool) {
         self.name = file.name.clone();
-        for (slot, spec) in &file.styles {
-            let value = if no_color && slot == "base" {
+        for (&slot, spec) in &file.styles {
+            self.styles[slot as usize] = if no_color && slot == Slot::Base {
                 Style::default() // the terminal's own colours
             } else {
-                style(&spec.value, no_color)
+                style(spec, no_color)
             };
-            let target = match slot.as_str() {
-                "base" => &mut self.base,
-                "header" => &mut self.header,
-                "border" => &mut self.border,
-                "border_focused" => &mut self.border_focused,
-                "title" => &mut self.title,
-                "muted" => &mut self.muted,
-                "selected" => &mut self.selected,
-                "key_hint" => &mut self.key_hint,
-                "stage_pending" => &mut self.stage_pending,
-                "stage_running" => &mut self.stage_running,
-                "stage_waiting" => &mut self.stage_waiting,
-                "stage_succeeded" => &mut self.stage_succeeded,
-                "stage_failed" => &mut self.stage_failed,
-                "stage_skipped" => &mut self.stage_skipped,
-                "canary" => &mut self.canary,
-                "stable" => &mut self.stable,
-                "threshold" => &mut self.threshold,
-                "alert" => &mut self.alert,
-                "log_trace" => &mut self.log_trace,
-                "log_debug" => &mut self.log_debug,
-                "log_info" => &mut self.log_info,
-                "log_warn" => &mut self.log_warn,
-                "log_error" => &mut self.log_error,
-                "accepted" => &mut self.accepted,
-                "refused" => &mut self.refused,
-                "danger" => &mut self.danger,
-                "replay" => &mut self.replay,
-                _ => continue, // `check` reports unknown slots
-            };
-            *target = value;
         }
     }
 
@@ -219,17 +141,27 @@ mod tests {
         let production = Theme::load("production", false).unwrap();
         let default = Theme::default_theme(false);
         assert_ne!(
-            production.header, default.header,
+            production[Slot::Header],
+            default[Slot::Header],
             "production has a danger header"
         );
-        assert_eq!(production.log_info, default.log_info, "and keeps the rest");
+        assert_eq!(
+            production[Slot::LogInfo],
+            default[Slot::LogInfo],
+            "and keeps the rest"
+        );
     }
 
     #[test]
     fn no_color_keeps_emphasis_and_drops_colour() {
         let theme = Theme::default_theme(true);
-        assert_eq!(theme.log_error.fg, None);
-        assert!(theme.selected.add_modifier.contains(Modifier::REVERSED));
-        assert!(theme.title.add_modifier.contains(Modifier::BOLD));
+        assert_eq!(theme[Slot::LogError].fg, None);
+        assert_eq!(theme[Slot::Base], Style::default());
+        assert!(
+            theme[Slot::Selected]
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        assert!(theme[Slot::Title].add_modifier.contains(Modifier::BOLD));
     }
 }

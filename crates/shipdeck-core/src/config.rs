@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
+use strum::IntoEnumIterator;
 
+use crate::keys::{Key, UiAction};
 use crate::model::Rule;
 use crate::problem::{Checker, Problem};
 use crate::sim::scenario::{RawRule, convert_rules};
@@ -227,7 +229,7 @@ impl PrometheusFile {
         }
         let mut selectors = Vec::new();
         for (name, matchers) in &self.selectors {
-            match name.parse::<Cohort>() {
+            match name.trim().parse::<Cohort>() {
                 Ok(cohort) => selectors.push((cohort, matchers.trim().to_string())),
                 Err(err) => c.problem(at, format!("selectors: {err}")),
             }
@@ -267,7 +269,7 @@ impl PrometheusFile {
                 }
                 Some(QueryFile::PerCohort(by_cohort)) => {
                     for (name, promql) in by_cohort {
-                        match name.parse::<Cohort>() {
+                        match name.trim().parse::<Cohort>() {
                             Ok(cohort) if promql.contains(SELECTOR) => c.problem(
                                 at,
                                 format!(
@@ -287,9 +289,13 @@ impl PrometheusFile {
             }
         }
         if queries.is_empty() && c.len() == before {
+            let series: Vec<&str> = Series::iter().map(Series::name).collect();
             c.problem(
                 at,
-                "the prometheus metrics source asks nothing: give a query for at least one series (error_rate, latency_p50, latency_p95, latency_p99, throughput, availability)",
+                format!(
+                    "the prometheus metrics source asks nothing: give a query for at least one series ({})",
+                    series.join(", ")
+                ),
             );
         }
         (c.len() == before).then(|| PrometheusSource {
@@ -311,119 +317,60 @@ pub enum LogSource {
     File { path: String },
 }
 
-/// Actions a key can be bound to, as named in the key map.
-pub const ACTIONS: &[&str] = &[
-    "help",
-    "quit",
-    "next_pane",
-    "prev_pane",
-    "up",
-    "down",
-    "page_up",
-    "page_down",
-    "top",
-    "bottom",
-    "advance",
-    "promote",
-    "pause",
-    "sign_off",
-    "reject",
-    "rollback",
-    "retry",
-    "tick",
-    "filter",
-    "follow",
-    "level",
-];
-
-/// The keys each action has until a config rebinds it.
-pub const DEFAULT_KEYS: &[(&str, &[&str])] = &[
-    ("help", &["?"]),
-    ("quit", &["q"]),
-    ("next_pane", &["tab"]),
-    ("prev_pane", &["backtab"]),
-    ("up", &["up", "k"]),
-    ("down", &["down", "j"]),
-    ("page_up", &["pgup"]),
-    ("page_down", &["pgdn"]),
-    ("top", &["g", "home"]),
-    ("bottom", &["G", "end"]),
-    ("advance", &["a"]),
-    ("promote", &["F"]),
-    ("pause", &["p"]),
-    ("sign_off", &["s"]),
-    ("reject", &["x"]),
-    ("rollback", &["R"]),
-    ("retry", &["r"]),
-    ("tick", &["space"]),
-    ("filter", &["/"]),
-    ("follow", &["f"]),
-    ("level", &["l"]),
-];
-
-/// One spelling per key, for comparing: `Ctrl+S` and `ctrl+s` are one key,
-/// `R` and `r` are two.
-fn normal_key(spec: &str) -> String {
-    let spec = spec.trim();
-    if spec.chars().count() == 1 {
-        return if spec == " " {
-            "space".into()
-        } else {
-            spec.to_string()
-        };
-    }
-    spec.to_lowercase()
-}
-
-const NAMED_KEYS: &[&str] = &[
-    "enter",
-    "esc",
-    "tab",
-    "backtab",
-    "space",
-    "backspace",
-    "delete",
-    "insert",
-    "up",
-    "down",
-    "left",
-    "right",
-    "pgup",
-    "pgdn",
-    "home",
-    "end",
-];
-
-/// Checks a key as written in the config: `a`, `R`, `?`, `ctrl+s`, `f5`.
-pub fn check_key(spec: &str) -> Result<(), String> {
-    let mut parts: Vec<&str> = spec.split('+').collect();
-    // `+` itself, or `ctrl++`.
-    if spec.ends_with("++") || spec == "+" {
-        parts.truncate(parts.len().saturating_sub(2));
-        parts.push("+");
-    }
-    let Some((key, modifiers)) = parts.split_last() else {
-        return Err("a key binding is empty".into());
-    };
-    for m in modifiers {
-        if !matches!(m.to_ascii_lowercase().as_str(), "ctrl" | "alt" | "shift") {
-            return Err(format!(
-                "`{m}` in `{spec}` is not a modifier (ctrl, alt, shift)"
-            ));
+/// Checks the key rebindings: each names an action and a key, takes no
+/// key another action keeps by default, and no two take one key.
+fn check_keys(keys: &BTreeMap<String, S<String>>, c: &mut Checker) {
+    let mut bound: BTreeMap<Key, &str> = BTreeMap::new();
+    for (action, spec) in keys {
+        let at = &spec.referenced;
+        let known = UiAction::from_name(action).is_some();
+        let key = spec.value.parse::<Key>();
+        match &key {
+            _ if !known => c.problem(
+                at,
+                format!(
+                    "`{action}` is not an action (actions: {})",
+                    UiAction::names()
+                ),
+            ),
+            Err(message) => c.problem(at, message.as_str()),
+            Ok(key) => check_taken(keys, action, spec, *key, c),
+        }
+        if let Ok(key) = key
+            && let Some(other) = bound.insert(key, action.as_str())
+        {
+            c.problem(
+                at,
+                format!("`{}` is bound to both {other} and {action}", spec.value),
+            );
         }
     }
-    let lower = key.to_ascii_lowercase();
-    let function_key = lower
-        .strip_prefix('f')
-        .and_then(|n| n.parse::<u8>().ok())
-        .is_some_and(|n| (1..=12).contains(&n));
-    if key.chars().count() == 1 || NAMED_KEYS.contains(&lower.as_str()) || function_key {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{spec}` is not a key: use one character, f1-f12, or one of {}",
-            NAMED_KEYS.join(", ")
-        ))
+}
+
+/// Refuses Ctrl+C, and a default key of another action the file does not
+/// rebind: that action would be left without one.
+fn check_taken(
+    keys: &BTreeMap<String, S<String>>,
+    action: &str,
+    spec: &S<String>,
+    key: Key,
+    c: &mut Checker,
+) {
+    if key == Key::CTRL_C {
+        c.problem(&spec.referenced, "Ctrl+C always quits; bind another key");
+        return;
+    }
+    for other in UiAction::iter() {
+        let name = other.name();
+        if name != action && other.default_keys().contains(&key) && !keys.contains_key(name) {
+            c.problem(
+                &spec.referenced,
+                format!(
+                    "`{}` is {name}'s key; rebind {name} too, or choose another key",
+                    spec.value
+                ),
+            );
+        }
     }
 }
 
@@ -452,51 +399,7 @@ pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
     {
         c.problem(&op.referenced, "the operator's name is empty");
     }
-    for (action, key) in &file.keys {
-        if !ACTIONS.contains(&action.as_str()) {
-            c.problem(
-                &key.referenced,
-                format!(
-                    "`{action}` is not an action (actions: {})",
-                    ACTIONS.join(", ")
-                ),
-            );
-        } else if let Err(message) = check_key(&key.value) {
-            c.problem(&key.referenced, message);
-        }
-    }
-    for (action, key) in &file.keys {
-        if !ACTIONS.contains(&action.as_str()) {
-            continue; // reported above
-        }
-        let wanted = normal_key(&key.value);
-        if wanted == "ctrl+c" {
-            c.problem(&key.referenced, "Ctrl+C always quits; bind another key");
-            continue;
-        }
-        // Taking another action's key would leave that action without one.
-        for (other, defaults) in DEFAULT_KEYS {
-            let taken = defaults.iter().any(|d| normal_key(d) == wanted);
-            if *other != action && taken && !file.keys.contains_key(*other) {
-                c.problem(
-                    &key.referenced,
-                    format!(
-                        "`{}` is {other}'s key; rebind {other} too, or choose another key",
-                        key.value
-                    ),
-                );
-            }
-        }
-    }
-    let mut bound: BTreeMap<String, &str> = BTreeMap::new();
-    for (action, key) in &file.keys {
-        if let Some(other) = bound.insert(normal_key(&key.value), action.as_str()) {
-            c.problem(
-                &key.referenced,
-                format!("`{}` is bound to both {other} and {action}", key.value),
-            );
-        }
-    }
+    check_keys(&file.keys, &mut c);
     if let Some(ring) = &file.log_ring
         && ring.value == 0
     {
@@ -571,26 +474,6 @@ pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_read_as_people_write_them() {
-        for ok in [
-            "a",
-            "R",
-            "?",
-            "ctrl+s",
-            "Ctrl+Shift+x",
-            "space",
-            "f5",
-            "pgdn",
-            "+",
-        ] {
-            assert!(check_key(ok).is_ok(), "{ok}");
-        }
-        for bad in ["hyper+a", "f13", "spacebar", ""] {
-            assert!(check_key(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn a_partial_config_names_only_what_it_changes() {

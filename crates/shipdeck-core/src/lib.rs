@@ -12,6 +12,7 @@ pub mod check;
 pub mod config;
 pub mod engine;
 pub mod journal;
+pub mod keys;
 pub mod model;
 pub mod problem;
 pub mod sim;

@@ -2,7 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, Effect, Mode, Pane, Replay, SEEK_STEP, Tone, content, text_area, words};
+use super::{App, Effect, Mode, Pane, Replay, SEEK_STEP, Tone, content, text_area};
 use crate::backend::ReplayControl;
 use crate::engine::{Permit, Refusal};
 use crate::model::{Action, Status};
@@ -64,7 +64,7 @@ impl App {
                 Tone::Refused,
                 format!(
                     "{}: this is a replay of a recorded window; nothing can be changed",
-                    words(action.name())
+                    action.words()
                 ),
             );
             return Vec::new();

@@ -206,11 +206,6 @@ fn content(text: &TextArea<'_>) -> String {
     text.lines().join("\n").trim().to_string()
 }
 
-/// An action's name for people: `promote full`, `rolled back`.
-fn words(name: &str) -> String {
-    name.replace('_', " ")
-}
-
 impl App {
     pub fn new(
         operator: impl Into<String>,
@@ -312,7 +307,7 @@ impl App {
         for event in events {
             match &event.kind {
                 EventKind::CommandAccepted { command, note } if someone_else(command) => {
-                    let what = words(command.action.name());
+                    let what = command.action.words();
                     let text = match note {
                         Some(note) => format!("{}: {what} accepted — {note}", command.operator),
                         None => format!("{}: {what} accepted", command.operator),
@@ -320,7 +315,7 @@ impl App {
                     self.say(Tone::Info, text);
                 }
                 EventKind::CommandRejected { command, reason } if someone_else(command) => {
-                    let what = words(command.action.name());
+                    let what = command.action.words();
                     self.say(
                         Tone::Info,
                         format!("{}: {what} refused — {reason}", command.operator),
@@ -351,7 +346,7 @@ impl App {
                     } else {
                         Tone::Refused
                     };
-                    let outcome = words(outcome.name());
+                    let outcome = outcome.words();
                     self.say(tone, format!("the release has finished: {outcome}"));
                 }
                 _ => {}

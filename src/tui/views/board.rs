@@ -10,6 +10,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::{fit, pane_block, span_between, styled};
 use crate::model::units::format_duration;
 use crate::model::{StageState, Status, StepKind};
+use crate::theme::Slot;
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
 
@@ -27,12 +28,12 @@ pub fn icon(state: StageState) -> &'static str {
 
 pub fn stage_style(theme: &Theme, state: StageState) -> Style {
     match state {
-        StageState::Pending => theme.stage_pending,
-        StageState::Running => theme.stage_running,
-        StageState::Waiting => theme.stage_waiting,
-        StageState::Succeeded => theme.stage_succeeded,
-        StageState::Failed | StageState::Cancelled => theme.stage_failed,
-        StageState::Skipped => theme.stage_skipped,
+        StageState::Pending => theme[Slot::StagePending],
+        StageState::Running => theme[Slot::StageRunning],
+        StageState::Waiting => theme[Slot::StageWaiting],
+        StageState::Succeeded => theme[Slot::StageSucceeded],
+        StageState::Failed | StageState::Cancelled => theme[Slot::StageFailed],
+        StageState::Skipped => theme[Slot::StageSkipped],
     }
 }
 
@@ -57,7 +58,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if fold {
         lines.push(Line::from(styled(
             format!(" {} {done} stages done", icon(StageState::Succeeded)),
-            theme.stage_succeeded,
+            theme[Slot::StageSucceeded],
         )));
     }
     for stage in release.stages().iter().skip(if fold { done } else { 0 }) {
@@ -83,7 +84,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             styled(format!(" {} ", icon(stage.state)), style),
             styled(name, style),
             Span::raw(" ".repeat(pad)),
-            styled(time, theme.muted),
+            styled(time, theme[Slot::Muted]),
         ]));
         if matches!(
             stage.state,
@@ -92,7 +93,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         {
             lines.push(Line::from(styled(
                 format!("   {}", fit(note, width.saturating_sub(3))),
-                theme.muted,
+                theme[Slot::Muted],
             )));
         }
     }
@@ -103,7 +104,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .rollout_stage()
             .map(|s| s.plan.name.clone())
             .unwrap_or_else(|| "Rollout".into());
-        lines.push(Line::from(styled(format!(" {title} plan"), theme.title)));
+        lines.push(Line::from(styled(
+            format!(" {title} plan"),
+            theme[Slot::Title],
+        )));
         let mut chips: Vec<Span> = vec![Span::raw(" ")];
         let current = release.rollout().step;
         let rolling_back =
@@ -122,16 +126,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             };
             let is_current = current == Some(i) && !release.rollout().step_completed;
             let style = if is_current && rolling_back {
-                theme.stage_failed.add_modifier(Modifier::REVERSED)
+                theme[Slot::StageFailed].add_modifier(Modifier::REVERSED)
             } else if is_current {
-                theme.selected
+                theme[Slot::Selected]
             } else if done {
-                theme.stage_succeeded
+                theme[Slot::StageSucceeded]
             } else {
-                theme.stage_pending
+                theme[Slot::StagePending]
             };
             if i > 0 {
-                chips.push(styled("›", theme.muted));
+                chips.push(styled("›", theme[Slot::Muted]));
             }
             chips.push(styled(label, style));
         }
@@ -140,7 +144,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         if !detail.is_empty() {
             lines.push(Line::from(styled(
                 format!(" {detail}"),
-                theme.stage_waiting,
+                theme[Slot::StageWaiting],
             )));
         }
     }

@@ -6,8 +6,10 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
+use strum::VariantArray;
 
 use super::{key_span, styled};
+use crate::theme::Slot;
 use crate::tui::app::{App, Mode};
 use crate::tui::keymap::UiAction;
 
@@ -25,12 +27,12 @@ fn frame_block<'a>(app: &App, title: String, danger: bool) -> Block<'a> {
     Block::bordered()
         .border_type(BorderType::Double)
         .border_style(if danger {
-            app.theme.refused
+            app.theme[Slot::Refused]
         } else {
-            app.theme.border_focused
+            app.theme[Slot::BorderFocused]
         })
-        .title(Line::from(styled(title, app.theme.title)))
-        .style(app.theme.base)
+        .title(Line::from(styled(title, app.theme[Slot::Title])))
+        .style(app.theme[Slot::Base])
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -52,9 +54,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Line::default(),
                 Line::from(vec![
                     key_span(app, "y".into()),
-                    styled(" promote fully    ", app.theme.muted),
+                    styled(" promote fully    ", app.theme[Slot::Muted]),
                     key_span(app, "any other key".into()),
-                    styled(" cancel", app.theme.muted),
+                    styled(" cancel", app.theme[Slot::Muted]),
                 ]),
             ];
             let block = frame_block(app, " Promote fully ".into(), true);
@@ -73,7 +75,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     key_span(app, "Esc".into()),
                     styled(
                         " close (the keys you type meanwhile do nothing)",
-                        app.theme.muted,
+                        app.theme[Slot::Muted],
                     ),
                 ]),
             ];
@@ -122,9 +124,9 @@ fn text_box(
     frame.render_widget(Clear, rect);
     let block = frame_block(app, title, danger).title_bottom(Line::from(vec![
         key_span(app, " Ctrl+S".into()),
-        styled(" submit  ", app.theme.muted),
+        styled(" submit  ", app.theme[Slot::Muted]),
         key_span(app, "Esc".into()),
-        styled(" cancel ", app.theme.muted),
+        styled(" cancel ", app.theme[Slot::Muted]),
     ]));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
@@ -132,7 +134,7 @@ fn text_box(
 }
 
 fn help(app: &App, frame: &mut Frame, area: Rect) {
-    let actions = UiAction::ALL;
+    let actions = UiAction::VARIANTS;
     let rows = actions.len() as u16;
     // A short screen gets the keys in two columns rather than cut off.
     let columns: u16 = if area.height < rows + 5 && area.width >= 60 {
@@ -170,7 +172,7 @@ fn help(app: &App, frame: &mut Frame, area: Rect) {
                         app,
                         format!(" {:<w$}", app.keymap.label(*action), w = key_width - 1),
                     ),
-                    styled(action.describe(), app.theme.base),
+                    styled(action.describe(), app.theme[Slot::Base]),
                 ])
             })
             .collect();
@@ -181,9 +183,9 @@ fn help(app: &App, frame: &mut Frame, area: Rect) {
             Line::default(),
             Line::from(styled(
                 " Keys as bound now. Rebind them by action name under keys: in the config.",
-                app.theme.muted,
+                app.theme[Slot::Muted],
             )),
-            Line::from(styled(" Ctrl+C always quits.", app.theme.muted)),
+            Line::from(styled(" Ctrl+C always quits.", app.theme[Slot::Muted])),
         ];
         frame.render_widget(Paragraph::new(lines), rest);
     }

@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{clock, fit, key_span, pane_block, styled};
 use crate::model::GateState;
+use crate::theme::Slot;
 use crate::tui::app::{App, Pane, Row};
 use crate::tui::keymap::UiAction;
 
@@ -22,7 +23,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let selected = app.selected_row();
     let mark = |row: &Row, style: Style| -> Style {
         if selected == Some(row) {
-            theme.selected
+            theme[Slot::Selected]
         } else {
             style
         }
@@ -37,10 +38,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             selected_line = lines.len();
         }
         let (state, style) = match gate.state {
-            GateState::Pending => ("not open yet", theme.stage_pending),
-            GateState::Open => ("open", theme.stage_waiting),
-            GateState::Approved => ("approved", theme.stage_succeeded),
-            GateState::Rejected => ("rejected", theme.stage_failed),
+            GateState::Pending => ("not open yet", theme[Slot::StagePending]),
+            GateState::Open => ("open", theme[Slot::StageWaiting]),
+            GateState::Approved => ("approved", theme[Slot::StageSucceeded]),
+            GateState::Rejected => ("rejected", theme[Slot::StageFailed]),
         };
         let count = format!(" {}/{} ", gate.signoffs.len(), gate.plan.required);
         lines.push(Line::from(vec![
@@ -49,7 +50,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     &format!(" {}", gate.plan.name),
                     width.saturating_sub(count.len() + state.len() + 1),
                 ),
-                mark(&row, theme.title),
+                mark(&row, theme[Slot::Title]),
             ),
             styled(count, style),
             styled(state, style),
@@ -61,41 +62,41 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 .map(|c| format!(" “{}”", c.replace('\n', " ")))
                 .unwrap_or_default();
             lines.push(Line::from(vec![
-                styled("   ✓ ", theme.accepted),
-                styled(signoff.operator.clone(), theme.accepted),
-                styled(format!(" {}", clock(signoff.at)), theme.muted),
+                styled("   ✓ ", theme[Slot::Accepted]),
+                styled(signoff.operator.clone(), theme[Slot::Accepted]),
+                styled(format!(" {}", clock(signoff.at)), theme[Slot::Muted]),
                 styled(
                     fit(&comment, width.saturating_sub(signoff.operator.len() + 14)),
-                    theme.muted,
+                    theme[Slot::Muted],
                 ),
             ]));
         }
         if let Some(rejection) = &gate.rejection {
             lines.push(Line::from(vec![
-                styled("   ✗ ", theme.refused),
-                styled(rejection.operator.clone(), theme.refused),
-                styled(format!(" {}", clock(rejection.at)), theme.muted),
+                styled("   ✗ ", theme[Slot::Refused]),
+                styled(rejection.operator.clone(), theme[Slot::Refused]),
+                styled(format!(" {}", clock(rejection.at)), theme[Slot::Muted]),
                 styled(
                     fit(
                         &format!(" “{}”", rejection.reason),
                         width.saturating_sub(rejection.operator.len() + 14),
                     ),
-                    theme.muted,
+                    theme[Slot::Muted],
                 ),
             ]));
         }
         if gate.state == GateState::Open && app.replay.is_none() {
             let line = match app.gate_prospect(&gate.plan.id) {
                 Ok(()) => Line::from(vec![
-                    styled("   you may sign: ", theme.muted),
+                    styled("   you may sign: ", theme[Slot::Muted]),
                     key_span(app, app.keymap.hint(UiAction::SignOff)),
-                    styled(" sign off, ", theme.muted),
+                    styled(" sign off, ", theme[Slot::Muted]),
                     key_span(app, app.keymap.hint(UiAction::Reject)),
-                    styled(" reject", theme.muted),
+                    styled(" reject", theme[Slot::Muted]),
                 ]),
                 Err(reason) => Line::from(styled(
                     format!("   {}", fit(&reason.reason, width.saturating_sub(3))),
-                    theme.muted,
+                    theme[Slot::Muted],
                 )),
             };
             lines.push(line);
@@ -107,10 +108,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             lines.push(Line::default());
         }
         lines.push(Line::from(vec![
-            styled(format!(" {} ", list.name), theme.title),
+            styled(format!(" {} ", list.name), theme[Slot::Title]),
             styled(
                 format!("{}/{}", list.ticked_count(), list.items.len()),
-                theme.muted,
+                theme[Slot::Muted],
             ),
         ]));
         for item in &list.items {
@@ -122,8 +123,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 selected_line = lines.len();
             }
             let (boxed, style) = match &item.ticked {
-                Some(_) => ("[x]", theme.stage_succeeded),
-                None => ("[ ]", theme.stage_pending),
+                Some(_) => ("[x]", theme[Slot::StageSucceeded]),
+                None => ("[ ]", theme[Slot::StagePending]),
             };
             // Narrow panes keep who ticked it and drop when.
             let roomy = width >= 48;
@@ -140,13 +141,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     fit(&item.plan.text, text_width),
                     mark(&row, Style::default()),
                 ),
-                styled(who, theme.muted),
+                styled(who, theme[Slot::Muted]),
             ]));
         }
     } else if release.gates().is_empty() {
         lines.push(Line::from(styled(
             " no gates or checklists yet",
-            theme.muted,
+            theme[Slot::Muted],
         )));
     }
     let scroll = (selected_line + 1).saturating_sub(inner.height as usize) as u16;

@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use super::{span_between, styled};
 use crate::backend::Connection;
 use crate::model::{Level, Outcome, StageState, Status, Strategy};
+use crate::theme::Slot;
 use crate::tui::app::App;
 
 /// The release's state in a word or three, and how loudly to show it.
@@ -18,29 +19,36 @@ fn state(app: &App) -> (String, Style) {
     let release = &app.release;
     let rolled_back_by = || release.rollback().map_or("?", |r| r.by.as_str());
     match release.status() {
-        Status::NotStarted => ("NOT STARTED".to_string(), theme.header),
+        Status::NotStarted => ("NOT STARTED".to_string(), theme[Slot::Header]),
         Status::Running => match release
             .stages()
             .iter()
             .find(|s| s.state == StageState::Failed)
         {
-            Some(failed) => (format!("HELD: {} failed", failed.plan.name), theme.refused),
-            None => ("RUNNING".to_string(), theme.header),
+            Some(failed) => (
+                format!("HELD: {} failed", failed.plan.name),
+                theme[Slot::Refused],
+            ),
+            None => ("RUNNING".to_string(), theme[Slot::Header]),
         },
         Status::Paused => (
             format!("PAUSED by {}", release.paused_by().unwrap_or("?")),
-            theme.stage_waiting,
+            theme[Slot::StageWaiting],
         ),
-        Status::RollingBack => (format!("ROLLING BACK ({})", rolled_back_by()), theme.danger),
-        Status::Finished(Outcome::RolledBack) => {
-            (format!("ROLLED BACK ({})", rolled_back_by()), theme.danger)
-        }
+        Status::RollingBack => (
+            format!("ROLLING BACK ({})", rolled_back_by()),
+            theme[Slot::Danger],
+        ),
+        Status::Finished(Outcome::RolledBack) => (
+            format!("ROLLED BACK ({})", rolled_back_by()),
+            theme[Slot::Danger],
+        ),
         Status::Finished(outcome) => (
-            outcome.name().replace('_', " ").to_uppercase(),
+            outcome.words().to_string().to_uppercase(),
             if outcome == Outcome::Succeeded {
-                theme.accepted
+                theme[Slot::Accepted]
             } else {
-                theme.danger
+                theme[Slot::Danger]
             },
         ),
     }
@@ -49,7 +57,7 @@ fn state(app: &App) -> (String, Style) {
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let release = &app.release;
-    let header = theme.header;
+    let header = theme[Slot::Header];
     frame.render_widget(Block::new().style(header), area);
     let [row1, row2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let (dot, connection) = match &app.connection {
@@ -100,7 +108,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 header.add_modifier(Modifier::BOLD),
             ),
             styled(versions, header),
-            styled(format!(" {} ", plan.environment), theme.danger),
+            styled(format!(" {} ", plan.environment), theme[Slot::Danger]),
             styled(progress, header),
         ])
     };
@@ -171,7 +179,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         } else {
             " REPLAY "
         };
-        spans.push(Span::styled(marker, theme.replay));
+        spans.push(Span::styled(marker, theme[Slot::Replay]));
         spans.push(Span::raw(" "));
     }
     let others: Vec<&str> = app.others_watching().collect();

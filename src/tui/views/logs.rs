@@ -7,6 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{clock, fit, fit_end, pane_block, styled};
 use crate::model::Level;
+use crate::theme::Slot;
 use crate::tui::app::{App, Pane};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -41,11 +42,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .into_iter()
         .map(|line| {
             let style = match line.level {
-                Level::Trace => theme.log_trace,
-                Level::Debug => theme.log_debug,
-                Level::Info => theme.log_info,
-                Level::Warn => theme.log_warn,
-                Level::Error => theme.log_error,
+                Level::Trace => theme[Slot::LogTrace],
+                Level::Debug => theme[Slot::LogDebug],
+                Level::Info => theme[Slot::LogInfo],
+                Level::Warn => theme[Slot::LogWarn],
+                Level::Error => theme[Slot::LogError],
             };
             let source = fit_end(&line.source, source_width);
             let level_width = if narrow { 1 } else { 5 };
@@ -56,7 +57,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             );
             let rest = width.saturating_sub(prefix.chars().count());
             Line::from(vec![
-                styled(prefix, theme.muted),
+                styled(prefix, theme[Slot::Muted]),
                 Span::styled(fit(&line.message, rest), style),
             ])
         })

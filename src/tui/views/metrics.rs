@@ -9,6 +9,7 @@ use ratatui::widgets::Paragraph;
 use super::spark::{Spark, columns, scale};
 use super::{clock, fit, pane_block, styled};
 use crate::model::{AlertState, Cohort, Comparison, Rule, RuleAction, Series};
+use crate::theme::Slot;
 use crate::tui::app::App;
 
 /// The series shown, most important first.
@@ -23,17 +24,6 @@ fn threshold_rule(app: &App, series: Series) -> Option<&Rule> {
         .filter(on_series)
         .find(|r| r.action == RuleAction::Rollback)
         .or_else(|| rules.iter().find(on_series))
-}
-
-fn title(series: Series) -> &'static str {
-    match series {
-        Series::ErrorRate => "error rate",
-        Series::LatencyP50 => "latency p50",
-        Series::LatencyP95 => "latency p95",
-        Series::LatencyP99 => "latency p99",
-        Series::Throughput => "throughput",
-        Series::Availability => "availability",
-    }
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -71,7 +61,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             clock(said.at),
             said.message.trim_start_matches("metrics: ")
         );
-        Line::from(styled(fit(&text, alert_area.width as usize), theme.alert))
+        Line::from(styled(
+            fit(&text, alert_area.width as usize),
+            theme[Slot::Alert],
+        ))
     });
     let lines: Vec<Line> = trouble_line
         .into_iter()
@@ -86,7 +79,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 _ => format!("firing since {}", clock(a.since)),
             };
             let text = format!("⚠ {} {state}: {}", a.rule, a.message);
-            Line::from(styled(fit(&text, alert_area.width as usize), theme.alert))
+            Line::from(styled(
+                fit(&text, alert_area.width as usize),
+                theme[Slot::Alert],
+            ))
         }))
         .take(alert_rows as usize)
         .collect();
@@ -107,7 +103,7 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
     let breached = |v: f64| threshold.is_some_and(|t| if breach_above { v > t } else { v < t });
     let value_span = |cohort: Cohort, style| -> Span<'static> {
         let Some(latest) = metrics.get(series, cohort).and_then(|s| s.latest()) else {
-            return styled("—", theme.muted);
+            return styled("—", theme[Slot::Muted]);
         };
         // A cohort that stopped receiving traffic keeps its last value, but
         // shows it as old: three missed samples make a value stale.
@@ -122,24 +118,24 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
         if stale {
             return styled(
                 format!("{} (idle)", series.format(latest.value)),
-                theme.muted,
+                theme[Slot::Muted],
             );
         }
         let v = latest.value;
         styled(
             series.format(v),
             if cohort == Cohort::Canary && breached(v) {
-                theme.alert
+                theme[Slot::Alert]
             } else {
                 style
             },
         )
     };
     let mut title_line = vec![
-        styled(format!("{:<12}", title(series)), theme.title),
-        value_span(Cohort::Canary, theme.canary),
-        styled(" │ ", theme.muted),
-        value_span(Cohort::Stable, theme.stable),
+        styled(format!("{:<12}", series.words()), theme[Slot::Title]),
+        value_span(Cohort::Canary, theme[Slot::Canary]),
+        styled(" │ ", theme[Slot::Muted]),
+        value_span(Cohort::Stable, theme[Slot::Stable]),
     ];
     if let Some(rule) = rule {
         let verb = if rule.action == RuleAction::Rollback {
@@ -158,7 +154,7 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
         } else {
             format!(" {threshold_text}/{hold}")
         };
-        title_line.push(styled(text, theme.threshold));
+        title_line.push(styled(text, theme[Slot::Threshold]));
     }
     let [title_area, bars] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
@@ -185,16 +181,16 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
     // Both cohorts share one scale so they can be compared by eye.
     let top = scale([canary.as_slice(), stable.as_slice()], threshold);
     for (values, rect, style) in [
-        (&canary, left, theme.canary),
-        (&stable, right, theme.stable),
+        (&canary, left, theme[Slot::Canary]),
+        (&stable, right, theme[Slot::Stable]),
     ] {
         let spark = Spark {
             values,
             threshold,
             breach_above,
             style,
-            breach_style: theme.alert,
-            threshold_style: theme.threshold,
+            breach_style: theme[Slot::Alert],
+            threshold_style: theme[Slot::Threshold],
             top,
         };
         frame.render_widget(spark, rect);

@@ -20,11 +20,12 @@ use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 use super::app::{App, Pane};
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, layout};
 use crate::model::units::format_duration;
+use crate::theme::Slot;
 
 /// Draws the whole console.
 pub fn render(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    frame.render_widget(Block::new().style(app.theme.base), area);
+    frame.render_widget(Block::new().style(app.theme[Slot::Base]), area);
     let areas = layout(area);
     header::render(app, frame, areas.header);
     if let Some(rect) = areas.board {
@@ -49,7 +50,7 @@ pub fn render(app: &App, frame: &mut Frame) {
             "Window too small ({}x{}): enlarge it to at least {MIN_WIDTH}x{MIN_HEIGHT}.",
             area.width, area.height
         ))
-        .style(app.theme.muted)
+        .style(app.theme[Slot::Muted])
         .wrap(Wrap { trim: true });
         frame.render_widget(notice, body);
     }
@@ -67,11 +68,11 @@ fn pane_block<'a>(app: &App, title: impl Into<Line<'a>>, pane: Option<Pane>) -> 
             BorderType::Rounded
         })
         .border_style(if focused {
-            app.theme.border_focused
+            app.theme[Slot::BorderFocused]
         } else {
-            app.theme.border
+            app.theme[Slot::Border]
         })
-        .title(title.into().style(app.theme.title))
+        .title(title.into().style(app.theme[Slot::Title]))
 }
 
 /// `14:02:05` in UTC.
@@ -113,7 +114,7 @@ fn fit_end(text: &str, width: usize) -> String {
 }
 
 fn key_span<'a>(app: &App, key: String) -> Span<'a> {
-    Span::styled(key, app.theme.key_hint)
+    Span::styled(key, app.theme[Slot::KeyHint])
 }
 
 fn styled<'a>(text: impl Into<String>, style: Style) -> Span<'a> {

@@ -6,16 +6,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{fit, key_span, styled};
+use crate::theme::Slot;
 use crate::tui::app::{App, Tone};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let outcome = app.status.as_ref().map(|s| {
         let style = match s.tone {
-            Tone::Info => theme.muted,
-            Tone::Pending => theme.stage_waiting,
-            Tone::Accepted => theme.accepted,
-            Tone::Refused => theme.refused,
+            Tone::Info => theme[Slot::Muted],
+            Tone::Pending => theme[Slot::StageWaiting],
+            Tone::Accepted => theme[Slot::Accepted],
+            Tone::Refused => theme[Slot::Refused],
         };
         (s.text.clone(), style)
     });
@@ -35,10 +36,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         used += len;
         spans.push(key_span(app, key));
-        spans.push(styled(format!(" {what}  "), theme.muted));
+        spans.push(styled(format!(" {what}  "), theme[Slot::Muted]));
     }
     frame.render_widget(
-        Paragraph::new(Line::from(spans)).style(theme.base),
+        Paragraph::new(Line::from(spans)).style(theme[Slot::Base]),
         keys_area,
     );
     if let Some((text, style)) = outcome {

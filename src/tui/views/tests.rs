@@ -94,6 +94,37 @@ fn help() {
     snap("help", &mut app);
 }
 
+/// The config's actions and the console's are one list: each has a
+/// default key, a description, a name `config::parse` accepts, and a line
+/// on the help screen.
+#[test]
+fn every_action_is_bindable_and_on_the_help_screen() {
+    use strum::IntoEnumIterator;
+
+    use crate::keys::UiAction;
+
+    let (mut app, _) = watching("happy-canary", "dave", false, |_| true);
+    press(&mut app, KeyCode::Char('?'));
+    let shown = screen(&mut app, 160, 45);
+    for action in UiAction::iter() {
+        let specs = action.default_specs();
+        assert!(!specs.is_empty(), "{action:?} has no default key");
+        assert!(
+            !action.describe().is_empty(),
+            "{action:?} has no description"
+        );
+        let config = format!("keys:\n  {}: '{}'\n", action.name(), specs[0]);
+        if let Err(problems) = crate::config::parse(&config) {
+            panic!("{config}: {problems:?}");
+        }
+        let line = format!("{:<14}{}", app.keymap.label(action), action.describe());
+        assert!(
+            shown.contains(&line),
+            "{line:?} is not on the help screen:\n{shown}"
+        );
+    }
+}
+
 #[test]
 fn finished() {
     let (mut app, _) = watching("approval-rejected", "dave", true, |r| r.status().is_final());

@@ -200,13 +200,13 @@ pub fn check(release: &Release, command: &Command, now: jiff::Timestamp) -> Chec
                 return when(format!(
                     "the release has finished ({}); there is nothing left to {}",
                     outcome.name(),
-                    action.name().replace('_', " ")
+                    action.words()
                 ));
             }
             if release.status == Status::RollingBack {
                 return when(format!(
                     "the release is rolling back; {} is no longer possible",
-                    action.name().replace('_', " ")
+                    action.words()
                 ));
             }
             check_in_flight(release, action, operator, now)

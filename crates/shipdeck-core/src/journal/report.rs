@@ -10,7 +10,8 @@ use super::Journal;
 use crate::engine::Verdict;
 use crate::model::units::format_duration;
 use crate::model::{
-    AlertState, Cohort, EventKind, GateState, Outcome, Series, StageState, StepState,
+    Action, AlertState, Cohort, CommandKind, EventKind, GateState, Outcome, Series, Severity,
+    StageState, StepState,
 };
 
 /// A metric per cohort: before the rollout, at its worst, and at the end.
@@ -69,7 +70,7 @@ pub struct ChecklistRecord {
 pub struct AlertRecord {
     pub at: Timestamp,
     pub rule: String,
-    pub severity: String,
+    pub severity: Severity,
     pub state: AlertState,
     pub message: String,
 }
@@ -78,7 +79,7 @@ pub struct AlertRecord {
 pub struct CommandRecord {
     pub at: Timestamp,
     pub operator: String,
-    pub command: String,
+    pub command: CommandKind,
     pub accepted: bool,
     /// The note of an accepted command, or why it was refused.
     pub message: Option<String>,
@@ -370,32 +371,32 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
                 alerts.push(AlertRecord {
                     at: e.at,
                     rule: rule.clone(),
-                    severity: format!("{severity:?}").to_lowercase(),
+                    severity: *severity,
                     state: *state,
                     message: message.clone(),
                 });
-                let verb = match state {
-                    AlertState::Firing => "fired",
-                    AlertState::Acknowledged => "acknowledged",
-                    AlertState::Resolved => "resolved",
-                };
-                say(format!("Alert {rule} {verb}: {message}"));
+                say(format!("Alert {rule} {}: {message}", state.verb()));
             }
             EventKind::CommandAccepted { command, note } => {
                 commands.push(CommandRecord {
                     at: e.at,
                     operator: command.operator.clone(),
-                    command: command.action.name().to_string(),
+                    command: command.action.kind(),
                     accepted: true,
                     message: note.clone(),
                 });
                 // A rollback accepted with a note changed nothing new (it was
                 // already under way, or only added its reason).
-                let repeated = command.action.name() == "rollback" && note.is_some();
+                let repeated = matches!(command.action, Action::Rollback { .. }) && note.is_some();
                 if !repeated
                     && matches!(
-                        command.action.name(),
-                        "advance" | "promote_full" | "pause" | "resume" | "retry" | "rollback"
+                        command.action,
+                        Action::Advance
+                            | Action::PromoteFull
+                            | Action::Pause { .. }
+                            | Action::Resume
+                            | Action::Retry { .. }
+                            | Action::Rollback { .. }
                     )
                 {
                     let note = note
@@ -405,7 +406,7 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
                     say(format!(
                         "{} asked to {}{note}",
                         command.operator,
-                        command.action.name().replace('_', " ")
+                        command.action.words()
                     ));
                 }
             }
@@ -413,14 +414,14 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
                 commands.push(CommandRecord {
                     at: e.at,
                     operator: command.operator.clone(),
-                    command: command.action.name().to_string(),
+                    command: command.action.kind(),
                     accepted: false,
                     message: Some(reason.clone()),
                 });
                 say(format!(
                     "{}'s {} refused: {reason}",
                     command.operator,
-                    command.action.name().replace('_', " ")
+                    command.action.words()
                 ));
             }
             EventKind::ReleasePaused { by, .. } => say(format!("Paused by {by}")),
@@ -435,10 +436,9 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
                 say(format!("{by} gave the rollback's reason: {reason}"))
             }
             EventKind::RollbackFinished {} => say("Rollback finished".to_string()),
-            EventKind::ReleaseFinished { outcome } => say(format!(
-                "Release finished: {}",
-                outcome.name().replace('_', " ")
-            )),
+            EventKind::ReleaseFinished { outcome } => {
+                say(format!("Release finished: {}", outcome.words()))
+            }
             EventKind::Log { .. }
             | EventKind::Metric { .. }
             | EventKind::ChecklistChanged { .. } => {}
@@ -469,7 +469,7 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
         commands.push(CommandRecord {
             at: *at,
             operator: command.operator.clone(),
-            command: command.action.name().to_string(),
+            command: command.action.kind(),
             accepted: verdict.is_some_and(Verdict::is_accepted),
             message: match verdict {
                 Some(Verdict::Accepted { note }) => note.clone(),
@@ -482,7 +482,7 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
             what: format!(
                 "{} asked to {}; no answer is on the record (the window ended first)",
                 command.operator,
-                command.action.name().replace('_', " ")
+                command.action.words()
             ),
         });
     }
@@ -741,17 +741,13 @@ impl Report {
             let _ = writeln!(md, "| When (UTC) | Rule | Severity | State | What |");
             let _ = writeln!(md, "|---|---|---|---|---|");
             for a in &self.alerts {
-                let state = match a.state {
-                    AlertState::Firing => "fired",
-                    AlertState::Acknowledged => "acknowledged",
-                    AlertState::Resolved => "resolved",
-                };
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {state} | {} |",
+                    "| {} | {} | {} | {} | {} |",
                     time(a.at),
                     cell(&a.rule),
                     a.severity,
+                    a.state.verb(),
                     cell(&a.message)
                 );
             }
@@ -789,7 +785,7 @@ impl Report {
                     "| {} | {} | {} | {} |",
                     time(c.at),
                     cell(&c.operator),
-                    c.command.replace('_', " "),
+                    c.command.words(),
                     cell(c.message.as_deref().unwrap_or(""))
                 );
             }

@@ -1,6 +1,9 @@
 //! What an operator asks of a release.
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumDiscriminants, EnumIter, IntoStaticStr};
+
+use super::names::Words;
 
 /// A command: a client-chosen id (the same id twice is applied once), who
 /// gives it, and what it asks for.
@@ -12,8 +15,16 @@ pub struct Command {
     pub action: Action,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What a command asks for. The `kind` on the wire is the variant's name;
+/// its [`CommandKind`] names it without its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, EnumDiscriminants, EnumIter)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[strum_discriminants(
+    name(CommandKind),
+    derive(PartialOrd, Ord, Hash, Serialize, EnumIter, IntoStaticStr, Display),
+    serde(rename_all = "snake_case"),
+    strum(serialize_all = "snake_case")
+)]
 pub enum Action {
     /// Finish the pause the rollout is holding at and go on.
     Advance,
@@ -62,19 +73,27 @@ pub enum Action {
 impl Action {
     /// The command's name as an operator types it.
     pub fn name(&self) -> &'static str {
-        match self {
-            Action::Advance => "advance",
-            Action::PromoteFull => "promote_full",
-            Action::Pause { .. } => "pause",
-            Action::Resume => "resume",
-            Action::Approve { .. } => "approve",
-            Action::Reject { .. } => "reject",
-            Action::Rollback { .. } => "rollback",
-            Action::Check { .. } => "check",
-            Action::Uncheck { .. } => "uncheck",
-            Action::Retry { .. } => "retry",
-            Action::Ack { .. } => "ack",
-        }
+        self.kind().name()
+    }
+
+    pub fn kind(&self) -> CommandKind {
+        self.into()
+    }
+
+    /// The command's name for people: `promote full`.
+    pub fn words(&self) -> Words {
+        self.kind().words()
+    }
+}
+
+impl CommandKind {
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// The name for people: `promote full`.
+    pub fn words(self) -> Words {
+        Words(self.name())
     }
 }
 
@@ -85,5 +104,23 @@ impl Command {
             operator: operator.into(),
             action,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use strum::IntoEnumIterator;
+
+    use super::*;
+
+    #[test]
+    fn every_command_kind_is_named_as_serde_writes_it() {
+        for action in Action::iter() {
+            let wire = serde_json::to_value(Command::new("1", "dave", action.clone())).unwrap();
+            assert_eq!(wire["kind"], action.name(), "{action:?}");
+            assert_eq!(serde_json::to_value(action.kind()).unwrap(), action.name());
+        }
+        assert_eq!(Action::iter().count(), CommandKind::iter().count());
+        assert_eq!(Action::PromoteFull.words().to_string(), "promote full");
     }
 }

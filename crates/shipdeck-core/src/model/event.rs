@@ -2,12 +2,14 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumDiscriminants, EnumIter, IntoStaticStr};
 
 use super::checklist::Tick;
 use super::command::Command;
 use super::gate::{GateState, Rejection, SignOff};
 use super::logs::Level;
 use super::metrics::{Cohort, Series};
+use super::names::Words;
 use super::release::ReleasePlan;
 use super::rule::Severity;
 use super::stage::StageState;
@@ -24,8 +26,11 @@ pub struct Event {
 }
 
 /// How a release ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumIter, IntoStaticStr, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Outcome {
     Succeeded,
     RolledBack,
@@ -35,17 +40,20 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Succeeded => "succeeded",
-            Outcome::RolledBack => "rolled_back",
-            Outcome::Failed => "failed",
-            Outcome::Aborted => "aborted",
-        }
+        self.into()
+    }
+
+    /// The outcome for people: `rolled back`.
+    pub fn words(self) -> Words {
+        Words(self.name())
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumIter, IntoStaticStr, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StepState {
     Started,
     Completed,
@@ -53,16 +61,37 @@ pub enum StepState {
     Skipped,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumIter, IntoStaticStr, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum AlertState {
     Firing,
     Acknowledged,
     Resolved,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl AlertState {
+    /// What the alert did, for people: `fired`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            AlertState::Firing => "fired",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::Resolved => "resolved",
+        }
+    }
+}
+
+/// What happened. The `type` on the wire is the variant's name; its
+/// [`EventType`] names it without its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, EnumDiscriminants)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum_discriminants(
+    name(EventType),
+    derive(PartialOrd, Ord, Hash, EnumIter, IntoStaticStr, Display),
+    strum(serialize_all = "snake_case")
+)]
 pub enum EventKind {
     /// The whole plan: stages, steps, gates, checklists, rules, window.
     ReleaseStarted {
@@ -161,23 +190,121 @@ pub enum EventKind {
 impl EventKind {
     /// The `type` field, as written on the wire.
     pub fn name(&self) -> &'static str {
-        match self {
-            EventKind::ReleaseStarted { .. } => "release_started",
-            EventKind::StageChanged { .. } => "stage_changed",
-            EventKind::CanaryStep { .. } => "canary_step",
-            EventKind::GateChanged { .. } => "gate_changed",
-            EventKind::ChecklistChanged { .. } => "checklist_changed",
-            EventKind::Log { .. } => "log",
-            EventKind::Metric { .. } => "metric",
-            EventKind::Alert { .. } => "alert",
-            EventKind::ReleasePaused { .. } => "release_paused",
-            EventKind::ReleaseResumed { .. } => "release_resumed",
-            EventKind::CommandAccepted { .. } => "command_accepted",
-            EventKind::CommandRejected { .. } => "command_rejected",
-            EventKind::RollbackStarted { .. } => "rollback_started",
-            EventKind::RollbackReason { .. } => "rollback_reason",
-            EventKind::RollbackFinished {} => "rollback_finished",
-            EventKind::ReleaseFinished { .. } => "release_finished",
+        EventType::from(self).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use strum::IntoEnumIterator;
+
+    use super::*;
+    use crate::model::Action;
+
+    /// One event of every type.
+    fn one_of_each() -> Vec<EventKind> {
+        let scenario = crate::sim::bundled::get("happy-canary").unwrap();
+        let plan = crate::sim::scenario::parse(scenario).unwrap().plan;
+        let command = || Command::new("1", "dave", Action::Advance);
+        let text = String::new;
+        vec![
+            EventKind::ReleaseStarted {
+                plan: Box::new(plan),
+            },
+            EventKind::StageChanged {
+                stage: text(),
+                state: StageState::Running,
+                note: None,
+            },
+            EventKind::CanaryStep {
+                step: 0,
+                state: StepState::Started,
+                weight: 5,
+                until: None,
+            },
+            EventKind::GateChanged {
+                gate: text(),
+                state: GateState::Open,
+                signoffs: vec![],
+                rejection: None,
+            },
+            EventKind::ChecklistChanged {
+                list: text(),
+                item: text(),
+                ticked: None,
+            },
+            EventKind::Log {
+                level: Level::Info,
+                source: text(),
+                stage: None,
+                message: text(),
+            },
+            EventKind::Metric {
+                series: Series::ErrorRate,
+                cohort: Cohort::Canary,
+                value: 0.0,
+            },
+            EventKind::Alert {
+                rule: text(),
+                severity: Severity::Critical,
+                state: AlertState::Firing,
+                value: 0.0,
+                message: text(),
+                by: None,
+            },
+            EventKind::ReleasePaused {
+                by: text(),
+                reason: None,
+            },
+            EventKind::ReleaseResumed {
+                by: text(),
+                until: None,
+            },
+            EventKind::CommandAccepted {
+                command: command(),
+                note: None,
+            },
+            EventKind::CommandRejected {
+                command: command(),
+                reason: text(),
+            },
+            EventKind::RollbackStarted {
+                by: text(),
+                reason: text(),
+            },
+            EventKind::RollbackReason {
+                by: text(),
+                reason: text(),
+            },
+            EventKind::RollbackFinished {},
+            EventKind::ReleaseFinished {
+                outcome: Outcome::RolledBack,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_event_type_is_named_as_serde_writes_it() {
+        let samples = one_of_each();
+        let covered: BTreeSet<EventType> = samples.iter().map(EventType::from).collect();
+        assert_eq!(
+            covered,
+            EventType::iter().collect(),
+            "a sample of each type"
+        );
+        for kind in samples {
+            let wire = serde_json::to_value(&kind).unwrap();
+            assert_eq!(wire["type"], kind.name());
+            assert_eq!(EventType::from(&kind).to_string(), kind.name());
         }
+    }
+
+    #[test]
+    fn outcomes_read_as_words_for_people() {
+        assert_eq!(Outcome::RolledBack.name(), "rolled_back");
+        assert_eq!(Outcome::RolledBack.words().to_string(), "rolled back");
+        assert_eq!(AlertState::Acknowledged.verb(), "acknowledged");
     }
 }

@@ -2,44 +2,64 @@
 //! than a short one.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt;
-use std::str::FromStr;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumIter, EnumString, IntoStaticStr};
+
+use super::names::{Words, unknown};
 
 /// The series shipdeck watches. Error rate and availability are fractions of
 /// one, latencies are seconds, throughput is requests per second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// A name reads in serde's spelling and, for latencies, also in the
+/// runbook's (`p95_latency`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    EnumString,
+    IntoStaticStr,
+    Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(
+    serialize_all = "snake_case",
+    parse_err_ty = String,
+    parse_err_fn = unknown_series
+)]
 pub enum Series {
     ErrorRate,
+    #[strum(to_string = "latency_p50", serialize = "p50_latency")]
     LatencyP50,
+    #[strum(to_string = "latency_p95", serialize = "p95_latency")]
     LatencyP95,
+    #[strum(to_string = "latency_p99", serialize = "p99_latency")]
     LatencyP99,
     Throughput,
     Availability,
 }
 
-impl Series {
-    pub const ALL: [Series; 6] = [
-        Series::ErrorRate,
-        Series::LatencyP50,
-        Series::LatencyP95,
-        Series::LatencyP99,
-        Series::Throughput,
-        Series::Availability,
-    ];
+fn unknown_series(text: &str) -> String {
+    unknown::<Series>("series", text)
+}
 
+impl Series {
     pub fn name(self) -> &'static str {
-        match self {
-            Series::ErrorRate => "error_rate",
-            Series::LatencyP50 => "latency_p50",
-            Series::LatencyP95 => "latency_p95",
-            Series::LatencyP99 => "latency_p99",
-            Series::Throughput => "throughput",
-            Series::Availability => "availability",
-        }
+        self.into()
+    }
+
+    /// The name for people: `latency p95`.
+    pub fn words(self) -> Words {
+        Words(self.name())
     }
 
     /// Formats a value in this series' unit: `14.20%`, `180ms`, `1200 req/s`.
@@ -69,36 +89,29 @@ impl Series {
     }
 }
 
-impl fmt::Display for Series {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Series {
-    type Err = String;
-
-    /// Reads a series name, also in the runbook's spelling (`p95_latency`).
-    fn from_str(s: &str) -> Result<Series, String> {
-        Ok(match s.trim() {
-            "error_rate" => Series::ErrorRate,
-            "latency_p50" | "p50_latency" => Series::LatencyP50,
-            "latency_p95" | "p95_latency" => Series::LatencyP95,
-            "latency_p99" | "p99_latency" => Series::LatencyP99,
-            "throughput" => Series::Throughput,
-            "availability" => Series::Availability,
-            other => {
-                return Err(format!(
-                    "unknown series `{other}` (known: error_rate, latency_p50, latency_p95, latency_p99, throughput, availability)"
-                ));
-            }
-        })
-    }
-}
-
 /// Whose traffic a value describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    EnumString,
+    IntoStaticStr,
+    Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(
+    serialize_all = "snake_case",
+    parse_err_ty = String,
+    parse_err_fn = unknown_cohort
+)]
 pub enum Cohort {
     /// The new version.
     Canary,
@@ -108,28 +121,13 @@ pub enum Cohort {
     All,
 }
 
-impl Cohort {
-    pub fn name(self) -> &'static str {
-        match self {
-            Cohort::Canary => "canary",
-            Cohort::Stable => "stable",
-            Cohort::All => "all",
-        }
-    }
+fn unknown_cohort(text: &str) -> String {
+    unknown::<Cohort>("cohort", text)
 }
 
-impl FromStr for Cohort {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Cohort, String> {
-        match s.trim() {
-            "canary" => Ok(Cohort::Canary),
-            "stable" => Ok(Cohort::Stable),
-            "all" => Ok(Cohort::All),
-            other => Err(format!(
-                "unknown cohort `{other}` (known: canary, stable, all)"
-            )),
-        }
+impl Cohort {
+    pub fn name(self) -> &'static str {
+        self.into()
     }
 }
 
@@ -280,6 +278,11 @@ mod tests {
         assert_eq!(Series::LatencyP95.format(5.5), "5.50s");
         assert_eq!(Series::Throughput.format(1200.4), "1200 req/s");
         assert_eq!("p95_latency".parse::<Series>().unwrap(), Series::LatencyP95);
-        assert!("cpu_usage".parse::<Series>().is_err());
+        assert_eq!("latency_p95".parse::<Series>().unwrap(), Series::LatencyP95);
+        assert_eq!(Series::LatencyP95.to_string(), "latency_p95");
+        assert_eq!(
+            "cpu_usage".parse::<Series>().unwrap_err(),
+            "unknown series `cpu_usage` (known: error_rate, latency_p50, latency_p95, latency_p99, throughput, availability)"
+        );
     }
 }

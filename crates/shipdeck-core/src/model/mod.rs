@@ -9,6 +9,7 @@ mod event;
 mod gate;
 mod logs;
 mod metrics;
+mod names;
 mod release;
 mod rule;
 mod stage;
@@ -17,11 +18,12 @@ pub mod text;
 pub mod units;
 
 pub use checklist::{Checklist, ChecklistItem, ChecklistPlan, ItemPlan, Tick};
-pub use command::{Action, Command};
-pub use event::{AlertState, Event, EventKind, Outcome, StepState};
+pub use command::{Action, Command, CommandKind};
+pub use event::{AlertState, Event, EventKind, EventType, Outcome, StepState};
 pub use gate::{Approvers, Gate, GatePlan, GateState, Rejection, SignOff};
 pub use logs::{Level, LogLine, LogRing};
 pub use metrics::{Cohort, METRICS_SOURCE, MetricPoint, MetricSeries, Metrics, Sample, Series};
+pub use names::Words;
 pub use release::{
     Alert, Change, DEFAULT_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout, Status, Window,
 };

@@ -5,12 +5,16 @@ use std::str::FromStr;
 
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumIter, IntoStaticStr};
 
 use super::metrics::{Cohort, Series};
 use super::units::{Quantity, duration_serde, format_duration, parse_quantity};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumIter, IntoStaticStr, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Severity {
     Info,
     Warning,
@@ -18,8 +22,21 @@ pub enum Severity {
 }
 
 /// What happens when a rule fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Default,
+    EnumIter,
+    IntoStaticStr,
+    Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RuleAction {
     /// Raise an alert only.
     #[default]
@@ -126,7 +143,7 @@ impl FromStr for Condition {
             .ok_or_else(|| {
                 format!("condition `{text}` has no comparison (write it like `error_rate > 10%`)")
             })?;
-        let series: Series = text[..pos].parse()?;
+        let series: Series = text[..pos].trim().parse()?;
         let quantity = parse_quantity(&text[pos + symbol.len()..])?;
         let threshold = match (series, quantity) {
             (s, Quantity::Percent(v)) if s.is_ratio() => v,

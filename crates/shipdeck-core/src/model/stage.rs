@@ -2,14 +2,18 @@
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumIter, IntoStaticStr};
 
 use super::units::duration_serde;
 
 /// What kind of work a stage is. The kind decides who finishes the stage's
 /// work: the backend (build, test, deploy, validation, verification,
 /// monitoring) or the engine (approval has no work; rollout walks its steps).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumIter, IntoStaticStr, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StageKind {
     Build,
     Test,
@@ -55,8 +59,11 @@ pub struct StagePlan {
 }
 
 /// Where a stage stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumIter, IntoStaticStr, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StageState {
     Pending,
     /// Its work is under way.

@@ -5,12 +5,16 @@
 
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumIter, IntoStaticStr};
 
 use super::units::{duration_serde, format_duration};
 
 /// The two colours of a blue-green deployment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumIter, IntoStaticStr, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Colour {
     Blue,
     Green,
@@ -25,21 +29,21 @@ impl Colour {
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Colour::Blue => "blue",
-            Colour::Green => "green",
-        }
+        self.into()
     }
 }
 
-/// How the new version reaches production traffic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// How the new version reaches production traffic. Its short name for
+/// people (`canary`, `blue-green`) is declared with each variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, IntoStaticStr)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[strum(serialize_all = "lowercase")]
 pub enum Strategy {
     /// Shift a growing share of traffic to the new version, pausing between.
     Canary { steps: Vec<Step> },
     /// Bring the new colour up beside the live one, verify it, switch, and keep
     /// the previous colour running for an instant rollback.
+    #[strum(serialize = "blue-green")]
     BlueGreen {
         /// The colour serving production now (the previous version).
         active: Colour,
@@ -58,6 +62,7 @@ pub enum Strategy {
         health_check: SignedDuration,
     },
     /// Deploy dark, then ramp a feature flag through percentages of users.
+    #[strum(serialize = "feature flag")]
     FeatureFlag {
         flag: String,
         ramps: Vec<u8>,
@@ -69,12 +74,7 @@ pub enum Strategy {
 impl Strategy {
     /// The short name an operator sees in the header.
     pub fn name(&self) -> &'static str {
-        match self {
-            Strategy::Canary { .. } => "canary",
-            Strategy::BlueGreen { .. } => "blue-green",
-            Strategy::Rolling { .. } => "rolling",
-            Strategy::FeatureFlag { .. } => "feature flag",
-        }
+        self.into()
     }
 
     /// The steps the engine walks for this strategy.
@@ -234,6 +234,12 @@ mod tests {
         assert_eq!(steps[3].kind, StepKind::SetWeight { weight: 100 });
         assert_eq!(steps[3].describe(), "switch blue → green");
         assert_eq!(steps[4].describe(), "keep blue for instant rollback");
+        let strategy = Strategy::BlueGreen {
+            active: Colour::Green,
+            preview_analysis: SignedDuration::ZERO,
+            keep_previous: SignedDuration::ZERO,
+        };
+        assert_eq!(strategy.name(), "blue-green");
     }
 
     #[test]

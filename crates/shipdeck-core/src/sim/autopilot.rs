@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 
 use super::scenario::Scenario;
 use super::{ActionKey, ActorState};
@@ -17,7 +17,26 @@ use crate::model::{Action, GateState, Release, StageState, Status, StepKind};
 #[derive(Debug, Default)]
 pub(super) struct Autopilot {
     /// What has been planned already, so nothing is planned twice.
-    planned: BTreeSet<String>,
+    planned: BTreeSet<Planned>,
+}
+
+/// One thing the autopilot has planned.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Planned {
+    Sign {
+        gate: String,
+        signer: String,
+    },
+    /// A stage's retry, once per failure.
+    Retry {
+        stage: String,
+        failed_at: Option<Timestamp>,
+    },
+    Advance(usize),
+    Tick {
+        list: String,
+        item: String,
+    },
 }
 
 const GATE_DELAY: SignedDuration = SignedDuration::from_secs(25);
@@ -82,10 +101,10 @@ impl Autopilot {
                 .filter(|name| !gate.signed_by(name))
                 .take(needed);
             for (k, signer) in signers.enumerate() {
-                if self
-                    .planned
-                    .insert(format!("gate:{}:{signer}", gate.plan.id))
-                {
+                if self.planned.insert(Planned::Sign {
+                    gate: gate.plan.id.clone(),
+                    signer: signer.clone(),
+                }) {
                     out.push((
                         GATE_DELAY * (k as i32 + 1),
                         ActionKey::Approve {
@@ -107,7 +126,10 @@ impl Autopilot {
             .iter()
             .find(|s| s.state == StageState::Failed && s.plan.kind.retryable())
         {
-            let key = format!("retry:{}:{:?}", failed.plan.id, failed.finished_at);
+            let key = Planned::Retry {
+                stage: failed.plan.id.clone(),
+                failed_at: failed.finished_at,
+            };
             if self.planned.insert(key) {
                 out.push((
                     RETRY_DELAY,
@@ -121,7 +143,7 @@ impl Autopilot {
             && !release.rollout.step_completed
             && let Some((i, step)) = release.current_step()
             && matches!(step.kind, StepKind::Pause { duration: None })
-            && self.planned.insert(format!("advance:{i}"))
+            && self.planned.insert(Planned::Advance(i))
         {
             out.push((ADVANCE_DELAY, ActionKey::Advance));
         }
@@ -143,10 +165,10 @@ impl Autopilot {
             .iter()
             .filter(|i| !i.plan.automatic && i.ticked.is_none())
         {
-            if self
-                .planned
-                .insert(format!("check:{}:{}", list.id, item.plan.id))
-            {
+            if self.planned.insert(Planned::Tick {
+                list: list.id.clone(),
+                item: item.plan.id.clone(),
+            }) {
                 k += 1;
                 out.push((
                     CHECK_DELAY * k,

@@ -1,6 +1,8 @@
 //! The service's traffic: metric samples per cohort with noise and
 //! incidents, and the request log lines that go with them.
 
+use strum::IntoEnumIterator;
+
 use super::{Job, Simulator, logs, scenario};
 use crate::model::{Cohort, Level, Series, Status, Strategy};
 
@@ -33,7 +35,7 @@ impl Simulator {
         }
         let mut values: Vec<(Cohort, Series, f64)> = Vec::new();
         for &(cohort, share) in &cohorts {
-            for series in Series::ALL {
+            for series in Series::iter() {
                 let v = if series == Series::Throughput {
                     profile.throughput * share
                 } else {
@@ -44,7 +46,7 @@ impl Simulator {
             }
         }
         // `all` mixes the cohorts by their share of traffic.
-        for series in Series::ALL {
+        for series in Series::iter() {
             let mut total = 0.0;
             let mut weights = 0.0;
             for &(cohort, share) in &cohorts {

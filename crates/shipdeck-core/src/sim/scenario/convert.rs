@@ -754,7 +754,7 @@ fn convert_metrics(raw: Option<&RawMetrics>, c: &mut Checker) -> MetricProfile {
     let read =
         |map: &BTreeMap<String, S<String>>, into: &mut BTreeMap<Series, f64>, c: &mut Checker| {
             for (name, value) in map {
-                match name.parse::<Series>() {
+                match name.trim().parse::<Series>() {
                     Ok(Series::Throughput) => c.problem(
                         &value.referenced,
                         "throughput is set once under metrics, for both versions together",
