@@ -66,6 +66,15 @@ pub enum ConfiguredLogs {
     File(PathBuf),
 }
 
+impl From<&config::LogSource> for ConfiguredLogs {
+    fn from(source: &config::LogSource) -> ConfiguredLogs {
+        match source {
+            config::LogSource::Command { argv } => ConfiguredLogs::Command(argv.clone()),
+            config::LogSource::File { path } => ConfiguredLogs::File(expand_home(path)),
+        }
+    }
+}
+
 /// A server speaking the HTTP contract, when one is the backend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteSettings {
@@ -180,6 +189,11 @@ impl Layers<'_> {
         (self.env)(var).map(|v| Setting::new(v, Source::Env(var)))
     }
 
+    /// A variable naming a path.
+    fn env_path(&self, var: &'static str) -> Option<Setting<PathBuf>> {
+        (self.env)(var).map(|v| Setting::new(v.into(), Source::Env(var)))
+    }
+
     /// A variable's value, read as a `T` that `ok` accepts; a value that
     /// does not read is an error, not ignored.
     fn env_parsed<T: std::str::FromStr>(
@@ -287,14 +301,10 @@ pub fn resolve(
     let operator = Setting::new(operator.value.trim().to_string(), operator.source);
     let theme = flag(&flags.theme, "--theme")
         .or_else(|| layers.env("SHIPDECK_THEME"))
-        .or_else(|| layers.file(file.theme.as_ref().map(|t| t.value.clone())));
-    if let Some(theme) = &theme {
-        check_theme(theme)?;
-    }
-    let theme = match theme {
-        Some(t) => Setting::new(Some(t.value), t.source),
-        None => default(None),
-    };
+        .or_else(|| layers.file(file.theme.as_ref().map(|t| t.value.clone())))
+        .map(checked_theme)
+        .transpose()?
+        .unwrap_or_else(|| default(None));
     let keys = file
         .keys
         .iter()
@@ -316,10 +326,7 @@ pub fn resolve(
         .or_else(|| layers.file(file.frame_cap.as_ref().map(|n| n.value)))
         .unwrap_or_else(|| default(30));
     let journal_dir = flag(&flags.journal_dir, "--journal-dir")
-        .or_else(|| {
-            let env = layers.env("SHIPDECK_JOURNAL_DIR")?;
-            Some(Setting::new(PathBuf::from(env.value), env.source))
-        })
+        .or_else(|| layers.env_path("SHIPDECK_JOURNAL_DIR"))
         .or_else(|| layers.file(file.journal_dir.as_deref().map(expand_home)))
         .unwrap_or_else(|| {
             default(
@@ -329,13 +336,9 @@ pub fn resolve(
             )
         });
     let backend = file.backend.as_ref();
-    let logs = backend.and_then(|b| b.logs.as_ref()).map(|source| {
-        let logs = match source {
-            config::LogSource::Command { argv } => ConfiguredLogs::Command(argv.clone()),
-            config::LogSource::File { path } => ConfiguredLogs::File(expand_home(path)),
-        };
-        Setting::new(logs, layers.file.clone())
-    });
+    let logs = backend
+        .and_then(|b| b.logs.as_ref())
+        .and_then(|source| layers.file(Some(ConfiguredLogs::from(source))));
     let pipeline = backend.map(|b| &b.pipeline.value);
     Ok(Settings {
         operator,
@@ -355,10 +358,10 @@ pub fn resolve(
 }
 
 /// A theme named by a flag, the environment or the file must exist.
-fn check_theme(theme: &Setting<String>) -> Result<(), SettingsError> {
+fn checked_theme(theme: Setting<String>) -> Result<Setting<Option<String>>, SettingsError> {
     let name = &theme.value;
     if crate::theme::BUNDLED.iter().any(|(n, _)| n == name) || Path::new(name).is_file() {
-        return Ok(());
+        return Ok(Setting::new(Some(theme.value), theme.source));
     }
     let names: Vec<&str> = crate::theme::BUNDLED.iter().map(|(n, _)| *n).collect();
     Err(SettingsError::BadEnv(format!(
@@ -412,10 +415,7 @@ fn remote_settings(
         .or_else(|| layers.env("SHIPDECK_BACKEND"))
         .or_else(|| layers.file(url))?;
     let token_file = flag(&flags.token_file, "--token-file")
-        .or_else(|| {
-            let env = layers.env("SHIPDECK_TOKEN_FILE")?;
-            Some(Setting::new(PathBuf::from(env.value), env.source))
-        })
+        .or_else(|| layers.env_path("SHIPDECK_TOKEN_FILE"))
         .or_else(|| layers.file(token_file.as_deref().map(expand_home)));
     Some(RemoteSettings {
         url,

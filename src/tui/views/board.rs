@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{fit, pane_block, span_between, styled};
 use crate::model::units::format_duration;
-use crate::model::{StageState, Status, StepKind};
+use crate::model::{Stage, StageState, Status, StepKind};
 use crate::theme::Slot;
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
@@ -44,7 +44,6 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
-    let now = app.now.or(release.last_at());
     let mut lines: Vec<Line> = Vec::new();
     // When the pane is short, the stages already done fold into one line so
     // the current stage and the rollout plan stay in view.
@@ -62,94 +61,107 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         )));
     }
     for stage in release.stages().iter().skip(if fold { done } else { 0 }) {
-        let style = stage_style(theme, stage.state);
-        let time = match (stage.started_at, now) {
-            (Some(start), Some(now)) => {
-                let elapsed = span_between(start, stage.finished_at.unwrap_or(now));
-                match stage.plan.expected {
-                    Some(expected) => format!("{elapsed} / {}", format_duration(expected)),
-                    None => elapsed,
-                }
-            }
-            _ => stage
-                .plan
-                .expected
-                .map(|e| format!("~{}", format_duration(e)))
-                .unwrap_or_default(),
-        };
-        let name_width = width.saturating_sub(time.chars().count() + 4);
-        let name = fit(&stage.plan.name, name_width);
-        let pad = width.saturating_sub(3 + name.chars().count() + time.chars().count());
-        lines.push(Line::from(vec![
-            styled(format!(" {} ", icon(stage.state)), style),
-            styled(name, style),
-            Span::raw(" ".repeat(pad)),
-            styled(time, theme[Slot::Muted]),
-        ]));
-        if matches!(
-            stage.state,
-            StageState::Waiting | StageState::Failed | StageState::Cancelled
-        ) && let Some(note) = &stage.note
-        {
-            lines.push(Line::from(styled(
-                format!("   {}", fit(note, width.saturating_sub(3))),
-                theme[Slot::Muted],
-            )));
-        }
+        stage_lines(app, stage, width, &mut lines);
     }
-    let steps = release.steps();
-    if !steps.is_empty() {
-        lines.push(Line::default());
-        let title = release
-            .rollout_stage()
-            .map(|s| s.plan.name.clone())
-            .unwrap_or_else(|| "Rollout".into());
-        lines.push(Line::from(styled(
-            format!(" {title} plan"),
-            theme[Slot::Title],
-        )));
-        let mut chips: Vec<Span> = vec![Span::raw(" ")];
-        let current = release.rollout().step;
-        let rolling_back =
-            matches!(release.status(), Status::RollingBack) || release.rollback().is_some();
-        for (i, step) in steps.iter().enumerate() {
-            let label = match &step.kind {
-                StepKind::SetWeight { weight } => format!("{weight}%"),
-                StepKind::Preview => "preview".into(),
-                StepKind::Pause { duration: None } => "‖".into(),
-                StepKind::Pause { duration: Some(d) } => format!("‖{}", compact(*d)),
-                StepKind::Analysis { duration } => format!("~{}", compact(*duration)),
-            };
-            let done = match current {
-                Some(c) => i < c || (i == c && release.rollout().step_completed),
-                None => false,
-            };
-            let is_current = current == Some(i) && !release.rollout().step_completed;
-            let style = if is_current && rolling_back {
-                theme[Slot::StageFailed].add_modifier(Modifier::REVERSED)
-            } else if is_current {
-                theme[Slot::Selected]
-            } else if done {
-                theme[Slot::StageSucceeded]
-            } else {
-                theme[Slot::StagePending]
-            };
-            if i > 0 {
-                chips.push(styled("›", theme[Slot::Muted]));
-            }
-            chips.push(styled(label, style));
-        }
-        lines.push(Line::from(chips));
-        let detail = step_detail(app);
-        if !detail.is_empty() {
-            lines.push(Line::from(styled(
-                format!(" {detail}"),
-                theme[Slot::StageWaiting],
-            )));
-        }
+    if !release.steps().is_empty() {
+        plan_lines(app, &mut lines);
     }
     let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
     frame.render_widget(paragraph, inner);
+}
+
+/// A stage: its state, name and time (elapsed of expected); a note when it
+/// waits or failed.
+fn stage_lines<'a>(app: &App, stage: &Stage, width: usize, lines: &mut Vec<Line<'a>>) {
+    let theme = &app.theme;
+    let now = app.now.or(app.release.last_at());
+    let style = stage_style(theme, stage.state);
+    let time = match (stage.started_at, now) {
+        (Some(start), Some(now)) => {
+            let elapsed = span_between(start, stage.finished_at.unwrap_or(now));
+            match stage.plan.expected {
+                Some(expected) => format!("{elapsed} / {}", format_duration(expected)),
+                None => elapsed,
+            }
+        }
+        _ => stage
+            .plan
+            .expected
+            .map(|e| format!("~{}", format_duration(e)))
+            .unwrap_or_default(),
+    };
+    let name_width = width.saturating_sub(time.chars().count() + 4);
+    let name = fit(&stage.plan.name, name_width);
+    let pad = width.saturating_sub(3 + name.chars().count() + time.chars().count());
+    lines.push(Line::from(vec![
+        styled(format!(" {} ", icon(stage.state)), style),
+        styled(name, style),
+        Span::raw(" ".repeat(pad)),
+        styled(time, theme[Slot::Muted]),
+    ]));
+    let noted = matches!(
+        stage.state,
+        StageState::Waiting | StageState::Failed | StageState::Cancelled
+    );
+    if noted && let Some(note) = &stage.note {
+        lines.push(Line::from(styled(
+            format!("   {}", fit(note, width.saturating_sub(3))),
+            theme[Slot::Muted],
+        )));
+    }
+}
+
+/// The rollout plan as a row of steps, the current one marked (in the
+/// failure style during a rollback), and what the current step is doing.
+fn plan_lines<'a>(app: &App, lines: &mut Vec<Line<'a>>) {
+    let theme = &app.theme;
+    let release = &app.release;
+    lines.push(Line::default());
+    let title = release
+        .rollout_stage()
+        .map(|s| s.plan.name.clone())
+        .unwrap_or_else(|| "Rollout".into());
+    lines.push(Line::from(styled(
+        format!(" {title} plan"),
+        theme[Slot::Title],
+    )));
+    let mut chips: Vec<Span> = vec![Span::raw(" ")];
+    let current = release.rollout().step;
+    let completed = release.rollout().step_completed;
+    let rolling_back =
+        matches!(release.status(), Status::RollingBack) || release.rollback().is_some();
+    for (i, step) in release.steps().iter().enumerate() {
+        let label = match &step.kind {
+            StepKind::SetWeight { weight } => format!("{weight}%"),
+            StepKind::Preview => "preview".into(),
+            StepKind::Pause { duration: None } => "‖".into(),
+            StepKind::Pause { duration: Some(d) } => format!("‖{}", compact(*d)),
+            StepKind::Analysis { duration } => format!("~{}", compact(*duration)),
+        };
+        let done = current.is_some_and(|c| i < c || (i == c && completed));
+        let is_current = current == Some(i) && !completed;
+        let style = if is_current && rolling_back {
+            theme[Slot::StageFailed].add_modifier(Modifier::REVERSED)
+        } else if is_current {
+            theme[Slot::Selected]
+        } else if done {
+            theme[Slot::StageSucceeded]
+        } else {
+            theme[Slot::StagePending]
+        };
+        if i > 0 {
+            chips.push(styled("›", theme[Slot::Muted]));
+        }
+        chips.push(styled(label, style));
+    }
+    lines.push(Line::from(chips));
+    let detail = step_detail(app);
+    if !detail.is_empty() {
+        lines.push(Line::from(styled(
+            format!(" {detail}"),
+            theme[Slot::StageWaiting],
+        )));
+    }
 }
 
 /// `1m30s`: a duration that a line never breaks inside.

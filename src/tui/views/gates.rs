@@ -8,35 +8,68 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{clock, fit, key_span, pane_block, styled};
-use crate::model::GateState;
+use crate::model::{Checklist, Gate, GateState};
 use crate::theme::Slot;
 use crate::tui::app::{App, Pane, Row};
 use crate::tui::keymap::UiAction;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let theme = &app.theme;
-    let release = &app.release;
     let block = pane_block(app, " Gates & checklist ", Some(Pane::Gates));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let width = inner.width as usize;
-    let selected = app.selected_row();
-    let mark = |row: &Row, style: Style| -> Style {
-        if selected == Some(row) {
-            theme[Slot::Selected]
+    let mut out = Lines {
+        app,
+        width: inner.width as usize,
+        selected: app.selected_row(),
+        lines: Vec::new(),
+        selected_line: 0,
+    };
+    for gate in app.release.gates() {
+        out.gate(gate);
+    }
+    if let Some(list) = app.active_checklist() {
+        out.checklist(list);
+    } else if app.release.gates().is_empty() {
+        let none = styled(" no gates or checklists yet", app.theme[Slot::Muted]);
+        out.lines.push(Line::from(none));
+    }
+    // Scrolled to keep the selection in view.
+    let scroll = (out.selected_line + 1).saturating_sub(inner.height as usize) as u16;
+    frame.render_widget(
+        Paragraph::new(out.lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        inner,
+    );
+}
+
+/// The pane's lines as they are built, and where the selection is.
+struct Lines<'a> {
+    app: &'a App,
+    width: usize,
+    selected: Option<&'a Row>,
+    lines: Vec<Line<'a>>,
+    /// The line the selection is on.
+    selected_line: usize,
+}
+
+impl<'a> Lines<'a> {
+    /// The row's own style, or the selection's when it is selected (and
+    /// remembered as the line to keep in view).
+    fn mark(&mut self, row: &Row, style: Style) -> Style {
+        if self.selected == Some(row) {
+            self.selected_line = self.lines.len();
+            self.app.theme[Slot::Selected]
         } else {
             style
         }
-    };
-    let mut lines: Vec<Line> = Vec::new();
-    // The line the selection is on, to keep it in view.
-    let mut selected_line = 0;
+    }
 
-    for gate in release.gates() {
-        let row = Row::Gate(gate.plan.id.clone());
-        if selected == Some(&row) {
-            selected_line = lines.len();
-        }
+    /// A gate: its count and state, who signed (when, with what comment),
+    /// who rejected, and whether this operator may sign.
+    fn gate(&mut self, gate: &Gate) {
+        let theme = &self.app.theme;
+        let width = self.width;
         let (state, style) = match gate.state {
             GateState::Pending => ("not open yet", theme[Slot::StagePending]),
             GateState::Open => ("open", theme[Slot::StageWaiting]),
@@ -44,14 +77,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             GateState::Rejected => ("rejected", theme[Slot::StageFailed]),
         };
         let count = format!(" {}/{} ", gate.signoffs.len(), gate.plan.required);
-        lines.push(Line::from(vec![
-            styled(
-                fit(
-                    &format!(" {}", gate.plan.name),
-                    width.saturating_sub(count.len() + state.len() + 1),
-                ),
-                mark(&row, theme[Slot::Title]),
-            ),
+        let name = fit(
+            &format!(" {}", gate.plan.name),
+            width.saturating_sub(count.len() + state.len() + 1),
+        );
+        let name_style = self.mark(&Row::Gate(gate.plan.id.clone()), theme[Slot::Title]);
+        self.lines.push(Line::from(vec![
+            styled(name, name_style),
             styled(count, style),
             styled(state, style),
         ]));
@@ -61,7 +93,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 .as_deref()
                 .map(|c| format!(" “{}”", c.replace('\n', " ")))
                 .unwrap_or_default();
-            lines.push(Line::from(vec![
+            self.lines.push(Line::from(vec![
                 styled("   ✓ ", theme[Slot::Accepted]),
                 styled(signoff.operator.clone(), theme[Slot::Accepted]),
                 styled(format!(" {}", clock(signoff.at)), theme[Slot::Muted]),
@@ -72,42 +104,50 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ]));
         }
         if let Some(rejection) = &gate.rejection {
-            lines.push(Line::from(vec![
+            let reason = format!(" “{}”", rejection.reason);
+            self.lines.push(Line::from(vec![
                 styled("   ✗ ", theme[Slot::Refused]),
                 styled(rejection.operator.clone(), theme[Slot::Refused]),
                 styled(format!(" {}", clock(rejection.at)), theme[Slot::Muted]),
                 styled(
-                    fit(
-                        &format!(" “{}”", rejection.reason),
-                        width.saturating_sub(rejection.operator.len() + 14),
-                    ),
+                    fit(&reason, width.saturating_sub(rejection.operator.len() + 14)),
                     theme[Slot::Muted],
                 ),
             ]));
         }
-        if gate.state == GateState::Open && app.replay.is_none() {
-            let line = match app.gate_prospect(&gate.plan.id) {
-                Ok(()) => Line::from(vec![
-                    styled("   you may sign: ", theme[Slot::Muted]),
-                    key_span(app, app.keymap.hint(UiAction::SignOff)),
-                    styled(" sign off, ", theme[Slot::Muted]),
-                    key_span(app, app.keymap.hint(UiAction::Reject)),
-                    styled(" reject", theme[Slot::Muted]),
-                ]),
-                Err(reason) => Line::from(styled(
-                    format!("   {}", fit(&reason.reason, width.saturating_sub(3))),
-                    theme[Slot::Muted],
-                )),
-            };
-            lines.push(line);
+        if gate.state == GateState::Open && self.app.replay.is_none() {
+            let may = self.may_sign(gate);
+            self.lines.push(may);
         }
     }
 
-    if let Some(list) = app.active_checklist() {
-        if !lines.is_empty() {
-            lines.push(Line::default());
+    /// Whether this operator may sign an open gate: the keys, or why not.
+    fn may_sign(&self, gate: &Gate) -> Line<'a> {
+        let app = self.app;
+        let muted = app.theme[Slot::Muted];
+        match app.gate_prospect(&gate.plan.id) {
+            Ok(()) => Line::from(vec![
+                styled("   you may sign: ", muted),
+                key_span(app, app.keymap.hint(UiAction::SignOff)),
+                styled(" sign off, ", muted),
+                key_span(app, app.keymap.hint(UiAction::Reject)),
+                styled(" reject", muted),
+            ]),
+            Err(refusal) => Line::from(styled(
+                format!("   {}", fit(&refusal.reason, self.width.saturating_sub(3))),
+                muted,
+            )),
         }
-        lines.push(Line::from(vec![
+    }
+
+    /// The checklist at hand: how far, and each item with who ticked it.
+    fn checklist(&mut self, list: &Checklist) {
+        let theme = &self.app.theme;
+        let width = self.width;
+        if !self.lines.is_empty() {
+            self.lines.push(Line::default());
+        }
+        self.lines.push(Line::from(vec![
             styled(format!(" {} ", list.name), theme[Slot::Title]),
             styled(
                 format!("{}/{}", list.ticked_count(), list.items.len()),
@@ -119,9 +159,6 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 list: list.id.clone(),
                 item: item.plan.id.clone(),
             };
-            if selected == Some(&row) {
-                selected_line = lines.len();
-            }
             let (boxed, style) = match &item.ticked {
                 Some(_) => ("[x]", theme[Slot::StageSucceeded]),
                 None => ("[ ]", theme[Slot::StagePending]),
@@ -135,26 +172,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 None => String::new(),
             };
             let text_width = width.saturating_sub(5 + who.chars().count());
-            lines.push(Line::from(vec![
+            let text_style = self.mark(&row, Style::default());
+            self.lines.push(Line::from(vec![
                 styled(format!(" {boxed} "), style),
-                Span::styled(
-                    fit(&item.plan.text, text_width),
-                    mark(&row, Style::default()),
-                ),
+                Span::styled(fit(&item.plan.text, text_width), text_style),
                 styled(who, theme[Slot::Muted]),
             ]));
         }
-    } else if release.gates().is_empty() {
-        lines.push(Line::from(styled(
-            " no gates or checklists yet",
-            theme[Slot::Muted],
-        )));
     }
-    let scroll = (selected_line + 1).saturating_sub(inner.height as usize) as u16;
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll, 0)),
-        inner,
-    );
 }

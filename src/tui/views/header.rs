@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::{span_between, styled};
 use crate::backend::Connection;
-use crate::model::{Level, Outcome, StageState, Status, Strategy};
+use crate::model::{Level, Outcome, ReleasePlan, StageState, Status, Strategy};
 use crate::theme::Slot;
 use crate::tui::app::App;
 
@@ -55,19 +55,33 @@ fn state(app: &App) -> (String, Style) {
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let theme = &app.theme;
-    let release = &app.release;
-    let header = theme[Slot::Header];
+    let header = app.theme[Slot::Header];
     frame.render_widget(Block::new().style(header), area);
     let [row1, row2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let (dot, connection) = connection(app);
+    let Some(plan) = app.release.plan() else {
+        let line = Line::from(vec![
+            styled(" shipdeck ", header.add_modifier(Modifier::BOLD)),
+            styled(format!(" {dot} {} {connection}", app.backend), header),
+        ]);
+        frame.render_widget(Paragraph::new(line).style(header), row1);
+        return;
+    };
+    what_and_where(app, plan, (dot, &connection), frame, row1);
+    frame.render_widget(Paragraph::new(standing(app, plan)).style(header), row2);
+}
+
+/// Whether the backend is live, as a dot and words; a metrics source in
+/// trouble is said beside it (live is the pipeline).
+fn connection(app: &App) -> (&'static str, String) {
+    let release = &app.release;
     let (dot, connection) = match &app.connection {
         Connection::Live if app.replay.is_some() => ("▶", "replaying".to_string()),
         Connection::Live => ("●", "live".to_string()),
         Connection::Connecting => ("◌", "connecting".to_string()),
         Connection::Lost(why) => ("✗", format!("lost: {why}")),
     };
-    // Live is the pipeline; a metrics source in trouble is said beside it.
-    let connection = match &release.metrics_source() {
+    let connection = match release.metrics_source() {
         Some(said) if !release.status().is_final() && said.level == Level::Error => {
             format!("{connection} · no metrics")
         }
@@ -76,16 +90,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         _ => connection,
     };
-    let Some(plan) = release.plan() else {
-        let line = Line::from(vec![
-            styled(" shipdeck ", header.add_modifier(Modifier::BOLD)),
-            styled(format!(" {dot} {} {connection}", app.backend), header),
-        ]);
-        frame.render_widget(Paragraph::new(line).style(header), row1);
-        return;
-    };
+    (dot, connection)
+}
 
-    // Line 1: what, where, how far; the backend on the right.
+/// Line 1: what, where, how far; the backend on the right.
+fn what_and_where(
+    app: &App,
+    plan: &ReleasePlan,
+    (dot, connection): (&str, &str),
+    frame: &mut Frame,
+    row: Rect,
+) {
+    let theme = &app.theme;
+    let release = &app.release;
+    let header = theme[Slot::Header];
     let total = release.steps().len();
     let step = match release.rollout().step {
         Some(i) => format!("step {}/{total}", i + 1),
@@ -117,7 +135,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         format!(" {} · {step} · {traffic}", plan.strategy.name()),
     );
     // A narrow screen gets the same facts in fewer letters.
-    if left.width() + 8 > row1.width as usize {
+    if left.width() + 8 > row.width as usize {
         let progress = match release.rollout().step {
             Some(i) => format!(" {} {}/{total} {weight}%", plan.strategy.name(), i + 1),
             None => format!(" {} not started", plan.strategy.name()),
@@ -132,23 +150,28 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         header,
     ));
     // The backend's name where there is room; its connection state always.
-    let right = if left.width() + full.width() < row1.width as usize {
+    let right = if left.width() + full.width() < row.width as usize {
         full
     } else {
         Line::from(styled(format!(" {dot} {connection} "), header))
     }
     .alignment(Alignment::Right);
-    frame.render_widget(Paragraph::new(left).style(header), row1);
-    let right_width = (right.width() as u16).min(row1.width);
+    frame.render_widget(Paragraph::new(left).style(header), row);
+    let right_width = (right.width() as u16).min(row.width);
     let right_area = Rect {
-        x: row1.right().saturating_sub(right_width),
+        x: row.right().saturating_sub(right_width),
         width: right_width,
-        ..row1
+        ..row
     };
     frame.render_widget(Clear, right_area);
     frame.render_widget(Paragraph::new(right).style(header), right_area);
+}
 
-    // Line 2: the release's state first, then the window, time and operator.
+/// Line 2: the release's state first, then who is at the keys, the window
+/// and the time.
+fn standing<'a>(app: &App, plan: &ReleasePlan) -> Line<'a> {
+    let theme = &app.theme;
+    let header = theme[Slot::Header];
     let window = match plan.window {
         Some(w) => {
             let left = match app.now {
@@ -165,7 +188,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         None => " no window".to_string(),
     };
     // Once the release has ended, its clock has stopped: say when it ended.
-    let now = match (release.finished_at(), app.now) {
+    let now = match (app.release.finished_at(), app.now) {
         (Some(end), _) => format!(" · ended {}", end.strftime("%H:%M:%S")),
         (None, Some(now)) => format!(" · now {}", now.strftime("%H:%M:%S")),
         (None, None) => String::new(),
@@ -199,6 +222,5 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         styled(window, header),
         styled(now, header),
     ]);
-    let line2 = Line::from(spans);
-    frame.render_widget(Paragraph::new(line2).style(header), row2);
+    Line::from(spans)
 }

@@ -91,77 +91,99 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 
 fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
     let theme = &app.theme;
-    let metrics = &app.release.metrics();
     let rule = threshold_rule(app, series);
-    let breach_above = rule.is_none_or(|r| {
-        matches!(
-            r.condition.comparison,
-            Comparison::Above | Comparison::AtLeast
-        )
-    });
-    let threshold = rule.map(|r| r.condition.threshold);
-    let breached = |v: f64| threshold.is_some_and(|t| if breach_above { v > t } else { v < t });
-    let value_span = |cohort: Cohort, style| -> Span<'static> {
-        let Some(latest) = metrics.get(series, cohort).and_then(|s| s.latest()) else {
-            return styled("—", theme[Slot::Muted]);
-        };
-        // A cohort that stopped receiving traffic keeps its last value, but
-        // shows it as old: three missed samples make a value stale.
-        let cadence = metrics
-            .get(series, cohort)
-            .and_then(|s| s.samples().rev().nth(1).copied())
-            .map(|before| latest.at.duration_since(before.at))
-            .unwrap_or_default();
-        let stale = app
-            .now
-            .is_some_and(|now| !cadence.is_zero() && now.duration_since(latest.at) > cadence * 3);
-        if stale {
-            return styled(
-                format!("{} (idle)", series.format(latest.value)),
-                theme[Slot::Muted],
-            );
-        }
-        let v = latest.value;
-        styled(
-            series.format(v),
-            if cohort == Cohort::Canary && breached(v) {
-                theme[Slot::Alert]
-            } else {
-                style
-            },
-        )
+    let line = Threshold {
+        value: rule.map(|r| r.condition.threshold),
+        breach_above: rule.is_none_or(|r| {
+            matches!(
+                r.condition.comparison,
+                Comparison::Above | Comparison::AtLeast
+            )
+        }),
     };
     let mut title_line = vec![
         styled(format!("{:<12}", series.words()), theme[Slot::Title]),
-        value_span(Cohort::Canary, theme[Slot::Canary]),
+        latest(app, series, Cohort::Canary, &line),
         styled(" │ ", theme[Slot::Muted]),
-        value_span(Cohort::Stable, theme[Slot::Stable]),
+        latest(app, series, Cohort::Stable, &line),
     ];
     if let Some(rule) = rule {
-        let verb = if rule.action == RuleAction::Rollback {
-            "rollback"
-        } else {
-            "alert"
-        };
-        let cond = rule.condition.to_string();
-        let threshold_text = cond.split_once(' ').map(|(_, rest)| rest).unwrap_or(&cond);
         let used: usize = title_line.iter().map(|s| s.width()).sum();
-        let hold = crate::model::units::format_duration(rule.hold).replace(' ', "");
-        let full = format!("  {verb} {threshold_text} for {hold}");
-        // Narrow panes keep the threshold and its hold, and drop the words.
-        let text = if used + full.chars().count() <= area.width as usize {
-            full
-        } else {
-            format!(" {threshold_text}/{hold}")
-        };
-        title_line.push(styled(text, theme[Slot::Threshold]));
+        let room = (area.width as usize).saturating_sub(used);
+        title_line.push(styled(rule_text(rule, room), theme[Slot::Threshold]));
     }
     let [title_area, bars] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(title_line)), title_area);
-    if bars.height == 0 {
-        return;
+    if bars.height > 0 {
+        sparks(app, frame, series, &line, bars);
     }
+}
+
+/// A series' rule line: where it lies and which side of it breaches.
+struct Threshold {
+    value: Option<f64>,
+    breach_above: bool,
+}
+
+impl Threshold {
+    fn breached(&self, v: f64) -> bool {
+        self.value
+            .is_some_and(|t| if self.breach_above { v > t } else { v < t })
+    }
+}
+
+/// A cohort's latest value: in the alert style when the canary breaches,
+/// as idle when the cohort stopped receiving traffic (three missed samples
+/// make a value stale), a dash when there is none.
+fn latest(app: &App, series: Series, cohort: Cohort, line: &Threshold) -> Span<'static> {
+    let theme = &app.theme;
+    let samples = app.release.metrics().get(series, cohort);
+    let Some(latest) = samples.and_then(|s| s.latest()) else {
+        return styled("—", theme[Slot::Muted]);
+    };
+    let cadence = samples
+        .and_then(|s| s.samples().rev().nth(1).copied())
+        .map(|before| latest.at.duration_since(before.at))
+        .unwrap_or_default();
+    let stale = app
+        .now
+        .is_some_and(|now| !cadence.is_zero() && now.duration_since(latest.at) > cadence * 3);
+    if stale {
+        let idle = format!("{} (idle)", series.format(latest.value));
+        return styled(idle, theme[Slot::Muted]);
+    }
+    let v = latest.value;
+    let style = match cohort {
+        Cohort::Canary if line.breached(v) => theme[Slot::Alert],
+        Cohort::Canary => theme[Slot::Canary],
+        _ => theme[Slot::Stable],
+    };
+    styled(series.format(v), style)
+}
+
+/// `rollback > 10% for 5m`; on a narrow pane only the threshold and hold.
+fn rule_text(rule: &Rule, room: usize) -> String {
+    let verb = if rule.action == RuleAction::Rollback {
+        "rollback"
+    } else {
+        "alert"
+    };
+    let cond = rule.condition.to_string();
+    let threshold_text = cond.split_once(' ').map(|(_, rest)| rest).unwrap_or(&cond);
+    let hold = crate::model::units::format_duration(rule.hold).replace(' ', "");
+    let full = format!("  {verb} {threshold_text} for {hold}");
+    if full.chars().count() <= room {
+        full
+    } else {
+        format!(" {threshold_text}/{hold}")
+    }
+}
+
+/// The canary's and the stable version's sparklines side by side, on one
+/// scale so they can be compared by eye.
+fn sparks(app: &App, frame: &mut Frame, series: Series, line: &Threshold, bars: Rect) {
+    let theme = &app.theme;
     let [left, _, right] = Layout::horizontal([
         Constraint::Percentage(50),
         Constraint::Length(1),
@@ -171,23 +193,23 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
     // After the release ends nothing more comes: no gap grows at the end.
     let now = app.now.filter(|_| !app.release.status().is_final());
     let recent = |cohort: Cohort, width: u16| -> Vec<f64> {
-        metrics
+        app.release
+            .metrics()
             .get(series, cohort)
             .map(|s| columns(s.samples(), now, width as usize))
             .unwrap_or_default()
     };
     let canary = recent(Cohort::Canary, left.width);
     let stable = recent(Cohort::Stable, right.width);
-    // Both cohorts share one scale so they can be compared by eye.
-    let top = scale([canary.as_slice(), stable.as_slice()], threshold);
+    let top = scale([canary.as_slice(), stable.as_slice()], line.value);
     for (values, rect, style) in [
         (&canary, left, theme[Slot::Canary]),
         (&stable, right, theme[Slot::Stable]),
     ] {
         let spark = Spark {
             values,
-            threshold,
-            breach_above,
+            threshold: line.value,
+            breach_above: line.breach_above,
             style,
             breach_style: theme[Slot::Alert],
             threshold_style: theme[Slot::Threshold],
