@@ -21,7 +21,7 @@ use ratatui::style::{Color, Modifier};
 use shipdeck::backend::Update;
 use shipdeck::theme::Slot;
 use shipdeck::tui::app::{App, Msg};
-use shipdeck::tui::demo::{at_approval, watching};
+use shipdeck::tui::demo::{at_approval, feed, watching};
 use shipdeck::tui::theme::Theme;
 use shipdeck::tui::views;
 
@@ -233,6 +233,58 @@ impl Painter<'_> {
         canvas
     }
 
+    /// Box-drawing lines, drawn so they meet across cells: each of up,
+    /// down, left and right is none, light, heavy or double.
+    fn box_glyph(
+        &self,
+        canvas: &mut Canvas,
+        px: usize,
+        py: usize,
+        c: char,
+        [up, down, left, right]: [u8; 4],
+        fg: Rgb,
+    ) {
+        let (w, h) = (self.cell_w, self.cell_h);
+        let (cx, cy) = (px + w / 2, py + h / 2);
+        let stroke = |canvas: &mut Canvas, kind: u8, horizontal: bool, from: usize, to: usize| {
+            let offsets: &[isize] = match kind {
+                1 => &[0],
+                2 => &[-1, 0, 1],
+                3 => &[-2, 2],
+                _ => &[],
+            };
+            for o in offsets {
+                for t in from..to {
+                    if c == '┄' && (t / 2) % 2 == 1 {
+                        continue;
+                    }
+                    if horizontal {
+                        canvas.blend(t, (cy as isize + o) as usize, fg, 1.0);
+                    } else {
+                        canvas.blend((cx as isize + o) as usize, t, fg, 1.0);
+                    }
+                }
+            }
+        };
+        let reach = |kind: u8| if kind == 3 { 3 } else { 1 };
+        stroke(canvas, up, false, py, cy + reach(left.max(right)));
+        stroke(
+            canvas,
+            down,
+            false,
+            cy.saturating_sub(reach(left.max(right)) - 1),
+            py + h,
+        );
+        stroke(canvas, left, true, px, cx + reach(up.max(down)));
+        stroke(
+            canvas,
+            right,
+            true,
+            cx.saturating_sub(reach(up.max(down)) - 1),
+            px + w,
+        );
+    }
+
     fn glyph(&self, canvas: &mut Canvas, px: usize, py: usize, c: char, fg: Rgb, bold: bool) {
         let (w, h) = (self.cell_w, self.cell_h);
         // Block elements and box lines are drawn, so they meet across cells.
@@ -242,46 +294,8 @@ impl Painter<'_> {
             canvas.fill(px, py + h - fill, w, fill, fg);
             return;
         }
-        if let Some([up, down, left, right]) = box_lines(c) {
-            let (cx, cy) = (px + w / 2, py + h / 2);
-            let stroke =
-                |canvas: &mut Canvas, kind: u8, horizontal: bool, from: usize, to: usize| {
-                    let offsets: &[isize] = match kind {
-                        1 => &[0],
-                        2 => &[-1, 0, 1],
-                        3 => &[-2, 2],
-                        _ => &[],
-                    };
-                    for o in offsets {
-                        for t in from..to {
-                            if c == '┄' && (t / 2) % 2 == 1 {
-                                continue;
-                            }
-                            if horizontal {
-                                canvas.blend(t, (cy as isize + o) as usize, fg, 1.0);
-                            } else {
-                                canvas.blend((cx as isize + o) as usize, t, fg, 1.0);
-                            }
-                        }
-                    }
-                };
-            let reach = |kind: u8| if kind == 3 { 3 } else { 1 };
-            stroke(canvas, up, false, py, cy + reach(left.max(right)));
-            stroke(
-                canvas,
-                down,
-                false,
-                cy.saturating_sub(reach(left.max(right)) - 1),
-                py + h,
-            );
-            stroke(canvas, left, true, px, cx + reach(up.max(down)));
-            stroke(
-                canvas,
-                right,
-                true,
-                cx.saturating_sub(reach(up.max(down)) - 1),
-                px + w,
-            );
+        if let Some(lines) = box_lines(c) {
+            self.box_glyph(canvas, px, py, c, lines, fg);
             return;
         }
         if c == ' ' {
@@ -372,46 +386,61 @@ fn main() -> Result<(), String> {
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let fonts = Fonts::load()?;
     let painter = Painter::new(&fonts);
-    let production = || Theme::load("production", false).expect("bundled theme");
+    canary(&painter, &out)?;
+    sign_off(&painter, &out)?;
+    automatic_rollback(&painter, &out)?;
+    shared_window(&painter, &out)?;
+    prometheus_rollback(&painter, &out)?;
+    help(&painter, &out)
+}
 
+fn production() -> Theme {
+    Theme::load("production", false).expect("bundled theme")
+}
+
+/// A canary at 25%, wide and at 80x24.
+fn canary(painter: &Painter, out: &Path) -> Result<(), String> {
     let (mut app, _) = watching("happy-canary", "dave", true, production(), |r| {
         r.rollout().weight == 25 && r.logs().len() > 120
     });
     shoot(
-        &painter,
+        painter,
         &mut app,
         160,
         45,
         &out.join("canary-in-progress.png"),
     )?;
-    shoot(
-        &painter,
-        &mut app,
-        80,
-        24,
-        &out.join("canary-in-progress-80x24.png"),
-    )?;
+    let small = out.join("canary-in-progress-80x24.png");
+    shoot(painter, &mut app, 80, 24, &small)
+}
 
+/// The production gate's comment box, a comment typed.
+fn sign_off(painter: &Painter, out: &Path) -> Result<(), String> {
     let (mut app, _) = watching("happy-canary", "erin", false, production(), at_approval);
     key(&mut app, KeyCode::Char('s'));
     type_text(
         &mut app,
         "Staging is clean and the error budget is healthy. Go.",
     );
-    shoot(&painter, &mut app, 160, 45, &out.join("sign-off.png"))?;
+    shoot(painter, &mut app, 160, 45, &out.join("sign-off.png"))
+}
 
+/// A rule rolling the canary back.
+fn automatic_rollback(painter: &Painter, out: &Path) -> Result<(), String> {
     let (mut app, _) = watching("canary-regression", "dave", true, production(), |r| {
         r.rollback().is_some()
     });
     shoot(
-        &painter,
+        painter,
         &mut app,
         160,
         45,
         &out.join("automatic-rollback.png"),
-    )?;
+    )
+}
 
-    // A shared window: erin's console on a server, dave has just signed.
+/// A shared window: erin's console on a server, dave has just signed.
+fn shared_window(painter: &Painter, out: &Path) -> Result<(), String> {
     let (mut app, mut sim) = watching("two-person", "erin", false, production(), at_approval);
     app.backend = "127.0.0.1:7878 payments-api-v5.5.0".into();
     let signed = shipdeck::model::Command::new(
@@ -423,23 +452,22 @@ fn main() -> Result<(), String> {
         },
     );
     let (_, events) = sim.submit(signed);
-    let _ = app.update(Msg::Backend(Update::Events(events)));
+    feed(&mut app, Update::Events(events));
     let since = sim.now();
     let watcher = |operator: &str, streams| shipdeck::api::Watcher {
         operator: operator.into(),
         since,
         streams,
     };
-    let _ = app.update(Msg::Backend(Update::Presence(vec![
-        watcher("carol", 1),
-        watcher("dave", 2),
-        watcher("erin", 1),
-    ])));
-    shoot(&painter, &mut app, 160, 45, &out.join("shared-window.png"))?;
+    let watchers = vec![watcher("carol", 1), watcher("dave", 2), watcher("erin", 1)];
+    feed(&mut app, Update::Presence(watchers));
+    shoot(painter, &mut app, 160, 45, &out.join("shared-window.png"))
+}
 
-    // A window whose rules read Prometheus, as `shipdeck serve` journaled
-    // it on a real chain (simulated service → /metrics → Prometheus →
-    // rules), a minute of virtual time after the rule rolled back.
+/// A window whose rules read Prometheus, as `shipdeck serve` journaled it
+/// on a real chain (simulated service → /metrics → Prometheus → rules),
+/// twenty seconds of virtual time after the rule rolled back.
+fn prometheus_rollback(painter: &Painter, out: &Path) -> Result<(), String> {
     let recorded = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/journals/prometheus-canary-regression.jsonl");
     let journal =
@@ -452,9 +480,10 @@ fn main() -> Result<(), String> {
         shipdeck::model::DEFAULT_LOG_CAPACITY,
         "demo",
     );
-    let _ = app.update(Msg::Backend(Update::Connection(
-        shipdeck::backend::Connection::Live,
-    )));
+    feed(
+        &mut app,
+        Update::Connection(shipdeck::backend::Connection::Live),
+    );
     let rolled_back = journal
         .events
         .iter()
@@ -468,16 +497,19 @@ fn main() -> Result<(), String> {
         .take_while(|e| e.at <= until)
         .cloned()
         .collect();
-    let _ = app.update(Msg::Backend(Update::Events(shown)));
-    let _ = app.update(Msg::Backend(Update::Clock(until)));
+    feed(&mut app, Update::Events(shown));
+    feed(&mut app, Update::Clock(until));
     shoot(
-        &painter,
+        painter,
         &mut app,
         160,
         45,
         &out.join("prometheus-rollback.png"),
-    )?;
+    )
+}
 
+/// Help over a blue-green release, in the light theme.
+fn help(painter: &Painter, out: &Path) -> Result<(), String> {
     let (mut app, _) = watching(
         "blue-green",
         "maria",
@@ -486,6 +518,5 @@ fn main() -> Result<(), String> {
         |r| r.rollout().weight == 100 && r.logs().len() > 150,
     );
     key(&mut app, KeyCode::Char('?'));
-    shoot(&painter, &mut app, 160, 45, &out.join("help.png"))?;
-    Ok(())
+    shoot(painter, &mut app, 160, 45, &out.join("help.png"))
 }
