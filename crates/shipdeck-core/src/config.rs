@@ -5,13 +5,14 @@
 //! Every key is optional: a file names only what it changes.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::Deserialize;
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 use strum::IntoEnumIterator;
 
 use crate::keys::{Key, UiAction};
-use crate::model::Rule;
+use crate::model::{Cohort, Rule, Series};
 use crate::problem::{Checker, Problem};
 use crate::sim::scenario::{RawRule, convert_rules};
 
@@ -162,129 +163,23 @@ pub const SELECTOR: &str = "$selector";
 
 impl PrometheusFile {
     /// Checks the source; problems are reported at `at`.
-    fn check(&self, at: &serde_saphyr::Location, c: &mut Checker) -> Option<PrometheusSource> {
-        use crate::model::{Cohort, Series};
+    fn check(&self, at: &Location, c: &mut Checker) -> Option<PrometheusSource> {
         let before = c.len();
-        match url::Url::parse(self.url.trim()) {
-            // It would be shown in the log, the journal and `config`.
-            Ok(url) if !url.username().is_empty() || url.password().is_some() => c.problem(
-                at,
-                "metrics url has a user or password in it, which would be shown and journaled; give a bearer token with token_file or token_env",
-            ),
-            Ok(url) if matches!(url.scheme(), "http" | "https") => {}
-            _ => c.problem(
-                at,
-                format!(
-                    "metrics url `{}` is not an http:// or https:// address",
-                    self.url
-                ),
-            ),
-        }
-        let token = match (&self.token_file, &self.token_env) {
-            (Some(_), Some(_)) => {
-                c.problem(at, "give token_file or token_env, not both");
-                None
-            }
-            (Some(file), None) => Some(TokenFrom::File(file.clone())),
-            (None, Some(var)) => Some(TokenFrom::Env(var.clone())),
-            (None, None) => None,
-        };
-        let mut duration = |text: &Option<String>, default: u64, what: &str| {
-            let Some(text) = text else {
-                return std::time::Duration::from_secs(default);
-            };
-            match crate::model::units::parse_duration(text) {
-                Ok(d) if d >= jiff::SignedDuration::from_secs(1) => {
-                    std::time::Duration::from_secs(d.as_secs() as u64)
-                }
-                Ok(_) => {
-                    c.problem(at, format!("metrics {what} must be at least 1s"));
-                    std::time::Duration::from_secs(default)
-                }
-                Err(err) => {
-                    c.problem(at, format!("metrics {what}: {err}"));
-                    std::time::Duration::from_secs(default)
-                }
-            }
-        };
-        let step = duration(&self.step, 15, "step");
-        let range = duration(&self.range, 30 * 60, "range");
-        // Prometheus answers at most 11,000 points a series; a console keeps
-        // 720 a series.
-        if range < step {
-            c.problem(
-                at,
-                "metrics range is shorter than its step: no history would be read",
-            );
-        } else if range.as_secs() / step.as_secs().max(1) > 720 {
-            c.problem(
-                at,
-                format!(
-                    "metrics range {}s over step {}s is {} samples a series; at most 720 are kept (a longer step, or a shorter range)",
-                    range.as_secs(),
-                    step.as_secs(),
-                    range.as_secs() / step.as_secs().max(1)
-                ),
-            );
-        }
-        let mut selectors = Vec::new();
-        for (name, matchers) in &self.selectors {
-            match name.trim().parse::<Cohort>() {
-                Ok(cohort) => selectors.push((cohort, matchers.trim().to_string())),
-                Err(err) => c.problem(at, format!("selectors: {err}")),
-            }
-        }
+        self.check_url(at, c);
+        let token = self.token(at, c);
+        let step = interval(self.step.as_deref(), 15, "step", at, c);
+        let range = interval(self.range.as_deref(), 30 * 60, "range", at, c);
+        check_history(step, range, at, c);
+        let selectors = self.selectors(at, c);
         let mut queries = Vec::new();
-        for (series, query) in [
-            (Series::ErrorRate, &self.error_rate),
-            (Series::LatencyP50, &self.latency_p50),
-            (Series::LatencyP95, &self.latency_p95),
-            (Series::LatencyP99, &self.latency_p99),
-            (Series::Throughput, &self.throughput),
-            (Series::Availability, &self.availability),
-        ] {
+        for (series, query) in self.queries_by_series() {
             match query {
                 None => {}
                 Some(QueryFile::Template(promql)) => {
-                    if !promql.contains(SELECTOR) {
-                        c.problem(
-                            at,
-                            format!(
-                                "{series}: one query for every cohort needs {SELECTOR} where the cohort's labels go; or give `{{canary: ..., stable: ...}}`"
-                            ),
-                        );
-                    } else if selectors.is_empty() {
-                        c.problem(
-                            at,
-                            format!("{series} uses {SELECTOR}, but no `selectors` are given"),
-                        );
-                    }
-                    for (cohort, matchers) in &selectors {
-                        queries.push(MetricQuery {
-                            series,
-                            cohort: *cohort,
-                            promql: promql.replace(SELECTOR, matchers),
-                        });
-                    }
+                    queries.extend(template_queries(series, promql, &selectors, at, c))
                 }
                 Some(QueryFile::PerCohort(by_cohort)) => {
-                    for (name, promql) in by_cohort {
-                        match name.trim().parse::<Cohort>() {
-                            Ok(cohort) if promql.contains(SELECTOR) => c.problem(
-                                at,
-                                format!(
-                                    "{series}/{}: {SELECTOR} is only for a query shared by the cohorts",
-                                    cohort.name()
-                                ),
-                            ),
-                            Ok(cohort) => queries.push(MetricQuery {
-                                series,
-                                cohort,
-                                promql: promql.trim().to_string(),
-                            }),
-                            Err(err) => c.problem(at, format!("{series}: {err}")),
-                        }
-                    }
+                    queries.extend(cohort_queries(series, by_cohort, at, c))
                 }
             }
         }
@@ -306,6 +201,168 @@ impl PrometheusFile {
             queries,
         })
     }
+
+    fn check_url(&self, at: &Location, c: &mut Checker) {
+        match url::Url::parse(self.url.trim()) {
+            // It would be shown in the log, the journal and `config`.
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => c.problem(
+                at,
+                "metrics url has a user or password in it, which would be shown and journaled; give a bearer token with token_file or token_env",
+            ),
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+            _ => c.problem(
+                at,
+                format!(
+                    "metrics url `{}` is not an http:// or https:// address",
+                    self.url
+                ),
+            ),
+        }
+    }
+
+    fn token(&self, at: &Location, c: &mut Checker) -> Option<TokenFrom> {
+        match (&self.token_file, &self.token_env) {
+            (Some(_), Some(_)) => {
+                c.problem(at, "give token_file or token_env, not both");
+                None
+            }
+            (Some(file), None) => Some(TokenFrom::File(file.clone())),
+            (None, Some(var)) => Some(TokenFrom::Env(var.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// Each cohort's label matchers, for the queries that say `$selector`.
+    fn selectors(&self, at: &Location, c: &mut Checker) -> Vec<(Cohort, String)> {
+        let mut selectors = Vec::new();
+        for (name, matchers) in &self.selectors {
+            match name.trim().parse::<Cohort>() {
+                Ok(cohort) => selectors.push((cohort, matchers.trim().to_string())),
+                Err(err) => c.problem(at, format!("selectors: {err}")),
+            }
+        }
+        selectors
+    }
+
+    /// Each series with its query as written, if any.
+    fn queries_by_series(&self) -> [(Series, Option<&QueryFile>); 6] {
+        [
+            (Series::ErrorRate, self.error_rate.as_ref()),
+            (Series::LatencyP50, self.latency_p50.as_ref()),
+            (Series::LatencyP95, self.latency_p95.as_ref()),
+            (Series::LatencyP99, self.latency_p99.as_ref()),
+            (Series::Throughput, self.throughput.as_ref()),
+            (Series::Availability, self.availability.as_ref()),
+        ]
+    }
+}
+
+/// A step or a range as written: whole seconds, at least one; `default`
+/// seconds when not given or not readable.
+fn interval(
+    text: Option<&str>,
+    default: u64,
+    what: &str,
+    at: &Location,
+    c: &mut Checker,
+) -> Duration {
+    let Some(text) = text else {
+        return Duration::from_secs(default);
+    };
+    match crate::model::units::parse_duration(text) {
+        Ok(d) if d >= jiff::SignedDuration::from_secs(1) => Duration::from_secs(d.as_secs() as u64),
+        Ok(_) => {
+            c.problem(at, format!("metrics {what} must be at least 1s"));
+            Duration::from_secs(default)
+        }
+        Err(err) => {
+            c.problem(at, format!("metrics {what}: {err}"));
+            Duration::from_secs(default)
+        }
+    }
+}
+
+/// The history read on start must be a step or more, and fit what a
+/// console keeps.
+fn check_history(step: Duration, range: Duration, at: &Location, c: &mut Checker) {
+    // Prometheus answers at most 11,000 points a series; a console keeps
+    // 720 a series.
+    if range < step {
+        c.problem(
+            at,
+            "metrics range is shorter than its step: no history would be read",
+        );
+    } else if range.as_secs() / step.as_secs().max(1) > 720 {
+        c.problem(
+            at,
+            format!(
+                "metrics range {}s over step {}s is {} samples a series; at most 720 are kept (a longer step, or a shorter range)",
+                range.as_secs(),
+                step.as_secs(),
+                range.as_secs() / step.as_secs().max(1)
+            ),
+        );
+    }
+}
+
+/// One query for every cohort: each cohort's matchers put where it says
+/// `$selector`.
+fn template_queries(
+    series: Series,
+    promql: &str,
+    selectors: &[(Cohort, String)],
+    at: &Location,
+    c: &mut Checker,
+) -> Vec<MetricQuery> {
+    if !promql.contains(SELECTOR) {
+        c.problem(
+            at,
+            format!(
+                "{series}: one query for every cohort needs {SELECTOR} where the cohort's labels go; or give `{{canary: ..., stable: ...}}`"
+            ),
+        );
+    } else if selectors.is_empty() {
+        c.problem(
+            at,
+            format!("{series} uses {SELECTOR}, but no `selectors` are given"),
+        );
+    }
+    selectors
+        .iter()
+        .map(|(cohort, matchers)| MetricQuery {
+            series,
+            cohort: *cohort,
+            promql: promql.replace(SELECTOR, matchers),
+        })
+        .collect()
+}
+
+/// A query per cohort, each as written (no `$selector`).
+fn cohort_queries(
+    series: Series,
+    by_cohort: &BTreeMap<String, String>,
+    at: &Location,
+    c: &mut Checker,
+) -> Vec<MetricQuery> {
+    let mut queries = Vec::new();
+    for (name, promql) in by_cohort {
+        match name.trim().parse::<Cohort>() {
+            Ok(cohort) if promql.contains(SELECTOR) => c.problem(
+                at,
+                format!(
+                    "{series}/{}: {SELECTOR} is only for a query shared by the cohorts",
+                    cohort.name()
+                ),
+            ),
+            Ok(cohort) => queries.push(MetricQuery {
+                series,
+                cohort,
+                promql: promql.trim().to_string(),
+            }),
+            Err(err) => c.problem(at, format!("{series}: {err}")),
+        }
+    }
+    queries
 }
 
 #[derive(Debug, Deserialize)]
@@ -384,15 +441,7 @@ pub struct Checked {
 
 /// Parses and checks a configuration file's text.
 pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
-    // An empty file (or one of comments only) is a valid, empty config.
-    let file: ConfigFile = if text.lines().all(|l| {
-        let l = l.trim();
-        l.is_empty() || l.starts_with('#')
-    }) {
-        ConfigFile::default()
-    } else {
-        serde_saphyr::from_str(text).map_err(|e| vec![Problem::from_yaml(&e)])?
-    };
+    let file = read(text)?;
     let mut c = Checker::default();
     if let Some(op) = &file.operator
         && op.value.trim().is_empty()
@@ -400,61 +449,12 @@ pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
         c.problem(&op.referenced, "the operator's name is empty");
     }
     check_keys(&file.keys, &mut c);
-    if let Some(ring) = &file.log_ring
-        && ring.value == 0
-    {
-        c.problem(&ring.referenced, "log_ring must keep at least one line");
-    }
-    if let Some(cap) = &file.frame_cap
-        && !(1..=240).contains(&cap.value)
-    {
-        c.problem(
-            &cap.referenced,
-            "frame_cap is frames per second, from 1 to 240",
-        );
-    }
+    check_limits(&file, &mut c);
     if let Some(theme) = &file.theme {
-        let name = theme.value.as_str();
-        if !crate::theme::BUNDLED.iter().any(|(n, _)| *n == name)
-            && !std::path::Path::new(name).is_file()
-        {
-            let names: Vec<&str> = crate::theme::BUNDLED.iter().map(|(n, _)| *n).collect();
-            c.problem(
-                &theme.referenced,
-                format!(
-                    "no theme named \"{name}\" and no such file (bundled: {})",
-                    names.join(", ")
-                ),
-            );
-        }
+        check_theme(theme, &mut c);
     }
-    if let Some(backend) = &file.backend
-        && let PipelineSource::Sim {
-            scenario, speed, ..
-        } = &backend.pipeline.value
-    {
-        let at = &backend.pipeline.referenced;
-        if let Some(speed) = speed
-            && !(0.01..=1_000_000.0).contains(speed)
-        {
-            c.problem(
-                at,
-                format!("speed {speed} is out of range: from 0.01 to 1000000"),
-            );
-        }
-        if let Some(name) = scenario
-            && crate::sim::bundled::get(name).is_none()
-            && !std::path::Path::new(name).is_file()
-        {
-            let names: Vec<&str> = crate::sim::bundled::names().collect();
-            c.problem(
-                at,
-                format!(
-                    "no scenario named \"{name}\" and no such file (bundled: {})",
-                    names.join(", ")
-                ),
-            );
-        }
+    if let Some(backend) = &file.backend {
+        check_pipeline(&backend.pipeline, &mut c);
     }
     let metrics = match file.backend.as_ref().and_then(|b| b.metrics.as_ref()) {
         Some(source) => {
@@ -469,6 +469,84 @@ pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
         rules,
         metrics,
     })
+}
+
+/// The file as written; an empty file (or one of comments only) is a
+/// valid, empty config.
+fn read(text: &str) -> Result<ConfigFile, Vec<Problem>> {
+    if text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#')
+    }) {
+        return Ok(ConfigFile::default());
+    }
+    serde_saphyr::from_str(text).map_err(|e| vec![Problem::from_yaml(&e)])
+}
+
+fn check_limits(file: &ConfigFile, c: &mut Checker) {
+    if let Some(ring) = &file.log_ring
+        && ring.value == 0
+    {
+        c.problem(&ring.referenced, "log_ring must keep at least one line");
+    }
+    if let Some(cap) = &file.frame_cap
+        && !(1..=240).contains(&cap.value)
+    {
+        c.problem(
+            &cap.referenced,
+            "frame_cap is frames per second, from 1 to 240",
+        );
+    }
+}
+
+/// A theme is a bundled one's name or a file's path.
+fn check_theme(theme: &S<String>, c: &mut Checker) {
+    let name = theme.value.as_str();
+    if !crate::theme::BUNDLED.iter().any(|(n, _)| *n == name)
+        && !std::path::Path::new(name).is_file()
+    {
+        let names: Vec<&str> = crate::theme::BUNDLED.iter().map(|(n, _)| *n).collect();
+        c.problem(
+            &theme.referenced,
+            format!(
+                "no theme named \"{name}\" and no such file (bundled: {})",
+                names.join(", ")
+            ),
+        );
+    }
+}
+
+/// The simulator's speed and scenario; a server's pipeline is checked when
+/// it is reached.
+fn check_pipeline(pipeline: &S<PipelineSource>, c: &mut Checker) {
+    let PipelineSource::Sim {
+        scenario, speed, ..
+    } = &pipeline.value
+    else {
+        return;
+    };
+    let at = &pipeline.referenced;
+    if let Some(speed) = speed
+        && !(0.01..=1_000_000.0).contains(speed)
+    {
+        c.problem(
+            at,
+            format!("speed {speed} is out of range: from 0.01 to 1000000"),
+        );
+    }
+    if let Some(name) = scenario
+        && crate::sim::bundled::get(name).is_none()
+        && !std::path::Path::new(name).is_file()
+    {
+        let names: Vec<&str> = crate::sim::bundled::names().collect();
+        c.problem(
+            at,
+            format!(
+                "no scenario named \"{name}\" and no such file (bundled: {})",
+                names.join(", ")
+            ),
+        );
+    }
 }
 
 #[cfg(test)]

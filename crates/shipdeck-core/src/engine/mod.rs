@@ -395,56 +395,10 @@ impl Engine {
             if !monitor.watches(series, cohort) {
                 continue;
             }
-            let Some(transition) = monitor.observe(value, now) else {
-                // A rollback rule that fired before the new version had
-                // traffic (metrics read from elsewhere can show a canary
-                // before this rollout) acts once it has, while it still
-                // holds.
-                let rule = &monitor.rule;
-                if monitor.is_firing() && rule.action == RuleAction::Rollback && rollback.is_none()
-                {
-                    rollback = Some((
-                        format!("rule:{}", rule.name),
-                        format!(
-                            "{}: {} {series} {} ({})",
-                            rule.name,
-                            cohort.name(),
-                            series.format(value),
-                            rule.describe()
-                        ),
-                    ));
-                }
-                continue;
-            };
-            let rule = &monitor.rule;
-            let shown = series.format(value);
-            let (state, message) = match transition {
-                Transition::Fired => (
-                    AlertState::Firing,
-                    format!("{} {series} {shown} ({})", cohort.name(), rule.describe()),
-                ),
-                Transition::Resolved => (
-                    AlertState::Resolved,
-                    format!("{} {series} back to {shown}", cohort.name()),
-                ),
-            };
-            if transition == Transition::Fired
-                && rule.action == RuleAction::Rollback
-                && rollback.is_none()
-            {
-                rollback = Some((
-                    format!("rule:{}", rule.name),
-                    format!("{}: {message}", rule.name),
-                ));
-            }
-            alerts.push(EventKind::Alert {
-                rule: rule.name.clone(),
-                severity: rule.severity,
-                state,
-                value,
-                message,
-                by: None,
-            });
+            let judged = judge(monitor, series, cohort, value, now);
+            alerts.extend(judged.alert);
+            // The first rule to ask is the rollback's reason.
+            rollback = rollback.or(judged.rollback);
         }
         for alert in alerts {
             self.emit(now, alert);
@@ -774,6 +728,76 @@ impl Engine {
 /// Formats the time left on a timed step, for reasons and notes.
 pub fn time_left(until: Timestamp, now: Timestamp) -> String {
     format_duration(until.duration_since(now).max(jiff::SignedDuration::ZERO))
+}
+
+/// What a rule made of a sample it watches.
+struct Judged {
+    /// Its alert fired or resolved.
+    alert: Option<EventKind>,
+    /// A rollback rule asks for a rollback: who (`rule:NAME`) and why.
+    rollback: Option<(String, String)>,
+}
+
+/// Hands a sample to a rule's monitor, and says what came of it.
+fn judge(
+    monitor: &mut RuleMonitor,
+    series: Series,
+    cohort: Cohort,
+    value: f64,
+    now: Timestamp,
+) -> Judged {
+    let rollback_rule = monitor.rule.action == RuleAction::Rollback;
+    let Some(transition) = monitor.observe(value, now) else {
+        // A rollback rule that fired before the new version had traffic
+        // (metrics read from elsewhere can show a canary before this
+        // rollout) acts once it has, while it still holds.
+        let rule = &monitor.rule;
+        let rollback = (rollback_rule && monitor.is_firing()).then(|| {
+            (
+                format!("rule:{}", rule.name),
+                format!(
+                    "{}: {} {series} {} ({})",
+                    rule.name,
+                    cohort.name(),
+                    series.format(value),
+                    rule.describe()
+                ),
+            )
+        });
+        return Judged {
+            alert: None,
+            rollback,
+        };
+    };
+    let rule = &monitor.rule;
+    let shown = series.format(value);
+    let (state, message) = match transition {
+        Transition::Fired => (
+            AlertState::Firing,
+            format!("{} {series} {shown} ({})", cohort.name(), rule.describe()),
+        ),
+        Transition::Resolved => (
+            AlertState::Resolved,
+            format!("{} {series} back to {shown}", cohort.name()),
+        ),
+    };
+    let rollback = (rollback_rule && transition == Transition::Fired).then(|| {
+        (
+            format!("rule:{}", rule.name),
+            format!("{}: {message}", rule.name),
+        )
+    });
+    Judged {
+        alert: Some(EventKind::Alert {
+            rule: rule.name.clone(),
+            severity: rule.severity,
+            state,
+            value,
+            message,
+            by: None,
+        }),
+        rollback,
+    }
 }
 
 #[cfg(test)]

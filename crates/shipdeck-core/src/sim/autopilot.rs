@@ -10,9 +10,9 @@ use std::collections::BTreeSet;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::scenario::Scenario;
+use super::scenario::{Actor, Scenario};
 use super::{ActionKey, ActorState};
-use crate::model::{Action, GateState, Release, StageState, Status, StepKind};
+use crate::model::{Action, Gate, GateState, Release, StageState, Status, StepKind};
 
 #[derive(Debug, Default)]
 pub(super) struct Autopilot {
@@ -67,53 +67,7 @@ impl Autopilot {
             return out;
         }
         for gate in release.gates.iter().filter(|g| g.state == GateState::Open) {
-            // People the scenario has scheduled to decide this gate.
-            let scheduled = || {
-                scenario
-                    .script
-                    .actors
-                    .iter()
-                    .zip(actors)
-                    .filter(|(_, state)| **state == ActorState::Scheduled)
-                    .map(|(a, _)| a)
-                    .filter(|a| match &a.action {
-                        Action::Approve { gate: g, .. } | Action::Reject { gate: g, .. } => {
-                            g.as_deref().is_none_or(|g| g == gate.plan.id)
-                        }
-                        _ => false,
-                    })
-            };
-            if scheduled().any(|a| matches!(a.action, Action::Reject { .. })) {
-                continue;
-            }
-            let will_sign: BTreeSet<&str> = scheduled()
-                .filter(|a| {
-                    (gate.plan.self_approval || a.name != release.deployer())
-                        && gate.plan.approvers.includes(&a.name)
-                        && !gate.signed_by(&a.name)
-                })
-                .map(|a| a.name.as_str())
-                .collect();
-            let needed = gate.outstanding().saturating_sub(will_sign.len() as u32) as usize;
-            // Distinct virtual reviewers, in order, for what nobody else will sign.
-            let signers = (0..)
-                .map(super::autopilot_name)
-                .filter(|name| !gate.signed_by(name))
-                .take(needed);
-            for (k, signer) in signers.enumerate() {
-                if self.planned.insert(Planned::Sign {
-                    gate: gate.plan.id.clone(),
-                    signer: signer.clone(),
-                }) {
-                    out.push((
-                        GATE_DELAY * (k as i32 + 1),
-                        ActionKey::Approve {
-                            gate: gate.plan.id.clone(),
-                            signer,
-                        },
-                    ));
-                }
-            }
+            self.sign(release, gate, scenario, actors, &mut out);
         }
         if let Some(list) = release
             .current_stage()
@@ -121,24 +75,81 @@ impl Autopilot {
         {
             self.tick_manual(release, list, &mut out);
         }
-        if let Some(failed) = release
-            .stages
-            .iter()
-            .find(|s| s.state == StageState::Failed && s.plan.kind.retryable())
-        {
-            let key = Planned::Retry {
-                stage: failed.plan.id.clone(),
-                failed_at: failed.finished_at,
-            };
-            if self.planned.insert(key) {
+        self.retry(release, &mut out);
+        self.advance(release, &mut out);
+        out
+    }
+
+    /// Signs an open gate as many distinct virtual reviewers as it needs
+    /// beyond the people scheduled to sign it; leaves it to the people when
+    /// one of them is scheduled to reject it.
+    fn sign(
+        &mut self,
+        release: &Release,
+        gate: &Gate,
+        scenario: &Scenario,
+        actors: &[ActorState],
+        out: &mut Vec<(SignedDuration, ActionKey)>,
+    ) {
+        let deciders = || scheduled_deciders(scenario, actors, &gate.plan.id);
+        if deciders().any(|a| matches!(a.action, Action::Reject { .. })) {
+            return;
+        }
+        let will_sign: BTreeSet<&str> = deciders()
+            .filter(|a| {
+                (gate.plan.self_approval || a.name != release.deployer())
+                    && gate.plan.approvers.includes(&a.name)
+                    && !gate.signed_by(&a.name)
+            })
+            .map(|a| a.name.as_str())
+            .collect();
+        let needed = gate.outstanding().saturating_sub(will_sign.len() as u32) as usize;
+        // Distinct virtual reviewers, in order, for what nobody else will sign.
+        let signers = (0..)
+            .map(super::autopilot_name)
+            .filter(|name| !gate.signed_by(name))
+            .take(needed);
+        for (k, signer) in signers.enumerate() {
+            if self.planned.insert(Planned::Sign {
+                gate: gate.plan.id.clone(),
+                signer: signer.clone(),
+            }) {
                 out.push((
-                    RETRY_DELAY,
-                    ActionKey::Retry {
-                        stage: failed.plan.id.clone(),
+                    GATE_DELAY * (k as i32 + 1),
+                    ActionKey::Approve {
+                        gate: gate.plan.id.clone(),
+                        signer,
                     },
                 ));
             }
         }
+    }
+
+    /// Retries the first failed stage that can be, once per failure.
+    fn retry(&mut self, release: &Release, out: &mut Vec<(SignedDuration, ActionKey)>) {
+        let Some(failed) = release
+            .stages
+            .iter()
+            .find(|s| s.state == StageState::Failed && s.plan.kind.retryable())
+        else {
+            return;
+        };
+        let key = Planned::Retry {
+            stage: failed.plan.id.clone(),
+            failed_at: failed.finished_at,
+        };
+        if self.planned.insert(key) {
+            out.push((
+                RETRY_DELAY,
+                ActionKey::Retry {
+                    stage: failed.plan.id.clone(),
+                },
+            ));
+        }
+    }
+
+    /// Advances a running rollout held at a pause until advanced.
+    fn advance(&mut self, release: &Release, out: &mut Vec<(SignedDuration, ActionKey)>) {
         if release.status == Status::Running
             && !release.rollout.step_completed
             && let Some((i, step)) = release.current_step()
@@ -147,7 +158,6 @@ impl Autopilot {
         {
             out.push((ADVANCE_DELAY, ActionKey::Advance));
         }
-        out
     }
 
     fn tick_manual(
@@ -180,4 +190,25 @@ impl Autopilot {
             }
         }
     }
+}
+
+/// The scripted people scheduled to approve or reject a gate.
+fn scheduled_deciders<'a>(
+    scenario: &'a Scenario,
+    actors: &'a [ActorState],
+    gate: &'a str,
+) -> impl Iterator<Item = &'a Actor> {
+    scenario
+        .script
+        .actors
+        .iter()
+        .zip(actors)
+        .filter(|(_, state)| **state == ActorState::Scheduled)
+        .map(|(a, _)| a)
+        .filter(move |a| match &a.action {
+            Action::Approve { gate: g, .. } | Action::Reject { gate: g, .. } => {
+                g.as_deref().is_none_or(|g| g == gate)
+            }
+            _ => false,
+        })
 }

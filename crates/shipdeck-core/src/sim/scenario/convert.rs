@@ -8,12 +8,31 @@ use serde_saphyr::Location;
 use super::raw::*;
 use super::*;
 use crate::model::{
-    Approvers, ChecklistPlan, GatePlan, ItemPlan, ReleasePlan, Rule, StageKind, StagePlan, Step,
-    StepKind, Strategy, Window,
+    Action, Approvers, ChecklistPlan, GatePlan, ItemPlan, ReleasePlan, Rule, StageKind, StagePlan,
+    Step, StepKind, Strategy, Window,
     units::{Quantity, parse_duration, parse_quantity},
 };
 
 impl Checker {
+    /// Reports an id met before among `seen` (a second checklist, gate,
+    /// stage or rule of one name).
+    fn unique(&mut self, seen: &mut BTreeSet<String>, id: &S<String>, what: &str) {
+        if !seen.insert(id.value.clone()) {
+            self.problem(
+                &id.referenced,
+                format!("{what} \"{}\" is defined twice", id.value),
+            );
+        }
+    }
+
+    /// Reports a reference to a checklist, gate or stage nothing defines.
+    fn undefined(&mut self, id: &S<String>, what: &str) {
+        self.problem(
+            &id.referenced,
+            format!("no {what} \"{}\" is defined", id.value),
+        );
+    }
+
     fn duration(&mut self, value: &S<String>) -> SignedDuration {
         parse_duration(&value.value).unwrap_or_else(|message| {
             self.problem(&value.referenced, message);
@@ -148,432 +167,36 @@ fn stage_title(kind: StageKind) -> &'static str {
 pub(super) fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
     let strategy = convert_strategy(&raw.strategy, c);
     let steps = strategy.steps();
-
     // Checklists first: stages refer to them.
-    let mut checklists = Vec::new();
-    let mut list_ids = BTreeSet::new();
-    for list in &raw.checklists {
-        if !list_ids.insert(list.id.value.clone()) {
-            c.problem(
-                &list.id.referenced,
-                format!("checklist \"{}\" is defined twice", list.id.value),
-            );
-        }
-        let mut item_ids = BTreeSet::new();
-        let mut items = Vec::new();
-        if list.items.is_empty() {
-            c.problem(
-                &list.id.referenced,
-                format!("checklist \"{}\" has no items", list.id.value),
-            );
-        }
-        for item in &list.items {
-            let (id, at) = match &item.id {
-                Some(id) => (id.value.clone(), id.referenced),
-                None => (slug(&item.text.value), item.text.referenced),
-            };
-            if !item_ids.insert(id.clone()) {
-                c.problem(
-                    &at,
-                    format!(
-                        "item \"{id}\" appears twice in checklist \"{}\"",
-                        list.id.value
-                    ),
-                );
-            }
-            items.push(ItemPlan {
-                id,
-                text: item.text.value.clone(),
-                automatic: item.automatic,
-            });
-        }
-        checklists.push(ChecklistPlan {
-            id: list.id.value.clone(),
-            name: list.name.clone(),
-            items,
-        });
-    }
-
-    let deployer = raw.release.deployer.value.trim().to_string();
-    if deployer.is_empty() {
-        c.problem(
-            &raw.release.deployer.referenced,
-            "the deployer's name is empty",
-        );
-    }
-
-    let mut gates = Vec::new();
-    let mut gate_ids = BTreeSet::new();
-    for gate in &raw.gates {
-        if !gate_ids.insert(gate.id.value.clone()) {
-            c.problem(
-                &gate.id.referenced,
-                format!("gate \"{}\" is defined twice", gate.id.value),
-            );
-        }
-        let approvers = match &gate.approvers.value {
-            RawApprovers::Word(word) if word == "any" => Approvers::any(),
-            RawApprovers::Word(word) => {
-                c.problem(
-                    &gate.approvers.referenced,
-                    format!("approvers must be `any` or a list of names, not `{word}`"),
-                );
-                Approvers::any()
-            }
-            RawApprovers::Names(names) => Approvers::Named(names.clone()),
-        };
-        let plan = GatePlan {
-            id: gate.id.value.clone(),
-            name: gate.name.clone(),
-            required: gate.required.value,
-            approvers,
-            self_approval: gate.self_approval,
-        };
-        let required_at = if gate.required.referenced == Location::UNKNOWN {
-            gate.id.referenced
-        } else {
-            gate.required.referenced
-        };
-        if plan.required == 0 {
-            c.problem(
-                &required_at,
-                "a gate needs at least one sign-off (required: 1 or more)",
-            );
-        }
-        if let Some(eligible) = plan.eligible_named(&deployer) {
-            let mut distinct: Vec<&str> = eligible.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
-            if distinct.is_empty() {
-                let why = match &plan.approvers {
-                    Approvers::Named(names) if names.iter().any(|n| n == &deployer) => format!(
-                        ": its only approver, {deployer}, deployed this release and may not approve it"
-                    ),
-                    _ => String::new(),
-                };
-                c.problem(
-                    &gate.approvers.referenced,
-                    format!("nobody is allowed to approve gate \"{}\"{why}", plan.id),
-                );
-            } else if (distinct.len() as u32) < plan.required {
-                c.problem(
-                    &gate.approvers.referenced,
-                    format!(
-                        "gate \"{}\" needs {} sign-offs but only {} may approve it ({})",
-                        plan.id,
-                        plan.required,
-                        if distinct.len() == 1 {
-                            "1 person".to_string()
-                        } else {
-                            format!("{} people", distinct.len())
-                        },
-                        distinct.join(", ")
-                    ),
-                );
-            }
-        }
-        gates.push(plan);
-    }
-
-    let mut stages = Vec::new();
-    let mut stage_scripts = BTreeMap::new();
-    let mut stage_ids = BTreeSet::new();
-    let mut used_gates = BTreeSet::new();
-    let mut used_lists = BTreeSet::new();
-    let mut rollouts = 0;
-    for stage in &raw.stages {
-        let id = stage.id.value.clone();
-        if !stage_ids.insert(id.clone()) {
-            c.problem(
-                &stage.id.referenced,
-                format!("stage \"{id}\" is defined twice"),
-            );
-        }
-        if stage.kind == StageKind::Rollout {
-            rollouts += 1;
-            if rollouts > 1 {
-                c.problem(&stage.id.referenced, "a release has one rollout stage");
-            }
-        }
-        if let Some(gate) = &stage.gate {
-            if !gate_ids.contains(&gate.value) {
-                c.problem(
-                    &gate.referenced,
-                    format!("no gate \"{}\" is defined", gate.value),
-                );
-            } else if !used_gates.insert(gate.value.clone()) {
-                c.problem(
-                    &gate.referenced,
-                    format!("gate \"{}\" is used by two stages", gate.value),
-                );
-            }
-        }
-        if stage.kind == StageKind::Approval && stage.gate.is_none() {
-            c.problem(
-                &stage.id.referenced,
-                format!("approval stage \"{id}\" names no gate"),
-            );
-        }
-        if let Some(list) = &stage.checklist {
-            if !list_ids.contains(&list.value) {
-                c.problem(
-                    &list.referenced,
-                    format!("no checklist \"{}\" is defined", list.value),
-                );
-            } else if !used_lists.insert(list.value.clone()) {
-                c.problem(
-                    &list.referenced,
-                    format!("checklist \"{}\" is used by two stages", list.value),
-                );
-            }
-        }
-        let duration = match &stage.duration {
-            Some(d) => c.duration(d),
-            None => default_stage_duration(stage.kind),
-        };
-        if let Some(d) = &stage.duration
-            && !stage.kind.has_backend_work()
-        {
-            c.problem(
-                &d.referenced,
-                format!(
-                    "a {} stage takes as long as its {} take; it has no duration of its own",
-                    stage_title(stage.kind).to_lowercase(),
-                    if stage.kind == StageKind::Rollout {
-                        "steps"
-                    } else {
-                        "sign-offs"
-                    }
-                ),
-            );
-        }
-        stage_scripts.insert(
-            id.clone(),
-            StageScript {
-                duration,
-                fails: stage.fails.clone(),
-            },
-        );
-        stages.push(StagePlan {
-            id,
-            name: stage
-                .name
-                .clone()
-                .unwrap_or_else(|| stage_title(stage.kind).to_string()),
-            kind: stage.kind,
-            expected: stage.kind.has_backend_work().then_some(duration),
-            gate: stage.gate.as_ref().map(|g| g.value.clone()),
-            checklist: stage.checklist.as_ref().map(|l| l.value.clone()),
-        });
-    }
-    if raw.stages.is_empty() {
-        c.problem(&Location::UNKNOWN, "a scenario needs at least one stage");
-    } else if rollouts == 0 {
-        c.problem(
-            &raw.stages[0].id.referenced,
-            "no stage has kind: rollout, so the strategy would never run",
-        );
-    }
-    for gate in &raw.gates {
-        if !used_gates.contains(&gate.id.value) {
-            c.problem(
-                &gate.id.referenced,
-                format!("gate \"{}\" is not used by any stage", gate.id.value),
-            );
-        }
-    }
-
-    let (rollback_duration, rollback_checklist) = match &raw.rollback {
-        Some(rb) => {
-            let d = c.duration(&rb.duration);
-            if let Some(list) = &rb.checklist
-                && !list_ids.contains(&list.value)
-            {
-                c.problem(
-                    &list.referenced,
-                    format!("no checklist \"{}\" is defined", list.value),
-                );
-            }
-            (d, rb.checklist.as_ref().map(|l| l.value.clone()))
-        }
-        None => (SignedDuration::from_secs(60), None),
-    };
-
+    let checklists = convert_checklists(&raw.checklists, c);
+    let deployer = convert_deployer(&raw.release.deployer, c);
+    let gates = convert_gates(&raw.gates, &deployer, c);
+    let (stages, stage_scripts) = convert_stages(&raw.stages, &gates, &checklists, c);
+    check_gates_used(&raw.gates, &stages, c);
+    let (rollback_duration, rollback_checklist) =
+        convert_rollback(raw.rollback.as_ref(), &checklists, c);
     let rules = match &raw.rules {
         None => Rule::runbook_defaults(),
         Some(raw_rules) => convert_rules(raw_rules, c),
     };
-
     let metrics = convert_metrics(raw.metrics.as_ref(), c);
-
-    let window = raw.window.as_ref().map(|w| Window {
-        start: w.start.value.parse::<Timestamp>().unwrap_or_else(|_| {
-            c.problem(
-                &w.start.referenced,
-                format!(
-                    "`{}` is not a time: write it in RFC 3339, like 2026-11-24T14:00:00Z",
-                    w.start.value
-                ),
-            );
-            Timestamp::UNIX_EPOCH
-        }),
-        length: c.positive_duration(&w.length, "the window's length"),
-    });
-
-    let trigger = |when: &RawWhen, c: &mut Checker, at: &Location| -> Trigger {
-        let after = when
-            .after
-            .as_ref()
-            .map(|a| c.duration(a))
-            .unwrap_or(SignedDuration::ZERO);
-        match (&when.at, &when.stage, &when.step) {
-            (Some(at), None, None) => {
-                if when.after.is_some() {
-                    c.problem(&at.referenced, "`at` already says when; drop `after`");
-                }
-                Trigger::Elapsed(c.duration(at))
-            }
-            (None, Some(stage), None) => {
-                if !stage_ids.contains(&stage.value) {
-                    c.problem(
-                        &stage.referenced,
-                        format!("no stage \"{}\" is defined", stage.value),
-                    );
-                }
-                Trigger::Stage {
-                    stage: stage.value.clone(),
-                    after,
-                }
-            }
-            (None, None, Some(step)) => {
-                let n = step.value;
-                if n < 1 || n as usize > steps.len() {
-                    c.problem(
-                        &step.referenced,
-                        format!(
-                            "step {n} does not exist: the rollout has steps 1 to {}",
-                            steps.len()
-                        ),
-                    );
-                }
-                Trigger::Step {
-                    step: (n.max(1) - 1) as usize,
-                    after,
-                }
-            }
-            _ => {
-                c.problem(at, "`when` takes exactly one of `at`, `stage` or `step`");
-                Trigger::Elapsed(SignedDuration::ZERO)
-            }
-        }
+    let window = raw.window.as_ref().map(|w| convert_window(w, c));
+    let defined = Defined {
+        checklists: &checklists,
+        gates: &gates,
+        stages: &stages,
+        steps: steps.len(),
     };
-
-    let mut incidents = Vec::new();
-    for inc in &raw.incidents {
-        let when = trigger(&inc.when, c, &inc.series.referenced);
-        let cohort = c.cohort(inc.cohort.as_ref());
-        let Some(series) = c.series(&inc.series) else {
-            continue;
-        };
-        let Some(to) = c.value_for(series, &inc.to) else {
-            continue;
-        };
-        incidents.push(Incident {
-            name: inc.name.clone(),
-            when,
-            cohort,
-            series,
-            to,
-            ramp: inc
-                .ramp
-                .as_ref()
-                .map(|r| c.duration(r))
-                .unwrap_or(SignedDuration::from_secs(60)),
-            logs: inc.logs.clone(),
-        });
-    }
-
-    let mut actors = Vec::new();
-    for actor in &raw.actors {
-        let when = trigger(&actor.when, c, &actor.action.referenced);
-        use crate::model::Action;
-        let gate_ref = |c: &mut Checker| -> Option<String> {
-            let gate = actor.gate.as_ref()?;
-            if !gate_ids.contains(&gate.value) {
-                c.problem(
-                    &gate.referenced,
-                    format!("no gate \"{}\" is defined", gate.value),
-                );
-            }
-            Some(gate.value.clone())
-        };
-        let action = match actor.action.value {
-            ActorDo::Approve => Action::Approve {
-                gate: gate_ref(c),
-                comment: actor.comment.clone(),
-            },
-            ActorDo::Reject => {
-                if actor.comment.as_deref().is_none_or(|r| r.trim().is_empty()) {
-                    c.problem(
-                        &actor.action.referenced,
-                        "a rejection needs a `comment` giving the reason",
-                    );
-                }
-                Action::Reject {
-                    gate: gate_ref(c),
-                    reason: actor.comment.clone().unwrap_or_default(),
-                }
-            }
-            ActorDo::Advance => Action::Advance,
-            ActorDo::PromoteFull => Action::PromoteFull,
-            ActorDo::Pause => Action::Pause {
-                reason: actor.comment.clone(),
-            },
-            ActorDo::Resume => Action::Resume,
-            ActorDo::Rollback => Action::Rollback {
-                reason: actor.comment.clone(),
-            },
-            ActorDo::Check => {
-                let (Some(list), Some(item)) = (&actor.list, &actor.item) else {
-                    c.problem(
-                        &actor.action.referenced,
-                        "`do: check` needs `list` and `item`",
-                    );
-                    continue;
-                };
-                match raw.checklists.iter().find(|l| l.id.value == list.value) {
-                    None => c.problem(
-                        &list.referenced,
-                        format!("no checklist \"{}\" is defined", list.value),
-                    ),
-                    Some(l) => {
-                        let known = checklists
-                            .iter()
-                            .find(|p| p.id == l.id.value)
-                            .is_some_and(|p| p.items.iter().any(|i| i.id == item.value));
-                        if !known {
-                            c.problem(
-                                &item.referenced,
-                                format!(
-                                    "checklist \"{}\" has no item \"{}\"",
-                                    list.value, item.value
-                                ),
-                            );
-                        }
-                    }
-                }
-                Action::Check {
-                    list: list.value.clone(),
-                    item: item.value.clone(),
-                }
-            }
-        };
-        actors.push(Actor {
-            name: actor.name.clone(),
-            when,
-            action,
-        });
-    }
+    let incidents = raw
+        .incidents
+        .iter()
+        .filter_map(|inc| convert_incident(inc, &defined, c))
+        .collect();
+    let actors = raw
+        .actors
+        .iter()
+        .filter_map(|actor| convert_actor(actor, &defined, c))
+        .collect();
 
     let release = &raw.release;
     let plan = ReleasePlan {
@@ -606,6 +229,469 @@ pub(super) fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
             rollback_duration,
         },
     }
+}
+
+/// What the scenario defines, for the sections that refer to it by id.
+struct Defined<'a> {
+    checklists: &'a [ChecklistPlan],
+    gates: &'a [GatePlan],
+    stages: &'a [StagePlan],
+    /// How many steps the strategy expands to.
+    steps: usize,
+}
+
+impl Defined<'_> {
+    fn checklist(&self, id: &str) -> Option<&ChecklistPlan> {
+        self.checklists.iter().find(|l| l.id == id)
+    }
+
+    fn gate(&self, id: &str) -> bool {
+        self.gates.iter().any(|g| g.id == id)
+    }
+
+    fn stage(&self, id: &str) -> bool {
+        self.stages.iter().any(|s| s.id == id)
+    }
+}
+
+fn convert_checklists(raw: &[RawChecklist], c: &mut Checker) -> Vec<ChecklistPlan> {
+    let mut ids = BTreeSet::new();
+    raw.iter()
+        .map(|list| {
+            c.unique(&mut ids, &list.id, "checklist");
+            convert_checklist(list, c)
+        })
+        .collect()
+}
+
+/// One checklist; an item without an id takes one from its text.
+fn convert_checklist(list: &RawChecklist, c: &mut Checker) -> ChecklistPlan {
+    if list.items.is_empty() {
+        c.problem(
+            &list.id.referenced,
+            format!("checklist \"{}\" has no items", list.id.value),
+        );
+    }
+    let mut item_ids = BTreeSet::new();
+    let mut items = Vec::new();
+    for item in &list.items {
+        let (id, at) = match &item.id {
+            Some(id) => (id.value.clone(), id.referenced),
+            None => (slug(&item.text.value), item.text.referenced),
+        };
+        if !item_ids.insert(id.clone()) {
+            c.problem(
+                &at,
+                format!(
+                    "item \"{id}\" appears twice in checklist \"{}\"",
+                    list.id.value
+                ),
+            );
+        }
+        items.push(ItemPlan {
+            id,
+            text: item.text.value.clone(),
+            automatic: item.automatic,
+        });
+    }
+    ChecklistPlan {
+        id: list.id.value.clone(),
+        name: list.name.clone(),
+        items,
+    }
+}
+
+fn convert_deployer(raw: &S<String>, c: &mut Checker) -> String {
+    let deployer = raw.value.trim().to_string();
+    if deployer.is_empty() {
+        c.problem(&raw.referenced, "the deployer's name is empty");
+    }
+    deployer
+}
+
+fn convert_gates(raw: &[RawGate], deployer: &str, c: &mut Checker) -> Vec<GatePlan> {
+    let mut ids = BTreeSet::new();
+    raw.iter()
+        .map(|gate| {
+            c.unique(&mut ids, &gate.id, "gate");
+            convert_gate(gate, deployer, c)
+        })
+        .collect()
+}
+
+fn convert_gate(gate: &RawGate, deployer: &str, c: &mut Checker) -> GatePlan {
+    let approvers = match &gate.approvers.value {
+        RawApprovers::Word(word) if word == "any" => Approvers::any(),
+        RawApprovers::Word(word) => {
+            c.problem(
+                &gate.approvers.referenced,
+                format!("approvers must be `any` or a list of names, not `{word}`"),
+            );
+            Approvers::any()
+        }
+        RawApprovers::Names(names) => Approvers::Named(names.clone()),
+    };
+    let plan = GatePlan {
+        id: gate.id.value.clone(),
+        name: gate.name.clone(),
+        required: gate.required.value,
+        approvers,
+        self_approval: gate.self_approval,
+    };
+    // `required` left out is 1, and has no place in the file.
+    let required_at = if gate.required.referenced == Location::UNKNOWN {
+        gate.id.referenced
+    } else {
+        gate.required.referenced
+    };
+    if plan.required == 0 {
+        c.problem(
+            &required_at,
+            "a gate needs at least one sign-off (required: 1 or more)",
+        );
+    }
+    check_enough_approvers(&plan, deployer, &gate.approvers.referenced, c);
+    plan
+}
+
+/// A gate of named approvers must have as many distinct people allowed to
+/// sign it as it needs sign-offs.
+fn check_enough_approvers(plan: &GatePlan, deployer: &str, at: &Location, c: &mut Checker) {
+    let Some(mut distinct) = plan.eligible_named(deployer) else {
+        return;
+    };
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.is_empty() {
+        let why = match &plan.approvers {
+            Approvers::Named(names) if names.iter().any(|n| n == deployer) => format!(
+                ": its only approver, {deployer}, deployed this release and may not approve it"
+            ),
+            _ => String::new(),
+        };
+        c.problem(
+            at,
+            format!("nobody is allowed to approve gate \"{}\"{why}", plan.id),
+        );
+    } else if (distinct.len() as u32) < plan.required {
+        c.problem(
+            at,
+            format!(
+                "gate \"{}\" needs {} sign-offs but only {} may approve it ({})",
+                plan.id,
+                plan.required,
+                if distinct.len() == 1 {
+                    "1 person".to_string()
+                } else {
+                    format!("{} people", distinct.len())
+                },
+                distinct.join(", ")
+            ),
+        );
+    }
+}
+
+/// The stages, and how the simulator plays each one's work.
+fn convert_stages(
+    raw: &[RawStage],
+    gates: &[GatePlan],
+    checklists: &[ChecklistPlan],
+    c: &mut Checker,
+) -> (Vec<StagePlan>, BTreeMap<String, StageScript>) {
+    let mut stages = Vec::new();
+    let mut scripts = BTreeMap::new();
+    let mut ids = BTreeSet::new();
+    let mut used_gates = BTreeSet::new();
+    let mut used_lists = BTreeSet::new();
+    let mut rollouts = 0;
+    for stage in raw {
+        let id = stage.id.value.clone();
+        c.unique(&mut ids, &stage.id, "stage");
+        if stage.kind == StageKind::Rollout {
+            rollouts += 1;
+            if rollouts > 1 {
+                c.problem(&stage.id.referenced, "a release has one rollout stage");
+            }
+        }
+        if let Some(gate) = &stage.gate {
+            let defined = gates.iter().any(|g| g.id == gate.value);
+            check_used_once(gate, "gate", defined, &mut used_gates, c);
+        }
+        if stage.kind == StageKind::Approval && stage.gate.is_none() {
+            c.problem(
+                &stage.id.referenced,
+                format!("approval stage \"{id}\" names no gate"),
+            );
+        }
+        if let Some(list) = &stage.checklist {
+            let defined = checklists.iter().any(|l| l.id == list.value);
+            check_used_once(list, "checklist", defined, &mut used_lists, c);
+        }
+        let duration = stage_duration(stage, c);
+        scripts.insert(
+            id.clone(),
+            StageScript {
+                duration,
+                fails: stage.fails.clone(),
+            },
+        );
+        stages.push(StagePlan {
+            id,
+            name: stage
+                .name
+                .clone()
+                .unwrap_or_else(|| stage_title(stage.kind).to_string()),
+            kind: stage.kind,
+            expected: stage.kind.has_backend_work().then_some(duration),
+            gate: stage.gate.as_ref().map(|g| g.value.clone()),
+            checklist: stage.checklist.as_ref().map(|l| l.value.clone()),
+        });
+    }
+    if raw.is_empty() {
+        c.problem(&Location::UNKNOWN, "a scenario needs at least one stage");
+    } else if rollouts == 0 {
+        c.problem(
+            &raw[0].id.referenced,
+            "no stage has kind: rollout, so the strategy would never run",
+        );
+    }
+    (stages, scripts)
+}
+
+/// A stage's gate or checklist: defined, and no other stage's.
+fn check_used_once(
+    id: &S<String>,
+    what: &str,
+    defined: bool,
+    used: &mut BTreeSet<String>,
+    c: &mut Checker,
+) {
+    if !defined {
+        c.undefined(id, what);
+    } else if !used.insert(id.value.clone()) {
+        c.problem(
+            &id.referenced,
+            format!("{what} \"{}\" is used by two stages", id.value),
+        );
+    }
+}
+
+/// How long a stage's work takes; only a stage with work of its own may
+/// say.
+fn stage_duration(stage: &RawStage, c: &mut Checker) -> SignedDuration {
+    let duration = match &stage.duration {
+        Some(d) => c.duration(d),
+        None => default_stage_duration(stage.kind),
+    };
+    if let Some(d) = &stage.duration
+        && !stage.kind.has_backend_work()
+    {
+        c.problem(
+            &d.referenced,
+            format!(
+                "a {} stage takes as long as its {} take; it has no duration of its own",
+                stage_title(stage.kind).to_lowercase(),
+                if stage.kind == StageKind::Rollout {
+                    "steps"
+                } else {
+                    "sign-offs"
+                }
+            ),
+        );
+    }
+    duration
+}
+
+/// Every gate is some stage's: a gate no stage waits on would never open.
+fn check_gates_used(raw: &[RawGate], stages: &[StagePlan], c: &mut Checker) {
+    for gate in raw {
+        if !stages
+            .iter()
+            .any(|s| s.gate.as_deref() == Some(gate.id.value.as_str()))
+        {
+            c.problem(
+                &gate.id.referenced,
+                format!("gate \"{}\" is not used by any stage", gate.id.value),
+            );
+        }
+    }
+}
+
+/// How long a rollback takes, and the checklist worked through after it.
+fn convert_rollback(
+    raw: Option<&RawRollback>,
+    checklists: &[ChecklistPlan],
+    c: &mut Checker,
+) -> (SignedDuration, Option<String>) {
+    let Some(rb) = raw else {
+        return (SignedDuration::from_secs(60), None);
+    };
+    let d = c.duration(&rb.duration);
+    if let Some(list) = &rb.checklist
+        && !checklists.iter().any(|l| l.id == list.value)
+    {
+        c.undefined(list, "checklist");
+    }
+    (d, rb.checklist.as_ref().map(|l| l.value.clone()))
+}
+
+fn convert_window(raw: &RawWindow, c: &mut Checker) -> Window {
+    Window {
+        start: raw.start.value.parse::<Timestamp>().unwrap_or_else(|_| {
+            c.problem(
+                &raw.start.referenced,
+                format!(
+                    "`{}` is not a time: write it in RFC 3339, like 2026-11-24T14:00:00Z",
+                    raw.start.value
+                ),
+            );
+            Timestamp::UNIX_EPOCH
+        }),
+        length: c.positive_duration(&raw.length, "the window's length"),
+    }
+}
+
+/// When an incident or an actor's action happens; a `when` that is not
+/// exactly one of its forms is reported at `at`.
+fn convert_trigger(when: &RawWhen, at: &Location, defined: &Defined, c: &mut Checker) -> Trigger {
+    let after = when
+        .after
+        .as_ref()
+        .map(|a| c.duration(a))
+        .unwrap_or(SignedDuration::ZERO);
+    match (&when.at, &when.stage, &when.step) {
+        (Some(at), None, None) => {
+            if when.after.is_some() {
+                c.problem(&at.referenced, "`at` already says when; drop `after`");
+            }
+            Trigger::Elapsed(c.duration(at))
+        }
+        (None, Some(stage), None) => {
+            if !defined.stage(&stage.value) {
+                c.undefined(stage, "stage");
+            }
+            Trigger::Stage {
+                stage: stage.value.clone(),
+                after,
+            }
+        }
+        (None, None, Some(step)) => {
+            let n = step.value;
+            if n < 1 || n as usize > defined.steps {
+                c.problem(
+                    &step.referenced,
+                    format!(
+                        "step {n} does not exist: the rollout has steps 1 to {}",
+                        defined.steps
+                    ),
+                );
+            }
+            Trigger::Step {
+                step: (n.max(1) - 1) as usize,
+                after,
+            }
+        }
+        _ => {
+            c.problem(at, "`when` takes exactly one of `at`, `stage` or `step`");
+            Trigger::Elapsed(SignedDuration::ZERO)
+        }
+    }
+}
+
+/// An incident, or none when its series or its value cannot be read.
+fn convert_incident(inc: &RawIncident, defined: &Defined, c: &mut Checker) -> Option<Incident> {
+    let when = convert_trigger(&inc.when, &inc.series.referenced, defined, c);
+    let cohort = c.cohort(inc.cohort.as_ref());
+    let series = c.series(&inc.series)?;
+    let to = c.value_for(series, &inc.to)?;
+    Some(Incident {
+        name: inc.name.clone(),
+        when,
+        cohort,
+        series,
+        to,
+        ramp: inc
+            .ramp
+            .as_ref()
+            .map(|r| c.duration(r))
+            .unwrap_or(SignedDuration::from_secs(60)),
+        logs: inc.logs.clone(),
+    })
+}
+
+/// A scripted actor, or none when what it does cannot be known.
+fn convert_actor(actor: &RawActor, defined: &Defined, c: &mut Checker) -> Option<Actor> {
+    let when = convert_trigger(&actor.when, &actor.action.referenced, defined, c);
+    let action = convert_action(actor, defined, c)?;
+    Some(Actor {
+        name: actor.name.clone(),
+        when,
+        action,
+    })
+}
+
+fn convert_action(actor: &RawActor, defined: &Defined, c: &mut Checker) -> Option<Action> {
+    let gate = |c: &mut Checker| -> Option<String> {
+        let gate = actor.gate.as_ref()?;
+        if !defined.gate(&gate.value) {
+            c.undefined(gate, "gate");
+        }
+        Some(gate.value.clone())
+    };
+    Some(match actor.action.value {
+        ActorDo::Approve => Action::Approve {
+            gate: gate(c),
+            comment: actor.comment.clone(),
+        },
+        ActorDo::Reject => {
+            if actor.comment.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                c.problem(
+                    &actor.action.referenced,
+                    "a rejection needs a `comment` giving the reason",
+                );
+            }
+            Action::Reject {
+                gate: gate(c),
+                reason: actor.comment.clone().unwrap_or_default(),
+            }
+        }
+        ActorDo::Advance => Action::Advance,
+        ActorDo::PromoteFull => Action::PromoteFull,
+        ActorDo::Pause => Action::Pause {
+            reason: actor.comment.clone(),
+        },
+        ActorDo::Resume => Action::Resume,
+        ActorDo::Rollback => Action::Rollback {
+            reason: actor.comment.clone(),
+        },
+        ActorDo::Check => return convert_check(actor, defined, c),
+    })
+}
+
+/// `do: check`: a list and an item of it, or nothing to do.
+fn convert_check(actor: &RawActor, defined: &Defined, c: &mut Checker) -> Option<Action> {
+    let (Some(list), Some(item)) = (&actor.list, &actor.item) else {
+        c.problem(
+            &actor.action.referenced,
+            "`do: check` needs `list` and `item`",
+        );
+        return None;
+    };
+    match defined.checklist(&list.value) {
+        None => c.undefined(list, "checklist"),
+        Some(plan) if !plan.items.iter().any(|i| i.id == item.value) => c.problem(
+            &item.referenced,
+            format!(
+                "checklist \"{}\" has no item \"{}\"",
+                list.value, item.value
+            ),
+        ),
+        Some(_) => {}
+    }
+    Some(Action::Check {
+        list: list.value.clone(),
+        item: item.value.clone(),
+    })
 }
 
 fn convert_strategy(raw: &RawStrategy, c: &mut Checker) -> Strategy {
@@ -689,12 +775,7 @@ pub(crate) fn convert_rules(raw: &[RawRule], c: &mut Checker) -> Vec<Rule> {
     let mut names = BTreeSet::new();
     let mut rules = Vec::new();
     for r in raw {
-        if !names.insert(r.name.value.clone()) {
-            c.problem(
-                &r.name.referenced,
-                format!("rule \"{}\" is defined twice", r.name.value),
-            );
-        }
+        c.unique(&mut names, &r.name, "rule");
         let hold = c.duration(&r.hold);
         let cohort = c.cohort(r.cohort.as_ref());
         match r.condition.value.parse() {
@@ -774,4 +855,60 @@ fn convert_metrics(raw: Option<&RawMetrics>, c: &mut Checker) -> MetricProfile {
     profile.stable = stable;
     profile.canary = canary;
     profile
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate(required: u32, names: &[&str], self_approval: bool) -> GatePlan {
+        GatePlan {
+            id: "production".into(),
+            name: "Production".into(),
+            required,
+            approvers: Approvers::Named(names.iter().map(|n| n.to_string()).collect()),
+            self_approval,
+        }
+    }
+
+    fn enough(plan: &GatePlan, deployer: &str) -> Vec<String> {
+        let mut c = Checker::default();
+        check_enough_approvers(plan, deployer, &Location::UNKNOWN, &mut c);
+        match c.finish(()) {
+            Ok(()) => Vec::new(),
+            Err(problems) => problems.into_iter().map(|p| p.message).collect(),
+        }
+    }
+
+    #[test]
+    fn a_gate_counts_each_approver_once_and_not_the_deployer_who_may_not_sign() {
+        assert!(enough(&gate(2, &["dave", "erin"], false), "carol").is_empty());
+        assert_eq!(
+            enough(&gate(2, &["dave", "dave", "carol"], false), "carol"),
+            ["gate \"production\" needs 2 sign-offs but only 1 person may approve it (dave)"]
+        );
+        assert!(enough(&gate(2, &["dave", "carol"], true), "carol").is_empty());
+        assert_eq!(
+            enough(&gate(1, &["carol"], false), "carol"),
+            [
+                "nobody is allowed to approve gate \"production\": its only approver, carol, deployed this release and may not approve it"
+            ]
+        );
+    }
+
+    #[test]
+    fn problems_at_one_place_come_in_the_order_the_sections_are_checked() {
+        let text = "release: { service: s, from: v1, to: v2, deployer: dave }\n\
+                    strategy: { canary: { steps: [ { pause: 1m } ] } }\n\
+                    stages: []\n";
+        let problems = super::super::parse(text).unwrap_err();
+        let messages: Vec<_> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "the canary has no set_weight step",
+                "a scenario needs at least one stage"
+            ]
+        );
+    }
 }

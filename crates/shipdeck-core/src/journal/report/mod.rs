@@ -1,0 +1,543 @@
+//! The deployment report the runbook asks for, from a journal.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+mod markdown;
+mod timeline;
+
+use super::Journal;
+use crate::engine::Verdict;
+use crate::model::units::format_duration;
+use crate::model::{
+    AlertState, Cohort, CommandKind, EventKind, Outcome, Release, ReleasePlan, Series, Severity,
+};
+
+/// A metric per cohort: before the rollout, at its worst, and at the end.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricRow {
+    pub series: Series,
+    pub cohort: Cohort,
+    pub before: Option<f64>,
+    pub worst: Option<f64>,
+    pub after: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Approval {
+    pub gate: String,
+    pub operator: String,
+    pub at: Timestamp,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejection {
+    pub gate: String,
+    pub operator: String,
+    pub at: Timestamp,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackRecord {
+    /// An operator, or `rule:NAME`.
+    pub by: String,
+    pub automatic: bool,
+    pub reason: String,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemRecord {
+    pub text: String,
+    pub automatic: bool,
+    pub ticked_by: Option<String>,
+    pub at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistRecord {
+    pub name: String,
+    /// The checklist worked through after a rollback.
+    pub rollback: bool,
+    pub items: Vec<ItemRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRecord {
+    pub at: Timestamp,
+    pub rule: String,
+    pub severity: Severity,
+    pub state: AlertState,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandRecord {
+    pub at: Timestamp,
+    pub operator: String,
+    pub command: CommandKind,
+    pub accepted: bool,
+    /// The note of an accepted command, or why it was refused.
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Moment {
+    pub at: Timestamp,
+    pub what: String,
+}
+
+/// Everything a release manager asks of a window.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub release: String,
+    pub service: String,
+    pub version_from: String,
+    pub version_to: String,
+    pub environment: String,
+    pub strategy: String,
+    pub deployer: String,
+    /// Who ran the window that recorded this, and how (`console`, `events`).
+    pub recorded_by: String,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub duration: Option<String>,
+    /// `succeeded`, `rolled_back`, `failed`, `aborted`, or `unfinished`.
+    pub outcome: String,
+    /// Time the whole service's availability was below 95%.
+    pub downtime: String,
+    pub approvals: Vec<Approval>,
+    pub rejections: Vec<Rejection>,
+    pub rollback: Option<RollbackRecord>,
+    pub checklists: Vec<ChecklistRecord>,
+    pub metrics: Vec<MetricRow>,
+    pub alerts: Vec<AlertRecord>,
+    pub commands: Vec<CommandRecord>,
+    pub timeline: Vec<Moment>,
+    /// Damage found in the journal file (a torn last line, unreadable lines).
+    pub journal_warnings: Vec<String>,
+}
+
+const DOWN_BELOW: f64 = 0.95;
+/// A cohort whose last sample is older than this at the end had no traffic.
+const STALE: SignedDuration = SignedDuration::from_secs(60);
+
+/// Builds the report of a journal.
+pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
+    let release = journal.release();
+    let plan = release.plan.as_ref();
+    let of_plan = |field: fn(&ReleasePlan) -> String| plan.map(field).unwrap_or_default();
+    let samples = Samples::of(journal);
+    let mut commands = answered_commands(journal);
+    let mut timeline = timeline::told(journal, &release);
+    for (command, moment) in unanswered_commands(journal) {
+        commands.push(command);
+        timeline.push(moment);
+    }
+    timeline.sort_by_key(|m| m.at);
+    Report {
+        release: release.id.clone(),
+        service: of_plan(|p| p.service.clone()),
+        version_from: of_plan(|p| p.version_from.clone()),
+        version_to: of_plan(|p| p.version_to.clone()),
+        environment: of_plan(|p| p.environment.clone()),
+        strategy: of_plan(|p| p.strategy.name().to_string()),
+        deployer: of_plan(|p| p.deployer.clone()),
+        recorded_by: recorded_by(journal),
+        started_at: release.started_at,
+        finished_at: release.finished_at,
+        duration: release
+            .started_at
+            .zip(release.finished_at.or(release.last_at))
+            .map(|(a, b)| format_duration(b.duration_since(a))),
+        outcome: match release.outcome() {
+            Some(o) => o.name().to_string(),
+            None => "unfinished".to_string(),
+        },
+        downtime: format_duration(samples.downtime()),
+        approvals: approvals(&release),
+        rejections: rejections(&release),
+        rollback: rollback(&release),
+        checklists: checklists(&release),
+        metrics: samples.rows(journal),
+        alerts: alerts(journal),
+        commands,
+        timeline,
+        journal_warnings: warnings,
+    }
+}
+
+fn recorded_by(journal: &Journal) -> String {
+    match &journal.window {
+        Some(super::Record::Window { operator, mode, .. }) => format!("{operator} ({mode})"),
+        _ => "unknown".to_string(),
+    }
+}
+
+/// A journal's metric samples, in order, per series and cohort.
+struct Samples {
+    by_series: BTreeMap<(Series, Cohort), Vec<(Timestamp, f64)>>,
+    /// When the window opened: samples before it are a metrics source's
+    /// history.
+    opened: Option<Timestamp>,
+}
+
+impl Samples {
+    fn of(journal: &Journal) -> Samples {
+        let mut by_series: BTreeMap<_, Vec<_>> = BTreeMap::new();
+        for e in &journal.events {
+            if let EventKind::Metric {
+                series,
+                cohort,
+                value,
+            } = e.kind
+            {
+                by_series
+                    .entry((series, cohort))
+                    .or_default()
+                    .push((e.at, value));
+            }
+        }
+        Samples {
+            by_series,
+            opened: journal.events.first().map(|e| e.at),
+        }
+    }
+
+    /// How long the whole service's availability stayed below 95%.
+    fn downtime(&self) -> SignedDuration {
+        let mut downtime = SignedDuration::ZERO;
+        if let Some(availability) = self.by_series.get(&(Series::Availability, Cohort::All)) {
+            for pair in availability.windows(2) {
+                if pair[0].1 < DOWN_BELOW && self.opened.is_none_or(|o| pair[0].0 >= o) {
+                    downtime += pair[1].0.duration_since(pair[0].0);
+                }
+            }
+        }
+        downtime
+    }
+
+    /// The error rate and p95 latency of each cohort that has samples.
+    fn rows(&self, journal: &Journal) -> Vec<MetricRow> {
+        let marks = Marks {
+            began: journal
+                .events
+                .iter()
+                .find(|e| matches!(e.kind, EventKind::CanaryStep { .. }))
+                .map(|e| e.at),
+            opened: self.opened,
+            last_sample: self
+                .by_series
+                .values()
+                .filter_map(|v| v.last())
+                .map(|(at, _)| *at)
+                .max(),
+            traffic_moved: journal
+                .events
+                .iter()
+                .rev()
+                .find(|e| {
+                    matches!(
+                        e.kind,
+                        EventKind::CanaryStep { .. } | EventKind::RollbackStarted { .. }
+                    )
+                })
+                .map(|e| e.at),
+        };
+        let mut rows = Vec::new();
+        for series in [Series::ErrorRate, Series::LatencyP95] {
+            for cohort in [Cohort::Canary, Cohort::Stable, Cohort::All] {
+                if let Some(values) = self.by_series.get(&(series, cohort)) {
+                    rows.push(marks.row(series, cohort, values));
+                }
+            }
+        }
+        rows
+    }
+}
+
+/// The moments a metric row is measured against.
+struct Marks {
+    /// The rollout's first step.
+    began: Option<Timestamp>,
+    opened: Option<Timestamp>,
+    /// The last sample of any series.
+    last_sample: Option<Timestamp>,
+    /// The last step or rollback: when traffic last moved.
+    traffic_moved: Option<Timestamp>,
+}
+
+impl Marks {
+    /// One series of one cohort: its samples, in order, never empty.
+    fn row(&self, series: Series, cohort: Cohort, values: &[(Timestamp, f64)]) -> MetricRow {
+        let mean = |vs: &[(Timestamp, f64)]| {
+            (!vs.is_empty()).then(|| vs.iter().map(|(_, v)| v).sum::<f64>() / vs.len() as f64)
+        };
+        let before: Vec<_> = values
+            .iter()
+            .copied()
+            .filter(|(at, _)| self.began.is_none_or(|b| *at < b))
+            .collect();
+        // At the end: the samples since traffic last moved (a step or a
+        // rollback), at most the last four, and none for a cohort that
+        // no longer had traffic when the window ended.
+        let (last_at, _) = values[values.len() - 1];
+        let still_served = self
+            .last_sample
+            .is_none_or(|end| end.duration_since(last_at) <= STALE);
+        let settled: Vec<_> = values
+            .iter()
+            .copied()
+            .filter(|(at, _)| self.traffic_moved.is_none_or(|moved| *at > moved))
+            .collect();
+        let last = &settled[settled.len().saturating_sub(4)..];
+        MetricRow {
+            series,
+            cohort,
+            before: if self.began.is_some() {
+                mean(&before)
+            } else {
+                None
+            },
+            // History read from before the window (a metrics source's) is a
+            // baseline, never this window's worst.
+            worst: values
+                .iter()
+                .filter(|(at, _)| self.opened.is_none_or(|o| *at >= o))
+                .map(|(_, v)| *v)
+                .reduce(f64::max),
+            after: if still_served { mean(last) } else { None },
+        }
+    }
+}
+
+fn approvals(release: &Release) -> Vec<Approval> {
+    release
+        .gates
+        .iter()
+        .flat_map(|g| {
+            g.signoffs.iter().map(|s| Approval {
+                gate: g.plan.name.clone(),
+                operator: s.operator.clone(),
+                at: s.at,
+                comment: s.comment.clone(),
+            })
+        })
+        .collect()
+}
+
+fn rejections(release: &Release) -> Vec<Rejection> {
+    release
+        .gates
+        .iter()
+        .filter_map(|g| {
+            g.rejection.as_ref().map(|r| Rejection {
+                gate: g.plan.name.clone(),
+                operator: r.operator.clone(),
+                at: r.at,
+                reason: r.reason.clone(),
+            })
+        })
+        .collect()
+}
+
+fn rollback(release: &Release) -> Option<RollbackRecord> {
+    release.rollback.as_ref().map(|r| RollbackRecord {
+        by: r.by.clone(),
+        automatic: r.by.starts_with("rule:"),
+        reason: r.reason.clone(),
+        started_at: r.started_at,
+        finished_at: r.finished_at,
+    })
+}
+
+fn checklists(release: &Release) -> Vec<ChecklistRecord> {
+    let rollback_list = release
+        .plan
+        .as_ref()
+        .and_then(|p| p.rollback_checklist.as_deref());
+    release
+        .checklists
+        .iter()
+        .map(|c| ChecklistRecord {
+            rollback: rollback_list == Some(c.id.as_str()),
+            name: c.name.clone(),
+            items: c
+                .items
+                .iter()
+                .map(|i| ItemRecord {
+                    text: i.plan.text.clone(),
+                    automatic: i.plan.automatic,
+                    ticked_by: i.ticked.as_ref().map(|t| t.by.clone()),
+                    at: i.ticked.as_ref().map(|t| t.at),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn alerts(journal: &Journal) -> Vec<AlertRecord> {
+    journal
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Alert {
+                rule,
+                severity,
+                state,
+                message,
+                ..
+            } => Some(AlertRecord {
+                at: e.at,
+                rule: rule.clone(),
+                severity: *severity,
+                state: *state,
+                message: message.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The commands the events answer, accepted or refused, in order.
+fn answered_commands(journal: &Journal) -> Vec<CommandRecord> {
+    journal
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::CommandAccepted { command, note } => Some(CommandRecord {
+                at: e.at,
+                operator: command.operator.clone(),
+                command: command.action.kind(),
+                accepted: true,
+                message: note.clone(),
+            }),
+            EventKind::CommandRejected { command, reason } => Some(CommandRecord {
+                at: e.at,
+                operator: command.operator.clone(),
+                command: command.action.kind(),
+                accepted: false,
+                message: Some(reason.clone()),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Commands on the record that no event answers: the window ended (a
+/// crash, a kill) between recording a command and hearing back. Each with
+/// its moment on the timeline.
+fn unanswered_commands(journal: &Journal) -> Vec<(CommandRecord, Moment)> {
+    let answered: BTreeSet<&str> = journal
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::CommandAccepted { command, .. }
+            | EventKind::CommandRejected { command, .. } => Some(command.id.as_str()),
+            _ => None,
+        })
+        .collect();
+    journal
+        .commands
+        .iter()
+        .filter(|(_, c)| !answered.contains(c.id.as_str()))
+        .map(|(at, command)| {
+            let verdict = journal
+                .verdicts
+                .iter()
+                .find(|v| v.id == command.id)
+                .map(|v| &v.verdict);
+            let record = CommandRecord {
+                at: *at,
+                operator: command.operator.clone(),
+                command: command.action.kind(),
+                accepted: verdict.is_some_and(Verdict::is_accepted),
+                message: match verdict {
+                    Some(Verdict::Accepted { note }) => note.clone(),
+                    Some(Verdict::Refused(refusal)) => Some(refusal.reason.clone()),
+                    None => Some("no answer is on the record: the window ended first".to_string()),
+                },
+            };
+            let moment = Moment {
+                at: *at,
+                what: format!(
+                    "{} asked to {}; no answer is on the record (the window ended first)",
+                    command.operator,
+                    command.action.words()
+                ),
+            };
+            (record, moment)
+        })
+        .collect()
+}
+
+/// The outcome word for a summary line.
+pub fn outcome_word(outcome: Option<Outcome>, in_flight: bool) -> &'static str {
+    match outcome {
+        Some(o) => o.name(),
+        None if in_flight => "unfinished",
+        None => "not started",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + secs).unwrap()
+    }
+
+    fn samples(values: &[(i64, f64)]) -> Vec<(Timestamp, f64)> {
+        values.iter().map(|&(s, v)| (at(s), v)).collect()
+    }
+
+    #[test]
+    fn a_metric_row_ends_on_the_last_four_samples_since_traffic_last_moved() {
+        let marks = Marks {
+            began: Some(at(30)),
+            opened: Some(at(0)),
+            last_sample: Some(at(120)),
+            traffic_moved: Some(at(45)),
+        };
+        let values = samples(&[
+            (-15, 9.0), // history from before the window: never the worst
+            (0, 1.0),
+            (15, 3.0),
+            (30, 5.0),
+            (45, 8.0),
+            (60, 2.0),
+            (75, 2.0),
+            (90, 4.0),
+            (105, 4.0),
+            (120, 6.0),
+        ]);
+        let row = marks.row(Series::ErrorRate, Cohort::Canary, &values);
+        assert_eq!(row.before, Some((9.0 + 1.0 + 3.0) / 3.0));
+        assert_eq!(row.worst, Some(8.0));
+        assert_eq!(row.after, Some((2.0 + 4.0 + 4.0 + 6.0) / 4.0));
+    }
+
+    #[test]
+    fn a_cohort_that_went_quiet_has_no_value_at_the_end_and_no_rollout_no_before() {
+        let marks = Marks {
+            began: None,
+            opened: None,
+            last_sample: Some(at(600)),
+            traffic_moved: None,
+        };
+        let row = marks.row(
+            Series::LatencyP95,
+            Cohort::Canary,
+            &samples(&[(0, 0.2), (15, 0.3)]),
+        );
+        assert_eq!(row.before, None);
+        assert_eq!(row.worst, Some(0.3));
+        assert_eq!(row.after, None);
+    }
+}

@@ -1,0 +1,192 @@
+//! The report's timeline: what happened, told from the journal's events.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+
+use super::Moment;
+use crate::journal::Journal;
+use crate::model::{
+    Action, Command, Event, EventKind, GateState, Release, SignOff, StageState, StepState,
+};
+
+/// What happened, told from the events in order (unsorted).
+pub(super) fn told(journal: &Journal, release: &Release) -> Vec<Moment> {
+    let mut narrator = Narrator {
+        release,
+        at: Timestamp::UNIX_EPOCH,
+        signed: BTreeMap::new(),
+        weight: 0,
+        moments: Vec::new(),
+    };
+    for e in &journal.events {
+        narrator.tell(e);
+    }
+    narrator.moments
+}
+
+/// Tells events as moments of the timeline, remembering what it told.
+struct Narrator<'a> {
+    release: &'a Release,
+    /// The time of the event being told.
+    at: Timestamp,
+    /// How many sign-offs of each gate were told already.
+    signed: BTreeMap<String, usize>,
+    /// The new version's share of traffic as last told.
+    weight: u8,
+    moments: Vec<Moment>,
+}
+
+impl Narrator<'_> {
+    fn say(&mut self, what: String) {
+        self.moments.push(Moment { at: self.at, what });
+    }
+
+    fn stage_name(&self, id: &str) -> String {
+        self.release
+            .stage(id)
+            .map(|s| s.plan.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    fn gate_name(&self, id: &str) -> String {
+        self.release
+            .gate(id)
+            .map(|g| g.plan.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    fn tell(&mut self, e: &Event) {
+        self.at = e.at;
+        match &e.kind {
+            EventKind::ReleaseStarted { plan } => self.say(format!(
+                "Release started: {} {} → {} ({}), deployed by {}",
+                plan.service,
+                plan.version_from,
+                plan.version_to,
+                plan.strategy.name(),
+                plan.deployer
+            )),
+            EventKind::StageChanged { stage, state, note } => {
+                self.stage_changed(stage, *state, note.as_deref())
+            }
+            EventKind::GateChanged {
+                gate,
+                state,
+                signoffs,
+                rejection,
+            } => self.gate_changed(gate, *state, signoffs, rejection.as_ref()),
+            EventKind::CanaryStep { weight, state, .. } => self.canary_step(*weight, *state),
+            EventKind::Alert {
+                rule,
+                state,
+                message,
+                ..
+            } => self.say(format!("Alert {rule} {}: {message}", state.verb())),
+            EventKind::CommandAccepted { command, note } => {
+                self.command_accepted(command, note.as_deref())
+            }
+            EventKind::CommandRejected { command, reason } => self.say(format!(
+                "{}'s {} refused: {reason}",
+                command.operator,
+                command.action.words()
+            )),
+            EventKind::ReleasePaused { by, .. } => self.say(format!("Paused by {by}")),
+            EventKind::ReleaseResumed { by, .. } => self.say(format!("Resumed by {by}")),
+            EventKind::RollbackStarted { by, reason } if by.starts_with("rule:") => {
+                self.say(format!("Automatic rollback: {reason}"))
+            }
+            EventKind::RollbackStarted { by, reason } => {
+                self.say(format!("Rollback started by {by}: {reason}"))
+            }
+            EventKind::RollbackReason { by, reason } => {
+                self.say(format!("{by} gave the rollback's reason: {reason}"))
+            }
+            EventKind::RollbackFinished {} => self.say("Rollback finished".to_string()),
+            EventKind::ReleaseFinished { outcome } => {
+                self.say(format!("Release finished: {}", outcome.words()))
+            }
+            EventKind::Log { .. }
+            | EventKind::Metric { .. }
+            | EventKind::ChecklistChanged { .. } => {}
+        }
+    }
+
+    fn stage_changed(&mut self, stage: &str, state: StageState, note: Option<&str>) {
+        let name = self.stage_name(stage);
+        let note = note.map(|n| format!(": {n}")).unwrap_or_default();
+        match state {
+            StageState::Running => self.say(format!("{name} started{note}")),
+            StageState::Succeeded => self.say(format!("{name} succeeded")),
+            StageState::Failed => self.say(format!("{name} failed{note}")),
+            StageState::Cancelled => self.say(format!("{name} cancelled")),
+            _ => {}
+        }
+    }
+
+    /// Each sign-off not told yet, then the gate's decision.
+    fn gate_changed(
+        &mut self,
+        gate: &str,
+        state: GateState,
+        signoffs: &[SignOff],
+        rejection: Option<&crate::model::Rejection>,
+    ) {
+        let name = self.gate_name(gate);
+        let before = self
+            .signed
+            .insert(gate.to_string(), signoffs.len())
+            .unwrap_or(0);
+        for s in signoffs.iter().skip(before) {
+            let comment = s
+                .comment
+                .as_deref()
+                .map(|c| format!(": “{c}”"))
+                .unwrap_or_default();
+            self.say(format!("{} signed off {name}{comment}", s.operator));
+        }
+        match (state, rejection) {
+            (GateState::Approved, _) => self.say(format!("{name} approved")),
+            (GateState::Rejected, Some(r)) => {
+                self.say(format!("{name} rejected by {}: {}", r.operator, r.reason))
+            }
+            _ => {}
+        }
+    }
+
+    /// A step that moved traffic, once it has.
+    fn canary_step(&mut self, weight: u8, state: StepState) {
+        if weight != self.weight && state != StepState::Started {
+            let to = self
+                .release
+                .plan
+                .as_ref()
+                .map_or("the new version", |p| p.version_to.as_str());
+            self.say(format!("Traffic to {to}: {weight}%"));
+        }
+        self.weight = weight;
+    }
+
+    fn command_accepted(&mut self, command: &Command, note: Option<&str>) {
+        // A rollback accepted with a note changed nothing new (it was
+        // already under way, or only added its reason).
+        let repeated = matches!(command.action, Action::Rollback { .. }) && note.is_some();
+        let told = matches!(
+            command.action,
+            Action::Advance
+                | Action::PromoteFull
+                | Action::Pause { .. }
+                | Action::Resume
+                | Action::Retry { .. }
+                | Action::Rollback { .. }
+        );
+        if told && !repeated {
+            let note = note.map(|n| format!(" ({n})")).unwrap_or_default();
+            self.say(format!(
+                "{} asked to {}{note}",
+                command.operator,
+                command.action.words()
+            ));
+        }
+    }
+}
