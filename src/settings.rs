@@ -270,7 +270,8 @@ fn read_config(
 }
 
 /// Resolves the settings. `env` reads an environment variable (injected so
-/// tests need not touch the process's environment).
+/// tests need not touch the process's environment). One chain per setting,
+/// in the order `shipdeck config` shows them.
 pub fn resolve(
     flags: &Flags,
     env: &dyn Fn(&str) -> Option<String>,

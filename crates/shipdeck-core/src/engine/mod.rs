@@ -116,7 +116,8 @@ impl Engine {
         verdict
     }
 
-    /// The effects of a command the policy accepted, on what it resolved.
+    /// The effects of a command the policy accepted, on what it resolved:
+    /// one arm per action, the longer ones steps of their own.
     fn execute(&mut self, command: &Command, target: &Target, now: Timestamp) {
         let operator = command.operator.clone();
         match &command.action {

@@ -387,6 +387,9 @@ impl Release {
     /// own. Events must arrive in `seq` order; one already applied (an old
     /// or repeated `seq`) is ignored, so a resumed stream can never count
     /// anything twice.
+    ///
+    /// One arm per event kind, so the reducer reads as a table of what each
+    /// event does; an arm longer than a few lines is a step of its own.
     pub fn apply<'a>(&mut self, change: impl Into<Change<'a>>) {
         let event = match change.into() {
             Change::Event(event) => event,

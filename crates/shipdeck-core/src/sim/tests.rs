@@ -284,7 +284,8 @@ fn without_people_the_simulator_says_it_is_stalled_and_on_what() {
 }
 
 /// With metrics from a Prometheus, the simulator's own samples reach no rule
-/// and no event; what it is given does, and rolls the canary back.
+/// and no event; what it is given does, and rolls the canary back. (One
+/// story from history to rollback, told in order, so it runs long.)
 #[test]
 fn external_metrics_are_what_the_rules_judge() {
     let options = SimOptions {
