@@ -613,21 +613,18 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
-    fn config_file(text: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "shipdeck-settings-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("config.yaml");
+    /// A config file in a folder of its own, removed with the folder.
+    fn config_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
         std::fs::write(&path, text).unwrap();
-        path
+        (dir, path)
     }
 
     #[test]
     fn flags_beat_the_environment_which_beats_the_file_which_beats_defaults() {
-        let path = config_file("operator: from-file\nframe_cap: 20\nlog_ring: 500\ntheme: light\n");
+        let (_dir, path) =
+            config_file("operator: from-file\nframe_cap: 20\nlog_ring: 500\ntheme: light\n");
         let flags = Flags {
             config: Some(path.clone()),
             operator: Some("from-flag".into()),
@@ -682,7 +679,7 @@ mod tests {
 
     #[test]
     fn a_partial_key_map_names_only_what_it_changes() {
-        let path = config_file("keys:\n  rollback: ctrl+r\n");
+        let (_dir, path) = config_file("keys:\n  rollback: ctrl+r\n");
         let s = resolve(
             &Flags {
                 config: Some(path),
@@ -698,7 +695,7 @@ mod tests {
 
     #[test]
     fn a_bad_config_or_environment_is_reported_not_ignored() {
-        let path = config_file("keys:\n  rollbak: R\n");
+        let (_dir, path) = config_file("keys:\n  rollbak: R\n");
         let err = resolve(
             &Flags {
                 config: Some(path.clone()),

@@ -184,15 +184,13 @@ mod tests {
     #[test]
     fn a_file_others_can_read_is_refused() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("shipdeck-tokens-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("tokens.yaml");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.yaml");
         std::fs::write(&path, format!("alice: {ALICE}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = Tokens::load(&path).unwrap_err();
         assert!(err.contains("chmod 600"), "{err}");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert!(Tokens::load(&path).is_ok());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
