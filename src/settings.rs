@@ -139,24 +139,13 @@ fn dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "shipdeck")
 }
 
-/// The name of the account this process runs as, from the password file.
-fn account_name() -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
-    std::fs::read_to_string("/etc/passwd")
-        .ok()?
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|fields| fields.get(2) == Some(&uid.as_str()))
-        .and_then(|fields| fields.first().map(|n| n.to_string()))
-}
-
-/// The login name: `$USER`, `$LOGNAME`, or the account's name.
+/// The login name: `$USER`, `$LOGNAME`, or the name of the account this
+/// process runs as, as the system's user database knows it.
 fn login_name(env: &dyn Fn(&str) -> Option<String>) -> String {
-    env("USER")
-        .or_else(|| env("LOGNAME"))
-        .filter(|n| !n.trim().is_empty())
-        .or_else(account_name)
+    let named = |var| env(var).filter(|n: &String| !n.trim().is_empty());
+    named("USER")
+        .or_else(|| named("LOGNAME"))
+        .or_else(|| whoami::username().ok())
         .unwrap_or_else(|| "operator".to_string())
 }
 
@@ -675,6 +664,28 @@ mod tests {
             s.operator,
             Setting::new("login".to_string(), Source::Default)
         );
+    }
+
+    #[test]
+    fn the_login_name_is_user_then_logname_then_the_account() {
+        let name = |pairs: &[(&str, &str)]| login_name(&env_of(pairs));
+        assert_eq!(name(&[("USER", "dave"), ("LOGNAME", "erin")]), "dave");
+        assert_eq!(name(&[("LOGNAME", "erin")]), "erin");
+        assert_eq!(name(&[("USER", " "), ("LOGNAME", "erin")]), "erin");
+        // Neither set: the account, as `id -un` names it (an account the
+        // system has no name for is "operator").
+        let id = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .expect("id runs");
+        let account = String::from_utf8(id.stdout).unwrap();
+        let account = if id.status.success() {
+            account.trim()
+        } else {
+            "operator"
+        };
+        assert_eq!(name(&[]), account);
+        assert_eq!(name(&[("USER", ""), ("LOGNAME", "")]), account);
     }
 
     #[test]
