@@ -354,14 +354,19 @@ pub fn tui(
         .enable_all()
         .build()
         .map_err(|cause| ConsoleError::new("cannot start the async runtime", cause))?;
-    runtime.block_on(async {
+    let ending = runtime.block_on(async {
         let handle = backend();
         let mut guard = terminal::enter()
             .map_err(|cause| ConsoleError::new("cannot take over the terminal", cause))?;
         let ending = runtime::run(&mut guard.terminal, app, handle, journal, frame_cap).await;
         drop(guard);
         ending.map_err(|cause| ConsoleError::new("the console stopped on an error", cause))
-    })
+    });
+    // A log on standard input (`--logs -`) is read by a blocking thread
+    // that only a new line or the pipe's end lets go: the console ends
+    // without waiting for it.
+    runtime.shutdown_background();
+    ending
 }
 
 /// Says how the console ended, and returns the exit status for it.
