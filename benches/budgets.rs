@@ -12,18 +12,17 @@
 //! when a budget is missed.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Read, Write};
-use std::os::fd::{BorrowedFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "../tests/common/terminal.rs"]
+mod terminal;
 
 use ratatui::Terminal;
 use ratatui::backend::{CrosstermBackend, TestBackend};
@@ -31,158 +30,11 @@ use shipdeck::backend::Update;
 use shipdeck::model::LogLine;
 use shipdeck::tui::app::Msg;
 use shipdeck::tui::views;
+use terminal::Pty;
 
 const COLS: u16 = 200;
 const ROWS: u16 = 60;
 const HELP_MARKER: &str = "show or hide this help";
-
-/// A program running in a pseudo-terminal, its screen kept by a VT parser.
-struct Pty {
-    child: std::process::Child,
-    master: File,
-    chunks: Receiver<(Instant, Vec<u8>)>,
-    screen: vt100::Parser,
-    /// Bytes the program has written since the last `take_bytes`.
-    bytes: u64,
-    /// Times at which output arrived since the last `take_bytes`.
-    arrivals: Vec<Instant>,
-    _reader: JoinHandle<()>,
-}
-
-impl Pty {
-    fn spawn(program: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<Stdio>) -> Pty {
-        use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-        let master: OwnedFd =
-            openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
-        grantpt(&master).unwrap();
-        unlockpt(&master).unwrap();
-        let name = ptsname(&master, Vec::new()).unwrap();
-        rustix::termios::tcsetwinsize(
-            &master,
-            rustix::termios::Winsize {
-                ws_row: ROWS,
-                ws_col: COLS,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            },
-        )
-        .unwrap();
-        let slave = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(name.to_str().unwrap())
-            .unwrap();
-        let mut command = Command::new(program);
-        command
-            .args(args)
-            .env("TERM", "xterm-256color")
-            .envs(env.iter().copied())
-            .stdin(stdin.unwrap_or_else(|| Stdio::from(slave.try_clone().unwrap())))
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
-            .stderr(Stdio::from(slave));
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            command.pre_exec(|| {
-                rustix::process::setsid()?;
-                rustix::process::ioctl_tiocsctty(BorrowedFd::borrow_raw(1))?;
-                Ok(())
-            });
-        }
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-        let master = File::from(master);
-        let mut reading = master.try_clone().unwrap();
-        let (tx, chunks) = channel();
-        let reader = std::thread::spawn(move || {
-            let mut buffer = vec![0u8; 1 << 16];
-            while let Ok(n) = reading.read(&mut buffer) {
-                if n == 0 || tx.send((Instant::now(), buffer[..n].to_vec())).is_err() {
-                    return;
-                }
-            }
-        });
-        Pty {
-            child,
-            master,
-            chunks,
-            screen: vt100::Parser::new(ROWS, COLS, 0),
-            bytes: 0,
-            arrivals: Vec::new(),
-            _reader: reader,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn take(&mut self, chunk: &[u8], at: Instant) {
-        self.screen.process(chunk);
-        self.bytes += chunk.len() as u64;
-        self.arrivals.push(at);
-    }
-
-    /// Reads output until the screen satisfies `ready`; when it did.
-    fn wait_until(&mut self, within: Duration, ready: impl Fn(&str) -> bool) -> Option<Instant> {
-        if ready(&self.screen.screen().contents()) {
-            return Some(Instant::now());
-        }
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            match self.chunks.recv_timeout(left) {
-                Ok((at, chunk)) => {
-                    self.take(&chunk, at);
-                    // Only look at the screen once what has arrived is read.
-                    while let Ok((at, chunk)) = self.chunks.try_recv() {
-                        self.take(&chunk, at);
-                    }
-                    if ready(&self.screen.screen().contents()) {
-                        return Some(at);
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => return None,
-                Err(RecvTimeoutError::Disconnected) => return None,
-            }
-        }
-    }
-
-    fn wait_for(&mut self, text: &str, within: Duration) -> Option<Instant> {
-        self.wait_until(within, |screen| screen.contains(text))
-    }
-
-    /// Keeps reading for `how_long`.
-    fn pump(&mut self, how_long: Duration) {
-        let _ = self.wait_until(how_long, |_| false);
-    }
-
-    /// Bytes and arrival times since the last call.
-    fn take_bytes(&mut self) -> (u64, Vec<Instant>) {
-        while let Ok((at, chunk)) = self.chunks.try_recv() {
-            self.take(&chunk, at);
-        }
-        (
-            std::mem::take(&mut self.bytes),
-            std::mem::take(&mut self.arrivals),
-        )
-    }
-
-    fn keys(&mut self, keys: &[u8]) -> Instant {
-        let at = Instant::now();
-        self.master.write_all(keys).unwrap();
-        at
-    }
-
-    fn cpu(&self) -> Duration {
-        cpu_of(self.pid())
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// CPU time (user + system) a process has used.
 fn cpu_of(pid: u32) -> Duration {
@@ -313,29 +165,28 @@ struct Bench {
 }
 
 impl Bench {
-    fn console(&self, args: &[&str], stdin: Option<Stdio>) -> Pty {
-        let journal = self.dir.join("journal");
+    /// The release binary in a 200x60 terminal, its files in the bench's
+    /// folder.
+    fn console(&self, args: &[&str]) -> Pty {
         let state = self.dir.join("state");
-        Pty::spawn(
-            &self.bin,
-            args,
-            &[
-                ("SHIPDECK_JOURNAL_DIR", journal.to_str().unwrap()),
-                ("XDG_STATE_HOME", state.to_str().unwrap()),
-                ("XDG_CONFIG_HOME", state.to_str().unwrap()),
-                ("SHIPDECK_OPERATOR", "bench"),
-            ],
-            stdin,
-        )
+        let mut command = Command::new(&self.bin);
+        command
+            .args(args)
+            .env("SHIPDECK_JOURNAL_DIR", self.dir.join("journal"))
+            .env("XDG_STATE_HOME", &state)
+            .env("XDG_CONFIG_HOME", &state)
+            .env("SHIPDECK_OPERATOR", "bench");
+        Pty::spawn(command, COLS, ROWS)
     }
 
     fn startup(&mut self) -> Duration {
         let mut samples = Vec::new();
         for _ in 0..20 {
             let started = Instant::now();
-            let mut console = self.console(&["--scenario", "happy-canary"], None);
+            let mut console = self.console(&["--scenario", "happy-canary"]);
             let drawn = console
-                .wait_until(Duration::from_secs(10), |s| {
+                .wait_until(Duration::from_secs(10), |screen| {
+                    let s = screen.contents();
                     s.contains("Stages") && s.contains("Logs") && s.contains("quit")
                 })
                 .expect("the console drew its first frame");
@@ -359,15 +210,12 @@ impl Bench {
         let log = self.dir.join(format!("latency-{rate}.log"));
         let _ = std::fs::remove_file(&log);
         File::create(&log).unwrap();
-        let mut console = self.console(
-            &[
-                "--scenario",
-                "happy-canary",
-                "--logs",
-                log.to_str().unwrap(),
-            ],
-            None,
-        );
+        let mut console = self.console(&[
+            "--scenario",
+            "happy-canary",
+            "--logs",
+            log.to_str().unwrap(),
+        ]);
         console
             .wait_for("quit", Duration::from_secs(10))
             .expect("the console started");
@@ -384,7 +232,7 @@ impl Bench {
             let opening = n % 2 == 0;
             let sent = console.keys(b"?");
             let shown = console.wait_until(Duration::from_secs(5), |s| {
-                s.contains(HELP_MARKER) == opening
+                s.contents().contains(HELP_MARKER) == opening
             });
             match shown {
                 Some(at) => samples.push(at.saturating_duration_since(sent)),
@@ -434,16 +282,13 @@ impl Bench {
 
     fn idle(&mut self) {
         let secs = if self.quick { 10 } else { 60 };
-        let mut console = self.console(
-            &[
-                "--scenario",
-                "happy-canary",
-                "--speed",
-                "max",
-                "--autopilot",
-            ],
-            None,
-        );
+        let mut console = self.console(&[
+            "--scenario",
+            "happy-canary",
+            "--speed",
+            "max",
+            "--autopilot",
+        ]);
         console
             .wait_for("SUCCEEDED", Duration::from_secs(20))
             .expect("the release finished");
@@ -460,9 +305,9 @@ impl Bench {
                 quiet_since = Instant::now();
             }
         }
-        let before = console.cpu();
+        let before = cpu_of(console.pid());
         console.pump(Duration::from_secs(secs));
-        let used = console.cpu() - before;
+        let used = cpu_of(console.pid()) - before;
         let (bytes, _) = console.take_bytes();
         console.stop();
         let share = used.as_secs_f64() / secs as f64 * 100.0;
@@ -491,9 +336,13 @@ impl Bench {
                 ("XDG_CONFIG_HOME", state.to_str().unwrap()),
             ];
             let mut pty = match tool {
-                "shipdeck" => self.console(&["--scenario", "happy-canary", "--logs", path], None),
-                "lnav" if which("lnav") => Pty::spawn("lnav", &[path], &home, None),
-                "less" if which("less") => Pty::spawn("less", &["+F", path], &home, None),
+                "shipdeck" => self.console(&["--scenario", "happy-canary", "--logs", path]),
+                "lnav" if which("lnav") => {
+                    Pty::spawn(tool_command("lnav", &[path], &home), COLS, ROWS)
+                }
+                "less" if which("less") => {
+                    Pty::spawn(tool_command("less", &["+F", path], &home), COLS, ROWS)
+                }
                 _ => {
                     self.rows.push(row(
                         &format!("{tool}, 100k lines/s for {secs} s"),
@@ -506,9 +355,9 @@ impl Bench {
             };
             pty.pump(Duration::from_secs(2));
             let stream = Stream::start(&log, rate, 0);
-            let before = pty.cpu();
+            let before = cpu_of(pty.pid());
             pty.pump(Duration::from_secs(secs));
-            let used = pty.cpu() - before;
+            let used = cpu_of(pty.pid()) - before;
             let last = stream.stop();
             let share = used.as_secs_f64() / secs as f64 * 100.0;
             let rss = memory_of(pty.pid(), "VmRSS:");
@@ -549,15 +398,12 @@ impl Bench {
         out.flush().unwrap();
         drop(out);
         let started = Instant::now();
-        let mut console = self.console(
-            &[
-                "--scenario",
-                "happy-canary",
-                "--logs",
-                log.to_str().unwrap(),
-            ],
-            None,
-        );
+        let mut console = self.console(&[
+            "--scenario",
+            "happy-canary",
+            "--logs",
+            log.to_str().unwrap(),
+        ]);
         let shown = console.wait_for("seq=1000000 ", Duration::from_secs(30));
         let took = shown.map(|at| {
             at.saturating_duration_since(started)
@@ -670,6 +516,13 @@ fn bursts(arrivals: &[Instant]) -> usize {
     count
 }
 
+/// Another tool, for comparison, with its settings in `env`.
+fn tool_command(program: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(program);
+    command.args(args).envs(env.iter().copied());
+    command
+}
+
 fn which(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
@@ -697,11 +550,13 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("shipdeck-budgets-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::Builder::new()
+        .prefix("shipdeck-budgets-")
+        .tempdir()
+        .unwrap();
     let mut bench = Bench {
         bin: env!("CARGO_BIN_EXE_shipdeck").to_string(),
-        dir: dir.clone(),
+        dir: scratch.path().to_path_buf(),
         quick: std::env::var_os("SHIPDECK_BENCH_QUICK").is_some(),
         rows: Vec::new(),
     };
@@ -750,7 +605,7 @@ fn main() {
         };
         println!("| {} | {} | {} | {verdict} |", r.what, r.measured, r.budget);
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(scratch);
     if missed > 0 {
         println!("\n{missed} budget(s) missed");
         std::process::exit(1);

@@ -148,24 +148,13 @@ fn dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "shipdeck")
 }
 
-/// The name of the account this process runs as, from the password file.
-fn account_name() -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
-    std::fs::read_to_string("/etc/passwd")
-        .ok()?
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|fields| fields.get(2) == Some(&uid.as_str()))
-        .and_then(|fields| fields.first().map(|n| n.to_string()))
-}
-
-/// The login name: `$USER`, `$LOGNAME`, or the account's name.
+/// The login name: `$USER`, `$LOGNAME`, or the name of the account this
+/// process runs as, as the system's user database knows it.
 fn login_name(env: &dyn Fn(&str) -> Option<String>) -> String {
-    env("USER")
-        .or_else(|| env("LOGNAME"))
-        .filter(|n| !n.trim().is_empty())
-        .or_else(account_name)
+    let named = |var| env(var).filter(|n: &String| !n.trim().is_empty());
+    named("USER")
+        .or_else(|| named("LOGNAME"))
+        .or_else(|| whoami::username().ok())
         .unwrap_or_else(|| "operator".to_string())
 }
 
@@ -658,21 +647,18 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
-    fn config_file(text: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "shipdeck-settings-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("config.yaml");
+    /// A config file in a folder of its own, removed with the folder.
+    fn config_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
         std::fs::write(&path, text).unwrap();
-        path
+        (dir, path)
     }
 
     #[test]
     fn flags_beat_the_environment_which_beats_the_file_which_beats_defaults() {
-        let path = config_file("operator: from-file\nframe_cap: 20\nlog_ring: 500\ntheme: light\n");
+        let (_dir, path) =
+            config_file("operator: from-file\nframe_cap: 20\nlog_ring: 500\ntheme: light\n");
         let flags = Flags {
             config: Some(path.clone()),
             operator: Some("from-flag".into()),
@@ -726,8 +712,30 @@ mod tests {
     }
 
     #[test]
+    fn the_login_name_is_user_then_logname_then_the_account() {
+        let name = |pairs: &[(&str, &str)]| login_name(&env_of(pairs));
+        assert_eq!(name(&[("USER", "dave"), ("LOGNAME", "erin")]), "dave");
+        assert_eq!(name(&[("LOGNAME", "erin")]), "erin");
+        assert_eq!(name(&[("USER", " "), ("LOGNAME", "erin")]), "erin");
+        // Neither set: the account, as `id -un` names it (an account the
+        // system has no name for is "operator").
+        let id = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .expect("id runs");
+        let account = String::from_utf8(id.stdout).unwrap();
+        let account = if id.status.success() {
+            account.trim()
+        } else {
+            "operator"
+        };
+        assert_eq!(name(&[]), account);
+        assert_eq!(name(&[("USER", ""), ("LOGNAME", "")]), account);
+    }
+
+    #[test]
     fn a_partial_key_map_names_only_what_it_changes() {
-        let path = config_file("keys:\n  rollback: ctrl+r\n");
+        let (_dir, path) = config_file("keys:\n  rollback: ctrl+r\n");
         let s = resolve(
             &Flags {
                 config: Some(path),
@@ -743,7 +751,7 @@ mod tests {
 
     #[test]
     fn a_bad_config_or_environment_is_reported_not_ignored() {
-        let path = config_file("keys:\n  rollbak: R\n");
+        let (_dir, path) = config_file("keys:\n  rollbak: R\n");
         let err = resolve(
             &Flags {
                 config: Some(path.clone()),

@@ -1,31 +1,24 @@
 //! The `shipdeck` binary, run as a user would run it.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command as Process, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
 
-/// A folder of this test run's own, for journals and configs.
-fn scratch() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("shipdeck-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+mod common;
+
+use common::scratch;
+
+/// The binary, with its journal and config kept in `dir`.
+fn shipdeck(dir: &Path) -> Command {
+    Command::from_std(common::shipdeck(dir))
 }
 
-/// The binary, with its journal and config kept out of the user's folders.
-fn shipdeck() -> Command {
-    let mut cmd = Command::cargo_bin("shipdeck").unwrap();
-    cmd.env("SHIPDECK_JOURNAL_DIR", scratch().join("journal"))
-        .env("XDG_CONFIG_HOME", scratch().join("config"))
-        .env_remove("SHIPDECK_CONFIG")
-        .env_remove("SHIPDECK_OPERATOR");
-    cmd
-}
-
-fn events(args: &[&str]) -> (Vec<Value>, String) {
-    let output = shipdeck().arg("events").args(args).output().unwrap();
+fn events(dir: &Path, args: &[&str]) -> (Vec<Value>, String) {
+    let output = shipdeck(dir).arg("events").args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     assert!(output.status.success(), "events {args:?} failed: {stderr}");
     let lines = String::from_utf8(output.stdout).unwrap();
@@ -38,13 +31,18 @@ fn events(args: &[&str]) -> (Vec<Value>, String) {
 
 #[test]
 fn every_fixture_scenario_checks_clean() {
+    let home = scratch();
     let mut paths: Vec<String> = std::fs::read_dir("fixtures/scenarios")
         .unwrap()
         .map(|e| e.unwrap().path().display().to_string())
         .collect();
     paths.sort();
     assert!(paths.len() >= 6);
-    let out = shipdeck().arg("check").args(&paths).output().unwrap();
+    let out = shipdeck(home.path())
+        .arg("check")
+        .args(&paths)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -62,7 +60,8 @@ fn every_fixture_scenario_checks_clean() {
 
 #[test]
 fn shipped_themes_and_the_example_config_check_clean() {
-    let out = shipdeck()
+    let home = scratch();
+    let out = shipdeck(home.path())
         .args([
             "check",
             "themes/default.yaml",
@@ -88,6 +87,7 @@ fn shipped_themes_and_the_example_config_check_clean() {
 
 #[test]
 fn broken_files_are_reported_as_path_line_col_with_exit_status_2() {
+    let home = scratch();
     let cases = [
         (
             "fixtures/broken/unknown-key.yaml",
@@ -151,7 +151,10 @@ fn broken_files_are_reported_as_path_line_col_with_exit_status_2() {
         ),
     ];
     for (path, expected) in cases {
-        let out = shipdeck().args(["check", path]).output().unwrap();
+        let out = shipdeck(home.path())
+            .args(["check", path])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{path}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -160,7 +163,7 @@ fn broken_files_are_reported_as_path_line_col_with_exit_status_2() {
         );
     }
     // A good file among bad ones is still reported good, and the run still fails.
-    let out = shipdeck()
+    let out = shipdeck(home.path())
         .args([
             "check",
             "fixtures/scenarios/happy-canary.yaml",
@@ -176,6 +179,7 @@ fn broken_files_are_reported_as_path_line_col_with_exit_status_2() {
 
 #[test]
 fn every_bundled_scenario_runs_to_its_promised_outcome_on_autopilot() {
+    let home = scratch();
     let promised = [
         ("happy-canary", "succeeded"),
         ("canary-regression", "rolled_back"),
@@ -186,7 +190,10 @@ fn every_bundled_scenario_runs_to_its_promised_outcome_on_autopilot() {
         ("feature-flag", "succeeded"),
     ];
     for (name, outcome) in promised {
-        let (events, _) = events(&["--scenario", name, "--speed", "max", "--autopilot"]);
+        let (events, _) = events(
+            home.path(),
+            &["--scenario", name, "--speed", "max", "--autopilot"],
+        );
         let last = events.last().unwrap();
         assert_eq!(last["type"], "release_finished", "{name}");
         assert_eq!(last["outcome"], outcome, "{name}");
@@ -207,8 +214,9 @@ fn every_bundled_scenario_runs_to_its_promised_outcome_on_autopilot() {
 
 #[test]
 fn the_same_seed_prints_the_same_stream() {
+    let home = scratch();
     let run = |seed: &str| {
-        shipdeck()
+        shipdeck(home.path())
             .args([
                 "events",
                 "--scenario",
@@ -229,28 +237,39 @@ fn the_same_seed_prints_the_same_stream() {
 
 #[test]
 fn a_scenario_file_by_path_works_like_a_bundled_name() {
-    let (by_path, _) = events(&[
-        "--scenario",
-        "fixtures/scenarios/rolling.yaml",
-        "--speed",
-        "max",
-        "--autopilot",
-    ]);
-    let (by_name, _) = events(&["--scenario", "rolling", "--speed", "max", "--autopilot"]);
+    let home = scratch();
+    let (by_path, _) = events(
+        home.path(),
+        &[
+            "--scenario",
+            "fixtures/scenarios/rolling.yaml",
+            "--speed",
+            "max",
+            "--autopilot",
+        ],
+    );
+    let (by_name, _) = events(
+        home.path(),
+        &["--scenario", "rolling", "--speed", "max", "--autopilot"],
+    );
     assert_eq!(by_path, by_name);
 }
 
 #[test]
 fn speed_paces_the_stream_against_the_wall_clock() {
+    let home = scratch();
     // approval-rejected covers about nine virtual minutes: at 1200x, ~0.45 s.
     let started = Instant::now();
-    let (events, _) = events(&[
-        "--scenario",
-        "approval-rejected",
-        "--speed",
-        "1200",
-        "--autopilot",
-    ]);
+    let (events, _) = events(
+        home.path(),
+        &[
+            "--scenario",
+            "approval-rejected",
+            "--speed",
+            "1200",
+            "--autopilot",
+        ],
+    );
     let elapsed = started.elapsed();
     let first: jiff::Timestamp = events[0]["at"].as_str().unwrap().parse().unwrap();
     let last: jiff::Timestamp = events.last().unwrap()["at"]
@@ -268,7 +287,8 @@ fn speed_paces_the_stream_against_the_wall_clock() {
 
 #[test]
 fn unknown_scenarios_and_bad_flags_get_a_clear_message_and_status_2() {
-    let out = shipdeck()
+    let home = scratch();
+    let out = shipdeck(home.path())
         .args(["events", "--scenario", "happy-canray"])
         .output()
         .unwrap();
@@ -283,14 +303,14 @@ fn unknown_scenarios_and_bad_flags_get_a_clear_message_and_status_2() {
         "lists what exists: {stderr}"
     );
 
-    let out = shipdeck()
+    let out = shipdeck(home.path())
         .args(["events", "--speed", "0"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a speed"));
 
-    let out = shipdeck()
+    let out = shipdeck(home.path())
         .args(["events", "--scenario", "fixtures/broken/weight-140.yaml"])
         .output()
         .unwrap();
@@ -300,8 +320,8 @@ fn unknown_scenarios_and_bad_flags_get_a_clear_message_and_status_2() {
 
 #[test]
 fn a_reader_that_goes_away_ends_the_stream_quietly() {
-    let mut child = Process::new(env!("CARGO_BIN_EXE_shipdeck"))
-        .env("SHIPDECK_JOURNAL_DIR", scratch().join("journal"))
+    let home = scratch();
+    let mut child = common::shipdeck(home.path())
         .args(["events", "--speed", "max", "--autopilot"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -321,7 +341,11 @@ fn a_reader_that_goes_away_ends_the_stream_quietly() {
 
 #[test]
 fn the_console_without_a_terminal_says_what_to_run_instead() {
-    let out = shipdeck().args(["--scenario", "rolling"]).output().unwrap();
+    let home = scratch();
+    let out = shipdeck(home.path())
+        .args(["--scenario", "rolling"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("the console needs a terminal"), "{stderr}");
@@ -333,7 +357,8 @@ fn the_console_without_a_terminal_says_what_to_run_instead() {
 
 #[test]
 fn scenarios_lists_the_bundled_stories() {
-    let out = shipdeck().arg("scenarios").output().unwrap();
+    let home = scratch();
+    let out = shipdeck(home.path()).arg("scenarios").output().unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     for name in [
@@ -353,7 +378,8 @@ fn scenarios_lists_the_bundled_stories() {
 
 #[test]
 fn without_the_autopilot_events_stops_where_only_a_person_can_go_on() {
-    let out = shipdeck()
+    let home = scratch();
+    let out = shipdeck(home.path())
         .args(["events", "--scenario", "happy-canary", "--speed", "max"])
         .output()
         .unwrap();
@@ -374,9 +400,10 @@ fn without_the_autopilot_events_stops_where_only_a_person_can_go_on() {
 
 #[test]
 fn every_headless_window_is_journaled_and_reported() {
-    let dir = scratch().join("reported");
+    let home = scratch();
+    let dir = home.path().join("reported");
     let run = |args: &[&str]| {
-        shipdeck()
+        shipdeck(home.path())
             .env("SHIPDECK_JOURNAL_DIR", &dir)
             .args(args)
             .output()
@@ -429,12 +456,12 @@ fn every_headless_window_is_journaled_and_reported() {
 
 #[test]
 fn a_window_killed_at_any_moment_leaves_a_journal_that_reports() {
-    let dir = scratch().join("killed");
+    let home = scratch();
+    let dir = home.path().join("killed");
     for (i, after_ms) in [150_u64, 700, 1500].into_iter().enumerate() {
         let sub = dir.join(i.to_string());
-        let mut child = Process::new(env!("CARGO_BIN_EXE_shipdeck"))
+        let mut child = common::shipdeck(home.path())
             .env("SHIPDECK_JOURNAL_DIR", &sub)
-            .env("XDG_CONFIG_HOME", scratch().join("config"))
             .args(["events", "--speed", "300", "--autopilot"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -443,7 +470,7 @@ fn a_window_killed_at_any_moment_leaves_a_journal_that_reports() {
         std::thread::sleep(Duration::from_millis(after_ms));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let out = shipdeck()
+        let out = shipdeck(home.path())
             .env("SHIPDECK_JOURNAL_DIR", &sub)
             .args(["report", "latest"])
             .output()
@@ -462,7 +489,7 @@ fn a_window_killed_at_any_moment_leaves_a_journal_that_reports() {
             md.contains("Unfinished: the journal ends before the release did"),
             "{md}"
         );
-        let list = shipdeck()
+        let list = shipdeck(home.path())
             .env("SHIPDECK_JOURNAL_DIR", &sub)
             .args(["journal", "list"])
             .output()
@@ -473,7 +500,8 @@ fn a_window_killed_at_any_moment_leaves_a_journal_that_reports() {
 
 #[test]
 fn config_shows_each_value_and_where_it_came_from() {
-    let dir = scratch().join("cfg");
+    let home = scratch();
+    let dir = home.path().join("cfg");
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("config.yaml");
     std::fs::write(
@@ -481,7 +509,7 @@ fn config_shows_each_value_and_where_it_came_from() {
         "operator: dave\nkeys:\n  rollback: ctrl+r\nframe_cap: 20\n",
     )
     .unwrap();
-    let out = shipdeck()
+    let out = shipdeck(home.path())
         .env("SHIPDECK_FRAME_CAP", "60")
         .args(["config", "--config", config.to_str().unwrap()])
         .output()
@@ -509,7 +537,7 @@ fn config_shows_each_value_and_where_it_came_from() {
         "{text}"
     );
     assert!(line("keys.rollback").contains("ctrl+r"), "{text}");
-    let out = shipdeck()
+    let out = shipdeck(home.path())
         .env("SHIPDECK_OPERATOR", "erin")
         .args([
             "config",
@@ -529,7 +557,7 @@ fn config_shows_each_value_and_where_it_came_from() {
     );
 
     std::fs::write(&config, "operator: dave\nkeys:\n  rollbak: R\n").unwrap();
-    let out = shipdeck()
+    let out = shipdeck(home.path())
         .args(["config", "--config", config.to_str().unwrap()])
         .output()
         .unwrap();
@@ -546,29 +574,47 @@ fn config_shows_each_value_and_where_it_came_from() {
 
 #[test]
 fn the_journal_folder_defaults_and_the_flag_wins() {
-    let flagged = scratch().join("flagged");
-    let out = shipdeck()
-        .args([
-            "events",
-            "--scenario",
-            "approval-rejected",
-            "--speed",
-            "max",
-            "--autopilot",
-            "--journal-dir",
-        ])
-        .arg(&flagged)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(std::fs::read_dir(&flagged).unwrap().count(), 1);
+    let home = scratch();
+    let run = |command: &mut Command, flags: &[&str]| {
+        let out = command
+            .args([
+                "events",
+                "--scenario",
+                "approval-rejected",
+                "--speed",
+                "max",
+                "--autopilot",
+            ])
+            .args(flags)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{flags:?}");
+    };
+    let count = |folder: &Path| std::fs::read_dir(folder).map_or(0, |d| d.count());
+    // Without a flag or $SHIPDECK_JOURNAL_DIR: under $XDG_DATA_HOME.
+    run(
+        shipdeck(home.path()).env_remove("SHIPDECK_JOURNAL_DIR"),
+        &[],
+    );
+    let default = home.path().join("data/shipdeck/journal");
+    assert_eq!(count(&default), 1);
+    // The flag beats the environment, which names another folder.
+    let flagged = home.path().join("flagged");
+    run(
+        &mut shipdeck(home.path()),
+        &["--journal-dir", flagged.to_str().unwrap()],
+    );
+    assert_eq!(count(&flagged), 1);
+    assert_eq!(count(&home.path().join("journal")), 0);
+    assert_eq!(count(&default), 1);
 }
 
 /// Files no one should have to survive, and shipdeck survives: every one gets
 /// exit status 2 and a message, quickly, never a panic or a hang.
 #[test]
 fn broken_files_of_every_kind_get_a_clear_refusal() {
-    let dir = scratch().join("hostile");
+    let home = scratch();
+    let dir = home.path().join("hostile");
     std::fs::create_dir_all(&dir).unwrap();
     let write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
@@ -613,7 +659,7 @@ fn broken_files_of_every_kind_get_a_clear_refusal() {
         (write("theme.yaml", b"colors: [1, 2]\n"), ":1:"),
     ];
     for (path, says) in &cases {
-        let out = shipdeck()
+        let out = shipdeck(home.path())
             .arg("check")
             .arg(path)
             .timeout(std::time::Duration::from_secs(20))
@@ -627,14 +673,14 @@ fn broken_files_of_every_kind_get_a_clear_refusal() {
     }
     // The same files as what they claim to be.
     for (path, _) in &cases[..4] {
-        let out = shipdeck()
+        let out = shipdeck(home.path())
             .args(["events", "--speed", "max", "--scenario"])
             .arg(path)
             .timeout(std::time::Duration::from_secs(20))
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", path.display());
-        let out = shipdeck()
+        let out = shipdeck(home.path())
             .arg("config")
             .env("SHIPDECK_CONFIG", path)
             .timeout(std::time::Duration::from_secs(20))
@@ -650,7 +696,7 @@ fn broken_files_of_every_kind_get_a_clear_refusal() {
         write("noise.jsonl", &noise),
         write("torn.jsonl", b"{\"record\":\"window\",\"vers"),
     ] {
-        let out = shipdeck()
+        let out = shipdeck(home.path())
             .arg("report")
             .arg(&journal)
             .timeout(std::time::Duration::from_secs(20))

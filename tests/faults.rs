@@ -4,6 +4,8 @@
 //! the client says what is wrong, recovers when the server does, and ends up
 //! with every event exactly once, in order.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -173,9 +175,7 @@ async fn survive(
     refuse_first: bool,
 ) -> (Vec<String>, Vec<(u64, std::time::Instant)>) {
     // A port nobody listens on yet: the first attempts are refused.
-    let probe = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = probe.local_addr().unwrap();
-    drop(probe);
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], common::free_port()));
     let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut start_server = Some({
         let asked = Arc::clone(&asked);

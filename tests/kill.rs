@@ -2,60 +2,15 @@
 //! over, and taken up again each time: no acknowledged command is ever
 //! missing from the journal, and the journal always reads.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::{Server, scratch, without_actors};
+use rustix::process::{Pid, Signal, kill_process};
 use shipdeck::journal;
-
-const BIN: &str = env!("CARGO_BIN_EXE_shipdeck");
-
-/// The two-person story without its scripted people, which stops at the
-/// staging checklist and at the gate: people, here the test, move it on.
-fn scenario(dir: &Path) -> std::path::PathBuf {
-    let story = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios/two-person.yaml"),
-    )
-    .unwrap();
-    let path = dir.join("two-person.yaml");
-    std::fs::write(&path, story.split("\nactors:").next().unwrap()).unwrap();
-    path
-}
-
-fn serve(dir: &Path, scenario: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--speed",
-            "max",
-            "--scenario",
-        ])
-        .arg(scenario)
-        .env("SHIPDECK_JOURNAL_DIR", dir.join("journal"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let Some(address) = first
-        .trim()
-        .strip_prefix("shipdeck serve: listening on http://")
-    else {
-        let mut err = String::new();
-        let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-        panic!("serve did not start: {first}{err}");
-    };
-    (child, address.to_string())
-}
 
 /// Posts a command; the status when an answer came back whole.
 fn post(address: &str, body: &str) -> Option<u16> {
@@ -75,20 +30,23 @@ fn post(address: &str, body: &str) -> Option<u16> {
 
 #[test]
 fn a_window_killed_a_hundred_times_keeps_every_acknowledged_command() {
-    let dir = std::env::temp_dir().join(format!("shipdeck-kill-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let scenario = scenario(&dir);
+    let scratch = scratch();
+    let dir = scratch.path();
+    // The two-person story without its scripted people, which stops at the
+    // staging checklist and at the gate: people, here the test, move it on.
+    let scenario = without_actors(dir, "two-person");
+    let served = ["--speed", "max", "--scenario", scenario.to_str().unwrap()];
     let mut acknowledged: Vec<String> = Vec::new();
     let mut rng = fastrand::Rng::with_seed(20261122);
     let mut n = 0;
     for round in 0..100 {
-        let (mut child, address) = serve(&dir, &scenario);
+        let mut server = Server::start(dir, &served);
         // The kill comes at a random moment, whatever is happening.
-        let pid = child.id();
+        let pid = Pid::from_raw(server.pid() as i32).unwrap();
         let after = Duration::from_micros(rng.u64(0..40_000));
         let killer = std::thread::spawn(move || {
             std::thread::sleep(after);
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            let _ = kill_process(pid, Signal::KILL);
         });
         loop {
             n += 1;
@@ -104,13 +62,13 @@ fn a_window_killed_a_hundred_times_keeps_every_acknowledged_command() {
                     r#"{{"id":"{id}","operator":"carol","kind":"pause","reason":"round {round}"}}"#
                 ),
             };
-            match post(&address, &body) {
+            match post(server.address(), &body) {
                 Some(_) => acknowledged.push(id),
                 None => break,
             }
         }
         killer.join().unwrap();
-        let _ = child.wait();
+        server.kill();
         // Every round, the journal reads and holds every acknowledged command.
         let journals: Vec<_> = std::fs::read_dir(dir.join("journal"))
             .unwrap()
@@ -149,5 +107,4 @@ fn a_window_killed_a_hundred_times_keeps_every_acknowledged_command() {
         "only {} commands were acknowledged",
         acknowledged.len()
     );
-    let _ = std::fs::remove_dir_all(dir);
 }

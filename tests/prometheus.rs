@@ -7,37 +7,17 @@
 //! Needs Debian's `prometheus` package (`apt-get install prometheus`);
 //! `.ci/run` installs it. `SHIPDECK_PROMETHEUS` may name another binary.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Server, free_port, scratch};
 use shipdeck::backend::Update;
 use shipdeck::backend::http::Remote;
 use shipdeck::model::{Cohort, Event, EventKind, Level, Series};
 use tokio::sync::mpsc;
-
-const BIN: &str = env!("CARGO_BIN_EXE_shipdeck");
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "shipdeck-prom-{name}-{}-{}",
-        std::process::id(),
-        fastrand::u32(..)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A loopback port nobody listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The Prometheus binary, or a panic saying how to get one.
 fn prometheus_binary() -> PathBuf {
@@ -152,62 +132,23 @@ impl Drop for Prometheus {
     }
 }
 
-/// A `shipdeck serve` process; killed when dropped.
-struct Server {
-    child: Child,
-    banner: String,
-}
-
-impl Server {
-    fn start(dir: &Path, port: u16, config: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--config")
-            .arg(config)
-            .args([
-                "--scenario",
-                "canary-regression",
-                "--autopilot",
-                "--speed",
-                "30",
-            ])
-            .args(extra)
-            .env("SHIPDECK_JOURNAL_DIR", dir.join("journal"))
-            .env("XDG_STATE_HOME", dir.join("state"))
-            .env_remove("SHIPDECK_CONFIG")
-            .env_remove("SHIPDECK_BACKEND")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("shipdeck runs");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut banner = String::new();
-        let mut line = String::new();
-        while stdout.read_line(&mut line).unwrap_or(0) > 0 {
-            banner.push_str(&line);
-            if line.starts_with("  open a console") {
-                break;
-            }
-            line.clear();
-        }
-        if !banner.contains("listening on") {
-            let mut err = String::new();
-            let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err);
-            panic!("serve did not start: {banner}{err}");
-        }
-        Server { child, banner }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// `shipdeck serve` on `port`: the canary regression on autopilot at 30x,
+/// its rules reading what `config` says.
+fn serve(dir: &Path, port: u16, config: &Path, extra: &[&str]) -> Server {
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec![
+        "--listen",
+        &listen,
+        "--config",
+        config.to_str().unwrap(),
+        "--scenario",
+        "canary-regression",
+        "--autopilot",
+        "--speed",
+        "30",
+    ];
+    args.extend(extra);
+    Server::start(dir, &args)
 }
 
 /// The plain example config, pointed at this Prometheus, asking every
@@ -316,11 +257,12 @@ fn metric(e: &Event, series: Series, cohort: Cohort) -> Option<f64> {
 
 #[tokio::test]
 async fn a_canary_regression_read_from_prometheus_rolls_back_through_an_outage_and_a_restart() {
-    let dir = scratch("chain");
+    let chain = scratch();
+    let dir = chain.path();
     let (serve_port, prometheus_port) = (free_port(), free_port());
-    let mut prometheus = Prometheus::start(&dir, prometheus_port, serve_port);
-    let config = config(&dir, &prometheus.url());
-    let mut server = Server::start(&dir, serve_port, &config, &[]);
+    let mut prometheus = Prometheus::start(dir, prometheus_port, serve_port);
+    let config = config(dir, &prometheus.url());
+    let mut server = serve(dir, serve_port, &config, &[]);
     assert!(
         server
             .banner
@@ -379,7 +321,7 @@ async fn a_canary_regression_read_from_prometheus_rolls_back_through_an_outage_a
     // The server is killed and taken up: the readings are replayed from
     // the journal, and the window goes on.
     server.kill();
-    let server = Server::start(&dir, serve_port, &config, &[]);
+    let server = serve(dir, serve_port, &config, &[]);
     assert!(
         server.banner.contains("taken up at seq"),
         "{}",
@@ -419,9 +361,10 @@ async fn a_canary_regression_read_from_prometheus_rolls_back_through_an_outage_a
     drop(server);
 
     // A window opened now starts with Prometheus's history of the service.
-    let later = scratch("history");
+    let fresh = scratch();
+    let later = fresh.path();
     let port = free_port();
-    let server = Server::start(&later, port, &config, &["--fresh"]);
+    let server = serve(later, port, &config, &["--fresh"]);
     let mut follower = Follower::start(port);
     let started = follower
         .until("the release starting", |e| {
@@ -450,7 +393,7 @@ async fn a_canary_regression_read_from_prometheus_rolls_back_through_an_outage_a
     // Taken up again, the window does not take the history a second time,
     // after what it read live.
     drop(server);
-    let server = Server::start(&later, port, &config, &[]);
+    let server = serve(later, port, &config, &[]);
     assert!(
         server.banner.contains("taken up at seq"),
         "{}",
@@ -480,6 +423,4 @@ async fn a_canary_regression_read_from_prometheus_rolls_back_through_an_outage_a
         "history after what was read live"
     );
     drop(prometheus);
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::remove_dir_all(&later).ok();
 }

@@ -2,101 +2,18 @@
 //! loopback ports, spoken to over HTTP, by the command line and by the
 //! `http` backend the console uses.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Server, scratch, shipdeck, without_actors};
 use serde_json::{Value, json};
 use shipdeck::api::{CommandReply, ReleaseSummary, VerdictName};
 use shipdeck::backend::http::Remote;
 use shipdeck::backend::{Connection, Update};
 use shipdeck::model::{Action, Event, EventKind};
 use tokio::sync::mpsc;
-
-const BIN: &str = env!("CARGO_BIN_EXE_shipdeck");
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "shipdeck-serve-{name}-{}-{}",
-        std::process::id(),
-        fastrand::u32(..)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A `shipdeck serve` process; killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-    /// What it printed on start.
-    banner: String,
-    stdout: BufReader<std::process::ChildStdout>,
-}
-
-impl Server {
-    fn start(dir: &Path, args: &[&str]) -> Server {
-        Server::start_env(dir, args, &[])
-    }
-
-    fn start_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .args(args)
-            .env("SHIPDECK_JOURNAL_DIR", dir.join("journal"))
-            .env("XDG_CONFIG_HOME", dir.join("config"))
-            .env("XDG_STATE_HOME", dir.join("state"))
-            .env_remove("SHIPDECK_CONFIG")
-            .env_remove("SHIPDECK_BACKEND")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("shipdeck runs");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut banner = String::new();
-        let mut line = String::new();
-        while stdout.read_line(&mut line).unwrap_or(0) > 0 {
-            banner.push_str(&line);
-            if line.starts_with("  open a console") {
-                break;
-            }
-            line.clear();
-        }
-        let url = banner
-            .lines()
-            .find_map(|l| l.strip_prefix("shipdeck serve: listening on "))
-            .unwrap_or_else(|| {
-                let mut err = String::new();
-                let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err);
-                panic!("serve did not start: {banner}{err}")
-            })
-            .to_string();
-        Server {
-            child,
-            url,
-            banner,
-            stdout,
-        }
-    }
-
-    fn port(&self) -> &str {
-        self.url.rsplit(':').next().unwrap()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = &self.stdout;
-    }
-}
 
 fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -180,11 +97,9 @@ fn assert_contiguous(events: &[Event], from: u64) {
 
 #[tokio::test]
 async fn the_contract_answers_as_documented() {
-    let dir = scratch("contract");
-    let server = Server::start(
-        &dir,
-        &["--listen", "127.0.0.1:0", "--speed", "max", "--autopilot"],
-    );
+    let tmp = scratch();
+    let dir = tmp.path();
+    let server = Server::start(dir, &["--speed", "max", "--autopilot"]);
     assert!(
         server.banner.contains("no tokens: loopback only"),
         "{}",
@@ -307,16 +222,13 @@ async fn the_contract_answers_as_documented() {
     .await;
     assert_eq!(status, 413);
     assert!(body["error"].as_str().unwrap().contains("KiB"), "{body}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
 async fn a_stream_resumes_after_a_seq_with_no_gap_and_no_duplicate() {
-    let dir = scratch("resume");
-    let server = Server::start(
-        &dir,
-        &["--listen", "127.0.0.1:0", "--speed", "max", "--autopilot"],
-    );
+    let tmp = scratch();
+    let dir = tmp.path();
+    let server = Server::start(dir, &["--speed", "max", "--autopilot"]);
     let id = release_id(&server).await;
     let url = format!("{}/api/v1/releases/{id}/events", server.url);
     let (messages, all) = read_stream(&url, None, finished).await;
@@ -331,7 +243,6 @@ async fn a_stream_resumes_after_a_seq_with_no_gap_and_no_duplicate() {
     // ?after=, for clients that choose.
     let (_, from_ten) = read_stream(&format!("{url}?after=10"), None, |e| !e.is_empty()).await;
     assert_eq!(from_ten[0].seq, 11);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 const ALICE: &str = "alice-7c0b8c2e94f1a6d3";
@@ -347,17 +258,10 @@ fn tokens_file(dir: &Path, mode: u32) -> PathBuf {
 
 #[tokio::test]
 async fn tokens_decide_who_an_operator_is() {
-    let dir = scratch("tokens");
-    let tokens = tokens_file(&dir, 0o600);
-    let mut server = Server::start(
-        &dir,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--tokens",
-            tokens.to_str().unwrap(),
-        ],
-    );
+    let tmp = scratch();
+    let dir = tmp.path();
+    let tokens = tokens_file(dir, 0o600);
+    let mut server = Server::start(dir, &["--tokens", tokens.to_str().unwrap()]);
     let client = http();
     let list = format!("{}/api/v1/releases", server.url);
     let none = client.get(&list).send().await.unwrap();
@@ -389,11 +293,8 @@ async fn tokens_decide_who_an_operator_is() {
     assert_eq!(reply["operator"], "alice");
 
     // The command line: no token is a clear message and exit 2.
-    let out = Command::new(BIN)
+    let out = shipdeck(dir)
         .args(["do", "pause", "--backend", &server.url])
-        .env("SHIPDECK_JOURNAL_DIR", dir.join("journal"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env_remove("SHIPDECK_TOKEN")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -402,7 +303,7 @@ async fn tokens_decide_who_an_operator_is() {
         err.contains("401") && err.contains("SHIPDECK_TOKEN"),
         "{err}"
     );
-    let out = Command::new(BIN)
+    let out = shipdeck(dir)
         .args([
             "do",
             "pause",
@@ -411,8 +312,6 @@ async fn tokens_decide_who_an_operator_is() {
             "--operator",
             "mallory",
         ])
-        .env("SHIPDECK_JOURNAL_DIR", dir.join("journal"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
         .env("SHIPDECK_TOKEN", BOB)
         .output()
         .unwrap();
@@ -425,8 +324,7 @@ async fn tokens_decide_who_an_operator_is() {
 
     // No token in the server's output, nor in its journal.
     server.kill();
-    let mut output = server.banner.clone();
-    let _ = std::io::Read::read_to_string(server.child.stderr.as_mut().unwrap(), &mut output);
+    let mut output = server.banner.clone() + &server.stderr();
     for entry in std::fs::read_dir(dir.join("journal")).unwrap() {
         output.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
     }
@@ -438,7 +336,6 @@ async fn tokens_decide_who_an_operator_is() {
         !output.contains(ALICE) && !output.contains(BOB),
         "a token leaked"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 async fn release_id_with(server: &Server, token: &str) -> String {
@@ -456,15 +353,10 @@ async fn release_id_with(server: &Server, token: &str) -> String {
 
 #[test]
 fn serve_refuses_what_would_be_unsafe() {
-    let dir = scratch("unsafe");
+    let tmp = scratch();
+    let dir = tmp.path();
     let run = |args: &[&str]| {
-        let out = Command::new(BIN)
-            .arg("serve")
-            .args(args)
-            .env("SHIPDECK_JOURNAL_DIR", dir.join("journal"))
-            .env("XDG_CONFIG_HOME", dir.join("config"))
-            .output()
-            .unwrap();
+        let out = shipdeck(dir).arg("serve").args(args).output().unwrap();
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -473,7 +365,7 @@ fn serve_refuses_what_would_be_unsafe() {
     let (code, err) = run(&["--listen", "0.0.0.0:0"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("without --tokens"), "{err}");
-    let open = tokens_file(&dir, 0o644);
+    let open = tokens_file(dir, 0o644);
     let (code, err) = run(&[
         "--listen",
         "127.0.0.1:0",
@@ -485,29 +377,16 @@ fn serve_refuses_what_would_be_unsafe() {
     let (code, err) = run(&["--listen", "nowhere"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("HOST:PORT"), "{err}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Serves `two-person` and brings it to its production gate: runs at full
 /// speed to the staging checklist and ticks its manual item.
 async fn at_the_gate(dir: &Path) -> (Server, String) {
     // The bundled story without its scripted people: the test is the people.
-    let story = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios/two-person.yaml"),
-    )
-    .unwrap();
-    let unscripted = dir.join("two-person-unscripted.yaml");
-    std::fs::write(&unscripted, story.split("\nactors:").next().unwrap()).unwrap();
+    let unscripted = without_actors(dir, "two-person");
     let server = Server::start(
         dir,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--scenario",
-            unscripted.to_str().unwrap(),
-            "--speed",
-            "max",
-        ],
+        &["--scenario", unscripted.to_str().unwrap(), "--speed", "max"],
     );
     let id = release_id(&server).await;
     let check = json!({"id": "tick-config", "operator": "dave", "kind": "check", "list": "staging-validation", "item": "config"});
@@ -534,8 +413,9 @@ async fn at_the_gate(dir: &Path) -> (Server, String) {
 
 #[tokio::test]
 async fn two_people_sign_a_two_person_gate_and_every_client_sees_it() {
-    let dir = scratch("two-person");
-    let (server, id) = at_the_gate(&dir).await;
+    let tmp = scratch();
+    let dir = tmp.path();
+    let (server, id) = at_the_gate(dir).await;
     // A second client follows the stream as a console would.
     let watcher = Remote::new(&server.url, None, "frank").unwrap();
     let (tx, mut updates) = mpsc::channel(4096);
@@ -613,13 +493,13 @@ async fn two_people_sign_a_two_person_gate_and_every_client_sees_it() {
     }
     assert_eq!(signed, ["dave", "erin"]);
     follow.abort();
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
 async fn the_same_command_id_is_applied_once() {
-    let dir = scratch("idempotent");
-    let server = Server::start(&dir, &["--listen", "127.0.0.1:0", "--speed", "5"]);
+    let tmp = scratch();
+    let dir = tmp.path();
+    let server = Server::start(dir, &["--speed", "5"]);
     let id = release_id(&server).await;
     let rollback =
         json!({"id": "same-id", "operator": "alice", "kind": "rollback", "reason": "p99 up"});
@@ -677,21 +557,13 @@ async fn the_same_command_id_is_applied_once() {
         .filter(|e| matches!(e.kind, EventKind::RollbackStarted { .. }))
         .count();
     assert_eq!(started, 1);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
 async fn a_killed_server_is_taken_up_where_it_stopped_and_clients_miss_nothing() {
-    let dir = scratch("restart");
-    let args = [
-        "--listen",
-        "127.0.0.1:0",
-        "--scenario",
-        "two-person",
-        "--speed",
-        "30",
-    ];
-    let mut server = Server::start(&dir, &args);
+    let tmp = scratch();
+    let dir = tmp.path();
+    let mut server = Server::start(dir, &["--scenario", "two-person", "--speed", "30"]);
     let id = release_id(&server).await;
     let follower = Remote::new(&server.url, None, "frank").unwrap();
     let (tx, mut updates) = mpsc::channel(65536);
@@ -705,8 +577,7 @@ async fn a_killed_server_is_taken_up_where_it_stopped_and_clients_miss_nothing()
 
     server.kill();
     collect(&mut updates, &mut events, &mut lost, |_, lost| lost).await;
-    let port = server.port().to_string();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = server.address().to_string();
     let again = [
         "--listen",
         &listen,
@@ -715,7 +586,7 @@ async fn a_killed_server_is_taken_up_where_it_stopped_and_clients_miss_nothing()
         "--speed",
         "30",
     ];
-    let server = Server::start(&dir, &again);
+    let server = Server::start(dir, &again);
     assert!(
         server.banner.contains("taken up at seq"),
         "{}",
@@ -732,7 +603,6 @@ async fn a_killed_server_is_taken_up_where_it_stopped_and_clients_miss_nothing()
     // One journal: the window goes on in it.
     let journals: Vec<_> = std::fs::read_dir(dir.join("journal")).unwrap().collect();
     assert_eq!(journals.len(), 1);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Takes a follower's updates until `until` holds.
@@ -756,17 +626,13 @@ async fn collect(
 
 #[test]
 fn do_and_events_speak_to_a_server_from_the_shell() {
-    let dir = scratch("shell");
-    let server = Server::start(
-        &dir,
-        &["--listen", "127.0.0.1:0", "--speed", "max", "--autopilot"],
-    );
+    let tmp = scratch();
+    let dir = tmp.path();
+    let server = Server::start(dir, &["--speed", "max", "--autopilot"]);
     let shipdeck = |args: &[&str]| {
-        Command::new(BIN)
+        common::shipdeck(dir)
             .args(args)
             .env("SHIPDECK_JOURNAL_DIR", dir.join("client-journal"))
-            .env("XDG_CONFIG_HOME", dir.join("config"))
-            .env_remove("SHIPDECK_TOKEN")
             .output()
             .unwrap()
     };
@@ -805,10 +671,7 @@ fn do_and_events_speak_to_a_server_from_the_shell() {
     assert_eq!(out.status.code(), Some(2));
 
     // A release in flight takes a rollback: exit 0, and who it was.
-    let live = Server::start(
-        &dir,
-        &["--listen", "127.0.0.1:0", "--speed", "5", "--fresh"],
-    );
+    let live = Server::start(dir, &["--speed", "5", "--fresh"]);
     let out = shipdeck(&[
         "do",
         "rollback",
@@ -826,5 +689,4 @@ fn do_and_events_speak_to_a_server_from_the_shell() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("rollback accepted (as alice)"));
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -34,6 +34,8 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_secs(2);
 /// The longest wait between two connection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// A connection that lasted this long was a success: the backoff starts over.
+const HELD: Duration = Duration::from_secs(20);
 const CHANNEL: usize = 1024;
 
 /// A failure talking to a server, in words an operator can act on.
@@ -326,7 +328,7 @@ impl Remote {
             window: None,
             heard: Instant::now(),
         };
-        let mut failures: u32 = 0;
+        let mut retries = Retries::default();
         let mut asked_to_wait = Duration::ZERO;
         loop {
             let connected = Instant::now();
@@ -340,13 +342,9 @@ impl Remote {
                 }
             };
             tracing::warn!(%release, "stream ended: {why}");
-            // A connection that held a while starts the backoff over.
-            if connected.elapsed() > Duration::from_secs(20) {
-                failures = 0;
-            }
-            failures += 1;
+            let wait = retries.after(connected.elapsed());
             // A server that says when to come back is taken at its word.
-            let until = Instant::now() + backoff(failures).max(std::mem::take(&mut asked_to_wait));
+            let until = Instant::now() + wait.max(std::mem::take(&mut asked_to_wait));
             loop {
                 let now = Instant::now();
                 if now >= until {
@@ -631,6 +629,25 @@ pub fn backoff(failures: u32) -> Duration {
     full.mul_f64(0.5 + fastrand::f64() * 0.5)
 }
 
+/// The failures of a stream in a row, and so the wait before it is made
+/// again.
+#[derive(Debug, Default)]
+struct Retries {
+    in_a_row: u32,
+}
+
+impl Retries {
+    /// The wait before the next try, after a connection that lasted `held`:
+    /// one that held a while starts the backoff over.
+    fn after(&mut self, held: Duration) -> Duration {
+        if held > HELD {
+            self.in_a_row = 0;
+        }
+        self.in_a_row = self.in_a_row.saturating_add(1);
+        backoff(self.in_a_row)
+    }
+}
+
 /// The `Retry-After` of a 429 or 5xx answer, in seconds, capped at 30.
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let status = response.status();
@@ -804,14 +821,59 @@ mod tests {
         assert_eq!(message, "boom gone red");
     }
 
+    /// What an operator whose server went away relies on: the console is
+    /// back within a quarter second of a blip, asks less often while the
+    /// server stays away but never waits more than ten seconds, consoles cut
+    /// off together do not come back together, and after a connection that
+    /// held, a new failure is a blip again.
     #[test]
-    fn the_backoff_doubles_to_its_cap_with_jitter() {
-        for failures in 1..20 {
-            let full = Duration::from_millis(250)
-                .saturating_mul(1 << (failures - 1).min(8))
-                .min(MAX_BACKOFF);
-            let wait = backoff(failures);
-            assert!(wait <= full && wait >= full / 2, "{failures}: {wait:?}");
+    fn reconnecting_starts_fast_backs_off_to_ten_seconds_and_starts_over() {
+        let ms = Duration::from_millis;
+        let secs = Duration::from_secs;
+        let mut firsts = Vec::new();
+        let mut settled = Vec::new();
+        for _ in 0..200 {
+            let mut retries = Retries::default();
+            // A server that drops each connection at once, 40 times running.
+            let waits: Vec<Duration> = (0..40).map(|_| retries.after(ms(50))).collect();
+            assert!(
+                (ms(125)..=ms(250)).contains(&waits[0]),
+                "the first retry comes quickly, but not at once: {:?}",
+                waits[0]
+            );
+            assert!(
+                waits[..6].windows(2).all(|w| w[1] >= w[0]),
+                "each of the first retries waits at least as long as the one before: {waits:?}"
+            );
+            assert!(
+                waits.iter().all(|w| *w <= secs(10)),
+                "never more than ten seconds: {waits:?}"
+            );
+            assert!(
+                waits[9..].iter().all(|w| *w >= secs(5)),
+                "a server that stays away is not hammered: {waits:?}"
+            );
+            // A connection that held a minute, then failed: a blip again.
+            assert!(retries.after(secs(60)) <= ms(250));
+            // One that held only a few seconds was no success.
+            for _ in 0..10 {
+                retries.after(secs(3));
+            }
+            assert!(retries.after(secs(3)) >= secs(5));
+            firsts.push(waits[0]);
+            settled.push(waits[20]);
         }
+        // Jitter: consoles cut off at the same moment spread out.
+        let spread = |waits: &[Duration]| {
+            waits
+                .iter()
+                .max()
+                .unwrap()
+                .saturating_sub(*waits.iter().min().unwrap())
+        };
+        assert!(spread(&firsts) >= ms(50), "{firsts:?}");
+        assert!(spread(&settled) >= secs(2), "{settled:?}");
+        // However long the outage, the wait stays within bounds.
+        assert!(backoff(u32::MAX) <= secs(10) && backoff(u32::MAX) >= secs(5));
     }
 }

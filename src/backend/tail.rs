@@ -573,9 +573,8 @@ mod live {
 
     #[tokio::test]
     async fn a_file_is_followed_through_appends_truncation_and_rotation() {
-        let dir = std::env::temp_dir().join(format!("shipdeck-tail-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("app.log");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
         std::fs::write(&path, "one\ntwo\n").unwrap();
         let (tx, mut rx) = mpsc::channel(16);
         let task = spawn(LogSource::File(path.clone()), tx);
@@ -594,13 +593,12 @@ mod live {
         assert!(note[0].contains("truncated"), "{note:?}");
         assert_eq!(next_lines(&mut rx).await, ["again"]);
 
-        std::fs::rename(&path, dir.join("app.log.1")).unwrap();
+        std::fs::rename(&path, dir.path().join("app.log.1")).unwrap();
         std::fs::write(&path, "rotated\n").unwrap();
         let note = next_lines(&mut rx).await;
         assert!(note[0].contains("replaced"), "{note:?}");
         assert_eq!(next_lines(&mut rx).await, ["rotated"]);
         task.abort();
-        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[tokio::test]

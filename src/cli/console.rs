@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use clap::Args;
-use color_eyre::eyre::{Result, WrapErr};
 use shipdeck::backend::{self, Handle};
 use shipdeck::journal::Writer;
 use shipdeck::settings::Settings;
@@ -306,6 +305,43 @@ fn open(
     Ok(finish(ending, Some(&path)))
 }
 
+/// Why the console could not run: what it was doing, and the error that
+/// stopped it.
+#[derive(Debug)]
+pub struct ConsoleError {
+    doing: &'static str,
+    cause: std::io::Error,
+}
+
+impl ConsoleError {
+    fn new(doing: &'static str, cause: std::io::Error) -> ConsoleError {
+        ConsoleError { doing, cause }
+    }
+}
+
+impl std::fmt::Display for ConsoleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.doing)
+    }
+}
+
+impl std::error::Error for ConsoleError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+/// An error and each of its causes, `what: why: why`.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(why) = cause {
+        text.push_str(&format!(": {why}"));
+        cause = why.source();
+    }
+    text
+}
+
 /// Runs the console's loop on a fresh runtime, with the terminal taken over
 /// for as long as it runs.
 pub fn tui(
@@ -313,22 +349,28 @@ pub fn tui(
     backend: impl FnOnce() -> Handle,
     journal: Option<&mut Writer>,
     frame_cap: u32,
-) -> Result<Ending> {
+) -> Result<Ending, ConsoleError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .wrap_err("cannot start the async runtime")?;
-    runtime.block_on(async {
+        .map_err(|cause| ConsoleError::new("cannot start the async runtime", cause))?;
+    let ending = runtime.block_on(async {
         let handle = backend();
-        let mut guard = terminal::enter().wrap_err("cannot take over the terminal")?;
+        let mut guard = terminal::enter()
+            .map_err(|cause| ConsoleError::new("cannot take over the terminal", cause))?;
         let ending = runtime::run(&mut guard.terminal, app, handle, journal, frame_cap).await;
         drop(guard);
-        ending.wrap_err("the console stopped on an error")
-    })
+        ending.map_err(|cause| ConsoleError::new("the console stopped on an error", cause))
+    });
+    // A log on standard input (`--logs -`) is read by a blocking thread
+    // that only a new line or the pipe's end lets go: the console ends
+    // without waiting for it.
+    runtime.shutdown_background();
+    ending
 }
 
 /// Says how the console ended, and returns the exit status for it.
-pub fn finish(ending: Result<Ending>, journal: Option<&str>) -> ExitCode {
+pub fn finish(ending: Result<Ending, ConsoleError>, journal: Option<&str>) -> ExitCode {
     if let Some(path) = journal {
         eprintln!("shipdeck: the window is recorded in {path}");
     }
@@ -340,8 +382,27 @@ pub fn finish(ending: Result<Ending>, journal: Option<&str>) -> ExitCode {
             ExitCode::from(status)
         }
         Err(err) => {
-            eprintln!("shipdeck: {err:#}");
+            eprintln!("shipdeck: {}", with_causes(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_console_error_says_what_failed_and_why() {
+        let err = ConsoleError::new(
+            "the console stopped on an error",
+            std::io::Error::other("No space left on device"),
+        );
+        // The journal's `closed` record says what; standard error says why.
+        assert_eq!(err.to_string(), "the console stopped on an error");
+        assert_eq!(
+            with_causes(&err),
+            "the console stopped on an error: No space left on device"
+        );
     }
 }

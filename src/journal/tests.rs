@@ -8,16 +8,6 @@ use crate::journal;
 use crate::model::Action;
 use crate::sim::{SimOptions, Simulator, bundled, run_to_end, scenario};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "shipdeck-journal-{name}-{}-{}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn recorded(name: &str, dir: &Path) -> PathBuf {
     let scenario = scenario::parse(bundled::get(name).unwrap()).unwrap();
     let mut sim = Simulator::new(
@@ -38,8 +28,9 @@ use jiff::SignedDuration;
 
 #[test]
 fn a_journal_reads_back_to_the_same_release() {
-    let dir = temp_dir("same");
-    let path = recorded("canary-regression", &dir);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let path = recorded("canary-regression", dir);
     let journal = journal::read(&path).unwrap();
     assert!(journal.damaged.is_empty());
     assert_eq!(journal.operator(), Some("dave"));
@@ -50,8 +41,9 @@ fn a_journal_reads_back_to_the_same_release() {
 
 #[test]
 fn commands_and_verdicts_are_on_the_record() {
-    let dir = temp_dir("commands");
-    let mut writer = Writer::create(&dir, "erin", "sim:x", "console").unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let mut writer = Writer::create(dir, "erin", "sim:x", "console").unwrap();
     let command = Command::new("c-1", "erin", Action::Advance);
     writer.command(&command).unwrap();
     writer
@@ -70,8 +62,9 @@ fn commands_and_verdicts_are_on_the_record() {
 
 #[test]
 fn a_file_cut_anywhere_stays_readable_and_says_so() {
-    let dir = temp_dir("cut");
-    let path = recorded("happy-canary", &dir);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let path = recorded("happy-canary", dir);
     let whole = std::fs::read(&path).unwrap();
     let lines = whole.iter().filter(|b| **b == b'\n').count();
     // Cut at many points, including mid-line and right after a newline.
@@ -99,12 +92,13 @@ fn a_file_cut_anywhere_stays_readable_and_says_so() {
 
 #[test]
 fn windows_are_listed_newest_first() {
-    let dir = temp_dir("list");
-    let first = recorded("approval-rejected", &dir);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let first = recorded("approval-rejected", dir);
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let second = recorded("canary-regression", &dir);
+    let second = recorded("canary-regression", dir);
     std::fs::write(dir.join("garbage.jsonl"), "not json at all\n").unwrap();
-    let (windows, problems) = list(&dir).unwrap();
+    let (windows, problems) = list(dir).unwrap();
     assert_eq!(windows.len(), 2);
     assert_eq!(windows[0].path, second);
     assert_eq!(windows[1].path, first);
@@ -115,8 +109,9 @@ fn windows_are_listed_newest_first() {
 
 #[test]
 fn the_report_answers_who_approved_who_rolled_back_and_what_the_metrics_did() {
-    let dir = temp_dir("report");
-    let path = recorded("canary-regression", &dir);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let path = recorded("canary-regression", dir);
     let journal = journal::read(&path).unwrap();
     let report = report::build(&journal, Vec::new());
     assert_eq!(report.outcome, "rolled_back");
@@ -155,8 +150,9 @@ fn the_report_answers_who_approved_who_rolled_back_and_what_the_metrics_did() {
 
 #[test]
 fn a_command_recorded_just_before_a_crash_is_in_the_report() {
-    let dir = temp_dir("unanswered");
-    let path = recorded("happy-canary", &dir);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let path = recorded("happy-canary", dir);
     // The file as a crash would leave it: a rollback on the record, and
     // nothing after it.
     let mut text = std::fs::read_to_string(&path).unwrap();
@@ -197,8 +193,9 @@ fn a_command_recorded_just_before_a_crash_is_in_the_report() {
 
 #[test]
 fn what_operators_type_cannot_become_markup_in_the_report() {
-    let dir = temp_dir("markup");
-    let mut writer = Writer::create(&dir, "erin", "sim:x", "console").unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let mut writer = Writer::create(dir, "erin", "sim:x", "console").unwrap();
     let scenario = scenario::parse(bundled::get("approval-rejected").unwrap()).unwrap();
     let mut sim = Simulator::new(
         scenario,
@@ -236,8 +233,9 @@ fn what_operators_type_cannot_become_markup_in_the_report() {
 
 #[test]
 fn at_the_end_means_after_traffic_last_moved_and_only_with_traffic() {
-    let dir = temp_dir("end");
-    let path = recorded("canary-regression", &dir);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let path = recorded("canary-regression", dir);
     let report = report::build(&journal::read(&path).unwrap(), Vec::new());
     let row = |cohort| {
         report

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 /// Shortest token taken: a guessable token is no token.
 pub const MIN_TOKEN: usize = 16;
@@ -115,13 +116,13 @@ impl Tokens {
     /// each in time that does not depend on where the bytes differ.
     pub fn operator(&self, presented: &str) -> Option<&str> {
         let presented = presented.as_bytes();
-        let mut found = None;
-        for (token, operator) in &self.entries {
-            if same(presented, token) {
-                found = Some(operator.as_str());
-            }
+        // Which entry matched is picked without a branch on the comparison.
+        let mut found = u64::MAX;
+        for (i, (token, _)) in self.entries.iter().enumerate() {
+            found.conditional_assign(&(i as u64), same(presented, token));
         }
-        found
+        let entry = usize::try_from(found).ok()?;
+        self.entries.get(entry).map(|(_, o)| o.as_str())
     }
 
     pub fn operators(&self) -> impl Iterator<Item = &str> {
@@ -129,14 +130,15 @@ impl Tokens {
     }
 }
 
-/// Equal bytes, in time that depends only on the presented length.
-fn same(presented: &[u8], token: &[u8]) -> bool {
-    let mut diff = presented.len() ^ token.len();
-    for (i, &byte) in presented.iter().enumerate() {
-        let other = token.get(i).copied().unwrap_or(0);
-        diff |= usize::from(std::hint::black_box(byte ^ other));
-    }
-    diff == 0
+/// Equal bytes, in time that depends only on the presented length: the
+/// token is laid over as many bytes as were presented (subtle's slice
+/// comparison would answer at once for another length, telling the
+/// token's length), and the lengths are compared apart.
+fn same(presented: &[u8], token: &[u8]) -> Choice {
+    let laid: Vec<u8> = (0..presented.len())
+        .map(|i| token.get(i).copied().unwrap_or(0))
+        .collect();
+    presented.ct_eq(&laid) & (presented.len() as u64).ct_eq(&(token.len() as u64))
 }
 
 #[cfg(test)]
@@ -158,6 +160,9 @@ mod tests {
         assert_eq!(tokens.operator(&ALICE[..ALICE.len() - 1]), None);
         assert_eq!(tokens.operator(&format!("{ALICE}x")), None);
         assert_eq!(tokens.operator(""), None);
+        // The same length, one byte off; and the token with zeros after it.
+        assert_eq!(tokens.operator("alice-token-0123456780"), None);
+        assert_eq!(tokens.operator(&format!("{ALICE}\0")), None);
     }
 
     #[test]
@@ -184,15 +189,13 @@ mod tests {
     #[test]
     fn a_file_others_can_read_is_refused() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("shipdeck-tokens-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("tokens.yaml");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.yaml");
         std::fs::write(&path, format!("alice: {ALICE}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = Tokens::load(&path).unwrap_err();
         assert!(err.contains("chmod 600"), "{err}");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert!(Tokens::load(&path).is_ok());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

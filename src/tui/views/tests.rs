@@ -4,17 +4,41 @@
 use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Cell;
 
+use crate::theme::Slot;
 use crate::tui::app::tests::{at_approval, at_manual_pause, ctrl, press, type_text, watching};
 use crate::tui::app::{App, Msg};
 
 const SIZES: [(u16, u16); 2] = [(160, 45), (80, 24)];
 
 fn screen(app: &mut App, width: u16, height: u16) -> String {
+    drawn(app, width, height).to_string()
+}
+
+/// The console drawn into a test terminal: its cells, text and styles.
+fn drawn(app: &mut App, width: u16, height: u16) -> TestBackend {
     let _ = app.update(Msg::Resize { width, height });
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| super::render(app, f)).unwrap();
-    terminal.backend().to_string()
+    terminal.backend().clone()
+}
+
+/// The cells from where `text` first shows to the edge of its pane.
+fn cells_from<'a>(backend: &'a TestBackend, text: &str) -> Vec<&'a Cell> {
+    let buffer = backend.buffer();
+    let wanted: Vec<String> = text.chars().map(String::from).collect();
+    for row in buffer.content.chunks(buffer.area.width as usize) {
+        let at = row.windows(wanted.len()).position(|w| {
+            w.iter()
+                .map(Cell::symbol)
+                .eq(wanted.iter().map(String::as_str))
+        });
+        if let Some(at) = at {
+            return row[at..].iter().take_while(|c| c.symbol() != "│").collect();
+        }
+    }
+    panic!("no row shows {text:?}:\n{backend}");
 }
 
 fn snap(name: &str, app: &mut App) {
@@ -164,9 +188,20 @@ fn a_metrics_source_in_trouble_is_said_above_the_alerts() {
         "metrics: cannot reach Prometheus at http://127.0.0.1:9090/: connection refused; the rules wait for it".into(),
     );
     let _ = app.update(Msg::Backend(crate::backend::Update::Events(events)));
-    let shown = screen(&mut app, 160, 45);
-    assert!(shown.contains("⚠ since"), "{shown}");
-    assert!(shown.contains("cannot reach Prometheus"), "{shown}");
+    let backend = drawn(&mut app, 160, 45);
+    let shown = backend.to_string();
+    let said = cells_from(&backend, "⚠ since");
+    let text: String = said.iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("cannot reach Prometheus"), "{shown}");
+    let alert = app.theme[Slot::Alert];
+    assert!(
+        alert.fg.is_some() && alert.fg != app.theme[Slot::Base].fg,
+        "the alert colour stands out from the text around it"
+    );
+    for cell in said.iter().filter(|c| c.symbol() != " ") {
+        assert_eq!(Some(cell.fg), alert.fg, "{text:?}: {:?}", cell.symbol());
+        assert!(cell.modifier.contains(alert.add_modifier), "{text:?}");
+    }
     assert!(shown.contains("PAUSED"), "the rollout holds: {shown}");
     assert!(shown.contains("live · no metrics"), "{shown}");
     let events = sim.metrics_said(
