@@ -85,6 +85,7 @@ fn shipped_themes_and_the_example_config_check_clean() {
     assert_eq!(stdout.matches("ok (config)").count(), 4, "{stdout}");
 }
 
+// Mostly a table of files and what each must be told.
 #[test]
 fn broken_files_are_reported_as_path_line_col_with_exit_status_2() {
     let home = scratch();
@@ -610,7 +611,8 @@ fn the_journal_folder_defaults_and_the_flag_wins() {
 }
 
 /// Files no one should have to survive, and shipdeck survives: every one gets
-/// exit status 2 and a message, quickly, never a panic or a hang.
+/// exit status 2 and a message, quickly, never a panic or a hang. (Mostly a
+/// table of cases.)
 #[test]
 fn broken_files_of_every_kind_get_a_clear_refusal() {
     let home = scratch();

@@ -71,6 +71,7 @@ async fn serve(listener: TcpListener, script: Vec<Act>, asked: Asked) {
     }
 }
 
+// One arm per way the server misbehaves, so it runs long.
 async fn answer(mut socket: TcpStream, act: Act, asked: Asked) -> std::io::Result<()> {
     let mut request = Vec::new();
     let mut buffer = [0u8; 4096];

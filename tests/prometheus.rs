@@ -255,6 +255,8 @@ fn metric(e: &Event, series: Series, cohort: Cohort) -> Option<f64> {
     }
 }
 
+// One chain told in order (simulated service → /metrics → Prometheus →
+// rules → rollback, through an outage and a restart), so it runs long.
 #[tokio::test]
 async fn a_canary_regression_read_from_prometheus_rolls_back_through_an_outage_and_a_restart() {
     let chain = scratch();

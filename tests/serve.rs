@@ -95,6 +95,8 @@ fn assert_contiguous(events: &[Event], from: u64) {
     }
 }
 
+// Walks the contract of docs/http-api.md route by route, in its order, so
+// it runs long.
 #[tokio::test]
 async fn the_contract_answers_as_documented() {
     let tmp = scratch();
@@ -411,6 +413,7 @@ async fn at_the_gate(dir: &Path) -> (Server, String) {
     (server, id)
 }
 
+// One story with two people and a watcher, told in order.
 #[tokio::test]
 async fn two_people_sign_a_two_person_gate_and_every_client_sees_it() {
     let tmp = scratch();
