@@ -9,6 +9,7 @@
 pub use shipdeck_core::{api, check, config, engine, keys, model, problem, sim, theme};
 
 pub mod backend;
+pub mod cli;
 pub mod files;
 pub mod journal;
 pub mod server;

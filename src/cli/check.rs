@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use shipdeck::check::check_text;
+use crate::check::check_text;
 
 pub fn run(paths: &[PathBuf]) -> ExitCode {
     if paths.is_empty() {
@@ -33,7 +33,7 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
     let mut bad = false;
     for path in paths {
         let shown = path.display();
-        let text = match shipdeck::files::read_text(path) {
+        let text = match crate::files::read_text(path) {
             Ok(text) => text,
             Err(err) => {
                 eprintln!("{shown}: cannot read: {err}");

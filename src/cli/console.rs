@@ -5,22 +5,22 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
+use crate::backend::{self, Handle};
+use crate::journal::Writer;
+use crate::settings::Settings;
+use crate::sim::Simulator;
+use crate::tui::app::App;
+use crate::tui::keymap::KeyMap;
+use crate::tui::runtime::{self, Ending};
+use crate::tui::terminal;
+use crate::tui::theme::Theme;
 use clap::Args;
-use shipdeck::backend::{self, Handle};
-use shipdeck::journal::Writer;
-use shipdeck::settings::Settings;
-use shipdeck::sim::Simulator;
-use shipdeck::tui::app::App;
-use shipdeck::tui::keymap::KeyMap;
-use shipdeck::tui::runtime::{self, Ending};
-use shipdeck::tui::terminal;
-use shipdeck::tui::theme::Theme;
 
 use super::remote::RemoteArgs;
 use super::{EXIT_BAD_INPUT, RecordArgs, SimArgs, Speed, Start};
-use shipdeck::backend::http::RemoteError;
-use shipdeck::backend::tail::LogSource;
-use shipdeck::settings::ConfiguredLogs;
+use crate::backend::http::RemoteError;
+use crate::backend::tail::LogSource;
+use crate::settings::ConfiguredLogs;
 
 /// Options of the console (shipdeck with no command).
 #[derive(Debug, Clone, Args)]

@@ -4,13 +4,13 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use crate::model::{Event, EventKind};
+use crate::sim::Simulator;
 use clap::Args;
-use shipdeck::model::{Event, EventKind};
-use shipdeck::sim::Simulator;
 
 use super::remote::RemoteArgs;
 use super::{RecordArgs, SimArgs, Speed, Start};
-use shipdeck::backend::{Connection, Update};
+use crate::backend::{Connection, Update};
 
 /// Exit status when the release cannot go on without a person.
 pub const EXIT_WAITING: u8 = 3;
@@ -111,7 +111,7 @@ fn write_events(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
 
 /// `events --backend`: a server's release as JSON lines, until it finishes.
 /// The stream is resumed after its last seq whenever it breaks.
-fn follow(settings: &shipdeck::settings::Settings) -> Result<ExitCode, ExitCode> {
+fn follow(settings: &crate::settings::Settings) -> Result<ExitCode, ExitCode> {
     let Some((remote, configured)) = super::remote::connect(settings)? else {
         return Err(ExitCode::FAILURE);
     };

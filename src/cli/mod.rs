@@ -1,5 +1,6 @@
 //! Subcommands of the `shipdeck` binary.
 
+mod args;
 pub mod check;
 pub mod config;
 pub mod console;
@@ -8,6 +9,8 @@ pub mod record;
 pub mod remote;
 pub mod serve;
 
+pub use args::main;
+
 use std::process::ExitCode;
 use std::str::FromStr;
 
@@ -15,8 +18,8 @@ use clap::Args;
 use jiff::Timestamp;
 use std::path::PathBuf;
 
-use shipdeck::settings::{self, Flags, Settings};
-use shipdeck::sim::{Scenario, SimOptions, bundled, scenario};
+use crate::settings::{self, Flags, Settings};
+use crate::sim::{Scenario, SimOptions, bundled, scenario};
 
 /// Exit status for bad input: a malformed file, an unknown scenario, bad usage.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -165,7 +168,7 @@ pub struct Prepared {
     /// What the backend calls itself: `sim:happy-canary`.
     pub label: String,
     /// Where the release's metrics are read, when not the simulator.
-    pub metrics: Option<shipdeck::backend::metrics::Source>,
+    pub metrics: Option<crate::backend::metrics::Source>,
 }
 
 /// Loads the scenario the settings name and applies the settings to it.
@@ -233,8 +236,8 @@ pub fn prepare(
 /// The configured metrics source, its token read.
 fn metrics_source(
     settings: &Settings,
-) -> Result<Option<shipdeck::backend::metrics::Source>, ExitCode> {
-    use shipdeck::config::TokenFrom;
+) -> Result<Option<crate::backend::metrics::Source>, ExitCode> {
+    use crate::config::TokenFrom;
     let Some(configured) = &settings.metrics else {
         return Ok(None);
     };
@@ -250,7 +253,7 @@ fn metrics_source(
             _ => return Err(bad(format!("token_env names {var}, which is not set"))),
         },
     };
-    shipdeck::backend::metrics::Source::new(&configured.value, token.as_deref())
+    crate::backend::metrics::Source::new(&configured.value, token.as_deref())
         .map(Some)
         .map_err(bad)
 }
@@ -261,10 +264,10 @@ pub fn create_journal(
     settings: &Settings,
     label: &str,
     mode: &str,
-) -> Result<shipdeck::journal::Writer, ExitCode> {
+) -> Result<crate::journal::Writer, ExitCode> {
     settings
         .journal_folder()
-        .and_then(|dir| shipdeck::journal::Writer::create(dir, &settings.operator.value, label, mode))
+        .and_then(|dir| crate::journal::Writer::create(dir, &settings.operator.value, label, mode))
         .map_err(|err| {
             eprintln!(
                 "shipdeck: cannot write the journal in {}: {err}\n  (set --journal-dir, $SHIPDECK_JOURNAL_DIR or journal_dir: in the config)",
@@ -279,7 +282,7 @@ pub fn create_journal(
 pub fn load_scenario(name_or_path: &str) -> Result<Scenario, ExitCode> {
     let (label, text) = match bundled::get(name_or_path) {
         Some(text) => (format!("{name_or_path} (bundled)"), text.to_string()),
-        None => match shipdeck::files::read_text(std::path::Path::new(name_or_path)) {
+        None => match crate::files::read_text(std::path::Path::new(name_or_path)) {
             Ok(text) => (name_or_path.to_string(), text),
             Err(err) => {
                 let names: Vec<&str> = bundled::names().collect();

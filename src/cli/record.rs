@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::backend;
+use crate::journal::{self, Journal, report};
+use crate::model::units::format_duration;
+use crate::tui::app::{App, Replay};
 use clap::{Args, Subcommand, ValueEnum};
-use shipdeck::backend;
-use shipdeck::journal::{self, Journal, report};
-use shipdeck::model::units::format_duration;
-use shipdeck::tui::app::{App, Replay};
 
 use super::{EXIT_BAD_INPUT, RecordArgs, Speed};
 

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::backend::http::{COMMAND_PATIENCE, Decided, Remote, RemoteError};
+use crate::engine::Verdict;
+use crate::model::{Action, Command};
+use crate::settings::{RemoteSettings, Settings, Source};
 use clap::{Args, ValueEnum};
-use shipdeck::backend::http::{COMMAND_PATIENCE, Decided, Remote, RemoteError};
-use shipdeck::engine::Verdict;
-use shipdeck::model::{Action, Command};
-use shipdeck::settings::{RemoteSettings, Settings, Source};
 
 use super::{EXIT_BAD_INPUT, RecordArgs};
 
@@ -37,7 +37,7 @@ pub struct RemoteArgs {
 }
 
 impl RemoteArgs {
-    pub fn apply(&self, flags: &mut shipdeck::settings::Flags) {
+    pub fn apply(&self, flags: &mut crate::settings::Flags) {
         flags.backend = self.backend.clone();
         flags.release = self.release.clone();
         flags.token_file = self.token_file.clone();

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::backend;
+use crate::journal::Writer;
+use crate::server::hub::Opening;
+use crate::server::resume::{self, Rebuilt};
+use crate::server::tokens::Tokens;
+use crate::server::{self, Hub};
+use crate::sim::Simulator;
 use clap::Args;
-use shipdeck::backend;
-use shipdeck::journal::Writer;
-use shipdeck::server::hub::Opening;
-use shipdeck::server::resume::{self, Rebuilt};
-use shipdeck::server::tokens::Tokens;
-use shipdeck::server::{self, Hub};
-use shipdeck::sim::Simulator;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::oneshot;
 
@@ -185,8 +185,8 @@ struct Window {
     path: PathBuf,
     name: String,
     /// The events recorded before this start.
-    history: Vec<shipdeck::model::Event>,
-    answered: shipdeck::server::hub::Answered,
+    history: Vec<crate::model::Event>,
+    answered: crate::server::hub::Answered,
     resumed: bool,
 }
 

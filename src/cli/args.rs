@@ -1,0 +1,139 @@
+//! The command line's shape: the subcommands and their options (clap).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use super::*;
+
+/// A terminal release console: watch a release go out live, sign approval
+/// gates, advance canary steps, and roll back with one keystroke.
+///
+/// With no command, shipdeck opens the console on the embedded simulator.
+#[derive(Debug, Parser)]
+#[command(
+    name = "shipdeck",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = KEYS,
+    // The console's options go before no command: `shipdeck --operator x
+    // config` is refused rather than quietly ignoring --operator.
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    #[command(flatten)]
+    console: console::ConsoleArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a release's events as JSON lines, one event per line, until the
+    /// release reaches a final state. The window is journaled too.
+    ///
+    /// Each line is an event envelope: {"seq", "at", "release", "type", ...}.
+    /// Exit status 0 when the release has finished, 3 when it waits for a
+    /// person (see --autopilot).
+    #[command(after_help = "Examples:\n  \
+        shipdeck events --scenario canary-regression --speed max --autopilot\n  \
+        shipdeck events --scenario ./my-release.yaml --speed 60 | jq -c 'select(.type != \"metric\")'")]
+    Events(events::EventsArgs),
+
+    /// Host the embedded simulator over shipdeck's HTTP contract, so that
+    /// several consoles and `shipdeck do` share one window.
+    ///
+    /// Prints the address it listens on. Every command is journaled; an
+    /// unfinished window is taken up where it stopped when the server starts
+    /// again (unless --fresh).
+    #[command(after_help = "Examples:\n  \
+        shipdeck serve --scenario two-person\n  \
+        shipdeck serve --listen 0.0.0.0:7878 --tokens ~/.config/shipdeck/tokens.yaml\n\n\
+        Then: shipdeck --backend http://127.0.0.1:7878")]
+    Serve(serve::ServeArgs),
+
+    /// Send one command to a server and print the outcome.
+    ///
+    /// Exit status 0 when the command was accepted, 3 when it was refused
+    /// (the reason is printed), 2 on bad usage or when the server cannot be
+    /// reached or refuses the token.
+    #[command(after_help = "Examples:\n  \
+        shipdeck do approve --gate production --comment \"dashboards clean\" --backend http://127.0.0.1:7878\n  \
+        shipdeck do rollback --comment \"p99 regression\" --backend http://127.0.0.1:7878\n  \
+        shipdeck do check --list pre-deployment --item bugs --backend http://127.0.0.1:7878")]
+    Do(remote::DoArgs),
+
+    /// Check scenario, config and theme files.
+    ///
+    /// Prints `path:line:col: what is wrong` for every problem found and exits
+    /// with status 2, or exits 0 when every file is sound.
+    ///
+    /// With no paths, checks the config file shipdeck would read.
+    Check {
+        /// Files to check; the kind of each is read from its contents.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+
+    /// Print the effective configuration and where each value came from
+    /// (flags > SHIPDECK_* environment > config file > defaults).
+    Config {
+        #[command(flatten)]
+        record: RecordArgs,
+    },
+
+    /// Recorded windows.
+    Journal {
+        #[command(subcommand)]
+        command: record::JournalCommand,
+        #[command(flatten)]
+        record: RecordArgs,
+    },
+
+    /// The deployment report of a recorded window, in Markdown or JSON.
+    Report {
+        #[command(flatten)]
+        args: record::ReportArgs,
+        #[command(flatten)]
+        record: RecordArgs,
+    },
+
+    /// Play a recorded window back in the console, read-only: Space pauses,
+    /// ← and → move a minute.
+    Replay {
+        #[command(flatten)]
+        args: record::ReplayArgs,
+        #[command(flatten)]
+        record: RecordArgs,
+    },
+
+    /// List the scenarios built into shipdeck.
+    Scenarios,
+}
+
+const KEYS: &str = "Console keys (press ? in the console for the keys as bound now):\n  \
+    a advance   F promote fully   p pause/resume   s sign off   x reject   R roll back\n  \
+    r retry   Space tick   / filter logs   f follow   l log level   Tab pane   ? help   q quit";
+
+/// Runs the command line: parses the arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => console::run(&cli.console),
+        Some(Command::Events(args)) => events::run(&args),
+        Some(Command::Check { paths }) => check::run(&paths),
+        Some(Command::Serve(args)) => serve::run(&args),
+        Some(Command::Do(args)) => remote::run(&args),
+
+        Some(Command::Config { record }) => config::run(&record),
+        Some(Command::Journal { command, record }) => match command {
+            record::JournalCommand::List => record::list(&record),
+        },
+        Some(Command::Report { args, record }) => record::report(&record, &args),
+        Some(Command::Replay { args, record }) => record::replay(&record, &args),
+        Some(Command::Scenarios) => scenarios(),
+    }
+}
