@@ -6,7 +6,7 @@ use std::ops::Index;
 use ratatui::style::{Color, Modifier, Style};
 use strum::EnumCount;
 
-use crate::theme::{BUNDLED, Checked, Colour, ColourName, Slot, StyleSpec, parse};
+use crate::theme::{BUNDLED, Checked, Colour, Slot, StyleSpec, parse};
 
 /// Named styles, one per slot: one per kind of thing on screen.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,28 +23,11 @@ impl Index<Slot> for Theme {
     }
 }
 
-/// A theme's colour as the terminal's.
+/// A theme's colour as the terminal's: a name as ratatui reads it (every
+/// name a theme may use is one of ratatui's; a test checks each).
 fn color(colour: Colour) -> Color {
     match colour {
-        Colour::Named(name) => match name {
-            ColourName::Reset => Color::Reset,
-            ColourName::Black => Color::Black,
-            ColourName::Red => Color::Red,
-            ColourName::Green => Color::Green,
-            ColourName::Yellow => Color::Yellow,
-            ColourName::Blue => Color::Blue,
-            ColourName::Magenta => Color::Magenta,
-            ColourName::Cyan => Color::Cyan,
-            ColourName::Gray => Color::Gray,
-            ColourName::DarkGray => Color::DarkGray,
-            ColourName::LightRed => Color::LightRed,
-            ColourName::LightGreen => Color::LightGreen,
-            ColourName::LightYellow => Color::LightYellow,
-            ColourName::LightBlue => Color::LightBlue,
-            ColourName::LightMagenta => Color::LightMagenta,
-            ColourName::LightCyan => Color::LightCyan,
-            ColourName::White => Color::White,
-        },
+        Colour::Named(name) => <&str>::from(name).parse().unwrap_or(Color::Reset),
         Colour::Rgb(r, g, b) => Color::Rgb(r, g, b),
         Colour::Indexed(i) => Color::Indexed(i),
     }
@@ -131,6 +114,24 @@ impl Theme {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_colour_name_is_a_colour_of_the_terminal() {
+        use crate::theme::ColourName;
+        use strum::IntoEnumIterator;
+        let mut seen = Vec::new();
+        for name in ColourName::iter() {
+            let spelled: &str = name.into();
+            let colour: Color = spelled.parse().expect(spelled);
+            assert!(
+                !matches!(colour, Color::Indexed(_) | Color::Rgb(..)),
+                "{spelled} is one of the named colours"
+            );
+            assert!(!seen.contains(&colour), "{spelled} names its own colour");
+            seen.push(colour);
+        }
+        assert_eq!(color(Colour::Named(ColourName::DarkGray)), Color::DarkGray);
+    }
 
     #[test]
     fn every_bundled_theme_loads_over_the_default() {
