@@ -63,6 +63,8 @@ pub struct LogRing {
     total: u64,
 }
 
+// The console reads the ring line by line as logs pour in: its small
+// methods are inlined across the crate boundary.
 impl LogRing {
     pub fn with_capacity(capacity: usize) -> LogRing {
         LogRing {
@@ -75,6 +77,7 @@ impl LogRing {
         }
     }
 
+    #[inline]
     pub fn push(&mut self, line: LogLine) {
         if self.lines.len() == self.capacity {
             self.lines.pop_front();
@@ -83,38 +86,46 @@ impl LogRing {
         self.total += 1;
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         self.lines.len()
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
 
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
+    #[inline]
     pub fn total(&self) -> u64 {
         self.total
     }
 
     /// Lines dropped because the ring was full.
+    #[inline]
     pub fn dropped(&self) -> u64 {
         self.total - self.lines.len() as u64
     }
 
+    #[inline]
     pub fn get(&self, index: usize) -> Option<&LogLine> {
         self.lines.get(index)
     }
 
     /// The lines in `range` (indexes into what is kept), without copying.
+    #[inline]
     pub fn range(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = &LogLine> {
         let end = range.end.min(self.lines.len());
         let start = range.start.min(end);
         self.lines.range(start..end)
     }
 
+    #[inline]
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &LogLine> {
         self.lines.iter()
     }

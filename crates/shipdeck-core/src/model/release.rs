@@ -141,8 +141,9 @@ impl From<LogLine> for Change<'_> {
 /// A release, folded from its events. It serializes for the HTTP snapshot
 /// (its logs as their newest lines only).
 ///
-/// Its fields are read through methods of the same names: outside this
-/// crate, [`Release::apply`] is the only way to change a release.
+/// Its fields are read through methods of the same names (inlined across
+/// the crate boundary): outside this crate, [`Release::apply`] is the only
+/// way to change a release.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Release {
     pub(crate) id: String,
@@ -193,79 +194,96 @@ impl Release {
         }
     }
 
+    #[inline]
     pub fn id(&self) -> &str {
         &self.id
     }
 
     /// The plan, once `release_started` has been applied.
+    #[inline]
     pub fn plan(&self) -> Option<&ReleasePlan> {
         self.plan.as_ref()
     }
 
+    #[inline]
     pub fn status(&self) -> Status {
         self.status
     }
 
+    #[inline]
     pub fn stages(&self) -> &[Stage] {
         &self.stages
     }
 
+    #[inline]
     pub fn gates(&self) -> &[Gate] {
         &self.gates
     }
 
+    #[inline]
     pub fn checklists(&self) -> &[Checklist] {
         &self.checklists
     }
 
+    #[inline]
     pub fn rollout(&self) -> &Rollout {
         &self.rollout
     }
 
+    #[inline]
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
 
     /// The release's log lines, and those of the reader's own log sources
     /// it was given (see [`Change::Line`]).
+    #[inline]
     pub fn logs(&self) -> &LogRing {
         &self.logs
     }
 
     /// Alerts in the order they first fired; one entry per rule.
+    #[inline]
     pub fn alerts(&self) -> &[Alert] {
         &self.alerts
     }
 
+    #[inline]
     pub fn rollback(&self) -> Option<&Rollback> {
         self.rollback.as_ref()
     }
 
     /// Who paused the rollout, while it is paused.
+    #[inline]
     pub fn paused_by(&self) -> Option<&str> {
         self.paused_by.as_deref()
     }
 
+    #[inline]
     pub fn started_at(&self) -> Option<Timestamp> {
         self.started_at
     }
 
+    #[inline]
     pub fn finished_at(&self) -> Option<Timestamp> {
         self.finished_at
     }
 
     /// The `seq` of the last event applied.
+    #[inline]
     pub fn last_seq(&self) -> u64 {
         self.last_seq
     }
 
     /// The time of the last event applied.
+    #[inline]
     pub fn last_at(&self) -> Option<Timestamp> {
         self.last_at
     }
 
     /// What a metrics source (Prometheus) last said about itself, when the
     /// release's metrics come from one.
+    #[inline]
     pub fn metrics_source(&self) -> Option<&LogLine> {
         self.metrics_source.as_ref()
     }
