@@ -107,6 +107,16 @@ impl KeyMap {
     }
 
     /// The first key of an action, as shown (for hints).
+    /// The key that does an action from a box that takes text, where only
+    /// a key with Ctrl acts: a bound Ctrl key, or Ctrl with the first key.
+    pub fn hint_in_text(&self, action: UiAction) -> String {
+        let keys = self.bindings.get(&action).map_or(&[][..], Vec::as_slice);
+        match keys.iter().find(|k| k.ctrl) {
+            Some(key) => key.to_string(),
+            None => format!("Ctrl+{}", self.hint(action)),
+        }
+    }
+
     pub fn hint(&self, action: UiAction) -> String {
         self.bindings
             .get(&action)

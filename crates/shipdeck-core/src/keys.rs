@@ -74,7 +74,10 @@ impl UiAction {
             UiAction::Pause => ("pause / resume the rollout", &["p"]),
             UiAction::SignOff => ("sign off the selected gate, with a comment", &["s"]),
             UiAction::Reject => ("reject the selected gate, with a reason", &["x"]),
-            UiAction::Rollback => ("roll back now (then add a reason)", &["R"]),
+            UiAction::Rollback => (
+                "roll back now, from anywhere (then add a reason)",
+                &["R", "ctrl+r"],
+            ),
             UiAction::Retry => ("retry the failed stage", &["r"]),
             UiAction::Tick => ("tick / untick the selected checklist item", &["space"]),
             UiAction::Filter => ("filter logs by regex (Esc clears)", &["/"]),
@@ -96,6 +99,22 @@ impl UiAction {
     /// The action's name for people: `sign off`.
     pub fn words(self) -> Words {
         Words(self.name())
+    }
+
+    /// Whether the action is a command to the release (it changes what
+    /// happens), rather than a way to look at it.
+    pub fn changes_the_release(self) -> bool {
+        matches!(
+            self,
+            UiAction::Advance
+                | UiAction::Promote
+                | UiAction::Pause
+                | UiAction::SignOff
+                | UiAction::Reject
+                | UiAction::Rollback
+                | UiAction::Retry
+                | UiAction::Tick
+        )
     }
 
     /// What the action does, for the help screen.

@@ -9,20 +9,36 @@ impl App {
     /// player's; otherwise those the engine's policy would take now.
     pub fn hints(&self) -> Vec<(String, &'static str)> {
         let k = |a| self.keymap.hint(a);
+        // Rollback is offered in every box (a box of text takes it with Ctrl).
+        let may_roll_back = self.may_roll_back();
+        let boxed = |mut hints: Vec<(String, &'static str)>| {
+            if may_roll_back {
+                let key = if self.mode.takes_text() {
+                    self.keymap.hint_in_text(UiAction::Rollback)
+                } else {
+                    k(UiAction::Rollback)
+                };
+                hints.push((key, "roll back"));
+            }
+            hints
+        };
         match &self.mode {
             Mode::Normal => {}
-            Mode::Help => return vec![(k(UiAction::Help), "close"), ("Esc".into(), "close")],
+            Mode::Help => return boxed(vec![(k(UiAction::Help), "close"), ("Esc".into(), "close")]),
             Mode::ConfirmPromote => {
-                return vec![
+                return boxed(vec![
                     ("y".into(), "promote fully"),
                     ("any other key".into(), "cancel"),
-                ];
+                ]);
             }
             Mode::Filter { .. } => {
-                return vec![("Enter".into(), "apply"), ("Esc".into(), "cancel")];
+                return boxed(vec![("Enter".into(), "apply"), ("Esc".into(), "cancel")]);
             }
-            Mode::Refusal { .. } => return vec![("Esc".into(), "close")],
-            Mode::SignOff { .. } | Mode::Reject { .. } | Mode::RollbackReason { .. } => {
+            Mode::Refusal { .. } => return boxed(vec![("Esc".into(), "close")]),
+            Mode::SignOff { .. } | Mode::Reject { .. } => {
+                return boxed(vec![("Ctrl+S".into(), "submit"), ("Esc".into(), "cancel")]);
+            }
+            Mode::RollbackReason { .. } => {
                 return vec![("Ctrl+S".into(), "submit"), ("Esc".into(), "cancel")];
             }
         }
@@ -42,6 +58,13 @@ impl App {
         hints.push((k(UiAction::Help), "help"));
         hints.push((k(UiAction::Quit), "quit"));
         hints
+    }
+
+    /// Whether a rollback (or, before production, a stop) is open to this
+    /// console now.
+    fn may_roll_back(&self) -> bool {
+        let status = self.release.status();
+        self.replay.is_none() && status.in_flight() && status != Status::RollingBack
     }
 
     /// A command's key is offered only when the policy would take it now.
@@ -71,8 +94,7 @@ impl App {
         if may(Action::Retry { stage: None }) {
             hints.push((k(UiAction::Retry), "retry"));
         }
-        let status = self.release.status();
-        if status.in_flight() && status != Status::RollingBack {
+        if self.may_roll_back() {
             hints.push((k(UiAction::Rollback), "roll back"));
         }
         if let Some(Row::Item { list, item }) = self.selected_row().cloned() {

@@ -14,6 +14,11 @@ impl App {
             return vec![Effect::Quit];
         }
         if self.mode.is_modal() {
+            // Rollback is one keystroke from anywhere: it closes the box.
+            if self.rolls_back_in_box(&key) {
+                self.mode = Mode::Normal;
+                return self.on_action(UiAction::Rollback);
+            }
             let mode = std::mem::take(&mut self.mode);
             let (next, effects) = self.on_mode_key(mode, key);
             self.mode = next;
@@ -47,19 +52,21 @@ impl App {
         }
     }
 
+    /// Whether a key pressed while a box is open rolls back. A box that
+    /// takes text takes the rollback key as a letter, so there the key
+    /// rolls back with Ctrl (Ctrl+R, or Ctrl with the configured key).
+    fn rolls_back_in_box(&self, key: &KeyEvent) -> bool {
+        let bound = |key: &KeyEvent| self.keymap.action(key) == Some(UiAction::Rollback);
+        if !self.mode.takes_text() {
+            return bound(key);
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let unmodified = KeyEvent::new(key.code, key.modifiers - KeyModifiers::CONTROL);
+        ctrl && (bound(key) || bound(&unmodified))
+    }
+
     fn on_action(&mut self, action: UiAction) -> Vec<Effect> {
-        let changes_the_release = matches!(
-            action,
-            UiAction::Advance
-                | UiAction::Promote
-                | UiAction::Pause
-                | UiAction::SignOff
-                | UiAction::Reject
-                | UiAction::Rollback
-                | UiAction::Retry
-                | UiAction::Tick
-        );
-        if self.replay.is_some() && changes_the_release {
+        if self.replay.is_some() && action.changes_the_release() {
             self.say(
                 Tone::Refused,
                 format!(
@@ -275,7 +282,7 @@ impl App {
                 (next, Vec::new())
             }
             Mode::Refusal { .. } if closes => (Mode::Normal, Vec::new()),
-            Mode::Refusal { .. } => (mode, Vec::new()),
+            Mode::Refusal { .. } => self.past_refusal(mode, key),
             Mode::ConfirmPromote => {
                 if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                     (
@@ -321,6 +328,23 @@ impl App {
             | Mode::Reject { .. }
             | Mode::RollbackReason { .. }
             | Mode::Filter { .. } => (typed(mode, key), Vec::new()),
+        }
+    }
+
+    /// A key while a refusal is shown. What may have been meant as a comment
+    /// (a printable character) runs nothing while the box is open; a key
+    /// that only looks (Tab, the arrows, paging) closes the box and does
+    /// what it does. (Rollback is taken before this, from every box.)
+    fn past_refusal(&mut self, mode: Mode, key: KeyEvent) -> (Mode, Vec<Effect>) {
+        let typed = matches!(key.code, KeyCode::Char(_))
+            && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        match self.keymap.action(&key) {
+            Some(action) if !typed && !action.changes_the_release() => {
+                self.mode = Mode::Normal;
+                let effects = self.on_action(action);
+                (std::mem::take(&mut self.mode), effects)
+            }
+            _ => (mode, Vec::new()),
         }
     }
 

@@ -80,6 +80,17 @@ impl Mode {
     pub fn is_modal(&self) -> bool {
         !matches!(self, Mode::Normal)
     }
+
+    /// Whether the box takes typed text (a comment, a reason, a filter).
+    pub fn takes_text(&self) -> bool {
+        matches!(
+            self,
+            Mode::SignOff { .. }
+                | Mode::Reject { .. }
+                | Mode::RollbackReason { .. }
+                | Mode::Filter { .. }
+        )
+    }
 }
 
 /// How the last thing the operator did turned out.

@@ -164,8 +164,9 @@ fn the_deployer_is_told_at_once_that_they_cannot_sign_and_their_typing_runs_noth
         panic!("{:?}", app.mode)
     };
     assert_eq!(reason, "carol deployed this release and cannot approve it");
-    // What carol meant as a comment must not run as keys: R, p, a, Space…
-    for c in "Ready? Roll it out, pause after a bit".chars() {
+    // What carol meant as a comment must not run as keys: r, p, a, Space,
+    // l, g, ?… (only R rolls back, from here as from everywhere).
+    for c in "ready? lgtm: roll it out, pause after a bit".chars() {
         assert!(
             press(&mut app, KeyCode::Char(c)).is_empty(),
             "{c:?} ran as a key"
@@ -369,6 +370,60 @@ fn shift_r_rolls_back_at_once_then_offers_a_reason() {
         status(&app),
         (Tone::Info, "rollback sent; no reason added".into())
     );
+}
+
+#[test]
+fn capital_r_rolls_back_from_every_box_and_ctrl_r_from_a_box_of_text() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    let rollback = vec![Action::Rollback { reason: None }];
+    // Help, the promote confirmation, a refusal: R closes the box and rolls back.
+    let open_help = |app: &mut App| {
+        press(app, KeyCode::Char('?'));
+    };
+    let open_confirmation = |app: &mut App| {
+        press(app, KeyCode::Char('F'));
+        assert!(matches!(app.mode, Mode::ConfirmPromote));
+    };
+    let open_refusal = |app: &mut App| {
+        app.mode = Mode::Refusal {
+            title: "You cannot sign off now".into(),
+            reason: "no gate is open".into(),
+        };
+    };
+    for open in [&open_help as &dyn Fn(&mut App), &open_confirmation, &open_refusal] {
+        open(&mut app);
+        assert!(app.mode.is_modal());
+        assert!(
+            app.hints().iter().any(|(k, what)| k == "R" && *what == "roll back"),
+            "the box's key bar offers R: {:?}",
+            app.hints()
+        );
+        assert_eq!(sent(&press(&mut app, KeyCode::Char('R'))), rollback);
+        assert!(matches!(app.mode, Mode::RollbackReason { .. }), "{:?}", app.mode);
+        press(&mut app, KeyCode::Esc);
+    }
+    // A box of text takes R as a letter, and Ctrl+R rolls back.
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "ERROR");
+    assert!(matches!(app.mode, Mode::Filter { .. }), "R typed into the filter");
+    assert!(
+        app.hints().iter().any(|(k, what)| k == "Ctrl+r" && *what == "roll back"),
+        "{:?}",
+        app.hints()
+    );
+    assert_eq!(sent(&ctrl(&mut app, 'r')), rollback);
+    assert!(matches!(app.mode, Mode::RollbackReason { .. }));
+}
+
+#[test]
+fn a_refusal_box_lets_the_keys_that_only_look_through() {
+    let (mut app, _) = watching("happy-canary", "carol", true, at_approval);
+    press(&mut app, KeyCode::Char('s'));
+    assert!(matches!(app.mode, Mode::Refusal { .. }));
+    assert_eq!(app.focus, Pane::Gates);
+    assert!(press(&mut app, KeyCode::Tab).is_empty());
+    assert!(!app.mode.is_modal(), "Tab closed the refusal");
+    assert_eq!(app.focus, Pane::Logs, "and moved to the next pane");
 }
 
 #[test]

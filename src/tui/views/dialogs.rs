@@ -73,8 +73,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Line::default(),
                 Line::from(vec![
                     key_span(app, "Esc".into()),
+                    styled(" close  ", app.theme[Slot::Muted]),
+                    key_span(app, app.keymap.hint(UiAction::Rollback)),
                     styled(
-                        " close (the keys you type meanwhile do nothing)",
+                        " roll back  (letters typed meanwhile do nothing)",
                         app.theme[Slot::Muted],
                     ),
                 ]),
