@@ -156,7 +156,7 @@ fn keys_rebound_in_the_config_are_the_keys_help_shows() {
     assert!(
         screen
             .lines()
-            .any(|l| l.contains("Ctrl+r") && l.contains("roll back now")),
+            .any(|l| l.contains("Ctrl+R") && l.contains("roll back now")),
         "{screen}"
     );
     console.keys(key::ESCAPE);

@@ -181,7 +181,7 @@ mod tests {
             map.action(&key(KeyCode::Char('p'), KeyModifiers::NONE)),
             Some(UiAction::Pause)
         );
-        assert_eq!(map.label(UiAction::Rollback), "Ctrl+r");
+        assert_eq!(map.label(UiAction::Rollback), "Ctrl+R");
         // Taking a key from another action unbinds it there.
         let map = KeyMap::default().with_overrides([("quit", "a")]).unwrap();
         assert_eq!(
@@ -221,7 +221,7 @@ mod tests {
         ] {
             assert_eq!(map.action(&event), Some(action), "{event:?}");
         }
-        assert_eq!(map.label(UiAction::Filter), "Ctrl+s");
+        assert_eq!(map.label(UiAction::Filter), "Ctrl+S");
     }
 
     #[test]

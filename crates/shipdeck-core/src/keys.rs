@@ -74,10 +74,7 @@ impl UiAction {
             UiAction::Pause => ("pause / resume the rollout", &["p"]),
             UiAction::SignOff => ("sign off the selected gate, with a comment", &["s"]),
             UiAction::Reject => ("reject the selected gate, with a reason", &["x"]),
-            UiAction::Rollback => (
-                "roll back now, from anywhere (then add a reason)",
-                &["R", "ctrl+r"],
-            ),
+            UiAction::Rollback => ("roll back now, from anywhere", &["R", "ctrl+r"]),
             UiAction::Retry => ("retry the failed stage", &["r"]),
             UiAction::Tick => ("tick / untick the selected checklist item", &["space"]),
             UiAction::Filter => ("filter logs by regex (Esc clears)", &["/"]),
@@ -310,6 +307,9 @@ impl fmt::Display for Key {
             f.write_str("Alt+")?;
         }
         match self.code {
+            // Ctrl with a letter is the same key in either case: shown as
+            // terminals' manuals write it, `Ctrl+R`.
+            Code::Char(c) if self.ctrl => write!(f, "{}", c.to_ascii_uppercase()),
             Code::Char(c) => write!(f, "{c}"),
             Code::F(n) => write!(f, "F{n}"),
             Code::Named(named) => f.write_str(named.label()),
@@ -368,9 +368,9 @@ mod tests {
     #[test]
     fn keys_show_as_the_help_screen_writes_them() {
         let shown = |spec: &str| key(spec).to_string();
-        assert_eq!(shown("ctrl+r"), "Ctrl+r");
+        assert_eq!(shown("ctrl+r"), "Ctrl+R");
         assert_eq!(shown("Ctrl+Shift+x"), "Ctrl+X");
-        assert_eq!(shown("alt+ctrl+a"), "Ctrl+Alt+a");
+        assert_eq!(shown("alt+ctrl+a"), "Ctrl+Alt+A");
         assert_eq!(shown("space"), "Space");
         assert_eq!(shown("backtab"), "Shift+Tab");
         assert_eq!(shown("up"), "↑");

@@ -24,7 +24,9 @@ impl App {
         };
         match &self.mode {
             Mode::Normal => {}
-            Mode::Help => return boxed(vec![(k(UiAction::Help), "close"), ("Esc".into(), "close")]),
+            Mode::Help => {
+                return boxed(vec![(k(UiAction::Help), "close"), ("Esc".into(), "close")]);
+            }
             Mode::ConfirmPromote => {
                 return boxed(vec![
                     ("y".into(), "promote fully"),

@@ -337,7 +337,9 @@ impl App {
     /// what it does. (Rollback is taken before this, from every box.)
     fn past_refusal(&mut self, mode: Mode, key: KeyEvent) -> (Mode, Vec<Effect>) {
         let typed = matches!(key.code, KeyCode::Char(_))
-            && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+            && !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
         match self.keymap.action(&key) {
             Some(action) if !typed && !action.changes_the_release() => {
                 self.mode = Mode::Normal;

@@ -390,24 +390,39 @@ fn capital_r_rolls_back_from_every_box_and_ctrl_r_from_a_box_of_text() {
             reason: "no gate is open".into(),
         };
     };
-    for open in [&open_help as &dyn Fn(&mut App), &open_confirmation, &open_refusal] {
+    for open in [
+        &open_help as &dyn Fn(&mut App),
+        &open_confirmation,
+        &open_refusal,
+    ] {
         open(&mut app);
         assert!(app.mode.is_modal());
         assert!(
-            app.hints().iter().any(|(k, what)| k == "R" && *what == "roll back"),
+            app.hints()
+                .iter()
+                .any(|(k, what)| k == "R" && *what == "roll back"),
             "the box's key bar offers R: {:?}",
             app.hints()
         );
         assert_eq!(sent(&press(&mut app, KeyCode::Char('R'))), rollback);
-        assert!(matches!(app.mode, Mode::RollbackReason { .. }), "{:?}", app.mode);
+        assert!(
+            matches!(app.mode, Mode::RollbackReason { .. }),
+            "{:?}",
+            app.mode
+        );
         press(&mut app, KeyCode::Esc);
     }
     // A box of text takes R as a letter, and Ctrl+R rolls back.
     press(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "ERROR");
-    assert!(matches!(app.mode, Mode::Filter { .. }), "R typed into the filter");
     assert!(
-        app.hints().iter().any(|(k, what)| k == "Ctrl+r" && *what == "roll back"),
+        matches!(app.mode, Mode::Filter { .. }),
+        "R typed into the filter"
+    );
+    assert!(
+        app.hints()
+            .iter()
+            .any(|(k, what)| k == "Ctrl+R" && *what == "roll back"),
         "{:?}",
         app.hints()
     );
