@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Effect, Mode, Pane, Replay, SEEK_STEP, Tone, content, text_area};
 use crate::backend::ReplayControl;
-use crate::engine::{Permit, Refusal};
+use crate::engine::{Permit, Refusal, Target};
 use crate::model::{Action, Status};
 use crate::tui::keymap::UiAction;
 
@@ -208,8 +208,12 @@ impl App {
             }
             // Already rolling back: say so; there is nothing to explain.
             Ok(Permit { note: Some(_), .. }) => self.send(rollback, "rollback"),
-            Ok(Permit { note: None, .. }) => {
-                let effects = self.send(rollback, "rollback");
+            Ok(Permit { note: None, target }) => {
+                let what = match target {
+                    Target::Stop => "stop before production",
+                    _ => "rollback",
+                };
+                let effects = self.send(rollback, what);
                 self.mode = Mode::RollbackReason {
                     text: text_area("why, for the record (optional)", ""),
                 };

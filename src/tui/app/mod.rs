@@ -340,6 +340,9 @@ impl App {
                     };
                     self.say(Tone::Refused, text);
                 }
+                EventKind::ReleaseStopped { by, reason } if *by != self.operator => {
+                    self.say(Tone::Refused, format!("{by} stopped the release: {reason}"));
+                }
                 EventKind::GateChanged {
                     state: GateState::Rejected,
                     rejection: Some(r),

@@ -96,7 +96,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             text_box(app, frame, area, title, text, true);
         }
         Mode::RollbackReason { text } => {
-            let title = " Rollback sent · add a reason to the record? ".to_string();
+            // Before production, the rollback key stops the release instead.
+            let title = if app.release.rollout().began {
+                " Rollback sent · add a reason to the record? "
+            } else {
+                " Stop sent: nothing reached production · add a reason? "
+            };
+            let title = title.to_string();
             text_box(app, frame, area, title, text, true);
         }
         Mode::Filter { text } => {

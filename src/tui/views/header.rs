@@ -43,6 +43,13 @@ fn state(app: &App) -> (String, Style) {
             format!("ROLLED BACK ({})", rolled_back_by()),
             theme[Slot::Danger],
         ),
+        Status::Finished(Outcome::Aborted) if release.stopped().is_some() => (
+            format!(
+                "ABORTED (stopped before production by {})",
+                release.stopped().map_or("?", |s| s.by.as_str())
+            ),
+            theme[Slot::Danger],
+        ),
         Status::Finished(outcome) => (
             outcome.words().to_string().to_uppercase(),
             if outcome == Outcome::Succeeded {

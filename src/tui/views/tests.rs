@@ -214,3 +214,26 @@ fn a_metrics_source_in_trouble_is_said_above_the_alerts() {
     assert!(!shown.contains("⚠ since"), "{shown}");
     assert!(!shown.contains("no metrics"), "{shown}");
 }
+
+#[test]
+fn r_at_the_gate_stops_the_release_before_production_and_the_header_says_who() {
+    let (mut app, mut sim) = watching("happy-canary", "erin", false, at_approval);
+    let effects = press(&mut app, KeyCode::Char('R'));
+    let [crate::tui::app::Effect::Send(command)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let box_title = screen(&mut app, 160, 45);
+    assert!(
+        box_title.contains("Stop sent: nothing reached production"),
+        "{box_title}"
+    );
+    let (verdict, events) = sim.submit(command.clone());
+    assert!(verdict.is_accepted());
+    crate::tui::app::tests::feed(&mut app, crate::backend::Update::Events(events));
+    press(&mut app, KeyCode::Esc);
+    let shown = screen(&mut app, 160, 45);
+    assert!(
+        shown.contains("ABORTED (stopped before production by erin)"),
+        "{shown}"
+    );
+}

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use crate::model::{
     Action, AlertState, Cohort, Command, Event, EventKind, GateState, Level, Outcome, Release,
     ReleasePlan, RuleAction, Series, SignOff, StageKind, StageState, Status, StepKind, StepState,
-    Tick, units::format_duration,
+    Stopped, Tick, units::format_duration,
 };
 
 pub use policy::{Grounds, Permit, Refusal, Target, Verdict};
@@ -282,6 +282,17 @@ impl Engine {
             (Target::Release, reason) if status.in_flight() && status != Status::RollingBack => {
                 let reason = reason.unwrap_or_else(|| format!("rolled back by {operator}"));
                 self.start_rollback(operator, reason, now);
+            }
+            (Target::Stop, reason) if status.in_flight() => {
+                let reason = reason.unwrap_or_else(|| Stopped::default_reason(&operator));
+                self.emit(
+                    now,
+                    EventKind::ReleaseStopped {
+                        by: operator,
+                        reason,
+                    },
+                );
+                self.end_pipeline(Outcome::Aborted, now);
             }
             (Target::RollbackReason, Some(reason)) => {
                 let by = operator;

@@ -62,8 +62,11 @@ pub enum Target {
     /// The release as a whole: its rollout (advance, promote, pause, resume)
     /// or a rollback.
     Release,
-    /// The reason of a rollback the same operator started.
+    /// The reason of a rollback (or a stop) the same operator started.
     RollbackReason,
+    /// The release before anything reached production: a rollback asked
+    /// for now stops it (there is nothing to roll back).
+    Stop,
     /// A gate, by id.
     Gate(String),
     /// A stage, by id.
@@ -188,6 +191,8 @@ pub fn check(release: &Release, command: &Command, now: jiff::Timestamp) -> Chec
                     Some("reason added to the rollback's record".into()),
                     Target::RollbackReason,
                 )
+            } else if !release.rollout.began && release.status.in_flight() {
+                permit(None, Target::Stop)
             } else {
                 permit(check_rollback(release)?, Target::Release)
             }
@@ -470,10 +475,11 @@ fn check_rollback(release: &Release) -> Result<Option<String>, Refusal> {
 /// Whether a rollback command from `operator` now only adds the reason to a
 /// rollback they started themselves.
 pub fn gives_rollback_reason(release: &Release, operator: &str) -> bool {
-    matches!(
+    let rolled_back = matches!(
         release.status,
         Status::RollingBack | Status::Finished(crate::model::Outcome::RolledBack)
-    ) && release.rollback.as_ref().is_some_and(|r| r.by == operator)
+    ) && release.rollback.as_ref().is_some_and(|r| r.by == operator);
+    rolled_back || release.stopped.as_ref().is_some_and(|s| s.by == operator)
 }
 
 fn already_rolling_back(release: &Release, what: &str) -> String {

@@ -376,13 +376,11 @@ fn rejecting_the_gate_ends_the_release_aborted() {
 }
 
 #[test]
-fn rollback_works_from_any_in_flight_state_and_twice_is_the_same_as_once() {
-    for moment in ["building", "at the gate", "mid-canary", "paused"] {
-        let mut story = Story::new();
+fn rollback_works_from_any_state_of_the_rollout_and_twice_is_the_same_as_once() {
+    for moment in ["mid-canary", "paused"] {
+        let mut story = Story::at_first_pause();
         match moment {
-            "building" => {}
-            "at the gate" => story.build_done(60),
-            "mid-canary" => story = Story::at_first_pause(),
+            "mid-canary" => {}
             _ => {
                 story = Story::at_first_pause();
                 story.send(100, "carol", Action::Advance);
@@ -435,6 +433,53 @@ fn rollback_works_from_any_in_flight_state_and_twice_is_the_same_as_once() {
         assert_eq!(
             (rollback.by.as_str(), rollback.reason.as_str()),
             ("erin", "p99 looks wrong")
+        );
+    }
+}
+
+#[test]
+fn a_rollback_before_the_rollout_began_stops_the_release_aborted() {
+    for moment in ["building", "at the gate"] {
+        let mut story = Story::new();
+        if moment == "at the gate" {
+            story.build_done(60);
+        }
+        let verdict = story.send(200, "erin", Action::Rollback { reason: None });
+        assert!(verdict.is_accepted(), "{moment}: {verdict:?}");
+        let release = story.release();
+        assert_eq!(release.outcome(), Some(Outcome::Aborted), "{moment}");
+        assert!(
+            release.rollback().is_none(),
+            "{moment}: nothing to roll back"
+        );
+        let stopped = release.stopped().expect("who stopped it");
+        assert_eq!(
+            (stopped.by.as_str(), stopped.reason.as_str()),
+            ("erin", "stopped before production by erin")
+        );
+        let current = if moment == "building" {
+            "build"
+        } else {
+            "approval"
+        };
+        assert_eq!(
+            story.stage_state(current),
+            StageState::Cancelled,
+            "{moment}"
+        );
+        assert_eq!(story.stage_state("canary"), StageState::Skipped, "{moment}");
+        // The one who stopped it may give the reason afterwards; nobody else.
+        let by_dave = Action::Rollback {
+            reason: Some("not mine to explain".into()),
+        };
+        assert!(!story.send(210, "dave", by_dave).is_accepted());
+        let reason = Action::Rollback {
+            reason: Some("wrong build tagged".into()),
+        };
+        assert!(story.send(220, "erin", reason).is_accepted());
+        assert_eq!(
+            story.release().stopped().unwrap().reason,
+            "wrong build tagged"
         );
     }
 }

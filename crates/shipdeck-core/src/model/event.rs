@@ -182,6 +182,13 @@ pub enum EventKind {
         reason: String,
     },
     RollbackFinished {},
+    /// An operator stopped the release before anything reached production
+    /// (they asked for a rollback before the rollout began): it ends
+    /// aborted, and there is nothing to roll back.
+    ReleaseStopped {
+        by: String,
+        reason: String,
+    },
     ReleaseFinished {
         outcome: Outcome,
     },
@@ -279,6 +286,10 @@ mod tests {
                 reason: text(),
             },
             EventKind::RollbackFinished {},
+            EventKind::ReleaseStopped {
+                by: text(),
+                reason: text(),
+            },
             EventKind::ReleaseFinished {
                 outcome: Outcome::RolledBack,
             },

@@ -25,7 +25,8 @@ pub use logs::{Level, LogLine, LogRing};
 pub use metrics::{Cohort, METRICS_SOURCE, MetricPoint, MetricSeries, Metrics, Sample, Series};
 pub use names::Words;
 pub use release::{
-    Alert, Change, DEFAULT_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout, Status, Window,
+    Alert, Change, DEFAULT_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout, Status, Stopped,
+    Window,
 };
 pub use rule::{Comparison, Condition, Rule, RuleAction, Severity};
 pub use stage::{Stage, StageKind, StagePlan, StageState};

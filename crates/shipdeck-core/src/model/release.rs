@@ -103,6 +103,21 @@ pub struct Rollback {
     pub finished_at: Option<Timestamp>,
 }
 
+/// A release an operator stopped before anything reached production.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stopped {
+    pub by: String,
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+impl Stopped {
+    /// The reason a stop has until its operator gives one.
+    pub fn default_reason(by: &str) -> String {
+        format!("stopped before production by {by}")
+    }
+}
+
 /// An alert a rule raised.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -158,6 +173,8 @@ pub struct Release {
     /// Alerts in the order they first fired; one entry per rule.
     pub(crate) alerts: Vec<Alert>,
     pub(crate) rollback: Option<Rollback>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) stopped: Option<Stopped>,
     pub(crate) paused_by: Option<String>,
     pub(crate) started_at: Option<Timestamp>,
     pub(crate) finished_at: Option<Timestamp>,
@@ -185,6 +202,7 @@ impl Release {
             logs: LogRing::with_capacity(log_capacity),
             alerts: Vec::new(),
             rollback: None,
+            stopped: None,
             paused_by: None,
             started_at: None,
             finished_at: None,
@@ -251,6 +269,12 @@ impl Release {
     #[inline]
     pub fn rollback(&self) -> Option<&Rollback> {
         self.rollback.as_ref()
+    }
+
+    /// Who stopped the release before production, and why.
+    #[inline]
+    pub fn stopped(&self) -> Option<&Stopped> {
+        self.stopped.as_ref()
     }
 
     /// Who paused the rollout, while it is paused.
@@ -498,7 +522,13 @@ impl Release {
             EventKind::RollbackReason { reason, .. } => {
                 if let Some(rollback) = &mut self.rollback {
                     rollback.reason = reason.clone();
+                } else if let Some(stopped) = &mut self.stopped {
+                    stopped.reason = reason.clone();
                 }
+            }
+            EventKind::ReleaseStopped { by, reason } => {
+                let (by, reason) = (by.clone(), reason.clone());
+                self.stopped = Some(Stopped { by, reason, at });
             }
             EventKind::RollbackFinished {} => {
                 if let Some(rollback) = &mut self.rollback {

@@ -786,7 +786,14 @@ impl Simulator {
                 stage,
                 message,
             } => {
-                if self.release().status.in_flight() {
+                // A stage cancelled (by a rollback or a stop) says no more.
+                let cancelled = stage
+                    .as_deref()
+                    .and_then(|s| self.release().stage(s))
+                    .is_some_and(|s| {
+                        matches!(s.state, StageState::Cancelled | StageState::Skipped)
+                    });
+                if self.release().status.in_flight() && !cancelled {
                     self.engine
                         .log(level, &source, stage.as_deref(), message, now);
                 }

@@ -1,7 +1,7 @@
 //! The simulator plays whole releases; these tests watch them.
 
 use super::*;
-use crate::model::{Cohort, GateState, Outcome, Series, Status};
+use crate::model::{Cohort, GateState, Outcome, Series, StageState, Status};
 
 const DAY: SignedDuration = SignedDuration::from_hours(24);
 
@@ -230,6 +230,40 @@ fn a_commanded_rollback_mid_canary_drains_the_new_version() {
     assert!(
         !canary_after,
         "no traffic reaches the new version after the rollback"
+    );
+    let cancelled: Vec<&str> = rest
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Log {
+                stage: Some(stage),
+                message,
+                ..
+            } if sim.release().stage(stage).unwrap().state == StageState::Cancelled => {
+                Some(message.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(cancelled.is_empty(), "a cancelled stage logs on: {cancelled:?}");
+}
+
+#[test]
+fn the_rollback_key_before_production_stops_the_release_and_its_stage_goes_quiet() {
+    let mut sim = Simulator::new(bundled_scenario("happy-canary"), SimOptions::default());
+    sim.start();
+    while sim.release().current_stage().map(|s| s.plan.id.as_str()) != Some("test") {
+        let due = sim.next_due().unwrap();
+        sim.advance_to(due);
+    }
+    let rollback = Action::Rollback { reason: None };
+    let (verdict, _) = sim.submit(Command::new("r1", "erin", rollback));
+    assert!(verdict.is_accepted());
+    let rest = run_to_end(&mut sim, DAY);
+    assert_eq!(sim.release().outcome(), Some(Outcome::Aborted));
+    assert_eq!(sim.release().stopped().unwrap().by, "erin");
+    assert!(
+        !rest.iter().any(|e| matches!(e.kind, EventKind::Log { .. })),
+        "the build's test run logs on after the stop: {rest:?}"
     );
 }
 

@@ -123,7 +123,22 @@ fn results(r: &Report, md: &mut String) {
         .filter(|a| a.state == AlertState::Firing)
         .count();
     let _ = writeln!(md, "## Results\n");
-    let _ = writeln!(md, "- Status: {outcome}");
+    match &r.stopped {
+        Some(stop) if stop.reason == crate::model::Stopped::default_reason(&stop.by) => {
+            let _ = writeln!(md, "- Status: {outcome}, {}", stop.reason);
+        }
+        Some(stop) => {
+            let why = &stop.reason;
+            let _ = writeln!(
+                md,
+                "- Status: {outcome}, stopped before production by {}: {why}",
+                stop.by
+            );
+        }
+        None => {
+            let _ = writeln!(md, "- Status: {outcome}");
+        }
+    }
     let _ = writeln!(
         md,
         "- Downtime: {} (time the whole service's availability was below 95%)",

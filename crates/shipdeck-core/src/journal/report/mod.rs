@@ -114,6 +114,9 @@ pub struct Report {
     pub approvals: Vec<Approval>,
     pub rejections: Vec<Rejection>,
     pub rollback: Option<RollbackRecord>,
+    /// Who stopped the release before it reached production, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<crate::model::Stopped>,
     pub checklists: Vec<ChecklistRecord>,
     pub metrics: Vec<MetricRow>,
     pub alerts: Vec<AlertRecord>,
@@ -163,6 +166,7 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
         approvals: approvals(&release),
         rejections: rejections(&release),
         rollback: rollback(&release),
+        stopped: release.stopped.clone(),
         checklists: checklists(&release),
         metrics: samples.rows(journal),
         alerts: alerts(journal),

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use super::Moment;
 use crate::journal::Journal;
 use crate::model::{
-    Action, Command, Event, EventKind, GateState, Release, SignOff, StageState, StepState,
+    Action, Command, Event, EventKind, GateState, Release, SignOff, StageState, StepState, Stopped,
 };
 
 /// What happened, told from the events in order (unsorted).
@@ -99,9 +99,18 @@ impl Narrator<'_> {
             EventKind::RollbackStarted { by, reason } => {
                 self.say(format!("Rollback started by {by}: {reason}"))
             }
+            EventKind::RollbackReason { by, reason } if self.release.stopped().is_some() => {
+                self.say(format!("{by} gave the stop's reason: {reason}"))
+            }
             EventKind::RollbackReason { by, reason } => {
                 self.say(format!("{by} gave the rollback's reason: {reason}"))
             }
+            EventKind::ReleaseStopped { by, reason } if *reason == Stopped::default_reason(by) => {
+                self.say(format!("Release stopped before production by {by}"))
+            }
+            EventKind::ReleaseStopped { by, reason } => self.say(format!(
+                "Release stopped before production by {by}: {reason}"
+            )),
             EventKind::RollbackFinished {} => self.say("Rollback finished".to_string()),
             EventKind::ReleaseFinished { outcome } => {
                 self.say(format!("Release finished: {}", outcome.words()))
