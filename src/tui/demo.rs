@@ -70,11 +70,14 @@ pub fn watching(
 }
 
 /// Gives the app a backend's update where no runtime draws: what it asks
-/// for is only ever a redraw, which the caller does when it likes.
+/// for is only ever a redraw, which the caller does when it likes, or the
+/// bell, which has no terminal here to ring.
 pub fn feed(app: &mut App, update: Update) {
     let effects = app.update(Msg::Backend(update));
     debug_assert!(
-        effects.iter().all(|e| matches!(e, Effect::Redraw(_))),
+        effects
+            .iter()
+            .all(|e| matches!(e, Effect::Redraw(_) | Effect::Bell)),
         "a backend's update only asks for a redraw: {effects:?}"
     );
 }

@@ -161,6 +161,7 @@ impl Runtime<'_> {
                         }
                     }
                     Effect::Redraw(when) => redraw = redraw.max(Some(when)),
+                    Effect::Bell => self.ring()?,
                 }
             }
         }
@@ -177,6 +178,14 @@ impl Runtime<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// The terminal's bell (BEL), between frames.
+    fn ring(&mut self) -> io::Result<()> {
+        use std::io::Write;
+        let out = self.terminal.backend_mut();
+        out.write_all(b"\x07")?;
+        out.flush()
     }
 
     fn draw(&mut self) -> io::Result<()> {

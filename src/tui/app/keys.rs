@@ -83,10 +83,12 @@ impl App {
                 Vec::new()
             }
             UiAction::NextPane => {
+                self.moved();
                 self.focus = self.focus.step(1);
                 Vec::new()
             }
             UiAction::PrevPane => {
+                self.moved();
                 self.focus = self.focus.step(-1);
                 Vec::new()
             }
@@ -126,6 +128,7 @@ impl App {
     /// Moving, paging and jumping: the log pane scrolls, the others move
     /// the cursor over the gates and checklist.
     fn navigate(&mut self, action: UiAction) {
+        self.moved();
         let page = self.log_page;
         let logs = self.focus == Pane::Logs;
         match action {

@@ -8,6 +8,9 @@
 
 mod hints;
 mod keys;
+mod waiting;
+
+pub use waiting::Waiting;
 
 use std::collections::BTreeMap;
 
@@ -16,7 +19,7 @@ use jiff::Timestamp;
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
-use super::keymap::KeyMap;
+use super::keymap::{KeyMap, UiAction};
 use super::layout;
 use super::logview::LogView;
 use super::theme::Theme;
@@ -154,6 +157,8 @@ pub enum Effect {
     Replay(ReplayControl),
     /// What is on screen changed.
     Redraw(Redraw),
+    /// Ring the terminal's bell: something started to wait on this operator.
+    Bell,
     Quit,
 }
 
@@ -200,6 +205,13 @@ pub struct App {
     pub watchers: Vec<Watcher>,
     client: String,
     sent: u64,
+    /// Ring the bell when something starts to wait on this operator.
+    pub bell: bool,
+    /// What waited on this operator when last looked (what, stage, key).
+    waited: Vec<(String, String, UiAction)>,
+    /// Clock updates since the operator last moved the cursor or scrolled.
+    since_moved: u32,
+    bell_due: bool,
 }
 
 fn text_area(placeholder: &str, initial: &str) -> TextArea<'static> {
@@ -249,6 +261,10 @@ impl App {
             watchers: Vec::new(),
             client: client.into(),
             sent: 0,
+            bell: true,
+            waited: Vec::new(),
+            since_moved: u32::MAX,
+            bell_due: false,
         }
     }
 
@@ -262,10 +278,16 @@ impl App {
                 effects.push(Effect::Redraw(Redraw::Now));
                 effects
             }
-            Msg::Backend(update) => match self.on_update(update) {
-                true => vec![Effect::Redraw(Redraw::Soon)],
-                false => Vec::new(),
-            },
+            Msg::Backend(update) => {
+                let mut effects = match self.on_update(update) {
+                    true => vec![Effect::Redraw(Redraw::Soon)],
+                    false => Vec::new(),
+                };
+                if std::mem::take(&mut self.bell_due) && self.bell {
+                    effects.push(Effect::Bell);
+                }
+                effects
+            }
             Msg::BackendGone(reason) => {
                 self.connection = Connection::Lost(reason.clone());
                 for (_, what) in std::mem::take(&mut self.pending) {
@@ -382,6 +404,7 @@ impl App {
                 self.logs.sync(self.release.logs());
                 self.announce(&events);
                 self.keep_cursor();
+                self.point_at_what_waits();
             }
             Update::Verdict { id, verdict } => self.on_verdict(id, verdict),
             Update::Clock(now) => return self.on_clock(now),
@@ -453,6 +476,7 @@ impl App {
         let before = self.now;
         self.now = Some(now);
         self.status_age += 1;
+        self.since_moved = self.since_moved.saturating_add(1);
         let fades_after = match self.status.as_ref().map(|s| s.tone) {
             Some(Tone::Info) => 8,
             Some(Tone::Accepted) => 15,

@@ -61,7 +61,7 @@ fn sent(effects: &[Effect]) -> Vec<Action> {
         .iter()
         .filter_map(|e| match e {
             Effect::Send(command) => Some(command.action.clone()),
-            Effect::Quit | Effect::Replay(_) | Effect::Redraw(_) => None,
+            Effect::Quit | Effect::Replay(_) | Effect::Redraw(_) | Effect::Bell => None,
         })
         .collect()
 }
@@ -731,4 +731,93 @@ fn cut_off_from_the_server_the_state_is_only_what_was_last_heard() {
         !lost.contains("(with dave)"),
         "who watches is unknown while cut off"
     );
+}
+
+/// Plays on from where `watching` stopped, one due moment at a time, until
+/// `until` holds; the effects each update asked for, in order.
+fn play_on(app: &mut App, sim: &mut Simulator, until: impl Fn(&App) -> bool) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    while !until(app) {
+        let due = sim.next_due().expect("the scenario goes on");
+        let events = sim.advance_to(due);
+        effects.extend(app.update(Msg::Backend(Update::Events(events))));
+    }
+    effects
+}
+
+fn waits_for_config(app: &App) -> bool {
+    app.waiting()
+        .iter()
+        .any(|w| w.what == "Configuration correct")
+}
+
+#[test]
+fn what_waits_on_me_is_said_with_who_and_the_key_and_the_cursor_goes_to_it_with_a_bell() {
+    let (mut app, mut sim) = watching("happy-canary", "erin", false, |r| {
+        r.current_stage().is_some_and(|s| s.plan.id == "staging")
+    });
+    let effects = play_on(&mut app, &mut sim, waits_for_config);
+    assert_eq!(
+        effects.iter().filter(|e| **e == Effect::Bell).count(),
+        1,
+        "one bell as it starts to wait: {effects:?}"
+    );
+    let first = &app.waiting()[0];
+    assert_eq!(
+        first.sentence(&app),
+        "waiting for Configuration correct (Staging validation) — you may tick it (Space)"
+    );
+    assert_eq!(app.waiting_on_me(), 1);
+    assert_eq!(
+        app.selected_row(),
+        Some(&Row::Item {
+            list: "staging-validation".into(),
+            item: "config".into()
+        }),
+        "the cursor is on it"
+    );
+    assert!(
+        app.hints()
+            .iter()
+            .any(|(k, what)| k == "Space" && *what == "tick"),
+        "{:?}",
+        app.hints()
+    );
+    // It stays waiting: no second bell for the same thing.
+    feed(&mut app, Update::Clock(sim.now()));
+    let again = app.update(Msg::Backend(Update::Events(Vec::new())));
+    assert!(!again.contains(&Effect::Bell));
+}
+
+#[test]
+fn an_operator_moving_about_keeps_the_cursor_and_the_bell_can_be_silenced() {
+    let (mut app, mut sim) = watching("happy-canary", "erin", false, |r| {
+        r.current_stage().is_some_and(|s| s.plan.id == "staging")
+    });
+    app.bell = false;
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.focus, Pane::Logs);
+    let effects = play_on(&mut app, &mut sim, waits_for_config);
+    assert!(!effects.contains(&Effect::Bell), "the bell is off");
+    assert_eq!(app.focus, Pane::Logs, "reading the logs, the focus stays");
+}
+
+#[test]
+fn what_waits_on_someone_else_names_them() {
+    // carol deployed the release: the gate waits on dave or erin, not her.
+    let (app, _) = watching("happy-canary", "carol", false, at_approval);
+    let gate = app
+        .waiting()
+        .into_iter()
+        .find(|w| w.what == "Production deploy approval")
+        .expect("the gate waits");
+    assert!(!gate.mine);
+    assert_eq!(
+        gate.sentence(&app),
+        "waiting for Production deploy approval (Production approval) — dave or erin may sign it"
+    );
+    // What she may do comes first: the checklist's first open item.
+    assert!(app.waiting()[0].mine);
+    assert_eq!(app.waiting()[0].what, "No critical or high bugs");
 }

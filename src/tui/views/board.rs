@@ -12,6 +12,7 @@ use crate::model::units::format_duration;
 use crate::model::{Stage, StageState, Status, StepKind};
 use crate::theme::Slot;
 use crate::tui::app::{App, Pane};
+use crate::tui::keymap::UiAction;
 use crate::tui::theme::Theme;
 
 pub fn icon(state: StageState) -> &'static str {
@@ -99,6 +100,30 @@ fn stage_lines<'a>(app: &App, stage: &Stage, width: usize, lines: &mut Vec<Line<
         Span::raw(" ".repeat(pad)),
         styled(time, theme[Slot::Muted]),
     ]));
+    // What the stage waits on a person for, and who may do it.
+    let waits = app
+        .waiting()
+        .into_iter()
+        .filter(|w| w.action != UiAction::Advance)
+        .collect::<Vec<_>>();
+    let current = app.release.current_stage().map(|s| &s.plan.id) == Some(&stage.plan.id);
+    if current && let Some(first) = waits.first() {
+        let more = match waits.len() - 1 {
+            0 => String::new(),
+            n => format!(" · {n} more"),
+        };
+        let style = if first.mine {
+            theme[Slot::StageWaiting].add_modifier(Modifier::BOLD)
+        } else {
+            theme[Slot::Muted]
+        };
+        let text = format!("{}{more}", first.sentence(app));
+        lines.push(Line::from(styled(
+            format!("   {}", fit(&text, width.saturating_sub(3))),
+            style,
+        )));
+        return;
+    }
     let noted = matches!(
         stage.state,
         StageState::Waiting | StageState::Failed | StageState::Cancelled

@@ -223,8 +223,17 @@ fn standing<'a>(app: &App, plan: &ReleasePlan) -> Line<'a> {
         (Connection::Lost(_), None) => format!("LAST HEARD: {state_text}"),
         _ => state_text,
     };
+    spans.push(Span::styled(format!(" {state_text} "), state_style));
+    // What waits on this operator, loudly: it is theirs to do.
+    let mine = app.waiting_on_me();
+    if mine > 0 {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(
+            format!(" {mine} waiting on you "),
+            theme[Slot::StageWaiting].add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+    }
     spans.extend([
-        Span::styled(format!(" {state_text} "), state_style),
         styled(format!(" operator {}{with} ·", app.operator), header),
         styled(window, header),
         styled(now, header),

@@ -244,7 +244,10 @@ fn a_commanded_rollback_mid_canary_drains_the_new_version() {
             _ => None,
         })
         .collect();
-    assert!(cancelled.is_empty(), "a cancelled stage logs on: {cancelled:?}");
+    assert!(
+        cancelled.is_empty(),
+        "a cancelled stage logs on: {cancelled:?}"
+    );
 }
 
 #[test]

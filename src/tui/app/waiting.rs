@@ -1,0 +1,213 @@
+//! What the release waits on a person for: which item, in which stage, and
+//! who may do it — this operator first. The board says it, the header counts
+//! what waits on this operator, and the cursor goes to it when it starts to
+//! wait.
+
+use super::{App, Row};
+use crate::model::{Action, GateState, Stage, StageState, StepKind};
+use crate::tui::keymap::UiAction;
+
+/// Clock updates (a second each) after a move during which the cursor is
+/// the operator's own: what starts to wait then does not take it.
+const MOVING_FOR: u32 = 5;
+
+/// One thing the release waits on a person for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    /// What must be done: a checklist item's text, a gate's name, a step.
+    pub what: String,
+    /// The stage it holds up.
+    pub stage: String,
+    /// Where the cursor goes for it (none for advancing or retrying).
+    pub row: Option<Row>,
+    /// The key that does it.
+    pub action: UiAction,
+    /// Whether this operator may do it now.
+    pub mine: bool,
+    /// Who may do it, when not this operator: `dave or erin`.
+    pub others: Option<String>,
+}
+
+impl Waiting {
+    fn verb(&self) -> &'static str {
+        match self.action {
+            UiAction::Tick => "tick it",
+            UiAction::SignOff => "sign it",
+            UiAction::Advance => "advance it",
+            _ => "retry it",
+        }
+    }
+
+    /// `waiting for Configuration correct (Staging validation) — you may
+    /// tick it (Space)`, with the key as bound now.
+    pub fn sentence(&self, app: &App) -> String {
+        let who = match (&self.others, self.mine) {
+            (_, true) => format!("you may {} ({})", self.verb(), app.keymap.hint(self.action)),
+            (Some(others), false) => format!("{others} may {}", self.verb()),
+            (None, false) => format!("someone else must {}", self.verb()),
+        };
+        format!("waiting for {} ({}) — {who}", self.what, self.stage)
+    }
+}
+
+impl App {
+    /// Everything the release waits on a person for now, this operator's
+    /// first, in the order of the gates pane.
+    pub fn waiting(&self) -> Vec<Waiting> {
+        let release = &self.release;
+        let status = release.status();
+        if !status.in_flight() {
+            return Vec::new();
+        }
+        let mut all = Vec::new();
+        let rolling_back = status == crate::model::Status::RollingBack;
+        if let Some(stage) = release.current_stage().filter(|_| !rolling_back) {
+            self.gate_waiting(stage, &mut all);
+        }
+        self.checklist_waiting(&mut all);
+        if rolling_back {
+            return all;
+        }
+        if let Some(stage) = release.current_stage() {
+            self.step_waiting(stage, &mut all);
+        }
+        if let Some(failed) = release
+            .stages()
+            .iter()
+            .find(|s| s.state == StageState::Failed)
+        {
+            let may = self.prospect(Action::Retry { stage: None }).is_ok();
+            all.push(Waiting {
+                what: format!("a retry of \"{}\"", failed.plan.name),
+                stage: failed.plan.name.clone(),
+                row: None,
+                action: UiAction::Retry,
+                mine: may,
+                others: None,
+            });
+        }
+        all.sort_by_key(|w| !w.mine);
+        all
+    }
+
+    /// After the release changed: when something starts to wait on this
+    /// operator, the cursor goes to it (unless they are moving about) and
+    /// the bell is due.
+    pub(super) fn point_at_what_waits(&mut self) {
+        if self.replay.is_some() {
+            return;
+        }
+        let mine: Vec<Waiting> = self.waiting().into_iter().filter(|w| w.mine).collect();
+        let key = |w: &Waiting| (w.what.clone(), w.stage.clone(), w.action);
+        let new: Vec<&Waiting> = mine
+            .iter()
+            .filter(|w| !self.waited.contains(&key(w)))
+            .collect();
+        if let Some(first) = new.first() {
+            self.bell_due = true;
+            let moving = self.since_moved < MOVING_FOR || self.mode.is_modal();
+            if let (false, Some(row)) = (moving, &first.row) {
+                self.cursor = Some(row.clone());
+                self.focus = super::Pane::Gates;
+            }
+        }
+        self.waited = mine.iter().map(key).collect();
+    }
+
+    /// Marks the operator as moving about: for a few seconds, what starts to
+    /// wait does not take the cursor.
+    pub(super) fn moved(&mut self) {
+        self.since_moved = 0;
+    }
+
+    /// How many things wait on this operator now.
+    pub fn waiting_on_me(&self) -> usize {
+        self.waiting().iter().filter(|w| w.mine).count()
+    }
+
+    /// The items of the checklist being worked through that a person must
+    /// tick (those the checks tick themselves are not for people).
+    fn checklist_waiting(&self, all: &mut Vec<Waiting>) {
+        let Some(list) = self.active_checklist() else {
+            return;
+        };
+        for item in list
+            .items
+            .iter()
+            .filter(|i| i.ticked.is_none() && !i.plan.automatic)
+        {
+            let row = Row::Item {
+                list: list.id.clone(),
+                item: item.plan.id.clone(),
+            };
+            let check = Action::Check {
+                list: list.id.clone(),
+                item: item.plan.id.clone(),
+            };
+            all.push(Waiting {
+                what: item.plan.text.clone(),
+                stage: list.name.clone(),
+                row: Some(row),
+                action: UiAction::Tick,
+                mine: self.prospect(check).is_ok(),
+                others: None,
+            });
+        }
+    }
+
+    /// The gate of the stage the release is on, while open.
+    fn gate_waiting(&self, stage: &Stage, all: &mut Vec<Waiting>) {
+        let release = &self.release;
+        let name = || stage.plan.name.clone();
+        if let Some(gate) = stage.plan.gate.as_deref().and_then(|g| release.gate(g))
+            && gate.state == GateState::Open
+        {
+            let deployer = release.deployer();
+            let others = gate.plan.eligible_named(deployer).map(|names| {
+                let left: Vec<&str> = names
+                    .into_iter()
+                    .filter(|n| !gate.signed_by(n) && *n != self.operator)
+                    .collect();
+                or_list(&left)
+            });
+            all.push(Waiting {
+                what: gate.plan.name.clone(),
+                stage: name(),
+                row: Some(Row::Gate(gate.plan.id.clone())),
+                action: UiAction::SignOff,
+                mine: self.gate_prospect(&gate.plan.id).is_ok(),
+                others: others.filter(|o| !o.is_empty()),
+            });
+        }
+    }
+
+    /// The rollout holding at a pause until someone advances it.
+    fn step_waiting(&self, stage: &Stage, all: &mut Vec<Waiting>) {
+        let release = &self.release;
+        let name = || stage.plan.name.clone();
+        let holding = matches!(
+            release.current_step(),
+            Some((_, step)) if matches!(step.kind, StepKind::Pause { duration: None })
+        ) && !release.rollout().step_completed
+            && stage.state == StageState::Running;
+        if holding && let Some((i, _)) = release.current_step() {
+            all.push(Waiting {
+                what: format!("the rollout at step {}/{}", i + 1, release.steps().len()),
+                stage: name(),
+                row: None,
+                action: UiAction::Advance,
+                mine: self.prospect(Action::Advance).is_ok(),
+                others: None,
+            });
+        }
+    }
+}
+
+/// `dave`, `dave or erin`, `carol, dave or erin`.
+fn or_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
