@@ -400,7 +400,7 @@ fn production() -> Theme {
 
 /// A canary at 25%, wide and at 80x24.
 fn canary(painter: &Painter, out: &Path) -> Result<(), String> {
-    let (mut app, _) = watching("happy-canary", "dave", true, production(), |r| {
+    let (mut app, _) = watching("happy-canary", "erin", true, production(), |r| {
         r.rollout().weight == 25 && r.logs().len() > 120
     });
     shoot(

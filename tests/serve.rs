@@ -540,10 +540,11 @@ async fn the_same_command_id_is_applied_once() {
     assert_eq!(status, 422, "{body}");
 
     let url = format!("{}/api/v1/releases/{id}/events", server.url);
+    // Sent before the rollout began, the rollback stops the release.
     let (_, events) = read_stream(&url, None, |events| {
         events
             .iter()
-            .any(|e| matches!(e.kind, EventKind::RollbackStarted { .. }))
+            .any(|e| matches!(e.kind, EventKind::ReleaseStopped { .. }))
     })
     .await;
     let answered = events
@@ -557,7 +558,7 @@ async fn the_same_command_id_is_applied_once() {
     assert_eq!(answered, 1);
     let started = events
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::RollbackStarted { .. }))
+        .filter(|e| matches!(e.kind, EventKind::ReleaseStopped { .. }))
         .count();
     assert_eq!(started, 1);
 }

@@ -227,6 +227,7 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
             keymap,
             label.clone(),
             &journal_label,
+            &[],
             move || backend::http::spawn(remote, release, label).with_logs(sources),
         );
     }
@@ -250,12 +251,18 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
     let sim = Simulator::new(prepared.scenario, prepared.options);
     let header = label.clone();
     let metrics = prepared.metrics;
+    let notes: Vec<String> = prepared
+        .stood_aside
+        .iter()
+        .map(|name| format!("you are {name}: the scenario's scripted {name} stands aside"))
+        .collect();
     open(
         &settings,
         theme,
         keymap,
         header,
         &prepared.label,
+        &notes,
         move || {
             let readings = metrics.map(backend::metrics::spawn);
             backend::sim::spawn_fed(sim, speed, label, readings).with_logs(sources)
@@ -271,6 +278,7 @@ fn open(
     keymap: KeyMap,
     label: String,
     journal_label: &str,
+    notes: &[String],
     backend: impl FnOnce() -> Handle,
 ) -> Result<ExitCode, ExitCode> {
     log_to_file();
@@ -287,6 +295,9 @@ fn open(
         settings.log_ring.value,
         client,
     );
+    for note in notes {
+        app.note(note);
+    }
     let ending = tui(
         &mut app,
         backend,

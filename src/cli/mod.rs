@@ -169,6 +169,9 @@ pub struct Prepared {
     pub label: String,
     /// Where the release's metrics are read, when not the simulator.
     pub metrics: Option<crate::backend::metrics::Source>,
+    /// The scenario's scripted people who stood aside for the person at the
+    /// keys (who has their name).
+    pub stood_aside: Vec<String>,
 }
 
 /// Loads the scenario the settings name and applies the settings to it.
@@ -180,6 +183,7 @@ pub fn prepare(
 ) -> Result<Prepared, ExitCode> {
     let name = &settings.sim.scenario.value;
     let mut scenario = load_scenario(name)?;
+    let stood_aside = scenario.seat(&settings.operator.value);
     if let (false, Some(rules)) = (scenario.own_rules, &settings.rules) {
         scenario.plan.rules = rules.value.clone();
     }
@@ -230,6 +234,7 @@ pub fn prepare(
         speed,
         label: format!("sim:{name}"),
         metrics,
+        stood_aside,
     })
 }
 

@@ -24,8 +24,10 @@ pub fn watching(
     theme: Theme,
     until: impl Fn(&Release) -> bool,
 ) -> (App, Simulator) {
-    let scenario = scenario::parse(bundled::get(name).expect("a bundled scenario"))
+    let mut scenario = scenario::parse(bundled::get(name).expect("a bundled scenario"))
         .expect("bundled scenarios are valid");
+    // As the console does: the operator is at the keys.
+    scenario.seat(operator);
     let mut sim = Simulator::new(
         scenario,
         SimOptions {

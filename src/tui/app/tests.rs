@@ -821,3 +821,10 @@ fn what_waits_on_someone_else_names_them() {
     assert!(app.waiting()[0].mine);
     assert_eq!(app.waiting()[0].what, "No critical or high bugs");
 }
+
+#[test]
+fn whoever_runs_the_default_scenario_may_sign_its_gate() {
+    let (app, _) = watching("happy-canary", "root", false, at_approval);
+    assert_eq!(app.gate_prospect("production"), Ok(()));
+    assert!(app.waiting()[0].mine);
+}

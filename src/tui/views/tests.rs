@@ -49,7 +49,7 @@ fn snap(name: &str, app: &mut App) {
 
 #[test]
 fn canary_in_progress() {
-    let (mut app, _) = watching("happy-canary", "dave", true, |r| {
+    let (mut app, _) = watching("happy-canary", "erin", true, |r| {
         r.rollout().weight == 25 && r.logs().len() > 120
     });
     snap("canary_in_progress", &mut app);
@@ -78,7 +78,7 @@ fn the_reject_dialog() {
 
 #[test]
 fn the_promote_confirmation() {
-    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    let (mut app, _) = watching("happy-canary", "erin", true, at_manual_pause);
     press(&mut app, KeyCode::Char('F'));
     snap("promote_confirmation", &mut app);
 }
@@ -93,7 +93,7 @@ fn an_automatic_rollback_firing() {
 
 #[test]
 fn the_rollback_reason_box_after_shift_r() {
-    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    let (mut app, _) = watching("happy-canary", "erin", true, at_manual_pause);
     press(&mut app, KeyCode::Char('R'));
     type_text(&mut app, "p99 doubled on checkout");
     snap("rollback_reason", &mut app);
@@ -101,7 +101,7 @@ fn the_rollback_reason_box_after_shift_r() {
 
 #[test]
 fn the_log_filter() {
-    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs().len() > 150);
+    let (mut app, _) = watching("happy-canary", "erin", true, |r| r.logs().len() > 150);
     press(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "src:ingress POST");
     snap("filter_dialog", &mut app);

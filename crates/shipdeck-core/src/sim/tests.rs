@@ -468,3 +468,41 @@ fn a_rollout_holds_while_its_metrics_source_gives_nothing() {
     );
     assert_eq!(sim.release().paused_by.as_deref(), Some("dave"));
 }
+
+#[test]
+fn the_person_at_the_keys_is_among_the_default_approvers_and_their_scripted_self_stands_aside() {
+    let approvers = |s: &Scenario| s.plan.gates[0].approvers.clone();
+    let mut anyone = bundled_scenario("happy-canary");
+    assert_eq!(anyone.seat("root"), Vec::<String>::new());
+    assert!(
+        approvers(&anyone).includes("root"),
+        "{:?}",
+        approvers(&anyone)
+    );
+    assert!(!approvers(&anyone).includes(scenario::AT_THE_KEYS));
+
+    let mut dave = bundled_scenario("happy-canary");
+    assert_eq!(dave.seat("dave"), vec!["dave".to_string()]);
+    assert_eq!(
+        approvers(&dave),
+        crate::model::Approvers::Named(vec!["dave".into(), "erin".into()]),
+        "dave once"
+    );
+    // Nobody acts for dave: the release waits for him (first at staging).
+    let mut sim = Simulator::new(dave, SimOptions::default());
+    let events = run_to_end(&mut sim, DAY);
+    let by_dave = events.iter().any(|e| match &e.kind {
+        EventKind::CommandAccepted { command, .. } | EventKind::CommandRejected { command, .. } => {
+            command.operator == "dave"
+        }
+        _ => false,
+    });
+    assert!(!by_dave, "the scripted dave acted for the one at the keys");
+    assert!(
+        sim.release()
+            .gate("production")
+            .unwrap()
+            .signoffs
+            .is_empty()
+    );
+}

@@ -91,6 +91,39 @@ pub struct Scenario {
     pub own_rules: bool,
 }
 
+/// How a scenario's gate names whoever runs it among its approvers:
+/// `approvers: [dave, erin, $operator]`.
+pub const AT_THE_KEYS: &str = "$operator";
+
+impl Scenario {
+    /// Seats the person at the keys. `$operator` among a gate's approvers
+    /// becomes their name; a scripted person of the same name stands aside,
+    /// since the real one is at the keys and acts for themselves. Gives the
+    /// names of those who stood aside.
+    pub fn seat(&mut self, operator: &str) -> Vec<String> {
+        let operator = operator.trim();
+        for gate in &mut self.plan.gates {
+            if let crate::model::Approvers::Named(names) = &mut gate.approvers
+                && let Some(at) = names.iter().position(|n| n == AT_THE_KEYS)
+            {
+                names.remove(at);
+                if !operator.is_empty() && !names.iter().any(|n| n == operator) {
+                    names.insert(at, operator.to_string());
+                }
+            }
+        }
+        let mut aside: Vec<String> = Vec::new();
+        self.script.actors.retain(|actor| {
+            let seated = actor.name == operator;
+            if seated && !aside.contains(&actor.name) {
+                aside.push(actor.name.clone());
+            }
+            !seated
+        });
+        aside
+    }
+}
+
 /// Parses and checks a scenario file's text.
 pub fn parse(text: &str) -> Result<Scenario, Vec<Problem>> {
     let raw: raw::RawScenario =
