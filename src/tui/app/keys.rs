@@ -105,7 +105,11 @@ impl App {
             UiAction::Promote => {
                 match self.prospect(Action::PromoteFull) {
                     Ok(_) => self.mode = Mode::ConfirmPromote,
-                    Err(refusal) => self.say(Tone::Refused, format!("promote fully: {refusal}")),
+                    Err(refusal) => {
+                        let text = format!("promote fully: {refusal}");
+                        let me = self.operator.clone();
+                        self.say_refused(Tone::Refused, text, &me, Action::PromoteFull);
+                    }
                 }
                 Vec::new()
             }
@@ -181,7 +185,19 @@ impl App {
         self.mode = match allowed {
             Err(Refusal { reason, .. }) => {
                 let verb = if approving { "sign off" } else { "reject" };
-                self.say(Tone::Refused, reason.clone());
+                let action = if approving {
+                    Action::Approve {
+                        gate: Some(gate.clone()),
+                        comment: None,
+                    }
+                } else {
+                    Action::Reject {
+                        gate: Some(gate.clone()),
+                        reason: "probe".into(),
+                    }
+                };
+                let me = self.operator.clone();
+                self.say_refused(Tone::Refused, reason.clone(), &me, action);
                 Mode::Refusal {
                     title: format!("You cannot {verb} {name} now"),
                     reason,
@@ -206,7 +222,8 @@ impl App {
         let rollback = Action::Rollback { reason: None };
         match self.prospect(rollback.clone()) {
             Err(refusal) => {
-                self.say(Tone::Refused, format!("rollback: {refusal}"));
+                let me = self.operator.clone();
+                self.say_refused(Tone::Refused, format!("rollback: {refusal}"), &me, rollback);
                 Vec::new()
             }
             // Already rolling back: say so; there is nothing to explain.

@@ -105,10 +105,14 @@ pub enum Tone {
     Refused,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StatusLine {
     pub tone: Tone,
     pub text: String,
+    /// The refusal the line reports — who, what, and the policy's reason —
+    /// asked again as the release changes: once the answer is another, the
+    /// line no longer holds and goes.
+    holds_while: Option<(String, Action, String)>,
 }
 
 /// A row of the gates and checklist pane.
@@ -326,8 +330,36 @@ impl App {
         self.status = Some(StatusLine {
             tone,
             text: text.into(),
+            holds_while: None,
         });
         self.status_age = 0;
+    }
+
+    /// Says a refusal of `operator`'s `action`, for as long as the policy
+    /// would refuse it for the same reason.
+    fn say_refused(&mut self, tone: Tone, text: impl Into<String>, operator: &str, action: Action) {
+        let reason = self
+            .check_as(operator, action.clone())
+            .err()
+            .map(|r| r.reason);
+        self.say(tone, text);
+        if let (Some(status), Some(reason)) = (self.status.as_mut(), reason) {
+            status.holds_while = Some((operator.to_string(), action, reason));
+        }
+    }
+
+    /// A refusal said earlier that the policy would no longer give, after
+    /// the release changed, is taken off the key bar.
+    fn drop_what_no_longer_holds(&mut self) {
+        let Some((operator, action, reason)) =
+            self.status.as_ref().and_then(|s| s.holds_while.clone())
+        else {
+            return;
+        };
+        let still = self.check_as(&operator, action).err().map(|r| r.reason);
+        if still.as_deref() != Some(reason.as_str()) {
+            self.status = None;
+        }
     }
 
     /// Tells the operator about what others (people, rules) did that changes
@@ -349,10 +381,8 @@ impl App {
                 }
                 EventKind::CommandRejected { command, reason } if someone_else(command) => {
                     let what = command.action.words();
-                    self.say(
-                        Tone::Info,
-                        format!("{}: {what} refused — {reason}", command.operator),
-                    );
+                    let text = format!("{}: {what} refused — {reason}", command.operator);
+                    self.say_refused(Tone::Info, text, &command.operator, command.action.clone());
                 }
                 EventKind::RollbackStarted { by, reason } if *by != self.operator => {
                     let text = if by.starts_with("rule:") {
@@ -402,6 +432,7 @@ impl App {
                     self.release.apply(event);
                 }
                 self.logs.sync(self.release.logs());
+                self.drop_what_no_longer_holds();
                 self.announce(&events);
                 self.keep_cursor();
                 self.point_at_what_waits();
@@ -634,7 +665,12 @@ impl App {
 
     /// What the engine's policy would say to this operator's command now.
     fn prospect(&self, action: Action) -> policy::Checked {
-        let probe = Command::new("probe", self.operator.clone(), action);
+        self.check_as(&self.operator, action)
+    }
+
+    /// What the engine's policy would say to `operator`'s command now.
+    fn check_as(&self, operator: &str, action: Action) -> policy::Checked {
+        let probe = Command::new("probe", operator, action);
         let now = self
             .now
             .unwrap_or_else(|| self.release.last_at().unwrap_or(Timestamp::UNIX_EPOCH));

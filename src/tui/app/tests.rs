@@ -828,3 +828,23 @@ fn whoever_runs_the_default_scenario_may_sign_its_gate() {
     assert_eq!(app.gate_prospect("production"), Ok(()));
     assert!(app.waiting()[0].mine);
 }
+
+#[test]
+fn a_refusal_on_the_key_bar_goes_once_it_no_longer_holds() {
+    let (mut app, mut sim) = watching("happy-canary", "carol", false, at_approval);
+    press(&mut app, KeyCode::Char('s'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(
+        status(&app).1,
+        "carol deployed this release and cannot approve it"
+    );
+    // Something else happens: the refusal still holds, and stays.
+    let logs = sim.advance_to(sim.now() + SignedDuration::from_secs(5));
+    feed(&mut app, Update::Events(logs));
+    assert!(app.status.is_some(), "it still holds");
+    // dave signs: the gate is approved, and what was said of it goes.
+    play_on(&mut app, &mut sim, |app| {
+        app.release.gate("production").unwrap().state == GateState::Approved
+    });
+    assert_eq!(app.status, None, "{:?}", app.status);
+}
