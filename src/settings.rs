@@ -48,6 +48,8 @@ pub struct Flags {
     pub operator: Option<String>,
     pub theme: Option<String>,
     pub frame_cap: Option<u32>,
+    /// `--no-bell`: `Some(false)`.
+    pub bell: Option<bool>,
     pub log_ring: Option<usize>,
     pub journal_dir: Option<PathBuf>,
     pub scenario: Option<String>,
@@ -108,6 +110,8 @@ pub struct Settings {
     pub keys: BTreeMap<String, Setting<String>>,
     pub log_ring: Setting<usize>,
     pub frame_cap: Setting<u32>,
+    /// Ring the terminal's bell when something starts to wait on you.
+    pub bell: Setting<bool>,
     pub journal_dir: Setting<PathBuf>,
     /// Rules that replace the runbook's where a scenario names none.
     pub rules: Option<Setting<Vec<Rule>>>,
@@ -315,6 +319,10 @@ pub fn resolve(
         .or(layers.env_parsed("SHIPDECK_FRAME_CAP", |n| (1..=240).contains(n), fps)?)
         .or_else(|| layers.file(file.frame_cap.as_ref().map(|n| n.value)))
         .unwrap_or_else(|| default(30));
+    let bell = flag(&flags.bell, "--no-bell")
+        .or(layers.env_parsed("SHIPDECK_BELL", |_| true, "true or false")?)
+        .or_else(|| layers.file(file.bell.as_ref().map(|b| b.value)))
+        .unwrap_or_else(|| default(true));
     let journal_dir = flag(&flags.journal_dir, "--journal-dir")
         .or_else(|| layers.env_path("SHIPDECK_JOURNAL_DIR"))
         .or_else(|| layers.file(file.journal_dir.as_deref().map(expand_home)))
@@ -336,6 +344,7 @@ pub fn resolve(
         keys,
         log_ring,
         frame_cap,
+        bell,
         journal_dir,
         rules: layers.file(config.checked.rules.clone()),
         sim: sim_settings(flags, pipeline, &layers),
@@ -487,6 +496,11 @@ impl Settings {
             "frame_cap",
             format!("{} fps", self.frame_cap.value),
             &self.frame_cap.source,
+        );
+        rows.add(
+            "bell",
+            if self.bell.value { "on" } else { "off" }.to_string(),
+            &self.bell.source,
         );
         rows.add(
             "journal_dir",

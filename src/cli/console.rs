@@ -44,6 +44,11 @@ pub struct ConsoleArgs {
     #[arg(long, value_name = "FPS", value_parser = clap::value_parser!(u32).range(1..=240))]
     pub frame_cap: Option<u32>,
 
+    /// Do not ring the terminal's bell when something starts to wait on
+    /// you (the config's `bell: false`).
+    #[arg(long)]
+    pub no_bell: bool,
+
     /// Follow a log file too, like `tail -F` (appends, truncation,
     /// rotation); `-` reads standard input. Its lines join the log pane under
     /// the file's name. May be given more than once.
@@ -193,6 +198,7 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
     let settings = super::settings(&args.record, Some(&args.sim), |flags| {
         flags.theme = args.theme.clone();
         flags.frame_cap = args.frame_cap;
+        flags.bell = args.no_bell.then_some(false);
         flags.log_ring = args.log_ring.map(|n| n as usize);
         args.remote.apply(flags);
     })?;
@@ -295,6 +301,7 @@ fn open(
         settings.log_ring.value,
         client,
     );
+    app.bell = settings.bell.value;
     for note in notes {
         app.note(note);
     }

@@ -39,6 +39,9 @@ pub struct ConfigFile {
     /// The most frames drawn per second for data-driven redraws.
     #[serde(default)]
     pub frame_cap: Option<S<u32>>,
+    /// Ring the terminal's bell when something starts to wait on you.
+    #[serde(default)]
+    pub bell: Option<S<bool>>,
     /// Where journals are written.
     #[serde(default)]
     pub journal_dir: Option<String>,
