@@ -18,7 +18,7 @@ impl App {
                 } else {
                     k(UiAction::Rollback)
                 };
-                hints.push((key, "roll back"));
+                hints.push((key, self.rollback_word()));
             }
             hints
         };
@@ -69,6 +69,16 @@ impl App {
         self.replay.is_none() && status.in_flight() && status != Status::RollingBack
     }
 
+    /// What the rollback key does now: before the rollout has begun it
+    /// stops the release, since nothing reached production.
+    fn rollback_word(&self) -> &'static str {
+        if self.release.rollout().began {
+            "roll back"
+        } else {
+            "stop"
+        }
+    }
+
     /// A command's key is offered only when the policy would take it now.
     fn command_hints(&self) -> Vec<(String, &'static str)> {
         let k = |a| self.keymap.hint(a);
@@ -97,7 +107,7 @@ impl App {
             hints.push((k(UiAction::Retry), "retry"));
         }
         if self.may_roll_back() {
-            hints.push((k(UiAction::Rollback), "roll back"));
+            hints.push((k(UiAction::Rollback), self.rollback_word()));
         }
         if let Some(Row::Item { list, item }) = self.selected_row().cloned() {
             let ticked = self

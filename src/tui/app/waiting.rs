@@ -41,12 +41,21 @@ impl Waiting {
     /// `waiting for Configuration correct (Staging validation) — you may
     /// tick it (Space)`, with the key as bound now.
     pub fn sentence(&self, app: &App) -> String {
-        let who = match (&self.others, self.mine) {
+        format!("{} — {}", self.what_waits(), self.who(app))
+    }
+
+    /// `waiting for Configuration correct (Staging validation)`.
+    pub fn what_waits(&self) -> String {
+        format!("waiting for {} ({})", self.what, self.stage)
+    }
+
+    /// `you may tick it (Space)`, or who else may.
+    pub fn who(&self, app: &App) -> String {
+        match (&self.others, self.mine) {
             (_, true) => format!("you may {} ({})", self.verb(), app.keymap.hint(self.action)),
             (Some(others), false) => format!("{others} may {}", self.verb()),
             (None, false) => format!("someone else must {}", self.verb()),
-        };
-        format!("waiting for {} ({}) — {who}", self.what, self.stage)
+        }
     }
 }
 

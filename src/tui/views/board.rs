@@ -117,11 +117,14 @@ fn stage_lines<'a>(app: &App, stage: &Stage, width: usize, lines: &mut Vec<Line<
         } else {
             theme[Slot::Muted]
         };
-        let text = format!("{}{more}", first.sentence(app));
-        lines.push(Line::from(styled(
-            format!("   {}", fit(&text, width.saturating_sub(3))),
-            style,
-        )));
+        // What, then who: a narrow pane keeps both in view.
+        let who = format!("— {}{more}", first.who(app));
+        for text in [first.what_waits(), who] {
+            lines.push(Line::from(styled(
+                format!("   {}", fit(&text, width.saturating_sub(3))),
+                style,
+            )));
+        }
         return;
     }
     let noted = matches!(
