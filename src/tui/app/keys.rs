@@ -341,7 +341,11 @@ impl App {
                 (Mode::Normal, effects)
             }
             Mode::RollbackReason { .. } if submit || escape => {
-                self.say(Tone::Info, "rollback sent; no reason added");
+                let what = match self.release.stopped() {
+                    Some(_) => "stop",
+                    None => "rollback",
+                };
+                self.say(Tone::Info, format!("{what} sent; no reason added"));
                 (Mode::Normal, Vec::new())
             }
             Mode::Filter { .. } if escape => (Mode::Normal, Vec::new()),

@@ -213,6 +213,8 @@ pub struct App {
     pub bell: bool,
     /// What waited on this operator when last looked (what, stage, key).
     waited: Vec<(String, String, UiAction)>,
+    /// The rows of what waited on this operator when last looked.
+    waited_rows: Vec<Row>,
     /// Clock updates since the operator last moved the cursor or scrolled.
     since_moved: u32,
     bell_due: bool,
@@ -267,6 +269,7 @@ impl App {
             sent: 0,
             bell: true,
             waited: Vec::new(),
+            waited_rows: Vec::new(),
             since_moved: u32::MAX,
             bell_due: false,
         }

@@ -848,3 +848,20 @@ fn a_refusal_on_the_key_bar_goes_once_it_no_longer_holds() {
     });
     assert_eq!(app.status, None, "{:?}", app.status);
 }
+
+#[test]
+fn a_ticked_item_hands_the_cursor_to_the_next_thing_waiting_on_me() {
+    let (mut app, mut sim) = watching("happy-canary", "carol", false, at_approval);
+    let item = |id: &str| Row::Item {
+        list: "pre-deployment".into(),
+        item: id.into(),
+    };
+    assert_eq!(app.cursor, Some(item("bugs")), "on the first open item");
+    let effects = press(&mut app, KeyCode::Char(' '));
+    let [Effect::Send(command)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let (_, events) = sim.submit(command.clone());
+    feed(&mut app, Update::Events(events));
+    assert_eq!(app.cursor, Some(item("review")), "on to the next one");
+}

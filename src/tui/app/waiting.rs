@@ -112,15 +112,32 @@ impl App {
             .iter()
             .filter(|w| !self.waited.contains(&key(w)))
             .collect();
+        let moving = self.since_moved < MOVING_FOR || self.mode.is_modal();
         if let Some(first) = new.first() {
             self.bell_due = true;
-            let moving = self.since_moved < MOVING_FOR || self.mode.is_modal();
             if let (false, Some(row)) = (moving, &first.row) {
                 self.cursor = Some(row.clone());
                 self.focus = super::Pane::Gates;
             }
+        } else if !moving && self.cursor_left_behind(&mine) {
+            // What the cursor was on is done (ticked, or signed by someone
+            // else): it goes on to the next thing waiting on this operator.
+            if let Some(row) = mine.iter().find_map(|w| w.row.clone()) {
+                self.cursor = Some(row);
+            }
         }
         self.waited = mine.iter().map(key).collect();
+        self.waited_rows = mine.iter().filter_map(|w| w.row.clone()).collect();
+    }
+
+    /// Whether the cursor is on a row that waited on this operator and
+    /// waits no more.
+    fn cursor_left_behind(&self, mine: &[Waiting]) -> bool {
+        let Some(cursor) = &self.cursor else {
+            return false;
+        };
+        let waited_here = self.waited_rows.contains(cursor);
+        waited_here && !mine.iter().any(|w| w.row.as_ref() == Some(cursor))
     }
 
     /// Marks the operator as moving about: for a few seconds, what starts to
