@@ -71,6 +71,11 @@ impl App {
         if may(Action::Retry { stage: None }) {
             hints.push((k(UiAction::Retry), "retry"));
         }
+        if let Some(rule) = self.alert_to_acknowledge()
+            && may(Action::Ack { rule: rule.into() })
+        {
+            hints.push((k(UiAction::Acknowledge), "acknowledge"));
+        }
         let status = self.release.status();
         if status.in_flight() && status != Status::RollingBack {
             hints.push((k(UiAction::Rollback), "roll back"));

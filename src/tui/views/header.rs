@@ -216,8 +216,17 @@ fn standing<'a>(app: &App, plan: &ReleasePlan) -> Line<'a> {
         (Connection::Lost(_), None) => format!("LAST HEARD: {state_text}"),
         _ => state_text,
     };
+    spans.push(Span::styled(format!(" {state_text} "), state_style));
+    // A rule about to roll back says so where the eye goes first.
+    if let Some((rule, left)) = super::rules::imminent_rollback(app) {
+        let left = crate::model::units::format_duration(left);
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(
+            format!(" ⚠ ROLLS BACK IN {left}: {rule} "),
+            theme[Slot::Danger],
+        ));
+    }
     spans.extend([
-        Span::styled(format!(" {state_text} "), state_style),
         styled(format!(" operator {}{with} ·", app.operator), header),
         styled(window, header),
         styled(now, header),
