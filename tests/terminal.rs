@@ -339,3 +339,77 @@ fn logs_on_standard_input_leave_the_keys_to_the_terminal() {
     console.keys("q");
     console.ends_restored(0);
 }
+
+/// A release whose canary slows down at its pause, so an alert fires and
+/// stays firing: the rollout holds until someone advances it.
+const ALERT_SCENARIO: &str = "\
+release: { service: ledger-api, from: v1.0.0, to: v1.1.0, deployer: carol }
+strategy:
+  canary:
+    steps: [ { set_weight: 50 }, { pause: until advanced }, { set_weight: 100 } ]
+stages:
+  - { id: canary, kind: rollout }
+  - { id: monitoring, kind: monitoring, duration: 1h }
+rules:
+  - { name: SlowLedger, condition: \"latency_p95 > 500ms\", for: 30s, severity: warning }
+incidents:
+  - name: ledger queries slow on the new version
+    when: { step: 1, after: 15s }
+    cohort: canary
+    series: latency_p95
+    to: 900ms
+    ramp: 15s
+";
+
+/// On a served window, `A` acknowledges the firing alert as this operator:
+/// the console says by whom, its journal holds it, the report tells it and a
+/// replay of the journal shows it again.
+#[test]
+fn an_alert_acknowledged_over_a_served_window_is_on_the_record() {
+    let dir = scratch();
+    let scenario = dir.path().join("alert.yaml");
+    std::fs::write(&scenario, ALERT_SCENARIO).unwrap();
+    let _server = Server::start(
+        dir.path(),
+        &["--speed", "30", "--scenario", scenario.to_str().unwrap()],
+    );
+    let home = dir.path().join("dave");
+    let mut console = Console::open(
+        &home,
+        (160, 45),
+        &["--backend", &_server.url],
+        &[("SHIPDECK_OPERATOR", "dave")],
+    );
+    console.wait_for("▲ SlowLedger breaching since");
+    console.wait_for("A acknowledge");
+    console.keys("A");
+    console.wait_for("acknowledge SlowLedger: accepted");
+    console.wait_for("⚠ SlowLedger fired at");
+    console.wait_for("acknowledged by dave");
+    console.keys("q");
+    console.ends_restored(0);
+
+    let report = shipdeck(&home).args(["report", "latest"]).output().unwrap();
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.contains("| SlowLedger | warning | acknowledged by dave |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Alert SlowLedger acknowledged by dave"),
+        "{report}"
+    );
+
+    let mut replay = Console::start(
+        &home,
+        (160, 45),
+        &["replay", "latest", "--speed", "30"],
+        &[],
+    );
+    replay.wait_for(" REPLAY ");
+    replay.wait_for("acknowledged by dave");
+    replay.keys("A");
+    replay.wait_for("nothing can be changed");
+    replay.keys("q");
+    replay.ends_restored(0);
+}

@@ -290,3 +290,68 @@ fn history_from_before_the_window_is_never_its_worst() {
     assert!(with.worst.unwrap() < 0.01, "{with:?}");
     assert!(with.before.unwrap() > without.before.unwrap(), "{with:?}");
 }
+
+/// An alert acknowledged from the console is on the record: the command
+/// with who and when, the alert's acknowledgement in the report's alerts
+/// and timeline; a rule that counted before it fired is in the timeline.
+#[test]
+fn an_acknowledged_alert_is_in_the_journal_and_the_report_with_who() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let mut writer = Writer::create(dir, "erin", "sim:canary-regression", "console").unwrap();
+    let scenario = scenario::parse(bundled::get("canary-regression").unwrap()).unwrap();
+    let options = SimOptions {
+        autopilot: true,
+        ..SimOptions::default()
+    };
+    let mut sim = Simulator::new(scenario, options);
+    let mut events = sim.start();
+    while sim.release().alerts().is_empty() {
+        let due = sim.next_due().unwrap();
+        events.extend(sim.advance_to(due));
+    }
+    let rule = sim.release().alerts()[0].rule.clone();
+    let ack = Command::new("erin-1", "erin", Action::Ack { rule: rule.clone() });
+    writer.events(&events).unwrap();
+    writer.command(&ack).unwrap();
+    let (verdict, answered) = sim.submit(ack.clone());
+    writer.verdict("erin-1", &verdict).unwrap();
+    writer.events(&answered).unwrap();
+    writer
+        .events(&run_to_end(&mut sim, SignedDuration::from_hours(24)))
+        .unwrap();
+    writer.close("quit").unwrap();
+
+    let journal = journal::read(writer.path()).unwrap();
+    assert_eq!(journal.commands[0].1, ack);
+    assert!(matches!(
+        journal.verdicts[0].verdict,
+        Verdict::Accepted { .. }
+    ));
+    let report = report::build(&journal, Vec::new());
+    let acked = report
+        .alerts
+        .iter()
+        .find(|a| a.state == crate::model::AlertState::Acknowledged)
+        .expect("the acknowledgement is among the alerts");
+    assert_eq!(
+        (acked.rule.as_str(), acked.by.as_deref()),
+        ("HighErrorRate", Some("erin"))
+    );
+    assert!(
+        report
+            .commands
+            .iter()
+            .any(|c| c.operator == "erin" && c.command.name() == "ack" && c.accepted),
+        "{:?}",
+        report.commands
+    );
+    let md = report.markdown();
+    for needle in [
+        "| HighErrorRate | critical | acknowledged by erin |",
+        "| 10:18:00 | Alert HighErrorRate acknowledged by erin: canary error\\_rate 14.23%",
+        "| 10:13:30 | Rule ErrorRateRollback breaching: canary error\\_rate 11.56%",
+    ] {
+        assert!(md.contains(needle), "missing {needle:?} in:\n{md}");
+    }
+}

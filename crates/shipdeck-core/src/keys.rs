@@ -48,6 +48,7 @@ pub enum UiAction {
     Reject,
     Rollback,
     Retry,
+    Acknowledge,
     Tick,
     Filter,
     Follow,
@@ -76,6 +77,7 @@ impl UiAction {
             UiAction::Reject => ("reject the selected gate, with a reason", &["x"]),
             UiAction::Rollback => ("roll back now, from anywhere", &["R", "ctrl+r"]),
             UiAction::Retry => ("retry the failed stage", &["r"]),
+            UiAction::Acknowledge => ("acknowledge the oldest firing alert", &["A"]),
             UiAction::Tick => ("tick / untick the selected checklist item", &["space"]),
             UiAction::Filter => ("filter logs by regex (Esc clears)", &["/"]),
             UiAction::Follow => ("follow logs on / off", &["f"]),
@@ -110,6 +112,7 @@ impl UiAction {
                 | UiAction::Reject
                 | UiAction::Rollback
                 | UiAction::Retry
+                | UiAction::Acknowledge
                 | UiAction::Tick
         )
     }

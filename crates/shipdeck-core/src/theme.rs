@@ -64,7 +64,10 @@ pub enum Slot {
     StageSkipped,
     Canary,
     Stable,
+    /// A rollback rule's threshold line (and the rule as written).
     Threshold,
+    /// An alert rule's threshold line: it alerts, it does not roll back.
+    AlertThreshold,
     Alert,
     LogTrace,
     LogDebug,
@@ -291,7 +294,7 @@ mod tests {
         assert!(
             problems[1]
                 .message
-                .ends_with("(styles: base, header, border, border_focused, title, muted, selected, key_hint, stage_pending, stage_running, stage_waiting, stage_succeeded, stage_failed, stage_skipped, canary, stable, threshold, alert, log_trace, log_debug, log_info, log_warn, log_error, accepted, refused, danger, replay)"),
+                .ends_with("(styles: base, header, border, border_focused, title, muted, selected, key_hint, stage_pending, stage_running, stage_waiting, stage_succeeded, stage_failed, stage_skipped, canary, stable, threshold, alert_threshold, alert, log_trace, log_debug, log_info, log_warn, log_error, accepted, refused, danger, replay)"),
             "{problems:?}"
         );
     }

@@ -106,6 +106,11 @@ impl App {
         if may(Action::Retry { stage: None }) {
             hints.push((k(UiAction::Retry), "retry"));
         }
+        if let Some(rule) = self.alert_to_acknowledge()
+            && may(Action::Ack { rule: rule.into() })
+        {
+            hints.push((k(UiAction::Acknowledge), "acknowledge"));
+        }
         if self.may_roll_back() {
             hints.push((k(UiAction::Rollback), self.rollback_word()));
         }

@@ -114,6 +114,7 @@ impl App {
                 Vec::new()
             }
             UiAction::Retry => self.send(Action::Retry { stage: None }, "retry"),
+            UiAction::Acknowledge => self.acknowledge(),
             UiAction::Pause if self.release.status() == Status::Paused => {
                 self.send(Action::Resume, "resume")
             }
@@ -238,6 +239,23 @@ impl App {
                     text: text_area("why, for the record (optional)", ""),
                 };
                 effects
+            }
+        }
+    }
+
+    /// `A`: acknowledges the alert that has fired longest ago and nobody
+    /// has acknowledged; pressed again, the next.
+    fn acknowledge(&mut self) -> Vec<Effect> {
+        let Some(rule) = self.alert_to_acknowledge().map(str::to_string) else {
+            self.say(Tone::Info, "acknowledge: no alert is firing unacknowledged");
+            return Vec::new();
+        };
+        let ack = Action::Ack { rule: rule.clone() };
+        match self.prospect(ack.clone()) {
+            Ok(_) => self.send(ack, format!("acknowledge {rule}")),
+            Err(refusal) => {
+                self.say(Tone::Refused, format!("acknowledge {rule}: {refusal}"));
+                Vec::new()
             }
         }
     }

@@ -26,7 +26,9 @@ use super::theme::Theme;
 use crate::api::Watcher;
 use crate::backend::{Connection, ReplayControl, Update};
 use crate::engine::{Refusal, Verdict, policy};
-use crate::model::{Action, Checklist, Command, Event, EventKind, GateState, Outcome, Release};
+use crate::model::{
+    Action, AlertState, Checklist, Command, Event, EventKind, GateState, Outcome, Release,
+};
 
 /// The panes Tab moves between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -525,6 +527,16 @@ impl App {
         let counting = self.release.status().in_flight();
         let minute_changed = before.map(|b| b.as_second() / 60) != Some(now.as_second() / 60);
         faded || counting || minute_changed
+    }
+
+    /// The firing alert nobody has acknowledged that fired longest ago.
+    pub fn alert_to_acknowledge(&self) -> Option<&str> {
+        self.release
+            .alerts()
+            .iter()
+            .filter(|a| a.state == AlertState::Firing)
+            .min_by_key(|a| a.since)
+            .map(|a| a.rule.as_str())
     }
 
     /// The others watching: everyone but this operator.

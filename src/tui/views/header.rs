@@ -233,6 +233,15 @@ fn standing<'a>(app: &App, plan: &ReleasePlan) -> Line<'a> {
             theme[Slot::StageWaiting].add_modifier(Modifier::REVERSED | Modifier::BOLD),
         ));
     }
+    // A rule about to roll back says so where the eye goes first.
+    if let Some((rule, left)) = super::rules::imminent_rollback(app) {
+        let left = crate::model::units::format_duration(left);
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(
+            format!(" ⚠ ROLLS BACK IN {left}: {rule} "),
+            theme[Slot::Danger],
+        ));
+    }
     spans.extend([
         styled(format!(" operator {}{with} ·", app.operator), header),
         styled(window, header),

@@ -1,14 +1,15 @@
 //! Metrics: error rate, p95 latency and throughput, the new version beside
-//! the stable one, each with its rule's threshold, and the alerts fired.
+//! the stable one, each with its rules' thresholds, and where every rule
+//! stands.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::spark::{Spark, columns, scale};
-use super::{clock, fit, pane_block, styled};
-use crate::model::{AlertState, Cohort, Comparison, Rule, RuleAction, Series};
+use super::spark::{Mark, Spark, columns, scale};
+use super::{clock, fit, pane_block, rules, styled};
+use crate::model::{Cohort, Comparison, Rule, RuleAction, Series};
 use crate::theme::Slot;
 use crate::tui::app::App;
 
@@ -35,58 +36,36 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if inner.height == 0 || inner.width < 10 {
         return;
     }
-    let alerts: Vec<_> = release
-        .alerts()
-        .iter()
-        .filter(|a| a.state != AlertState::Resolved)
-        .collect();
     // A metrics source in trouble comes first: what the rules judge is
     // missing.
     let trouble = release
         .metrics_source()
-        .filter(|said| said.level >= crate::model::Level::Warn && !release.status().is_final());
-    let wanted = alerts.len() + usize::from(trouble.is_some());
-    let alert_rows = (wanted as u16).min(inner.height / 4).min(3);
-    let [charts, alert_area] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(alert_rows)]).areas(inner);
+        .filter(|said| said.level >= crate::model::Level::Warn && !release.status().is_final())
+        .map(|said| {
+            let text = format!(
+                "⚠ since {} {}",
+                clock(said.at),
+                said.message.trim_start_matches("metrics: ")
+            );
+            Line::from(styled(fit(&text, inner.width as usize), theme[Slot::Alert]))
+        });
+    let width = inner.width as usize;
+    let wanted = usize::from(trouble.is_some()) + rules::lines(app, width, usize::MAX).len();
+    let rule_rows = (wanted as u16).min((inner.height / 3).max(1));
+    let [charts, rule_area] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(rule_rows)]).areas(inner);
     // Each series needs a title row and at least one row of bars.
     let fits = (charts.height / 2).clamp(1, SHOWN.len() as u16) as usize;
     let rows = Layout::vertical(vec![Constraint::Ratio(1, fits as u32); fits]).split(charts);
     for (series, row) in SHOWN.iter().zip(rows.iter()) {
         render_series(app, frame, *series, *row);
     }
-    let trouble_line = trouble.map(|said| {
-        let text = format!(
-            "⚠ since {} {}",
-            clock(said.at),
-            said.message.trim_start_matches("metrics: ")
-        );
-        Line::from(styled(
-            fit(&text, alert_area.width as usize),
-            theme[Slot::Alert],
-        ))
-    });
-    let lines: Vec<Line> = trouble_line
+    let room = (rule_rows as usize).saturating_sub(usize::from(trouble.is_some()));
+    let lines: Vec<Line> = trouble
         .into_iter()
-        .chain(alerts.iter().map(|a| {
-            let state = match a.state {
-                AlertState::Acknowledged => format!(
-                    "acknowledged by {}",
-                    a.acknowledged_by.as_deref().unwrap_or("?")
-                ),
-                // After the release ends nothing is watched any more.
-                _ if release.status().is_final() => format!("fired at {}", clock(a.since)),
-                _ => format!("firing since {}", clock(a.since)),
-            };
-            let text = format!("⚠ {} {state}: {}", a.rule, a.message);
-            Line::from(styled(
-                fit(&text, alert_area.width as usize),
-                theme[Slot::Alert],
-            ))
-        }))
-        .take(alert_rows as usize)
+        .chain(rules::lines(app, width, room))
         .collect();
-    frame.render_widget(Paragraph::new(lines), alert_area);
+    frame.render_widget(Paragraph::new(lines), rule_area);
 }
 
 fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
@@ -116,8 +95,32 @@ fn render_series(app: &App, frame: &mut Frame, series: Series, area: Rect) {
         Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(title_line)), title_area);
     if bars.height > 0 {
-        sparks(app, frame, series, &line, bars);
+        sparks(app, frame, series, &line, &marks(app, series, rule), bars);
     }
+}
+
+/// The lines of a series' other rules, each in its kind's style: an alert
+/// rule's dotted, a rollback rule's dashed as the main one is.
+fn marks(app: &App, series: Series, drawn: Option<&Rule>) -> Vec<Mark> {
+    let Some(plan) = app.release.plan() else {
+        return Vec::new();
+    };
+    plan.rules
+        .iter()
+        .filter(|r| r.condition.series == series && Some(*r) != drawn)
+        .map(|r| match r.action {
+            RuleAction::Alert => Mark {
+                value: r.condition.threshold,
+                glyph: '·',
+                style: app.theme[Slot::AlertThreshold],
+            },
+            RuleAction::Rollback => Mark {
+                value: r.condition.threshold,
+                glyph: '┄',
+                style: app.theme[Slot::Threshold],
+            },
+        })
+        .collect()
 }
 
 /// A series' rule line: where it lies and which side of it breaches.
@@ -134,8 +137,9 @@ impl Threshold {
 }
 
 /// A cohort's latest value: in the alert style when the canary breaches,
-/// as idle when the cohort stopped receiving traffic (three missed samples
-/// make a value stale), a dash when there is none.
+/// as idle when the cohort stopped receiving traffic (the canary once a
+/// rollback has started; otherwise three missed samples make a value
+/// stale), a dash when there is none.
 fn latest(app: &App, series: Series, cohort: Cohort, line: &Threshold) -> Span<'static> {
     let theme = &app.theme;
     let samples = app.release.metrics().get(series, cohort);
@@ -146,9 +150,11 @@ fn latest(app: &App, series: Series, cohort: Cohort, line: &Threshold) -> Span<'
         .and_then(|s| s.samples().rev().nth(1).copied())
         .map(|before| latest.at.duration_since(before.at))
         .unwrap_or_default();
-    let stale = app
-        .now
-        .is_some_and(|now| !cadence.is_zero() && now.duration_since(latest.at) > cadence * 3);
+    let rolled_back = cohort == Cohort::Canary && app.release.rollback().is_some();
+    let stale = rolled_back
+        || app
+            .now
+            .is_some_and(|now| !cadence.is_zero() && now.duration_since(latest.at) > cadence * 3);
     if stale {
         let idle = format!("{} (idle)", series.format(latest.value));
         return styled(idle, theme[Slot::Muted]);
@@ -162,7 +168,8 @@ fn latest(app: &App, series: Series, cohort: Cohort, line: &Threshold) -> Span<'
     styled(series.format(v), style)
 }
 
-/// `rollback > 10% for 5m`; on a narrow pane only the threshold and hold.
+/// `rollback > 10% for 5m`; on a narrow pane only the threshold and hold,
+/// and nothing where even that does not fit.
 fn rule_text(rule: &Rule, room: usize) -> String {
     let verb = if rule.action == RuleAction::Rollback {
         "rollback"
@@ -173,16 +180,23 @@ fn rule_text(rule: &Rule, room: usize) -> String {
     let threshold_text = cond.split_once(' ').map(|(_, rest)| rest).unwrap_or(&cond);
     let hold = crate::model::units::format_duration(rule.hold).replace(' ', "");
     let full = format!("  {verb} {threshold_text} for {hold}");
-    if full.chars().count() <= room {
-        full
-    } else {
-        format!(" {threshold_text}/{hold}")
-    }
+    let short = format!(" {threshold_text}/{hold}");
+    [full, short]
+        .into_iter()
+        .find(|text| text.chars().count() <= room)
+        .unwrap_or_default()
 }
 
 /// The canary's and the stable version's sparklines side by side, on one
 /// scale so they can be compared by eye.
-fn sparks(app: &App, frame: &mut Frame, series: Series, line: &Threshold, bars: Rect) {
+fn sparks(
+    app: &App,
+    frame: &mut Frame,
+    series: Series,
+    line: &Threshold,
+    marks: &[Mark],
+    bars: Rect,
+) {
     let theme = &app.theme;
     let [left, _, right] = Layout::horizontal([
         Constraint::Percentage(50),
@@ -201,7 +215,12 @@ fn sparks(app: &App, frame: &mut Frame, series: Series, line: &Threshold, bars: 
     };
     let canary = recent(Cohort::Canary, left.width);
     let stable = recent(Cohort::Stable, right.width);
-    let top = scale([canary.as_slice(), stable.as_slice()], line.value);
+    let highest = marks
+        .iter()
+        .map(|m| m.value)
+        .chain(line.value)
+        .reduce(f64::max);
+    let top = scale([canary.as_slice(), stable.as_slice()], highest);
     for (values, rect, style) in [
         (&canary, left, theme[Slot::Canary]),
         (&stable, right, theme[Slot::Stable]),
@@ -213,6 +232,7 @@ fn sparks(app: &App, frame: &mut Frame, series: Series, line: &Threshold, bars: 
             style,
             breach_style: theme[Slot::Alert],
             threshold_style: theme[Slot::Threshold],
+            marks,
             top,
         };
         frame.render_widget(spark, rect);

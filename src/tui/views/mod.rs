@@ -7,6 +7,7 @@ mod gates;
 mod header;
 mod logs;
 mod metrics;
+mod rules;
 mod spark;
 mod status;
 

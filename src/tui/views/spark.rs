@@ -1,6 +1,6 @@
 //! A sparkline with a threshold: bars scaled so the threshold sits at a
-//! fixed height, the threshold drawn as a dotted rule, and bars past it in
-//! the alert colour. Samples missing from the series leave gaps: a metrics
+//! fixed height, the threshold drawn as a dashed rule (other rules' lines
+//! in their own glyph and style), and bars past it in the alert colour. Samples missing from the series leave gaps: a metrics
 //! source that had no number, or did not answer, shows as nothing rather
 //! than as a zero.
 
@@ -79,6 +79,14 @@ where
     out
 }
 
+/// Another rule's line on a sparkline: drawn where no bar covers it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mark {
+    pub value: f64,
+    pub glyph: char,
+    pub style: Style,
+}
+
 pub struct Spark<'a> {
     /// Values oldest first; the newest are drawn at the right edge.
     pub values: &'a [f64],
@@ -89,6 +97,8 @@ pub struct Spark<'a> {
     pub style: Style,
     pub breach_style: Style,
     pub threshold_style: Style,
+    /// Other rules' lines; the threshold's own wins a row they share.
+    pub marks: &'a [Mark],
     /// The value drawn as a full column (see [`scale`]).
     pub top: f64,
 }
@@ -119,10 +129,18 @@ impl Widget for Spark<'_> {
         let shown = &self.values[self.values.len().saturating_sub(width)..];
         let offset = width - shown.len();
         let levels = height * 8;
-        let threshold_row = self.threshold.map(|t| {
-            let eighths = ((t / scale) * levels as f64).round() as usize;
+        let row_of = |t: f64| {
+            let eighths = ((t / scale) * levels as f64).round().max(0.0) as usize;
             (eighths / 8).min(height - 1)
-        });
+        };
+        // What an empty cell of each row shows: a rule's line, or nothing.
+        let mut rules: Vec<Option<(char, Style)>> = vec![None; height];
+        for mark in self.marks.iter().filter(|m| m.value.is_finite()) {
+            rules[row_of(mark.value)] = Some((mark.glyph, mark.style));
+        }
+        if let Some(t) = self.threshold {
+            rules[row_of(t)] = Some(('┄', self.threshold_style));
+        }
         for (col, value) in shown.iter().enumerate() {
             let x = area.x + (offset + col) as u16;
             let breach = self.threshold.is_some_and(|t| {
@@ -140,24 +158,30 @@ impl Widget for Spark<'_> {
             let eighths = ((value / scale) * levels as f64)
                 .round()
                 .max(if *value > 0.0 { 1.0 } else { 0.0 }) as usize;
-            for row in 0..height {
+            for (row, rule) in rules.iter().enumerate() {
                 let y = area.bottom() - 1 - row as u16;
                 let fill = eighths.saturating_sub(row * 8).min(8);
                 let cell = &mut buf[(x, y)];
-                if fill == 0 && threshold_row == Some(row) {
-                    cell.set_char('┄').set_style(self.threshold_style);
-                } else {
-                    cell.set_char(BARS[fill]).set_style(style);
+                match rule {
+                    Some((glyph, rule_style)) if fill == 0 => {
+                        cell.set_char(*glyph).set_style(*rule_style);
+                    }
+                    _ => {
+                        cell.set_char(BARS[fill]).set_style(style);
+                    }
                 }
             }
         }
-        // The rule runs under the gap before the data starts, too.
-        if let Some(row) = threshold_row {
+        // The rules run under the gap before the data starts, too.
+        for (row, rule) in rules.iter().enumerate() {
+            let Some((glyph, rule_style)) = rule else {
+                continue;
+            };
             let y = area.bottom() - 1 - row as u16;
             for col in 0..offset {
                 buf[(area.x + col as u16, y)]
-                    .set_char('┄')
-                    .set_style(self.threshold_style);
+                    .set_char(*glyph)
+                    .set_style(*rule_style);
             }
         }
     }
@@ -177,6 +201,7 @@ mod tests {
             style: Style::default(),
             breach_style: Style::default(),
             threshold_style: Style::default(),
+            marks: &[],
             top: scale([values], threshold),
         }
         .render(area, &mut buf);
@@ -193,6 +218,37 @@ mod tests {
             "threshold on the upper row, crossed by the breach"
         );
         assert!(rows[1].ends_with('█'));
+    }
+
+    #[test]
+    fn another_rules_line_is_drawn_in_its_own_glyph_under_the_bars() {
+        let area = Rect::new(0, 0, 6, 4);
+        let mut buf = Buffer::empty(area);
+        let values = [0.01, 0.01, 0.07, 0.14];
+        let marks = [Mark {
+            value: 0.05,
+            glyph: '·',
+            style: Style::default(),
+        }];
+        Spark {
+            values: &values,
+            threshold: Some(0.10),
+            breach_above: true,
+            style: Style::default(),
+            breach_style: Style::default(),
+            threshold_style: Style::default(),
+            marks: &marks,
+            top: scale([values.as_slice()], Some(0.10)),
+        }
+        .render(area, &mut buf);
+        let rows: Vec<String> = (0..4)
+            .map(|y| (0..6).map(|x| buf[(x, y)].symbol().to_string()).collect())
+            .collect();
+        // 15% is the top: the rollback's 10% on the third row from the
+        // bottom, the alert's 5% on the second; bars cover the lines.
+        assert_eq!(rows[1], "┄┄┄┄┄█", "{rows:#?}");
+        assert_eq!(rows[2], "····▇█", "{rows:#?}");
+        assert_eq!(rows[3], "  ▂▂██", "{rows:#?}");
     }
 
     #[test]

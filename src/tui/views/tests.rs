@@ -6,9 +6,13 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Cell;
 
+use jiff::SignedDuration;
+
+use crate::backend::Update;
+use crate::model::{Action, Release, Rule, Standing};
 use crate::theme::Slot;
 use crate::tui::app::tests::{at_approval, at_manual_pause, ctrl, press, type_text, watching};
-use crate::tui::app::{App, Msg};
+use crate::tui::app::{App, Effect, Msg};
 
 const SIZES: [(u16, u16); 2] = [(160, 45), (80, 24)];
 
@@ -236,4 +240,204 @@ fn r_at_the_gate_stops_the_release_before_production_and_the_header_says_who() {
         shown.contains("ABORTED (stopped before production by erin)"),
         "{shown}"
     );
+}
+
+/// Feeds the app what the simulator does up to `moment`, and the clock.
+fn run_to(app: &mut App, sim: &mut crate::sim::Simulator, moment: jiff::Timestamp) {
+    crate::tui::demo::feed(app, Update::Events(sim.advance_to(moment)));
+    crate::tui::demo::feed(app, Update::Clock(moment));
+}
+
+/// Feeds the app what the simulator does until `until` holds.
+fn run_until(app: &mut App, sim: &mut crate::sim::Simulator, until: impl Fn(&Release) -> bool) {
+    while !until(&app.release) {
+        let due = sim.next_due().expect("the scenario goes on");
+        crate::tui::demo::feed(app, Update::Events(sim.advance_to(due)));
+    }
+    crate::tui::demo::feed(app, Update::Clock(sim.now()));
+}
+
+/// A rule of the release's plan, by name.
+fn rule(release: &Release, name: &str) -> Rule {
+    release
+        .plan()
+        .and_then(|p| p.rules.iter().find(|r| r.name == name))
+        .cloned()
+        .expect("the plan has the rule")
+}
+
+fn breaching(release: &Release, name: &str) -> bool {
+    release.plan().is_some()
+        && matches!(
+            release.standing(&rule(release, name)),
+            Standing::Breaching { .. }
+        )
+}
+
+/// In canary-regression the canary's error rate sits above the 10 % line
+/// for five minutes before the rule rolls it back: the metrics pane counts
+/// the hold time down on the release's clock, the header takes the last
+/// minute, and once the rule acts it says it fired.
+#[test]
+fn a_rule_counting_towards_a_rollback_says_so_until_it_fires() {
+    let (mut app, mut sim) = watching("canary-regression", "dave", true, |r| {
+        breaching(r, "ErrorRateRollback")
+    });
+    let Standing::Breaching { due, .. } = app
+        .release
+        .standing(&rule(&app.release, "ErrorRateRollback"))
+    else {
+        unreachable!("watched until it breached")
+    };
+    run_to(&mut app, &mut sim, due - SignedDuration::from_secs(100));
+    let shown = screen(&mut app, 160, 45);
+    for said in [
+        "▲ ErrorRateRollback",
+        "  breaching since 10:13 — rolls back in 1m 40s",
+        "▲ HighErrorRate breaching since 10:13 — alerts in 1m 10s",
+        "quiet: 4 rules — HighLatency, LowAvailability, ",
+    ] {
+        assert!(shown.contains(said), "{said:?} is not on screen:\n{shown}");
+    }
+    assert!(
+        !shown.contains("ROLLS BACK IN"),
+        "the header waits for the last minute:\n{shown}"
+    );
+    snap("rule_counting_down", &mut app);
+
+    run_to(&mut app, &mut sim, due - SignedDuration::from_secs(40));
+    for (w, h) in SIZES {
+        let shown = screen(&mut app, w, h);
+        let header: String = shown.lines().take(3).collect();
+        assert!(
+            header.contains("⚠ ROLLS BACK IN 40s: ErrorRateRollback"),
+            "{w}x{h}:\n{shown}"
+        );
+    }
+
+    run_until(&mut app, &mut sim, |r| r.rollback().is_some());
+    let shown = screen(&mut app, 160, 45);
+    assert!(
+        shown.contains("⚠ ErrorRateRollback fired at 10:18:30: canary error_rate"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("⚠ HighErrorRate fired at 10:18:00"),
+        "{shown}"
+    );
+    assert!(!shown.contains("breaching since"), "{shown}");
+    assert!(!shown.contains("ROLLS BACK IN"), "{shown}");
+}
+
+/// Every rule on a series draws its line on the sparklines: the rollback
+/// trigger's dashed in the threshold's colour, an alert's dotted below it
+/// in a colour of its own.
+#[test]
+fn every_rules_threshold_is_drawn_on_its_sparkline() {
+    let (mut app, _) = watching("canary-regression", "dave", true, |r| {
+        r.rollout().weight == 25
+    });
+    let backend = drawn(&mut app, 160, 45);
+    let (alert, rollback) = (app.theme[Slot::AlertThreshold], app.theme[Slot::Threshold]);
+    assert_ne!(alert.fg, rollback.fg, "the two lines are told apart");
+    let buffer = backend.buffer();
+    let width = buffer.area.width as usize;
+    let rows: Vec<&[Cell]> = buffer.content.chunks(width).collect();
+    let text = |row: &[Cell]| row.iter().map(Cell::symbol).collect::<String>();
+    let title = |name: &str| {
+        rows.iter()
+            .position(|r| text(r).contains(name))
+            .unwrap_or_else(|| panic!("no {name:?} on screen:\n{backend}"))
+    };
+    for (series, next) in [("error rate", "latency p95"), ("latency p95", "throughput")] {
+        let chart = &rows[title(series) + 1..title(next)];
+        let line_row = |glyph: &str, style: ratatui::style::Style| {
+            chart.iter().position(|r| {
+                r.iter()
+                    .filter(|c| c.symbol() == glyph && Some(c.fg) == style.fg)
+                    .count()
+                    > 20
+            })
+        };
+        let alert_at = line_row("·", alert);
+        let rollback_at = line_row("┄", rollback);
+        assert!(
+            alert_at.is_some() && rollback_at.is_some(),
+            "{series}: both lines drawn:\n{backend}"
+        );
+        assert!(
+            alert_at > rollback_at,
+            "{series}: the alert's line is the lower one:\n{backend}"
+        );
+    }
+}
+
+/// Once a rollback has started the new version has no traffic: its figures
+/// read idle, in the quiet colour, not frozen in the alert's red.
+#[test]
+fn after_a_rollback_the_canarys_figures_are_idle_not_red() {
+    let (mut app, mut sim) = watching("canary-regression", "dave", true, |r| {
+        r.rollback().is_some()
+    });
+    run_until(&mut app, &mut sim, |r| r.status().is_final());
+    let backend = drawn(&mut app, 160, 45);
+    let cells = cells_from(&backend, "error rate");
+    let text: String = cells.iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("% (idle)"), "{text:?}\n{backend}");
+    let muted = app.theme[Slot::Muted];
+    for cell in cells
+        .iter()
+        .skip("error rate".len())
+        .filter(|c| c.symbol() != " ")
+    {
+        assert_eq!(Some(cell.fg), muted.fg, "{text:?}: {:?}", cell.symbol());
+    }
+}
+
+/// `A` acknowledges the firing alert as this operator; the metrics pane
+/// says who did, and the alert no longer waits to be acknowledged.
+#[test]
+fn an_acknowledged_alert_says_by_whom() {
+    let (mut app, mut sim) = watching("canary-regression", "frank", true, |r| {
+        r.alerts().iter().any(|a| a.rule == "HighErrorRate")
+    });
+    let shown = screen(&mut app, 160, 45);
+    assert!(
+        shown.contains("A acknowledge"),
+        "the key bar offers it:\n{shown}"
+    );
+    let effects = press(&mut app, KeyCode::Char('A'));
+    let [Effect::Send(command)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        command.action,
+        Action::Ack {
+            rule: "HighErrorRate".into()
+        }
+    );
+    assert_eq!(command.operator, "frank");
+    let (verdict, events) = sim.submit(command.clone());
+    crate::tui::demo::feed(&mut app, Update::Events(events));
+    crate::tui::demo::feed(
+        &mut app,
+        Update::Verdict {
+            id: command.id.clone(),
+            verdict,
+        },
+    );
+    let shown = screen(&mut app, 160, 45);
+    assert!(
+        shown.contains("⚠ HighErrorRate fired at 10:18:00, acknowledged by frank"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("acknowledge HighErrorRate: accepted"),
+        "{shown}"
+    );
+    assert!(
+        press(&mut app, KeyCode::Char('A')).is_empty(),
+        "nothing else fires"
+    );
+    assert!(!screen(&mut app, 160, 45).contains("A acknowledge"));
 }

@@ -17,8 +17,8 @@ use jiff::Timestamp;
 
 use crate::model::{
     Action, AlertState, Cohort, Command, Event, EventKind, GateState, Level, Outcome, Release,
-    ReleasePlan, RuleAction, Series, SignOff, StageKind, StageState, Status, StepKind, StepState,
-    Stopped, Tick, units::format_duration,
+    ReleasePlan, RuleAction, RuleState, Series, SignOff, StageKind, StageState, Status, StepKind,
+    StepState, Stopped, Tick, units::format_duration,
 };
 
 pub use policy::{Grounds, Permit, Refusal, Target, Verdict};
@@ -402,24 +402,23 @@ impl Engine {
             },
         );
         let mut rollback = None;
-        let mut alerts = Vec::new();
+        let mut said = Vec::new();
         for monitor in &mut self.monitors {
             if !monitor.watches(series, cohort) {
                 continue;
             }
             let judged = judge(monitor, series, cohort, value, now);
-            alerts.extend(judged.alert);
+            said.extend(judged.event);
             // The first rule to ask is the rollback's reason.
             rollback = rollback.or(judged.rollback);
         }
-        for alert in alerts {
-            self.emit(now, alert);
+        for event in said {
+            self.emit(now, event);
         }
         // Before any traffic reached the new version there is nothing to roll
         // back: the rule's alert is the whole of its effect.
         if let Some((by, reason)) = rollback
-            && self.release.rollout.began
-            && matches!(self.release.status, Status::Running | Status::Paused)
+            && self.release.rules_roll_back()
         {
             self.start_rollback(by, reason, now);
         }
@@ -744,8 +743,9 @@ pub fn time_left(until: Timestamp, now: Timestamp) -> String {
 
 /// What a rule made of a sample it watches.
 struct Judged {
-    /// Its alert fired or resolved.
-    alert: Option<EventKind>,
+    /// It started or stopped breaching (`rule_changed`), fired or resolved
+    /// (`alert`).
+    event: Option<EventKind>,
     /// A rollback rule asks for a rollback: who (`rule:NAME`) and why.
     rollback: Option<(String, String)>,
 }
@@ -759,54 +759,75 @@ fn judge(
     now: Timestamp,
 ) -> Judged {
     let rollback_rule = monitor.rule.action == RuleAction::Rollback;
-    let Some(transition) = monitor.observe(value, now) else {
-        // A rollback rule that fired before the new version had traffic
-        // (metrics read from elsewhere can show a canary before this
-        // rollout) acts once it has, while it still holds.
-        let rule = &monitor.rule;
-        let rollback = (rollback_rule && monitor.is_firing()).then(|| {
-            (
-                format!("rule:{}", rule.name),
-                format!(
-                    "{}: {} {series} {} ({})",
-                    rule.name,
-                    cohort.name(),
-                    series.format(value),
-                    rule.describe()
-                ),
-            )
-        });
-        return Judged {
-            alert: None,
-            rollback,
-        };
-    };
+    let transition = monitor.observe(value, now);
     let rule = &monitor.rule;
     let shown = series.format(value);
     let (state, message) = match transition {
-        Transition::Fired => (
+        Some(Transition::Fired) => (
             AlertState::Firing,
             format!("{} {series} {shown} ({})", cohort.name(), rule.describe()),
         ),
-        Transition::Resolved => (
+        Some(Transition::Resolved) => (
             AlertState::Resolved,
             format!("{} {series} back to {shown}", cohort.name()),
         ),
+        Some(Transition::Breaching | Transition::Cleared) | None => {
+            return held(monitor, transition, series, cohort, value);
+        }
     };
-    let rollback = (rollback_rule && transition == Transition::Fired).then(|| {
+    let rollback = (rollback_rule && state == AlertState::Firing).then(|| {
         (
             format!("rule:{}", rule.name),
             format!("{}: {message}", rule.name),
         )
     });
     Judged {
-        alert: Some(EventKind::Alert {
+        event: Some(EventKind::Alert {
             rule: rule.name.clone(),
             severity: rule.severity,
             state,
             value,
             message,
             by: None,
+        }),
+        rollback,
+    }
+}
+
+/// A sample that neither fired nor resolved the rule: it may have started
+/// or stopped a breach. A rollback rule that fired before the new version
+/// had traffic (metrics read from elsewhere can show a canary before this
+/// rollout) acts once it has, while it still holds.
+fn held(
+    monitor: &RuleMonitor,
+    transition: Option<Transition>,
+    series: Series,
+    cohort: Cohort,
+    value: f64,
+) -> Judged {
+    let rule = &monitor.rule;
+    let state = match transition {
+        Some(Transition::Breaching) => Some(RuleState::Breaching),
+        Some(Transition::Cleared) => Some(RuleState::Quiet),
+        _ => None,
+    };
+    let rollback = (rule.action == RuleAction::Rollback && monitor.is_firing()).then(|| {
+        (
+            format!("rule:{}", rule.name),
+            format!(
+                "{}: {} {series} {} ({})",
+                rule.name,
+                cohort.name(),
+                series.format(value),
+                rule.describe()
+            ),
+        )
+    });
+    Judged {
+        event: state.map(|state| EventKind::RuleChanged {
+            rule: rule.name.clone(),
+            state,
+            value,
         }),
         rollback,
     }

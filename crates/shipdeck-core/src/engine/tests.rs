@@ -828,3 +828,65 @@ fn a_line_of_the_readers_own_is_shown_among_the_logs_and_moves_nothing_else() {
         "no seq and no clock move for a line that is no event"
     );
 }
+
+/// A rule counting towards firing is in the events: a reader folding them
+/// (through JSON, as a server's client or a replay does) knows since when it
+/// has breached and when it will act, and that a dip cleared it.
+#[test]
+fn a_breach_is_an_event_so_every_reader_knows_the_rule_is_counting() {
+    use crate::model::{RuleState, Standing};
+    let mut story = Story::at_first_pause();
+    let rule = story
+        .release()
+        .plan
+        .as_ref()
+        .and_then(|p| p.rules.iter().find(|r| r.name == "ErrorRateRollback"))
+        .cloned()
+        .unwrap();
+    let folded = |events: &[Event]| {
+        let mut release = Release::new("", 100);
+        for event in events {
+            let wire = serde_json::to_string(event).unwrap();
+            release.apply(&serde_json::from_str::<Event>(&wire).unwrap());
+        }
+        release
+    };
+    let breaches = |events: &[Event], state: RuleState| {
+        events
+            .iter()
+            .filter(|e| {
+                matches!(&e.kind, EventKind::RuleChanged { rule, state: s, .. }
+                    if rule == "ErrorRateRollback" && *s == state)
+            })
+            .count()
+    };
+    story.observe(100, Series::ErrorRate, Cohort::Canary, 0.01);
+    assert_eq!(folded(&story.events).standing(&rule), Standing::Quiet);
+    for secs in [115, 130, 145] {
+        story.observe(secs, Series::ErrorRate, Cohort::Canary, 0.14);
+    }
+    assert_eq!(
+        folded(&story.events).standing(&rule),
+        Standing::Breaching {
+            since: at(115),
+            due: at(415)
+        }
+    );
+    assert_eq!(
+        breaches(&story.events, RuleState::Breaching),
+        1,
+        "once, not per sample"
+    );
+    story.observe(160, Series::ErrorRate, Cohort::Canary, 0.02);
+    assert_eq!(folded(&story.events).standing(&rule), Standing::Quiet);
+    assert_eq!(breaches(&story.events, RuleState::Quiet), 1);
+    for i in 0..=20 {
+        story.observe(175 + i * 15, Series::ErrorRate, Cohort::Canary, 0.14);
+    }
+    let release = folded(&story.events);
+    let Standing::Fired(alert) = release.standing(&rule) else {
+        panic!("{:?}", release.standing(&rule))
+    };
+    assert_eq!(alert.since, at(475));
+    assert_eq!(release.status, Status::RollingBack);
+}

@@ -83,6 +83,19 @@ impl AlertState {
     }
 }
 
+/// A rule's condition before the rule fires: it has started to hold (the
+/// rule is breaching, its hold time running from this event's time) or has
+/// stopped holding. Firing and resolving are `alert` events.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumIter, IntoStaticStr, Display,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum RuleState {
+    Breaching,
+    Quiet,
+}
+
 /// What happened. The `type` on the wire is the variant's name; its
 /// [`EventType`] names it without its fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, EnumDiscriminants)]
@@ -149,6 +162,13 @@ pub enum EventKind {
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
+    },
+    /// A rule started or stopped breaching before it fired (see
+    /// [`RuleState`]); `value` is the sample that said so.
+    RuleChanged {
+        rule: String,
+        state: RuleState,
+        value: f64,
     },
     /// The operator paused the rollout; timed steps stop counting.
     ReleasePaused {
@@ -260,6 +280,11 @@ mod tests {
                 value: 0.0,
                 message: text(),
                 by: None,
+            },
+            EventKind::RuleChanged {
+                rule: text(),
+                state: RuleState::Breaching,
+                value: 0.0,
             },
             EventKind::ReleasePaused {
                 by: text(),

@@ -19,14 +19,14 @@ pub mod units;
 
 pub use checklist::{Checklist, ChecklistItem, ChecklistPlan, ItemPlan, Tick};
 pub use command::{Action, Command, CommandKind};
-pub use event::{AlertState, Event, EventKind, EventType, Outcome, StepState};
+pub use event::{AlertState, Event, EventKind, EventType, Outcome, RuleState, StepState};
 pub use gate::{Approvers, Gate, GatePlan, GateState, Rejection, SignOff};
 pub use logs::{Level, LogLine, LogRing};
 pub use metrics::{Cohort, METRICS_SOURCE, MetricPoint, MetricSeries, Metrics, Sample, Series};
 pub use names::Words;
 pub use release::{
-    Alert, Change, DEFAULT_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout, Status, Stopped,
-    Window,
+    Alert, Change, DEFAULT_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout, Standing, Status,
+    Stopped, Window,
 };
 pub use rule::{Comparison, Condition, Rule, RuleAction, Severity};
 pub use stage::{Stage, StageKind, StagePlan, StageState};

@@ -57,6 +57,7 @@ pub(crate) mod tests {
         names_agree::<Level>();
         names_agree::<StepState>();
         names_agree::<AlertState>();
+        names_agree::<RuleState>();
         names_agree::<GateState>();
         names_agree::<Severity>();
         names_agree::<RuleAction>();

@@ -1,10 +1,12 @@
 //! The release: its plan, its state, and `Release::apply`, the one reducer.
 
+use std::collections::BTreeMap;
+
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::checklist::{Checklist, ChecklistPlan};
-use super::event::{AlertState, Event, EventKind, Outcome, StepState};
+use super::event::{AlertState, Event, EventKind, Outcome, RuleState, StepState};
 use super::gate::{Gate, GatePlan};
 use super::logs::{LogLine, LogRing};
 use super::metrics::{Metrics, Sample};
@@ -130,6 +132,18 @@ pub struct Alert {
     pub acknowledged_by: Option<String>,
 }
 
+/// Where a rule stands, as the release's events tell it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Standing<'r> {
+    /// Its condition does not hold.
+    Quiet,
+    /// Its condition has held since `since`: the rule fires with the first
+    /// sample at or after `due` if it still holds then.
+    Breaching { since: Timestamp, due: Timestamp },
+    /// It fired and has not resolved: its alert, acknowledged or not.
+    Fired(&'r Alert),
+}
+
 /// What changes a [`Release`].
 #[derive(Debug, Clone)]
 pub enum Change<'a> {
@@ -172,6 +186,8 @@ pub struct Release {
     pub(crate) logs: LogRing,
     /// Alerts in the order they first fired; one entry per rule.
     pub(crate) alerts: Vec<Alert>,
+    /// Since when each rule's condition has held, while it holds.
+    pub(crate) breaching: BTreeMap<String, Timestamp>,
     pub(crate) rollback: Option<Rollback>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stopped: Option<Stopped>,
@@ -201,6 +217,7 @@ impl Release {
             metrics: Metrics::default(),
             logs: LogRing::with_capacity(log_capacity),
             alerts: Vec::new(),
+            breaching: BTreeMap::new(),
             rollback: None,
             stopped: None,
             paused_by: None,
@@ -264,6 +281,29 @@ impl Release {
     #[inline]
     pub fn alerts(&self) -> &[Alert] {
         &self.alerts
+    }
+
+    /// Where a rule of the plan stands: quiet, breaching since when and
+    /// until when, or fired.
+    pub fn standing(&self, rule: &Rule) -> Standing<'_> {
+        let alert = self.alerts.iter().find(|a| a.rule == rule.name);
+        if let Some(alert) = alert.filter(|a| a.state != AlertState::Resolved) {
+            return Standing::Fired(alert);
+        }
+        match self.breaching.get(&rule.name) {
+            Some(&since) => Standing::Breaching {
+                since,
+                due: since + rule.hold,
+            },
+            None => Standing::Quiet,
+        }
+    }
+
+    /// Whether a rollback rule that fires now rolls the release back: the
+    /// new version has had traffic and the release runs or is paused.
+    /// Otherwise its alert is the whole of its effect.
+    pub fn rules_roll_back(&self) -> bool {
+        self.rollout.began && matches!(self.status, Status::Running | Status::Paused)
     }
 
     #[inline]
@@ -508,6 +548,7 @@ impl Release {
                 .metrics
                 .record(*series, *cohort, Sample { at, value: *value }),
             EventKind::Alert { .. } => self.alert(&event.kind, at),
+            EventKind::RuleChanged { rule, state, .. } => self.rule_changed(rule, *state, at),
             EventKind::ReleasePaused { by, .. } => self.paused(by, at),
             EventKind::ReleaseResumed { until, .. } => {
                 if self.status == Status::Paused {
@@ -572,6 +613,17 @@ impl Release {
         else {
             return;
         };
+        // A rule fires while its condition holds, and resolves when it no
+        // longer does.
+        match state {
+            AlertState::Firing => {
+                self.breaching.entry(rule.clone()).or_insert(at);
+            }
+            AlertState::Resolved => {
+                self.breaching.remove(rule);
+            }
+            AlertState::Acknowledged => {}
+        }
         let Some(alert) = self.alerts.iter_mut().find(|a| &a.rule == rule) else {
             self.alerts.push(Alert {
                 rule: rule.clone(),
@@ -596,6 +648,18 @@ impl Release {
         alert.state = *state;
         alert.value = *value;
         alert.message = message.clone();
+    }
+
+    /// A rule's condition started or stopped holding before it fired.
+    fn rule_changed(&mut self, rule: &str, state: RuleState, at: Timestamp) {
+        match state {
+            RuleState::Breaching => {
+                self.breaching.insert(rule.to_string(), at);
+            }
+            RuleState::Quiet => {
+                self.breaching.remove(rule);
+            }
+        }
     }
 
     /// A pause holds a timed step's time left until the release resumes.

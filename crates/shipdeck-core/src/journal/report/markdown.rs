@@ -269,7 +269,10 @@ fn alerts(r: &Report, md: &mut String) {
             time(a.at),
             cell(&a.rule),
             a.severity.to_string(),
-            a.state.verb().to_string(),
+            match &a.by {
+                Some(by) => format!("{} by {}", a.state.verb(), cell(by)),
+                None => a.state.verb().to_string(),
+            },
             cell(&a.message),
         ]
     });

@@ -74,6 +74,9 @@ pub struct AlertRecord {
     pub severity: Severity,
     pub state: AlertState,
     pub message: String,
+    /// Who acknowledged it, for an acknowledgement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -395,6 +398,7 @@ fn alerts(journal: &Journal) -> Vec<AlertRecord> {
                 severity,
                 state,
                 message,
+                by,
                 ..
             } => Some(AlertRecord {
                 at: e.at,
@@ -402,6 +406,7 @@ fn alerts(journal: &Journal) -> Vec<AlertRecord> {
                 severity: *severity,
                 state: *state,
                 message: message.clone(),
+                by: by.clone(),
             }),
             _ => None,
         })

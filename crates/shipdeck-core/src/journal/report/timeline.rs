@@ -7,7 +7,8 @@ use jiff::Timestamp;
 use super::Moment;
 use crate::journal::Journal;
 use crate::model::{
-    Action, Command, Event, EventKind, GateState, Release, SignOff, StageState, StepState, Stopped,
+    Action, Command, Event, EventKind, GateState, Release, RuleState, SignOff, StageState,
+    StepState, Stopped,
 };
 
 /// What happened, told from the events in order (unsorted).
@@ -81,8 +82,18 @@ impl Narrator<'_> {
                 rule,
                 state,
                 message,
+                by,
                 ..
-            } => self.say(format!("Alert {rule} {}: {message}", state.verb())),
+            } => {
+                let by = by
+                    .as_deref()
+                    .map(|b| format!(" by {b}"))
+                    .unwrap_or_default();
+                self.say(format!("Alert {rule} {}{by}: {message}", state.verb()))
+            }
+            EventKind::RuleChanged { rule, state, value } => {
+                self.rule_changed(rule, *state, *value)
+            }
             EventKind::CommandAccepted { command, note } => {
                 self.command_accepted(command, note.as_deref())
             }
@@ -130,6 +141,31 @@ impl Narrator<'_> {
             StageState::Failed => self.say(format!("{name} failed{note}")),
             StageState::Cancelled => self.say(format!("{name} cancelled")),
             _ => {}
+        }
+    }
+
+    /// A rule that started counting towards firing, or stopped before it
+    /// fired.
+    fn rule_changed(&mut self, name: &str, state: RuleState, value: f64) {
+        let rule = self
+            .release
+            .plan
+            .as_ref()
+            .and_then(|p| p.rules.iter().find(|r| r.name == name));
+        let Some(rule) = rule else {
+            return self.say(format!("Rule {name} {state}"));
+        };
+        let shown = rule.condition.series.format(value);
+        let cohort = rule.cohort.name();
+        let series = rule.condition.series;
+        match state {
+            RuleState::Breaching => self.say(format!(
+                "Rule {name} breaching: {cohort} {series} {shown} ({})",
+                rule.describe()
+            )),
+            RuleState::Quiet => self.say(format!(
+                "Rule {name} quiet again before firing: {cohort} {series} {shown}"
+            )),
         }
     }
 
