@@ -49,6 +49,7 @@ pub struct Flags {
     pub theme: Option<String>,
     pub frame_cap: Option<u32>,
     pub log_ring: Option<usize>,
+    pub command_expiry: Option<std::time::Duration>,
     pub journal_dir: Option<PathBuf>,
     pub scenario: Option<String>,
     pub seed: Option<u64>,
@@ -108,6 +109,9 @@ pub struct Settings {
     pub keys: BTreeMap<String, Setting<String>>,
     pub log_ring: Setting<usize>,
     pub frame_cap: Setting<u32>,
+    /// How long a command may wait undelivered before it expires (a
+    /// rollback never does).
+    pub command_expiry: Setting<std::time::Duration>,
     pub journal_dir: Setting<PathBuf>,
     /// Rules that replace the runbook's where a scenario names none.
     pub rules: Option<Setting<Vec<Rule>>>,
@@ -199,6 +203,20 @@ impl Layers<'_> {
             _ => Err(SettingsError::BadEnv(format!(
                 "${var}={text:?} is not {what}"
             ))),
+        }
+    }
+
+    /// A variable holding a command expiry (`30s`).
+    fn env_expiry(
+        &self,
+        var: &'static str,
+    ) -> Result<Option<Setting<std::time::Duration>>, SettingsError> {
+        let Some(text) = (self.env)(var) else {
+            return Ok(None);
+        };
+        match config::command_expiry(&text) {
+            Ok(expiry) => Ok(Some(Setting::new(expiry, Source::Env(var)))),
+            Err(why) => Err(SettingsError::BadEnv(format!("${var}={text:?}: {why}"))),
         }
     }
 
@@ -315,6 +333,13 @@ pub fn resolve(
         .or(layers.env_parsed("SHIPDECK_FRAME_CAP", |n| (1..=240).contains(n), fps)?)
         .or_else(|| layers.file(file.frame_cap.as_ref().map(|n| n.value)))
         .unwrap_or_else(|| default(30));
+    let command_expiry = flag(&flags.command_expiry, "--command-expiry")
+        .or(layers.env_expiry("SHIPDECK_COMMAND_EXPIRY")?)
+        .or_else(|| {
+            let written = file.command_expiry.as_ref();
+            layers.file(written.and_then(|t| config::command_expiry(&t.value).ok()))
+        })
+        .unwrap_or_else(|| default(crate::backend::http::DEFAULT_EXPIRY));
     let journal_dir = flag(&flags.journal_dir, "--journal-dir")
         .or_else(|| layers.env_path("SHIPDECK_JOURNAL_DIR"))
         .or_else(|| layers.file(file.journal_dir.as_deref().map(expand_home)))
@@ -336,6 +361,7 @@ pub fn resolve(
         keys,
         log_ring,
         frame_cap,
+        command_expiry,
         journal_dir,
         rules: layers.file(config.checked.rules.clone()),
         sim: sim_settings(flags, pipeline, &layers),
@@ -487,6 +513,14 @@ impl Settings {
             "frame_cap",
             format!("{} fps", self.frame_cap.value),
             &self.frame_cap.source,
+        );
+        rows.add(
+            "command_expiry",
+            format!(
+                "{}s (with a server; a rollback never expires)",
+                self.command_expiry.value.as_secs()
+            ),
+            &self.command_expiry.source,
         );
         rows.add(
             "journal_dir",
