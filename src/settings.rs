@@ -768,6 +768,61 @@ mod tests {
     }
 
     #[test]
+    fn the_command_expiry_is_layered_like_every_setting_and_checked() {
+        use std::time::Duration;
+        let (_dir, path) = config_file("command_expiry: 45s\n");
+        let with_file = |command_expiry| Flags {
+            config: Some(path.clone()),
+            command_expiry,
+            ..Flags::default()
+        };
+        let env = env_of(&[("SHIPDECK_COMMAND_EXPIRY", "2m")]);
+        let s = resolve(&with_file(Some(Duration::from_secs(5))), &env).unwrap();
+        assert_eq!(
+            s.command_expiry,
+            Setting::new(Duration::from_secs(5), Source::Flag("--command-expiry"))
+        );
+        let s = resolve(&with_file(None), &env).unwrap();
+        assert_eq!(s.command_expiry.value, Duration::from_secs(120));
+        let s = resolve(&with_file(None), &env_of(&[])).unwrap();
+        assert_eq!(
+            s.command_expiry,
+            Setting::new(Duration::from_secs(45), Source::File(path.clone()))
+        );
+        let s = resolve(&Flags::default(), &env_of(&[("HOME", "/nonexistent")])).unwrap();
+        assert_eq!(
+            s.command_expiry,
+            Setting::new(Duration::from_secs(30), Source::Default)
+        );
+        assert!(s.describe().contains("command_expiry"));
+        let err = resolve(
+            &Flags::default(),
+            &env_of(&[("SHIPDECK_COMMAND_EXPIRY", "0s")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "$SHIPDECK_COMMAND_EXPIRY=\"0s\": command_expiry `0s` is not from 1s to 1h"
+        );
+        let (_bad, bad) = config_file("command_expiry: soon\n");
+        let err = resolve(
+            &Flags {
+                config: Some(bad.clone()),
+                ..Flags::default()
+            },
+            &env_of(&[]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "{}:1:17: command_expiry: `soon` is not a duration",
+                bad.display()
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_partial_key_map_names_only_what_it_changes() {
         let (_dir, path) = config_file("keys:\n  rollback: ctrl+r\n");
         let s = resolve(

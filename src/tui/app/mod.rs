@@ -127,7 +127,7 @@ impl Pending {
             Some(left) => format!(
                 "{}: queued — not delivered · {waited} · expires in {}",
                 self.what,
-                seconds(left)
+                seconds_left(left)
             ),
         }
     }
@@ -763,6 +763,11 @@ impl App {
 /// Whole seconds, as an operator reads a wait: `42s`.
 pub fn seconds(duration: Duration) -> String {
     crate::model::units::format_duration(jiff::SignedDuration::from_secs(duration.as_secs() as i64))
+}
+
+/// Whole seconds left, rounded up: `expires in 1s` until it has.
+pub fn seconds_left(duration: Duration) -> String {
+    seconds(Duration::from_secs(duration.as_secs_f64().ceil() as u64))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::{clock, fit, key_span, pane_block, styled};
 use crate::model::{Checklist, Gate, GateState};
 use crate::theme::Slot;
-use crate::tui::app::{App, Pane, Row, seconds};
+use crate::tui::app::{App, Pane, Row, seconds, seconds_left};
 use crate::tui::keymap::UiAction;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -143,7 +143,7 @@ impl<'a> Lines<'a> {
                     "   your {what} is queued — not delivered · {waited}"
                 ));
                 if let Some(left) = queued.expires_in {
-                    let left = seconds(left);
+                    let left = seconds_left(left);
                     text.push(format!("   not sent if still undelivered in {left}"));
                 }
             }
