@@ -911,7 +911,7 @@ impl Courier {
         loop {
             if self.link.borrow().window != given.window {
                 let reason =
-                    "the server began a new window; it was meant for the old one and was not sent";
+                    "not sent: the server began a new window, and it was meant for the old one";
                 return self.expired(given, reason.into()).await;
             }
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -951,7 +951,7 @@ impl Courier {
                 "no answer within {secs}s ({why}); it may still have been applied: look before you send it again"
             )
         } else {
-            format!("not delivered within {secs}s ({why}); it was not sent")
+            format!("not sent: no delivery within {secs}s ({why})")
         }
     }
 

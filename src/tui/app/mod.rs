@@ -513,7 +513,7 @@ impl App {
             // backend says they were not sent.
             self.say(
                 Tone::Refused,
-                "the server began a new window: the old window's state is gone; the release starts again from its beginning",
+                "the server began a new window: the old one's state is gone; the release starts over",
             );
         }
         self.release = Release::new("", self.release.logs().capacity());
@@ -529,14 +529,15 @@ impl App {
         }
     }
 
-    /// Commands not delivered yet, the longest waiting first.
+    /// Commands not delivered yet, the longest waiting first; a rollback
+    /// (which the header shows) after the rest.
     pub fn queued(&self) -> Vec<(&Pending, &Queued)> {
         let mut queued: Vec<_> = self
             .pending
             .values()
             .filter_map(|p| p.queued.as_ref().map(|q| (p, q)))
             .collect();
-        queued.sort_by_key(|(_, q)| std::cmp::Reverse(q.waited));
+        queued.sort_by_key(|(p, q)| (p.is_rollback(), std::cmp::Reverse(q.waited)));
         queued
     }
 
@@ -702,10 +703,12 @@ impl App {
                 late: None,
             },
         );
-        self.say(
-            Tone::Pending,
-            format!("{what}: sent, waiting for the backend…"),
-        );
+        let text = match self.connection {
+            // Not "sent": nothing can be while the server is out of reach.
+            Connection::Lost(_) => format!("{what}: queued — the server is out of reach"),
+            _ => format!("{what}: sent, waiting for the backend…"),
+        };
+        self.say(Tone::Pending, text);
         // What the operator saw goes with it: the engine refuses it if what
         // it acts on has changed since.
         let command = Command::new(id, self.operator.clone(), action);

@@ -622,7 +622,8 @@ fn a_server_starting_afresh_says_plainly_that_a_new_window_began() {
         status(&app),
         (
             Tone::Refused,
-            "the server began a new window: the old window's state is gone; the release starts again from its beginning".into()
+            "the server began a new window: the old one's state is gone; the release starts over"
+                .into()
         )
     );
     assert!(app.release.plan().is_none());
@@ -705,8 +706,8 @@ fn a_sign_off_not_delivered_shows_as_queued_with_its_age_and_then_expired() {
         "the key bar says so: {screen}"
     );
     assert!(
-        screen.contains("your sign-off is queued — not delivered · 12s")
-            && screen.contains("not sent if still undelivered in 18s"),
+        screen.contains("   queued — not delivered · 12s")
+            && screen.contains("your sign-off expires in 18s"),
         "the gate says so: {screen}"
     );
     assert!(!screen.contains("you may sign"), "{screen}");
@@ -715,14 +716,14 @@ fn a_sign_off_not_delivered_shows_as_queued_with_its_age_and_then_expired() {
         Update::Expired {
             id,
             waited: secs(30),
-            reason: "not delivered within 30s (connection refused); it was not sent".into(),
+            reason: "not sent: no delivery within 30s (connection refused)".into(),
         },
     );
     assert_eq!(
         status(&app),
         (
             Tone::Refused,
-            "sign off Production deploy approval: expired — not delivered within 30s (connection refused); it was not sent".into()
+            "sign off Production deploy approval: expired — not sent: no delivery within 30s (connection refused)".into()
         )
     );
     assert!(app.pending.is_empty());
@@ -734,16 +735,24 @@ fn a_sign_off_not_delivered_shows_as_queued_with_its_age_and_then_expired() {
 #[test]
 fn a_rollback_waiting_for_the_link_says_so_in_the_header_and_then_how_late_it_went() {
     let (mut app, mut sim) = watching("happy-canary", "dave", true, at_manual_pause);
-    let effects = press(&mut app, KeyCode::Char('R'));
-    let [Effect::Send(command)] = effects.as_slice() else {
-        panic!("{effects:?}")
-    };
-    press(&mut app, KeyCode::Esc);
-    let command = command.clone();
     feed(
         &mut app,
         Update::Connection(Connection::Lost("connection refused".into())),
     );
+    let effects = press(&mut app, KeyCode::Char('R'));
+    let [Effect::Send(command)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Pending,
+            "rollback: queued — the server is out of reach".into()
+        ),
+        "nothing is said to be sent while cut off"
+    );
+    press(&mut app, KeyCode::Esc);
+    let command = command.clone();
     feed(
         &mut app,
         Update::Queued {

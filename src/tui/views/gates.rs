@@ -138,14 +138,13 @@ impl<'a> Lines<'a> {
         let mut text = Vec::new();
         match &pending.queued {
             Some(queued) => {
+                // Short lines: the pane is narrow, and the age must show.
                 let waited = seconds(queued.waited);
-                text.push(format!(
-                    "   your {what} is queued — not delivered · {waited}"
-                ));
-                if let Some(left) = queued.expires_in {
-                    let left = seconds_left(left);
-                    text.push(format!("   not sent if still undelivered in {left}"));
-                }
+                text.push(format!("   queued — not delivered · {waited}"));
+                text.push(match queued.expires_in {
+                    Some(left) => format!("   your {what} expires in {}", seconds_left(left)),
+                    None => format!("   your {what} waits for the server"),
+                });
             }
             None => text.push(format!("   your {what} is sent; waiting for the answer")),
         }

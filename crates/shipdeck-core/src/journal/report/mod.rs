@@ -559,7 +559,7 @@ mod tests {
                 at: at(42),
                 id: "c-1".into(),
                 waited: secs(30),
-                reason: "not delivered within 30s (connection refused); it was not sent".into(),
+                reason: "not sent: no delivery within 30s (connection refused)".into(),
             },
             Record::LinkBack {
                 at: at(82),
