@@ -51,6 +51,7 @@ pub struct Flags {
     /// `--no-bell`: `Some(false)`.
     pub bell: Option<bool>,
     pub log_ring: Option<usize>,
+    pub command_expiry: Option<std::time::Duration>,
     pub journal_dir: Option<PathBuf>,
     pub scenario: Option<String>,
     pub seed: Option<u64>,
@@ -112,6 +113,9 @@ pub struct Settings {
     pub frame_cap: Setting<u32>,
     /// Ring the terminal's bell when something starts to wait on you.
     pub bell: Setting<bool>,
+    /// How long a command may wait undelivered before it expires (a
+    /// rollback never does).
+    pub command_expiry: Setting<std::time::Duration>,
     pub journal_dir: Setting<PathBuf>,
     /// Rules that replace the runbook's where a scenario names none.
     pub rules: Option<Setting<Vec<Rule>>>,
@@ -203,6 +207,20 @@ impl Layers<'_> {
             _ => Err(SettingsError::BadEnv(format!(
                 "${var}={text:?} is not {what}"
             ))),
+        }
+    }
+
+    /// A variable holding a command expiry (`30s`).
+    fn env_expiry(
+        &self,
+        var: &'static str,
+    ) -> Result<Option<Setting<std::time::Duration>>, SettingsError> {
+        let Some(text) = (self.env)(var) else {
+            return Ok(None);
+        };
+        match config::command_expiry(&text) {
+            Ok(expiry) => Ok(Some(Setting::new(expiry, Source::Env(var)))),
+            Err(why) => Err(SettingsError::BadEnv(format!("${var}={text:?}: {why}"))),
         }
     }
 
@@ -323,6 +341,13 @@ pub fn resolve(
         .or(layers.env_parsed("SHIPDECK_BELL", |_| true, "true or false")?)
         .or_else(|| layers.file(file.bell.as_ref().map(|b| b.value)))
         .unwrap_or_else(|| default(true));
+    let command_expiry = flag(&flags.command_expiry, "--command-expiry")
+        .or(layers.env_expiry("SHIPDECK_COMMAND_EXPIRY")?)
+        .or_else(|| {
+            let written = file.command_expiry.as_ref();
+            layers.file(written.and_then(|t| config::command_expiry(&t.value).ok()))
+        })
+        .unwrap_or_else(|| default(crate::backend::http::DEFAULT_EXPIRY));
     let journal_dir = flag(&flags.journal_dir, "--journal-dir")
         .or_else(|| layers.env_path("SHIPDECK_JOURNAL_DIR"))
         .or_else(|| layers.file(file.journal_dir.as_deref().map(expand_home)))
@@ -345,6 +370,7 @@ pub fn resolve(
         log_ring,
         frame_cap,
         bell,
+        command_expiry,
         journal_dir,
         rules: layers.file(config.checked.rules.clone()),
         sim: sim_settings(flags, pipeline, &layers),
@@ -501,6 +527,14 @@ impl Settings {
             "bell",
             if self.bell.value { "on" } else { "off" }.to_string(),
             &self.bell.source,
+        );
+        rows.add(
+            "command_expiry",
+            format!(
+                "{}s (with a server; a rollback never expires)",
+                self.command_expiry.value.as_secs()
+            ),
+            &self.command_expiry.source,
         );
         rows.add(
             "journal_dir",
@@ -745,6 +779,61 @@ mod tests {
         };
         assert_eq!(name(&[]), account);
         assert_eq!(name(&[("USER", ""), ("LOGNAME", "")]), account);
+    }
+
+    #[test]
+    fn the_command_expiry_is_layered_like_every_setting_and_checked() {
+        use std::time::Duration;
+        let (_dir, path) = config_file("command_expiry: 45s\n");
+        let with_file = |command_expiry| Flags {
+            config: Some(path.clone()),
+            command_expiry,
+            ..Flags::default()
+        };
+        let env = env_of(&[("SHIPDECK_COMMAND_EXPIRY", "2m")]);
+        let s = resolve(&with_file(Some(Duration::from_secs(5))), &env).unwrap();
+        assert_eq!(
+            s.command_expiry,
+            Setting::new(Duration::from_secs(5), Source::Flag("--command-expiry"))
+        );
+        let s = resolve(&with_file(None), &env).unwrap();
+        assert_eq!(s.command_expiry.value, Duration::from_secs(120));
+        let s = resolve(&with_file(None), &env_of(&[])).unwrap();
+        assert_eq!(
+            s.command_expiry,
+            Setting::new(Duration::from_secs(45), Source::File(path.clone()))
+        );
+        let s = resolve(&Flags::default(), &env_of(&[("HOME", "/nonexistent")])).unwrap();
+        assert_eq!(
+            s.command_expiry,
+            Setting::new(Duration::from_secs(30), Source::Default)
+        );
+        assert!(s.describe().contains("command_expiry"));
+        let err = resolve(
+            &Flags::default(),
+            &env_of(&[("SHIPDECK_COMMAND_EXPIRY", "0s")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "$SHIPDECK_COMMAND_EXPIRY=\"0s\": command_expiry `0s` is not from 1s to 1h"
+        );
+        let (_bad, bad) = config_file("command_expiry: soon\n");
+        let err = resolve(
+            &Flags {
+                config: Some(bad.clone()),
+                ..Flags::default()
+            },
+            &env_of(&[]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "{}:1:17: command_expiry: `soon` is not a duration",
+                bad.display()
+            )),
+            "{err}"
+        );
     }
 
     #[test]

@@ -12,11 +12,11 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use reqwest::header::{self, HeaderValue};
 use reqwest::{Method, StatusCode};
-use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep, timeout};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep, timeout, timeout_at};
 
 use super::sse::{self, Found};
-use super::{Connection, Handle, Update};
+use super::{Connection, Gone, Handle, Update};
 use crate::api::{self, CommandReply, ErrorBody, Hello, Presence, ReleaseSummary, VerdictName};
 use crate::engine::{Refusal, Verdict};
 use crate::model::{Command, Event};
@@ -25,9 +25,14 @@ use crate::model::{Command, Event};
 pub const QUIET_AFTER: Duration = Duration::from_secs(12);
 /// Silence after which the connection is given up and made again.
 pub const DEAD_AFTER: Duration = Duration::from_secs(30);
-/// How long a command is tried before the operator is told it may not
-/// have arrived.
+/// How long `shipdeck do` tries a command before it says it may not have
+/// arrived.
 pub const COMMAND_PATIENCE: Duration = Duration::from_secs(30);
+/// How long the console's command may wait undelivered before it expires
+/// and is not sent (a rollback waits for the link however long).
+pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(30);
+/// A command not answered this soon is shown as queued.
+const QUEUED_AFTER: Duration = Duration::from_secs(1);
 /// How long a request may take to be answered.
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 /// How often a silent stream is looked at.
@@ -252,7 +257,7 @@ impl Remote {
         release: &str,
         command: &Command,
         within: Duration,
-    ) -> Result<Decided, Result<(String, Option<Duration>), RemoteError>> {
+    ) -> Result<Decided, Result<Retry, RemoteError>> {
         let path = format!("{}/releases/{release}/commands", api::PREFIX);
         let response = self
             .request(Method::POST, &path)
@@ -260,16 +265,26 @@ impl Remote {
             .timeout(within)
             .send()
             .await
-            .map_err(|err| Ok((unreachable(&self.address(), &err).to_string(), None)))?;
+            .map_err(|err| {
+                Ok(Retry {
+                    why: unreachable(&self.address(), &err).to_string(),
+                    wait: None,
+                    // Refused or never connected: the server has not seen it.
+                    reached: !err.is_connect(),
+                })
+            })?;
         let status = response.status();
         if matches!(
             status,
             StatusCode::ACCEPTED | StatusCode::OK | StatusCode::CONFLICT | StatusCode::FORBIDDEN
         ) {
-            let body = response
-                .bytes()
-                .await
-                .map_err(|err| Ok((format!("the answer was cut off: {err}"), None)))?;
+            let body = response.bytes().await.map_err(|err| {
+                Ok(Retry {
+                    why: format!("the answer was cut off: {err}"),
+                    wait: None,
+                    reached: true,
+                })
+            })?;
             return serde_json::from_slice::<CommandReply>(&body)
                 .map(|reply| Decided::from_reply(reply, status == StatusCode::FORBIDDEN))
                 .map_err(|err| {
@@ -281,7 +296,17 @@ impl Remote {
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             let wait = retry_after(&response);
             let message = error_message(response).await;
-            return Err(Ok((message, wait)));
+            // Too many, or unavailable: not applied. Any other 5xx (a proxy's
+            // 502 or 504) may have passed it on.
+            let reached = !matches!(
+                status,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            );
+            return Err(Ok(Retry {
+                why: message,
+                wait,
+                reached,
+            }));
         }
         Err(Err(RemoteError::Refused {
             status: status.as_u16(),
@@ -305,7 +330,7 @@ impl Remote {
             match self.send_once(release, command, within).await {
                 Ok(reply) => return Ok(reply),
                 Err(Err(fatal)) => return Err(fatal),
-                Err(Ok((why, wait))) => {
+                Err(Ok(Retry { why, wait, .. })) => {
                     failures += 1;
                     let wait = wait.unwrap_or_else(|| backoff(failures));
                     if Instant::now() + wait >= deadline {
@@ -323,16 +348,33 @@ impl Remote {
     /// Follows a release's events until `updates` is closed: connects,
     /// resumes after the last seq, reconnects when the stream fails.
     pub async fn follow(&self, release: &str, updates: mpsc::Sender<Update>) {
+        let (link, _) = watch::channel(Link::default());
+        self.follow_linked(release, updates, link).await;
+    }
+
+    /// Follows a release's events until `updates` is closed, telling
+    /// `link` how the stream stands (for the command workers).
+    async fn follow_linked(
+        &self,
+        release: &str,
+        updates: mpsc::Sender<Update>,
+        link: watch::Sender<Link>,
+    ) {
         let mut follow = Follow {
             last_seq: 0,
             window: None,
             heard: Instant::now(),
+            link,
         };
         let mut retries = Retries::default();
         let mut asked_to_wait = Duration::ZERO;
         loop {
             let connected = Instant::now();
-            let why = match self.stream_once(release, &mut follow, &updates).await {
+            let ended = self.stream_once(release, &mut follow, &updates).await;
+            follow
+                .link
+                .send_if_modified(|l| std::mem::replace(&mut l.live, false));
+            let why = match ended {
                 Ended::Closed => return,
                 Ended::Restart => continue,
                 Ended::Failed(why) => why,
@@ -542,14 +584,21 @@ impl Follow {
 
     fn hello(&mut self, hello: Hello, batch: &mut Batch) {
         if self.window.as_ref().is_some_and(|w| *w != hello.window) {
-            // The server started the release afresh.
+            // The server started the release afresh: what was given for the
+            // old window is not sent to the new one.
             self.window = Some(hello.window);
             self.last_seq = 0;
+            self.link.send_modify(|l| {
+                l.live = false;
+                l.window += 1;
+            });
             batch.out.push(Update::Reset);
             batch.ended = Some(Ended::Restart);
             return;
         }
         self.window = Some(hello.window);
+        self.link
+            .send_if_modified(|l| !std::mem::replace(&mut l.live, true));
         if let Some(operator) = hello.operator {
             batch.out.push(Update::Identity(operator));
         }
@@ -590,6 +639,25 @@ struct Follow {
     last_seq: u64,
     window: Option<String>,
     heard: Instant,
+    link: watch::Sender<Link>,
+}
+
+/// How the stream stands, for the command workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Link {
+    /// The server has said hello on the stream now open.
+    live: bool,
+    /// Which window of the release this is: counted up each time the
+    /// server starts a new one.
+    window: u64,
+}
+
+/// A failed attempt worth making again: why, how long the server asked
+/// to wait, and whether the server may have seen the command.
+struct Retry {
+    why: String,
+    wait: Option<Duration>,
+    reached: bool,
 }
 
 enum Ended {
@@ -737,45 +805,44 @@ async fn error_message(response: reqwest::Response) -> String {
 }
 
 /// Starts following `release` on `remote` as the console's backend.
-pub fn spawn(remote: Remote, release: String, label: String) -> Handle {
+/// Commands go one at a time, in the order given; a rollback goes at once,
+/// never behind a command the server is slow to answer. A command not
+/// delivered within `expiry` is not sent (the console is told); a rollback
+/// waits for the link however long, and is sent when it returns.
+pub fn spawn(remote: Remote, release: String, label: String, expiry: Duration) -> Handle {
     let (updates_tx, updates) = mpsc::channel(CHANNEL);
     let (commands, mut command_rx) = mpsc::unbounded_channel::<Command>();
+    let (link, link_rx) = watch::channel(Link::default());
     let remote = Arc::new(remote);
-    let follower = Arc::clone(&remote);
-    let followed = release.clone();
-    let stream_tx = updates_tx.clone();
+    let courier = Courier {
+        remote: Arc::clone(&remote),
+        release: release.clone().into(),
+        updates: updates_tx.clone(),
+        link: link_rx,
+        turn: watch::channel(0).0,
+        expiry,
+    };
     tokio::spawn(async move {
-        let _ = stream_tx
+        let _ = updates_tx
             .send(Update::Connection(Connection::Connecting))
             .await;
-        follower.follow(&followed, stream_tx).await;
+        remote.follow_linked(&release, updates_tx, link).await;
     });
-    // Commands one at a time, in the order given; a rollback goes at once,
-    // never behind a command the server is slow to answer.
-    let (queue, mut queued) = mpsc::unbounded_channel::<Command>();
-    let sender = Arc::clone(&remote);
-    let answers = updates_tx.clone();
-    let target = release.clone();
     tokio::spawn(async move {
+        let mut tickets = 0;
         while let Some(command) = command_rx.recv().await {
-            if matches!(command.action, crate::model::Action::Rollback { .. }) {
-                let (remote, answers, target) =
-                    (Arc::clone(&sender), answers.clone(), target.clone());
-                tokio::spawn(async move {
-                    let update = deliver(&remote, &target, command).await;
-                    let _ = answers.send(update).await;
-                });
-            } else if queue.send(command).is_err() {
-                return;
-            }
-        }
-    });
-    tokio::spawn(async move {
-        while let Some(command) = queued.recv().await {
-            let update = deliver(&remote, &release, command).await;
-            if updates_tx.send(update).await.is_err() {
-                return;
-            }
+            let rollback = matches!(command.action, crate::model::Action::Rollback { .. });
+            let given = Given {
+                at: Instant::now(),
+                window: courier.link.borrow().window,
+                ticket: (!rollback).then(|| {
+                    tickets += 1;
+                    tickets - 1
+                }),
+                command,
+            };
+            let courier = courier.clone();
+            tokio::spawn(async move { courier.deliver(given).await });
         }
     });
     Handle {
@@ -787,18 +854,186 @@ pub fn spawn(remote: Remote, release: String, label: String) -> Handle {
     }
 }
 
-/// Sends a command and turns the outcome into what the console is told.
-async fn deliver(remote: &Remote, release: &str, command: Command) -> Update {
-    let id = command.id.clone();
-    match remote.send(release, &command, COMMAND_PATIENCE).await {
-        Ok(decided) => Update::Verdict {
-            id,
-            verdict: decided.verdict,
-        },
-        Err(err) => Update::Undelivered {
-            id,
-            reason: err.to_string(),
-        },
+/// A command as the console gave it: when, in which window, and its place
+/// in the line (none for a rollback, which waits behind nothing).
+struct Given {
+    command: Command,
+    at: Instant,
+    window: u64,
+    ticket: Option<u64>,
+}
+
+/// Carries commands to the server and tells the console how each fares.
+#[derive(Clone)]
+struct Courier {
+    remote: Arc<Remote>,
+    release: Arc<str>,
+    updates: mpsc::Sender<Update>,
+    /// How the stream stands.
+    link: watch::Receiver<Link>,
+    /// The ticket whose turn it is to be sent.
+    turn: watch::Sender<u64>,
+    expiry: Duration,
+}
+
+impl Courier {
+    /// Waits for the command's turn, then delivers it; the next command's
+    /// turn comes once this one's has come and gone, whatever became of it.
+    async fn deliver(&self, given: Given) {
+        let Some(ticket) = given.ticket else {
+            let _ = self.attempts(&given, None).await;
+            return;
+        };
+        let deadline = given.at + self.expiry;
+        let mut turn = self.turn.subscribe();
+        let mine = timeout_at(deadline, async {
+            let _ = turn.wait_for(|t| *t == ticket).await;
+        });
+        let behind = "waiting behind an earlier command not delivered yet";
+        let _ = match self.waiting(&given, Some(deadline), behind, mine).await {
+            Err(Gone) => Err(Gone),
+            Ok(Ok(())) => self.attempts(&given, Some(deadline)).await,
+            Ok(Err(_)) => {
+                let reason = self.expiry_reason(behind, false);
+                self.expired(&given, reason).await
+            }
+        };
+        let _ = turn.wait_for(|t| *t == ticket).await;
+        self.turn.send_modify(|t| *t += 1);
+    }
+
+    /// Tries the command until it is answered, expires, or is refused for
+    /// good; says each second how long it has waited.
+    async fn attempts(&self, given: &Given, deadline: Option<Instant>) -> Result<(), Gone> {
+        let id = given.command.id.clone();
+        let mut why = "waiting for the server's answer".to_string();
+        let (mut failures, mut reached) = (0, false);
+        loop {
+            if self.link.borrow().window != given.window {
+                let reason =
+                    "not sent: the server began a new window, and it was meant for the old one";
+                return self.expired(given, reason.into()).await;
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                let reason = self.expiry_reason(&why, reached);
+                return match reached {
+                    false => self.expired(given, reason).await,
+                    true => self.say(Update::Undelivered { id, reason }).await,
+                };
+            }
+            let within = left.map_or(ANSWER_WITHIN, |l| l.min(ANSWER_WITHIN));
+            let within = within.max(Duration::from_millis(100));
+            let attempt = self.remote.send_once(&self.release, &given.command, within);
+            match self.waiting(given, deadline, &why, attempt).await? {
+                Ok(decided) => return self.answered(given, failures, decided).await,
+                Err(Err(fatal)) => {
+                    let reason = fatal.to_string();
+                    return self.say(Update::Undelivered { id, reason }).await;
+                }
+                Err(Ok(retry)) => {
+                    failures += 1;
+                    reached |= retry.reached;
+                    let prefix = format!("cannot reach {}: ", self.remote.address());
+                    why = retry.why.strip_prefix(&prefix).unwrap_or(&retry.why).into();
+                    let wait = retry.wait.unwrap_or_else(|| backoff(failures));
+                    self.pause(given, deadline, &why, wait).await?;
+                }
+            }
+        }
+    }
+
+    /// Why a command that was not delivered in time was given up.
+    fn expiry_reason(&self, why: &str, reached: bool) -> String {
+        let secs = self.expiry.as_secs();
+        if reached {
+            format!(
+                "no answer within {secs}s ({why}); it may still have been applied: look before you send it again"
+            )
+        } else {
+            format!("not sent: no delivery within {secs}s ({why})")
+        }
+    }
+
+    /// The server's verdict, said late when the command had to wait.
+    async fn answered(&self, given: &Given, failures: u32, decided: Decided) -> Result<(), Gone> {
+        let id = given.command.id.clone();
+        if failures > 0 {
+            let late = given.at.elapsed();
+            self.say(Update::SentLate {
+                id: id.clone(),
+                late,
+            })
+            .await?;
+        }
+        let verdict = decided.verdict;
+        self.say(Update::Verdict { id, verdict }).await
+    }
+
+    async fn expired(&self, given: &Given, reason: String) -> Result<(), Gone> {
+        self.say(Update::Expired {
+            id: given.command.id.clone(),
+            waited: given.at.elapsed(),
+            reason,
+        })
+        .await
+    }
+
+    /// Waits `wait`, then for the link to be live again (or for a new
+    /// window, or the deadline), saying meanwhile how long it has waited.
+    async fn pause(
+        &self,
+        given: &Given,
+        deadline: Option<Instant>,
+        why: &str,
+        wait: Duration,
+    ) -> Result<(), Gone> {
+        let mut link = self.link.clone();
+        let window = given.window;
+        let ready = async {
+            sleep(wait).await;
+            let _ = link.wait_for(|l| l.live || l.window != window).await;
+        };
+        let bounded = async {
+            match deadline {
+                Some(deadline) => drop(timeout_at(deadline, ready).await),
+                None => ready.await,
+            }
+        };
+        self.waiting(given, deadline, why, bounded).await
+    }
+
+    /// Runs `work`, telling the console each second (once the command has
+    /// waited a second) that it is queued, how long it has waited, and why.
+    async fn waiting<T>(
+        &self,
+        given: &Given,
+        deadline: Option<Instant>,
+        why: &str,
+        work: impl Future<Output = T>,
+    ) -> Result<T, Gone> {
+        tokio::pin!(work);
+        let first = given.at + QUEUED_AFTER;
+        let mut each_second = tokio::time::interval_at(first, Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                done = &mut work => return Ok(done),
+                _ = each_second.tick() => {
+                    let now = Instant::now();
+                    self.say(Update::Queued {
+                        id: given.command.id.clone(),
+                        waited: now.duration_since(given.at),
+                        expires_in: deadline.map(|d| d.saturating_duration_since(now)),
+                        why: why.to_string(),
+                    })
+                    .await?;
+                }
+            }
+        }
+    }
+
+    async fn say(&self, update: Update) -> Result<(), Gone> {
+        self.updates.send(update).await.map_err(|_| Gone)
     }
 }
 

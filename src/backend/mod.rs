@@ -13,6 +13,8 @@ pub mod sim;
 pub mod sse;
 pub mod tail;
 
+use std::time::Duration;
+
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
@@ -57,6 +59,28 @@ pub enum Update {
     Undelivered {
         id: String,
         reason: String,
+    },
+    /// A command not delivered yet: how long it has waited, how long it
+    /// may still wait before it expires (`None`: a rollback, which waits
+    /// for the link however long), and why it has not gone.
+    Queued {
+        id: String,
+        waited: Duration,
+        expires_in: Option<Duration>,
+        why: String,
+    },
+    /// A command that waited undelivered past its bound, or was meant for
+    /// a window the server no longer runs: it was not sent.
+    Expired {
+        id: String,
+        waited: Duration,
+        reason: String,
+    },
+    /// A command that had to wait is delivered, this long after it was
+    /// given; its verdict follows.
+    SentLate {
+        id: String,
+        late: Duration,
     },
     /// Forget the release: what follows starts it again (a replay seeking
     /// backwards).

@@ -63,6 +63,13 @@ pub struct ConsoleArgs {
     /// Log lines kept in memory [default: 100000].
     #[arg(long, value_name = "LINES", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub log_ring: Option<u64>,
+
+    /// With a server as the backend: how long a command may wait undelivered
+    /// while the server is out of reach before it expires and is not sent
+    /// (from 1s to 1h). A rollback never expires: it is sent when the
+    /// server is back [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::command_expiry)]
+    pub command_expiry: Option<std::time::Duration>,
 }
 
 /// shipdeck's own diagnostics go to a file, never to the screen it draws on.
@@ -200,6 +207,7 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         flags.frame_cap = args.frame_cap;
         flags.bell = args.no_bell.then_some(false);
         flags.log_ring = args.log_ring.map(|n| n as usize);
+        flags.command_expiry = args.command_expiry;
         args.remote.apply(flags);
     })?;
     let keymap = keymap(&settings)?;
@@ -227,6 +235,7 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         )?;
         let label = format!("{} {release}", remote.address());
         let journal_label = format!("http:{label}");
+        let expiry = settings.command_expiry.value;
         return open(
             &settings,
             theme,
@@ -234,7 +243,7 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
             label.clone(),
             &journal_label,
             &[],
-            move || backend::http::spawn(remote, release, label).with_logs(sources),
+            move || backend::http::spawn(remote, release, label, expiry).with_logs(sources),
         );
     }
     let prepared = super::prepare(&settings, &args.sim, Speed::Factor(10.0), Start::Now)?;

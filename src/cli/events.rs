@@ -154,16 +154,30 @@ fn follow(settings: &crate::settings::Settings) -> Result<ExitCode, ExitCode> {
                 Update::Connection(Connection::Lost(why)) if !lost => {
                     lost = true;
                     eprintln!("shipdeck: the stream is down: {why}");
+                    let reason = why.split(" · ").next().unwrap_or(&why);
+                    if let Err(err) = journal.link_lost(reason) {
+                        eprintln!("shipdeck: the journal cannot be written: {err}");
+                        break Err(ExitCode::FAILURE);
+                    }
                 }
                 Update::Connection(Connection::Live) if lost => {
                     lost = false;
                     eprintln!("shipdeck: the stream is back; going on from the last event");
+                    if let Err(err) = journal.link_back(&[]) {
+                        eprintln!("shipdeck: the journal cannot be written: {err}");
+                        break Err(ExitCode::FAILURE);
+                    }
                 }
                 Update::Reset => {
                     eprintln!(
                         "shipdeck: the server started the release afresh; its events follow from seq 1"
                     );
-                    if let Err(err) = journal.start_again("the server started the release afresh") {
+                    // The old window's file says the server came back.
+                    let back = if lost { journal.link_back(&[]) } else { Ok(()) };
+                    lost = false;
+                    let again = back
+                        .and_then(|()| journal.start_again("the server started the release afresh"));
+                    if let Err(err) = again {
                         eprintln!("shipdeck: the journal cannot be written: {err}");
                         break Err(ExitCode::FAILURE);
                     }

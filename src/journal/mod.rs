@@ -12,7 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::engine::Verdict;
 use crate::model::{Command, Event, Outcome};
@@ -118,10 +118,16 @@ impl Writer {
         self.out.flush()
     }
 
+    /// The time a record written now is stamped with: every stamped record
+    /// takes it from here.
+    fn stamp(&self) -> Timestamp {
+        Timestamp::now()
+    }
+
     /// Records a command and makes it durable. Call before sending it.
     pub fn command(&mut self, command: &Command) -> io::Result<()> {
         self.append(&Record::Command {
-            at: Timestamp::now(),
+            at: self.stamp(),
             command: command.clone(),
         })?;
         self.sync()
@@ -129,9 +135,48 @@ impl Writer {
 
     pub fn verdict(&mut self, id: &str, verdict: &Verdict) -> io::Result<()> {
         self.append(&Record::Verdict {
-            at: Timestamp::now(),
+            at: self.stamp(),
             id: id.to_string(),
             verdict: verdict.clone(),
+        })?;
+        self.sync()
+    }
+
+    /// The link to the backend went down, and why.
+    pub fn link_lost(&mut self, reason: &str) -> io::Result<()> {
+        self.append(&Record::LinkLost {
+            at: self.stamp(),
+            reason: reason.to_string(),
+        })?;
+        self.sync()
+    }
+
+    /// The link came back; the commands (ids) that waited meanwhile.
+    pub fn link_back(&mut self, queued: &[String]) -> io::Result<()> {
+        self.append(&Record::LinkBack {
+            at: self.stamp(),
+            queued: queued.to_vec(),
+        })?;
+        self.sync()
+    }
+
+    /// A command that waited `waited` undelivered and was not sent.
+    pub fn expired(&mut self, id: &str, waited: SignedDuration, reason: &str) -> io::Result<()> {
+        self.append(&Record::Expired {
+            at: self.stamp(),
+            id: id.to_string(),
+            waited,
+            reason: reason.to_string(),
+        })?;
+        self.sync()
+    }
+
+    /// A command sent `late` after it was given: it waited for the link.
+    pub fn sent_late(&mut self, id: &str, late: SignedDuration) -> io::Result<()> {
+        self.append(&Record::SentLate {
+            at: self.stamp(),
+            id: id.to_string(),
+            late,
         })?;
         self.sync()
     }
@@ -164,7 +209,7 @@ impl Writer {
     /// The last line of a window that ends in order.
     pub fn close(&mut self, reason: &str) -> io::Result<()> {
         self.append(&Record::Closed {
-            at: Timestamp::now(),
+            at: self.stamp(),
             reason: reason.to_string(),
         })?;
         self.sync()

@@ -21,7 +21,7 @@ use tokio::time::{Instant, sleep_until};
 use super::app::{App, Effect, Msg, Redraw};
 use super::terminal::Term;
 use super::views;
-use crate::backend::{Handle, Update};
+use crate::backend::{Connection, Handle, Update};
 use crate::journal::Writer;
 use crate::model::{Command, LogLine};
 
@@ -49,6 +49,7 @@ pub async fn run(
         frame: Duration::from_secs_f64(1.0 / f64::from(frame_cap.clamp(1, 240))),
         last_draw: Instant::now(),
         draw_at: None,
+        outage: None,
     };
     runtime.run().await
 }
@@ -73,6 +74,9 @@ struct Runtime<'a> {
     last_draw: Instant,
     /// When a change waiting for the frame cap is drawn.
     draw_at: Option<Instant>,
+    /// While the link to the backend is down (as journaled): the commands
+    /// that waited meanwhile.
+    outage: Option<Vec<String>>,
 }
 
 impl Runtime<'_> {
@@ -207,10 +211,17 @@ impl Runtime<'_> {
                 writer.verdict(id, verdict)
             }
             // A server that starts the release afresh starts a new window: a
-            // new file. (A replay seeking back resets too, but writes nothing.)
-            Update::Reset => writer.start_again("the backend started the release afresh"),
+            // new file, once the old one says the link came back. (A replay
+            // seeking back resets too, but writes nothing.)
+            Update::Reset => outage(writer, &mut self.outage, update)
+                .and_then(|()| writer.start_again("the backend started the release afresh")),
+            Update::Connection(_) | Update::Queued { .. } => {
+                outage(writer, &mut self.outage, update)
+            }
+            Update::Expired { id, waited, reason } => outage(writer, &mut self.outage, update)
+                .and_then(|()| writer.expired(id, whole_seconds(*waited), reason)),
+            Update::SentLate { id, late } => writer.sent_late(id, whole_seconds(*late)),
             Update::Clock(_)
-            | Update::Connection(_)
             | Update::Identity(_)
             | Update::Presence(_)
             | Update::Logs(_)
@@ -247,6 +258,34 @@ impl Runtime<'_> {
         }
         None
     }
+}
+
+/// Journals the link to the backend going down and coming back, with the
+/// commands that waited meanwhile (`down`, while it is down).
+fn outage(writer: &mut Writer, down: &mut Option<Vec<String>>, update: &Update) -> io::Result<()> {
+    match (update, down.as_mut()) {
+        (Update::Connection(Connection::Lost(why)), None) => {
+            // What went wrong, without the countdown to the next try.
+            let reason = why.split(" · ").next().unwrap_or(why);
+            writer.link_lost(reason)?;
+            *down = Some(Vec::new());
+        }
+        (Update::Connection(Connection::Live) | Update::Reset, Some(queued)) => {
+            writer.link_back(queued)?;
+            *down = None;
+        }
+        (Update::Queued { id, .. } | Update::Expired { id, .. }, Some(queued))
+            if !queued.contains(id) =>
+        {
+            queued.push(id.clone());
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn whole_seconds(duration: Duration) -> jiff::SignedDuration {
+    jiff::SignedDuration::from_secs(duration.as_secs() as i64)
 }
 
 /// The next batch of the operator's own log lines; `None` when every

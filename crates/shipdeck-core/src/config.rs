@@ -45,6 +45,10 @@ pub struct ConfigFile {
     /// Where journals are written.
     #[serde(default)]
     pub journal_dir: Option<String>,
+    /// How long a command may wait undelivered (a server out of reach)
+    /// before it expires and is not sent; a rollback waits however long.
+    #[serde(default)]
+    pub command_expiry: Option<S<String>>,
     /// Rules that replace the runbook's defaults.
     #[serde(default)]
     pub rules: Option<Vec<RawRule>>,
@@ -486,7 +490,29 @@ fn read(text: &str) -> Result<ConfigFile, Vec<Problem>> {
     serde_saphyr::from_str(text).map_err(|e| vec![Problem::from_yaml(&e)])
 }
 
+/// The longest a console's command may be let wait undelivered.
+pub const MAX_COMMAND_EXPIRY: Duration = Duration::from_secs(3600);
+
+/// A command expiry as written (`30s`, `2m`): from a second to an hour.
+pub fn command_expiry(text: &str) -> Result<Duration, String> {
+    let parsed =
+        crate::model::units::parse_duration(text).map_err(|e| format!("command_expiry: {e}"))?;
+    let expiry = Duration::from_secs(parsed.as_secs().max(0) as u64);
+    if expiry < Duration::from_secs(1) || expiry > MAX_COMMAND_EXPIRY {
+        return Err(format!(
+            "command_expiry `{}` is not from 1s to 1h",
+            text.trim()
+        ));
+    }
+    Ok(expiry)
+}
+
 fn check_limits(file: &ConfigFile, c: &mut Checker) {
+    if let Some(expiry) = &file.command_expiry
+        && let Err(message) = command_expiry(&expiry.value)
+    {
+        c.problem(&expiry.referenced, message);
+    }
     if let Some(ring) = &file.log_ring
         && ring.value == 0
     {

@@ -13,6 +13,7 @@ mod waiting;
 pub use waiting::Waiting;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 use jiff::Timestamp;
@@ -107,6 +108,62 @@ pub enum Tone {
     Refused,
 }
 
+/// A command sent and not answered yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    /// What was asked, in words: `sign off Production deploy approval`.
+    pub what: String,
+    pub action: Action,
+    /// Not delivered yet, as the backend last said.
+    pub queued: Option<Queued>,
+    /// Delivered this long after it was given (it had to wait).
+    pub late: Option<Duration>,
+}
+
+/// A command the backend has not delivered yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
+    pub waited: Duration,
+    /// Until it expires and is not sent; `None`: a rollback, sent when the
+    /// link returns.
+    pub expires_in: Option<Duration>,
+    pub why: String,
+}
+
+impl Pending {
+    /// What the operator is told of it while it waits: a rollback is sent
+    /// when the link returns; anything else expires.
+    pub fn queued_words(&self, queued: &Queued) -> String {
+        let waited = seconds(queued.waited);
+        match queued.expires_in {
+            None if self.is_rollback() => {
+                format!("rollback queued — will be sent when the server is back · {waited}")
+            }
+            None => format!("{}: queued — not delivered · {waited}", self.what),
+            Some(left) => format!(
+                "{}: queued — not delivered · {waited} · expires in {}",
+                self.what,
+                seconds_left(left)
+            ),
+        }
+    }
+
+    pub fn is_rollback(&self) -> bool {
+        matches!(self.action, Action::Rollback { .. })
+    }
+
+    /// The gate a sign-off or rejection is for.
+    pub fn gate(&self) -> Option<&str> {
+        match &self.action {
+            Action::Approve { gate, .. } | Action::Reject { gate, .. } => gate.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// How many clock updates a new window is announced for in the header.
+const NEW_WINDOW_SHOWN: u32 = 60;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusLine {
     pub tone: Tone,
@@ -195,8 +252,14 @@ pub struct App {
     pub status: Option<StatusLine>,
     /// Clock updates since the status line was set; old news fades.
     status_age: u32,
-    /// Commands sent and not yet answered: id → what was asked.
-    pub pending: BTreeMap<String, String>,
+    /// Commands sent and not yet answered, by id.
+    pub pending: BTreeMap<String, Pending>,
+    /// How long the last rollback this operator gave waited for the link
+    /// before it was sent.
+    pub rollback_late: Option<Duration>,
+    /// Clock updates since the server began a new window, while that is
+    /// still news.
+    pub new_window: Option<u32>,
     pub keymap: KeyMap,
     pub theme: Theme,
     /// The screen's size.
@@ -260,6 +323,8 @@ impl App {
             status: None,
             status_age: 0,
             pending: BTreeMap::new(),
+            rollback_late: None,
+            new_window: None,
             keymap,
             theme,
             area,
@@ -299,7 +364,8 @@ impl App {
             }
             Msg::BackendGone(reason) => {
                 self.connection = Connection::Lost(reason.clone());
-                for (_, what) in std::mem::take(&mut self.pending) {
+                for (_, pending) in std::mem::take(&mut self.pending) {
+                    let what = pending.what;
                     self.say(Tone::Refused, format!("{what}: no answer; {reason}"));
                 }
                 vec![Effect::Redraw(Redraw::Now)]
@@ -313,7 +379,7 @@ impl App {
                 vec![Effect::Redraw(Redraw::Now)]
             }
             Msg::NotSent { id, reason } => {
-                let what = self.pending.remove(&id).unwrap_or(id);
+                let what = self.answered(&id);
                 self.say(Tone::Refused, format!("{what}: not sent — {reason}"));
                 vec![Effect::Redraw(Redraw::Now)]
             }
@@ -468,20 +534,39 @@ impl App {
                 self.logs.sync(self.release.logs());
             }
             Update::Undelivered { id, reason } => {
-                let what = self.pending.remove(&id).unwrap_or(id);
+                let what = self.answered(&id);
                 self.say(Tone::Refused, format!("{what}: not confirmed — {reason}"));
             }
-            Update::Reset => {
-                // Nothing said about the old release holds for the new one.
-                if self.replay.is_none() {
-                    self.mode = Mode::Normal;
-                    self.status = None;
-                    self.pending.clear();
-                }
-                self.release = Release::new("", self.release.logs().capacity());
-                self.logs = LogView::default();
-                self.cursor = None;
+            Update::Queued {
+                id,
+                waited,
+                expires_in,
+                why,
+            } => {
+                let Some(pending) = self.pending.get_mut(&id) else {
+                    return false;
+                };
+                pending.queued = Some(Queued {
+                    waited,
+                    expires_in,
+                    why,
+                });
             }
+            Update::Expired { id, reason, .. } => {
+                let what = self.answered(&id);
+                self.say(Tone::Refused, format!("{what}: expired — {reason}"));
+            }
+            Update::SentLate { id, late } => {
+                let Some(pending) = self.pending.get_mut(&id) else {
+                    return false;
+                };
+                pending.queued = None;
+                pending.late = Some(late);
+                if pending.is_rollback() {
+                    self.rollback_late = Some(late);
+                }
+            }
+            Update::Reset => self.on_reset(),
             // What a served service exports; the console shows the release's
             // metrics instead.
             Update::Traffic(_) => return false,
@@ -489,11 +574,52 @@ impl App {
         true
     }
 
-    fn on_verdict(&mut self, id: String, verdict: Verdict) {
-        let what = self
+    /// A new run of the release: nothing said about the old one holds for
+    /// it, and the operator is told plainly that its state is gone. (A
+    /// replay seeking back resets too, and says nothing.)
+    fn on_reset(&mut self) {
+        if self.replay.is_none() {
+            self.mode = Mode::Normal;
+            self.rollback_late = None;
+            self.new_window = Some(0);
+            // Commands given for the old window stay listed until the
+            // backend says they were not sent.
+            self.say(
+                Tone::Refused,
+                "the server began a new window: the old one's state is gone; the release starts over",
+            );
+        }
+        self.release = Release::new("", self.release.logs().capacity());
+        self.logs = LogView::default();
+        self.cursor = None;
+    }
+
+    /// Forgets an answered command; what it asked, in words.
+    fn answered(&mut self, id: &str) -> String {
+        match self.pending.remove(id) {
+            Some(pending) => pending.what,
+            None => format!("command {id}"),
+        }
+    }
+
+    /// Commands not delivered yet, the longest waiting first; a rollback
+    /// (which the header shows) after the rest.
+    pub fn queued(&self) -> Vec<(&Pending, &Queued)> {
+        let mut queued: Vec<_> = self
             .pending
-            .remove(&id)
-            .unwrap_or_else(|| format!("command {id}"));
+            .values()
+            .filter_map(|p| p.queued.as_ref().map(|q| (p, q)))
+            .collect();
+        queued.sort_by_key(|(p, q)| (p.is_rollback(), std::cmp::Reverse(q.waited)));
+        queued
+    }
+
+    fn on_verdict(&mut self, id: String, verdict: Verdict) {
+        let late = self.pending.get(&id).and_then(|p| p.late);
+        let mut what = self.answered(&id);
+        if let Some(late) = late {
+            what = format!("{what} (sent {} late)", seconds(late));
+        }
         match verdict {
             Verdict::Accepted { note: Some(note) } => {
                 self.say(Tone::Accepted, format!("{what}: accepted — {note}"));
@@ -522,6 +648,12 @@ impl App {
         let faded = self.status_age > fades_after;
         if faded {
             self.status = None;
+        }
+        if let Some(age) = &mut self.new_window {
+            *age += 1;
+            if *age > NEW_WINDOW_SHOWN {
+                self.new_window = None;
+            }
         }
         // Drawn again for the clock only while something on screen counts.
         let counting = self.release.status().in_flight();
@@ -646,16 +778,25 @@ impl App {
         }
         self.sent += 1;
         let id = format!("{}-{}", self.client, self.sent);
-        self.pending.insert(id.clone(), what.clone());
-        self.say(
-            Tone::Pending,
-            format!("{what}: sent, waiting for the backend…"),
+        self.pending.insert(
+            id.clone(),
+            Pending {
+                what: what.clone(),
+                action: action.clone(),
+                queued: None,
+                late: None,
+            },
         );
-        vec![Effect::Send(Command::new(
-            id,
-            self.operator.clone(),
-            action,
-        ))]
+        let text = match self.connection {
+            // Not "sent": nothing can be while the server is out of reach.
+            Connection::Lost(_) => format!("{what}: queued — the server is out of reach"),
+            _ => format!("{what}: sent, waiting for the backend…"),
+        };
+        self.say(Tone::Pending, text);
+        // What the operator saw goes with it: the engine refuses it if what
+        // it acts on has changed since.
+        let command = Command::new(id, self.operator.clone(), action);
+        vec![Effect::Send(command.seen_at(self.release.last_seq()))]
     }
 
     /// The gate a sign-off or rejection is for: the selected one, or the one
@@ -709,6 +850,16 @@ impl App {
         })
         .map(|_| ())
     }
+}
+
+/// Whole seconds, as an operator reads a wait: `42s`.
+pub fn seconds(duration: Duration) -> String {
+    crate::model::units::format_duration(jiff::SignedDuration::from_secs(duration.as_secs() as i64))
+}
+
+/// Whole seconds left, rounded up: `expires in 1s` until it has.
+pub fn seconds_left(duration: Duration) -> String {
+    seconds(Duration::from_secs(duration.as_secs_f64().ceil() as u64))
 }
 
 #[cfg(test)]

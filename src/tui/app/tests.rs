@@ -682,14 +682,185 @@ fn a_replay_takes_space_and_arrows_and_refuses_every_change() {
 }
 
 #[test]
-fn a_server_starting_afresh_clears_what_was_said_of_the_old_release() {
-    let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
+fn a_server_starting_afresh_says_plainly_that_a_new_window_began() {
+    let (mut app, sim) = watching("happy-canary", "erin", false, at_approval);
     press(&mut app, KeyCode::Char('s'));
     assert!(matches!(app.mode, Mode::SignOff { .. }));
     feed(&mut app, Update::Reset);
     assert!(!app.mode.is_modal(), "a box about the old release is gone");
-    assert!(app.status.is_none());
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Refused,
+            "the server began a new window: the old one's state is gone; the release starts over"
+                .into()
+        )
+    );
     assert!(app.release.plan().is_none());
+    // The new window's first events: the header says it is a new one.
+    let mut fresh = Simulator::new(
+        crate::sim::scenario::parse(crate::sim::bundled::get("happy-canary").unwrap()).unwrap(),
+        crate::sim::SimOptions::default(),
+    );
+    feed(&mut app, Update::Events(fresh.start()));
+    let screen = draw(&mut app);
+    assert!(
+        screen.contains("NEW WINDOW: the old window's state is gone"),
+        "{screen}"
+    );
+    // A minute on, it is no longer news.
+    for _ in 0..=NEW_WINDOW_SHOWN {
+        feed(&mut app, Update::Clock(sim.now()));
+    }
+    assert!(!draw(&mut app).contains("NEW WINDOW"));
+}
+
+/// The screen at 160x45, as text.
+fn draw(app: &mut App) -> String {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let _ = app.update(Msg::Resize {
+        width: 160,
+        height: 45,
+    });
+    let mut terminal = Terminal::new(TestBackend::new(160, 45)).unwrap();
+    terminal
+        .draw(|f| crate::tui::views::render(app, f))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+fn secs(n: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(n)
+}
+
+#[test]
+fn a_command_carries_the_seq_the_operator_had_seen() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    let effects = press(&mut app, KeyCode::Char('a'));
+    let [Effect::Send(command)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(command.seen, Some(app.release.last_seq()));
+    assert!(app.release.last_seq() > 0);
+}
+
+#[test]
+fn a_sign_off_not_delivered_shows_as_queued_with_its_age_and_then_expired() {
+    let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
+    assert!(draw(&mut app).contains("you may sign"));
+    press(&mut app, KeyCode::Char('s'));
+    let effects = ctrl(&mut app, 's');
+    let [Effect::Send(command)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let id = command.id.clone();
+    feed(
+        &mut app,
+        Update::Connection(Connection::Lost("connection refused".into())),
+    );
+    feed(
+        &mut app,
+        Update::Queued {
+            id: id.clone(),
+            waited: secs(12),
+            expires_in: Some(secs(18)),
+            why: "connection refused".into(),
+        },
+    );
+    let screen = draw(&mut app);
+    assert!(
+        screen.contains(
+            "sign off Production deploy approval: queued — not delivered · 12s · expires in 18s"
+        ),
+        "the key bar says so: {screen}"
+    );
+    assert!(
+        screen.contains("   queued — not delivered · 12s")
+            && screen.contains("your sign-off expires in 18s"),
+        "the gate says so: {screen}"
+    );
+    assert!(!screen.contains("you may sign"), "{screen}");
+    feed(
+        &mut app,
+        Update::Expired {
+            id,
+            waited: secs(30),
+            reason: "not sent: no delivery within 30s (connection refused)".into(),
+        },
+    );
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Refused,
+            "sign off Production deploy approval: expired — not sent: no delivery within 30s (connection refused)".into()
+        )
+    );
+    assert!(app.pending.is_empty());
+    let screen = draw(&mut app);
+    assert!(!screen.contains("queued"), "{screen}");
+    assert!(screen.contains("you may sign"), "{screen}");
+}
+
+#[test]
+fn a_rollback_waiting_for_the_link_says_so_in_the_header_and_then_how_late_it_went() {
+    let (mut app, mut sim) = watching("happy-canary", "dave", true, at_manual_pause);
+    feed(
+        &mut app,
+        Update::Connection(Connection::Lost("connection refused".into())),
+    );
+    let effects = press(&mut app, KeyCode::Char('R'));
+    let [Effect::Send(command)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Pending,
+            "rollback: queued — the server is out of reach".into()
+        ),
+        "nothing is said to be sent while cut off"
+    );
+    press(&mut app, KeyCode::Esc);
+    let command = command.clone();
+    feed(
+        &mut app,
+        Update::Queued {
+            id: command.id.clone(),
+            waited: secs(5),
+            expires_in: None,
+            why: "connection refused".into(),
+        },
+    );
+    let screen = draw(&mut app);
+    assert!(
+        screen.contains("ROLLBACK QUEUED — will be sent when the server is back · 5s"),
+        "{screen}"
+    );
+    assert!(screen.contains("LAST HEARD: RUNNING"), "{screen}");
+    // The server is back 42 seconds on; the rollback goes, and lands.
+    feed(&mut app, Update::Connection(Connection::Live));
+    let id = command.id.clone();
+    feed(
+        &mut app,
+        Update::SentLate {
+            id: id.clone(),
+            late: secs(42),
+        },
+    );
+    let (verdict, events) = sim.submit(command);
+    feed(&mut app, Update::Events(events));
+    feed(&mut app, Update::Verdict { id, verdict });
+    assert_eq!(
+        status(&app),
+        (Tone::Accepted, "rollback (sent 42s late): accepted".into())
+    );
+    let screen = draw(&mut app);
+    assert!(!screen.contains("ROLLBACK QUEUED"), "{screen}");
+    assert!(
+        screen.contains("ROLLING BACK (dave) · rollback sent late by 42s"),
+        "{screen}"
+    );
 }
 
 #[test]

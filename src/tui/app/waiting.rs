@@ -24,11 +24,49 @@ pub struct Waiting {
     pub action: UiAction,
     /// Whether this operator may do it now.
     pub mine: bool,
+    /// This operator has done it: the command is on its way, not answered.
+    pub sent: bool,
     /// Who may do it, when not this operator: `dave or erin`.
     pub others: Option<String>,
 }
 
+/// What a command answers, for matching what was sent with what waits:
+/// the kind and its target, without comments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Sign(String),
+    Tick(String, String),
+    Advance,
+    Retry,
+}
+
+impl super::Pending {
+    /// What this command answers, if it answers something that waits.
+    pub fn answers(&self) -> Option<Answer> {
+        match &self.action {
+            Action::Approve { gate: Some(g), .. } | Action::Reject { gate: Some(g), .. } => {
+                Some(Answer::Sign(g.clone()))
+            }
+            Action::Check { list, item } => Some(Answer::Tick(list.clone(), item.clone())),
+            Action::Advance => Some(Answer::Advance),
+            Action::Retry { .. } => Some(Answer::Retry),
+            _ => None,
+        }
+    }
+}
+
 impl Waiting {
+    /// What answers it.
+    fn answer(&self) -> Option<Answer> {
+        match (&self.row, self.action) {
+            (Some(Row::Gate(g)), _) => Some(Answer::Sign(g.clone())),
+            (Some(Row::Item { list, item }), _) => Some(Answer::Tick(list.clone(), item.clone())),
+            (None, UiAction::Advance) => Some(Answer::Advance),
+            (None, UiAction::Retry) => Some(Answer::Retry),
+            _ => None,
+        }
+    }
+
     fn verb(&self) -> &'static str {
         match self.action {
             UiAction::Tick => "tick it",
@@ -51,6 +89,9 @@ impl Waiting {
 
     /// `you may tick it (Space)`, or who else may.
     pub fn who(&self, app: &App) -> String {
+        if self.sent {
+            return "yours is sent, not answered yet".to_string();
+        }
         match (&self.others, self.mine) {
             (_, true) => format!("you may {} ({})", self.verb(), app.keymap.hint(self.action)),
             (Some(others), false) => format!("{others} may {}", self.verb()),
@@ -92,8 +133,16 @@ impl App {
                 row: None,
                 action: UiAction::Retry,
                 mine: may,
+                sent: false,
                 others: None,
             });
+        }
+        for waiting in &mut all {
+            let answer = waiting.answer();
+            if answer.is_some() && self.pending.values().any(|p| p.answers() == answer) {
+                waiting.sent = true;
+                waiting.mine = false;
+            }
         }
         all.sort_by_key(|w| !w.mine);
         all
@@ -176,6 +225,7 @@ impl App {
                 row: Some(row),
                 action: UiAction::Tick,
                 mine: self.prospect(check).is_ok(),
+                sent: false,
                 others: None,
             });
         }
@@ -202,6 +252,7 @@ impl App {
                 row: Some(Row::Gate(gate.plan.id.clone())),
                 action: UiAction::SignOff,
                 mine: self.gate_prospect(&gate.plan.id).is_ok(),
+                sent: false,
                 others: others.filter(|o| !o.is_empty()),
             });
         }
@@ -223,6 +274,7 @@ impl App {
                 row: None,
                 action: UiAction::Advance,
                 mine: self.prospect(Action::Advance).is_ok(),
+                sent: false,
                 others: None,
             });
         }

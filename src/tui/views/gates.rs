@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::{clock, fit, key_span, pane_block, styled};
 use crate::model::{Checklist, Gate, GateState};
 use crate::theme::Slot;
-use crate::tui::app::{App, Pane, Row};
+use crate::tui::app::{App, Pane, Row, seconds, seconds_left};
 use crate::tui::keymap::UiAction;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -116,9 +116,43 @@ impl<'a> Lines<'a> {
             ]));
         }
         if gate.state == GateState::Open && self.app.replay.is_none() {
-            let may = self.may_sign(gate);
-            self.lines.push(may);
+            let lines = self
+                .waiting(gate)
+                .unwrap_or_else(|| vec![self.may_sign(gate)]);
+            self.lines.extend(lines);
         }
+    }
+
+    /// This operator's sign-off or rejection of the gate, while it is not
+    /// answered: sent, or queued and not delivered (and when it expires).
+    fn waiting(&self, gate: &Gate) -> Option<Vec<Line<'a>>> {
+        let app = self.app;
+        let pending = app
+            .pending
+            .values()
+            .find(|p| p.gate() == Some(gate.plan.id.as_str()))?;
+        let what = match pending.action {
+            crate::model::Action::Approve { .. } => "sign-off",
+            _ => "rejection",
+        };
+        let mut text = Vec::new();
+        match &pending.queued {
+            Some(queued) => {
+                // Short lines: the pane is narrow, and the age must show.
+                let waited = seconds(queued.waited);
+                text.push(format!("   queued — not delivered · {waited}"));
+                text.push(match queued.expires_in {
+                    Some(left) => format!("   your {what} expires in {}", seconds_left(left)),
+                    None => format!("   your {what} waits for the server"),
+                });
+            }
+            None => text.push(format!("   your {what} is sent; waiting for the answer")),
+        }
+        let style = app.theme[Slot::StageWaiting];
+        let lines = text
+            .iter()
+            .map(|t| Line::from(styled(fit(t, self.width), style)));
+        Some(lines.collect())
     }
 
     /// Whether this operator may sign an open gate: the keys, or why not.

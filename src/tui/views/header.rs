@@ -11,7 +11,7 @@ use super::{span_between, styled};
 use crate::backend::Connection;
 use crate::model::{Level, Outcome, ReleasePlan, StageState, Status, Strategy};
 use crate::theme::Slot;
-use crate::tui::app::App;
+use crate::tui::app::{App, seconds};
 
 /// The release's state in a word or three, and how loudly to show it.
 fn state(app: &App) -> (String, Style) {
@@ -218,11 +218,45 @@ fn standing<'a>(app: &App, plan: &ReleasePlan) -> Line<'a> {
         1..=3 => format!(" (with {})", others.join(", ")),
         n => format!(" (with {}, {} and {} more)", others[0], others[1], n - 2),
     };
+    // A rollback waiting for the link, and a new window, come first: the
+    // screen is not what it seems.
+    let queued_rollback = app.queued().into_iter().find(|(p, _)| p.is_rollback());
+    if let Some((_, queued)) = queued_rollback {
+        // Before the rollout began, the rollback key stops the release.
+        let what = if app.release.rollout().began {
+            "ROLLBACK"
+        } else {
+            "STOP"
+        };
+        let text = format!(
+            " {what} QUEUED — will be sent when the server is back · {} ",
+            seconds(queued.waited)
+        );
+        spans.push(Span::styled(text, theme[Slot::Danger]));
+        spans.push(Span::raw(" "));
+    }
+    if app.new_window.is_some() && app.replay.is_none() {
+        let text = " NEW WINDOW: the old window's state is gone ";
+        spans.push(Span::styled(text, theme[Slot::Danger]));
+        spans.push(Span::raw(" "));
+    }
     // Cut off from the backend, the state is only what was last heard.
-    let state_text = match (&app.connection, app.replay) {
+    let mut state_text = match (&app.connection, app.replay) {
         (Connection::Lost(_), None) => format!("LAST HEARD: {state_text}"),
         _ => state_text,
     };
+    let rolled_back = matches!(
+        app.release.status(),
+        Status::RollingBack | Status::Finished(Outcome::RolledBack)
+    );
+    if let Some(late) = app.rollback_late.filter(|_| rolled_back) {
+        state_text.push_str(&format!(" · rollback sent late by {}", seconds(late)));
+    } else if let Some(late) = app
+        .rollback_late
+        .filter(|_| app.release.stopped().is_some())
+    {
+        state_text.push_str(&format!(" · stop sent late by {}", seconds(late)));
+    }
     spans.push(Span::styled(format!(" {state_text} "), state_style));
     // What waits on this operator, loudly: it is theirs to do.
     let mine = app.waiting_on_me();

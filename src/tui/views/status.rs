@@ -11,14 +11,26 @@ use crate::tui::app::{App, Tone};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
-    let outcome = app.status.as_ref().map(|s| {
-        let style = match s.tone {
-            Tone::Info => theme[Slot::Muted],
-            Tone::Pending => theme[Slot::StageWaiting],
-            Tone::Accepted => theme[Slot::Accepted],
-            Tone::Refused => theme[Slot::Refused],
-        };
-        (s.text.clone(), style)
+    // A command not delivered must not be missed: it is said before any
+    // other news, its age counting.
+    let queued = app.queued();
+    let waiting = queued.first().map(|(pending, q)| {
+        let mut text = pending.queued_words(q);
+        if queued.len() > 1 {
+            text.push_str(&format!(" (+{} more queued)", queued.len() - 1));
+        }
+        (text, theme[Slot::StageWaiting])
+    });
+    let outcome = waiting.or_else(|| {
+        app.status.as_ref().map(|s| {
+            let style = match s.tone {
+                Tone::Info => theme[Slot::Muted],
+                Tone::Pending => theme[Slot::StageWaiting],
+                Tone::Accepted => theme[Slot::Accepted],
+                Tone::Refused => theme[Slot::Refused],
+            };
+            (s.text.clone(), style)
+        })
     });
     // The outcome takes what it needs, the whole bar if need be: it must not
     // be missed. The key hints fill what is left.

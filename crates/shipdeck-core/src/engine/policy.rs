@@ -173,8 +173,92 @@ fn permit(note: Option<String>, target: Target) -> Checked {
 }
 
 /// Checks a command against the release: the permit to apply it, or the
-/// refusal.
+/// refusal. A command that says what its operator had seen (`seen`) is
+/// refused when what it acts on changed after that.
 pub fn check(release: &Release, command: &Command, now: jiff::Timestamp) -> Checked {
+    let Some(seen) = command.seen else {
+        return check_now(release, command, now);
+    };
+    if seen > release.last_seq {
+        return when(format!(
+            "this command was given on a later state of the release than it has (seen seq {seen}, the release is at seq {}): it was meant for another window, and is not applied",
+            release.last_seq
+        ));
+    }
+    let permit = check_now(release, command, now)?;
+    unchanged_since(release, &command.action, &permit.target, seen)?;
+    Ok(permit)
+}
+
+/// Refuses a sign-off, rejection, tick or advance whose gate, item or step
+/// changed after the operator saw it (at `seen`): what they acted on is not
+/// what it would be applied to.
+fn unchanged_since(
+    release: &Release,
+    action: &Action,
+    target: &Target,
+    seen: u64,
+) -> Result<(), Refusal> {
+    match (action, target) {
+        (Action::Approve { .. } | Action::Reject { .. }, Target::Gate(id)) => {
+            match release.gates.iter().find(|g| &g.plan.id == id) {
+                Some(gate) if gate.changed_seq > seen => when(gate_changed(gate, action)),
+                _ => Ok(()),
+            }
+        }
+        (Action::Check { .. } | Action::Uncheck { .. }, Target::Item { list, item }) => {
+            let entry = release.checklist(list).and_then(|c| c.item(item));
+            match entry {
+                Some(entry) if entry.changed_seq > seen => {
+                    let now = match &entry.ticked {
+                        Some(tick) => format!("ticked by {}", tick.by),
+                        None => "not ticked".to_string(),
+                    };
+                    when(format!(
+                        "\"{}\" changed after you last saw it (it is now {now}); look at it again",
+                        entry.plan.text
+                    ))
+                }
+                _ => Ok(()),
+            }
+        }
+        (Action::Advance, _) if release.rollout.step_seq > seen => {
+            let total = release.steps().len();
+            let now = match release.current_step() {
+                Some((i, step)) => format!("step {}/{total}, {}", i + 1, step.describe()),
+                None => "another step".to_string(),
+            };
+            when(format!(
+                "the rollout moved on after you last saw it (it is now at {now}); look again before you advance it"
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Why a sign-off or rejection is refused on a gate that changed.
+fn gate_changed(gate: &Gate, action: &Action) -> String {
+    let what = if matches!(action, Action::Approve { .. }) {
+        "sign-off"
+    } else {
+        "rejection"
+    };
+    let signed: Vec<&str> = gate.signoffs.iter().map(|s| s.operator.as_str()).collect();
+    let by = if signed.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", signed.join(", "))
+    };
+    format!(
+        "{} changed after you last saw it (now {} of {} sign-offs{by}); your {what} is not applied: look at it again",
+        gate.plan.name,
+        gate.signoffs.len(),
+        gate.plan.required
+    )
+}
+
+/// The policy on the release as it is now, whatever the operator saw.
+fn check_now(release: &Release, command: &Command, now: jiff::Timestamp) -> Checked {
     let operator = command.operator.trim();
     if operator.is_empty() {
         return when("a command needs an operator name");

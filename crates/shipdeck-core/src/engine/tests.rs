@@ -121,6 +121,15 @@ impl Story {
         verdict
     }
 
+    /// A command from someone who had seen the release up to `seen`.
+    fn send_seen(&mut self, secs: i64, operator: &str, action: Action, seen: u64) -> Verdict {
+        self.ids += 1;
+        let command = Command::new(format!("cmd-{}", self.ids), operator, action).seen_at(seen);
+        let verdict = self.engine.handle(command, at(secs));
+        self.events.extend(self.engine.take_events());
+        verdict
+    }
+
     fn approve(&mut self, secs: i64, operator: &str) -> Verdict {
         self.send(
             secs,
@@ -889,4 +898,126 @@ fn a_breach_is_an_event_so_every_reader_knows_the_rule_is_counting() {
     };
     assert_eq!(alert.since, at(475));
     assert_eq!(release.status, Status::RollingBack);
+}
+
+fn approve_production() -> Action {
+    Action::Approve {
+        gate: Some("production".into()),
+        comment: None,
+    }
+}
+
+#[test]
+fn a_sign_off_on_a_gate_that_changed_since_the_operator_saw_it_is_refused_with_why() {
+    let mut story = Story::new();
+    story.build_done(60);
+    // erin looks at the open gate (0 of 2) and signs; her sign-off is held
+    // up, and dave signs meanwhile.
+    let erin_saw = story.release().last_seq();
+    assert!(story.approve(70, "dave").is_accepted());
+    let refused = refusal(story.send_seen(90, "erin", approve_production(), erin_saw));
+    assert_eq!(refused.grounds, Grounds::When);
+    assert_eq!(
+        refused.reason,
+        "Production deploy approval changed after you last saw it (now 1 of 2 sign-offs: dave); your sign-off is not applied: look at it again"
+    );
+    let gate = story.release().gate("production").unwrap();
+    assert_eq!(gate.signoffs.len(), 1, "erin's signature was not applied");
+    assert!(
+        matches!(&story.events.last().unwrap().kind, EventKind::CommandRejected { reason, .. } if reason == &refused.reason),
+        "the refusal is on the record"
+    );
+    // Having seen dave's signature, she signs again: accepted.
+    let now_seen = story.release().last_seq();
+    let verdict = story.send_seen(95, "erin", approve_production(), now_seen);
+    assert!(verdict.is_accepted(), "{verdict:?}");
+    assert_eq!(
+        story.release().gate("production").unwrap().state,
+        GateState::Approved
+    );
+}
+
+#[test]
+fn a_rejection_or_a_tick_on_what_changed_meanwhile_is_refused_and_an_unchanged_one_is_not() {
+    let mut story = Story::new();
+    story.build_done(60);
+    let saw = story.release().last_seq();
+    // Things elsewhere moving on do not count: only the gate itself.
+    story.observe(65, Series::ErrorRate, Cohort::All, 0.01);
+    assert!(story.release().last_seq() > saw, "the release moved on");
+    let verdict = story.send_seen(
+        66,
+        "dave",
+        Action::Reject {
+            gate: Some("production".into()),
+            reason: "not today".into(),
+        },
+        saw,
+    );
+    assert!(verdict.is_accepted(), "{verdict:?}");
+
+    let mut story = Story::at_first_pause();
+    story.send(100, "carol", Action::PromoteFull);
+    story.engine.finish_work("verification", at(150));
+    story.events.extend(story.engine.take_events());
+    let saw = story.release().last_seq();
+    let item = || Action::Check {
+        list: "post-deployment".into(),
+        item: "critical-features".into(),
+    };
+    let uncheck = Action::Uncheck {
+        list: "post-deployment".into(),
+        item: "critical-features".into(),
+    };
+    assert!(story.send(160, "dave", item()).is_accepted());
+    // erin saw it unticked and meant to tick it; dave ticked then unticked it.
+    let ticked = story.release().last_seq();
+    assert!(story.send_seen(161, "dave", uncheck, ticked).is_accepted());
+    let refused = refusal(story.send_seen(170, "erin", item(), saw));
+    assert_eq!(refused.grounds, Grounds::When);
+    assert_eq!(
+        refused.reason,
+        "\"Critical features working\" changed after you last saw it (it is now not ticked); look at it again"
+    );
+}
+
+#[test]
+fn an_advance_after_the_rollout_moved_on_is_refused_so_a_second_pause_is_not_skipped() {
+    let mut story = Story::at_first_pause();
+    let saw = story.release().last_seq();
+    assert!(
+        story
+            .send_seen(100, "carol", Action::Advance, saw)
+            .is_accepted()
+    );
+    assert_eq!(story.release().current_step().unwrap().0, 3);
+    // The same key pressed twice on the screen as it was: the second would
+    // skip the 5m pause nobody has looked at.
+    let refused = refusal(story.send_seen(101, "carol", Action::Advance, saw));
+    assert_eq!(refused.grounds, Grounds::When);
+    assert!(
+        refused
+            .reason
+            .starts_with("the rollout moved on after you last saw it (it is now at step 4/5"),
+        "{}",
+        refused.reason
+    );
+    assert_eq!(story.release().current_step().unwrap().0, 3);
+}
+
+#[test]
+fn a_command_given_on_a_later_seq_than_the_release_has_is_refused_as_another_windows() {
+    let mut story = Story::new();
+    story.build_done(60);
+    let last = story.release().last_seq();
+    let refused = refusal(story.send_seen(70, "dave", approve_production(), last + 500));
+    assert_eq!(refused.grounds, Grounds::When);
+    assert!(
+        refused.reason.contains("it was meant for another window"),
+        "{}",
+        refused.reason
+    );
+    let rollback = story.send_seen(71, "dave", Action::Rollback { reason: None }, last + 500);
+    assert!(!rollback.is_accepted(), "nor is a rollback: {rollback:?}");
+    assert!(story.release().status.in_flight());
 }

@@ -10,10 +10,11 @@ pub mod report;
 use std::io::{self, BufRead};
 use std::path::Path;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Verdict;
+use crate::model::units::duration_serde;
 use crate::model::{Command, Event, Release};
 
 /// One line of a journal.
@@ -44,11 +45,69 @@ pub enum Record {
         #[serde(flatten)]
         verdict: Verdict,
     },
+    /// The link to the backend (a server) went down, and why.
+    LinkLost {
+        at: Timestamp,
+        reason: String,
+    },
+    /// The link came back; the commands (ids) that waited while it was down.
+    LinkBack {
+        at: Timestamp,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        queued: Vec<String>,
+    },
+    /// A command that waited undelivered past its bound: it was not sent.
+    Expired {
+        at: Timestamp,
+        id: String,
+        #[serde(with = "duration_serde")]
+        waited: SignedDuration,
+        reason: String,
+    },
+    /// A command (a rollback) that waited for the link and was sent late.
+    SentLate {
+        at: Timestamp,
+        id: String,
+        #[serde(with = "duration_serde")]
+        late: SignedDuration,
+    },
     /// The last line of a window that ended in order.
     Closed {
         at: Timestamp,
         reason: String,
     },
+}
+
+/// A time the link to the backend was down, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outage {
+    pub from: Timestamp,
+    pub reason: String,
+    /// When it came back; `None`: not before the record ends.
+    pub back: Option<Timestamp>,
+    /// The commands (ids) that waited meanwhile.
+    pub queued: Vec<String>,
+}
+
+/// What became of a command that waited for the link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// Not sent: it waited this long, and expired.
+    Expired {
+        waited: SignedDuration,
+        reason: String,
+    },
+    /// Sent this late.
+    Late(SignedDuration),
+}
+
+/// A command's delivery, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered {
+    pub at: Timestamp,
+    /// The command's id.
+    pub id: String,
+    pub delivery: Delivery,
 }
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -69,6 +128,10 @@ pub struct Journal {
     pub events: Vec<Event>,
     pub commands: Vec<(Timestamp, Command)>,
     pub verdicts: Vec<Answer>,
+    /// The times the link to the backend was down, in order.
+    pub outages: Vec<Outage>,
+    /// Commands that waited for the link: expired, or sent late.
+    pub deliveries: Vec<Delivered>,
     pub closed: Option<(Timestamp, String)>,
     /// Lines that could not be read: (line number, what was wrong).
     pub damaged: Vec<(usize, String)>,
@@ -132,8 +195,49 @@ impl Journal {
             Record::Event { event } => self.events.push(event),
             Record::Command { at, command } => self.commands.push((at, command)),
             Record::Verdict { at, id, verdict } => self.verdicts.push(Answer { at, id, verdict }),
+            Record::LinkLost { at, reason } => {
+                if self.outages.last().is_none_or(|o| o.back.is_some()) {
+                    self.outages.push(Outage {
+                        from: at,
+                        reason,
+                        back: None,
+                        queued: Vec::new(),
+                    });
+                }
+            }
+            Record::LinkBack { at, queued } => {
+                if let Some(outage) = self.outages.last_mut().filter(|o| o.back.is_none()) {
+                    outage.back = Some(at);
+                    outage.queued = queued;
+                }
+            }
+            Record::Expired {
+                at,
+                id,
+                waited,
+                reason,
+            } => self.deliveries.push(Delivered {
+                at,
+                id,
+                delivery: Delivery::Expired { waited, reason },
+            }),
+            Record::SentLate { at, id, late } => self.deliveries.push(Delivered {
+                at,
+                id,
+                delivery: Delivery::Late(late),
+            }),
             Record::Closed { at, reason } => self.closed = Some((at, reason)),
         }
+    }
+
+    /// The command recorded with this id.
+    pub fn command(&self, id: &str) -> Option<&Command> {
+        self.commands.iter().map(|(_, c)| c).find(|c| c.id == id)
+    }
+
+    /// What became of the command with this id, if it waited for the link.
+    pub fn delivery(&self, id: &str) -> Option<&Delivered> {
+        self.deliveries.iter().find(|d| d.id == id)
     }
 
     /// The release as its events describe it.

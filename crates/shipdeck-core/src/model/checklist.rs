@@ -33,6 +33,9 @@ pub struct ChecklistItem {
     #[serde(flatten)]
     pub plan: ItemPlan,
     pub ticked: Option<Tick>,
+    /// The seq of the event that last ticked or unticked it (0: none has).
+    #[serde(default)]
+    pub changed_seq: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +53,11 @@ impl Checklist {
             items: plan
                 .items
                 .into_iter()
-                .map(|plan| ChecklistItem { plan, ticked: None })
+                .map(|plan| ChecklistItem {
+                    plan,
+                    ticked: None,
+                    changed_seq: 0,
+                })
                 .collect(),
         }
     }

@@ -6,13 +6,21 @@ use strum::{Display, EnumDiscriminants, EnumIter, IntoStaticStr};
 use super::names::Words;
 
 /// A command: a client-chosen id (the same id twice is applied once), who
-/// gives it, and what it asks for.
+/// gives it, what it asks for, and what the operator had seen when they
+/// gave it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Command {
     pub id: String,
     pub operator: String,
     #[serde(flatten)]
     pub action: Action,
+    /// The seq of the last event the operator had seen when they gave the
+    /// command. A sign-off, rejection, tick or advance on a gate, an item
+    /// or a rollout step that changed after that seq is refused, as is any
+    /// command given on a later seq than the release has (another window's).
+    /// Absent: judged on the release as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<u64>,
 }
 
 /// What a command asks for. The `kind` on the wire is the variant's name;
@@ -103,7 +111,15 @@ impl Command {
             id: id.into(),
             operator: operator.into(),
             action,
+            seen: None,
         }
+    }
+
+    /// The same command, given by someone who had seen the release up to
+    /// `seq`.
+    pub fn seen_at(mut self, seq: u64) -> Command {
+        self.seen = Some(seq);
+        self
     }
 }
 

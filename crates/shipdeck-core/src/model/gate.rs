@@ -101,6 +101,9 @@ pub struct Gate {
     pub state: GateState,
     pub signoffs: Vec<SignOff>,
     pub rejection: Option<Rejection>,
+    /// The seq of the event that last changed it (0: none has).
+    #[serde(default)]
+    pub changed_seq: u64,
 }
 
 impl Gate {
@@ -110,6 +113,7 @@ impl Gate {
             state: GateState::Pending,
             signoffs: Vec::new(),
             rejection: None,
+            changed_seq: 0,
         }
     }
 

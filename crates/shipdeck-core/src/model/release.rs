@@ -94,6 +94,9 @@ pub struct Rollout {
     pub weight: u8,
     /// Set once any step has started: production has seen the new version.
     pub began: bool,
+    /// The seq of the last `canary_step` event (0: none yet).
+    #[serde(default)]
+    pub step_seq: u64,
 }
 
 /// A rollback: who or which rule, why, and when.
@@ -499,6 +502,7 @@ impl Release {
                 until,
             } => {
                 self.rollout.step_changed(*step, *state, *weight, *until);
+                self.rollout.step_seq = event.seq;
             }
             EventKind::GateChanged {
                 gate,
@@ -510,6 +514,7 @@ impl Release {
                     g.state = *state;
                     g.signoffs = signoffs.clone();
                     g.rejection = rejection.clone();
+                    g.changed_seq = event.seq;
                 }
             }
             EventKind::ChecklistChanged { list, item, ticked } => {
@@ -520,6 +525,7 @@ impl Release {
                     .and_then(|c| c.items.iter_mut().find(|i| &i.plan.id == item))
                 {
                     item.ticked = ticked.clone();
+                    item.changed_seq = event.seq;
                 }
             }
             EventKind::Log {

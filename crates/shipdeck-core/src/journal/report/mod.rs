@@ -141,6 +141,7 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
     let samples = Samples::of(journal);
     let mut commands = answered_commands(journal);
     let mut timeline = timeline::told(journal, &release);
+    timeline.extend(timeline::link(journal));
     for (command, moment) in unanswered_commands(journal) {
         commands.push(command);
         timeline.push(moment);
@@ -461,21 +462,42 @@ fn unanswered_commands(journal: &Journal) -> Vec<(CommandRecord, Moment)> {
                 .iter()
                 .find(|v| v.id == command.id)
                 .map(|v| &v.verdict);
+            let expired = journal
+                .delivery(&command.id)
+                .and_then(|d| match &d.delivery {
+                    super::Delivery::Expired { waited, .. } => Some(format_duration(*waited)),
+                    super::Delivery::Late(_) => None,
+                });
             let record = CommandRecord {
                 at: *at,
                 operator: command.operator.clone(),
                 command: command.action.kind(),
                 accepted: verdict.is_some_and(Verdict::is_accepted),
-                message: match verdict {
-                    Some(Verdict::Accepted { note }) => note.clone(),
-                    Some(Verdict::Refused(refusal)) => Some(refusal.reason.clone()),
-                    None => Some("no answer is on the record: the window ended first".to_string()),
+                message: match (verdict, &expired) {
+                    (Some(Verdict::Accepted { note }), _) => note.clone(),
+                    (Some(Verdict::Refused(refusal)), _) => Some(refusal.reason.clone()),
+                    (None, Some(waited)) => Some(format!(
+                        "not sent: it waited {waited} undelivered and expired"
+                    )),
+                    (None, None) => {
+                        Some("no answer is on the record: the window ended first".to_string())
+                    }
                 },
+            };
+            let fate = match (verdict, &expired) {
+                (Some(Verdict::Accepted { .. }), _) => {
+                    "accepted (its events are not on the record)".to_string()
+                }
+                (Some(Verdict::Refused(refusal)), _) => format!("refused: {}", refusal.reason),
+                (None, Some(waited)) => {
+                    format!("not sent: it waited {waited} undelivered and expired")
+                }
+                (None, None) => "no answer is on the record (the window ended first)".to_string(),
             };
             let moment = Moment {
                 at: *at,
                 what: format!(
-                    "{} asked to {}; no answer is on the record (the window ended first)",
+                    "{} asked to {}; {fate}",
                     command.operator,
                     command.action.words()
                 ),
@@ -504,6 +526,124 @@ mod tests {
 
     fn samples(values: &[(i64, f64)]) -> Vec<(Timestamp, f64)> {
         values.iter().map(|&(s, v)| (at(s), v)).collect()
+    }
+
+    /// A console's journal of a server that went away for 72 seconds: a
+    /// sign-off given meanwhile expired unsent, a rollback waited and was
+    /// sent late; then the server went away again for good.
+    fn journal_of_an_outage() -> super::super::Journal {
+        use super::super::Record;
+        use crate::model::{Action, Command};
+        let secs = SignedDuration::from_secs;
+        let sign = Command::new(
+            "c-1",
+            "frank",
+            Action::Approve {
+                gate: Some("production".into()),
+                comment: None,
+            },
+        );
+        let rollback = Command::new("c-2", "frank", Action::Rollback { reason: None });
+        let records = [
+            Record::Window {
+                version: 1,
+                opened_at: at(0),
+                operator: "frank".into(),
+                backend: "http:127.0.0.1:7878 r".into(),
+                mode: "console".into(),
+            },
+            Record::LinkLost {
+                at: at(10),
+                reason: "connection refused".into(),
+            },
+            Record::Command {
+                at: at(12),
+                command: sign,
+            },
+            Record::Command {
+                at: at(20),
+                command: rollback,
+            },
+            Record::Expired {
+                at: at(42),
+                id: "c-1".into(),
+                waited: secs(30),
+                reason: "not sent: no delivery within 30s (connection refused)".into(),
+            },
+            Record::LinkBack {
+                at: at(82),
+                queued: vec!["c-1".into(), "c-2".into()],
+            },
+            Record::SentLate {
+                at: at(82),
+                id: "c-2".into(),
+                late: secs(62),
+            },
+            Record::Verdict {
+                at: at(82),
+                id: "c-2".into(),
+                verdict: Verdict::Accepted { note: None },
+            },
+            Record::LinkLost {
+                at: at(100),
+                reason: "connection refused".into(),
+            },
+        ];
+        let text: String = records
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap() + "\n")
+            .collect();
+        super::super::Journal::from_reader(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn an_outage_is_in_the_timeline_from_when_to_when_with_what_was_queued() {
+        let journal = journal_of_an_outage();
+        assert_eq!(journal.outages.len(), 2);
+        assert_eq!(journal.outages[0].back, Some(at(82)));
+        assert_eq!(journal.outages[1].back, None);
+        let report = build(&journal, Vec::new());
+        let told: Vec<(Timestamp, &str)> = report
+            .timeline
+            .iter()
+            .map(|m| (m.at, m.what.as_str()))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                (at(10), "Connection to the server lost: connection refused"),
+                (
+                    at(12),
+                    "frank asked to approve; not sent: it waited 30s undelivered and expired"
+                ),
+                (
+                    at(20),
+                    "frank asked to rollback; accepted (its events are not on the record)"
+                ),
+                (
+                    at(82),
+                    "Connection back after 1m 12s; queued meanwhile: approve by frank, rollback by frank"
+                ),
+                (
+                    at(82),
+                    "The rollback by frank was sent 1m 2s late: it waited for the connection"
+                ),
+                (
+                    at(100),
+                    "Connection to the server lost: connection refused; it was not back when the record ends"
+                ),
+            ]
+        );
+        let expired = report.commands.iter().find(|c| !c.accepted).unwrap();
+        assert_eq!(
+            expired.message.as_deref(),
+            Some("not sent: it waited 30s undelivered and expired")
+        );
+        let markdown = report.markdown();
+        assert!(
+            markdown.contains("Connection back after 1m 12s; queued meanwhile"),
+            "{markdown}"
+        );
     }
 
     #[test]

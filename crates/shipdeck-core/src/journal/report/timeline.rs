@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use super::Moment;
-use crate::journal::Journal;
+use crate::journal::{Delivery, Journal};
+use crate::model::units::format_duration;
 use crate::model::{
     Action, Command, Event, EventKind, GateState, Release, RuleState, SignOff, StageState,
     StepState, Stopped,
@@ -24,6 +25,57 @@ pub(super) fn told(journal: &Journal, release: &Release) -> Vec<Moment> {
         narrator.tell(e);
     }
     narrator.moments
+}
+
+/// The link to the backend: each time it was down, from when to when and
+/// what waited meanwhile, and each command sent late for it.
+pub(super) fn link(journal: &Journal) -> Vec<Moment> {
+    let asked = |id: &str| match journal.command(id) {
+        Some(c) => format!("{} by {}", c.action.words(), c.operator),
+        None => format!("command {id}"),
+    };
+    let mut moments = Vec::new();
+    for outage in &journal.outages {
+        let lost = format!("Connection to the server lost: {}", outage.reason);
+        let Some(back) = outage.back else {
+            moments.push(Moment {
+                at: outage.from,
+                what: format!("{lost}; it was not back when the record ends"),
+            });
+            continue;
+        };
+        moments.push(Moment {
+            at: outage.from,
+            what: lost,
+        });
+        let queued = match outage.queued.as_slice() {
+            [] => "nothing was queued".to_string(),
+            ids => {
+                let names: Vec<String> = ids.iter().map(|id| asked(id)).collect();
+                format!("queued meanwhile: {}", names.join(", "))
+            }
+        };
+        moments.push(Moment {
+            at: back,
+            what: format!(
+                "Connection back after {}; {queued}",
+                format_duration(back.duration_since(outage.from))
+            ),
+        });
+    }
+    for delivered in &journal.deliveries {
+        if let Delivery::Late(late) = delivered.delivery {
+            moments.push(Moment {
+                at: delivered.at,
+                what: format!(
+                    "The {} was sent {} late: it waited for the connection",
+                    asked(&delivered.id),
+                    format_duration(late)
+                ),
+            });
+        }
+    }
+    moments
 }
 
 /// Tells events as moments of the timeline, remembering what it told.
