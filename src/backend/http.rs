@@ -784,6 +784,8 @@ pub fn spawn(remote: Remote, release: String, label: String) -> Handle {
         updates,
         controls: None,
         logs: None,
+        // The server's clock, as the console hears it.
+        clock: super::ReleaseClock::default(),
     }
 }
 

@@ -52,6 +52,8 @@ pub enum UiAction {
     Filter,
     Follow,
     Level,
+    NextMoment,
+    PrevMoment,
 }
 
 impl UiAction {
@@ -80,6 +82,11 @@ impl UiAction {
             UiAction::Filter => ("filter logs by regex (Esc clears)", &["/"]),
             UiAction::Follow => ("follow logs on / off", &["f"]),
             UiAction::Level => ("cycle the minimum log level", &["l"]),
+            UiAction::NextMoment => (
+                "replay: the next moment (a command, gate, alert, stage)",
+                &["]"],
+            ),
+            UiAction::PrevMoment => ("replay: the previous moment", &["["]),
         }
     }
 

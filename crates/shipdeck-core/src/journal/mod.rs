@@ -23,6 +23,8 @@ pub enum Record {
     /// The first line: who opened the window, where, with what.
     Window {
         version: u32,
+        /// The wall clock's time the file was opened; every other stamp is
+        /// the release's time.
         opened_at: Timestamp,
         operator: String,
         backend: String,
@@ -34,12 +36,18 @@ pub enum Record {
     },
     /// An operator's command, recorded before it is sent.
     Command {
+        /// The release's time (the backend's clock), as the events'.
         at: Timestamp,
+        /// The wall clock's time, for the audit (absent in older journals).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall: Option<Timestamp>,
         command: Command,
     },
     /// The backend's answer to a command.
     Verdict {
         at: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall: Option<Timestamp>,
         id: String,
         #[serde(flatten)]
         verdict: Verdict,
@@ -47,6 +55,8 @@ pub enum Record {
     /// The last line of a window that ended in order.
     Closed {
         at: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall: Option<Timestamp>,
         reason: String,
     },
 }
@@ -130,9 +140,11 @@ impl Journal {
         match record {
             Record::Window { .. } => self.window = Some(record),
             Record::Event { event } => self.events.push(event),
-            Record::Command { at, command } => self.commands.push((at, command)),
-            Record::Verdict { at, id, verdict } => self.verdicts.push(Answer { at, id, verdict }),
-            Record::Closed { at, reason } => self.closed = Some((at, reason)),
+            Record::Command { at, command, .. } => self.commands.push((at, command)),
+            Record::Verdict {
+                at, id, verdict, ..
+            } => self.verdicts.push(Answer { at, id, verdict }),
+            Record::Closed { at, reason, .. } => self.closed = Some((at, reason)),
         }
     }
 
@@ -197,6 +209,7 @@ mod tests {
         ] {
             let record = Record::Verdict {
                 at: Timestamp::UNIX_EPOCH,
+                wall: None,
                 id: "c-1".into(),
                 verdict: verdict.clone(),
             };
@@ -205,6 +218,7 @@ mod tests {
         }
         let line = serde_json::to_string(&Record::Verdict {
             at: Timestamp::UNIX_EPOCH,
+            wall: None,
             id: "c-2".into(),
             verdict: Verdict::Refused(Refusal::who("not an approver")),
         })
