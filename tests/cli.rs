@@ -178,6 +178,45 @@ fn broken_files_are_reported_as_path_line_col_with_exit_status_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.yaml: cannot read"));
 }
 
+/// One run tells every problem of every file: the eight typos of one
+/// (its syntax error last), and the next file is still checked.
+#[test]
+fn check_lists_every_problem_of_every_file_in_one_run() {
+    let home = scratch();
+    let out = shipdeck(home.path())
+        .args([
+            "check",
+            "fixtures/broken/eight-typos.yaml",
+            "fixtures/broken/theme-bad.yaml",
+            "fixtures/scenarios/happy-canary.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let told: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("fixtures/broken/eight-typos.yaml:"))
+        .collect();
+    let places: Vec<String> = told
+        .iter()
+        .map(|l| l.splitn(3, ':').take(2).collect::<Vec<_>>().join(":"))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            "7:3", "12:16", "13:21", "16:24", "22:15", "24:5", "26:36", "32:3"
+        ],
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("fixtures/broken/theme-bad.yaml:").count(),
+        2,
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("happy-canary.yaml: ok (scenario)"));
+}
+
 #[test]
 fn every_bundled_scenario_runs_to_its_promised_outcome_on_autopilot() {
     let home = scratch();

@@ -129,6 +129,8 @@ fn a_recorded_window_replays_read_only_with_pause_and_seek() {
         console.keys(key::RIGHT);
     }
     console.wait_for("ROLLED BACK (rule:ErrorRateRollback)");
+    let screen = console.wait_for("end of recording");
+    assert!(!screen.contains("lost"), "{screen}");
     console.keys("q");
     console.ends_restored(0);
 }
@@ -410,6 +412,178 @@ fn an_alert_acknowledged_over_a_served_window_is_on_the_record() {
     replay.wait_for("acknowledged by dave");
     replay.keys("A");
     replay.wait_for("nothing can be changed");
+    replay.keys("q");
+    replay.ends_restored(0);
+}
+
+/// The times of day (`HH:MM:SS`) a line of the screen shows, as seconds
+/// since midnight.
+fn times_of_day(line: &str) -> Vec<i64> {
+    let chars: Vec<char> = line.chars().collect();
+    chars
+        .windows(8)
+        .filter(|w| {
+            w.iter().enumerate().all(|(i, c)| match i {
+                2 | 5 => *c == ':',
+                _ => c.is_ascii_digit(),
+            })
+        })
+        .map(|w| {
+            let n = |i: usize| {
+                i64::from(w[i].to_digit(10).unwrap() * 10 + w[i + 1].to_digit(10).unwrap())
+            };
+            n(0) * 3600 + n(3) * 60 + n(6)
+        })
+        .collect()
+}
+
+/// How far `b` is after `a` on the clock face, in seconds (0 to a day).
+fn later_by(a: i64, b: i64) -> i64 {
+    (b - a).rem_euclid(86_400)
+}
+
+fn time_of_day(t: jiff::Timestamp) -> i64 {
+    t.as_second().rem_euclid(86_400)
+}
+
+/// One window, one clock. The release runs on virtual time seven hours off
+/// the wall clock: a line from `--logs`, the operator's sign-off in the
+/// journal, the report's timeline and the replay all tell the release's
+/// time, the wall clock's only beside it in the journal.
+#[test]
+fn a_window_keeps_one_time_base_live_in_the_journal_the_report_and_the_replay() {
+    let home = scratch();
+    let scenario = home.path().join("gate.yaml");
+    std::fs::write(&scenario, GATE_SCENARIO).unwrap();
+    let log = home.path().join("app.log");
+    std::fs::write(&log, "").unwrap();
+    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(7 * 60 + 13);
+    let start_text = start.round(jiff::Unit::Second).unwrap().to_string();
+    let mut console = Console::open(
+        home.path(),
+        (160, 45),
+        &[
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--start",
+            &start_text,
+            "--speed",
+            "20",
+            "--logs",
+            log.to_str().unwrap(),
+        ],
+        &[],
+    );
+    console.wait_for("you may sign");
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    writeln!(file, "WARN disk nearly full").unwrap();
+    let screen = console.wait_for("disk nearly full");
+    let line = screen
+        .lines()
+        .find(|l| l.contains("disk nearly full"))
+        .unwrap();
+    let stamped = times_of_day(line)[0];
+    let now = screen.lines().find(|l| l.contains(" now ")).unwrap();
+    let header_now = *times_of_day(now).last().unwrap();
+    // The release's clock at arrival: beside the header's (which ticks a
+    // real second, twenty virtual ones, at a time), minutes after the
+    // window's start, nowhere near the wall clock.
+    assert!(
+        later_by(stamped, header_now) <= 40 || later_by(header_now, stamped) <= 40,
+        "{line}\n{now}"
+    );
+    assert!(later_by(time_of_day(start), stamped) < 600, "{line}");
+
+    console.sign("Production deploy approval", "frank", "Disk checked.");
+    console.keys("q");
+    console.ends_restored(0);
+
+    // The journal: the sign-off is stamped on the release's clock, beside
+    // the event that answers it; the wall clock's time is kept apart.
+    let journal_dir = home.path().join("journal");
+    let path = std::fs::read_dir(&journal_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let stamp = |v: &serde_json::Value, key: &str| -> jiff::Timestamp {
+        v[key].as_str().unwrap().parse().unwrap()
+    };
+    let command = records
+        .iter()
+        .find(|r| r["record"] == "command" && r["command"]["kind"] == "approve")
+        .expect("the sign-off is on the record");
+    let accepted = records
+        .iter()
+        .find(|r| {
+            r["record"] == "event"
+                && r["event"]["type"] == "command_accepted"
+                && r["event"]["command"]["id"] == command["command"]["id"]
+        })
+        .expect("the sign-off was answered")["event"]
+        .clone();
+    let (at, wall, answered) = (
+        stamp(command, "at"),
+        stamp(command, "wall"),
+        stamp(&accepted, "at"),
+    );
+    assert!(
+        answered.duration_since(at).abs() <= jiff::SignedDuration::from_secs(5),
+        "command at {at}, answered at {answered}"
+    );
+    assert!(
+        wall.duration_since(jiff::Timestamp::now()).abs() < jiff::SignedDuration::from_mins(5),
+        "{wall}"
+    );
+    assert!(wall.duration_since(at) > jiff::SignedDuration::from_hours(7));
+    for closed in records.iter().filter(|r| r["record"] == "closed") {
+        assert!(stamp(closed, "at").duration_since(answered) < jiff::SignedDuration::from_mins(10));
+    }
+
+    // The report tells the sign-off at the release's time.
+    let signed = format!(
+        "| {} | frank signed off Production deploy approval",
+        answered.strftime("%H:%M:%S")
+    );
+    let report = shipdeck(home.path())
+        .args(["report", "latest"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(report.contains(&signed), "{signed}\n{report}");
+
+    // The replay, stepped moment by moment to the sign-off, stands at the
+    // same time: in the status line and the header's clock.
+    let mut replay = Console::start(home.path(), (160, 45), &["replay", "latest"], &[]);
+    replay.wait_for(" REPLAY ");
+    let told = format!(
+        "{} · frank signed off Production deploy approval",
+        answered.strftime("%H:%M:%S")
+    );
+    for _ in 0..20 {
+        if replay.screen().contains(&told) {
+            break;
+        }
+        replay.keys("]");
+        replay.pty.settle(std::time::Duration::from_millis(200));
+    }
+    let screen = replay.wait_for(&told);
+    let screen = if screen.contains(&format!("now {}", answered.strftime("%H:%M:%S"))) {
+        screen
+    } else {
+        replay.wait_for(&format!("now {}", answered.strftime("%H:%M:%S")))
+    };
+    assert!(
+        screen.contains("⏸") && screen.contains("paused"),
+        "{screen}"
+    );
     replay.keys("q");
     replay.ends_restored(0);
 }

@@ -851,6 +851,8 @@ pub fn spawn(remote: Remote, release: String, label: String, expiry: Duration) -
         updates,
         controls: None,
         logs: None,
+        // The server's clock, as the console hears it.
+        clock: super::ReleaseClock::default(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! Backends so far: the embedded simulator, a recorded window (replay), and
 //! a server speaking the HTTP contract (`http`).
 
+pub mod clock;
 pub mod http;
 pub mod metrics;
 pub mod prometheus;
@@ -17,6 +18,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::sync::mpsc;
+
+pub use clock::ReleaseClock;
 
 use crate::engine::Verdict;
 use crate::model::{Command, Event};
@@ -32,6 +35,8 @@ pub enum Connection {
     Live,
     /// The backend stopped answering; the reason in words.
     Lost(String),
+    /// The backend has given all it has: a recording played to its end.
+    Ended,
 }
 
 /// What a backend tells the console.
@@ -97,6 +102,8 @@ pub enum ReplayControl {
     Toggle,
     /// Jump this many seconds of the window's time (negative: back).
     Seek(i64),
+    /// Go to this moment of the window's time and hold there, paused.
+    Step(Timestamp),
 }
 
 /// The console's end of a running backend.
@@ -112,6 +119,9 @@ pub struct Handle {
     /// backend's updates and bounded to a few batches: a flood waits at its
     /// source instead of piling up in memory.
     pub logs: Option<mpsc::Receiver<Vec<crate::model::LogLine>>>,
+    /// The release's clock as this backend keeps it: what the window's
+    /// journal and the operator's log lines are stamped with.
+    pub clock: ReleaseClock,
 }
 
 impl Handle {
@@ -124,7 +134,7 @@ impl Handle {
         let (lines, logs) = mpsc::channel(2);
         for source in sources {
             tracing::info!(?source, "following a log source");
-            tail::spawn(source, lines.clone());
+            tail::spawn(source, self.clock.clone(), lines.clone());
         }
         self.logs = Some(logs);
         self

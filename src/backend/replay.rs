@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
-use super::{Connection, Gone, Handle, ReplayControl, Update};
+use super::{Connection, Gone, Handle, ReleaseClock, ReplayControl, Update};
 use crate::engine::{Refusal, Verdict};
 use crate::model::{Command, Event};
 
@@ -18,6 +18,8 @@ pub fn spawn(events: Vec<Event>, speed: f64, label: String) -> Handle {
     let (update_tx, updates) = mpsc::channel(1024);
     let (commands, command_rx) = mpsc::unbounded_channel::<Command>();
     let (controls, control_rx) = mpsc::unbounded_channel::<ReplayControl>();
+    let clock = ReleaseClock::default();
+    let kept = clock.clone();
     tokio::spawn(async move {
         let (Some(first), Some(last)) = (events.first(), events.last()) else {
             let empty = Connection::Lost("the journal holds no events".into());
@@ -34,7 +36,9 @@ pub fn spawn(events: Vec<Event>, speed: f64, label: String) -> Handle {
             events,
             speed,
             tx: update_tx,
+            clock: kept,
         };
+        player.keep_clock();
         player.run(command_rx, control_rx).await;
     });
     Handle {
@@ -43,6 +47,7 @@ pub fn spawn(events: Vec<Event>, speed: f64, label: String) -> Handle {
         updates,
         controls: Some(controls),
         logs: None,
+        clock,
     }
 }
 
@@ -60,6 +65,8 @@ struct Player {
     /// The first event not yet played.
     next: usize,
     tx: mpsc::Sender<Update>,
+    /// The release's clock: the recording's time where the replay stands.
+    clock: ReleaseClock,
 }
 
 impl Player {
@@ -91,7 +98,14 @@ impl Player {
                         self.toggle();
                         Ok(())
                     }
-                    Some(ReplayControl::Seek(secs)) => self.seek(secs).await,
+                    Some(ReplayControl::Seek(secs)) => {
+                        let target = self.now() + SignedDuration::from_secs(secs);
+                        self.go_to(target).await
+                    }
+                    Some(ReplayControl::Step(at)) => {
+                        self.paused = true;
+                        self.go_to(at).await
+                    }
                     None => Err(Gone),
                 },
                 command = commands.recv() => match command {
@@ -124,12 +138,31 @@ impl Player {
         self.position = self.now();
         self.anchor = Instant::now();
         self.paused = !self.paused;
+        self.keep_clock();
     }
 
-    /// Moves `secs` on (back when negative): back in time starts the
+    /// Sets the release's clock to where the replay stands: moving at the
+    /// replay's speed, or standing while paused, and never past the end.
+    fn keep_clock(&self) {
+        let rate = if self.paused { 0.0 } else { self.speed };
+        self.clock
+            .pace(self.position, self.anchor.into_std(), rate, Some(self.last));
+    }
+
+    /// How the replay stands with its backend: playing, or at the end of
+    /// the recording.
+    fn connection(&self) -> Connection {
+        if self.next == self.events.len() {
+            Connection::Ended
+        } else {
+            Connection::Live
+        }
+    }
+
+    /// Moves to `target` in the window's time: back in time starts the
     /// release again from its first event.
-    async fn seek(&mut self, secs: i64) -> Result<(), Gone> {
-        let target = (self.now() + SignedDuration::from_secs(secs)).clamp(self.first, self.last);
+    async fn go_to(&mut self, target: Timestamp) -> Result<(), Gone> {
+        let target = target.clamp(self.first, self.last);
         let upto = self.events.partition_point(|e| e.at <= target);
         let from = if upto < self.next {
             self.say(Update::Reset).await?;
@@ -141,14 +174,10 @@ impl Player {
         self.next = upto;
         self.position = target;
         self.anchor = Instant::now();
-        let connection = if self.next == self.events.len() {
-            Connection::Lost("the recording ends here".into())
-        } else {
-            Connection::Live
-        };
+        self.keep_clock();
         self.say(Update::Events(batch)).await?;
         self.say(Update::Clock(target)).await?;
-        self.say(Update::Connection(connection)).await
+        self.say(Update::Connection(self.connection())).await
     }
 
     /// Plays what is due by now, and tells the clock.
@@ -160,8 +189,7 @@ impl Player {
             self.next = upto;
             self.say(Update::Events(batch)).await?;
             if self.next == self.events.len() {
-                let end = Connection::Lost("the recording ends here".into());
-                self.say(Update::Connection(end)).await?;
+                self.say(Update::Connection(Connection::Ended)).await?;
             }
         }
         self.say(Update::Clock(current)).await
@@ -169,5 +197,82 @@ impl Player {
 
     async fn say(&self, update: Update) -> Result<(), Gone> {
         self.tx.send(update).await.map_err(|_| Gone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventKind, Outcome};
+
+    fn event(seq: u64, secs: i64, kind: EventKind) -> Event {
+        Event {
+            seq,
+            at: Timestamp::from_second(1_800_000_000 + secs).unwrap(),
+            release: "r".into(),
+            kind,
+        }
+    }
+
+    async fn next(handle: &mut Handle) -> Update {
+        tokio::time::timeout(Duration::from_secs(5), handle.updates.recv())
+            .await
+            .expect("an update in time")
+            .expect("the replay is running")
+    }
+
+    /// A step goes to its moment and holds there: the events up to it, the
+    /// clock at it, standing still; the last moment is the recording's
+    /// end, said as such.
+    #[tokio::test]
+    async fn a_step_holds_the_replay_at_its_moment_and_the_end_is_the_end_of_the_recording() {
+        let paused = || EventKind::ReleasePaused {
+            by: "dave".into(),
+            reason: None,
+        };
+        let finished = EventKind::ReleaseFinished {
+            outcome: Outcome::Aborted,
+        };
+        let events = vec![
+            event(1, 0, paused()),
+            event(2, 600, paused()),
+            event(3, 1200, finished),
+        ];
+        let (middle, end) = (events[1].at, events[2].at);
+        let mut handle = spawn(events, 1.0, "t".into());
+        assert_eq!(
+            next(&mut handle).await,
+            Update::Connection(Connection::Live)
+        );
+        let controls = handle.controls.clone().unwrap();
+        controls.send(ReplayControl::Step(middle)).unwrap();
+        let mut seqs = Vec::new();
+        loop {
+            match next(&mut handle).await {
+                Update::Events(batch) => seqs.extend(batch.iter().map(|e| e.seq)),
+                Update::Clock(at) if at == middle => break,
+                _ => {}
+            }
+        }
+        assert_eq!(seqs, [1, 2]);
+        assert_eq!(
+            next(&mut handle).await,
+            Update::Connection(Connection::Live)
+        );
+        // Held: a second later the clock still says the moment.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(handle.clock.now(), Some(middle));
+        while let Ok(update) = handle.updates.try_recv() {
+            if let Update::Clock(at) = update {
+                assert_eq!(at, middle, "the clock stands while paused");
+            }
+        }
+        controls.send(ReplayControl::Step(end)).unwrap();
+        loop {
+            if next(&mut handle).await == Update::Connection(Connection::Ended) {
+                break;
+            }
+        }
+        assert_eq!(handle.clock.now(), Some(end));
     }
 }

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
 use super::metrics::{self, Reading};
-use super::{Connection, Gone, Handle, Update};
+use super::{Connection, Gone, Handle, ReleaseClock, Update};
 use crate::model::{Command, Event};
 use crate::sim::Simulator;
 
@@ -33,6 +33,7 @@ pub fn spawn_fed(
 ) -> Handle {
     let (update_tx, updates) = mpsc::channel(CHANNEL);
     let (commands, command_rx) = mpsc::unbounded_channel::<Command>();
+    let clock = ReleaseClock::default();
     let driver = Driver {
         // Virtual time goes on from where the simulator stands: its origin
         // when fresh, later when it was rebuilt from a journal.
@@ -41,7 +42,9 @@ pub fn spawn_fed(
         speed,
         started: Instant::now(),
         tx: update_tx,
+        clock: clock.clone(),
     };
+    driver.keep_clock();
     tokio::spawn(driver.run(command_rx, readings));
     Handle {
         label,
@@ -49,6 +52,7 @@ pub fn spawn_fed(
         updates,
         controls: None,
         logs: None,
+        clock,
     }
 }
 
@@ -60,6 +64,8 @@ struct Driver {
     started: Instant,
     origin: Timestamp,
     tx: mpsc::Sender<Update>,
+    /// The release's clock, as this task keeps it.
+    clock: ReleaseClock,
 }
 
 impl Driver {
@@ -203,8 +209,26 @@ impl Driver {
         self.tx.send(update).await.map_err(|_| Gone)
     }
 
+    /// Sets the release's clock: virtual time at the speed factor, or,
+    /// without a speed or once the release has finished, the simulator's
+    /// own time, standing.
+    fn keep_clock(&self) {
+        match self.speed {
+            Some(speed) if !self.sim.is_finished() => {
+                self.clock
+                    .pace(self.origin, self.started.into_std(), speed, None)
+            }
+            _ => self
+                .clock
+                .pace(self.sim.now(), std::time::Instant::now(), 0.0, None),
+        }
+    }
+
     /// Sends what the simulator did: its events, and the service's traffic.
     async fn deliver(&mut self, events: Vec<Event>) -> Result<(), Gone> {
+        if self.speed.is_none() || self.sim.is_finished() {
+            self.keep_clock();
+        }
         let traffic = self.sim.take_traffic();
         if !events.is_empty() {
             self.say(Update::Events(events)).await?;

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 use tokio::sync::mpsc;
 
-use super::Gone;
+use super::{Gone, ReleaseClock};
 use crate::model::text::clean;
 use crate::model::{Level, LogLine};
 
@@ -136,6 +136,8 @@ pub struct Lines {
     partial: Vec<u8>,
     /// The line being read is over the limit: drop bytes until its end.
     overlong: bool,
+    /// What a line is stamped with as it arrives: the release's clock.
+    clock: ReleaseClock,
 }
 
 impl Lines {
@@ -144,6 +146,29 @@ impl Lines {
             source: source.into(),
             partial: Vec::new(),
             overlong: false,
+            clock: ReleaseClock::default(),
+        }
+    }
+
+    /// The same, its lines stamped by `clock` (the release's) as they
+    /// arrive.
+    pub fn stamped_by(self, clock: ReleaseClock) -> Lines {
+        Lines { clock, ..self }
+    }
+
+    /// Now, for a line that arrives now.
+    fn now(&self) -> Timestamp {
+        self.clock.now_or_wall()
+    }
+
+    /// A note from shipdeck itself about the source, shown among its lines.
+    fn note(&self, level: Level, message: String) -> LogLine {
+        LogLine {
+            at: self.now(),
+            level,
+            source: self.source.clone(),
+            stage: None,
+            message,
         }
     }
 
@@ -223,17 +248,6 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == needle)
 }
 
-/// A note from shipdeck itself about the source, shown among its lines.
-fn note(source: &str, level: Level, message: String) -> LogLine {
-    LogLine {
-        at: Timestamp::now(),
-        level,
-        source: source.into(),
-        stage: None,
-        message,
-    }
-}
-
 /// Reads `reader` to its end, sending lines in batches. `false`: nobody
 /// listens any more.
 async fn pump(
@@ -251,7 +265,8 @@ async fn pump(
             }
             return Ok(true);
         }
-        lines.feed(&buffer[..n], Timestamp::now(), &mut batch);
+        let now = lines.now();
+        lines.feed(&buffer[..n], now, &mut batch);
         if batch.len() >= BATCH && updates.send(std::mem::take(&mut batch)).await.is_err() {
             return Ok(false);
         }
@@ -268,11 +283,11 @@ async fn pump(
 /// Starts following `source`; its lines arrive in batches.
 pub fn spawn(
     source: LogSource,
+    clock: ReleaseClock,
     updates: mpsc::Sender<Vec<LogLine>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let label = source.label();
-        let mut lines = Lines::new(label.clone());
+        let mut lines = Lines::new(source.label()).stamped_by(clock);
         let mut buffer = vec![0u8; 256 * 1024];
         let ended = match &source {
             LogSource::Stdin => {
@@ -295,8 +310,8 @@ pub fn spawn(
             }
         };
         let mut last = Vec::new();
-        lines.finish(Timestamp::now(), &mut last);
-        last.push(note(&label, Level::Warn, ended));
+        lines.finish(lines.now(), &mut last);
+        last.push(lines.note(Level::Warn, ended));
         let _ = updates.send(last).await;
     })
 }
@@ -323,13 +338,14 @@ async fn run_command(
     // Its complaints too: they are what an operator needs when it fails.
     let complaints = updates.clone();
     let label = lines.source.to_string();
+    let clock = lines.clock.clone();
     let errors = tokio::spawn(async move {
         if let Some(mut stderr) = stderr {
-            let mut lines = Lines::new(label);
+            let mut lines = Lines::new(label).stamped_by(clock);
             let mut buffer = vec![0u8; 16 * 1024];
             let _ = pump(&mut stderr, &mut lines, &mut buffer, &complaints).await;
             let mut last = Vec::new();
-            lines.finish(Timestamp::now(), &mut last);
+            lines.finish(lines.now(), &mut last);
             let _ = complaints.send(last).await;
         }
     });
@@ -365,8 +381,7 @@ async fn follow_file(
     buffer: &mut [u8],
     updates: &mpsc::Sender<Vec<LogLine>>,
 ) {
-    let label = lines.source.to_string();
-    let say = |level, text: String| updates.send(vec![note(&label, level, text)]);
+    let say = |lines: &Lines, level, text: String| updates.send(vec![lines.note(level, text)]);
     let mut first = true;
     let mut said_missing = false;
     loop {
@@ -376,7 +391,7 @@ async fn follow_file(
                 if !said_missing {
                     said_missing = true;
                     let text = format!("waiting for {}: {err}", path.display());
-                    if say(Level::Warn, text).await.is_err() {
+                    if say(lines, Level::Warn, text).await.is_err() {
                         return;
                     }
                 }
@@ -401,7 +416,7 @@ async fn follow_file(
         }
         if !first {
             let text = format!("{} was replaced; reading the new file", path.display());
-            if say(Level::Info, text).await.is_err() {
+            if say(lines, Level::Info, text).await.is_err() {
                 return;
             }
         }
@@ -456,7 +471,7 @@ impl OpenFile<'_> {
                 Ok(now) if identity(&now) != self.identity => {
                     let _ = pump(&mut self.file, lines, buffer, updates).await;
                     let mut last = Vec::new();
-                    lines.finish(Timestamp::now(), &mut last);
+                    lines.finish(lines.now(), &mut last);
                     if !last.is_empty() && updates.send(last).await.is_err() {
                         return Err(Gone);
                     }
@@ -465,7 +480,7 @@ impl OpenFile<'_> {
                 // Truncated: start again from the top.
                 Ok(now) if now.len() < self.position => {
                     let text = format!("{} was truncated; reading from its start", path.display());
-                    let said = vec![note(&lines.source, Level::Info, text)];
+                    let said = vec![lines.note(Level::Info, text)];
                     if updates.send(said).await.is_err() {
                         return Err(Gone);
                     }
@@ -577,7 +592,7 @@ mod live {
         let path = dir.path().join("app.log");
         std::fs::write(&path, "one\ntwo\n").unwrap();
         let (tx, mut rx) = mpsc::channel(16);
-        let task = spawn(LogSource::File(path.clone()), tx);
+        let task = spawn(LogSource::File(path.clone()), ReleaseClock::default(), tx);
         assert_eq!(next_lines(&mut rx).await, ["one", "two"]);
 
         use std::io::Write;
@@ -601,15 +616,32 @@ mod live {
         task.abort();
     }
 
+    /// The release runs on a simulator's virtual clock, far from the wall
+    /// clock: the command's lines, and shipdeck's note that it ended, are
+    /// stamped with the release's time as they arrive.
     #[tokio::test]
-    async fn a_command_runs_without_a_shell_and_says_when_it_ends() {
+    async fn a_command_runs_without_a_shell_and_says_when_it_ends_on_the_release_clock() {
         let (tx, mut rx) = mpsc::channel(16);
         let source = LogSource::command("echo 'one; two' $HOME").unwrap();
-        spawn(source, tx);
-        let mut seen = Vec::new();
-        while !seen.iter().any(|l: &String| l.contains("exited")) {
-            seen.extend(next_lines(&mut rx).await);
+        let clock = ReleaseClock::default();
+        let virtual_time: Timestamp = "2026-11-24T14:03:10Z".parse().unwrap();
+        clock.pace(virtual_time, std::time::Instant::now(), 0.0, None);
+        spawn(source, clock, tx);
+        let mut seen: Vec<LogLine> = Vec::new();
+        while !seen.iter().any(|l| l.message.contains("exited")) {
+            match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+                Ok(Some(lines)) => seen.extend(lines),
+                other => panic!("no lines: {other:?}"),
+            }
         }
-        assert_eq!(seen[0], "one; two $HOME", "no shell expanded anything");
+        assert_eq!(
+            seen[0].message, "one; two $HOME",
+            "no shell expanded anything"
+        );
+        assert!(
+            seen.iter().all(|l| l.at == virtual_time),
+            "{:?}",
+            seen.iter().map(|l| l.at).collect::<Vec<_>>()
+        );
     }
 }

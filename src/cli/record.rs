@@ -7,6 +7,7 @@ use crate::backend;
 use crate::journal::{self, Journal, report};
 use crate::model::units::format_duration;
 use crate::tui::app::{App, Replay};
+use crate::tui::keymap::UiAction;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::{EXIT_BAD_INPUT, RecordArgs, Speed};
@@ -207,8 +208,21 @@ pub fn replay(record: &RecordArgs, args: &ReplayArgs) -> ExitCode {
             settings.log_ring.value,
             "replay",
         );
-        app.replay = Some(Replay { paused: false });
-        app.note("REPLAY: Space pauses, ← and → move a minute; nothing can be changed");
+        // The report's timeline: the moments `[` and `]` step between.
+        let moments = report::build(&journal, Vec::new())
+            .timeline
+            .into_iter()
+            .map(|m| (m.at, m.what))
+            .collect();
+        app.replay = Some(Replay::new(moments));
+        let steps = format!(
+            "{} and {}",
+            app.keymap.hint(UiAction::PrevMoment),
+            app.keymap.hint(UiAction::NextMoment)
+        );
+        app.note(&format!(
+            "REPLAY: Space pauses, ← and → move a minute, {steps} step between moments; nothing can be changed"
+        ));
         let events = journal.events.clone();
         let ending = super::console::tui(
             &mut app,

@@ -14,14 +14,20 @@ use std::path::{Path, PathBuf};
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::backend::ReleaseClock;
 use crate::engine::Verdict;
 use crate::model::{Command, Event, Outcome};
 
-/// Writes one window's journal.
+/// Writes one window's journal. Its records are stamped with the release's
+/// clock (the backend's: virtual under the simulator), the wall clock's
+/// time beside it as `wall`, so a record sits among the events it answers.
 #[derive(Debug)]
 pub struct Writer {
     path: PathBuf,
     out: BufWriter<File>,
+    /// The release's clock; until a backend's is given, the one the
+    /// recorded events move on.
+    clock: ReleaseClock,
 }
 
 impl Writer {
@@ -50,6 +56,7 @@ impl Writer {
         let mut writer = Writer {
             path,
             out: BufWriter::new(file),
+            clock: ReleaseClock::default(),
         };
         writer.append(&Record::Window {
             version: FORMAT_VERSION,
@@ -84,6 +91,7 @@ impl Writer {
         let mut writer = Writer {
             path: path.to_path_buf(),
             out: BufWriter::new(file),
+            clock: ReleaseClock::default(),
         };
         if !ends_cleanly {
             writer.out.write_all(b"\n")?;
@@ -94,6 +102,18 @@ impl Writer {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Stamps what follows with `clock`: the backend's, which the window
+    /// runs on.
+    pub fn keep_time(&mut self, clock: ReleaseClock) {
+        self.clock = clock;
+    }
+
+    /// The moment of a record written now: the release's time, and the
+    /// wall clock's for the audit.
+    fn stamp(&self) -> (Timestamp, Option<Timestamp>) {
+        (self.clock.now_or_wall(), Some(Timestamp::now()))
     }
 
     fn append(&mut self, record: &Record) -> io::Result<()> {
@@ -110,6 +130,9 @@ impl Writer {
     /// Records events; flushed to the file, not synced (events can be had
     /// again from the backend; commands cannot).
     pub fn events(&mut self, events: &[Event]) -> io::Result<()> {
+        if let Some(last) = events.last() {
+            self.clock.heard(last.at);
+        }
         for event in events {
             self.append(&Record::Event {
                 event: event.clone(),
@@ -118,24 +141,22 @@ impl Writer {
         self.out.flush()
     }
 
-    /// The time a record written now is stamped with: every stamped record
-    /// takes it from here.
-    fn stamp(&self) -> Timestamp {
-        Timestamp::now()
-    }
-
     /// Records a command and makes it durable. Call before sending it.
     pub fn command(&mut self, command: &Command) -> io::Result<()> {
+        let (at, wall) = self.stamp();
         self.append(&Record::Command {
-            at: self.stamp(),
+            at,
+            wall,
             command: command.clone(),
         })?;
         self.sync()
     }
 
     pub fn verdict(&mut self, id: &str, verdict: &Verdict) -> io::Result<()> {
+        let (at, wall) = self.stamp();
         self.append(&Record::Verdict {
-            at: self.stamp(),
+            at,
+            wall,
             id: id.to_string(),
             verdict: verdict.clone(),
         })?;
@@ -145,7 +166,7 @@ impl Writer {
     /// The link to the backend went down, and why.
     pub fn link_lost(&mut self, reason: &str) -> io::Result<()> {
         self.append(&Record::LinkLost {
-            at: self.stamp(),
+            at: self.stamp().0,
             reason: reason.to_string(),
         })?;
         self.sync()
@@ -154,7 +175,7 @@ impl Writer {
     /// The link came back; the commands (ids) that waited meanwhile.
     pub fn link_back(&mut self, queued: &[String]) -> io::Result<()> {
         self.append(&Record::LinkBack {
-            at: self.stamp(),
+            at: self.stamp().0,
             queued: queued.to_vec(),
         })?;
         self.sync()
@@ -163,7 +184,7 @@ impl Writer {
     /// A command that waited `waited` undelivered and was not sent.
     pub fn expired(&mut self, id: &str, waited: SignedDuration, reason: &str) -> io::Result<()> {
         self.append(&Record::Expired {
-            at: self.stamp(),
+            at: self.stamp().0,
             id: id.to_string(),
             waited,
             reason: reason.to_string(),
@@ -174,7 +195,7 @@ impl Writer {
     /// A command sent `late` after it was given: it waited for the link.
     pub fn sent_late(&mut self, id: &str, late: SignedDuration) -> io::Result<()> {
         self.append(&Record::SentLate {
-            at: self.stamp(),
+            at: self.stamp().0,
             id: id.to_string(),
             late,
         })?;
@@ -202,14 +223,18 @@ impl Writer {
             header.unwrap_or_else(|| ("?".into(), "?".into(), "?".into()));
         self.close(reason)?;
         let dir = self.path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let clock = self.clock.clone();
         *self = Writer::create(&dir, &operator, &backend, &mode)?;
+        self.clock = clock;
         Ok(())
     }
 
     /// The last line of a window that ends in order.
     pub fn close(&mut self, reason: &str) -> io::Result<()> {
+        let (at, wall) = self.stamp();
         self.append(&Record::Closed {
-            at: self.stamp(),
+            at,
+            wall,
             reason: reason.to_string(),
         })?;
         self.sync()

@@ -160,6 +160,7 @@ fn a_command_recorded_just_before_a_crash_is_in_the_report() {
     text.truncate(text[..cut].rfind('\n').unwrap() + 1);
     let command = Record::Command {
         at: jiff::Timestamp::now(),
+        wall: None,
         command: Command::new(
             "c-9",
             "ops",
@@ -354,4 +355,66 @@ fn an_acknowledged_alert_is_in_the_journal_and_the_report_with_who() {
     ] {
         assert!(md.contains(needle), "missing {needle:?} in:\n{md}");
     }
+}
+
+/// A window on virtual time: the simulator's clock runs far from the wall
+/// clock's. Every stamp the journal writes is on the release's clock, the
+/// wall clock's only beside it, so commands sit among the events they answer.
+#[test]
+fn the_journal_stamps_its_records_with_the_release_clock_and_the_wall_clock_beside_it() {
+    use crate::backend::ReleaseClock;
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let scenario = scenario::parse(bundled::get("happy-canary").unwrap()).unwrap();
+    let origin: jiff::Timestamp = "2026-11-24T14:00:00Z".parse().unwrap();
+    let mut sim = Simulator::new(
+        scenario,
+        SimOptions {
+            origin: Some(origin),
+            ..SimOptions::default()
+        },
+    );
+    let mut writer = Writer::create(dir, "erin", "sim:happy-canary", "console").unwrap();
+    let events = sim.start();
+    let last = events.last().unwrap().at;
+    writer.events(&events).unwrap();
+    // Before the backend's clock is given, the events recorded set it.
+    writer
+        .command(&Command::new("c-1", "erin", Action::Advance))
+        .unwrap();
+    // Then the backend's own clock, four minutes on and standing.
+    let clock = ReleaseClock::default();
+    let later = origin + SignedDuration::from_mins(4);
+    clock.pace(later, std::time::Instant::now(), 0.0, None);
+    writer.keep_time(clock);
+    writer
+        .verdict("c-1", &Verdict::Refused(Refusal::when("not at a pause")))
+        .unwrap();
+    writer.close("quit").unwrap();
+    let text = std::fs::read_to_string(writer.path()).unwrap();
+    let records: Vec<Record> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let wall_now = jiff::Timestamp::now();
+    let mut stamped = 0;
+    for record in &records {
+        let (at, wall) = match record {
+            Record::Command { at, wall, .. }
+            | Record::Verdict { at, wall, .. }
+            | Record::Closed { at, wall, .. } => (*at, wall.unwrap()),
+            _ => continue,
+        };
+        stamped += 1;
+        assert!(at == last || at == later, "{record:?}");
+        assert!(
+            wall_now.duration_since(wall).abs() < SignedDuration::from_mins(1),
+            "{record:?}"
+        );
+    }
+    assert_eq!(stamped, 3);
+    let journal = journal::read(writer.path()).unwrap();
+    assert_eq!(journal.commands[0].0, last);
+    assert_eq!(journal.verdicts[0].at, later);
+    assert_eq!(journal.closed.unwrap().0, later);
 }

@@ -327,6 +327,8 @@ async fn drive(
     mut stop: oneshot::Receiver<String>,
 ) {
     let mut pending: HashMap<String, (Command, Vec<oneshot::Sender<Answer>>)> = HashMap::new();
+    // The journal's stamps are the release's time, as the backend keeps it.
+    journal.keep_time(backend.clock.clone());
     let reason = loop {
         tokio::select! {
             why = &mut stop => break why.unwrap_or_else(|_| "the server stopped".into()),

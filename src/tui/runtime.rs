@@ -41,6 +41,12 @@ pub async fn run(
     journal: Option<&mut Writer>,
     frame_cap: u32,
 ) -> io::Result<Ending> {
+    let mut journal = journal;
+    // One time base: the journal stamps what it writes with the release's
+    // clock, as the backend keeps it.
+    if let Some(writer) = journal.as_deref_mut() {
+        writer.keep_time(backend.clock.clone());
+    }
     let mut runtime = Runtime {
         terminal,
         app,
@@ -203,6 +209,7 @@ impl Runtime<'_> {
     /// Records what a backend said; a failure comes back as a message, so
     /// it is shown, never swallowed.
     fn record(&mut self, update: &Update) -> Option<Msg> {
+        self.backend.clock.hear(update);
         let writer = self.journal.as_deref_mut()?;
         let written = match update {
             Update::Events(events) => writer.events(events),

@@ -450,32 +450,38 @@ pub struct Checked {
 pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
     let file = read(text)?;
     let mut c = Checker::default();
+    let checked = check(file, &mut c);
+    c.finish(checked)
+}
+
+/// Checks a configuration file as written.
+fn check(file: ConfigFile, c: &mut Checker) -> Checked {
     if let Some(op) = &file.operator
         && op.value.trim().is_empty()
     {
         c.problem(&op.referenced, "the operator's name is empty");
     }
-    check_keys(&file.keys, &mut c);
-    check_limits(&file, &mut c);
+    check_keys(&file.keys, c);
+    check_limits(&file, c);
     if let Some(theme) = &file.theme {
-        check_theme(theme, &mut c);
+        check_theme(theme, c);
     }
     if let Some(backend) = &file.backend {
-        check_pipeline(&backend.pipeline, &mut c);
+        check_pipeline(&backend.pipeline, c);
     }
     let metrics = match file.backend.as_ref().and_then(|b| b.metrics.as_ref()) {
         Some(source) => {
             let MetricsSource::Prometheus(prometheus) = &source.value;
-            prometheus.check(&source.referenced, &mut c)
+            prometheus.check(&source.referenced, c)
         }
         None => None,
     };
-    let rules = file.rules.as_deref().map(|raw| convert_rules(raw, &mut c));
-    c.finish(Checked {
+    let rules = file.rules.as_deref().map(|raw| convert_rules(raw, c));
+    Checked {
         file,
         rules,
         metrics,
-    })
+    }
 }
 
 /// The file as written; an empty file (or one of comments only) is a
@@ -487,7 +493,11 @@ fn read(text: &str) -> Result<ConfigFile, Vec<Problem>> {
     }) {
         return Ok(ConfigFile::default());
     }
-    serde_saphyr::from_str(text).map_err(|e| vec![Problem::from_yaml(&e)])
+    crate::problem::read(text).map_err(|unread| {
+        unread.checked(|file, c| {
+            check(file, c);
+        })
+    })
 }
 
 /// The longest a console's command may be let wait undelivered.

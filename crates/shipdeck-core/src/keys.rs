@@ -53,6 +53,8 @@ pub enum UiAction {
     Filter,
     Follow,
     Level,
+    NextMoment,
+    PrevMoment,
 }
 
 impl UiAction {
@@ -82,6 +84,11 @@ impl UiAction {
             UiAction::Filter => ("filter logs by regex (Esc clears)", &["/"]),
             UiAction::Follow => ("follow logs on / off", &["f"]),
             UiAction::Level => ("cycle the minimum log level", &["l"]),
+            UiAction::NextMoment => (
+                "replay: the next moment (a command, gate, alert, stage)",
+                &["]"],
+            ),
+            UiAction::PrevMoment => ("replay: the previous moment", &["["]),
         }
     }
 

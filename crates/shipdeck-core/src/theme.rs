@@ -202,9 +202,19 @@ pub struct Checked {
 
 /// Parses and checks a theme file's text.
 pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
-    let theme: ThemeFile =
-        serde_saphyr::from_str(text).map_err(|e| vec![Problem::from_yaml(&e)])?;
+    let theme: ThemeFile = crate::problem::read(text).map_err(|unread| {
+        unread.checked(|theme, c| {
+            check(theme, c);
+        })
+    })?;
     let mut c = Checker::default();
+    let checked = check(theme, &mut c);
+    c.finish(checked)
+}
+
+/// Checks a theme file as written: each style names a slot, each colour is
+/// one.
+fn check(theme: ThemeFile, c: &mut Checker) -> Checked {
     let mut styles = BTreeMap::new();
     for (name, style) in &theme.styles {
         let slot = name.parse::<Slot>();
@@ -237,11 +247,11 @@ pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
             styles.insert(slot, spec);
         }
     }
-    c.finish(Checked {
+    Checked {
         name: theme.name,
         description: theme.description,
         styles,
-    })
+    }
 }
 
 #[cfg(test)]

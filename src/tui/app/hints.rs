@@ -48,6 +48,10 @@ impl App {
             return vec![
                 ("Space".into(), "pause/play"),
                 ("← →".into(), "a minute back/on"),
+                (
+                    format!("{} {}", k(UiAction::PrevMoment), k(UiAction::NextMoment)),
+                    "moment back/on",
+                ),
                 (k(UiAction::NextPane), "pane"),
                 (k(UiAction::Filter), "filter"),
                 (k(UiAction::Help), "help"),

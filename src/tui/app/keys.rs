@@ -2,7 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, Effect, Mode, Pane, Replay, SEEK_STEP, Tone, content, text_area};
+use super::{App, Effect, Mode, Pane, SEEK_STEP, Tone, content, text_area};
 use crate::backend::ReplayControl;
 use crate::engine::{Permit, Refusal, Target};
 use crate::model::{Action, Status};
@@ -24,18 +24,24 @@ impl App {
             self.mode = next;
             return effects;
         }
-        if let Some(replay) = self.replay {
+        if let Some(replay) = &mut self.replay {
+            let seek = |by| vec![Effect::Replay(ReplayControl::Seek(by))];
             match key.code {
                 KeyCode::Char(' ') => {
-                    self.replay = Some(Replay {
-                        paused: !replay.paused,
-                    });
-                    let state = if replay.paused { "playing" } else { "paused" };
+                    replay.paused = !replay.paused;
+                    replay.stepped = None;
+                    let state = if replay.paused { "paused" } else { "playing" };
                     self.say(Tone::Info, format!("replay {state}"));
                     return vec![Effect::Replay(ReplayControl::Toggle)];
                 }
-                KeyCode::Left => return vec![Effect::Replay(ReplayControl::Seek(-SEEK_STEP))],
-                KeyCode::Right => return vec![Effect::Replay(ReplayControl::Seek(SEEK_STEP))],
+                KeyCode::Left => {
+                    replay.stepped = None;
+                    return seek(-SEEK_STEP);
+                }
+                KeyCode::Right => {
+                    replay.stepped = None;
+                    return seek(SEEK_STEP);
+                }
                 _ => {}
             }
         }
@@ -127,7 +133,51 @@ impl App {
                 self.on_log_action(action);
                 Vec::new()
             }
+            UiAction::NextMoment => self.step_moment(true),
+            UiAction::PrevMoment => self.step_moment(false),
         }
+    }
+
+    /// `]` and `[` in a replay: to the next (or previous) moment of the
+    /// window's timeline, held there, paused, with what happened then in
+    /// the status line.
+    fn step_moment(&mut self, forward: bool) -> Vec<Effect> {
+        let here = self.now.max(self.release.last_at());
+        let Some(replay) = &mut self.replay else {
+            let keys = format!(
+                "{} and {}",
+                self.keymap.hint(UiAction::PrevMoment),
+                self.keymap.hint(UiAction::NextMoment)
+            );
+            self.say(
+                Tone::Info,
+                format!("{keys} step between the moments of a recorded window (shipdeck replay)"),
+            );
+            return Vec::new();
+        };
+        let here = replay.stepped.or(here);
+        let times = replay.moments.iter().map(|(at, _)| *at);
+        let target = if forward {
+            times.clone().find(|at| Some(*at) > here)
+        } else {
+            times.rev().find(|at| here.is_some_and(|h| *at < h))
+        };
+        let Some(at) = target else {
+            let which = if forward { "later" } else { "earlier" };
+            self.say(Tone::Info, format!("no {which} moment in this recording"));
+            return Vec::new();
+        };
+        replay.paused = true;
+        replay.stepped = Some(at);
+        let told: Vec<&str> = replay
+            .moments
+            .iter()
+            .filter(|(when, _)| *when == at)
+            .map(|(_, what)| what.as_str())
+            .collect();
+        let text = format!("{} · {} (paused)", at.strftime("%H:%M:%S"), told.join("; "));
+        self.say(Tone::Info, crate::model::text::clean(&text).into_owned());
+        vec![Effect::Replay(ReplayControl::Step(at))]
     }
 
     /// Moving, paging and jumping: the log pane scrolls, the others move

@@ -226,9 +226,24 @@ pub enum Effect {
 }
 
 /// A recorded window being played back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Replay {
     pub paused: bool,
+    /// The window's timeline (the report's: commands, gates, alerts,
+    /// stages …), in order: what `[` and `]` step between.
+    pub moments: Vec<(Timestamp, String)>,
+    /// The moment last stepped to, while the replay holds there.
+    pub(crate) stepped: Option<Timestamp>,
+}
+
+impl Replay {
+    /// A replay that steps between `moments` (in order of time).
+    pub fn new(moments: Vec<(Timestamp, String)>) -> Replay {
+        Replay {
+            moments,
+            ..Replay::default()
+        }
+    }
 }
 
 /// How far ← and → move a replay, in seconds of the window's time.

@@ -651,12 +651,12 @@ fn a_backend_that_goes_away_is_shown_and_pending_commands_are_not_forgotten() {
 #[test]
 fn a_replay_takes_space_and_arrows_and_refuses_every_change() {
     let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
-    app.replay = Some(Replay { paused: false });
+    app.replay = Some(Replay::default());
     assert_eq!(
         press(&mut app, KeyCode::Char(' ')),
         vec![Effect::Replay(ReplayControl::Toggle)]
     );
-    assert_eq!(app.replay, Some(Replay { paused: true }));
+    assert!(app.replay.as_ref().is_some_and(|r| r.paused));
     assert_eq!(
         press(&mut app, KeyCode::Left),
         vec![Effect::Replay(ReplayControl::Seek(-SEEK_STEP))]
@@ -1035,4 +1035,140 @@ fn a_ticked_item_hands_the_cursor_to_the_next_thing_waiting_on_me() {
     let (_, events) = sim.submit(command.clone());
     feed(&mut app, Update::Events(events));
     assert_eq!(app.cursor, Some(item("review")), "on to the next one");
+}
+
+/// A recorded window as the replay backend plays it to the app: a step
+/// goes to its moment (from the first event again when it lies behind),
+/// then the clock, then whether the recording has more.
+fn play_step(app: &mut App, events: &[crate::model::Event], effects: &[Effect]) {
+    let Some(Effect::Replay(ReplayControl::Step(at))) = effects.first() else {
+        panic!("a step: {effects:?}");
+    };
+    let upto = events.partition_point(|e| e.at <= *at);
+    let had = events.partition_point(|e| Some(e.at) <= app.release.last_at());
+    let from = if upto < had {
+        feed(app, Update::Reset);
+        0
+    } else {
+        had
+    };
+    feed(app, Update::Events(events[from..upto].to_vec()));
+    feed(app, Update::Clock(*at));
+    let end = if upto == events.len() {
+        Connection::Ended
+    } else {
+        Connection::Live
+    };
+    feed(app, Update::Connection(end));
+}
+
+fn header(app: &mut App) -> String {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let _ = app.update(Msg::Resize {
+        width: 160,
+        height: 45,
+    });
+    let mut terminal = Terminal::new(TestBackend::new(160, 45)).unwrap();
+    terminal
+        .draw(|f| crate::tui::views::render(app, f))
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    screen.lines().take(2).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn in_a_replay_brackets_step_between_the_moments_of_the_timeline_and_hold_there() {
+    use crate::journal::{Journal, report};
+    let scenario =
+        crate::sim::scenario::parse(crate::sim::bundled::get("canary-regression").unwrap())
+            .unwrap();
+    let options = crate::sim::SimOptions {
+        autopilot: true,
+        ..Default::default()
+    };
+    let mut sim = Simulator::new(scenario, options);
+    let events = crate::sim::run_to_end(&mut sim, SignedDuration::from_hours(24));
+    let journal = Journal {
+        events: events.clone(),
+        ..Journal::default()
+    };
+    let timeline = report::build(&journal, Vec::new()).timeline;
+    let moments: Vec<_> = timeline.iter().map(|m| (m.at, m.what.clone())).collect();
+    let mut app = App::new(
+        "dave",
+        "journal ×10",
+        KeyMap::default(),
+        Theme::default_theme(false),
+        crate::model::DEFAULT_LOG_CAPACITY,
+        "replay",
+    );
+    app.replay = Some(Replay::new(moments.clone()));
+    feed(&mut app, Update::Connection(Connection::Live));
+    feed(&mut app, Update::Events(events[..1].to_vec()));
+    let top = header(&mut app);
+    assert!(top.contains("▶ journal ×10 replaying"), "{top}");
+
+    // Forward, moment by moment: each is where the replay stands, paused,
+    // and the status line says what happened then.
+    let mut times: Vec<_> = moments.iter().map(|m| m.0).collect();
+    times.dedup();
+    for (n, at) in times.iter().enumerate().skip(1).take(6) {
+        let effects = press(&mut app, KeyCode::Char(']'));
+        assert_eq!(
+            effects,
+            vec![Effect::Replay(ReplayControl::Step(*at))],
+            "moment {n}"
+        );
+        play_step(&mut app, &events, &effects);
+        let (tone, text) = status(&app);
+        assert_eq!(tone, Tone::Info);
+        let what = &moments.iter().find(|m| m.0 == *at).unwrap().1;
+        assert!(
+            text.starts_with(&at.strftime("%H:%M:%S").to_string()) && text.contains(what.as_str()),
+            "{text}"
+        );
+        let top = header(&mut app);
+        assert!(
+            top.contains("⏸ journal ×10 paused") && top.contains("REPLAY · PAUSED"),
+            "{top}"
+        );
+        assert!(
+            top.contains(&format!("now {}", at.strftime("%H:%M:%S"))),
+            "{top}"
+        );
+    }
+    // And back: the moment before, the release as it stood then.
+    let before = times[5];
+    let effects = press(&mut app, KeyCode::Char('['));
+    assert_eq!(effects, vec![Effect::Replay(ReplayControl::Step(before))]);
+    play_step(&mut app, &events, &effects);
+    assert_eq!(app.release.last_at(), Some(before));
+
+    // To the last moment: the rollback's end, the release finished; the
+    // header says the recording ended, not that anything was lost or live.
+    let last = *times.last().unwrap();
+    while app.release.last_at() < Some(last) {
+        let effects = press(&mut app, KeyCode::Char(']'));
+        play_step(&mut app, &events, &effects);
+    }
+    let top = header(&mut app);
+    assert!(top.contains("■ journal ×10 end of recording"), "{top}");
+    assert!(!top.contains("lost") && !top.contains("live"), "{top}");
+    assert!(top.contains("ROLLED BACK"), "{top}");
+    assert!(press(&mut app, KeyCode::Char(']')).is_empty());
+    assert_eq!(status(&app).1, "no later moment in this recording");
+}
+
+#[test]
+fn a_finished_release_is_not_live_and_brackets_outside_a_replay_say_what_they_are_for() {
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.status().is_final());
+    let top = header(&mut app);
+    assert!(top.contains("■ sim:happy-canary finished"), "{top}");
+    assert!(!top.contains("live"), "{top}");
+    assert!(press(&mut app, KeyCode::Char(']')).is_empty());
+    assert_eq!(
+        status(&app).1,
+        "[ and ] step between the moments of a recorded window (shipdeck replay)"
+    );
 }

@@ -79,14 +79,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 /// Whether the backend is live, as a dot and words; a metrics source in
-/// trouble is said beside it (live is the pipeline).
+/// trouble is said beside it (live is the pipeline). A finished release is
+/// not live, and a replay says whether it plays, holds or has ended.
 fn connection(app: &App) -> (&'static str, String) {
     let release = &app.release;
-    let (dot, connection) = match &app.connection {
-        Connection::Live if app.replay.is_some() => ("▶", "replaying".to_string()),
-        Connection::Live => ("●", "live".to_string()),
-        Connection::Connecting => ("◌", "connecting".to_string()),
-        Connection::Lost(why) => ("✗", format!("lost: {why}")),
+    let finished = release.status().is_final();
+    let (dot, connection) = match (&app.connection, &app.replay) {
+        (Connection::Ended, Some(_)) => ("■", "end of recording".to_string()),
+        (Connection::Ended, None) => ("■", "ended".to_string()),
+        (Connection::Live, Some(replay)) if replay.paused => ("⏸", "paused".to_string()),
+        (Connection::Live, Some(_)) => ("▶", "replaying".to_string()),
+        (Connection::Live, None) if finished => ("■", "finished".to_string()),
+        (Connection::Live, None) => ("●", "live".to_string()),
+        (Connection::Connecting, _) => ("◌", "connecting".to_string()),
+        (Connection::Lost(why), _) => ("✗", format!("lost: {why}")),
     };
     let connection = match release.metrics_source() {
         Some(said) if !release.status().is_final() && said.level == Level::Error => {
@@ -203,7 +209,7 @@ fn standing<'a>(app: &App, plan: &ReleasePlan) -> Line<'a> {
     let (state_text, state_style) = state(app);
     let mut spans = Vec::new();
     // A replay says so first, loudly: nothing on this screen is live.
-    if let Some(replay) = app.replay {
+    if let Some(replay) = &app.replay {
         let marker = if replay.paused {
             " REPLAY · PAUSED "
         } else {
@@ -241,7 +247,7 @@ fn standing<'a>(app: &App, plan: &ReleasePlan) -> Line<'a> {
         spans.push(Span::raw(" "));
     }
     // Cut off from the backend, the state is only what was last heard.
-    let mut state_text = match (&app.connection, app.replay) {
+    let mut state_text = match (&app.connection, &app.replay) {
         (Connection::Lost(_), None) => format!("LAST HEARD: {state_text}"),
         _ => state_text,
     };

@@ -24,6 +24,8 @@ pub enum Record {
     /// The first line: who opened the window, where, with what.
     Window {
         version: u32,
+        /// The wall clock's time the file was opened; every other stamp is
+        /// the release's time.
         opened_at: Timestamp,
         operator: String,
         backend: String,
@@ -35,12 +37,18 @@ pub enum Record {
     },
     /// An operator's command, recorded before it is sent.
     Command {
+        /// The release's time (the backend's clock), as the events'.
         at: Timestamp,
+        /// The wall clock's time, for the audit (absent in older journals).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall: Option<Timestamp>,
         command: Command,
     },
     /// The backend's answer to a command.
     Verdict {
         at: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall: Option<Timestamp>,
         id: String,
         #[serde(flatten)]
         verdict: Verdict,
@@ -74,6 +82,8 @@ pub enum Record {
     /// The last line of a window that ended in order.
     Closed {
         at: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall: Option<Timestamp>,
         reason: String,
     },
 }
@@ -193,8 +203,10 @@ impl Journal {
         match record {
             Record::Window { .. } => self.window = Some(record),
             Record::Event { event } => self.events.push(event),
-            Record::Command { at, command } => self.commands.push((at, command)),
-            Record::Verdict { at, id, verdict } => self.verdicts.push(Answer { at, id, verdict }),
+            Record::Command { at, command, .. } => self.commands.push((at, command)),
+            Record::Verdict {
+                at, id, verdict, ..
+            } => self.verdicts.push(Answer { at, id, verdict }),
             Record::LinkLost { at, reason } => {
                 if self.outages.last().is_none_or(|o| o.back.is_some()) {
                     self.outages.push(Outage {
@@ -226,7 +238,7 @@ impl Journal {
                 id,
                 delivery: Delivery::Late(late),
             }),
-            Record::Closed { at, reason } => self.closed = Some((at, reason)),
+            Record::Closed { at, reason, .. } => self.closed = Some((at, reason)),
         }
     }
 
@@ -301,6 +313,7 @@ mod tests {
         ] {
             let record = Record::Verdict {
                 at: Timestamp::UNIX_EPOCH,
+                wall: None,
                 id: "c-1".into(),
                 verdict: verdict.clone(),
             };
@@ -309,6 +322,7 @@ mod tests {
         }
         let line = serde_json::to_string(&Record::Verdict {
             at: Timestamp::UNIX_EPOCH,
+            wall: None,
             id: "c-2".into(),
             verdict: Verdict::Refused(Refusal::who("not an approver")),
         })

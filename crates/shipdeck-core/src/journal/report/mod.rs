@@ -558,10 +558,12 @@ mod tests {
             },
             Record::Command {
                 at: at(12),
+                wall: None,
                 command: sign,
             },
             Record::Command {
                 at: at(20),
+                wall: None,
                 command: rollback,
             },
             Record::Expired {
@@ -581,6 +583,7 @@ mod tests {
             },
             Record::Verdict {
                 at: at(82),
+                wall: None,
                 id: "c-2".into(),
                 verdict: Verdict::Accepted { note: None },
             },

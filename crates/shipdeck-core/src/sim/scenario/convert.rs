@@ -27,7 +27,7 @@ impl Checker {
 
     /// Reports a reference to a checklist, gate or stage nothing defines.
     fn undefined(&mut self, id: &S<String>, what: &str) {
-        self.problem(
+        self.whole_file(
             &id.referenced,
             format!("no {what} \"{}\" is defined", id.value),
         );
@@ -267,7 +267,7 @@ fn convert_checklists(raw: &[RawChecklist], c: &mut Checker) -> Vec<ChecklistPla
 /// One checklist; an item without an id takes one from its text.
 fn convert_checklist(list: &RawChecklist, c: &mut Checker) -> ChecklistPlan {
     if list.items.is_empty() {
-        c.problem(
+        c.whole_file(
             &list.id.referenced,
             format!("checklist \"{}\" has no items", list.id.value),
         );
@@ -369,12 +369,12 @@ fn check_enough_approvers(plan: &GatePlan, deployer: &str, at: &Location, c: &mu
             ),
             _ => String::new(),
         };
-        c.problem(
+        c.whole_file(
             at,
             format!("nobody is allowed to approve gate \"{}\"{why}", plan.id),
         );
     } else if (distinct.len() as u32) < plan.required {
-        c.problem(
+        c.whole_file(
             at,
             format!(
                 "gate \"{}\" needs {} sign-offs but only {} may approve it ({})",
@@ -418,7 +418,7 @@ fn convert_stages(
             check_used_once(gate, "gate", defined, &mut used_gates, c);
         }
         if stage.kind == StageKind::Approval && stage.gate.is_none() {
-            c.problem(
+            c.whole_file(
                 &stage.id.referenced,
                 format!("approval stage \"{id}\" names no gate"),
             );
@@ -450,7 +450,7 @@ fn convert_stages(
     if raw.is_empty() {
         c.problem(&Location::UNKNOWN, "a scenario needs at least one stage");
     } else if rollouts == 0 {
-        c.problem(
+        c.whole_file(
             &raw[0].id.referenced,
             "no stage has kind: rollout, so the strategy would never run",
         );
@@ -509,7 +509,7 @@ fn check_gates_used(raw: &[RawGate], stages: &[StagePlan], c: &mut Checker) {
             .iter()
             .any(|s| s.gate.as_deref() == Some(gate.id.value.as_str()))
         {
-            c.problem(
+            c.whole_file(
                 &gate.id.referenced,
                 format!("gate \"{}\" is not used by any stage", gate.id.value),
             );
@@ -578,7 +578,7 @@ fn convert_trigger(when: &RawWhen, at: &Location, defined: &Defined, c: &mut Che
         (None, None, Some(step)) => {
             let n = step.value;
             if n < 1 || n as usize > defined.steps {
-                c.problem(
+                c.whole_file(
                     &step.referenced,
                     format!(
                         "step {n} does not exist: the rollout has steps 1 to {}",
@@ -592,7 +592,7 @@ fn convert_trigger(when: &RawWhen, at: &Location, defined: &Defined, c: &mut Che
             }
         }
         _ => {
-            c.problem(at, "`when` takes exactly one of `at`, `stage` or `step`");
+            c.whole_file(at, "`when` takes exactly one of `at`, `stage` or `step`");
             Trigger::Elapsed(SignedDuration::ZERO)
         }
     }
@@ -645,7 +645,7 @@ fn convert_action(actor: &RawActor, defined: &Defined, c: &mut Checker) -> Optio
         },
         ActorDo::Reject => {
             if actor.comment.as_deref().is_none_or(|r| r.trim().is_empty()) {
-                c.problem(
+                c.whole_file(
                     &actor.action.referenced,
                     "a rejection needs a `comment` giving the reason",
                 );
@@ -671,7 +671,7 @@ fn convert_action(actor: &RawActor, defined: &Defined, c: &mut Checker) -> Optio
 /// `do: check`: a list and an item of it, or nothing to do.
 fn convert_check(actor: &RawActor, defined: &Defined, c: &mut Checker) -> Option<Action> {
     let (Some(list), Some(item)) = (&actor.list, &actor.item) else {
-        c.problem(
+        c.whole_file(
             &actor.action.referenced,
             "`do: check` needs `list` and `item`",
         );
@@ -679,7 +679,7 @@ fn convert_check(actor: &RawActor, defined: &Defined, c: &mut Checker) -> Option
     };
     match defined.checklist(&list.value) {
         None => c.undefined(list, "checklist"),
-        Some(plan) if !plan.items.iter().any(|i| i.id == item.value) => c.problem(
+        Some(plan) if !plan.items.iter().any(|i| i.id == item.value) => c.whole_file(
             &item.referenced,
             format!(
                 "checklist \"{}\" has no item \"{}\"",
@@ -700,7 +700,7 @@ fn convert_strategy(raw: &RawStrategy, c: &mut Checker) -> Strategy {
             && last.value != 100
             && (0..=100).contains(&last.value)
         {
-            c.problem(
+            c.whole_file(
                 &last.referenced,
                 format!("the last {what} is {}%, so the new version never takes all traffic; end with 100", last.value),
             );

@@ -126,8 +126,11 @@ impl Scenario {
 
 /// Parses and checks a scenario file's text.
 pub fn parse(text: &str) -> Result<Scenario, Vec<Problem>> {
-    let raw: raw::RawScenario =
-        serde_saphyr::from_str(text).map_err(|e| vec![Problem::from_yaml(&e)])?;
+    let raw: raw::RawScenario = crate::problem::read(text).map_err(|unread| {
+        unread.checked(|raw, checker| {
+            convert::convert(raw, checker);
+        })
+    })?;
     let mut checker = Checker::default();
     let scenario = convert::convert(raw, &mut checker);
     checker.finish(scenario)
