@@ -52,6 +52,7 @@ pub enum UiAction {
     Filter,
     Follow,
     Level,
+    ReadLine,
 }
 
 impl UiAction {
@@ -80,6 +81,10 @@ impl UiAction {
             UiAction::Filter => ("filter logs by regex (Esc clears)", &["/"]),
             UiAction::Follow => ("follow logs on / off", &["f"]),
             UiAction::Level => ("cycle the minimum log level", &["l"]),
+            UiAction::ReadLine => (
+                "read the newest or marked log line whole, wrapped",
+                &["enter"],
+            ),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The keys that do something now, for the status bar.
 
-use super::{App, Mode, Row};
+use super::{App, Mode, Pane, Row};
 use crate::model::{Action, Status};
 use crate::tui::keymap::UiAction;
 
@@ -22,25 +22,52 @@ impl App {
                 return vec![("Enter".into(), "apply"), ("Esc".into(), "cancel")];
             }
             Mode::Refusal { .. } => return vec![("Esc".into(), "close")],
+            Mode::ReadLine { .. } => return self.read_line_hints(),
             Mode::SignOff { .. } | Mode::Reject { .. } | Mode::RollbackReason { .. } => {
                 return vec![("Ctrl+S".into(), "submit"), ("Esc".into(), "cancel")];
             }
         }
         if self.replay.is_some() {
-            return vec![
+            let mut hints = vec![
                 ("Space".into(), "pause/play"),
                 ("← →".into(), "a minute back/on"),
                 (k(UiAction::NextPane), "pane"),
                 (k(UiAction::Filter), "filter"),
-                (k(UiAction::Help), "help"),
-                (k(UiAction::Quit), "quit"),
             ];
+            hints.extend(self.read_line_hint());
+            hints.push((k(UiAction::Help), "help"));
+            hints.push((k(UiAction::Quit), "quit"));
+            return hints;
         }
         let mut hints = self.command_hints();
         hints.push((k(UiAction::NextPane), "pane"));
         hints.push((k(UiAction::Filter), "filter"));
+        hints.extend(self.read_line_hint());
         hints.push((k(UiAction::Help), "help"));
         hints.push((k(UiAction::Quit), "quit"));
+        hints
+    }
+
+    /// The key that opens a log line whole, while the log pane has focus.
+    fn read_line_hint(&self) -> Option<(String, &'static str)> {
+        (self.focus == Pane::Logs).then(|| (self.keymap.hint(UiAction::ReadLine), "read line"))
+    }
+
+    /// In the box a log line is read in: scrolling, closing, and the
+    /// rollback, which works from it too.
+    fn read_line_hints(&self) -> Vec<(String, &'static str)> {
+        let k = |a| self.keymap.hint(a);
+        let mut hints = vec![
+            (
+                format!("{}/{}", k(UiAction::Up), k(UiAction::Down)),
+                "scroll",
+            ),
+            ("Esc".into(), "close"),
+        ];
+        let status = self.release.status();
+        if self.replay.is_none() && status.in_flight() && status != Status::RollingBack {
+            hints.push((k(UiAction::Rollback), "roll back"));
+        }
         hints
     }
 
