@@ -469,7 +469,7 @@ impl Release {
                     at,
                     level: *level,
                     source: source.as_str().into(),
-                    stage: stage.clone(),
+                    stage: stage.as_deref().map(Into::into),
                     message: message.clone(),
                 };
                 if source == super::METRICS_SOURCE {
