@@ -515,7 +515,7 @@ impl Settings {
     fn describe_limits(&self, rows: &mut Rows) {
         rows.add(
             "log_ring",
-            format!("{} lines", self.log_ring.value),
+            format!("{} lines a source", self.log_ring.value),
             &self.log_ring.source,
         );
         rows.add(

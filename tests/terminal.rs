@@ -7,6 +7,7 @@ mod common;
 
 use common::terminal::{Input, Signal, key};
 use common::{Console, Server, scratch, shipdeck};
+use std::time::Duration;
 
 #[test]
 fn q_quits_and_leaves_the_terminal_as_it_found_it() {
@@ -586,4 +587,76 @@ fn a_window_keeps_one_time_base_live_in_the_journal_the_report_and_the_replay() 
     );
     replay.keys("q");
     replay.ends_restored(0);
+}
+
+/// The log pane's title's counts: lines kept that pass, lines received.
+fn counts(screen: &str) -> (u64, u64) {
+    let title = screen.lines().find(|row| row.contains(" Logs · "));
+    let counts = title
+        .and_then(|t| t.split(" · ").find(|part| part.contains(" lines")))
+        .and_then(|part| part.split_whitespace().next())
+        .and_then(|n| n.split_once('/'));
+    counts.map_or((0, 0), |(kept, total)| {
+        (kept.parse().unwrap_or(0), total.parse().unwrap_or(0))
+    })
+}
+
+/// The rows of the log pane as the terminal shows them, below its title.
+fn log_pane(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .skip_while(|row| !row.contains(" Logs · "))
+        .skip(1)
+        .take_while(|row| !row.contains('╰') && !row.contains('┗'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_flood_of_logs_leaves_the_pipeline_findable_and_a_held_view_still() {
+    let home = scratch();
+    let mut console = Console::open(
+        home.path(),
+        (160, 45),
+        &[
+            "--log-ring",
+            "2000",
+            "--logs-cmd",
+            "sh -c 'i=0; while :; do i=$((i+1)); echo \"flood $i\"; done'",
+        ],
+        &[],
+    );
+    console.wait_for("flood ");
+    // Until the flood has filled its ring and dropped lines.
+    let dropped = console.pty.wait_until(Duration::from_secs(20), |s| {
+        let (kept, total) = counts(&s.contents());
+        total > kept + 10_000
+    });
+    assert!(dropped.is_some(), "{}", console.screen());
+    console.keys("/");
+    console.keys("src:build");
+    console.keys("\r");
+    let screen = console.wait_for("logs filtered by \"src:build\"");
+    let pane = log_pane(&screen);
+    assert!(
+        pane.iter()
+            .any(|row| row.contains("checking out checkout-api")),
+        "{screen}"
+    );
+    assert!(pane.iter().all(|row| !row.contains("flood ")), "{screen}");
+    // Held (f off), the pane keeps its lines while the flood goes on.
+    console.keys(key::ESCAPE);
+    console.wait_gone("/src:build");
+    console.keys("f");
+    let held = log_pane(&console.wait_for("held, "));
+    assert!(held.iter().any(|row| row.contains("flood ")), "{held:#?}");
+    console.pty.pump(Duration::from_millis(500));
+    assert_eq!(log_pane(&console.screen()), held);
+    // Its bottom line, whole, in a box.
+    console.keys("\r");
+    console.wait_for("Log line");
+    console.keys(key::ESCAPE);
+    console.wait_gone("Log line");
+    console.keys("q");
+    console.ends_restored(0);
 }

@@ -60,7 +60,8 @@ pub struct ConsoleArgs {
     #[arg(long, value_name = "COMMAND")]
     pub logs_cmd: Vec<String>,
 
-    /// Log lines kept in memory [default: 100000].
+    /// Log lines kept in memory for each source: the release's own lines,
+    /// and each --logs or --logs-cmd [default: 100000].
     #[arg(long, value_name = "LINES", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub log_ring: Option<u64>,
 

@@ -33,7 +33,8 @@ pub struct ConfigFile {
     /// Key rebindings: action name → key (`a`, `R`, `ctrl+s`, `space`, `f1`).
     #[serde(default)]
     pub keys: BTreeMap<String, S<String>>,
-    /// Log lines kept in memory.
+    /// Log lines kept in memory for each source (the release's own, and
+    /// each log source of the console's).
     #[serde(default)]
     pub log_ring: Option<S<u64>>,
     /// The most frames drawn per second for data-driven redraws.

@@ -55,6 +55,7 @@ pub enum UiAction {
     Level,
     NextMoment,
     PrevMoment,
+    ReadLine,
 }
 
 impl UiAction {
@@ -89,6 +90,10 @@ impl UiAction {
                 &["]"],
             ),
             UiAction::PrevMoment => ("replay: the previous moment", &["["]),
+            UiAction::ReadLine => (
+                "read the newest or marked log line whole, wrapped",
+                &["enter"],
+            ),
         }
     }
 

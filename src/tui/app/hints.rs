@@ -1,6 +1,6 @@
 //! The keys that do something now, for the status bar.
 
-use super::{App, Mode, Row};
+use super::{App, Mode, Pane, Row};
 use crate::model::{Action, Status};
 use crate::tui::keymap::UiAction;
 
@@ -37,6 +37,7 @@ impl App {
                 return boxed(vec![("Enter".into(), "apply"), ("Esc".into(), "cancel")]);
             }
             Mode::Refusal { .. } => return boxed(vec![("Esc".into(), "close")]),
+            Mode::ReadLine { .. } => return boxed(self.read_line_hints()),
             Mode::SignOff { .. } | Mode::Reject { .. } => {
                 return boxed(vec![("Ctrl+S".into(), "submit"), ("Esc".into(), "cancel")]);
             }
@@ -45,7 +46,7 @@ impl App {
             }
         }
         if self.replay.is_some() {
-            return vec![
+            let mut hints = vec![
                 ("Space".into(), "pause/play"),
                 ("← →".into(), "a minute back/on"),
                 (
@@ -54,13 +55,16 @@ impl App {
                 ),
                 (k(UiAction::NextPane), "pane"),
                 (k(UiAction::Filter), "filter"),
-                (k(UiAction::Help), "help"),
-                (k(UiAction::Quit), "quit"),
             ];
+            hints.extend(self.read_line_hint());
+            hints.push((k(UiAction::Help), "help"));
+            hints.push((k(UiAction::Quit), "quit"));
+            return hints;
         }
         let mut hints = self.command_hints();
         hints.push((k(UiAction::NextPane), "pane"));
         hints.push((k(UiAction::Filter), "filter"));
+        hints.extend(self.read_line_hint());
         hints.push((k(UiAction::Help), "help"));
         hints.push((k(UiAction::Quit), "quit"));
         hints
@@ -81,6 +85,24 @@ impl App {
         } else {
             "stop"
         }
+    }
+
+    /// The key that opens a log line whole, while the log pane has focus.
+    fn read_line_hint(&self) -> Option<(String, &'static str)> {
+        (self.focus == Pane::Logs).then(|| (self.keymap.hint(UiAction::ReadLine), "read line"))
+    }
+
+    /// In the box a log line is read in: scrolling, closing, and the
+    /// rollback, which works from it too.
+    fn read_line_hints(&self) -> Vec<(String, &'static str)> {
+        let k = |a| self.keymap.hint(a);
+        vec![
+            (
+                format!("{}/{}", k(UiAction::Up), k(UiAction::Down)),
+                "scroll",
+            ),
+            ("Esc".into(), "close"),
+        ]
     }
 
     /// A command's key is offered only when the policy would take it now.

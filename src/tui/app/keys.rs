@@ -5,8 +5,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::{App, Effect, Mode, Pane, SEEK_STEP, Tone, content, text_area};
 use crate::backend::ReplayControl;
 use crate::engine::{Permit, Refusal, Target};
-use crate::model::{Action, Status};
+use crate::model::text::clean;
+use crate::model::{Action, LogLine, Status};
 use crate::tui::keymap::UiAction;
+use crate::tui::layout;
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -129,7 +131,7 @@ impl App {
             UiAction::Reject => self.open_signing(false),
             UiAction::Rollback => self.roll_back(),
             UiAction::Tick => self.tick(),
-            UiAction::Filter | UiAction::Follow | UiAction::Level => {
+            UiAction::Filter | UiAction::Follow | UiAction::Level | UiAction::ReadLine => {
                 self.on_log_action(action);
                 Vec::new()
             }
@@ -189,13 +191,13 @@ impl App {
         match action {
             UiAction::Up | UiAction::PageUp if logs => {
                 let by = if action == UiAction::Up { 1 } else { page };
-                self.logs.scroll_up(by, page);
+                self.logs.scroll_up(by, self.release.logs(), page);
             }
             UiAction::Down | UiAction::PageDown if logs => {
-                self.logs
-                    .scroll_down(if action == UiAction::Down { 1 } else { page });
+                let by = if action == UiAction::Down { 1 } else { page };
+                self.logs.scroll_down(by, self.release.logs(), page);
             }
-            UiAction::Top if logs => self.logs.top(page),
+            UiAction::Top if logs => self.logs.top(self.release.logs(), page),
             UiAction::Bottom if logs => {
                 self.logs.follow_end();
                 self.say(Tone::Info, "following logs again");
@@ -339,10 +341,19 @@ impl App {
                 };
             }
             UiAction::Follow => {
-                self.logs.toggle_follow();
+                self.logs.toggle_follow(self.release.logs(), self.log_page);
                 let state = if self.logs.follow { "on" } else { "off" };
                 self.say(Tone::Info, format!("follow logs {state}"));
             }
+            UiAction::ReadLine => match self.logs.current(self.release.logs()) {
+                Some(line) => {
+                    self.mode = Mode::ReadLine {
+                        line: line.clone(),
+                        scroll: 0,
+                    }
+                }
+                None => self.say(Tone::Info, "no log line to read yet"),
+            },
             _ => {
                 self.logs.cycle_level(self.release.logs());
                 self.say(
@@ -373,6 +384,7 @@ impl App {
                 };
                 (next, Vec::new())
             }
+            Mode::ReadLine { line, scroll } => self.on_read_line_key(line, scroll, key),
             Mode::Refusal { .. } if closes => (Mode::Normal, Vec::new()),
             Mode::Refusal { .. } => self.past_refusal(mode, key),
             Mode::ConfirmPromote => {
@@ -444,6 +456,43 @@ impl App {
             }
             _ => (mode, Vec::new()),
         }
+    }
+
+    /// A key in the box a log line is read in: it scrolls the line, or
+    /// closes the box; any other key closes it and does what it does on the
+    /// console (`R` rolls back).
+    fn on_read_line_key(
+        &mut self,
+        line: LogLine,
+        scroll: usize,
+        key: KeyEvent,
+    ) -> (Mode, Vec<Effect>) {
+        let action = self.keymap.action(&key);
+        let closes = matches!(key.code, KeyCode::Esc | KeyCode::Enter)
+            || matches!(action, Some(UiAction::ReadLine | UiAction::Quit));
+        if closes {
+            return (Mode::Normal, Vec::new());
+        }
+        let (page, last) = {
+            let message = clean(&line.message);
+            let geometry = layout::line_box(self.area, &message);
+            (geometry.shown.max(1), geometry.scroll(usize::MAX))
+        };
+        let wanted = match action {
+            Some(UiAction::Up) => scroll.saturating_sub(1),
+            Some(UiAction::Down) => scroll + 1,
+            Some(UiAction::PageUp) => scroll.saturating_sub(page),
+            Some(UiAction::PageDown) => scroll + page,
+            Some(UiAction::Top) => 0,
+            Some(UiAction::Bottom) => usize::MAX,
+            _ => {
+                self.mode = Mode::Normal;
+                let effects = self.on_key(key);
+                return (std::mem::take(&mut self.mode), effects);
+            }
+        };
+        let scroll = wanted.min(last);
+        (Mode::ReadLine { line, scroll }, Vec::new())
     }
 
     fn submit_rejection(

@@ -28,7 +28,7 @@ use crate::api::Watcher;
 use crate::backend::{Connection, ReplayControl, Update};
 use crate::engine::{Refusal, Verdict, policy};
 use crate::model::{
-    Action, AlertState, Checklist, Command, Event, EventKind, GateState, Outcome, Release,
+    Action, AlertState, Checklist, Command, Event, EventKind, GateState, LogLine, Outcome, Release,
 };
 
 /// The panes Tab moves between.
@@ -78,6 +78,12 @@ pub enum Mode {
     Refusal {
         title: String,
         reason: String,
+    },
+    /// A log line read whole, wrapped: a copy, so it stays as the rings move
+    /// on. `scroll` is the first of its rows shown.
+    ReadLine {
+        line: LogLine,
+        scroll: usize,
     },
 }
 
@@ -401,6 +407,7 @@ impl App {
             Msg::Resize { width, height } => {
                 self.area = Rect::new(0, 0, width, height);
                 self.log_page = layout::log_page(self.area);
+                self.logs.resize(self.release.logs(), self.log_page);
                 vec![Effect::Redraw(Redraw::Now)]
             }
         }

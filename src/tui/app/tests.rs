@@ -1172,3 +1172,69 @@ fn a_finished_release_is_not_live_and_brackets_outside_a_replay_say_what_they_ar
         "[ and ] step between the moments of a recorded window (shipdeck replay)"
     );
 }
+
+#[test]
+fn enter_reads_a_log_line_whole_and_r_still_rolls_back_from_its_box() {
+    use crate::model::{Level, LogLine};
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    let long = format!("upstream said: {} (end)", "x".repeat(3_000));
+    let at = app.now.unwrap();
+    feed(
+        &mut app,
+        Update::Logs(vec![LogLine {
+            at,
+            level: Level::Warn,
+            source: "gateway.log".into(),
+            stage: None,
+            message: long.clone(),
+        }]),
+    );
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let Mode::ReadLine { line, scroll: 0 } = &app.mode else {
+        panic!("{:?}", app.mode);
+    };
+    assert_eq!(line.message, long, "the newest line, whole");
+    let hints: Vec<&str> = app.hints().iter().map(|(_, what)| *what).collect();
+    assert_eq!(hints, ["scroll", "close", "roll back"]);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::PageDown);
+    let Mode::ReadLine { scroll, .. } = app.mode else {
+        panic!("scrolling keeps the box open");
+    };
+    assert!(scroll > 1);
+    press(&mut app, KeyCode::End);
+    let Mode::ReadLine { scroll: last, .. } = app.mode else {
+        panic!("End keeps the box open");
+    };
+    press(&mut app, KeyCode::Down);
+    assert!(
+        matches!(app.mode, Mode::ReadLine { scroll, .. } if scroll == last),
+        "it scrolls no further than the last page"
+    );
+    assert_eq!(
+        sent(&press(&mut app, KeyCode::Char('R'))),
+        vec![Action::Rollback { reason: None }],
+        "R from the box rolls back"
+    );
+    assert!(matches!(app.mode, Mode::RollbackReason { .. }));
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.mode.is_modal(), "Esc closes the box");
+}
+
+#[test]
+fn in_a_held_log_view_enter_reads_the_bottom_line_shown() {
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.logs().len() > 200);
+    press(&mut app, KeyCode::Tab);
+    let hints: Vec<&str> = app.hints().iter().map(|(_, what)| *what).collect();
+    assert!(hints.contains(&"read line"), "{hints:?}");
+    press(&mut app, KeyCode::PageUp);
+    let held = app.logs.current(app.release.logs()).unwrap().clone();
+    assert_ne!(Some(&held), app.release.logs().newest());
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(&app.mode, Mode::ReadLine { line, .. } if *line == held));
+    // A key the box does not use closes it and does what it does.
+    press(&mut app, KeyCode::Char('?'));
+    assert!(matches!(app.mode, Mode::Help));
+}

@@ -1,17 +1,21 @@
-//! Boxes over the screen: help, the promotion confirmation, and the text
-//! areas for sign-off comments, rejection and rollback reasons, and filters.
+//! Boxes over the screen: help, the promotion confirmation, a log line read
+//! whole, and the text areas for sign-off comments, rejection and rollback
+//! reasons, and filters.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 use strum::VariantArray;
 
 use super::{key_span, styled};
+use crate::model::LogLine;
+use crate::model::text::clean;
 use crate::theme::Slot;
 use crate::tui::app::{App, Mode};
 use crate::tui::keymap::UiAction;
+use crate::tui::layout;
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
@@ -105,6 +109,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             let title = title.to_string();
             text_box(app, frame, area, title, text, true);
         }
+        Mode::ReadLine { line, scroll } => read_line(app, frame, area, line, *scroll),
         Mode::Filter { text } => {
             let rect = centered(area, 70, 3);
             frame.render_widget(Clear, rect);
@@ -118,6 +123,45 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             frame.render_widget(text, inner);
         }
     }
+}
+
+/// A log line whole: when, how loud, from where, and its message wrapped
+/// to the box, scrolled when it is longer than the box.
+fn read_line(app: &App, frame: &mut Frame, area: Rect, line: &LogLine, scroll: usize) {
+    let message = clean(&line.message);
+    let geometry = layout::line_box(area, &message);
+    let scroll = geometry.scroll(scroll);
+    let muted = app.theme[Slot::Muted];
+    let mut about = format!(
+        "{} · {} · {}",
+        line.at.strftime("%Y-%m-%d %H:%M:%S%.3f UTC"),
+        line.level.name().to_uppercase(),
+        clean(&line.source)
+    );
+    if let Some(stage) = &line.stage {
+        about.push_str(&format!(" · stage {}", clean(stage)));
+    }
+    let mut text = vec![Line::from(styled(about, muted)), Line::default()];
+    let rows = geometry.rows.iter().skip(scroll).take(geometry.shown);
+    text.extend(rows.map(|row| Line::from(row.to_string())));
+    let mut footer = vec![key_span(app, " Esc".into()), styled(" close ", muted)];
+    if geometry.rows.len() > geometry.shown {
+        let last = (scroll + geometry.shown).min(geometry.rows.len());
+        let rows = geometry.rows.len();
+        footer.push(key_span(
+            app,
+            format!(" {}", app.keymap.hint(UiAction::Down)),
+        ));
+        footer.push(styled(
+            format!(" rows {}–{last} of {rows} ", scroll + 1),
+            muted,
+        ));
+    }
+    frame.render_widget(Clear, geometry.rect);
+    let block = frame_block(app, " Log line ".into(), false)
+        .title_bottom(Line::from(footer))
+        .padding(Padding::horizontal(1));
+    frame.render_widget(Paragraph::new(text).block(block), geometry.rect);
 }
 
 fn text_box(

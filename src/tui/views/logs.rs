@@ -12,7 +12,7 @@ use crate::tui::app::{App, Pane};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
-    let ring = &app.release.logs();
+    let logs = app.release.logs();
     let view = &app.logs;
     let follow = if view.follow {
         "following".to_string()
@@ -28,7 +28,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         " Logs · {follow} · ≥{}{filter} · {}/{} lines ",
         view.min_level,
         view.matching(),
-        ring.total()
+        logs.total()
     );
     let block = pane_block(app, title, Some(Pane::Logs));
     let inner = block.inner(area);
@@ -37,10 +37,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     // Narrow panes give the message more of the line.
     let narrow = width < 100;
     let source_width = if narrow { 9 } else { 14 };
-    let lines: Vec<Line> = view
-        .visible(ring, inner.height as usize)
+    let shown = view.visible(logs, inner.height as usize);
+    // A held view's bottom line is the one the read key opens.
+    let marked = (!view.follow).then(|| shown.len().saturating_sub(1));
+    let lines: Vec<Line> = shown
         .into_iter()
-        .map(|line| {
+        .enumerate()
+        .map(|(i, line)| {
             let style = match line.level {
                 Level::Trace => theme[Slot::LogTrace],
                 Level::Debug => theme[Slot::LogDebug],
@@ -56,10 +59,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 clock(line.at)
             );
             let rest = width.saturating_sub(prefix.chars().count());
-            Line::from(vec![
-                styled(prefix, theme[Slot::Muted]),
-                Span::styled(fit(&line.message, rest), style),
-            ])
+            let mut message = fit(&line.message, rest);
+            let (muted, style) = if marked == Some(i) {
+                // The whole row, so it reads as the selection.
+                let pad = rest.saturating_sub(message.chars().count());
+                message.extend(std::iter::repeat_n(' ', pad));
+                (theme[Slot::Selected], theme[Slot::Selected])
+            } else {
+                (theme[Slot::Muted], style)
+            };
+            Line::from(vec![styled(prefix, muted), Span::styled(message, style)])
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);

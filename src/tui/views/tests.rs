@@ -11,7 +11,9 @@ use jiff::SignedDuration;
 use crate::backend::Update;
 use crate::model::{Action, Release, Rule, Standing};
 use crate::theme::Slot;
-use crate::tui::app::tests::{at_approval, at_manual_pause, ctrl, press, type_text, watching};
+use crate::tui::app::tests::{
+    at_approval, at_manual_pause, ctrl, feed, press, type_text, watching,
+};
 use crate::tui::app::{App, Effect, Msg};
 
 const SIZES: [(u16, u16); 2] = [(160, 45), (80, 24)];
@@ -440,4 +442,155 @@ fn an_acknowledged_alert_says_by_whom() {
         "nothing else fires"
     );
     assert!(!screen(&mut app, 160, 45).contains("A acknowledge"));
+}
+
+/// Lines of a `--logs` source, in batches as the console's tail hands them
+/// over: `GET /api/items/N 200`.
+fn flood(app: &mut App, source: &str, lines: std::ops::Range<usize>) {
+    use crate::model::{Level, LogLine};
+    let label: std::sync::Arc<str> = source.into();
+    let at = app.now.expect("the release has a time");
+    let mut batch = Vec::with_capacity(4096);
+    for n in lines {
+        batch.push(LogLine {
+            at,
+            level: Level::Info,
+            source: label.clone(),
+            stage: None,
+            message: format!("GET /api/items/{n} 200 3ms"),
+        });
+        if batch.len() == 4096 {
+            feed(app, Update::Logs(std::mem::take(&mut batch)));
+        }
+    }
+    if !batch.is_empty() {
+        feed(app, Update::Logs(batch));
+    }
+}
+
+/// The rows of the log pane as drawn, below its title.
+fn log_rows(app: &mut App, width: u16, height: u16) -> Vec<String> {
+    let shown = screen(app, width, height);
+    shown
+        .lines()
+        .skip_while(|row| !row.contains(" Logs · "))
+        .skip(1)
+        .take_while(|row| !row.contains('╰') && !row.contains('┗'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A flood from a `--logs` source evicts only its own old lines: the
+/// pipeline's are all still there, and the filter finds them on screen.
+#[test]
+fn a_flood_leaves_the_pipelines_own_lines_findable() {
+    let (mut app, _) = watching("happy-canary", "dave", true, |r| r.rollout().began);
+    let own: Vec<String> = app
+        .release
+        .logs()
+        .own()
+        .iter()
+        .map(|l| l.message.clone())
+        .collect();
+    let builds: Vec<String> = (app.release.logs().own().iter())
+        .filter(|l| &*l.source == "build")
+        .map(|l| l.message.clone())
+        .collect();
+    assert!(!builds.is_empty());
+    flood(&mut app, "flood.log", 0..300_000);
+    let logs = app.release.logs();
+    let kept: Vec<&str> = logs.own().iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(kept, own, "every line of the release's own is kept");
+    let flood_ring = logs.source("flood.log").unwrap();
+    assert_eq!(flood_ring.len(), crate::model::DEFAULT_LOG_CAPACITY);
+    assert_eq!(flood_ring.dropped(), 200_000, "the flood drops its own");
+    assert!(
+        log_rows(&mut app, 160, 45)
+            .last()
+            .unwrap()
+            .contains("GET /api/items/299999 200"),
+        "following shows the flood's newest line"
+    );
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "src:build");
+    press(&mut app, KeyCode::Enter);
+    let said = app.status.clone().unwrap().text;
+    assert_eq!(
+        said,
+        format!("logs filtered by \"src:build\": {} lines", builds.len())
+    );
+    let rows = log_rows(&mut app, 160, 45);
+    let last = builds.last().unwrap();
+    assert!(
+        rows.iter()
+            .any(|row| row.contains(&last[..40.min(last.len())])),
+        "{rows:#?}"
+    );
+    assert!(rows.iter().all(|row| !row.contains("flood.log")));
+}
+
+/// A held view (scrolled back) shows the same lines while a flood drops
+/// them from memory, and its bottom line, the one Enter opens, is marked.
+#[test]
+fn a_held_view_does_not_move_while_a_flood_drops_its_lines() {
+    let (mut app, mut sim) = watching("happy-canary", "dave", true, |r| r.logs().len() > 100);
+    flood(&mut app, "kubectl", 0..30);
+    // The pipeline goes on logging between the flood's lines.
+    while app.release.logs().own().len() < 140 {
+        let due = sim.next_due().unwrap();
+        feed(&mut app, Update::Events(sim.advance_to(due)));
+    }
+    flood(&mut app, "kubectl", 30..60);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, crate::tui::app::Pane::Logs);
+    press(&mut app, KeyCode::PageUp);
+    press(&mut app, KeyCode::Up);
+    let held = log_rows(&mut app, 160, 45);
+    assert!(held.iter().any(|row| row.contains("kubectl")), "{held:#?}");
+    flood(&mut app, "kubectl", 60..250_000);
+    let ring = app.release.logs().source("kubectl").unwrap();
+    assert!(ring.iter().all(|l| !l.message.contains("items/59 ")));
+    assert_eq!(log_rows(&mut app, 160, 45), held, "the held view stays");
+    let bottom = app.logs.current(app.release.logs()).unwrap().clone();
+    let backend = drawn(&mut app, 160, 45);
+    let marked = cells_from(&backend, &bottom.message[..20.min(bottom.message.len())]);
+    let selected = app.theme[Slot::Selected];
+    // To the pane's (focused) border: the whole row.
+    let mut row = marked.iter().take_while(|c| c.symbol() != "┃");
+    assert!(
+        row.clone().count() > bottom.message.len() && row.all(|c| Some(c.bg) == selected.bg),
+        "{:?} {bottom:?} {marked:?}",
+        selected
+    );
+    press(&mut app, KeyCode::Char('G'));
+    let rows = log_rows(&mut app, 160, 45);
+    assert!(rows.last().unwrap().contains("items/249999 "), "{rows:#?}");
+}
+
+#[test]
+fn a_long_log_line_read_whole() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    let mut raw = String::from("payment-gateway: upstream timeout after 30s; ");
+    raw.push_str("\u{1b}]0;pwned\u{7}\u{1b}[2J");
+    for n in 0..24 {
+        raw.push_str(&format!(
+            "retry {n}: POST /v1/charges 504 card=**** {n:04} "
+        ));
+    }
+    raw.push_str("giving up (end of line)\n");
+    // As a `--logs` source reads it.
+    let mut lines = Vec::new();
+    crate::backend::tail::Lines::new("gateway.log".into()).feed(
+        raw.as_bytes(),
+        app.now.unwrap(),
+        &mut lines,
+    );
+    feed(&mut app, Update::Logs(lines));
+    press(&mut app, KeyCode::Enter);
+    snap("read_line", &mut app);
+    for (w, h) in SIZES {
+        let shown = screen(&mut app, w, h);
+        assert!(shown.contains("giving up (end of line)"), "{shown}");
+        assert!(!shown.contains("pwned"), "{shown}");
+    }
 }

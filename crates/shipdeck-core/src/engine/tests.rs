@@ -819,6 +819,7 @@ fn a_line_of_the_readers_own_is_shown_among_the_logs_and_moves_nothing_else() {
     let story = Story::at_first_pause();
     let mut release = story.release().clone();
     let before = (release.last_seq(), release.last_at(), release.logs().len());
+    let own = release.logs().own().len();
     release.apply(crate::model::LogLine {
         at: at(5_000),
         level: crate::model::Level::Warn,
@@ -828,7 +829,16 @@ fn a_line_of_the_readers_own_is_shown_among_the_logs_and_moves_nothing_else() {
     });
     assert_eq!(release.logs().len(), before.2 + 1);
     assert_eq!(
-        release.logs().iter().last().map(|l| l.message.as_str()),
+        release.logs().own().len(),
+        own,
+        "it joins its source's ring"
+    );
+    assert_eq!(
+        release.logs().source("deploy.log").map(|r| r.len()),
+        Some(1)
+    );
+    assert_eq!(
+        release.logs().newest().map(|l| l.message.as_str()),
         Some("disk at 91%")
     );
     assert_eq!(

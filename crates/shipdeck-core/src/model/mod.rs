@@ -21,7 +21,7 @@ pub use checklist::{Checklist, ChecklistItem, ChecklistPlan, ItemPlan, Tick};
 pub use command::{Action, Command, CommandKind};
 pub use event::{AlertState, Event, EventKind, EventType, Outcome, RuleState, StepState};
 pub use gate::{Approvers, Gate, GatePlan, GateState, Rejection, SignOff};
-pub use logs::{Level, LogLine, LogRing};
+pub use logs::{Level, LogLine, LogRing, Logs, MAX_SOURCES};
 pub use metrics::{Cohort, METRICS_SOURCE, MetricPoint, MetricSeries, Metrics, Sample, Series};
 pub use names::Words;
 pub use release::{

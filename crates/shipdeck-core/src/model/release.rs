@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::checklist::{Checklist, ChecklistPlan};
 use super::event::{AlertState, Event, EventKind, Outcome, RuleState, StepState};
 use super::gate::{Gate, GatePlan};
-use super::logs::{LogLine, LogRing};
+use super::logs::{LogLine, Logs};
 use super::metrics::{Metrics, Sample};
 use super::rule::{Rule, Severity};
 use super::stage::{Stage, StageKind, StagePlan, StageState};
@@ -154,7 +154,8 @@ pub enum Change<'a> {
     Event(&'a Event),
     /// A line from a log source of the reader's own (the console's `--logs`):
     /// shown among the release's lines, but no event of the release, so it
-    /// has no `seq` and moves nothing else.
+    /// has no `seq` and moves nothing else. It joins its source's own ring,
+    /// so a flood of them never drops the release's lines.
     Line(LogLine),
 }
 
@@ -186,7 +187,7 @@ pub struct Release {
     pub(crate) checklists: Vec<Checklist>,
     pub(crate) rollout: Rollout,
     pub(crate) metrics: Metrics,
-    pub(crate) logs: LogRing,
+    pub(crate) logs: Logs,
     /// Alerts in the order they first fired; one entry per rule.
     pub(crate) alerts: Vec<Alert>,
     /// Since when each rule's condition has held, while it holds.
@@ -218,7 +219,7 @@ impl Release {
             checklists: Vec::new(),
             rollout: Rollout::default(),
             metrics: Metrics::default(),
-            logs: LogRing::with_capacity(log_capacity),
+            logs: Logs::with_capacity(log_capacity),
             alerts: Vec::new(),
             breaching: BTreeMap::new(),
             rollback: None,
@@ -274,9 +275,9 @@ impl Release {
     }
 
     /// The release's log lines, and those of the reader's own log sources
-    /// it was given (see [`Change::Line`]).
+    /// it was given (see [`Change::Line`]), each in a ring of its own.
     #[inline]
-    pub fn logs(&self) -> &LogRing {
+    pub fn logs(&self) -> &Logs {
         &self.logs
     }
 
@@ -478,7 +479,7 @@ impl Release {
     pub fn apply<'a>(&mut self, change: impl Into<Change<'a>>) {
         let event = match change.into() {
             Change::Event(event) => event,
-            Change::Line(line) => return self.logs.push(line),
+            Change::Line(line) => return self.logs.push_source(line),
         };
         if event.seq <= self.last_seq {
             return;
@@ -538,13 +539,13 @@ impl Release {
                     at,
                     level: *level,
                     source: source.as_str().into(),
-                    stage: stage.clone(),
+                    stage: stage.as_deref().map(Into::into),
                     message: message.clone(),
                 };
                 if source == super::METRICS_SOURCE {
                     self.metrics_source = Some(line.clone());
                 }
-                self.logs.push(line);
+                self.logs.push_own(line);
             }
             EventKind::Metric {
                 series,
