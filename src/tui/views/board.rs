@@ -101,13 +101,16 @@ fn stage_lines<'a>(app: &App, stage: &Stage, width: usize, lines: &mut Vec<Line<
         styled(time, theme[Slot::Muted]),
     ]));
     // What the stage waits on a person for, and who may do it.
-    let waits = app
-        .waiting()
-        .into_iter()
-        .filter(|w| w.action != UiAction::Advance)
-        .collect::<Vec<_>>();
     let current = app.release.current_stage().map(|s| &s.plan.id) == Some(&stage.plan.id);
-    if current && let Some(first) = waits.first() {
+    let waits = match current {
+        true => app
+            .waiting()
+            .into_iter()
+            .filter(|w| w.action != UiAction::Advance)
+            .collect::<Vec<_>>(),
+        false => Vec::new(),
+    };
+    if let Some(first) = waits.first() {
         let more = match waits.len() - 1 {
             0 => String::new(),
             n => format!(" · {n} more"),
