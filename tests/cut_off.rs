@@ -90,7 +90,7 @@ fn cut_off_a_sign_off_expires_unsent_and_a_rollback_goes_late_and_the_report_tel
     // Nothing has reached production yet: R stops the release, and the stop
     // is held for the link like a rollback.
     console.keys("R");
-    console.wait_for("Stop sent: nothing reached production");
+    console.wait_for("Stop queued, not sent yet");
     console.keys(key::ESCAPE);
     console.wait_for("STOP QUEUED — will be sent when the server is back · 4s");
     let screen = console.screen();

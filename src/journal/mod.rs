@@ -165,8 +165,10 @@ impl Writer {
 
     /// The link to the backend went down, and why.
     pub fn link_lost(&mut self, reason: &str) -> io::Result<()> {
+        let (at, wall) = self.stamp();
         self.append(&Record::LinkLost {
-            at: self.stamp().0,
+            at,
+            wall,
             reason: reason.to_string(),
         })?;
         self.sync()
@@ -174,8 +176,10 @@ impl Writer {
 
     /// The link came back; the commands (ids) that waited meanwhile.
     pub fn link_back(&mut self, queued: &[String]) -> io::Result<()> {
+        let (at, wall) = self.stamp();
         self.append(&Record::LinkBack {
-            at: self.stamp().0,
+            at,
+            wall,
             queued: queued.to_vec(),
         })?;
         self.sync()

@@ -79,7 +79,7 @@ impl App {
 
     /// What the rollback key does now: before the rollout has begun it
     /// stops the release, since nothing reached production.
-    fn rollback_word(&self) -> &'static str {
+    pub fn rollback_word(&self) -> &'static str {
         if self.release.rollout().began {
             "roll back"
         } else {

@@ -106,7 +106,8 @@ impl App {
     pub fn waiting(&self) -> Vec<Waiting> {
         let release = &self.release;
         let status = release.status();
-        if !status.in_flight() {
+        // Nothing waits on anyone in a recording.
+        if !status.in_flight() || self.replay.is_some() {
             return Vec::new();
         }
         let mut all = Vec::new();

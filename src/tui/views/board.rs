@@ -65,7 +65,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         stage_lines(app, stage, width, &mut lines);
     }
     if !release.steps().is_empty() {
-        plan_lines(app, &mut lines);
+        plan_lines(app, width, &mut lines);
     }
     let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
     frame.render_widget(paragraph, inner);
@@ -144,7 +144,7 @@ fn stage_lines<'a>(app: &App, stage: &Stage, width: usize, lines: &mut Vec<Line<
 
 /// The rollout plan as a row of steps, the current one marked (in the
 /// failure style during a rollback), and what the current step is doing.
-fn plan_lines<'a>(app: &App, lines: &mut Vec<Line<'a>>) {
+fn plan_lines<'a>(app: &App, width: usize, lines: &mut Vec<Line<'a>>) {
     let theme = &app.theme;
     let release = &app.release;
     lines.push(Line::default());
@@ -192,6 +192,21 @@ fn plan_lines<'a>(app: &App, lines: &mut Vec<Line<'a>>) {
             format!(" {detail}"),
             theme[Slot::StageWaiting],
         )));
+    }
+    // During a rollback its checklist waits on people: said here, as no
+    // stage is on.
+    if release.status() == Status::RollingBack
+        && let Some(first) = app.waiting().first()
+    {
+        let style = if first.mine {
+            theme[Slot::StageWaiting].add_modifier(Modifier::BOLD)
+        } else {
+            theme[Slot::Muted]
+        };
+        for text in [first.what_waits(), format!("— {}", first.who(app))] {
+            let text = fit(&text, width.saturating_sub(1));
+            lines.push(Line::from(styled(format!(" {text}"), style)));
+        }
     }
 }
 

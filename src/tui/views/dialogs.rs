@@ -80,7 +80,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     styled(" close  ", app.theme[Slot::Muted]),
                     key_span(app, app.keymap.hint(UiAction::Rollback)),
                     styled(
-                        " roll back  (letters typed meanwhile do nothing)",
+                        format!(
+                            " {}  (letters typed meanwhile do nothing)",
+                            app.rollback_word()
+                        ),
                         app.theme[Slot::Muted],
                     ),
                 ]),
@@ -101,10 +104,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         Mode::RollbackReason { text } => {
             // Before production, the rollback key stops the release instead.
-            let title = if app.release.rollout().began {
-                " Rollback sent · add a reason to the record? "
-            } else {
-                " Stop sent: nothing reached production · add a reason? "
+            let queued = app.queued().iter().any(|(p, _)| p.is_rollback());
+            let title = match (app.release.rollout().began, queued) {
+                (true, false) => " Rollback sent · add a reason to the record? ",
+                (true, true) => " Rollback queued, not sent yet · add a reason? ",
+                (false, false) => " Stop sent: nothing reached production · add a reason? ",
+                (false, true) => " Stop queued, not sent yet · add a reason? ",
             };
             let title = title.to_string();
             text_box(app, frame, area, title, text, true);

@@ -272,7 +272,10 @@ fn check_now(release: &Release, command: &Command, now: jiff::Timestamp) -> Chec
                 && gives_rollback_reason(release, operator);
             if giving_reason {
                 permit(
-                    Some("reason added to the rollback's record".into()),
+                    Some(match release.stopped {
+                        Some(_) => "reason added to the stop's record".into(),
+                        None => "reason added to the rollback's record".into(),
+                    }),
                     Target::RollbackReason,
                 )
             } else if !release.rollout.began && release.status.in_flight() {

@@ -56,11 +56,17 @@ pub enum Record {
     /// The link to the backend (a server) went down, and why.
     LinkLost {
         at: Timestamp,
+        /// The wall clock's time: how long the link was down is measured on
+        /// it, since the release's time is not heard while it is down.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall: Option<Timestamp>,
         reason: String,
     },
     /// The link came back; the commands (ids) that waited while it was down.
     LinkBack {
         at: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall: Option<Timestamp>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         queued: Vec<String>,
     },
@@ -97,6 +103,34 @@ pub struct Outage {
     pub back: Option<Timestamp>,
     /// The commands (ids) that waited meanwhile.
     pub queued: Vec<String>,
+    /// The wall clock's times it went and came back, when recorded.
+    pub from_wall: Option<Timestamp>,
+    pub back_wall: Option<Timestamp>,
+}
+
+/// A link back for less than this before it went again was no return: the
+/// two are one outage (a server going down says hello once more).
+const BLIP: jiff::SignedDuration = jiff::SignedDuration::from_secs(5);
+
+impl Outage {
+    /// How long the link was down: on the wall clock where both ends have
+    /// it, else on the release's.
+    pub fn lasted(&self) -> Option<jiff::SignedDuration> {
+        match (self.from_wall, self.back_wall, self.back) {
+            (Some(from), Some(back), _) => Some(back.duration_since(from)),
+            (_, _, Some(back)) => Some(back.duration_since(self.from)),
+            _ => None,
+        }
+    }
+
+    /// Whether it came back only for a moment before `at` (`wall`).
+    fn blipped_before(&self, at: Timestamp, wall: Option<Timestamp>) -> bool {
+        match (self.back_wall, wall, self.back) {
+            (Some(back), Some(now), _) => now.duration_since(back) < BLIP,
+            (_, _, Some(back)) => at.duration_since(back) < BLIP,
+            _ => false,
+        }
+    }
 }
 
 /// What became of a command that waited for the link.
@@ -207,20 +241,30 @@ impl Journal {
             Record::Verdict {
                 at, id, verdict, ..
             } => self.verdicts.push(Answer { at, id, verdict }),
-            Record::LinkLost { at, reason } => {
-                if self.outages.last().is_none_or(|o| o.back.is_some()) {
-                    self.outages.push(Outage {
-                        from: at,
-                        reason,
-                        back: None,
-                        queued: Vec::new(),
-                    });
+            Record::LinkLost { at, wall, reason } => match self.outages.last_mut() {
+                Some(last) if last.back.is_none() => {}
+                Some(last) if last.blipped_before(at, wall) => {
+                    last.back = None;
+                    last.back_wall = None;
                 }
-            }
-            Record::LinkBack { at, queued } => {
+                _ => self.outages.push(Outage {
+                    from: at,
+                    reason,
+                    back: None,
+                    queued: Vec::new(),
+                    from_wall: wall,
+                    back_wall: None,
+                }),
+            },
+            Record::LinkBack { at, wall, queued } => {
                 if let Some(outage) = self.outages.last_mut().filter(|o| o.back.is_none()) {
                     outage.back = Some(at);
-                    outage.queued = queued;
+                    outage.back_wall = wall;
+                    for id in queued {
+                        if !outage.queued.contains(&id) {
+                            outage.queued.push(id);
+                        }
+                    }
                 }
             }
             Record::Expired {

@@ -804,8 +804,20 @@ impl Simulator {
                 let actor = self.scenario.script.actors[index].clone();
                 self.actors[index] = ActorState::Done;
                 let id = self.next_command_id(&actor.name);
-                self.engine
-                    .handle(Command::new(id, actor.name, actor.action), now);
+                let command = Command::new(id, actor.name, actor.action);
+                // A scripted person whose moment has passed (the gate someone
+                // else approved) does not act: nobody sent what would be
+                // refused. A refusal for who they are is part of the story.
+                let moment_passed = matches!(
+                    crate::engine::policy::check(self.release(), &command, now),
+                    Err(crate::engine::Refusal {
+                        grounds: crate::engine::Grounds::When,
+                        ..
+                    })
+                );
+                if !moment_passed {
+                    self.engine.handle(command, now);
+                }
             }
             Job::Autopilot { action } => {
                 let (signer, action) = match action {

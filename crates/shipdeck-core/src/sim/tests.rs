@@ -506,3 +506,39 @@ fn the_person_at_the_keys_is_among_the_default_approvers_and_their_scripted_self
             .is_empty()
     );
 }
+
+#[test]
+fn a_scripted_person_whose_moment_has_passed_does_not_act() {
+    let mut scenario = bundled_scenario("happy-canary");
+    scenario.seat("root");
+    let mut sim = Simulator::new(scenario, SimOptions::default());
+    sim.start();
+    while sim.release().gate("production").unwrap().state != GateState::Open {
+        if sim.stalled() {
+            let tick = Action::Check {
+                list: "staging-validation".into(),
+                item: "config".into(),
+            };
+            sim.submit(Command::new("t1", "frank", tick));
+        }
+        let due = sim.next_due().unwrap();
+        sim.advance_to(due);
+    }
+    let approve = Action::Approve {
+        gate: Some("production".into()),
+        comment: None,
+    };
+    let (verdict, _) = sim.submit(Command::new("r1", "root", approve));
+    assert!(verdict.is_accepted());
+    // dave was to sign 90s into the stage: the gate is approved by then.
+    let rest = run_to_end(&mut sim, DAY);
+    let by_dave: Vec<&Event> = rest
+        .iter()
+        .filter(|e| match &e.kind {
+            EventKind::CommandAccepted { command, .. }
+            | EventKind::CommandRejected { command, .. } => command.operator == "dave",
+            _ => false,
+        })
+        .collect();
+    assert!(by_dave.is_empty(), "{by_dave:?}");
+}

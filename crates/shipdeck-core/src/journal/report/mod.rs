@@ -533,6 +533,8 @@ mod tests {
     /// sent late; then the server went away again for good.
     fn journal_of_an_outage() -> super::super::Journal {
         use super::super::Record;
+        // The wall clock, days from the release's.
+        let wall = |secs: i64| at(secs) + SignedDuration::from_hours(24 * 9);
         use crate::model::{Action, Command};
         let secs = SignedDuration::from_secs;
         let sign = Command::new(
@@ -552,8 +554,11 @@ mod tests {
                 backend: "http:127.0.0.1:7878 r".into(),
                 mode: "console".into(),
             },
+            // The release's clock is not heard while the link is down: it
+            // stands at 10s; the wall clock measures the outage.
             Record::LinkLost {
                 at: at(10),
+                wall: Some(wall(10)),
                 reason: "connection refused".into(),
             },
             Record::Command {
@@ -574,6 +579,7 @@ mod tests {
             },
             Record::LinkBack {
                 at: at(82),
+                wall: Some(wall(82)),
                 queued: vec!["c-1".into(), "c-2".into()],
             },
             Record::SentLate {
@@ -589,6 +595,19 @@ mod tests {
             },
             Record::LinkLost {
                 at: at(100),
+                wall: Some(wall(100)),
+                reason: "connection refused".into(),
+            },
+            // A server going down says hello once more: back for a moment
+            // is no return, and one outage.
+            Record::LinkBack {
+                at: at(100),
+                wall: Some(wall(101)),
+                queued: Vec::new(),
+            },
+            Record::LinkLost {
+                at: at(100),
+                wall: Some(wall(102)),
                 reason: "connection refused".into(),
             },
         ];

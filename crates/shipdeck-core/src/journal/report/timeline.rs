@@ -30,10 +30,6 @@ pub(super) fn told(journal: &Journal, release: &Release) -> Vec<Moment> {
 /// The link to the backend: each time it was down, from when to when and
 /// what waited meanwhile, and each command sent late for it.
 pub(super) fn link(journal: &Journal) -> Vec<Moment> {
-    let asked = |id: &str| match journal.command(id) {
-        Some(c) => format!("{} by {}", c.action.words(), c.operator),
-        None => format!("command {id}"),
-    };
     let mut moments = Vec::new();
     for outage in &journal.outages {
         let lost = format!("Connection to the server lost: {}", outage.reason);
@@ -50,32 +46,62 @@ pub(super) fn link(journal: &Journal) -> Vec<Moment> {
         });
         let queued = match outage.queued.as_slice() {
             [] => "nothing was queued".to_string(),
-            ids => {
-                let names: Vec<String> = ids.iter().map(|id| asked(id)).collect();
-                format!("queued meanwhile: {}", names.join(", "))
-            }
+            ids => format!(
+                "queued meanwhile: {}",
+                queued_words(journal, ids).join(", ")
+            ),
         };
+        let lasted = outage.lasted().unwrap_or(back.duration_since(outage.from));
         moments.push(Moment {
             at: back,
             what: format!(
                 "Connection back after {}; {queued}",
-                format_duration(back.duration_since(outage.from))
+                format_duration(lasted)
             ),
         });
     }
-    for delivered in &journal.deliveries {
-        if let Delivery::Late(late) = delivered.delivery {
-            moments.push(Moment {
-                at: delivered.at,
-                what: format!(
-                    "The {} was sent {} late: it waited for the connection",
-                    asked(&delivered.id),
-                    format_duration(late)
-                ),
-            });
-        }
+    let late: Vec<(&crate::journal::Delivered, jiff::SignedDuration)> = journal
+        .deliveries
+        .iter()
+        .filter_map(|d| match d.delivery {
+            Delivery::Late(late) => Some((d, late)),
+            Delivery::Expired { .. } => None,
+        })
+        .collect();
+    let ids: Vec<String> = late.iter().map(|(d, _)| d.id.clone()).collect();
+    for ((delivered, late), what) in late.iter().zip(queued_words(journal, &ids)) {
+        moments.push(Moment {
+            at: delivered.at,
+            what: format!(
+                "The {what} was sent {} late: it waited for the connection",
+                format_duration(*late)
+            ),
+        });
     }
     moments
+}
+
+/// The commands that waited, in words: a rollback's reason given after the
+/// rollback by the same operator is said as such, not as a second rollback.
+fn queued_words(journal: &Journal, ids: &[String]) -> Vec<String> {
+    let mut rolled_back: Vec<&str> = Vec::new();
+    ids.iter()
+        .map(|id| match journal.command(id) {
+            Some(c) => match &c.action {
+                Action::Rollback { reason: Some(_) }
+                    if rolled_back.contains(&c.operator.as_str()) =>
+                {
+                    format!("the rollback's reason by {}", c.operator)
+                }
+                Action::Rollback { .. } => {
+                    rolled_back.push(&c.operator);
+                    format!("{} by {}", c.action.words(), c.operator)
+                }
+                action => format!("{} by {}", action.words(), c.operator),
+            },
+            None => format!("command {id}"),
+        })
+        .collect()
 }
 
 /// Tells events as moments of the timeline, remembering what it told.
