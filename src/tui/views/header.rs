@@ -75,7 +75,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     what_and_where(app, plan, (dot, &connection), frame, row1);
-    frame.render_widget(Paragraph::new(standing(app, plan)).style(header), row2);
+    let line = standing(app, plan, row2.width as usize);
+    frame.render_widget(Paragraph::new(line).style(header), row2);
 }
 
 /// Whether the backend is live, as a dot and words; a metrics source in
@@ -182,23 +183,25 @@ fn what_and_where(
 
 /// Line 2: the release's state first, then who is at the keys, the window
 /// and the time.
-fn standing<'a>(app: &App, plan: &ReleasePlan) -> Line<'a> {
+fn standing<'a>(app: &App, plan: &ReleasePlan, width: usize) -> Line<'a> {
     let theme = &app.theme;
     let header = theme[Slot::Header];
-    let window = match plan.window {
+    // The window in full, and in fewer letters for a narrow screen.
+    let (window, window_short) = match plan.window {
         Some(w) => {
             let left = match app.now {
                 Some(now) if now < w.end() => format!(" · {} left", span_between(now, w.end())),
                 Some(_) => " · closed".to_string(),
                 None => String::new(),
             };
-            format!(
+            let full = format!(
                 " window {}–{} UTC{left}",
                 w.start.strftime("%H:%M"),
                 w.end().strftime("%H:%M")
-            )
+            );
+            (full, format!(" window{}", left.replacen(" ·", "", 1)))
         }
-        None => " no window".to_string(),
+        None => (" no window".to_string(), " no window".to_string()),
     };
     // Once the release has ended, its clock has stopped: say when it ended.
     let now = match (app.release.finished_at(), app.now) {
@@ -282,10 +285,13 @@ fn standing<'a>(app: &App, plan: &ReleasePlan) -> Line<'a> {
             theme[Slot::Danger],
         ));
     }
-    spans.extend([
-        styled(format!(" operator {}{with} ·", app.operator), header),
-        styled(window, header),
-        styled(now, header),
-    ]);
-    Line::from(spans)
+    spans.push(styled(format!(" operator {}{with} ·", app.operator), header));
+    let at = spans.len();
+    spans.extend([styled(window, header), styled(now, header)]);
+    let mut line = Line::from(spans);
+    // Too wide: the window's hours go first, so the clock stays in view.
+    if line.width() > width {
+        line.spans[at] = styled(window_short, header);
+    }
+    line
 }
