@@ -285,7 +285,10 @@ fn standing<'a>(app: &App, plan: &ReleasePlan, width: usize) -> Line<'a> {
             theme[Slot::Danger],
         ));
     }
-    spans.push(styled(format!(" operator {}{with} ·", app.operator), header));
+    spans.push(styled(
+        format!(" operator {}{with} ·", app.operator),
+        header,
+    ));
     let at = spans.len();
     spans.extend([styled(window, header), styled(now, header)]);
     let mut line = Line::from(spans);
