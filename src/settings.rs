@@ -782,6 +782,31 @@ mod tests {
     }
 
     #[test]
+    fn the_bell_is_on_unless_a_flag_the_environment_or_the_file_says_off() {
+        let (_dir, path) = config_file("bell: false\n");
+        let with_file = |bell| Flags {
+            config: Some(path.clone()),
+            bell,
+            ..Flags::default()
+        };
+        let s = resolve(&Flags::default(), &env_of(&[("HOME", "/nonexistent")])).unwrap();
+        assert_eq!(s.bell, Setting::new(true, Source::Default));
+        let s = resolve(&with_file(None), &env_of(&[])).unwrap();
+        assert_eq!(s.bell, Setting::new(false, Source::File(path.clone())));
+        let s = resolve(&with_file(None), &env_of(&[("SHIPDECK_BELL", "true")])).unwrap();
+        assert_eq!(s.bell, Setting::new(true, Source::Env("SHIPDECK_BELL")));
+        let on_env = env_of(&[("SHIPDECK_BELL", "true")]);
+        let s = resolve(&with_file(Some(false)), &on_env).unwrap();
+        assert_eq!(s.bell, Setting::new(false, Source::Flag("--no-bell")));
+        assert!(s.describe().contains("bell"));
+        let err = resolve(&Flags::default(), &env_of(&[("SHIPDECK_BELL", "loud")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "$SHIPDECK_BELL=\"loud\" is not true or false"
+        );
+    }
+
+    #[test]
     fn the_command_expiry_is_layered_like_every_setting_and_checked() {
         use std::time::Duration;
         let (_dir, path) = config_file("command_expiry: 45s\n");

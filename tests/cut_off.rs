@@ -11,23 +11,8 @@ use std::path::Path;
 use common::terminal::key;
 use common::{Console, Server, scratch, shipdeck};
 
-/// A release that waits at a gate two people must sign.
-const TWO_PERSON: &str = "\
-release: { service: ledger-api, from: v1.0.0, to: v1.1.0, deployer: carol }
-strategy:
-  canary:
-    steps: [ { set_weight: 50 }, { pause: until advanced }, { set_weight: 100 } ]
-stages:
-  - { id: approval, kind: approval, gate: production }
-  - { id: canary, kind: rollout }
-  - { id: monitoring, kind: monitoring, duration: 1h }
-gates:
-  - { id: production, name: Production deploy approval, required: 2, approvers: [dave, erin] }
-";
-
 fn serve(dir: &Path, more: &[&str]) -> Server {
-    let scenario = dir.join("two-person.yaml");
-    std::fs::write(&scenario, TWO_PERSON).unwrap();
+    let scenario = common::two_person(dir);
     let mut args = vec!["--speed", "30", "--scenario", scenario.to_str().unwrap()];
     args.extend(more);
     Server::start(dir, &args)

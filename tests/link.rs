@@ -21,23 +21,8 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout_at};
 
-/// A release that waits at a gate two people must sign.
-const TWO_PERSON: &str = "\
-release: { service: ledger-api, from: v1.0.0, to: v1.1.0, deployer: carol }
-strategy:
-  canary:
-    steps: [ { set_weight: 50 }, { pause: until advanced }, { set_weight: 100 } ]
-stages:
-  - { id: approval, kind: approval, gate: production }
-  - { id: canary, kind: rollout }
-  - { id: monitoring, kind: monitoring, duration: 1h }
-gates:
-  - { id: production, name: Production deploy approval, required: 2, approvers: [dave, erin] }
-";
-
 fn serve_two_person(dir: &Path, listen: Option<&str>) -> Server {
-    let scenario = dir.join("two-person.yaml");
-    std::fs::write(&scenario, TWO_PERSON).unwrap();
+    let scenario = common::two_person(dir);
     let mut args = vec!["--speed", "30", "--scenario", scenario.to_str().unwrap()];
     if let Some(listen) = listen {
         args.extend(["--listen", listen]);

@@ -169,25 +169,10 @@ fn keys_rebound_in_the_config_are_the_keys_help_shows() {
     console.ends_restored(0);
 }
 
-/// A release that waits at a gate two people must sign.
-const TWO_PERSON_SCENARIO: &str = "\
-release: { service: ledger-api, from: v1.0.0, to: v1.1.0, deployer: carol }
-strategy:
-  canary:
-    steps: [ { set_weight: 50 }, { pause: until advanced }, { set_weight: 100 } ]
-stages:
-  - { id: approval, kind: approval, gate: production }
-  - { id: canary, kind: rollout }
-  - { id: monitoring, kind: monitoring, duration: 1h }
-gates:
-  - { id: production, name: Production deploy approval, required: 2, approvers: [dave, erin] }
-";
-
 #[test]
 fn two_consoles_share_a_served_window_and_see_each_other_sign() {
     let dir = scratch();
-    let scenario = dir.path().join("two-person.yaml");
-    std::fs::write(&scenario, TWO_PERSON_SCENARIO).unwrap();
+    let scenario = common::two_person(dir.path());
     let served = ["--speed", "30", "--scenario", scenario.to_str().unwrap()];
     let mut server = Server::start(dir.path(), &served);
     let open = |who: &str| {
@@ -284,8 +269,7 @@ fn a_token_never_reaches_the_screen_or_the_log_file() {
     let tokens = dir.path().join("tokens.yaml");
     std::fs::write(&tokens, format!("alice: {TOKEN}\n")).unwrap();
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let scenario = dir.path().join("two-person.yaml");
-    std::fs::write(&scenario, TWO_PERSON_SCENARIO).unwrap();
+    let scenario = common::two_person(dir.path());
     let server = Server::start(
         &dir.path().join("served"),
         &[

@@ -21,6 +21,28 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_shipdeck");
 /// How long a test waits for what it expects before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// A release that waits at a gate two people must sign (dave and erin;
+/// carol deployed it), then holds its canary at 50 % until advanced.
+pub const TWO_PERSON: &str = "\
+release: { service: ledger-api, from: v1.0.0, to: v1.1.0, deployer: carol }
+strategy:
+  canary:
+    steps: [ { set_weight: 50 }, { pause: until advanced }, { set_weight: 100 } ]
+stages:
+  - { id: approval, kind: approval, gate: production }
+  - { id: canary, kind: rollout }
+  - { id: monitoring, kind: monitoring, duration: 1h }
+gates:
+  - { id: production, name: Production deploy approval, required: 2, approvers: [dave, erin] }
+";
+
+/// Writes [`TWO_PERSON`] into `dir`; the file's path.
+pub fn two_person(dir: &Path) -> PathBuf {
+    let path = dir.join("two-person.yaml");
+    std::fs::write(&path, TWO_PERSON).unwrap();
+    path
+}
+
 /// A folder of the test's own, removed when dropped.
 pub fn scratch() -> tempfile::TempDir {
     tempfile::Builder::new()

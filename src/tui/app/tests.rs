@@ -717,17 +717,7 @@ fn a_server_starting_afresh_says_plainly_that_a_new_window_began() {
 
 /// The screen at 160x45, as text.
 fn draw(app: &mut App) -> String {
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
-    let _ = app.update(Msg::Resize {
-        width: 160,
-        height: 45,
-    });
-    let mut terminal = Terminal::new(TestBackend::new(160, 45)).unwrap();
-    terminal
-        .draw(|f| crate::tui::views::render(app, f))
-        .unwrap();
-    terminal.backend().to_string()
+    crate::tui::views::tests::screen(app, 160, 45)
 }
 
 fn secs(n: u64) -> std::time::Duration {
@@ -865,8 +855,6 @@ fn a_rollback_waiting_for_the_link_says_so_in_the_header_and_then_how_late_it_we
 
 #[test]
 fn cut_off_from_the_server_the_state_is_only_what_was_last_heard() {
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
     let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
     feed(
         &mut app,
@@ -876,17 +864,6 @@ fn cut_off_from_the_server_the_state_is_only_what_was_last_heard() {
             streams: 1,
         }]),
     );
-    let draw = |app: &mut App| {
-        let _ = app.update(Msg::Resize {
-            width: 160,
-            height: 45,
-        });
-        let mut terminal = Terminal::new(TestBackend::new(160, 45)).unwrap();
-        terminal
-            .draw(|f| crate::tui::views::render(app, f))
-            .unwrap();
-        terminal.backend().to_string()
-    };
     let live = draw(&mut app);
     assert!(live.contains(" RUNNING ") && live.contains("operator erin (with dave)"));
     feed(
@@ -1062,19 +1039,9 @@ fn play_step(app: &mut App, events: &[crate::model::Event], effects: &[Effect]) 
     feed(app, Update::Connection(end));
 }
 
+/// The header's two rows at 160x45.
 fn header(app: &mut App) -> String {
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
-    let _ = app.update(Msg::Resize {
-        width: 160,
-        height: 45,
-    });
-    let mut terminal = Terminal::new(TestBackend::new(160, 45)).unwrap();
-    terminal
-        .draw(|f| crate::tui::views::render(app, f))
-        .unwrap();
-    let screen = terminal.backend().to_string();
-    screen.lines().take(2).collect::<Vec<_>>().join("\n")
+    draw(app).lines().take(2).collect::<Vec<_>>().join("\n")
 }
 
 #[test]

@@ -123,4 +123,4 @@ fn styled<'a>(text: impl Into<String>, style: Style) -> Span<'a> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -18,7 +18,7 @@ use crate::tui::app::{App, Effect, Msg};
 
 const SIZES: [(u16, u16); 2] = [(160, 45), (80, 24)];
 
-fn screen(app: &mut App, width: u16, height: u16) -> String {
+pub(crate) fn screen(app: &mut App, width: u16, height: u16) -> String {
     drawn(app, width, height).to_string()
 }
 
