@@ -42,6 +42,16 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// A connection that lasted this long was a success: the backoff starts over.
 const HELD: Duration = Duration::from_secs(20);
 const CHANNEL: usize = 1024;
+/// The largest answer read to a request other than the event stream (the
+/// release list, a snapshot): far above what a server holds, far below
+/// what would hurt. A longer one is refused as soon as it is known to be.
+pub const MAX_ANSWER: usize = 4 * 1024 * 1024;
+/// The largest command reply or error body read.
+pub const MAX_REPLY: usize = 256 * 1024;
+/// The largest `hello`, `clock` or `presence` message of the stream read.
+const MAX_CONTROL: usize = 64 * 1024;
+/// How many release ids a message lists before it says how many more.
+const LISTED: usize = 10;
 
 /// A failure talking to a server, in words an operator can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,10 +227,15 @@ impl Remote {
             .await
             .map_err(|err| unreachable(&self.address(), &err))?;
         let response = refuse(response).await?;
-        response
-            .json()
+        let body = read_body(response, MAX_ANSWER)
             .await
-            .map_err(|err| RemoteError::Garbled(format!("the release list is not readable: {err}")))
+            .map_err(|unread| unread.error("the release list", &self.address()))?;
+        serde_json::from_slice(&body).map_err(|err| {
+            RemoteError::Garbled(format!(
+                "the release list is not readable: {}",
+                clean(&err.to_string())
+            ))
+        })
     }
 
     /// The release to follow: the one asked for, or the server's only one.
@@ -278,18 +293,26 @@ impl Remote {
             status,
             StatusCode::ACCEPTED | StatusCode::OK | StatusCode::CONFLICT | StatusCode::FORBIDDEN
         ) {
-            let body = response.bytes().await.map_err(|err| {
-                Ok(Retry {
-                    why: format!("the answer was cut off: {err}"),
-                    wait: None,
-                    reached: true,
-                })
-            })?;
+            let body = match read_body(response, MAX_REPLY).await {
+                Ok(body) => body,
+                Err(Unread::TooLarge(_)) => {
+                    let why = "the server's answer is larger than any command reply";
+                    return Err(Err(RemoteError::Garbled(why.into())));
+                }
+                Err(Unread::Broken(why)) => {
+                    return Err(Ok(Retry {
+                        why: format!("the answer was cut off: {why}"),
+                        wait: None,
+                        reached: true,
+                    }));
+                }
+            };
             return serde_json::from_slice::<CommandReply>(&body)
                 .map(|reply| Decided::from_reply(reply, status == StatusCode::FORBIDDEN))
                 .map_err(|err| {
                     Err(RemoteError::Garbled(format!(
-                        "the server's answer ({status}) is not a command reply: {err}"
+                        "the server's answer ({status}) is not a command reply: {}",
+                        clean(&err.to_string())
                     )))
                 });
         }
@@ -332,7 +355,8 @@ impl Remote {
                 Err(Err(fatal)) => return Err(fatal),
                 Err(Ok(Retry { why, wait, .. })) => {
                     failures += 1;
-                    let wait = wait.unwrap_or_else(|| backoff(failures));
+                    // Never sooner than the backoff, even if told `Retry-After: 0`.
+                    let wait = wait.unwrap_or_default().max(backoff(failures));
                     if Instant::now() + wait >= deadline {
                         return Err(RemoteError::Unreachable(format!(
                             "no answer after {}s ({why}); it may still have been applied: look before you send it again",
@@ -367,46 +391,65 @@ impl Remote {
             link,
         };
         let mut retries = Retries::default();
-        let mut asked_to_wait = Duration::ZERO;
         loop {
             let connected = Instant::now();
             let ended = self.stream_once(release, &mut follow, &updates).await;
             follow
                 .link
                 .send_if_modified(|l| std::mem::replace(&mut l.live, false));
-            let why = match ended {
+            let held = connected.elapsed();
+            let (why, wait) = match ended {
                 Ended::Closed => return,
-                Ended::Restart => continue,
-                Ended::Failed(why) => why,
-                Ended::Wait(why, wait) => {
-                    asked_to_wait = wait;
-                    why
+                // The console was told (a reset); the new window is read
+                // after a wait like any other, so a server that begins one
+                // on every connection is not asked again and again.
+                Ended::Restart => {
+                    tokio::select! {
+                        _ = sleep(retries.restarted(held)) => continue,
+                        _ = updates.closed() => return,
+                    }
                 }
+                Ended::Failed(why) => (why, retries.after(held)),
+                // A server that says when to come back is taken at its word.
+                Ended::Wait(why, asked) => (why, retries.after(held).max(asked)),
             };
             tracing::warn!(%release, "stream ended: {why}");
-            let wait = retries.after(connected.elapsed());
-            // A server that says when to come back is taken at its word.
-            let until = Instant::now() + wait.max(std::mem::take(&mut asked_to_wait));
-            loop {
-                let now = Instant::now();
-                if now >= until {
-                    break;
-                }
-                let left = (until - now).as_secs_f64().ceil() as u64;
-                let stale = follow.heard.elapsed().as_secs();
-                // The header names the server already; say what went wrong.
-                let prefix = format!("cannot reach {}: ", self.address());
-                let short = why.strip_prefix(&prefix).unwrap_or(&why);
-                let text = format!("{short} · {stale}s without data · retry in {left}s");
-                if updates
-                    .send(Update::Connection(Connection::Lost(text)))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                sleep((until - now).min(Duration::from_secs(1))).await;
+            if self
+                .wait_to_retry(&why, wait, &follow, &updates)
+                .await
+                .is_err()
+            {
+                return;
             }
+        }
+    }
+
+    /// Waits `wait` before the stream is made again, saying each second
+    /// why it is down and when the next try comes.
+    async fn wait_to_retry(
+        &self,
+        why: &str,
+        wait: Duration,
+        follow: &Follow,
+        updates: &mpsc::Sender<Update>,
+    ) -> Result<(), Gone> {
+        let until = Instant::now() + wait;
+        // The header names the server already; say what went wrong.
+        let prefix = format!("cannot reach {}: ", self.address());
+        let short = why.strip_prefix(&prefix).unwrap_or(why);
+        loop {
+            let now = Instant::now();
+            if now >= until {
+                return Ok(());
+            }
+            let left = (until - now).as_secs_f64().ceil() as u64;
+            let stale = follow.heard.elapsed().as_secs();
+            let text = format!("{short} · {stale}s without data · retry in {left}s");
+            updates
+                .send(Update::Connection(Connection::Lost(text)))
+                .await
+                .map_err(|_| Gone)?;
+            sleep((until - now).min(Duration::from_secs(1))).await;
         }
     }
 
@@ -450,7 +493,9 @@ impl Remote {
                     continue;
                 }
                 Ok(None) => return Ended::Failed("the server closed the stream".into()),
-                Ok(Some(Err(err))) => return Ended::Failed(format!("the stream broke: {err}")),
+                Ok(Some(Err(err))) => {
+                    return Ended::Failed(format!("the stream broke: {}", cause(&err)));
+                }
                 Ok(Some(Ok(chunk))) => chunk,
             };
             follow.heard = Instant::now();
@@ -494,7 +539,7 @@ impl Remote {
         let opened = timeout(ANSWER_WITHIN, async {
             let response = self
                 .request(Method::GET, &path)
-                .header(header::ACCEPT, "text/event-stream")
+                .header(header::ACCEPT, api::EVENT_STREAM)
                 .send()
                 .await
                 .map_err(|err| (unreachable(&self.address(), &err).to_string(), None))?;
@@ -517,7 +562,7 @@ impl Remote {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
+            .is_some_and(|v| api::is_media_type(v, api::EVENT_STREAM));
         if !is_stream {
             return Err(Ended::Failed(
                 "the server did not answer with an event stream".into(),
@@ -551,11 +596,27 @@ impl Batch {
 impl Follow {
     /// Takes one message of the stream into the batch.
     fn take(&mut self, message: sse::Message, batch: &mut Batch) {
+        let control = matches!(
+            message.event.as_deref(),
+            Some("hello" | "clock" | "presence" | "error")
+        );
+        if control && message.data.len() > MAX_CONTROL {
+            let why = format!(
+                "the server sent a `{}` message of {} KiB, larger than any shipdeck reads",
+                clean(message.event.as_deref().unwrap_or_default()),
+                message.data.len() / 1024
+            );
+            batch.ended = Some(Ended::Failed(why));
+            return;
+        }
         match message.event.as_deref() {
             Some("hello") => match serde_json::from_str::<Hello>(&message.data) {
                 Ok(hello) => self.hello(hello, batch),
                 Err(err) => {
-                    let why = format!("the server's hello is not readable: {err}");
+                    let why = format!(
+                        "the server's hello is not readable: {}",
+                        clean(&err.to_string())
+                    );
                     batch.ended = Some(Ended::Failed(why));
                 }
             },
@@ -626,8 +687,9 @@ impl Follow {
             }
             Err(err) => {
                 let why = format!(
-                    "after seq {} the server sent an event shipdeck cannot read ({err})",
-                    self.last_seq
+                    "after seq {} the server sent an event shipdeck cannot read ({})",
+                    self.last_seq,
+                    clean(&err.to_string())
                 );
                 batch.ended = Some(Ended::Failed(why));
             }
@@ -663,7 +725,8 @@ struct Retry {
 enum Ended {
     /// Nobody listens any more.
     Closed,
-    /// Read again from the start, at once.
+    /// The server began a new window: read again from the start, after a
+    /// wait like any other.
     Restart,
     Failed(String),
     /// Failed, and the server asked for this much patience (Retry-After).
@@ -697,22 +760,37 @@ pub fn backoff(failures: u32) -> Duration {
     full.mul_f64(0.5 + fastrand::f64() * 0.5)
 }
 
-/// The failures of a stream in a row, and so the wait before it is made
-/// again.
+/// The failures of a stream in a row, and the new windows it was told of
+/// in a row, and so the wait before it is made again.
 #[derive(Debug, Default)]
 struct Retries {
     in_a_row: u32,
+    restarts: u32,
 }
 
 impl Retries {
-    /// The wait before the next try, after a connection that lasted `held`:
-    /// one that held a while starts the backoff over.
+    /// The wait before the next try after a failure, the connection having
+    /// lasted `held`: one that held a while starts the backoff over.
     fn after(&mut self, held: Duration) -> Duration {
-        if held > HELD {
-            self.in_a_row = 0;
-        }
+        self.held(held);
         self.in_a_row = self.in_a_row.saturating_add(1);
         backoff(self.in_a_row)
+    }
+
+    /// The wait before the stream is read again from the start, the server
+    /// having begun a new window on a connection that lasted `held`. The
+    /// first comes quickly, whatever failed before it; a server that begins
+    /// one on every connection is asked less and less often.
+    fn restarted(&mut self, held: Duration) -> Duration {
+        self.held(held);
+        self.restarts = self.restarts.saturating_add(1);
+        backoff(self.restarts)
+    }
+
+    fn held(&mut self, held: Duration) {
+        if held > HELD {
+            *self = Retries::default();
+        }
     }
 }
 
@@ -730,18 +808,77 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .map(|s| Duration::from_secs(s.min(30)))
 }
 
+/// The first few ids of a list, each cleaned and bounded, and how many
+/// more there are: a server with 150,000 releases makes a short message.
 fn list_or_none(ids: &[&str]) -> String {
     if ids.is_empty() {
-        "none".into()
-    } else {
-        ids.join(", ")
+        return "none".into();
+    }
+    let shown: Vec<String> = ids.iter().take(LISTED).map(|id| clip(id, 80)).collect();
+    match ids.len().saturating_sub(LISTED) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+/// Why a body was not read.
+#[derive(Debug)]
+pub(crate) enum Unread {
+    /// It is longer than the limit (which is given).
+    TooLarge(usize),
+    /// The connection broke or timed out while it was read.
+    Broken(String),
+}
+
+impl Unread {
+    /// The failure of reading `what` from `address`, for an operator.
+    fn error(self, what: &str, address: &str) -> RemoteError {
+        match self {
+            Unread::TooLarge(limit) => RemoteError::Garbled(format!(
+                "{what} from {address} is larger than {} MiB, more than any server sends; not read",
+                limit / (1024 * 1024)
+            )),
+            Unread::Broken(why) => {
+                RemoteError::Unreachable(format!("{what} from {address} was cut off: {why}"))
+            }
+        }
+    }
+}
+
+/// A response's body, read up to `limit` bytes: a longer one is refused as
+/// soon as its `Content-Length` or its bytes so far say so, never held.
+pub(crate) async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, Unread> {
+    let limit_u64 = u64::try_from(limit).unwrap_or(u64::MAX);
+    if response.content_length().is_some_and(|n| n > limit_u64) {
+        return Err(Unread::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(None) => return Ok(body),
+            Ok(Some(chunk)) if body.len() + chunk.len() > limit => {
+                return Err(Unread::TooLarge(limit));
+            }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Err(err) => return Err(Unread::Broken(cause(&err))),
+        }
     }
 }
 
 /// Text from a server, made safe to show: no control characters, bounded.
 fn clean(text: &str) -> String {
-    let mut shown: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
-    if text.chars().count() > 300 {
+    clip(text, 300)
+}
+
+/// At most `max` characters of text from a server, without control
+/// characters, with `…` where it was cut.
+fn clip(text: &str, max: usize) -> String {
+    let mut chars = text.chars().filter(|c| !c.is_control());
+    let mut shown: String = chars.by_ref().take(max).collect();
+    if chars.next().is_some() {
         shown.push('…');
     }
     shown
@@ -794,7 +931,7 @@ async fn refuse(response: reqwest::Response) -> Result<reqwest::Response, Remote
 /// The `error` of a JSON error body, else the status's name.
 async fn error_message(response: reqwest::Response) -> String {
     let status = response.status();
-    let body = response.bytes().await.unwrap_or_default();
+    let body = read_body(response, MAX_REPLY).await.unwrap_or_default();
     match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(e) => clean(&e.error),
         Err(_) => status
@@ -938,7 +1075,7 @@ impl Courier {
                     reached |= retry.reached;
                     let prefix = format!("cannot reach {}: ", self.remote.address());
                     why = retry.why.strip_prefix(&prefix).unwrap_or(&retry.why).into();
-                    let wait = retry.wait.unwrap_or_else(|| backoff(failures));
+                    let wait = retry.wait.unwrap_or_default().max(backoff(failures));
                     self.pause(given, deadline, &why, wait).await?;
                 }
             }
@@ -1056,6 +1193,26 @@ mod tests {
         };
         assert_eq!(source, "pod/x");
         assert_eq!(message, "boom gone red");
+    }
+
+    /// A server back from an outage with a new window is read at once (a
+    /// quarter second at most), whatever the outage cost; one that begins
+    /// a new window on every connection is asked less and less often.
+    #[test]
+    fn a_new_window_is_read_soon_but_one_on_every_connection_is_backed_off() {
+        let ms = Duration::from_millis;
+        let mut retries = Retries::default();
+        for _ in 0..10 {
+            retries.after(ms(50));
+        }
+        assert!(retries.restarted(ms(50)) <= ms(250));
+        let waits: Vec<Duration> = (0..10).map(|_| retries.restarted(ms(50))).collect();
+        assert!(
+            waits[8..].iter().all(|w| *w >= Duration::from_secs(5)),
+            "{waits:?}"
+        );
+        // A window that held a minute was no flood: quick again.
+        assert!(retries.restarted(Duration::from_secs(60)) <= ms(250));
     }
 
     /// What an operator whose server went away relies on: the console is

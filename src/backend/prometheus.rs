@@ -17,6 +17,10 @@ use serde::Deserialize;
 /// How long one query may take.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The largest answer read: Prometheus gives at most 11,000 points a series,
+/// well under a megabyte; a longer answer is refused unread.
+pub const MAX_ANSWER: usize = 8 * 1024 * 1024;
+
 /// One point of a series; `None` is a gap.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
@@ -91,18 +95,30 @@ fn time(seconds: f64) -> Option<Timestamp> {
     Timestamp::from_nanosecond((seconds * 1e9) as i128).ok()
 }
 
+/// Something Prometheus sent, or an error that quotes it, made short and
+/// safe to show.
+fn quote(text: impl std::fmt::Display) -> String {
+    shown(text.to_string())
+}
+
+/// Text from Prometheus as it is shown to operators and journaled: no
+/// terminal controls, at most 300 characters.
+fn shown(text: String) -> String {
+    let text = crate::model::text::clean(&text).into_owned();
+    match text.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
 fn envelope(body: &[u8]) -> Result<Data, QueryError> {
-    let envelope: Envelope = serde_json::from_slice(body)
-        .map_err(|err| QueryError::Garbled(format!("the answer is not Prometheus's API: {err}")))?;
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|err| {
+        QueryError::Garbled(format!(
+            "the answer is not Prometheus's API: {}",
+            quote(err)
+        ))
+    })?;
     if envelope.status != "success" {
-        // Shown to operators and journaled: no terminal controls, bounded.
-        let shown = |text: String| -> String {
-            let text = crate::model::text::clean(&text).into_owned();
-            match text.char_indices().nth(300) {
-                Some((cut, _)) => format!("{}…", &text[..cut]),
-                None => text,
-            }
-        };
         return Err(QueryError::Refused {
             kind: shown(envelope.error_type.unwrap_or_else(|| "error".into())),
             message: shown(envelope.error.unwrap_or_else(|| "no reason given".into())),
@@ -119,20 +135,23 @@ pub fn parse_instant(body: &[u8]) -> Result<Option<f64>, QueryError> {
     let data = envelope(body)?;
     match data.result_type.as_str() {
         "vector" => {
-            let items: Vec<VectorItem> = serde_json::from_value(data.result)
-                .map_err(|err| QueryError::Garbled(format!("a vector that is not one: {err}")))?;
+            let items: Vec<VectorItem> = serde_json::from_value(data.result).map_err(|err| {
+                QueryError::Garbled(format!("a vector that is not one: {}", quote(err)))
+            })?;
             if items.len() > 1 {
                 return Err(QueryError::Ambiguous(items.len()));
             }
             Ok(items.first().and_then(|item| number(&item.value.1)))
         }
         "scalar" => {
-            let (_, value): (f64, String) = serde_json::from_value(data.result)
-                .map_err(|err| QueryError::Garbled(format!("a scalar that is not one: {err}")))?;
+            let (_, value): (f64, String) = serde_json::from_value(data.result).map_err(|err| {
+                QueryError::Garbled(format!("a scalar that is not one: {}", quote(err)))
+            })?;
             Ok(number(&value))
         }
         other => Err(QueryError::Garbled(format!(
-            "an instant query answered with a {other}; give a query that yields one series"
+            "an instant query answered with a {}; give a query that yields one series",
+            quote(other)
         ))),
     }
 }
@@ -149,11 +168,11 @@ pub fn parse_range(
     if data.result_type != "matrix" {
         return Err(QueryError::Garbled(format!(
             "a range query answered with a {}",
-            data.result_type
+            quote(&data.result_type)
         )));
     }
     let items: Vec<MatrixItem> = serde_json::from_value(data.result)
-        .map_err(|err| QueryError::Garbled(format!("a matrix that is not one: {err}")))?;
+        .map_err(|err| QueryError::Garbled(format!("a matrix that is not one: {}", quote(err))))?;
     if items.len() > 1 {
         return Err(QueryError::Ambiguous(items.len()));
     }
@@ -238,12 +257,18 @@ impl Prometheus {
             })
         })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|err| {
-            QueryError::Unreachable(format!(
-                "Prometheus's answer was cut off: {}",
-                super::http::cause(&err)
-            ))
-        })?;
+        let body =
+            super::http::read_body(response, MAX_ANSWER)
+                .await
+                .map_err(|unread| match unread {
+                    super::http::Unread::TooLarge(limit) => QueryError::Garbled(format!(
+                        "Prometheus's answer is larger than {} MiB; not read",
+                        limit / (1024 * 1024)
+                    )),
+                    super::http::Unread::Broken(why) => {
+                        QueryError::Unreachable(format!("Prometheus's answer was cut off: {why}"))
+                    }
+                })?;
         // Prometheus explains its refusals (400, 422, 503) in the body.
         if !status.is_success() && serde_json::from_slice::<Envelope>(&body).is_err() {
             return Err(QueryError::Unreachable(
@@ -254,7 +279,7 @@ impl Prometheus {
                 },
             ));
         }
-        Ok(body.to_vec())
+        Ok(body)
     }
 
     /// The value of `query` now.
@@ -313,6 +338,26 @@ mod tests {
         let scalar =
             br#"{"status":"success","data":{"resultType":"scalar","result":[1763800000,"2"]}}"#;
         assert_eq!(parse_instant(scalar), Ok(Some(2.0)));
+    }
+
+    /// What Prometheus (or something posing as it) sends is quoted in a
+    /// few words, never whole, and without its escape sequences.
+    #[test]
+    fn an_answer_quoted_in_an_error_is_short_and_clean() {
+        let long = "x".repeat(1_000_000);
+        let answers = [
+            format!(r#"{{"status":"success","data":{{"resultType":"]0;t{long}","result":[]}}}}"#),
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"value":[1,2]}}],"x":"{long}"}}}}"#
+            ),
+            format!(r#"{{"status":"success","data":{{"resultType":"vector","result":"{long}"}}}}"#),
+            format!(r#"{{"status":"error","errorType":"{long}","error":"{long}"}}"#),
+        ];
+        for answer in answers {
+            let err = parse_instant(answer.as_bytes()).unwrap_err().to_string();
+            assert!(err.len() < 1000, "{} bytes: {:.200}", err.len(), err);
+            assert!(!err.contains('\u{1b}'), "{err:.200}");
+        }
     }
 
     #[test]

@@ -135,3 +135,57 @@ pub struct Snapshot<'a> {
     pub last_seq: u64,
     pub release: &'a Release,
 }
+
+/// The media type of JSON bodies.
+pub const JSON: &str = "application/json";
+
+/// The media type of the event stream.
+pub const EVENT_STREAM: &str = "text/event-stream";
+
+/// Whether a `Content-Type` value is the media type `wanted`: compared
+/// case-insensitively and whole (`application/jsonx` is not JSON),
+/// parameters aside, but for a charset, which must be UTF-8 (the contract's
+/// only one). `Application/JSON; charset=utf-8` is JSON.
+pub fn is_media_type(value: &str, wanted: &str) -> bool {
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case(wanted) {
+        return false;
+    }
+    parts.all(|parameter| match parameter.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_media_type_is_compared_whole_and_without_case() {
+        for json in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            " application/json ;charset=\"UTF-8\"",
+            "application/json; boundary=x",
+        ] {
+            assert!(is_media_type(json, JSON), "{json}");
+        }
+        for not in [
+            "application/jsonx",
+            "application/json-seq",
+            "application/json+x; charset=utf-8",
+            "text/json",
+            "application/json; charset=latin1",
+            "",
+            "application",
+        ] {
+            assert!(!is_media_type(not, JSON), "{not}");
+        }
+        assert!(is_media_type("Text/Event-Stream", EVENT_STREAM));
+        assert!(!is_media_type("text/event-streamx", EVENT_STREAM));
+    }
+}
