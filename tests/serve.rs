@@ -226,6 +226,119 @@ async fn the_contract_answers_as_documented() {
     assert!(body["error"].as_str().unwrap().contains("KiB"), "{body}");
 }
 
+/// Sends `request` as it is on a socket of its own; the answer's status
+/// and its body.
+fn raw(server: &Server, request: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(server.address()).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    socket.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = socket.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"));
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+/// A request names one host, in ASCII, the same in its Host header and in
+/// an absolute URI; a command is JSON by a content type that says exactly
+/// that, in any case. Anything else is refused with the reason.
+#[tokio::test]
+async fn a_request_names_its_host_once_and_a_command_is_exactly_json() {
+    let tmp = scratch();
+    let server = Server::start(tmp.path(), &["--speed", "max"]);
+    let id = release_id(&server).await;
+    let host = server.address().to_string();
+    let get = |path: &str, headers: &str| {
+        format!("GET {path} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n").into_bytes()
+    };
+    let releases = "/api/v1/releases";
+    let fine = raw(&server, &get(releases, &format!("Host: {host}\r\n")));
+    assert_eq!(fine.0, 200, "{fine:?}");
+    let absolute_here = format!("http://{host}{releases}");
+    let fine = raw(&server, &get(&absolute_here, &format!("Host: {host}\r\n")));
+    assert_eq!(fine.0, 200, "an absolute URI naming this server: {fine:?}");
+    let refused = [
+        ("no Host", get(releases, "")),
+        (
+            "no Host, HTTP/1.0",
+            b"GET /api/v1/releases HTTP/1.0\r\n\r\n".to_vec(),
+        ),
+        (
+            "two",
+            get(releases, &format!("Host: {host}\r\nHost: {host}\r\n")),
+        ),
+        (
+            "another host named in the URI",
+            get(
+                &format!("http://attacker.example{releases}"),
+                &format!("Host: {host}\r\n"),
+            ),
+        ),
+        (
+            "a user in the Host",
+            get(releases, &format!("Host: me@{host}\r\n")),
+        ),
+        ("the healthz too", get("/healthz", "")),
+        ("not ASCII", get(releases, "Host: l\u{43e}calhost\r\n")),
+    ];
+    for (what, request) in refused {
+        let (status, body) = raw(&server, &request);
+        assert_eq!(status, 400, "{what}: {body}");
+        assert!(body.contains("Host"), "{what}: {body}");
+    }
+
+    let command = |content_type: &str, id_: &str| {
+        let body = format!(r#"{{"id":"{id_}","operator":"dave","kind":"pause"}}"#);
+        format!(
+            "POST /api/v1/releases/{id}/commands HTTP/1.1\r\nHost: {host}\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    for not_json in [
+        "Content-Type: application/jsonx\r\n",
+        "Content-Type: application/json-patch+json\r\n",
+        "Content-Type: text/plain\r\nContent-Type: application/json\r\n",
+        "Content-Type: application/json; charset=latin1\r\n",
+        "",
+    ] {
+        let (status, body) = raw(&server, &command(not_json, "c-not"));
+        assert_eq!(status, 415, "{not_json:?}: {body}");
+    }
+    let (status, body) = raw(
+        &server,
+        &command("Content-Type: Application/JSON; charset=utf-8\r\n", "c-yes"),
+    );
+    assert!([202, 409].contains(&status), "{status}: {body}");
+    assert!(body.contains("\"id\":\"c-yes\""), "{body}");
+}
+
+/// `serve` says where its diagnostics go, and writes them there.
+#[tokio::test]
+async fn serve_keeps_a_diagnostics_log_and_says_where() {
+    let tmp = scratch();
+    let server = Server::start(tmp.path(), &["--speed", "max"]);
+    let log = tmp.path().join("state/shipdeck/serve.log");
+    assert!(
+        server
+            .banner
+            .contains(&format!("diagnostics log {}", log.display())),
+        "{}",
+        server.banner
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("serve listening"), "{text}");
+    assert!(text.contains(server.address()), "{text}");
+}
+
 #[tokio::test]
 async fn a_stream_resumes_after_a_seq_with_no_gap_and_no_duplicate() {
     let tmp = scratch();

@@ -113,6 +113,9 @@ pub fn client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, String
     let _ = rustls::crypto::ring::default_provider().install_default();
     builder
         .connect_timeout(Duration::from_secs(5))
+        // A server closes a connection idle for 10 s (`shipdeck serve`
+        // does): one is not kept longer, to be found closed when used.
+        .pool_idle_timeout(Duration::from_secs(5))
         .user_agent(concat!("shipdeck/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|err| format!("cannot make an HTTP client: {err}"))

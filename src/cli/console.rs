@@ -1,9 +1,7 @@
 //! The console: the release on one screen, driven by single keys.
 
-use std::fs::OpenOptions;
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::Mutex;
 
 use crate::backend::{self, Handle};
 use crate::journal::Writer;
@@ -71,31 +69,6 @@ pub struct ConsoleArgs {
     /// server is back [default: 30s].
     #[arg(long, value_name = "DURATION", value_parser = crate::config::command_expiry)]
     pub command_expiry: Option<std::time::Duration>,
-}
-
-/// shipdeck's own diagnostics go to a file, never to the screen it draws on.
-fn log_to_file() {
-    let Some(dirs) = directories::ProjectDirs::from("", "", "shipdeck") else {
-        return;
-    };
-    let dir = dirs
-        .state_dir()
-        .unwrap_or_else(|| dirs.data_local_dir())
-        .to_path_buf();
-    if std::fs::create_dir_all(&dir).is_err() {
-        return;
-    }
-    let Ok(file) = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("shipdeck.log"))
-    else {
-        return;
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_writer(Mutex::new(file))
-        .with_ansi(false)
-        .try_init();
 }
 
 /// The theme the settings ask for; production releases get the danger skin
@@ -297,7 +270,8 @@ fn open(
     notes: &[String],
     backend: impl FnOnce() -> Handle,
 ) -> Result<ExitCode, ExitCode> {
-    log_to_file();
+    // Its own diagnostics go to a file, never to the screen it draws on.
+    let _ = super::log_to_file(super::CONSOLE_LOG);
     let operator = settings.operator.value.clone();
     let mut journal = super::create_journal(settings, journal_label, "console")?;
     tracing::info!(backend = %label, %operator, journal = %journal.path().display(), "console starting");

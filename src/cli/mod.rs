@@ -24,6 +24,34 @@ use crate::sim::{Scenario, SimOptions, bundled, scenario};
 /// Exit status for bad input: a malformed file, an unknown scenario, bad usage.
 pub const EXIT_BAD_INPUT: u8 = 2;
 
+/// The console's diagnostics log, in shipdeck's state folder.
+pub const CONSOLE_LOG: &str = "shipdeck.log";
+
+/// `serve`'s diagnostics log, beside the console's.
+pub const SERVE_LOG: &str = "serve.log";
+
+/// Sends shipdeck's own diagnostics (`tracing`) to the file `name` in its
+/// state folder (`$XDG_STATE_HOME/shipdeck`), appended to; the file's path,
+/// or why there is none.
+pub fn log_to_file(name: &str) -> Result<PathBuf, String> {
+    let dirs =
+        directories::ProjectDirs::from("", "", "shipdeck").ok_or("no home folder to keep it in")?;
+    let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
+    std::fs::create_dir_all(dir).map_err(|err| format!("cannot make {}: {err}", dir.display()))?;
+    let path = dir.join(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
+    tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .try_init()
+        .map_err(|err| format!("cannot log to {}: {err}", path.display()))?;
+    Ok(path)
+}
+
 const MIN_SPEED: f64 = 0.01;
 const MAX_SPEED: f64 = 1_000_000.0;
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::backend;
 use crate::journal::Writer;
 use crate::server::hub::Opening;
+use crate::server::listen::{self, Limits};
 use crate::server::resume::{self, Rebuilt};
 use crate::server::tokens::Tokens;
 use crate::server::{self, Hub};
@@ -117,9 +118,12 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
         .to_path_buf();
     let label = prepared.label.clone();
     let release_id = prepared.scenario.plan.id.clone();
+    let log = super::log_to_file(super::SERVE_LOG);
     let window = open_window(args, &settings.operator.value, &dir, prepared)?;
+    let limits = Limits::of_this_process();
     runtime.block_on(async move {
         let bound = listener.local_addr().unwrap_or(address);
+        tracing::info!(%bound, release = %release_id, ?limits, "serve listening");
         let (stop_tx, stop_rx) = oneshot::channel();
         let metrics_url = metrics.as_ref().map(|m| m.url().to_string());
         let readings = metrics.map(backend::metrics::spawn);
@@ -141,11 +145,13 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             tokens: tokens.as_ref(),
             metrics_url,
             journal: &window.path,
+            log: &log,
+            limits,
         };
         listening.announce(&hub.id);
         let watched = Arc::clone(&hub);
-        let app = server::router(Arc::new(server::Server::new([hub], tokens)));
-        let server_task = tokio::spawn(async move { axum::serve(listener, app).await });
+        let app = server::router(Arc::new(server::Server::new([hub], tokens, limits)));
+        let server_task = tokio::spawn(server::listen::serve(listener, app, limits));
         let (ending, failed) = until_stopped(server_task, hub_task, &watched, stop_tx).await;
         eprintln!(
             "shipdeck serve: {ending}; the journal is closed: {}",
@@ -266,6 +272,9 @@ struct Listening<'a> {
     tokens: Option<&'a Tokens>,
     metrics_url: Option<String>,
     journal: &'a Path,
+    /// The diagnostics log, or why there is none.
+    log: &'a Result<PathBuf, String>,
+    limits: Limits,
 }
 
 impl Listening<'_> {
@@ -302,6 +311,17 @@ impl Listening<'_> {
             );
         }
         let _ = writeln!(out, "  journal {}", self.journal.display());
+        let _ = match self.log {
+            Ok(path) => writeln!(out, "  diagnostics log {}", path.display()),
+            Err(why) => writeln!(out, "  no diagnostics log: {why}"),
+        };
+        let _ = writeln!(
+            out,
+            "  at most {} connections ({} of them event streams); a request's head within {}s",
+            self.limits.connections,
+            self.limits.streams,
+            listen::REQUEST_WITHIN.as_secs()
+        );
         // Others reach an unspecified address by this machine's name.
         let reach = if bound.ip().is_unspecified() {
             format!("THIS-HOST:{}", bound.port())

@@ -6,6 +6,7 @@
 
 pub mod exposition;
 pub mod hub;
+pub mod listen;
 pub mod resume;
 pub mod tokens;
 
@@ -15,16 +16,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures_util::StreamExt;
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::api::{self, Clock, ErrorBody, Hello, Presence, ReleaseSummary, Snapshot};
 use crate::engine::Grounds;
@@ -46,14 +49,42 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
 pub struct Server {
     hubs: BTreeMap<String, Arc<Hub>>,
     tokens: Option<Tokens>,
+    /// Places for event streams: the connections they cannot take are kept
+    /// for requests.
+    streams: Arc<Semaphore>,
+    stream_limit: usize,
 }
 
 impl Server {
-    pub fn new(hubs: impl IntoIterator<Item = Arc<Hub>>, tokens: Option<Tokens>) -> Server {
+    pub fn new(
+        hubs: impl IntoIterator<Item = Arc<Hub>>,
+        tokens: Option<Tokens>,
+        limits: listen::Limits,
+    ) -> Server {
         Server {
             hubs: hubs.into_iter().map(|h| (h.id.clone(), h)).collect(),
             tokens,
+            streams: Arc::new(Semaphore::new(limits.streams)),
+            stream_limit: limits.streams,
         }
+    }
+
+    /// A place for one more event stream, if one is free.
+    fn stream_place(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.streams).try_acquire_owned().ok()
+    }
+
+    /// The answer to a stream asked for when every place is taken.
+    fn no_stream_place(&self) -> Response {
+        let message = format!(
+            "this server follows {} event streams, as many as it takes at once; try again shortly",
+            self.stream_limit
+        );
+        let mut refusal = error(StatusCode::SERVICE_UNAVAILABLE, message);
+        refusal
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        refusal
     }
 
     /// Who is asking: the token's operator; without tokens, the name the
@@ -117,9 +148,9 @@ impl Server {
 
 /// Whether a request was addressed to this machine by a loopback name.
 fn loopback_host(headers: &HeaderMap) -> bool {
+    // `checked_host` has refused a request without one.
     let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
-        // HTTP/1.0 without a Host: not from a browser.
-        return true;
+        return false;
     };
     let name = match host.strip_prefix('[') {
         Some(rest) => rest.split(']').next().unwrap_or(""),
@@ -153,7 +184,48 @@ pub fn router(server: Arc<Server>) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(api::MAX_BODY))
+        .layer(middleware::from_fn(checked_host))
         .with_state(server)
+}
+
+/// Passes on only a request that names one host, as ASCII, the same in its
+/// `Host` and in an absolute-form URI (`GET http://host/…`) if it has one:
+/// what a name check (here, the loopback check of a server without
+/// tokens) reads is then what the client addressed.
+async fn checked_host(request: Request, next: Next) -> Response {
+    match host_problem(&request) {
+        None => next.run(request).await,
+        Some(problem) => error(StatusCode::BAD_REQUEST, problem),
+    }
+}
+
+fn host_problem(request: &Request) -> Option<String> {
+    let mut hosts = request.headers().get_all(header::HOST).iter();
+    let (Some(host), None) = (hosts.next(), hosts.next()) else {
+        return Some("a request needs one Host header, naming the server".into());
+    };
+    let Some(host) = host
+        .to_str()
+        .ok()
+        .filter(|h| h.parse::<axum::http::uri::Authority>().is_ok() && !h.contains('@'))
+    else {
+        return Some("the Host header is not a host name (in ASCII) and a port".into());
+    };
+    let uri = request.uri();
+    if uri
+        .scheme()
+        .is_some_and(|s| *s != axum::http::uri::Scheme::HTTP)
+    {
+        return Some("this server speaks http:// only".into());
+    }
+    match uri.authority() {
+        Some(named) if !named.as_str().eq_ignore_ascii_case(host) => Some(format!(
+            "the request names {} but its Host header says {}",
+            clip(named.as_str(), 80),
+            clip(host, 80)
+        )),
+        _ => None,
+    }
 }
 
 /// An answer other than success: a status and what went wrong, as
@@ -289,8 +361,11 @@ async fn events(
             ),
         );
     }
+    let Some(place) = server.stream_place() else {
+        return server.no_stream_place();
+    };
     let name = operator.clone().unwrap_or_else(|| "someone".into());
-    Sse::new(stream_events(hub, after, operator, name))
+    Sse::new(stream_events(hub, after, operator, name, place))
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response()
 }
@@ -305,6 +380,7 @@ struct Reader {
     queue: VecDeque<SseEvent>,
     ended: bool,
     _seat: hub::Seat,
+    _place: OwnedSemaphorePermit,
 }
 
 fn json_event(kind: &str, value: &impl serde::Serialize) -> SseEvent {
@@ -320,6 +396,7 @@ fn stream_events(
     after: u64,
     operator: Option<String>,
     name: String,
+    place: OwnedSemaphorePermit,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let seq = hub.watch_seq();
     let mut clock = hub.watch_clock();
@@ -349,6 +426,7 @@ fn stream_events(
         queue,
         ended: false,
         _seat: seat,
+        _place: place,
     };
     stream::unfold(reader, |mut reader| async move {
         let message = reader.next().await?;
@@ -503,43 +581,80 @@ fn parse_command(body: &[u8]) -> Result<Command, String> {
     Ok(command)
 }
 
+/// Who asks, the release asked, and the body of a command, checked in the
+/// order that costs a stranger least: who asks, which release, the content
+/// type, and only then the body, which must arrive whole within
+/// [`listen::REQUEST_WITHIN`].
+async fn take_command(
+    server: &Server,
+    id: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Option<String>, Arc<Hub>, Bytes), ApiError> {
+    let identity = server.identify(headers)?;
+    let hub = Arc::clone(server.hub(id)?);
+    let mut types = headers.get_all(header::CONTENT_TYPE).iter();
+    let is_json = match (types.next(), types.next()) {
+        (Some(value), None) => value
+            .to_str()
+            .is_ok_and(|v| api::is_media_type(v, api::JSON)),
+        _ => false,
+    };
+    if !is_json {
+        return Err(ApiError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the command as Content-Type: application/json".into(),
+        ));
+    }
+    let body = read_body(body).await?;
+    Ok((identity, hub, body))
+}
+
+/// A request's body: at most [`api::MAX_BODY`] bytes, arriving whole within
+/// [`listen::REQUEST_WITHIN`], so a client dripping one cannot hold a place.
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    let mut chunks = body.into_data_stream();
+    let mut read = Vec::new();
+    let whole = tokio::time::timeout(listen::REQUEST_WITHIN, async {
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|err| {
+                let why = format!(
+                    "the request body could not be read: {}",
+                    clip(&err.to_string(), 200)
+                );
+                ApiError(StatusCode::BAD_REQUEST, why)
+            })?;
+            if read.len() + chunk.len() > api::MAX_BODY {
+                let why = format!("a request body is at most {} KiB", api::MAX_BODY / 1024);
+                return Err(ApiError(StatusCode::PAYLOAD_TOO_LARGE, why));
+            }
+            read.extend_from_slice(&chunk);
+        }
+        Ok(())
+    });
+    match whole.await {
+        Ok(Ok(())) => Ok(read.into()),
+        Ok(Err(refusal)) => Err(refusal),
+        Err(_) => Err(ApiError(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {}s",
+                listen::REQUEST_WITHIN.as_secs()
+            ),
+        )),
+    }
+}
+
 async fn command(
     State(server): State<Arc<Server>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => {
-            return error(
-                rejection.status(),
-                format!(
-                    "the request body could not be read (at most {} KiB): {}",
-                    api::MAX_BODY / 1024,
-                    rejection.body_text()
-                ),
-            );
-        }
-    };
-    let identity = match server.identify(&headers) {
-        Ok(identity) => identity,
+    let (identity, hub, body) = match take_command(&server, &id, &headers, body).await {
+        Ok(taken) => taken,
         Err(refusal) => return refusal.into_response(),
     };
-    let hub = match server.hub(&id) {
-        Ok(hub) => Arc::clone(hub),
-        Err(missing) => return missing.into_response(),
-    };
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("application/json"));
-    if !is_json {
-        return error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the command as Content-Type: application/json".into(),
-        );
-    }
     let mut command = match parse_command(&body) {
         Ok(command) => command,
         Err(what) => return error(StatusCode::BAD_REQUEST, what),

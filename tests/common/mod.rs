@@ -110,6 +110,12 @@ impl Server {
     /// `shipdeck serve ARGS`, its files in `dir`, on a loopback port of its
     /// own unless ARGS say `--listen`; returned once it answers HTTP.
     pub fn start(dir: &Path, args: &[&str]) -> Server {
+        Server::start_with(dir, args, |_| {})
+    }
+
+    /// [`Server::start`], with `prepare` given the command before it runs
+    /// (to limit the process, say).
+    pub fn start_with(dir: &Path, args: &[&str], prepare: impl FnOnce(&mut Command)) -> Server {
         std::fs::create_dir_all(dir).unwrap();
         let stderr = dir.join("serve.stderr");
         let log = std::fs::OpenOptions::new()
@@ -122,6 +128,7 @@ impl Server {
         if !args.contains(&"--listen") {
             command.args(["--listen", "127.0.0.1:0"]);
         }
+        prepare(&mut command);
         let mut child = command
             .args(args)
             .stdout(Stdio::piped())
