@@ -123,12 +123,9 @@ enum Sock {
     Idle,
 }
 
-/// Opens a socket that behaves as `sock`; how long after opening the
-/// server closed it (the task ends when it does, or after a minute).
-async fn sock(address: String, sock: Sock) -> (Sock, Option<Duration>) {
-    let Ok(mut socket) = TcpStream::connect(&address).await else {
-        return (sock, Some(Duration::ZERO));
-    };
+/// A socket that behaves as `sock`; how long after opening the server
+/// closed it (the task ends when it does, or after a minute).
+async fn sock(mut socket: TcpStream, address: String, sock: Sock) -> (Sock, Option<Duration>) {
     let opened = Instant::now();
     let request = format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\n");
     match sock {
@@ -159,11 +156,15 @@ async fn sock(address: String, sock: Sock) -> (Sock, Option<Duration>) {
     }
 }
 
-fn crowd(server: &Server, socks: &[(Sock, usize)]) -> JoinSet<(Sock, Option<Duration>)> {
+/// Opens the sockets one after another (so none is lost in a full accept
+/// queue), each then behaving as its kind says.
+async fn crowd(server: &Server, socks: &[(Sock, usize)]) -> JoinSet<(Sock, Option<Duration>)> {
     let mut set = JoinSet::new();
+    let address = server.address().to_string();
     for &(kind, count) in socks {
         for _ in 0..count {
-            set.spawn(sock(server.address().to_string(), kind));
+            let socket = TcpStream::connect(&address).await.unwrap();
+            set.spawn(sock(socket, address.clone(), kind));
         }
     }
     set
@@ -184,7 +185,7 @@ async fn a_crowd_of_silent_and_slow_sockets_cannot_keep_an_operator_out() {
         server.banner
     );
     let mut stream = follow(&server).await;
-    let mut crowd = crowd(&server, &[(Sock::Silent, 150), (Sock::Slowloris, 300)]);
+    let mut crowd = crowd(&server, &[(Sock::Silent, 150), (Sock::Slowloris, 300)]).await;
     sleep(Duration::from_millis(500)).await;
     for _ in 0..5 {
         let took = answered_as_dave(&server).await;
@@ -195,7 +196,10 @@ async fn a_crowd_of_silent_and_slow_sockets_cannot_keep_an_operator_out() {
         let (kind, after) = closed.unwrap();
         assert!(
             after.is_some_and(|a| a <= Duration::from_secs(25)),
-            "a {kind:?} socket was still open after {after:?}"
+            "a {kind:?} socket was still open after {after:?}; the server said: {}{}",
+            server.stderr(),
+            std::fs::read_to_string(tmp.path().join("state/shipdeck/serve.log"))
+                .unwrap_or_default()
         );
     }
     assert!(
@@ -217,7 +221,8 @@ async fn a_socket_that_sends_no_request_is_closed_after_ten_seconds() {
     let mut socks = crowd(
         &server,
         &[(Sock::Silent, 3), (Sock::Slowloris, 3), (Sock::Idle, 3)],
-    );
+    )
+    .await;
     let id = release(&server).await;
     let dripping = tokio::spawn(drip_a_body(server.address().to_string(), id));
     while let Some(closed) = socks.join_next().await {
@@ -339,7 +344,7 @@ async fn out_of_descriptors_the_server_sheds_and_pauses_rather_than_spins() {
         open_descriptors(server.pid())
     };
     let server = serve(&tmp.path().join("short"), Some(base + 2));
-    let mut crowd = crowd(&server, &[(Sock::Silent, 60)]);
+    let mut crowd = crowd(&server, &[(Sock::Silent, 60)]).await;
     sleep(Duration::from_millis(500)).await;
     let before = cpu_ticks(server.pid());
     let took = answered_as_dave(&server).await;

@@ -104,7 +104,7 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
     // Bound before anything is written: a port in use leaves no journal.
     let runtime = super::remote::runtime()?;
     let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(address))
+        .block_on(async { listen::bind(address) })
         .map_err(|err| bad(format!("cannot listen on {address}: {err}")))?;
     let dir = settings
         .journal_folder()

@@ -9,10 +9,12 @@
 //!   reads is never stalled).
 //! - At most [`Limits::connections`] are open at once, fewer than the
 //!   process's descriptors. When all are taken, a new one takes the place of
-//!   the one that has waited longest for a request; one that is in a request
-//!   (a follower's stream, an answer being written) is never shed. Streams
-//!   take at most [`Limits::streams`] places, so there is always room for a
-//!   request to be answered.
+//!   the one that has waited longest for a request, or else of one whose
+//!   only request was refused (a client that pipelines requests it has no
+//!   token for and reads none of the answers); one whose request is being
+//!   answered (a follower's stream, a list being written) is never shed.
+//!   Streams take at most [`Limits::streams`] places, so there is always
+//!   room for a request to be answered.
 //! - Out of descriptors (`EMFILE`), the loop sheds a waiting connection and
 //!   pauses before it accepts again, rather than spinning.
 
@@ -99,6 +101,8 @@ struct Conn {
     epoch: Instant,
     /// Requests in progress: their answers not yet all written.
     busy: AtomicUsize,
+    /// Of those, the ones refused (answered 4xx).
+    refused: AtomicUsize,
     /// When it last began to wait for a request (ms from `epoch`).
     waiting_since: AtomicU64,
     /// When a byte was last read or written (ms from `epoch`).
@@ -156,6 +160,7 @@ impl Crowd {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             epoch: self.epoch,
             busy: AtomicUsize::new(0),
+            refused: AtomicUsize::new(0),
             waiting_since: AtomicU64::new(now),
             moved: AtomicU64::new(now),
             changed: Notify::new(),
@@ -172,13 +177,23 @@ impl Crowd {
     }
 
     fn shed_from(open: &mut Vec<Arc<Conn>>) -> bool {
-        let oldest = open
+        let waiting = open
             .iter()
             .enumerate()
             .filter(|(_, c)| c.busy.load(Ordering::Acquire) == 0)
             .min_by_key(|(_, c)| c.waiting_since.load(Ordering::Relaxed))
             .map(|(at, _)| at);
-        match oldest {
+        let refused = || {
+            open.iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    let busy = c.busy.load(Ordering::Acquire);
+                    busy > 0 && c.refused.load(Ordering::Acquire) >= busy
+                })
+                .min_by_key(|(_, c)| c.moved.load(Ordering::Relaxed))
+                .map(|(at, _)| at)
+        };
+        match waiting.or_else(refused) {
             Some(at) => {
                 open.swap_remove(at).shed.notify_one();
                 true
@@ -190,6 +205,21 @@ impl Crowd {
     fn leave(&self, id: u64) {
         self.open().retain(|c| c.id != id);
     }
+}
+
+/// Connections waiting in the kernel to be taken: room for a burst, so that
+/// an operator's connection made during one is not dropped unseen.
+const BACKLOG: u32 = 1024;
+
+/// A listener on `address`, with room for a burst of connections.
+pub fn bind(address: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let socket = match address {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(BACKLOG)
 }
 
 /// Serves `app` on `listener` under `limits` until the task is dropped,
@@ -390,26 +420,41 @@ impl Service<Request<Incoming>> for Tracked {
         let answer = self.app.call(request);
         Box::pin(async move {
             let response = answer.await?;
+            let mut busy = busy;
+            if response.status().is_client_error() {
+                busy.refused();
+            }
             Ok(response.map(|body| Counted { body, _busy: busy }))
         })
     }
 }
 
-/// A request in progress on its connection.
-struct Busy(Arc<Conn>);
+/// A request in progress on its connection, and whether it was refused.
+struct Busy(Arc<Conn>, bool);
 
 impl Busy {
     fn begin(conn: Arc<Conn>) -> Busy {
         conn.busy.fetch_add(1, Ordering::AcqRel);
         conn.moved.store(conn.now(), Ordering::Relaxed);
         conn.changed.notify_one();
-        Busy(conn)
+        Busy(conn, false)
+    }
+
+    /// Its answer is a refusal: the connection may be shed while it is
+    /// written.
+    fn refused(&mut self) {
+        if !std::mem::replace(&mut self.1, true) {
+            self.0.refused.fetch_add(1, Ordering::AcqRel);
+        }
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
         let conn = &self.0;
+        if self.1 {
+            conn.refused.fetch_sub(1, Ordering::AcqRel);
+        }
         conn.waiting_since.store(conn.now(), Ordering::Relaxed);
         conn.busy.fetch_sub(1, Ordering::AcqRel);
         conn.changed.notify_one();
@@ -485,10 +530,17 @@ mod tests {
         assert!(!ids.contains(&second.id), "the longest waiting was shed");
         assert!(ids.contains(&first.id) && ids.contains(&third.id));
         // Every place in a request: a newcomer is turned away.
-        let _b3 = Busy::begin(third);
+        let mut refused = Busy::begin(Arc::clone(&third));
         let _b4 = Busy::begin(fourth);
         assert!(crowd.admit().is_none());
         drop(busy);
-        assert!(crowd.admit().is_some(), "the answered one waits again");
+        let fifth = crowd.admit().expect("the answered one waits again");
+        assert!(!crowd.open().iter().any(|c| c.id == first.id));
+        // A refusal being written gives way; a stream being written never.
+        let _b5 = Busy::begin(fifth);
+        assert!(crowd.admit().is_none());
+        refused.refused();
+        assert!(crowd.admit().is_some());
+        assert!(!crowd.open().iter().any(|c| c.id == third.id));
     }
 }
