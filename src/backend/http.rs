@@ -75,11 +75,16 @@ pub struct Decided {
 
 impl Decided {
     fn from_reply(reply: CommandReply, forbidden: bool) -> Decided {
+        // The server's words, no longer than a command's own text may be.
+        let bounded = |text: String| cut(text, api::MAX_TEXT);
         let verdict = match reply.verdict {
-            VerdictName::Accepted => Verdict::Accepted { note: reply.note },
+            VerdictName::Accepted => Verdict::Accepted {
+                note: reply.note.map(bounded),
+            },
             VerdictName::Refused => {
                 let reason = reply
                     .reason
+                    .map(bounded)
                     .unwrap_or_else(|| "refused without a reason".into());
                 Verdict::Refused(if forbidden {
                     Refusal::who(reason)
@@ -824,6 +829,15 @@ fn list_or_none(ids: &[&str]) -> String {
     }
 }
 
+/// At most `max` characters of `text`, with `…` where it was cut.
+fn cut(mut text: String, max: usize) -> String {
+    if let Some((at, _)) = text.char_indices().nth(max) {
+        text.truncate(at);
+        text.push('…');
+    }
+    text
+}
+
 /// Why a body was not read.
 #[derive(Debug)]
 pub(crate) enum Unread {
@@ -1183,6 +1197,25 @@ impl Courier {
 mod tests {
     use super::*;
     use crate::model::EventKind;
+
+    #[test]
+    fn a_verdict_s_words_are_bounded() {
+        let reply = CommandReply {
+            id: "c".into(),
+            operator: "dave".into(),
+            verdict: VerdictName::Refused,
+            note: None,
+            reason: Some("é".repeat(200_000)),
+        };
+        let decided = Decided::from_reply(reply, false);
+        let shown = decided.verdict.refusal().unwrap().to_string();
+        assert!(
+            shown.chars().count() <= api::MAX_TEXT + 100,
+            "{}",
+            shown.len()
+        );
+        assert!(shown.contains('…'));
+    }
 
     #[test]
     fn events_from_the_wire_lose_their_escape_sequences() {
