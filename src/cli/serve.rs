@@ -106,16 +106,7 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
     let listener = runtime
         .block_on(async { listen::bind(address) })
         .map_err(|err| bad(format!("cannot listen on {address}: {err}")))?;
-    let dir = settings
-        .journal_folder()
-        .map_err(|err| {
-            eprintln!(
-                "shipdeck: cannot write the journal in {}: {err}",
-                settings.journal_dir.value.display()
-            );
-            ExitCode::FAILURE
-        })?
-        .to_path_buf();
+    let dir = journal_dir(&settings)?;
     let label = prepared.label.clone();
     let release_id = prepared.scenario.plan.id.clone();
     let log = super::log_to_file(super::SERVE_LOG);
@@ -163,6 +154,20 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             ExitCode::SUCCESS
         })
     })
+}
+
+/// The journal's folder, made if need be.
+fn journal_dir(settings: &crate::settings::Settings) -> Result<PathBuf, ExitCode> {
+    match settings.journal_folder() {
+        Ok(dir) => Ok(dir.to_path_buf()),
+        Err(err) => {
+            eprintln!(
+                "shipdeck: cannot write the journal in {}: {err}",
+                settings.journal_dir.value.display()
+            );
+            Err(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// Where to listen and who may act: an address other than loopback only
