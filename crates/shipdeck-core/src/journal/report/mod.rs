@@ -223,7 +223,7 @@ impl Samples {
         if let Some(availability) = self.by_series.get(&(Series::Availability, Cohort::All)) {
             for pair in availability.windows(2) {
                 if pair[0].1 < DOWN_BELOW && self.opened.is_none_or(|o| pair[0].0 >= o) {
-                    downtime += pair[1].0.duration_since(pair[0].0);
+                    downtime = downtime.saturating_add(pair[1].0.duration_since(pair[0].0));
                 }
             }
         }
