@@ -164,6 +164,9 @@ pub struct Delivered {
 
 pub const FORMAT_VERSION: u32 = 1;
 
+/// How many damaged lines of a journal are named, one by one.
+pub const WARNINGS_SHOWN: usize = 10;
+
 /// A command's answer, as recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
@@ -376,11 +379,25 @@ impl Journal {
     }
 
     /// Warnings about the file, for people.
+    /// The first [`WARNINGS_SHOWN`] damaged lines are named; the rest are
+    /// counted.
     pub fn warnings(&self, path: &Path) -> Vec<String> {
-        self.damaged
+        let mut warnings: Vec<String> = self
+            .damaged
             .iter()
+            .take(WARNINGS_SHOWN)
             .map(|(line, what)| format!("{}:{line}: {what}", path.display()))
-            .collect()
+            .collect();
+        if let Some(more) = self.damaged.len().checked_sub(WARNINGS_SHOWN)
+            && more > 0
+        {
+            let s = if more == 1 { "" } else { "s" };
+            warnings.push(format!(
+                "{}: and {more} more damaged line{s}",
+                path.display()
+            ));
+        }
+        warnings
     }
 }
 

@@ -18,7 +18,7 @@ impl Event {
     pub fn impossible(&self, plan: Option<&ReleasePlan>) -> Option<String> {
         let why = self.impossible_alone().or_else(|| match plan {
             Some(plan) => self.impossible_in(plan),
-            None => None,
+            None => self.before_the_plan(),
         })?;
         Some(format!(
             "the {} event at seq {} {why}",
@@ -63,6 +63,19 @@ impl Event {
             }
             _ => None,
         }
+    }
+
+    /// What cannot come before the release started: anything about its
+    /// stages, steps, gates and checklists.
+    fn before_the_plan(&self) -> Option<String> {
+        matches!(
+            self.kind,
+            EventKind::CanaryStep { .. }
+                | EventKind::StageChanged { .. }
+                | EventKind::GateChanged { .. }
+                | EventKind::ChecklistChanged { .. }
+        )
+        .then(|| "comes before the release started (its plan is not known)".into())
     }
 
     /// What the plan says cannot be: a step, stage, gate or checklist item
@@ -183,6 +196,10 @@ mod tests {
         assert_eq!(
             event(3, step(1, 255)).impossible(None).unwrap(),
             "the canary_step event at seq 3 gives the new version 255% of traffic"
+        );
+        assert_eq!(
+            event(3, step(usize::MAX, 25)).impossible(None).unwrap(),
+            "the canary_step event at seq 3 comes before the release started (its plan is not known)"
         );
         assert_eq!(
             event(4, step(250, 50)).impossible(Some(&plan)).unwrap(),

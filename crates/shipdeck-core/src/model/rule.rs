@@ -357,4 +357,74 @@ mod tests {
                 .contains("no comparison")
         );
     }
+
+    /// A threshold every value of its series passes, or none does, is no
+    /// rule anyone means; a threshold inside the series' range stays one.
+    #[test]
+    fn conditions_that_would_fire_at_once_or_never_are_refused_with_why() {
+        let refused = |text: &str| text.parse::<Condition>().unwrap_err();
+        for (text, why) in [
+            (
+                "error_rate > -5%",
+                "would fire at once: error_rate is never below zero",
+            ),
+            (
+                "error_rate >= 0%",
+                "would fire at once: error_rate is never below zero",
+            ),
+            (
+                "error_rate < 0%",
+                "would never fire: error_rate is never below zero",
+            ),
+            (
+                "error_rate > 100%",
+                "would never fire: error_rate is never above 100%",
+            ),
+            (
+                "availability <= 100%",
+                "would fire at once: availability is never above 100%",
+            ),
+            (
+                "availability < 120%",
+                "would fire at once: availability is never above 100%",
+            ),
+            (
+                "latency_p95 > 0ms",
+                "would fire at once: every request takes some time",
+            ),
+            (
+                "latency_p95 <= 0ms",
+                "would never fire: every request takes some time",
+            ),
+            (
+                "latency_p99 > 7200s",
+                "is out of range: thresholds for latency_p99 go from 0ms to 1h",
+            ),
+            (
+                "throughput < 0rps",
+                "would never fire: throughput is never below zero",
+            ),
+            (
+                "throughput > 2e9",
+                "is out of range: thresholds for throughput go from 0",
+            ),
+        ] {
+            let told = refused(text);
+            assert!(
+                told.starts_with(&format!("condition `{text}` {why}")),
+                "{text}: {told}"
+            );
+        }
+        for kept in [
+            "error_rate > 0%",
+            "error_rate >= 100%",
+            "availability < 100%",
+            "availability <= 0%",
+            "latency_p95 > 1ms",
+            "throughput <= 0",
+            "throughput > 0rps",
+        ] {
+            assert!(kept.parse::<Condition>().is_ok(), "{kept}");
+        }
+    }
 }

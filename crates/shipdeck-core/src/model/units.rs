@@ -50,12 +50,13 @@ pub fn parse_clock_duration(text: &str) -> Result<SignedDuration, String> {
     let text = text.trim();
     Err(if parsed < SignedDuration::from_secs(1) {
         format!(
-            "`{text}` is under a second: shipdeck's clock keeps whole seconds (write 1s or more)"
+            "`{text}` is under a second: shipdeck keeps time in whole seconds (write 1s or more)"
         )
     } else {
+        let whole = parsed.as_secs();
         format!(
-            "`{text}` is not a whole number of seconds: shipdeck's clock keeps whole seconds (write {}s)",
-            parsed.as_secs()
+            "`{text}` is not a whole number of seconds: shipdeck keeps time in whole seconds (write {whole}s or {}s)",
+            whole + 1
         )
     })
 }

@@ -593,6 +593,7 @@ fn a_clock_that_would_pass_the_latest_time_stops_the_simulator_there() {
                 strategy: { canary: { steps: [ { set_weight: 50 }, { pause: 2h }, { set_weight: 100 } ] } }\n\
                 stages: [ { id: rollout, kind: rollout } ]\n";
     let story = scenario::parse(text).unwrap();
+    let plan = story.plan.clone();
     let mut sim = Simulator::new(story, SimOptions::default());
     let events = run_to_end(&mut sim, DAY);
     assert_eq!(
@@ -600,7 +601,23 @@ fn a_clock_that_would_pass_the_latest_time_stops_the_simulator_there() {
         Some("its clock would pass 9000-01-01T00:00:00Z, the latest time shipdeck keeps")
     );
     assert!(events.iter().all(|e| e.at <= time::LATEST));
-    assert!(events.iter().all(|e| e.impossible(None).is_none()));
+    assert!(events.iter().all(|e| e.impossible(Some(&plan)).is_none()));
     assert!(stopped_saying(&events).starts_with("the simulator stopped: its clock"));
     assert_eq!(sim.release().status, Status::Running);
+}
+
+/// What readers refuse as impossible is never what the simulator makes:
+/// every event of every bundled story passes the check a server's client
+/// and a journal's reader make.
+#[test]
+fn no_event_the_simulator_makes_is_one_a_reader_refuses() {
+    for (name, _) in bundled::SCENARIOS {
+        for autopilot in [true, false] {
+            let (sim, events) = play(name, 7, autopilot);
+            let plan = sim.release().plan().cloned();
+            for event in &events {
+                assert_eq!(event.impossible(plan.as_ref()), None, "{name}");
+            }
+        }
+    }
 }

@@ -112,6 +112,10 @@ pub struct Report {
     pub duration: Option<String>,
     /// `succeeded`, `rolled_back`, `failed`, `aborted`, or `unfinished`.
     pub outcome: String,
+    /// Why the window closed while the release was unfinished, as its
+    /// journal says (`the simulator stopped`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
     /// Time the whole service's availability was below 95%.
     pub downtime: String,
     pub approvals: Vec<Approval>,
@@ -166,6 +170,11 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
             Some(o) => o.name().to_string(),
             None => "unfinished".to_string(),
         },
+        closed: journal
+            .closed
+            .as_ref()
+            .filter(|_| release.outcome().is_none())
+            .map(|(_, why)| why.clone()),
         downtime: format_duration(samples.downtime()),
         approvals: approvals(&release),
         rejections: rejections(&release),
