@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{self, PipelineSource};
-use crate::model::{DEFAULT_LOG_CAPACITY, Rule};
+use crate::model::{DEFAULT_LOG_CAPACITY, MAX_LOG_CAPACITY, Rule};
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -327,9 +327,13 @@ pub fn resolve(
             )
         })
         .collect();
-    let above_zero = "a number of lines above zero";
+    let lines = format!("a number of lines from 1 to {MAX_LOG_CAPACITY}");
     let log_ring = flag(&flags.log_ring, "--log-ring")
-        .or(layers.env_parsed("SHIPDECK_LOG_RING", |n| *n > 0, above_zero)?)
+        .or(layers.env_parsed(
+            "SHIPDECK_LOG_RING",
+            |n| (1..=MAX_LOG_CAPACITY).contains(n),
+            &lines,
+        )?)
         .or_else(|| layers.file(file.log_ring.as_ref().map(|n| n.value as usize)))
         .unwrap_or_else(|| default(DEFAULT_LOG_CAPACITY));
     let fps = "frames per second from 1 to 240";

@@ -748,3 +748,252 @@ fn broken_files_of_every_kind_get_a_clear_refusal() {
         assert!(err.contains("not a shipdeck journal"), "{err}");
     }
 }
+
+/// What `shipdeck ARGS` says on stderr, and its exit status; a run that
+/// takes longer than a person would wait is killed and fails the test.
+fn bounded(home: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let started = Instant::now();
+    let out = shipdeck(home)
+        .args(args)
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{args:?} did not end: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    (out.status.code(), stdout, stderr)
+}
+
+/// Files `check` once passed that then made the simulator work without end
+/// at one second, panicked at the calendar's end, or asked for what no one
+/// would mean: `check` and every loader refuse each, with every reason, at
+/// once. (Mostly a table of files and what each must be told.)
+#[test]
+fn files_no_release_could_keep_are_refused_by_check_and_every_loader() {
+    let home = scratch();
+    let cases: [(&str, &[&str]); 6] = [
+        (
+            "fixtures/broken/sub-second.yaml",
+            &[
+                "9:16: `499ms` is under a second: shipdeck keeps time in whole seconds (write 1s or more)",
+                "10:19: `1500ms` is not a whole number of seconds: shipdeck keeps time in whole seconds (write 1s or 2s)",
+                "13:41: `250ms` is under a second",
+                "15:23: `0.5s` is under a second",
+                "17:56: `100ms` is under a second",
+                "19:13: `100ms` is under a second",
+                "21:44: `10ms` is under a second",
+                "21:87: `999ms` is under a second",
+            ],
+        ),
+        (
+            "fixtures/broken/calendar-end.yaml",
+            &[
+                "5:10: the window's start `9999-12-30T22:00:00Z` is out of range: shipdeck keeps times from 1970-01-01 to 9000-01-01",
+            ],
+        ),
+        (
+            "fixtures/broken/past-the-calendar.yaml",
+            &[
+                "4:18: the window's start `9999-12-31T00:00:00Z` is out of range: shipdeck keeps times from 1970-01-01 to 9000-01-01",
+            ],
+        ),
+        (
+            "fixtures/broken/window-ends-late.yaml",
+            &[
+                "3:50: the window would end at 9000-01-01T01:00:00Z, out of range: shipdeck keeps times from 1970-01-01 to 9000-01-01",
+            ],
+        ),
+        (
+            "fixtures/broken/meant-by-no-one.yaml",
+            &[
+                "10:21: the canary weight goes down from 50% to 25%",
+                "16:51: a gate needing 1000 sign-offs could not be signed in a window: at most 20",
+                "18:34: condition `error_rate > -5%` would fire at once: error_rate is never below zero",
+                "19:35: condition `latency_p95 < 0ms` would never fire",
+                "20:36: condition `latency_p99 > 0ms` would fire at once: every request takes some time",
+                "21:36: condition `availability <= 100%` would fire at once: availability is never above 100%",
+                "22:32: condition `error_rate > 150%` would never fire",
+                "24:15: throughput must be more than zero requests per second, and at most a billion",
+                "25:28: `7200s` is out of range for latency_p95: from 0ms to 1h",
+            ],
+        ),
+        (
+            "fixtures/broken/rolling-back-down.yaml",
+            &["6:23: the batch goes down from 75% to 50%"],
+        ),
+    ];
+    for (path, told) in cases {
+        let loaders: [&[&str]; 4] = [
+            &["check", path],
+            &[
+                "events",
+                "--speed",
+                "max",
+                "--autopilot",
+                "--scenario",
+                path,
+            ],
+            &["serve", "--listen", "127.0.0.1:0", "--scenario", path],
+            &["--scenario", path],
+        ];
+        for args in loaders {
+            let (code, _, stderr) = bounded(home.path(), args);
+            assert_eq!(code, Some(2), "{args:?}: {stderr}");
+            for line in told {
+                let expected = format!("{path}:{line}");
+                assert!(
+                    stderr.lines().any(|l| l.starts_with(&expected)),
+                    "{args:?}: expected a line starting {expected:?}, got:\n{stderr}"
+                );
+            }
+            assert_eq!(stderr.lines().count(), told.len(), "{args:?}: {stderr}");
+        }
+    }
+    // A config asking for a ring of 2^64-1 lines and times the clock
+    // cannot keep: check and every reader of the config refuse it.
+    let config = "fixtures/broken/config-huge.yaml";
+    let (code, _, stderr) = bounded(home.path(), &["check", config]);
+    assert_eq!(code, Some(2), "{stderr}");
+    for line in [
+        "3:11: log_ring of 18446744073709551615 lines is more than memory holds: at most 10000000 lines a source",
+        "4:17: command_expiry: `1500ms` is not a whole number of seconds",
+        "8:5: metrics step: `500ms` is under a second",
+    ] {
+        assert!(stderr.contains(&format!("{config}:{line}")), "{stderr}");
+    }
+    for args in [&["config"][..], &["events", "--speed", "max"]] {
+        let out = shipdeck(home.path())
+            .args(args)
+            .env("SHIPDECK_CONFIG", config)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("log_ring of 18446744073709551615"),
+            "{stderr}"
+        );
+    }
+    let out = shipdeck(home.path())
+        .args(["events", "--speed", "max"])
+        .env("SHIPDECK_LOG_RING", "18446744073709551615")
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("from 1 to 10000000"));
+}
+
+/// A scenario that passes its check and plays until its clock would pass
+/// the latest time shipdeck keeps: the simulator stops there and says why,
+/// `events` ends with status 1, and the journal it wrote reports and
+/// replays whole.
+#[test]
+fn a_simulator_whose_clock_would_pass_the_latest_time_stops_and_says_why() {
+    let home = scratch();
+    let path = home.path().join("late.yaml");
+    std::fs::write(
+        &path,
+        "release: { service: s, from: v1, to: v2, deployer: carol }\n\
+         window: { start: \"8999-12-31T23:00:00Z\", length: 30m }\n\
+         strategy: { canary: { steps: [ { set_weight: 50 }, { pause: 2h }, { set_weight: 100 } ] } }\n\
+         stages: [ { id: rollout, kind: rollout } ]\n",
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    let (code, _, stderr) = bounded(home.path(), &["check", path]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stdout, stderr) = bounded(
+        home.path(),
+        &[
+            "events",
+            "--speed",
+            "max",
+            "--autopilot",
+            "--scenario",
+            path,
+        ],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "shipdeck: the simulator stopped before the release finished: its clock would pass 9000-01-01T00:00:00Z, the latest time shipdeck keeps"
+    );
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["at"], "9000-01-01T00:00:00Z");
+    assert_eq!(last["level"], "error");
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the simulator stopped: its clock would pass")
+    );
+    let (code, report, stderr) = bounded(home.path(), &["report", "latest"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.is_empty(),
+        "every line of the journal is used: {stderr}"
+    );
+    assert!(
+        report.contains(
+            "- Status: Unfinished: the window closed before the release did (the simulator stopped)"
+        ),
+        "{report}"
+    );
+}
+
+/// Journals holding events that cannot be — 255 % of traffic, step 251 of
+/// 7, a time at the calendar's end, a seq that goes back, a command from
+/// the year 9500 — report and replay without them, naming each line.
+#[test]
+fn a_journal_of_impossible_events_is_used_without_them_and_says_which() {
+    let home = scratch();
+    let path = "fixtures/journals/impossible-events.jsonl";
+    let (code, report, stderr) = bounded(home.path(), &["report", path]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for line in [
+        "61: not used: the canary_step event at seq 60 gives the new version 255% of traffic",
+        "62: not used: the canary_step event at seq 61 is about step 251 of a rollout of 7",
+        "63: not used: the log event at seq 62 is at 9999-12-30T22:00:00Z, out of the range shipdeck keeps (1970-01-01 to 9000-01-01)",
+        "64: not used: the event at seq 30 comes after seq 59: seqs only rise",
+        "65: not used: a command record at 9500-01-01T00:00:00Z, out of the range shipdeck keeps",
+    ] {
+        assert!(
+            stderr.contains(&format!("shipdeck: warning: {path}:{line}")),
+            "{line}: {stderr}"
+        );
+        assert!(report.contains(&format!("{path}:{line}")), "{report}");
+    }
+    assert!(report.contains("Status: Succeeded"), "{report}");
+    // Named as not used, and nowhere else.
+    assert!(
+        report
+            .lines()
+            .filter(|l| l.contains("255%") || l.contains("step 251"))
+            .all(|l| l.contains("not used")),
+        "{report}"
+    );
+    // What a server's stream wrote at the calendar's end: nothing in it can
+    // be used, and report and replay say so instead of panicking.
+    let path = "fixtures/journals/calendar-end.jsonl";
+    for command in ["report", "replay"] {
+        let (code, _, stderr) = bounded(home.path(), &[command, path]);
+        assert_eq!(code, Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{path}:2: not used: the release_started event at seq 1 is at 9999-12-30T22:00:00Z"
+            )),
+            "{command}: {stderr}"
+        );
+        assert!(stderr.contains("and 14 more damaged lines"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("shipdeck: {path} holds no events to use")),
+            "{command}: {stderr}"
+        );
+    }
+}

@@ -37,6 +37,37 @@ enum Act {
     HugeAfter(u64),
     /// Every event, a byte at a time.
     Drip,
+    /// Events up to this seq, then a message that reads but cannot be.
+    ImpossibleAfter(u64, Impossible),
+}
+
+/// Messages that read but that no release could send.
+#[derive(Clone, Copy, Debug)]
+enum Impossible {
+    /// A step giving the new version 255 % of traffic.
+    Weight,
+    /// An event at the calendar's very end.
+    CalendarEnd,
+    /// The server's clock at the calendar's very end.
+    Clock,
+}
+
+impl Impossible {
+    fn frame(self, seq: u64) -> String {
+        match self {
+            Impossible::Weight => format!(
+                "id: {seq}\ndata: {{\"seq\":{seq},\"at\":\"2026-11-22T10:00:00Z\",\"release\":\"r\",\"type\":\"canary_step\",\"step\":250,\"state\":\"started\",\"weight\":255}}\n\n"
+            ),
+            Impossible::CalendarEnd => format!(
+                "id: {seq}\ndata: {}\n\n",
+                event(seq).replace(
+                    &format!("2026-11-22T10:00:{:02}Z", seq % 60),
+                    "9999-12-30T22:00:00Z"
+                )
+            ),
+            Impossible::Clock => "event: clock\ndata: {\"at\":\"9999-12-30T22:00:00Z\"}\n\n".into(),
+        }
+    }
 }
 
 const EVENTS: u64 = 12;
@@ -153,6 +184,11 @@ async fn answer(mut socket: TcpStream, act: Act, asked: Asked) -> std::io::Resul
             );
             socket.write_all(huge.as_bytes()).await?;
             socket.write_all(frame(last + 2).as_bytes()).await?;
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        Act::ImpossibleAfter(last, what) => {
+            socket.write_all(upto(last).as_bytes()).await?;
+            socket.write_all(what.frame(last + 1).as_bytes()).await?;
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
         Act::Drip => {
@@ -302,4 +338,33 @@ async fn bytes_dripped_one_at_a_time_make_the_same_events() {
     let (lost, asked) = survive(vec![Act::Drip], false).await;
     assert!(lost.is_empty(), "{lost:?}");
     assert_eq!(asked.iter().map(|a| a.0).collect::<Vec<_>>(), [0]);
+}
+
+/// Well-formed messages that no release could send are a protocol problem:
+/// the link is reported lost with what was wrong, nothing of them is
+/// applied, and the stream is read again from the last good event.
+#[tokio::test]
+async fn events_that_cannot_be_are_refused_as_the_servers_fault() {
+    for (what, said_words) in [
+        (
+            Impossible::Weight,
+            "the server sent an event that cannot be: the canary_step event at seq 5 gives the new version 255% of traffic",
+        ),
+        (
+            Impossible::CalendarEnd,
+            "the server sent an event that cannot be: the log event at seq 5 is at 9999-12-30T22:00:00Z, out of the range shipdeck keeps (1970-01-01 to 9000-01-01)",
+        ),
+        (
+            Impossible::Clock,
+            "the server's clock says 9999-12-30T22:00:00Z is out of range: shipdeck keeps times from 1970-01-01 to 9000-01-01",
+        ),
+    ] {
+        let (lost, asked) = survive(vec![Act::ImpossibleAfter(4, what), Act::Good], false).await;
+        assert!(said(&lost, said_words), "{what:?}: {lost:?}");
+        assert_eq!(
+            asked.iter().map(|a| a.0).collect::<Vec<_>>(),
+            [0, 4],
+            "{what:?}"
+        );
+    }
 }

@@ -136,6 +136,40 @@ fn a_recorded_window_replays_read_only_with_pause_and_seek() {
     console.ends_restored(0);
 }
 
+/// A journal whose events include ones that cannot be (255 % of traffic,
+/// step 251 of 7, a time at the calendar's end) replays without them: the
+/// screen never draws them, and the recording plays to its end.
+#[test]
+fn a_journal_of_impossible_events_replays_without_them() {
+    let home = scratch();
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/journals/impossible-events.jsonl"
+    ))
+    .unwrap();
+    // The whole recording, and the recording cut off after the impossible
+    // events (so they would be the last thing drawn).
+    let cut: String = fixture.lines().take(65).map(|l| format!("{l}\n")).collect();
+    for (name, text, end) in [("whole", &fixture, "SUCCEEDED"), ("cut", &cut, "step 2/7")] {
+        let journal = home.path().join(format!("{name}.jsonl"));
+        std::fs::write(&journal, text).unwrap();
+        let mut console = Console::start(
+            home.path(),
+            (160, 45),
+            &["replay", journal.to_str().unwrap(), "--speed", "max"],
+            &[],
+        );
+        console.wait_for(" REPLAY ");
+        console.wait_for("end of recording");
+        let screen = console.wait_for(end);
+        for never in ["255", "251", "9999", "end of time"] {
+            assert!(!screen.contains(never), "{name}: {never}: {screen}");
+        }
+        console.keys("q");
+        console.ends_restored(0);
+    }
+}
+
 #[test]
 fn keys_rebound_in_the_config_are_the_keys_help_shows() {
     let home = scratch();

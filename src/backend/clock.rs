@@ -10,9 +10,24 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
+
+use crate::model::time::{self, Saturating};
 
 use super::Update;
+
+/// The longest real wait a backend schedules: a year is as good as never,
+/// and any clock can add it.
+const LONGEST_WAIT: f64 = 365.0 * 24.0 * 3600.0;
+
+/// A real wait of `secs` seconds (a stretch of virtual time over a speed):
+/// at most a year, and none for what is no wait (negative, not a number).
+pub fn real_wait(secs: f64) -> std::time::Duration {
+    if secs.is_nan() || secs <= 0.0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::from_secs_f64(secs.min(LONGEST_WAIT))
+}
 
 /// A shared handle on the release's clock; clones read the same clock.
 #[derive(Debug, Clone, Default)]
@@ -48,7 +63,7 @@ impl ReleaseClock {
         let elapsed = reading
             .since
             .map_or(0.0, |since| since.elapsed().as_secs_f64() * reading.rate);
-        let now = at + SignedDuration::from_secs_f64(elapsed);
+        let now = at.plus(time::seconds(elapsed));
         Some(reading.until.map_or(now, |until| now.min(until)))
     }
 

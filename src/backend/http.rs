@@ -19,7 +19,7 @@ use super::sse::{self, Found};
 use super::{Connection, Gone, Handle, Update};
 use crate::api::{self, CommandReply, ErrorBody, Hello, Presence, ReleaseSummary, VerdictName};
 use crate::engine::{Refusal, Verdict};
-use crate::model::{Command, Event};
+use crate::model::{Command, Event, EventKind};
 
 /// Silence after which the header says the stream is quiet.
 pub const QUIET_AFTER: Duration = Duration::from_secs(12);
@@ -394,6 +394,7 @@ impl Remote {
     ) {
         let mut follow = Follow {
             last_seq: 0,
+            plan: None,
             window: None,
             heard: Instant::now(),
             link,
@@ -630,6 +631,11 @@ impl Follow {
             },
             Some("clock") => {
                 if let Ok(clock) = serde_json::from_str::<api::Clock>(&message.data) {
+                    if let Err(why) = crate::model::time::carried(clock.at) {
+                        let why = format!("the server's clock says {why}");
+                        batch.ended = Some(Ended::Failed(why));
+                        return;
+                    }
                     batch.flush();
                     batch.out.push(Update::Clock(clock.at));
                 }
@@ -657,6 +663,7 @@ impl Follow {
             // old window is not sent to the new one.
             self.window = Some(hello.window);
             self.last_seq = 0;
+            self.plan = None;
             self.link.send_modify(|l| {
                 l.live = false;
                 l.window += 1;
@@ -690,6 +697,16 @@ impl Follow {
                 batch.ended = Some(Ended::Failed(why));
             }
             Ok(event) => {
+                // Well-formed, but no release could be so: a protocol
+                // problem, shown as the link's, and never folded and drawn.
+                if let Some(why) = event.impossible(self.plan.as_deref()) {
+                    let why = format!("the server sent an event that cannot be: {why}");
+                    batch.ended = Some(Ended::Failed(why));
+                    return;
+                }
+                if let EventKind::ReleaseStarted { plan } = &event.kind {
+                    self.plan = Some(plan.clone());
+                }
                 self.last_seq = event.seq;
                 batch.events.push(event);
             }
@@ -707,6 +724,9 @@ impl Follow {
 
 struct Follow {
     last_seq: u64,
+    /// The release's plan, from its `release_started`: what the events
+    /// after it are checked against.
+    plan: Option<Box<crate::model::ReleasePlan>>,
     window: Option<String>,
     heard: Instant,
     link: watch::Sender<Link>,

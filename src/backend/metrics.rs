@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 
 use super::prometheus::{Prometheus, QueryError};
 use crate::config::{MetricQuery, PrometheusSource};
+use crate::model::time::Saturating;
 use crate::model::{Cohort, Level, MetricPoint, Series};
 
 /// The log source the metrics source speaks as.
@@ -78,7 +79,7 @@ impl Source {
     /// failure in words, if any.
     async fn history(&self, end: Timestamp) -> (Vec<MetricPoint>, Option<String>) {
         let range = SignedDuration::try_from(self.range).unwrap_or(SignedDuration::from_mins(30));
-        let start = end - range;
+        let start = end.minus(range);
         let mut asked = JoinSet::new();
         for (n, query) in self.queries.iter().enumerate() {
             let prometheus = self.prometheus.clone();

@@ -11,6 +11,8 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
+
+use crate::model::time::Saturating;
 use reqwest::header::{self, HeaderValue};
 use serde::Deserialize;
 
@@ -91,8 +93,11 @@ fn number(text: &str) -> Option<f64> {
     text.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
+/// A sample's time; one out of the range a release carries is a gap.
 fn time(seconds: f64) -> Option<Timestamp> {
-    Timestamp::from_nanosecond((seconds * 1e9) as i128).ok()
+    Timestamp::from_nanosecond((seconds * 1e9) as i128)
+        .ok()
+        .filter(|t| crate::model::time::is_carried(*t))
 }
 
 /// Something Prometheus sent, or an error that quotes it, made short and
@@ -193,15 +198,15 @@ pub fn parse_range(
     while at <= end && samples.len() < 100_000 {
         // The point at this step, if the series has one (within half a step).
         let half = step / 2;
-        while next.peek().is_some_and(|(t, _)| *t < at - half) {
+        while next.peek().is_some_and(|(t, _)| *t < at.minus(half)) {
             next.next();
         }
         let value = match next.peek() {
-            Some((t, v)) if *t <= at + half => *v,
+            Some((t, v)) if *t <= at.plus(half) => *v,
             _ => None,
         };
         samples.push(Sample { at, value });
-        at += step;
+        at = at.plus(step);
     }
     Ok(samples)
 }

@@ -11,6 +11,7 @@ use tokio::time::{Instant, sleep_until};
 
 use super::{Connection, Gone, Handle, ReleaseClock, ReplayControl, Update};
 use crate::engine::{Refusal, Verdict};
+use crate::model::time::{self, Saturating};
 use crate::model::{Command, Event};
 
 /// Plays `events` (in `seq` order) at `speed` times their own pace.
@@ -84,8 +85,8 @@ impl Player {
         }
         loop {
             let due = self.events.get(self.next).map(|e| {
-                let wait = e.at.duration_since(self.position).as_secs_f64().max(0.0) / self.speed;
-                self.anchor + Duration::from_secs_f64(wait)
+                let wait = e.at.duration_since(self.position).as_secs_f64() / self.speed;
+                self.anchor + super::clock::real_wait(wait)
             });
             let tick = Instant::now() + Duration::from_secs(1);
             let wake = match due {
@@ -99,7 +100,7 @@ impl Player {
                         Ok(())
                     }
                     Some(ReplayControl::Seek(secs)) => {
-                        let target = self.now() + SignedDuration::from_secs(secs);
+                        let target = self.now().plus(SignedDuration::from_secs(secs));
                         self.go_to(target).await
                     }
                     Some(ReplayControl::Step(at)) => {
@@ -131,7 +132,7 @@ impl Player {
             return self.position;
         }
         let elapsed = self.anchor.elapsed().as_secs_f64() * self.speed;
-        (self.position + SignedDuration::from_secs_f64(elapsed)).min(self.last)
+        (self.position.plus(time::seconds(elapsed))).min(self.last)
     }
 
     fn toggle(&mut self) {

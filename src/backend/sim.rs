@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
 use super::metrics::{self, Reading};
 use super::{Connection, Gone, Handle, ReleaseClock, Update};
+use crate::model::time::{self, Saturating};
 use crate::model::{Command, Event};
 use crate::sim::Simulator;
 
@@ -43,6 +44,7 @@ pub fn spawn_fed(
         started: Instant::now(),
         tx: update_tx,
         clock: clock.clone(),
+        halted: false,
     };
     driver.keep_clock();
     tokio::spawn(driver.run(command_rx, readings));
@@ -66,6 +68,8 @@ struct Driver {
     tx: mpsc::Sender<Update>,
     /// The release's clock, as this task keeps it.
     clock: ReleaseClock,
+    /// The simulator has stopped, and the console was told.
+    halted: bool,
 }
 
 impl Driver {
@@ -124,15 +128,15 @@ impl Driver {
     /// The virtual time at a real instant.
     fn virtual_now(&self, real: Instant) -> Timestamp {
         let elapsed = real.duration_since(self.started).as_secs_f64() * self.speed.unwrap_or(0.0);
-        self.origin + SignedDuration::from_secs_f64(elapsed)
+        self.origin.plus(time::seconds(elapsed))
     }
 
     /// The real instant a virtual time comes.
     fn real_at(&self, at: Timestamp) -> Instant {
         match self.speed {
             Some(speed) => {
-                let secs = at.duration_since(self.origin).as_secs_f64().max(0.0) / speed;
-                self.started + Duration::from_secs_f64(secs)
+                let secs = at.duration_since(self.origin).as_secs_f64() / speed;
+                self.started + super::clock::real_wait(secs)
             }
             // Without a speed everything is due at once.
             None => self.started,
@@ -195,7 +199,7 @@ impl Driver {
             self.deliver(events).await?;
         }
         if real >= *next_clock {
-            let now = match self.sim.is_finished() {
+            let now = match self.standing() {
                 true => self.sim.now(),
                 false => self.virtual_now(real).max(self.sim.now()),
             };
@@ -214,7 +218,7 @@ impl Driver {
     /// own time, standing.
     fn keep_clock(&self) {
         match self.speed {
-            Some(speed) if !self.sim.is_finished() => {
+            Some(speed) if !self.standing() => {
                 self.clock
                     .pace(self.origin, self.started.into_std(), speed, None)
             }
@@ -226,7 +230,7 @@ impl Driver {
 
     /// Sends what the simulator did: its events, and the service's traffic.
     async fn deliver(&mut self, events: Vec<Event>) -> Result<(), Gone> {
-        if self.speed.is_none() || self.sim.is_finished() {
+        if self.speed.is_none() || self.standing() {
             self.keep_clock();
         }
         let traffic = self.sim.take_traffic();
@@ -236,7 +240,20 @@ impl Driver {
         if !traffic.is_empty() {
             self.say(Update::Traffic(traffic)).await?;
         }
+        if let Some(why) = self.sim.halted().filter(|_| !self.halted) {
+            // Nothing more comes: the console shows the backend as gone.
+            let why = format!("the simulator stopped: {why}");
+            self.halted = true;
+            self.keep_clock();
+            self.say(Update::Connection(Connection::Lost(why))).await?;
+        }
         Ok(())
+    }
+
+    /// Whether virtual time stands: the release has finished, or the
+    /// simulator has stopped.
+    fn standing(&self) -> bool {
+        self.sim.is_finished() || self.sim.halted().is_some()
     }
 }
 

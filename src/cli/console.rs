@@ -60,7 +60,7 @@ pub struct ConsoleArgs {
 
     /// Log lines kept in memory for each source: the release's own lines,
     /// and each --logs or --logs-cmd [default: 100000].
-    #[arg(long, value_name = "LINES", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, value_name = "LINES", value_parser = clap::value_parser!(u64).range(1..=crate::model::MAX_LOG_CAPACITY as u64))]
     pub log_ring: Option<u64>,
 
     /// With a server as the backend: how long a command may wait undelivered

@@ -2,7 +2,7 @@
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::model::{Event, EventKind};
 use crate::sim::Simulator;
@@ -66,8 +66,8 @@ fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
     emit(&sim.start(), &mut out)?;
     while let Some(due) = sim.next_due() {
         if let Speed::Factor(speed) = prepared.speed {
-            let virtual_secs = due.duration_since(origin).as_secs_f64().max(0.0);
-            let target = started + Duration::from_secs_f64(virtual_secs / speed);
+            let virtual_secs = due.duration_since(origin).as_secs_f64();
+            let target = started + crate::backend::clock::real_wait(virtual_secs / speed);
             let now = Instant::now();
             if target > now {
                 out.flush().map_err(|_| ExitCode::SUCCESS)?;
@@ -92,6 +92,11 @@ fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
         }
     }
     out.flush().map_err(|_| ExitCode::SUCCESS)?;
+    if let Some(why) = sim.halted() {
+        eprintln!("shipdeck: the simulator stopped before the release finished: {why}");
+        let _ = journal.close("the simulator stopped");
+        return Ok(ExitCode::FAILURE);
+    }
     let _ = journal.close("finished");
     if sim.is_finished() {
         Ok(ExitCode::SUCCESS)

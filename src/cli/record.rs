@@ -143,18 +143,23 @@ fn read(path: &Path) -> Result<Journal, ExitCode> {
     Ok(journal)
 }
 
+/// A journal with events to report or replay; one without is refused.
+fn with_events(journal: Journal, path: &Path) -> Result<Journal, ExitCode> {
+    if journal.events.is_empty() {
+        eprintln!(
+            "shipdeck: {} holds no events to use: the window ended before the release started, or none could be read",
+            path.display()
+        );
+        return Err(ExitCode::from(EXIT_BAD_INPUT));
+    }
+    Ok(journal)
+}
+
 /// `shipdeck report`.
 pub fn report(record: &RecordArgs, args: &ReportArgs) -> ExitCode {
     let result = (|| {
         let path = journal_path(record, &args.journal)?;
-        let journal = read(&path)?;
-        if journal.events.is_empty() {
-            eprintln!(
-                "shipdeck: {} holds no events yet: the window ended before the release started",
-                path.display()
-            );
-            return Err(ExitCode::from(EXIT_BAD_INPUT));
-        }
+        let journal = with_events(read(&path)?, &path)?;
         let report = report::build(&journal, journal.warnings(&path));
         let text = match args.format {
             Format::Markdown => report.markdown(),
@@ -186,7 +191,7 @@ pub fn report(record: &RecordArgs, args: &ReportArgs) -> ExitCode {
 pub fn replay(record: &RecordArgs, args: &ReplayArgs) -> ExitCode {
     let result = (|| {
         let path = journal_path(record, &args.journal)?;
-        let journal = read(&path)?;
+        let journal = with_events(read(&path)?, &path)?;
         let settings = super::settings(record, None, |flags| flags.theme = args.theme.clone())?;
         let release = journal.release();
         let environment = release.plan().map_or("", |p| p.environment.as_str());

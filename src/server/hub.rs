@@ -364,6 +364,10 @@ async fn drive(
                     hub.clock.send_replace(Some(at));
                 }
                 Some(Update::Traffic(points)) => hub.traffic(&points),
+                // The simulator stopped (its clients read why in the log).
+                Some(Update::Connection(crate::backend::Connection::Lost(why))) => {
+                    eprintln!("shipdeck: {why}");
+                }
                 Some(_) => {}
             },
             request = requests.recv() => {

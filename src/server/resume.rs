@@ -153,22 +153,25 @@ fn replay(sim: &mut Simulator, journal: &Journal, events: &mut Vec<Event>) -> An
 
 /// Every recorded event must come out again, the same.
 fn same_as_recorded(recorded: &[Event], again: &[Event]) -> Result<(), String> {
-    for (n, recorded) in recorded.iter().enumerate() {
+    for (n, event) in recorded.iter().enumerate() {
         match again.get(n) {
-            Some(again) if again == recorded => {}
+            Some(again) if again == event => {}
             Some(again) => {
                 return Err(format!(
                     "the journal differs from this scenario and seed at seq {} (recorded {}, now {})",
-                    recorded.seq,
-                    recorded.kind.name(),
+                    event.seq,
+                    event.kind.name(),
                     again.kind.name()
                 ));
             }
             None => {
+                // Where each ends: the rebuild's last event, the journal's.
+                let end = again.last().map_or(0, |e| e.seq);
+                let last = recorded.last().map_or(0, |e| e.seq);
+                let more = recorded.len() - n;
+                let s = if more == 1 { "" } else { "s" };
                 return Err(format!(
-                    "this scenario and seed end at seq {} but the journal goes on to seq {}",
-                    again.last().map_or(0, |e| e.seq),
-                    recorded.seq
+                    "this scenario and seed end at seq {end} but the journal goes on to seq {last} ({more} more event{s})"
                 ));
             }
         }
@@ -314,5 +317,24 @@ mod tests {
             .err()
             .expect("refused");
         assert!(why.contains("differs") && why.contains("seq"), "{why}");
+    }
+
+    #[test]
+    fn a_journal_longer_than_the_rebuild_says_where_each_ends() {
+        let mut sim = Simulator::new(two_person(), SimOptions::default());
+        let events = sim.start();
+        let recorded: Vec<Event> = (1..=5u64)
+            .map(|seq| Event {
+                seq,
+                ..events[0].clone()
+            })
+            .collect();
+        let why = same_as_recorded(&recorded, &recorded[..2]).unwrap_err();
+        assert_eq!(
+            why,
+            "this scenario and seed end at seq 2 but the journal goes on to seq 5 (3 more events)"
+        );
+        let why = same_as_recorded(&recorded, &recorded[..4]).unwrap_err();
+        assert!(why.ends_with("goes on to seq 5 (1 more event)"), "{why}");
     }
 }

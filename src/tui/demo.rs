@@ -7,6 +7,7 @@ use super::app::{App, Effect, Msg};
 use super::keymap::KeyMap;
 use super::theme::Theme;
 use crate::backend::{Connection, Update};
+use crate::model::time::Saturating;
 use crate::model::{Action, Command, GateState, Release, StepKind};
 use crate::sim::{SimOptions, Simulator, bundled, scenario};
 
@@ -45,7 +46,7 @@ pub fn watching(
     );
     feed(&mut app, Update::Connection(Connection::Live));
     feed(&mut app, Update::Events(sim.start()));
-    let limit = sim.origin() + SignedDuration::from_hours(6);
+    let limit = sim.origin().plus(SignedDuration::from_hours(6));
     while !until(&app.release) {
         let at_staging_checks = app
             .release

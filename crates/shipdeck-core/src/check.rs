@@ -77,6 +77,28 @@ mod tests {
             .collect()
     }
 
+    /// A file that does not read (an unknown key) is still told every
+    /// number and duration no one would mean, beside the key.
+    #[test]
+    fn a_file_that_does_not_read_is_still_told_what_no_one_would_mean() {
+        let text = "release: { service: s, from: v1, to: v2, deployer: carol, colour: red }\n\
+                    strategy: { canary: { steps: [ { set_weight: 50 }, { set_weight: 20 }, { set_weight: 100 } ] } }\n\
+                    stages: [ { id: rollout, kind: rollout } ]\n\
+                    rules: [ { name: Always, condition: \"error_rate > -5%\", for: 500ms } ]\n\
+                    metrics: { interval: 100ms }\n";
+        let told = problems("scenario.yaml", text);
+        let messages: Vec<&str> = told.iter().map(|(_, _, m)| m.as_str()).collect();
+        assert_eq!(messages.len(), 5, "{told:?}");
+        assert!(
+            messages[0].starts_with("unknown field `colour`"),
+            "{told:?}"
+        );
+        assert!(messages[1].starts_with("the canary weight goes down from 50% to 20%"));
+        assert!(messages[2].starts_with("condition `error_rate > -5%` would fire at once"));
+        assert!(messages[3].starts_with("`500ms` is under a second"));
+        assert!(messages[4].starts_with("`100ms` is under a second"));
+    }
+
     /// What an operator's file with eight typos is told, in one run: each
     /// at its line and column, the syntax error last, and nothing else.
     #[test]

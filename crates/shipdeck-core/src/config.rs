@@ -277,7 +277,7 @@ fn interval(
     let Some(text) = text else {
         return Duration::from_secs(default);
     };
-    match crate::model::units::parse_duration(text) {
+    match crate::model::units::parse_clock_duration(text) {
         Ok(d) if d >= jiff::SignedDuration::from_secs(1) => Duration::from_secs(d.as_secs() as u64),
         Ok(_) => {
             c.problem(at, format!("metrics {what} must be at least 1s"));
@@ -506,8 +506,8 @@ pub const MAX_COMMAND_EXPIRY: Duration = Duration::from_secs(3600);
 
 /// A command expiry as written (`30s`, `2m`): from a second to an hour.
 pub fn command_expiry(text: &str) -> Result<Duration, String> {
-    let parsed =
-        crate::model::units::parse_duration(text).map_err(|e| format!("command_expiry: {e}"))?;
+    let parsed = crate::model::units::parse_clock_duration(text)
+        .map_err(|e| format!("command_expiry: {e}"))?;
     let expiry = Duration::from_secs(parsed.as_secs().max(0) as u64);
     if expiry < Duration::from_secs(1) || expiry > MAX_COMMAND_EXPIRY {
         return Err(format!(
@@ -524,10 +524,19 @@ fn check_limits(file: &ConfigFile, c: &mut Checker) {
     {
         c.problem(&expiry.referenced, message);
     }
-    if let Some(ring) = &file.log_ring
-        && ring.value == 0
-    {
-        c.problem(&ring.referenced, "log_ring must keep at least one line");
+    if let Some(ring) = &file.log_ring {
+        if ring.value == 0 {
+            c.problem(&ring.referenced, "log_ring must keep at least one line");
+        } else if ring.value > crate::model::MAX_LOG_CAPACITY as u64 {
+            c.problem(
+                &ring.referenced,
+                format!(
+                    "log_ring of {} lines is more than memory holds: at most {} lines a source",
+                    ring.value,
+                    crate::model::MAX_LOG_CAPACITY
+                ),
+            );
+        }
     }
     if let Some(cap) = &file.frame_cap
         && !(1..=240).contains(&cap.value)

@@ -270,7 +270,11 @@ impl App {
             && stage.state == StageState::Running;
         if holding && let Some((i, _)) = release.current_step() {
             all.push(Waiting {
-                what: format!("the rollout at step {}/{}", i + 1, release.steps().len()),
+                what: format!(
+                    "the rollout at step {}/{}",
+                    i.saturating_add(1),
+                    release.steps().len()
+                ),
                 stage: name(),
                 row: None,
                 action: UiAction::Advance,

@@ -120,7 +120,7 @@ fn what_and_where(
     let header = theme[Slot::Header];
     let total = release.steps().len();
     let step = match release.rollout().step {
-        Some(i) => format!("step {}/{total}", i + 1),
+        Some(i) => format!("step {}/{total}", i.saturating_add(1)),
         None => "not started".to_string(),
     };
     let weight = release.rollout().weight;
@@ -151,7 +151,11 @@ fn what_and_where(
     // A narrow screen gets the same facts in fewer letters.
     if left.width() + 8 > row.width as usize {
         let progress = match release.rollout().step {
-            Some(i) => format!(" {} {}/{total} {weight}%", plan.strategy.name(), i + 1),
+            Some(i) => format!(
+                " {} {}/{total} {weight}%",
+                plan.strategy.name(),
+                i.saturating_add(1)
+            ),
             None => format!(" {} not started", plan.strategy.name()),
         };
         left = line(

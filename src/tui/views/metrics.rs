@@ -152,9 +152,9 @@ fn latest(app: &App, series: Series, cohort: Cohort, line: &Threshold) -> Span<'
         .unwrap_or_default();
     let rolled_back = cohort == Cohort::Canary && app.release.rollback().is_some();
     let stale = rolled_back
-        || app
-            .now
-            .is_some_and(|now| !cadence.is_zero() && now.duration_since(latest.at) > cadence * 3);
+        || app.now.is_some_and(|now| {
+            !cadence.is_zero() && now.duration_since(latest.at) > cadence.saturating_mul(3)
+        });
     if stale {
         let idle = format!("{} (idle)", series.format(latest.value));
         return styled(idle, theme[Slot::Muted]);

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+use crate::model::time::Saturating;
 use crate::model::{
     Action, AlertState, Cohort, Command, Event, EventKind, GateState, Level, Outcome, Release,
     ReleasePlan, RuleAction, RuleState, Series, SignOff, StageKind, StageState, Status, StepKind,
@@ -136,7 +137,7 @@ impl Engine {
                 },
             ),
             Action::Resume => {
-                let until = self.release.rollout.remaining.map(|left| now + left);
+                let until = self.release.rollout.remaining.map(|left| now.plus(left));
                 self.emit(
                     now,
                     EventKind::ReleaseResumed {
@@ -636,7 +637,7 @@ impl Engine {
                             step: i,
                             state: StepState::Started,
                             weight,
-                            until: duration.map(|d| now + d),
+                            until: duration.map(|d| now.plus(d)),
                         },
                     );
                     return;
@@ -648,7 +649,7 @@ impl Engine {
                             step: i,
                             state: StepState::Started,
                             weight,
-                            until: Some(now + duration),
+                            until: Some(now.plus(duration)),
                         },
                     );
                     return;

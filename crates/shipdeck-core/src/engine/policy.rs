@@ -225,7 +225,9 @@ fn unchanged_since(
         (Action::Advance, _) if release.rollout.step_seq > seen => {
             let total = release.steps().len();
             let now = match release.current_step() {
-                Some((i, step)) => format!("step {}/{total}, {}", i + 1, step.describe()),
+                Some((i, step)) => {
+                    format!("step {}/{total}, {}", i.saturating_add(1), step.describe())
+                }
                 None => "another step".to_string(),
             };
             when(format!(

@@ -15,11 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Verdict;
 use crate::model::units::duration_serde;
-use crate::model::{Command, Event, Release};
+use crate::model::{Command, Event, EventKind, Release};
 
 /// One line of a journal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "record", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Record {
     /// The first line: who opened the window, where, with what.
     Window {
@@ -94,6 +95,13 @@ pub enum Record {
     },
 }
 
+impl Record {
+    /// The `record` field, as written.
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
+}
+
 /// A time the link to the backend was down, as recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outage {
@@ -156,6 +164,9 @@ pub struct Delivered {
 
 pub const FORMAT_VERSION: u32 = 1;
 
+/// How many damaged lines of a journal are named, one by one.
+pub const WARNINGS_SHOWN: usize = 10;
+
 /// A command's answer, as recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
@@ -207,7 +218,10 @@ impl Journal {
             // A line without its newline that still parses is a whole record
             // (the crash came between the brace and the newline).
             match (serde_json::from_str::<Record>(text), complete) {
-                (Ok(record), _) => journal.take(record),
+                (Ok(record), _) => match journal.impossible(&record) {
+                    None => journal.take(record),
+                    Some(why) => journal.damaged.push((number, format!("not used: {why}"))),
+                },
                 (Err(_), false) => {
                     journal.torn_tail = true;
                     journal
@@ -226,6 +240,46 @@ impl Journal {
             ));
         }
         Ok(journal)
+    }
+
+    /// Why a record that reads cannot be in this journal after what came
+    /// before it, if it cannot: a time out of the range a release carries,
+    /// an event that cannot be in its release, or one out of order.
+    fn impossible(&self, record: &Record) -> Option<String> {
+        let (at, wall) = match record {
+            Record::Event { event } => {
+                // A release's plan comes with its first event.
+                let plan = self.events.first().and_then(|e| match &e.kind {
+                    EventKind::ReleaseStarted { plan } => Some(plan.as_ref()),
+                    _ => None,
+                });
+                if let Some(why) = event.impossible(plan) {
+                    return Some(why);
+                }
+                return match self.events.last() {
+                    Some(last) if event.seq <= last.seq => Some(format!(
+                        "the event at seq {} comes after seq {}: seqs only rise",
+                        event.seq, last.seq
+                    )),
+                    _ => None,
+                };
+            }
+            Record::Window { opened_at, .. } => (*opened_at, None),
+            Record::Command { at, wall, .. }
+            | Record::Verdict { at, wall, .. }
+            | Record::LinkLost { at, wall, .. }
+            | Record::LinkBack { at, wall, .. }
+            | Record::Closed { at, wall, .. } => (*at, *wall),
+            Record::Expired { at, .. } | Record::SentLate { at, .. } => (*at, None),
+        };
+        let bad = std::iter::once(at)
+            .chain(wall)
+            .find(|t| !crate::model::time::is_carried(*t))?;
+        Some(format!(
+            "a {} record at {bad}, out of the range shipdeck keeps ({})",
+            record.name(),
+            crate::model::time::range()
+        ))
     }
 
     fn take(&mut self, record: Record) {
@@ -325,11 +379,25 @@ impl Journal {
     }
 
     /// Warnings about the file, for people.
+    /// The first [`WARNINGS_SHOWN`] damaged lines are named; the rest are
+    /// counted.
     pub fn warnings(&self, path: &Path) -> Vec<String> {
-        self.damaged
+        let mut warnings: Vec<String> = self
+            .damaged
             .iter()
+            .take(WARNINGS_SHOWN)
             .map(|(line, what)| format!("{}:{line}: {what}", path.display()))
-            .collect()
+            .collect();
+        if let Some(more) = self.damaged.len().checked_sub(WARNINGS_SHOWN)
+            && more > 0
+        {
+            let s = if more == 1 { "" } else { "s" };
+            warnings.push(format!(
+                "{}: and {more} more damaged line{s}",
+                path.display()
+            ));
+        }
+        warnings
     }
 }
 

@@ -76,6 +76,10 @@ pub enum GateState {
     Rejected,
 }
 
+/// The most sign-offs a gate may need: more is no gate a window could get
+/// signed (and the autopilot would sign as that many reviewers).
+pub const MAX_SIGNOFFS: u32 = 20;
+
 /// One person's sign-off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignOff {

@@ -57,6 +57,10 @@ pub struct LogLine {
 /// of the reader's); older lines are dropped first.
 pub const DEFAULT_LOG_CAPACITY: usize = 100_000;
 
+/// The most lines a ring may be asked to keep: more than anyone reads back,
+/// and already gigabytes of memory for one busy source.
+pub const MAX_LOG_CAPACITY: usize = 10_000_000;
+
 /// A bounded ring of log lines: memory does not grow with the window. Each
 /// line carries its number in the order lines arrived (see [`Logs`]).
 #[derive(Debug, Clone, PartialEq)]

@@ -87,6 +87,26 @@ impl Series {
             Series::LatencyP50 | Series::LatencyP95 | Series::LatencyP99
         )
     }
+
+    /// The largest value a file may give or a rule compare with, in the
+    /// series' base unit: all of it for a fraction, an hour for a latency,
+    /// a billion requests a second.
+    pub fn most(self) -> f64 {
+        match self {
+            s if s.is_ratio() => 1.0,
+            s if s.is_latency() => 3600.0,
+            _ => 1e9,
+        }
+    }
+
+    /// [`Series::most`] for people: `100%`, `1h`.
+    pub fn range(self) -> &'static str {
+        match self {
+            s if s.is_ratio() => "from 0% to 100%",
+            s if s.is_latency() => "from 0ms to 1h",
+            _ => "from 0 to a billion requests per second",
+        }
+    }
 }
 
 /// Whose traffic a value describes.

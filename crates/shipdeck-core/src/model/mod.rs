@@ -10,23 +10,25 @@ mod gate;
 mod logs;
 mod metrics;
 mod names;
+mod possible;
 mod release;
 mod rule;
 mod stage;
 mod strategy;
 pub mod text;
+pub mod time;
 pub mod units;
 
 pub use checklist::{Checklist, ChecklistItem, ChecklistPlan, ItemPlan, Tick};
 pub use command::{Action, Command, CommandKind};
 pub use event::{AlertState, Event, EventKind, EventType, Outcome, RuleState, StepState};
-pub use gate::{Approvers, Gate, GatePlan, GateState, Rejection, SignOff};
+pub use gate::{Approvers, Gate, GatePlan, GateState, MAX_SIGNOFFS, Rejection, SignOff};
 pub use logs::{Level, LogLine, LogRing, Logs, MAX_SOURCES};
 pub use metrics::{Cohort, METRICS_SOURCE, MetricPoint, MetricSeries, Metrics, Sample, Series};
 pub use names::Words;
 pub use release::{
-    Alert, Change, DEFAULT_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout, Standing, Status,
-    Stopped, Window,
+    Alert, Change, DEFAULT_LOG_CAPACITY, MAX_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout,
+    Standing, Status, Stopped, Window,
 };
 pub use rule::{Comparison, Condition, Rule, RuleAction, Severity};
 pub use stage::{Stage, StageKind, StagePlan, StageState};

@@ -13,9 +13,10 @@ use super::metrics::{Metrics, Sample};
 use super::rule::{Rule, Severity};
 use super::stage::{Stage, StageKind, StagePlan, StageState};
 use super::strategy::{Step, Strategy};
+use super::time::Saturating;
 use super::units::duration_serde;
 
-pub use super::logs::DEFAULT_LOG_CAPACITY;
+pub use super::logs::{DEFAULT_LOG_CAPACITY, MAX_LOG_CAPACITY};
 
 /// The deployment window the release is scheduled in.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -27,7 +28,7 @@ pub struct Window {
 
 impl Window {
     pub fn end(&self) -> Timestamp {
-        self.start + self.length
+        self.start.plus(self.length)
     }
 }
 
@@ -297,7 +298,7 @@ impl Release {
         match self.breaching.get(&rule.name) {
             Some(&since) => Standing::Breaching {
                 since,
-                due: since + rule.hold,
+                due: since.plus(rule.hold),
             },
             None => Standing::Quiet,
         }

@@ -160,11 +160,66 @@ impl FromStr for Condition {
             }
             (s, _) => return Err(format!("{s} is requests per second: write it like 1200rps")),
         };
-        Ok(Condition {
+        let condition = Condition {
             series,
             comparison,
             threshold,
-        })
+        };
+        match condition.pointless() {
+            Some(why) => Err(format!("condition `{}` {why}", text.trim())),
+            None => Ok(condition),
+        }
+    }
+}
+
+impl Condition {
+    /// Why no one would mean this condition — it would hold for every
+    /// value the series can take, or for none — if so.
+    fn pointless(&self) -> Option<String> {
+        let (series, t) = (self.series, self.threshold);
+        let most = series.most();
+        let upward = matches!(self.comparison, Comparison::Above | Comparison::AtLeast);
+        let never_or_once = |once: bool| {
+            if once {
+                "would fire at once"
+            } else {
+                "would never fire"
+            }
+        };
+        if t < 0.0 {
+            return Some(format!(
+                "{}: {series} is never below zero",
+                never_or_once(upward)
+            ));
+        }
+        if t > most {
+            return Some(if series.is_ratio() {
+                format!("{}: {series} is never above 100%", never_or_once(!upward))
+            } else {
+                format!(
+                    "is out of range: thresholds for {series} go {}",
+                    series.range()
+                )
+            });
+        }
+        let at_once = match self.comparison {
+            Comparison::AtLeast => t == 0.0,
+            Comparison::Above => series.is_latency() && t == 0.0,
+            Comparison::AtMost => series.is_ratio() && t == most,
+            Comparison::Below => false,
+        };
+        let never = match self.comparison {
+            Comparison::Below => t == 0.0,
+            Comparison::AtMost => series.is_latency() && t == 0.0,
+            Comparison::Above => series.is_ratio() && t == most,
+            Comparison::AtLeast => false,
+        };
+        let why = match series {
+            s if s.is_latency() => "every request takes some time".to_string(),
+            s if s.is_ratio() && t == most => format!("{s} is never above 100%"),
+            s => format!("{s} is never below zero"),
+        };
+        (at_once || never).then(|| format!("{}: {why}", never_or_once(at_once)))
     }
 }
 
@@ -301,5 +356,75 @@ mod tests {
                 .unwrap_err()
                 .contains("no comparison")
         );
+    }
+
+    /// A threshold every value of its series passes, or none does, is no
+    /// rule anyone means; a threshold inside the series' range stays one.
+    #[test]
+    fn conditions_that_would_fire_at_once_or_never_are_refused_with_why() {
+        let refused = |text: &str| text.parse::<Condition>().unwrap_err();
+        for (text, why) in [
+            (
+                "error_rate > -5%",
+                "would fire at once: error_rate is never below zero",
+            ),
+            (
+                "error_rate >= 0%",
+                "would fire at once: error_rate is never below zero",
+            ),
+            (
+                "error_rate < 0%",
+                "would never fire: error_rate is never below zero",
+            ),
+            (
+                "error_rate > 100%",
+                "would never fire: error_rate is never above 100%",
+            ),
+            (
+                "availability <= 100%",
+                "would fire at once: availability is never above 100%",
+            ),
+            (
+                "availability < 120%",
+                "would fire at once: availability is never above 100%",
+            ),
+            (
+                "latency_p95 > 0ms",
+                "would fire at once: every request takes some time",
+            ),
+            (
+                "latency_p95 <= 0ms",
+                "would never fire: every request takes some time",
+            ),
+            (
+                "latency_p99 > 7200s",
+                "is out of range: thresholds for latency_p99 go from 0ms to 1h",
+            ),
+            (
+                "throughput < 0rps",
+                "would never fire: throughput is never below zero",
+            ),
+            (
+                "throughput > 2e9",
+                "is out of range: thresholds for throughput go from 0",
+            ),
+        ] {
+            let told = refused(text);
+            assert!(
+                told.starts_with(&format!("condition `{text}` {why}")),
+                "{text}: {told}"
+            );
+        }
+        for kept in [
+            "error_rate > 0%",
+            "error_rate >= 100%",
+            "availability < 100%",
+            "availability <= 0%",
+            "latency_p95 > 1ms",
+            "throughput <= 0",
+            "throughput > 0rps",
+        ] {
+            assert!(kept.parse::<Condition>().is_ok(), "{kept}");
+        }
     }
 }

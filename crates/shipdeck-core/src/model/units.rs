@@ -30,6 +30,37 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
     Ok(parsed)
 }
 
+/// A duration of a file's that the release's clock keeps: as
+/// [`parse_duration`], in whole seconds. The simulator's clock keeps time in
+/// whole seconds (what a person reads, what a log stamps), so `100ms` would
+/// be no time at all to it and `1500ms` not what was written.
+///
+/// ```
+/// use shipdeck_core::model::units::parse_clock_duration;
+///
+/// assert!(parse_clock_duration("90s").is_ok());
+/// assert!(parse_clock_duration("100ms").unwrap_err().contains("under a second"));
+/// assert!(parse_clock_duration("1500ms").unwrap_err().contains("whole number of seconds"));
+/// ```
+pub fn parse_clock_duration(text: &str) -> Result<SignedDuration, String> {
+    let parsed = parse_duration(text)?;
+    if parsed.subsec_nanos() == 0 {
+        return Ok(parsed);
+    }
+    let text = text.trim();
+    Err(if parsed < SignedDuration::from_secs(1) {
+        format!(
+            "`{text}` is under a second: shipdeck keeps time in whole seconds (write 1s or more)"
+        )
+    } else {
+        let whole = parsed.as_secs();
+        format!(
+            "`{text}` is not a whole number of seconds: shipdeck keeps time in whole seconds (write {whole}s or {}s)",
+            whole + 1
+        )
+    })
+}
+
 /// Formats a duration compactly for people: `1h 30m`, `5m`, `45s`.
 pub fn format_duration(duration: SignedDuration) -> String {
     let secs = duration.as_secs().unsigned_abs();

@@ -115,7 +115,7 @@ impl Autopilot {
                 signer: signer.clone(),
             }) {
                 out.push((
-                    GATE_DELAY * (k as i32 + 1),
+                    GATE_DELAY.saturating_mul(i32::try_from(k + 1).unwrap_or(i32::MAX)),
                     ActionKey::Approve {
                         gate: gate.plan.id.clone(),
                         signer,
@@ -169,7 +169,7 @@ impl Autopilot {
         let Some(list) = release.checklist(list) else {
             return;
         };
-        let mut k = 0;
+        let mut k: i32 = 0;
         for item in list
             .items
             .iter()
@@ -179,9 +179,9 @@ impl Autopilot {
                 list: list.id.clone(),
                 item: item.plan.id.clone(),
             }) {
-                k += 1;
+                k = k.saturating_add(1);
                 out.push((
-                    CHECK_DELAY * k,
+                    CHECK_DELAY.saturating_mul(k),
                     ActionKey::Check {
                         list: list.id.clone(),
                         item: item.plan.id.clone(),

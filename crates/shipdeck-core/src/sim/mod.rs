@@ -20,6 +20,7 @@ use std::collections::{BTreeSet, BinaryHeap};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::engine::{Engine, Verdict};
+use crate::model::time::{self, Saturating, scaled};
 use crate::model::{
     Action, Cohort, Command, Event, EventKind, Level, MetricPoint, Release, Series, StageKind,
     StageState, StepKind, Strategy,
@@ -83,6 +84,31 @@ impl Default for SimOptions {
             keep_traffic: false,
         }
     }
+}
+
+/// The most jobs and events the simulator does at one moment of virtual
+/// time: far more than any scenario asks for at once, far less than would
+/// hurt. More stops it ([`Simulator::halted`]).
+pub const MAX_AT_ONE_MOMENT: usize = 100_000;
+
+/// The source of the simulator's own word in the release's log.
+const SIMULATOR: &str = "simulator";
+
+/// Why the simulator stops at the end of the time it can keep.
+fn past_the_latest() -> String {
+    format!(
+        "its clock would pass {}, the latest time shipdeck keeps",
+        time::LATEST
+    )
+}
+
+/// `d` times `k / n`, exactly where it can be.
+fn share(d: SignedDuration, k: usize, n: usize) -> SignedDuration {
+    let (Ok(k32), Ok(n32)) = (i32::try_from(k), i32::try_from(n.max(1))) else {
+        return scaled(d, k as f64 / n.max(1) as f64);
+    };
+    d.checked_mul(k32)
+        .map_or_else(|| scaled(d, k as f64 / n.max(1) as f64), |dk| dk / n32)
 }
 
 /// A time used when a scenario has no window and no origin was given.
@@ -179,6 +205,10 @@ pub struct Simulator {
     observed: bool,
     /// The service's traffic since it was last taken (when kept).
     traffic: Option<Vec<MetricPoint>>,
+    /// The moment of virtual time work was last done at, and how much.
+    moment: (Timestamp, usize),
+    /// Why the simulator stopped, if it did.
+    halted: Option<String>,
 }
 
 impl Simulator {
@@ -225,6 +255,8 @@ impl Simulator {
             external_metrics: options.external_metrics,
             observed: false,
             traffic: options.keep_traffic.then(Vec::new),
+            moment: (origin, 0),
+            halted: None,
         }
     }
 
@@ -254,7 +286,7 @@ impl Simulator {
         }
         self.started = true;
         self.engine.start(self.now);
-        self.schedule(self.now, Job::MetricTick);
+        self.schedule(SignedDuration::ZERO, Job::MetricTick);
         let timed: Vec<(usize, SignedDuration)> = self
             .scenario
             .script
@@ -267,17 +299,17 @@ impl Simulator {
             })
             .collect();
         for (index, after) in timed {
-            self.schedule(self.origin + after, Job::Actor { index });
+            self.schedule(after, Job::Actor { index });
         }
         let origin = self.origin;
         self.trigger_incidents(|t| matches!(t, scenario::Trigger::Elapsed(_)), origin);
         if let Some(window) = self.scenario.plan.window {
-            let warn = window.end() - SignedDuration::from_mins(15);
+            let warn = window.end().minus(SignedDuration::from_mins(15));
             if warn > self.now {
-                self.schedule(warn, Job::WindowWarning { closed: false });
+                self.schedule_at(warn, Job::WindowWarning { closed: false });
             }
             if window.end() > self.now {
-                self.schedule(window.end(), Job::WindowWarning { closed: true });
+                self.schedule_at(window.end(), Job::WindowWarning { closed: true });
             }
         }
         self.collect()
@@ -285,7 +317,7 @@ impl Simulator {
 
     /// When something is next due, or `None` once the release has finished.
     pub fn next_due(&self) -> Option<Timestamp> {
-        if self.is_finished() || !self.started {
+        if self.is_finished() || !self.started || self.halted.is_some() {
             return None;
         }
         let queued = self.queue.peek().map(|Reverse(s)| s.at);
@@ -300,6 +332,7 @@ impl Simulator {
     /// logs would keep coming.
     pub fn stalled(&self) -> bool {
         self.started
+            && self.halted.is_none()
             && self.release().status.in_flight()
             && self.engine.next_deadline().is_none()
             && !self
@@ -309,28 +342,77 @@ impl Simulator {
     }
 
     /// Moves virtual time to `until`, doing everything due on the way.
+    /// Work that would take the clock past [`time::LATEST`], or more than
+    /// [`MAX_AT_ONE_MOMENT`] jobs and events at one moment, stops the
+    /// simulator instead (see [`Simulator::halted`]).
     pub fn advance_to(&mut self, until: Timestamp) -> Vec<Event> {
         let mut events = Vec::new();
         while let Some(due) = self.next_due() {
-            if due > until {
+            if due > time::LATEST {
+                self.halt(past_the_latest());
+            } else if due > until {
+                break;
+            } else {
+                self.now = self.now.max(due);
+                self.engine.tick(self.now);
+                self.run_due(&mut events);
+            }
+            let more = self.collect();
+            self.count_at_this_moment(1 + more.len());
+            events.extend(more);
+        }
+        self.now = self.now.max(until.min(time::LATEST));
+        events
+    }
+
+    /// Runs every job due by now.
+    fn run_due(&mut self, events: &mut Vec<Event>) {
+        while let Some(Reverse(next)) = self.queue.peek() {
+            if next.at > self.now || self.is_finished() {
                 break;
             }
-            self.now = self.now.max(due);
-            self.engine.tick(self.now);
-            while let Some(Reverse(next)) = self.queue.peek() {
-                if next.at > self.now || self.is_finished() {
-                    break;
-                }
-                let Some(Reverse(next)) = self.queue.pop() else {
-                    break;
-                };
-                self.run(next.job);
-                events.extend(self.collect());
-            }
-            events.extend(self.collect());
+            let Some(Reverse(next)) = self.queue.pop() else {
+                break;
+            };
+            self.run(next.job);
+            let more = self.collect();
+            self.count_at_this_moment(1 + more.len());
+            events.extend(more);
         }
-        self.now = self.now.max(until);
-        events
+    }
+
+    /// Counts work done at this moment of virtual time; too much of it
+    /// stops the simulator, so that no scenario can make it work without
+    /// end while its clock stands.
+    fn count_at_this_moment(&mut self, work: usize) {
+        if self.moment.0 != self.now {
+            self.moment = (self.now, 0);
+        }
+        self.moment.1 = self.moment.1.saturating_add(work);
+        if self.moment.1 > MAX_AT_ONE_MOMENT {
+            let at = self.now.strftime("%Y-%m-%d %H:%M:%S");
+            self.halt(format!(
+                "more than {MAX_AT_ONE_MOMENT} jobs and events fell due at {at} while its clock stood"
+            ));
+        }
+    }
+
+    /// Stops the simulator for good, saying why in the release's log.
+    fn halt(&mut self, why: String) {
+        if self.halted.is_some() {
+            return;
+        }
+        self.queue.clear();
+        let message = format!("the simulator stopped: {why}");
+        self.engine
+            .log(Level::Error, SIMULATOR, None, message, self.now);
+        self.halted = Some(why);
+    }
+
+    /// Why the simulator stopped before the release finished, if it did:
+    /// nothing more is due, and the release stays where it stands.
+    pub fn halted(&self) -> Option<&str> {
+        self.halted.as_deref()
     }
 
     /// A sample of the release's metrics from outside (a Prometheus), taken
@@ -421,7 +503,18 @@ impl Simulator {
         (verdict, self.collect())
     }
 
-    fn schedule(&mut self, at: Timestamp, job: Job) {
+    /// Schedules `job` to run `after` from now.
+    fn schedule(&mut self, after: SignedDuration, job: Job) {
+        match self.now.checked_add(after) {
+            Ok(at) => self.schedule_at(at, job),
+            Err(_) => self.halt(past_the_latest()),
+        }
+    }
+
+    fn schedule_at(&mut self, at: Timestamp, job: Job) {
+        if self.halted.is_some() {
+            return;
+        }
         if let Job::Actor { index } = job {
             self.actors[index] = ActorState::Scheduled;
         }
@@ -456,7 +549,7 @@ impl Simulator {
                 let planned = pilot.plan(self.engine.release(), &self.scenario, &self.actors);
                 self.autopilot = Some(pilot);
                 for (delay, action) in planned {
-                    self.schedule(self.now + delay, Job::Autopilot { action });
+                    self.schedule(delay, Job::Autopilot { action });
                 }
             }
         }
@@ -542,15 +635,16 @@ impl Simulator {
             .map(|i| i.plan.id.clone())
             .collect();
         let list = list.id.clone();
-        let n = automatic.len() as i32;
+        let n = automatic.len();
         for (k, item) in automatic.into_iter().enumerate() {
             let at = if duration.is_zero() {
-                SignedDuration::from_secs(4 * (k as i64 + 1))
+                SignedDuration::from_secs(4)
+                    .saturating_mul(i32::try_from(k + 1).unwrap_or(i32::MAX))
             } else {
-                duration * (k as i32 + 1) / (n + 1)
+                share(duration, k + 1, n + 1)
             };
             let list = list.clone();
-            self.schedule(self.now + at, Job::AutoCheck { list, item });
+            self.schedule(at, Job::AutoCheck { list, item });
         }
     }
 
@@ -573,14 +667,14 @@ impl Simulator {
                 stage: Some(id.to_string()),
                 message: line.message,
             };
-            self.schedule(self.now + duration.mul_f64(line.at), log);
+            self.schedule(scaled(duration, line.at), log);
         }
         let stage = id.to_string();
         let Some(reason) = fails else {
-            self.schedule(self.now + duration, Job::WorkDone { stage, attempt });
+            self.schedule(duration, Job::WorkDone { stage, attempt });
             return;
         };
-        let at = self.now + duration.mul_f64(0.72);
+        let at = scaled(duration, 0.72);
         let log = Job::Log {
             level: Level::Error,
             source: stage_source(kind).into(),
@@ -615,7 +709,7 @@ impl Simulator {
             })
             .collect();
         for (index, after) in due {
-            self.schedule(self.now + after, Job::Actor { index });
+            self.schedule(after, Job::Actor { index });
         }
         let now = self.now;
         self.trigger_incidents(matches, now);
@@ -637,7 +731,7 @@ impl Simulator {
         let label = plan_step.describe();
         let say = |sim: &mut Simulator, after: i64, source: &str, message: String| {
             sim.schedule(
-                sim.now + SignedDuration::from_secs(after),
+                SignedDuration::from_secs(after),
                 Job::Log {
                     level: Level::Info,
                     source: source.into(),
@@ -692,7 +786,7 @@ impl Simulator {
                 };
                 self.incidents.push(ActiveIncident {
                     index,
-                    since: base + after,
+                    since: base.plus(after),
                 });
             }
         }
@@ -722,7 +816,7 @@ impl Simulator {
         };
         for (at, message) in lines {
             self.schedule(
-                self.now + duration.mul_f64(at),
+                scaled(duration, at),
                 Job::Log {
                     level: Level::Warn,
                     source: "rollback".into(),
@@ -742,9 +836,9 @@ impl Simulator {
                 .map(|i| i.plan.id.clone())
                 .collect();
             let list = list.id.clone();
-            let n = automatic.len() as i32;
+            let n = automatic.len();
             for (k, item) in automatic.into_iter().enumerate() {
-                let at = self.now + duration * (k as i32 + 1) / (n + 1);
+                let at = share(duration, k + 1, n + 1);
                 self.schedule(
                     at,
                     Job::AutoCheck {
@@ -754,13 +848,13 @@ impl Simulator {
                 );
             }
         }
-        self.schedule(self.now + duration, Job::RollbackDone);
+        self.schedule(duration, Job::RollbackDone);
     }
 
     /// ±15 % so two stages of the same kind do not take the same time.
     fn jitter(&mut self, d: SignedDuration) -> SignedDuration {
         let factor = 0.85 + self.rng.f64() * 0.3;
-        SignedDuration::from_secs(d.mul_f64(factor).as_secs().max(1))
+        SignedDuration::from_secs(scaled(d, factor).as_secs().max(1))
     }
 
     fn run(&mut self, job: Job) {
@@ -868,7 +962,7 @@ fn stage_source(kind: StageKind) -> &'static str {
 /// returns every event, or stops after `limit` of virtual time.
 pub fn run_to_end(sim: &mut Simulator, limit: SignedDuration) -> Vec<Event> {
     let mut events = sim.start();
-    let deadline = sim.origin() + limit;
+    let deadline = sim.origin().plus(limit);
     while let Some(due) = sim.next_due() {
         if due > deadline {
             break;

@@ -542,3 +542,82 @@ fn a_scripted_person_whose_moment_has_passed_does_not_act() {
         .collect();
     assert!(by_dave.is_empty(), "{by_dave:?}");
 }
+
+/// What the simulator said when it stopped: its last event.
+fn stopped_saying(events: &[Event]) -> String {
+    match &events.last().unwrap().kind {
+        EventKind::Log {
+            level: Level::Error,
+            source,
+            message,
+            ..
+        } if source == SIMULATOR => message.clone(),
+        other => panic!("the last event is {other:?}"),
+    }
+}
+
+#[test]
+fn work_without_end_at_one_moment_stops_the_simulator_and_says_why() {
+    // A metric tick rescheduled at the whole second it ran at, for ever:
+    // what a sub-second interval did before files were refused it.
+    let mut story = bundled_scenario("happy-canary");
+    story.script.metrics.interval = SignedDuration::from_millis(100);
+    let options = SimOptions {
+        autopilot: true,
+        ..SimOptions::default()
+    };
+    let mut sim = Simulator::new(story, options);
+    let events = run_to_end(&mut sim, DAY);
+    let why = sim.halted().expect("the simulator stopped");
+    assert!(
+        why.starts_with("more than 100000 jobs and events fell due at 2026-11-24 14:00:00"),
+        "{why}"
+    );
+    assert_eq!(
+        stopped_saying(&events),
+        format!("the simulator stopped: {why}")
+    );
+    assert!(events.len() <= MAX_AT_ONE_MOMENT + 100, "{}", events.len());
+    assert_eq!(sim.next_due(), None);
+    assert!(
+        !sim.stalled(),
+        "a stopped simulator is not waiting for people"
+    );
+    assert!(sim.advance_to(sim.now() + DAY).is_empty());
+}
+
+#[test]
+fn a_clock_that_would_pass_the_latest_time_stops_the_simulator_there() {
+    let text = "release: { service: s, from: v1, to: v2, deployer: carol }\n\
+                window: { start: \"8999-12-31T23:00:00Z\", length: 30m }\n\
+                strategy: { canary: { steps: [ { set_weight: 50 }, { pause: 2h }, { set_weight: 100 } ] } }\n\
+                stages: [ { id: rollout, kind: rollout } ]\n";
+    let story = scenario::parse(text).unwrap();
+    let plan = story.plan.clone();
+    let mut sim = Simulator::new(story, SimOptions::default());
+    let events = run_to_end(&mut sim, DAY);
+    assert_eq!(
+        sim.halted(),
+        Some("its clock would pass 9000-01-01T00:00:00Z, the latest time shipdeck keeps")
+    );
+    assert!(events.iter().all(|e| e.at <= time::LATEST));
+    assert!(events.iter().all(|e| e.impossible(Some(&plan)).is_none()));
+    assert!(stopped_saying(&events).starts_with("the simulator stopped: its clock"));
+    assert_eq!(sim.release().status, Status::Running);
+}
+
+/// What readers refuse as impossible is never what the simulator makes:
+/// every event of every bundled story passes the check a server's client
+/// and a journal's reader make.
+#[test]
+fn no_event_the_simulator_makes_is_one_a_reader_refuses() {
+    for (name, _) in bundled::SCENARIOS {
+        for autopilot in [true, false] {
+            let (sim, events) = play(name, 7, autopilot);
+            let plan = sim.release().plan().cloned();
+            for event in &events {
+                assert_eq!(event.impossible(plan.as_ref()), None, "{name}");
+            }
+        }
+    }
+}

@@ -48,7 +48,7 @@ impl Simulator {
         if split.logged {
             self.request_logs(&split.cohorts, &profile);
         }
-        self.schedule(now + profile.interval, Job::MetricTick);
+        self.schedule(profile.interval, Job::MetricTick);
     }
 
     /// How traffic is split between the versions now.
@@ -153,7 +153,7 @@ impl Simulator {
             let error = self.rng.f64() < (error_rate * 3.0).min(0.9);
             let latency = latency * (0.6 + self.rng.f64() * 0.9);
             let (level, message) = logs::request_line(&mut self.rng, cohort.name(), error, latency);
-            let at = self.now + interval * (k as i32) / (lines as i32);
+            let at = super::share(interval, k as usize, lines as usize);
             self.schedule(
                 at,
                 Job::Log {
@@ -181,7 +181,7 @@ impl Simulator {
                 continue;
             }
             let line = lines[self.rng.usize(0..lines.len())].clone();
-            let at = self.now + interval.mul_f64(self.rng.f64());
+            let at = crate::model::time::scaled(interval, self.rng.f64());
             self.schedule(
                 at,
                 Job::Log {

@@ -135,9 +135,17 @@ fn results(r: &Report, md: &mut String) {
                 stop.by
             );
         }
-        None => {
-            let _ = writeln!(md, "- Status: {outcome}");
-        }
+        None => match &r.closed {
+            Some(why) => {
+                let _ = writeln!(
+                    md,
+                    "- Status: Unfinished: the window closed before the release did ({why})"
+                );
+            }
+            None => {
+                let _ = writeln!(md, "- Status: {outcome}");
+            }
+        },
     }
     let _ = writeln!(
         md,

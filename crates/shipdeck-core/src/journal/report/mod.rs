@@ -112,6 +112,10 @@ pub struct Report {
     pub duration: Option<String>,
     /// `succeeded`, `rolled_back`, `failed`, `aborted`, or `unfinished`.
     pub outcome: String,
+    /// Why the window closed while the release was unfinished, as its
+    /// journal says (`the simulator stopped`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
     /// Time the whole service's availability was below 95%.
     pub downtime: String,
     pub approvals: Vec<Approval>,
@@ -166,6 +170,11 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
             Some(o) => o.name().to_string(),
             None => "unfinished".to_string(),
         },
+        closed: journal
+            .closed
+            .as_ref()
+            .filter(|_| release.outcome().is_none())
+            .map(|(_, why)| why.clone()),
         downtime: format_duration(samples.downtime()),
         approvals: approvals(&release),
         rejections: rejections(&release),
@@ -223,7 +232,7 @@ impl Samples {
         if let Some(availability) = self.by_series.get(&(Series::Availability, Cohort::All)) {
             for pair in availability.windows(2) {
                 if pair[0].1 < DOWN_BELOW && self.opened.is_none_or(|o| pair[0].0 >= o) {
-                    downtime += pair[1].0.duration_since(pair[0].0);
+                    downtime = downtime.saturating_add(pair[1].0.duration_since(pair[0].0));
                 }
             }
         }

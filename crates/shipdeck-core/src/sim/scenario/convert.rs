@@ -8,9 +8,9 @@ use serde_saphyr::Location;
 use super::raw::*;
 use super::*;
 use crate::model::{
-    Action, Approvers, ChecklistPlan, GatePlan, ItemPlan, ReleasePlan, Rule, StageKind, StagePlan,
-    Step, StepKind, Strategy, Window,
-    units::{Quantity, parse_duration, parse_quantity},
+    Action, Approvers, ChecklistPlan, GatePlan, ItemPlan, MAX_SIGNOFFS, ReleasePlan, Rule,
+    StageKind, StagePlan, Step, StepKind, Strategy, Window, time,
+    units::{Quantity, parse_clock_duration, parse_quantity},
 };
 
 impl Checker {
@@ -33,8 +33,9 @@ impl Checker {
         );
     }
 
+    /// A duration the release's clock keeps: whole seconds.
     fn duration(&mut self, value: &S<String>) -> SignedDuration {
-        parse_duration(&value.value).unwrap_or_else(|message| {
+        parse_clock_duration(&value.value).unwrap_or_else(|message| {
             self.problem(&value.referenced, message);
             SignedDuration::ZERO
         })
@@ -42,7 +43,7 @@ impl Checker {
 
     fn positive_duration(&mut self, value: &S<String>, what: &str) -> SignedDuration {
         let d = self.duration(value);
-        if d.is_zero() && parse_duration(&value.value).is_ok() {
+        if d.is_zero() && parse_clock_duration(&value.value).is_ok() {
             self.problem(
                 &value.referenced,
                 format!("{what} must be longer than zero"),
@@ -113,16 +114,23 @@ impl Checker {
                 return None;
             }
         };
-        if v < 0.0 || (series.is_ratio() && v > 1.0) {
+        if !(0.0..=series.most()).contains(&v) {
             self.problem(
                 &value.referenced,
-                format!("`{}` is out of range for {series}", value.value),
+                format!(
+                    "`{}` is out of range for {series}: {}",
+                    value.value,
+                    series.range()
+                ),
             );
             return None;
         }
         Some(v)
     }
 }
+
+/// The longest metric interval: an hour between samples.
+const MAX_INTERVAL: SignedDuration = SignedDuration::from_hours(1);
 
 fn slug(text: &str) -> String {
     let mut out = String::new();
@@ -349,6 +357,14 @@ fn convert_gate(gate: &RawGate, deployer: &str, c: &mut Checker) -> GatePlan {
             &required_at,
             "a gate needs at least one sign-off (required: 1 or more)",
         );
+    } else if plan.required > MAX_SIGNOFFS {
+        c.problem(
+            &required_at,
+            format!(
+                "a gate needing {} sign-offs could not be signed in a window: at most {MAX_SIGNOFFS}",
+                plan.required
+            ),
+        );
     }
     check_enough_approvers(&plan, deployer, &gate.approvers.referenced, c);
     plan
@@ -536,19 +552,27 @@ fn convert_rollback(
 }
 
 fn convert_window(raw: &RawWindow, c: &mut Checker) -> Window {
-    Window {
-        start: raw.start.value.parse::<Timestamp>().unwrap_or_else(|_| {
+    let window = Window {
+        start: time::parse(&raw.start.value).unwrap_or_else(|message| {
             c.problem(
                 &raw.start.referenced,
-                format!(
-                    "`{}` is not a time: write it in RFC 3339, like 2026-11-24T14:00:00Z",
-                    raw.start.value
-                ),
+                format!("the window's start {message}"),
             );
             Timestamp::UNIX_EPOCH
         }),
         length: c.positive_duration(&raw.length, "the window's length"),
+    };
+    if time::is_carried(window.start) && !time::is_carried(window.end()) {
+        c.problem(
+            &raw.length.referenced,
+            format!(
+                "the window would end at {}, out of range: shipdeck keeps times from {}",
+                window.end(),
+                time::range()
+            ),
+        );
     }
+    window
 }
 
 /// When an incident or an actor's action happens; a `when` that is not
@@ -733,6 +757,14 @@ fn convert_strategy(raw: &RawStrategy, c: &mut Checker) -> Strategy {
                     },
                 }));
             }
+            let weights: Vec<&S<i64>> = steps
+                .iter()
+                .filter_map(|s| match s {
+                    RawStep::SetWeight(w) => Some(w),
+                    _ => None,
+                })
+                .collect();
+            only_up(c, weights, "canary weight");
             match last_weight {
                 None => c.problem(&Location::UNKNOWN, "the canary has no set_weight step"),
                 Some(last) => final_100(c, Some(last), "canary weight"),
@@ -753,6 +785,7 @@ fn convert_strategy(raw: &RawStrategy, c: &mut Checker) -> Strategy {
             health_check,
         } => {
             let pcts = batches.iter().map(|b| c.percent(b, "a batch")).collect();
+            only_up(c, batches.iter().collect(), "batch");
             final_100(c, batches.last(), "batch");
             Strategy::Rolling {
                 batches: pcts,
@@ -761,12 +794,32 @@ fn convert_strategy(raw: &RawStrategy, c: &mut Checker) -> Strategy {
         }
         RawStrategy::FeatureFlag { flag, ramps, pause } => {
             let pcts = ramps.iter().map(|r| c.percent(r, "a ramp")).collect();
+            only_up(c, ramps.iter().collect(), "ramp");
             final_100(c, ramps.last(), "ramp");
             Strategy::FeatureFlag {
                 flag: flag.clone(),
                 ramps: pcts,
                 pause: pause.as_ref().map(|p| c.positive_duration(p, "a pause")),
             }
+        }
+    }
+}
+
+/// Each share of traffic at least the one before: a rollout that takes
+/// traffic back is a rollback, which is the operator's (or a rule's) to give.
+fn only_up(c: &mut Checker, shares: Vec<&S<i64>>, what: &str) {
+    let in_range = |s: &&S<i64>| (0..=100).contains(&s.value);
+    let shares: Vec<&S<i64>> = shares.into_iter().filter(in_range).collect();
+    for pair in shares.windows(2) {
+        let (before, now) = (pair[0], pair[1]);
+        if now.value < before.value {
+            c.problem(
+                &now.referenced,
+                format!(
+                    "the {what} goes down from {}% to {}%: a rollout only moves traffic to the new version (rolling back is the operator's or a rule's)",
+                    before.value, now.value
+                ),
+            );
         }
     }
 }
@@ -815,14 +868,21 @@ fn convert_metrics(raw: Option<&RawMetrics>, c: &mut Checker) -> MetricProfile {
     };
     if let Some(i) = &raw.interval {
         profile.interval = c.positive_duration(i, "the metric interval");
+        if profile.interval > MAX_INTERVAL {
+            c.problem(
+                &i.referenced,
+                "the metric interval is at most 1h: rules judge each sample, and a release needs them more often",
+            );
+            profile.interval = MAX_INTERVAL;
+        }
     }
     if let Some(t) = &raw.throughput {
-        if t.value > 0.0 && t.value.is_finite() {
+        if t.value > 0.0 && t.value <= Series::Throughput.most() {
             profile.throughput = t.value;
         } else {
             c.problem(
                 &t.referenced,
-                "throughput must be more than zero requests per second",
+                "throughput must be more than zero requests per second, and at most a billion",
             );
         }
     }
