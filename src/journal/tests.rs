@@ -17,7 +17,13 @@ fn recorded(name: &str, dir: &Path) -> PathBuf {
             ..SimOptions::default()
         },
     );
-    let mut writer = Writer::create(dir, "dave", &format!("sim:{name}"), "events").unwrap();
+    let mut writer = Writer::create(
+        dir,
+        &crate::person("dave"),
+        &format!("sim:{name}"),
+        "events",
+    )
+    .unwrap();
     let events = run_to_end(&mut sim, SignedDuration::from_hours(24));
     writer.events(&events).unwrap();
     writer.close("finished").unwrap();
@@ -33,7 +39,7 @@ fn a_journal_reads_back_to_the_same_release() {
     let path = recorded("canary-regression", dir);
     let journal = journal::read(&path).unwrap();
     assert!(journal.damaged.is_empty());
-    assert_eq!(journal.operator(), Some("dave"));
+    assert_eq!(journal.operator().map(|o| o.as_str()), Some("dave"));
     let release = journal.release();
     assert_eq!(release.outcome(), Some(Outcome::RolledBack));
     assert_eq!(journal.closed.as_ref().unwrap().1, "finished");
@@ -43,8 +49,8 @@ fn a_journal_reads_back_to_the_same_release() {
 fn commands_and_verdicts_are_on_the_record() {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
-    let mut writer = Writer::create(dir, "erin", "sim:x", "console").unwrap();
-    let command = Command::new("c-1", "erin", Action::Advance);
+    let mut writer = Writer::create(dir, &crate::person("erin"), "sim:x", "console").unwrap();
+    let command = Command::new("c-1", crate::person("erin"), Action::Advance);
     writer.command(&command).unwrap();
     writer
         .verdict("c-1", &Verdict::Refused(Refusal::when("not at a pause")))
@@ -163,7 +169,7 @@ fn a_command_recorded_just_before_a_crash_is_in_the_report() {
         wall: None,
         command: Command::new(
             "c-9",
-            "ops",
+            crate::person("ops"),
             Action::Rollback {
                 reason: Some("p99 <b>doubled</b>\n# not a heading".into()),
             },
@@ -196,7 +202,7 @@ fn a_command_recorded_just_before_a_crash_is_in_the_report() {
 fn what_operators_type_cannot_become_markup_in_the_report() {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
-    let mut writer = Writer::create(dir, "erin", "sim:x", "console").unwrap();
+    let mut writer = Writer::create(dir, &crate::person("erin"), "sim:x", "console").unwrap();
     let scenario = scenario::parse(bundled::get("approval-rejected").unwrap()).unwrap();
     let mut sim = Simulator::new(
         scenario,
@@ -217,7 +223,7 @@ fn what_operators_type_cannot_become_markup_in_the_report() {
     }
     let reject = Command::new(
         "r1",
-        "dave",
+        crate::person("dave"),
         Action::Reject {
             gate: None,
             reason: "bad\n\n# Heading\n| a | b |\n<script>x</script> *now*".into(),
@@ -299,7 +305,13 @@ fn history_from_before_the_window_is_never_its_worst() {
 fn an_acknowledged_alert_is_in_the_journal_and_the_report_with_who() {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
-    let mut writer = Writer::create(dir, "erin", "sim:canary-regression", "console").unwrap();
+    let mut writer = Writer::create(
+        dir,
+        &crate::person("erin"),
+        "sim:canary-regression",
+        "console",
+    )
+    .unwrap();
     let scenario = scenario::parse(bundled::get("canary-regression").unwrap()).unwrap();
     let options = SimOptions {
         autopilot: true,
@@ -312,7 +324,11 @@ fn an_acknowledged_alert_is_in_the_journal_and_the_report_with_who() {
         events.extend(sim.advance_to(due));
     }
     let rule = sim.release().alerts()[0].rule.clone();
-    let ack = Command::new("erin-1", "erin", Action::Ack { rule: rule.clone() });
+    let ack = Command::new(
+        "erin-1",
+        crate::person("erin"),
+        Action::Ack { rule: rule.clone() },
+    );
     writer.events(&events).unwrap();
     writer.command(&ack).unwrap();
     let (verdict, answered) = sim.submit(ack.clone());
@@ -336,7 +352,7 @@ fn an_acknowledged_alert_is_in_the_journal_and_the_report_with_who() {
         .find(|a| a.state == crate::model::AlertState::Acknowledged)
         .expect("the acknowledgement is among the alerts");
     assert_eq!(
-        (acked.rule.as_str(), acked.by.as_deref()),
+        (acked.rule.as_str(), acked.by.as_ref().map(|b| b.as_str())),
         ("HighErrorRate", Some("erin"))
     );
     assert!(
@@ -374,13 +390,14 @@ fn the_journal_stamps_its_records_with_the_release_clock_and_the_wall_clock_besi
             ..SimOptions::default()
         },
     );
-    let mut writer = Writer::create(dir, "erin", "sim:happy-canary", "console").unwrap();
+    let mut writer =
+        Writer::create(dir, &crate::person("erin"), "sim:happy-canary", "console").unwrap();
     let events = sim.start();
     let last = events.last().unwrap().at;
     writer.events(&events).unwrap();
     // Before the backend's clock is given, the events recorded set it.
     writer
-        .command(&Command::new("c-1", "erin", Action::Advance))
+        .command(&Command::new("c-1", crate::person("erin"), Action::Advance))
         .unwrap();
     // Then the backend's own clock, four minutes on and standing.
     let clock = ReleaseClock::default();
