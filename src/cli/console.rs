@@ -245,6 +245,10 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         let journal_label = format!("http:{label}");
         let expiry = settings.command_expiry.value;
         // The server's word, as the console's operator.
+        let notes: Vec<String> = (operator != settings.operator.value)
+            .then(|| format!("the server knows you as {operator}; your commands are theirs"))
+            .into_iter()
+            .collect();
         let settings = Settings {
             operator: crate::settings::Setting {
                 value: operator,
@@ -258,7 +262,7 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
             keymap,
             label.clone(),
             &journal_label,
-            &[],
+            &notes,
             move || backend::http::spawn(remote, release, label, expiry).with_logs(sources),
         );
     }

@@ -435,3 +435,68 @@ fn the_journal_stamps_its_records_with_the_release_clock_and_the_wall_clock_besi
     assert_eq!(journal.verdicts[0].at, later);
     assert_eq!(journal.closed.unwrap().0, later);
 }
+
+/// A console that opened its window before the server said who it is
+/// journals the server's word, and a window begun afresh is opened as it.
+#[test]
+fn the_journal_keeps_the_servers_word_on_who_the_operator_is() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let mut writer =
+        Writer::create(dir, &crate::person("root"), "http:127.0.0.1 x", "console").unwrap();
+    let dave = crate::person("dave");
+    writer.operator_is(&dave).unwrap();
+    writer.operator_is(&dave).unwrap();
+    let text = std::fs::read_to_string(writer.path()).unwrap();
+    let said: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(r#""record":"operator""#))
+        .collect();
+    assert_eq!(said.len(), 1, "said once: {text}");
+    assert!(said[0].contains(r#""operator":"dave""#), "{text}");
+    let journal = journal::read(writer.path()).unwrap();
+    assert!(journal.damaged.is_empty(), "{:?}", journal.damaged);
+    assert_eq!(journal.operator().map(|o| o.as_str()), Some("dave"));
+    let report = journal::report::build(&journal, Vec::new());
+    assert_eq!(report.recorded_by, "dave (console)");
+    // The server starts the release afresh: the new file is dave's from
+    // its first line.
+    let old = writer.path().to_path_buf();
+    writer
+        .start_again("the backend started the release afresh")
+        .unwrap();
+    assert_ne!(writer.path(), old);
+    let fresh = journal::read(writer.path()).unwrap();
+    match &fresh.window {
+        Some(Record::Window { operator, .. }) => assert_eq!(operator.as_str(), "dave"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// What the journal holds as a name is a name: a line naming someone no
+/// person can be (an invisible character) is damaged, not believed.
+#[test]
+fn a_journal_line_with_a_name_no_person_can_have_is_damaged() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let mut writer = Writer::create(dir, &crate::person("erin"), "sim:x", "console").unwrap();
+    writer.close("quit").unwrap();
+    let path = writer.path().to_path_buf();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    writeln!(
+        file,
+        r#"{{"record":"operator","at":"2026-11-24T14:00:00Z","operator":"dave\u200b"}}"#
+    )
+    .unwrap();
+    let journal = journal::read(&path).unwrap();
+    assert_eq!(journal.damaged.len(), 1, "{:?}", journal.damaged);
+    assert!(
+        journal.damaged[0].1.contains("U+200B"),
+        "{:?}",
+        journal.damaged
+    );
+    assert_eq!(journal.operator().map(|o| o.as_str()), Some("erin"));
+}
