@@ -784,6 +784,30 @@ mod tests {
             s.operator,
             Setting::new(crate::person("login"), Source::Default)
         );
+        // A login name no person can have is refused, with what to do.
+        let err = resolve(
+            &Flags::default(),
+            &env_of(&[("USER", "autopilot"), ("HOME", "/nonexistent")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("your login name") && err.contains("--operator"),
+            "{err}"
+        );
+        let err = resolve(
+            &Flags::default(),
+            &env_of(&[
+                ("SHIPDECK_OPERATOR", "Carol\u{200b}"),
+                ("HOME", "/nonexistent"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("$SHIPDECK_OPERATOR") && err.contains("U+200B"),
+            "{err}"
+        );
     }
 
     #[test]

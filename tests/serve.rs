@@ -799,3 +799,44 @@ async fn a_client_cannot_act_as_a_rule_or_as_shipdeck_or_rewrite_a_recorded_reas
         "the rule's record stands as it recorded it"
     );
 }
+
+/// Two consoles of one person, however each spells the name, are one
+/// watcher with two streams.
+#[tokio::test]
+async fn one_person_under_two_spellings_watches_once() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    let server = Server::start(dir, &["--speed", "1"]);
+    let id = release_id(&server).await;
+    let (tx, mut updates) = mpsc::channel(4096);
+    let mut follows = Vec::new();
+    for name in ["frank", "ＦＲＡＮＫ"] {
+        let remote = Remote::new(
+            &server.url,
+            None,
+            &shipdeck::model::Person::new(name).unwrap(),
+        )
+        .unwrap();
+        let (followed, tx) = (id.clone(), tx.clone());
+        follows.push(tokio::spawn(
+            async move { remote.follow(&followed, tx).await },
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let update = tokio::time::timeout_at(deadline, updates.recv())
+            .await
+            .expect("presence never showed both streams")
+            .unwrap();
+        if let Update::Presence(watchers) = update
+            && watchers.iter().map(|w| w.streams).sum::<u32>() == 2
+        {
+            assert_eq!(watchers.len(), 1, "{watchers:?}");
+            assert_eq!(watchers[0].operator, "frank");
+            break;
+        }
+    }
+    for follow in follows {
+        follow.abort();
+    }
+}

@@ -208,7 +208,8 @@ fn refuse_characters(name: &str) -> Result<(), NameError> {
             | GeneralCategory::Surrogate => {
                 "a character with no agreed meaning (unassigned or private use)"
             }
-            _ if ignorable.contains(c) => "an invisible character",
+            // The braille blank draws nothing, yet is no space.
+            _ if ignorable.contains(c) || c == '\u{2800}' => "an invisible character",
             _ => continue,
         };
         return Err(NameError(format!(
@@ -433,6 +434,10 @@ pub(crate) mod tests {
             ("carol\u{3164}", "U+3164"),
             ("carol\u{fe0f}", "U+FE0F"),
             ("carol\u{34f}", "U+034F"),
+            ("carol\u{2800}", "U+2800"),
+            ("carol\u{115f}", "U+115F"),
+            ("carol\u{e0041}", "U+E0041"),
+            ("carol\u{180e}", "U+180E"),
         ] {
             let why = Person::new(name).unwrap_err().to_string();
             assert!(why.contains(code), "{name:?}: {why}");
