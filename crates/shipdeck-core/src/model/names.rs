@@ -217,7 +217,8 @@ fn refuse_characters(name: &str) -> Result<(), NameError> {
             c as u32
         )));
     }
-    one_script(name)
+    // A rule's name in any script acts as `rule:NAME`.
+    one_script(name.strip_prefix(RULE_PREFIX).unwrap_or(name))
 }
 
 /// U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069.
@@ -503,6 +504,10 @@ pub(crate) mod tests {
             Person::rule("ErrorRateRollback").rule_name(),
             Some("ErrorRateRollback")
         );
+        // A rule named in another script reads back as it was recorded.
+        let rule = Person::rule("ОшибкаОтката");
+        let read: Person = serde_json::from_value(serde_json::to_value(&rule).unwrap()).unwrap();
+        assert_eq!(read.rule_name(), Some("ОшибкаОтката"));
         assert_eq!(Person::new("dave").unwrap().rule_name(), None);
         for name in ["rulebook", "dave", "pilot", "ship-deck"] {
             assert!(Person::new(name).is_ok(), "{name}");

@@ -815,7 +815,11 @@ pub(crate) fn convert_rules(raw: &[RawRule], c: &mut Checker) -> Vec<Rule> {
     for r in raw {
         c.unique(&mut names, &r.name, "rule");
         // A rule acts as `rule:NAME`: its name is a name like a person's.
-        if let Err(why) = Person::recorded(&r.name.value) {
+        if let Err(why) = Person::recorded(&format!(
+            "{}{}",
+            crate::model::names::RULE_PREFIX,
+            r.name.value
+        )) {
             c.problem(&r.name.referenced, format!("the rule's name: {why}"));
         }
         let hold = c.duration(&r.hold);
