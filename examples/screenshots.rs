@@ -445,7 +445,7 @@ fn shared_window(painter: &Painter, out: &Path) -> Result<(), String> {
     app.backend = "127.0.0.1:7878 payments-api-v5.5.0".into();
     let signed = shipdeck::model::Command::new(
         "console-4242-9f3a01c2-1",
-        "dave",
+        person("dave"),
         shipdeck::model::Action::Approve {
             gate: Some("production".into()),
             comment: Some("Ledger double-entry checks pass on staging.".into()),
@@ -455,7 +455,7 @@ fn shared_window(painter: &Painter, out: &Path) -> Result<(), String> {
     feed(&mut app, Update::Events(events));
     let since = sim.now();
     let watcher = |operator: &str, streams| shipdeck::api::Watcher {
-        operator: operator.into(),
+        operator: person(operator),
         since,
         streams,
     };
@@ -473,7 +473,7 @@ fn prometheus_rollback(painter: &Painter, out: &Path) -> Result<(), String> {
     let journal =
         shipdeck::journal::read(&recorded).map_err(|e| format!("{}: {e}", recorded.display()))?;
     let mut app = App::new(
-        "dave",
+        person("dave"),
         "127.0.0.1:7878 checkout-api-v2.15.0".to_string(),
         shipdeck::tui::keymap::KeyMap::default(),
         production(),
@@ -519,4 +519,9 @@ fn help(painter: &Painter, out: &Path) -> Result<(), String> {
     );
     key(&mut app, KeyCode::Char('?'));
     shoot(painter, &mut app, 160, 45, &out.join("help.png"))
+}
+
+/// A person's name.
+fn person(name: &str) -> shipdeck::model::Person {
+    shipdeck::model::Person::new(name).expect("a person's name")
 }

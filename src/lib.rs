@@ -15,3 +15,9 @@ pub mod journal;
 pub mod server;
 pub mod settings;
 pub mod tui;
+
+/// A person's name, for tests.
+#[cfg(test)]
+pub(crate) fn person(name: &str) -> model::Person {
+    model::Person::new(name).expect("a person's name")
+}

@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{self, PipelineSource};
-use crate::model::{DEFAULT_LOG_CAPACITY, MAX_LOG_CAPACITY, Rule};
+use crate::model::{DEFAULT_LOG_CAPACITY, MAX_LOG_CAPACITY, Person, Rule};
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +104,8 @@ pub struct Settings {
     pub config_file: Option<Setting<PathBuf>>,
     /// Where a config file would be looked for by default.
     pub default_config: Option<PathBuf>,
-    pub operator: Setting<String>,
+    /// Who this operator is: a person's name, checked where it was given.
+    pub operator: Setting<Person>,
     /// `None`: the production skin for production releases, else the default.
     pub theme: Setting<Option<String>>,
     /// Rebindings by action name; unnamed actions keep their defaults.
@@ -310,7 +311,7 @@ pub fn resolve(
         .or_else(|| layers.env("SHIPDECK_OPERATOR"))
         .or_else(|| layers.file(file.operator.as_ref().map(|n| n.value.clone())))
         .unwrap_or_else(|| default(login_name(env)));
-    let operator = Setting::new(operator.value.trim().to_string(), operator.source);
+    let operator = checked_operator(operator)?;
     let theme = flag(&flags.theme, "--theme")
         .or_else(|| layers.env("SHIPDECK_THEME"))
         .or_else(|| layers.file(file.theme.as_ref().map(|t| t.value.clone())))
@@ -378,7 +379,7 @@ pub fn resolve(
         journal_dir,
         rules: layers.file(config.checked.rules.clone()),
         sim: sim_settings(flags, pipeline, &layers),
-        remote: remote_settings(flags, pipeline, &layers),
+        remote: remote_settings(flags, pipeline, &layers)?,
         logs,
         metrics: layers.file(config.checked.metrics.clone()),
         config_file: config.file,
@@ -425,13 +426,29 @@ fn sim_settings(flags: &Flags, pipeline: Option<&PipelineSource>, layers: &Layer
     }
 }
 
+/// The operator's name, refused (saying where it came from and why) when
+/// no person can have it: an invisible or reordering character, or one of
+/// shipdeck's own names.
+fn checked_operator(given: Setting<String>) -> Result<Setting<Person>, SettingsError> {
+    match Person::new(&given.value) {
+        Ok(person) => Ok(Setting::new(person, given.source)),
+        Err(why) if given.source == Source::Default => Err(SettingsError::BadEnv(format!(
+            "your login name cannot be an operator's name ({why}); give one with --operator or $SHIPDECK_OPERATOR"
+        ))),
+        Err(why) => Err(SettingsError::BadEnv(format!(
+            "the operator's name from {}: {why}",
+            given.source
+        ))),
+    }
+}
+
 /// A server as the backend: `--backend`, `$SHIPDECK_BACKEND`, or the
 /// config's `http` pipeline; `None` for the embedded simulator.
 fn remote_settings(
     flags: &Flags,
     pipeline: Option<&PipelineSource>,
     layers: &Layers,
-) -> Option<RemoteSettings> {
+) -> Result<Option<RemoteSettings>, SettingsError> {
     let (url, release, token_file) = match pipeline {
         Some(PipelineSource::Http {
             url,
@@ -440,17 +457,27 @@ fn remote_settings(
         }) => (Some(url.clone()), release.clone(), token_file.clone()),
         _ => (None, None, None),
     };
-    let url = flag(&flags.backend, "--backend")
+    let Some(url) = flag(&flags.backend, "--backend")
         .or_else(|| layers.env("SHIPDECK_BACKEND"))
-        .or_else(|| layers.file(url))?;
+        .or_else(|| layers.file(url))
+    else {
+        return Ok(None);
+    };
+    // Shown by `config` and in the header, journaled: no credentials.
+    if let Err(why) = config::http_url(&url.value, config::SERVER_TOKEN) {
+        return Err(SettingsError::BadEnv(format!(
+            "the backend from {}: {why}",
+            url.source
+        )));
+    }
     let token_file = flag(&flags.token_file, "--token-file")
         .or_else(|| layers.env_path("SHIPDECK_TOKEN_FILE"))
         .or_else(|| layers.file(token_file.as_deref().map(expand_home)));
-    Some(RemoteSettings {
+    Ok(Some(RemoteSettings {
         url,
         release: flag(&flags.release, "--release").or_else(|| layers.file(release)),
         token_file,
-    })
+    }))
 }
 
 /// `~/x` to the home folder's `x`.
@@ -491,7 +518,7 @@ impl Settings {
         }
         rows.add(
             "operator",
-            self.operator.value.clone(),
+            self.operator.value.to_string(),
             &self.operator.source,
         );
         rows.add(
@@ -724,7 +751,7 @@ mod tests {
         let s = resolve(&flags, &env).unwrap();
         assert_eq!(
             s.operator,
-            Setting::new("from-flag".to_string(), Source::Flag("--operator"))
+            Setting::new(crate::person("from-flag"), Source::Flag("--operator"))
         );
         assert_eq!(
             s.frame_cap,
@@ -759,7 +786,31 @@ mod tests {
         .unwrap();
         assert_eq!(
             s.operator,
-            Setting::new("login".to_string(), Source::Default)
+            Setting::new(crate::person("login"), Source::Default)
+        );
+        // A login name no person can have is refused, with what to do.
+        let err = resolve(
+            &Flags::default(),
+            &env_of(&[("USER", "autopilot"), ("HOME", "/nonexistent")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("your login name") && err.contains("--operator"),
+            "{err}"
+        );
+        let err = resolve(
+            &Flags::default(),
+            &env_of(&[
+                ("SHIPDECK_OPERATOR", "Carol\u{200b}"),
+                ("HOME", "/nonexistent"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("$SHIPDECK_OPERATOR") && err.contains("U+200B"),
+            "{err}"
         );
     }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use shipdeck::backend::http::{Remote, RemoteError};
-use shipdeck::model::{Action, Command};
+use shipdeck::model::{Action, Command, Person};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -128,7 +128,7 @@ async fn answer(mut socket: TcpStream, act: Act, n: usize) -> std::io::Result<()
 }
 
 fn remote(url: &str) -> Remote {
-    Remote::new(url, None, "frank").unwrap()
+    Remote::new(url, None, &Person::new("frank").unwrap()).unwrap()
 }
 
 #[tokio::test]
@@ -178,7 +178,7 @@ async fn a_list_of_many_releases_makes_a_short_message() {
 #[tokio::test]
 async fn a_command_reply_that_never_ends_is_not_read() {
     let (url, _) = serve(Act::EndlessReply).await;
-    let command = Command::new("c1", "frank", Action::Advance);
+    let command = Command::new("c1", Person::new("frank").unwrap(), Action::Advance);
     let started = Instant::now();
     let answer = remote(&url)
         .send("r", &command, Duration::from_secs(20))

@@ -997,3 +997,107 @@ fn a_journal_of_impossible_events_is_used_without_them_and_says_which() {
         );
     }
 }
+
+/// A password in a backend URL is refused wherever a URL is taken, and
+/// never repeated; so is a name no person can have, wherever it is given.
+#[test]
+fn a_backend_url_with_a_password_and_a_name_no_person_can_have_are_refused() {
+    let home = scratch();
+    let dir = home.path().join("cfg");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.yaml");
+    std::fs::write(
+        &config,
+        "backend:\n  pipeline: { kind: http, url: 'http://ops:hunter2@127.0.0.1:7878' }\n",
+    )
+    .unwrap();
+    let refused = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = shipdeck(home.path());
+        for (var, value) in env {
+            command.env(var, value);
+        }
+        let out = command.args(args).output().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(2), "{args:?} was taken: {said}");
+        said
+    };
+    let config = config.to_str().unwrap();
+    for said in [
+        refused(&["check", config], &[]),
+        refused(&["config", "--config", config], &[]),
+    ] {
+        assert!(said.contains("user or password"), "{said}");
+        assert!(
+            !said.contains("hunter2"),
+            "the password was repeated: {said}"
+        );
+    }
+    let url = "http://ops:hunter2@127.0.0.1:7878";
+    for said in [
+        refused(&["config"], &[("SHIPDECK_BACKEND", url)]),
+        refused(&["events", "--backend", url], &[]),
+        refused(&["do", "advance", "--backend", url], &[]),
+    ] {
+        assert!(
+            said.contains("user or password") && said.contains("token"),
+            "{said}"
+        );
+        assert!(
+            !said.contains("hunter2"),
+            "the password was repeated: {said}"
+        );
+    }
+    for name in [
+        "rule:ErrorRateRollback",
+        "Shipdeck",
+        "carol\u{200b}",
+        "\u{202e}lorac",
+    ] {
+        let said = refused(&["config", "--operator", name], &[]);
+        assert!(
+            said.contains("the operator's name from --operator"),
+            "{name:?}: {said}"
+        );
+        let said = refused(
+            &["events", "--scenario", "happy-canary"],
+            &[("SHIPDECK_OPERATOR", name)],
+        );
+        assert!(said.contains("$SHIPDECK_OPERATOR"), "{name:?}: {said}");
+    }
+    let scenario = dir.join("lookalike.yaml");
+    let two_person = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios/two-person.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        &scenario,
+        two_person.replace("deployer: carol", "deployer: \"carol\\u200b\""),
+    )
+    .unwrap();
+    let said = refused(&["check", scenario.to_str().unwrap()], &[]);
+    assert!(
+        said.contains(
+            "the deployer's name: a name may not hold an invisible formatting character (U+200B)"
+        ),
+        "{said}"
+    );
+    // The fuzzer's seed of lookalike names: every one is told.
+    let seed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/yaml_files/lookalike-names.yaml");
+    let said = refused(&["check", seed.to_str().unwrap()], &[]);
+    for problem in [
+        ":4:53: an approver's name: a name may not hold an invisible formatting character (U+200B)",
+        ":4:53: approvers `Carol` and `ｃａｒｏｌ` are one person",
+        ":4:53: an approver's name: a name may not mix letters of Latin and Cyrillic",
+        ":4:53: an approver's name: a name may not hold a bidirectional control",
+        ":9:13: a scripted person's name: `rule:ErrorRateRollback` is a name shipdeck uses for itself",
+        ":10:13: a scripted person's name: `Autopilot-2` is a name shipdeck uses for itself",
+        ":12:13: the rule's name: a name may not hold an invisible formatting character (U+200B)",
+    ] {
+        assert!(said.contains(problem), "{problem}: {said}");
+    }
+}

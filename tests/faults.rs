@@ -224,9 +224,13 @@ async fn survive(
     if !refuse_first && let Some(start) = start_server.take() {
         start.await;
     }
-    let remote = Remote::new(&format!("http://{address}"), None, "frank")
-        .unwrap()
-        .with_silence(Duration::from_millis(500), Duration::from_secs(2));
+    let remote = Remote::new(
+        &format!("http://{address}"),
+        None,
+        &shipdeck::model::Person::new("frank").unwrap(),
+    )
+    .unwrap()
+    .with_silence(Duration::from_millis(500), Duration::from_secs(2));
     let (tx, mut updates) = mpsc::channel(1024);
     let follow = tokio::spawn(async move { remote.follow("r", tx).await });
     let mut events: Vec<Event> = Vec::new();

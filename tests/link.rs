@@ -16,7 +16,7 @@ use serde_json::json;
 use shipdeck::backend::http::{self, Remote};
 use shipdeck::backend::{Connection, Handle, Update};
 use shipdeck::engine::{Grounds, Verdict};
-use shipdeck::model::{Action, Command, GateState, Release};
+use shipdeck::model::{Action, Command, GateState, Person, Release};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout_at};
@@ -38,7 +38,7 @@ struct Console {
 
 impl Console {
     async fn open(url: &str, who: &str, expiry: Duration) -> Console {
-        let remote = Remote::new(url, None, who)
+        let remote = Remote::new(url, None, &Person::new(who).unwrap())
             .unwrap()
             .with_silence(Duration::from_millis(800), Duration::from_secs(3));
         let release = remote.pick_release(None).await.unwrap().id;
@@ -85,7 +85,8 @@ impl Console {
 
     /// Gives a command as the console does: with the seq it has seen.
     fn give(&self, id: &str, who: &str, action: Action) -> Command {
-        let command = Command::new(id, who, action).seen_at(self.release.last_seq());
+        let command =
+            Command::new(id, Person::new(who).unwrap(), action).seen_at(self.release.last_seq());
         self.handle.commands.send(command.clone()).unwrap();
         command
     }

@@ -178,7 +178,12 @@ struct Follower {
 
 impl Follower {
     fn start(port: u16) -> Follower {
-        let remote = Remote::new(&format!("http://127.0.0.1:{port}"), None, "frank").unwrap();
+        let remote = Remote::new(
+            &format!("http://127.0.0.1:{port}"),
+            None,
+            &shipdeck::model::Person::new("frank").unwrap(),
+        )
+        .unwrap();
         let (tx, updates) = mpsc::channel(65536);
         let task = tokio::spawn(async move {
             remote.follow("checkout-api-v2.15.0", tx).await;
@@ -339,7 +344,7 @@ async fn a_canary_regression_read_from_prometheus_rolls_back_through_an_outage_a
     let EventKind::RollbackStarted { by, reason } = &follower.events[rollback].kind else {
         unreachable!()
     };
-    assert!(by.starts_with("rule:"), "{by}: {reason}");
+    assert!(by.rule_name().is_some(), "{by}: {reason}");
     assert!(reason.contains("canary"), "{reason}");
     let worst = follower.events[..rollback]
         .iter()

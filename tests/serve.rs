@@ -533,7 +533,12 @@ async fn two_people_sign_a_two_person_gate_and_every_client_sees_it() {
     let dir = tmp.path();
     let (server, id) = at_the_gate(dir).await;
     // A second client follows the stream as a console would.
-    let watcher = Remote::new(&server.url, None, "frank").unwrap();
+    let watcher = Remote::new(
+        &server.url,
+        None,
+        &shipdeck::model::Person::new("frank").unwrap(),
+    )
+    .unwrap();
     let (tx, mut updates) = mpsc::channel(4096);
     let followed = id.clone();
     let follow = tokio::spawn(async move { watcher.follow(&followed, tx).await });
@@ -682,7 +687,12 @@ async fn a_killed_server_is_taken_up_where_it_stopped_and_clients_miss_nothing()
     let dir = tmp.path();
     let mut server = Server::start(dir, &["--scenario", "two-person", "--speed", "30"]);
     let id = release_id(&server).await;
-    let follower = Remote::new(&server.url, None, "frank").unwrap();
+    let follower = Remote::new(
+        &server.url,
+        None,
+        &shipdeck::model::Person::new("frank").unwrap(),
+    )
+    .unwrap();
     let (tx, mut updates) = mpsc::channel(65536);
     let followed = id.clone();
     let follow = tokio::spawn(async move { follower.follow(&followed, tx).await });
@@ -806,4 +816,140 @@ fn do_and_events_speak_to_a_server_from_the_shell() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("rollback accepted (as alice)"));
+}
+
+/// The release's rollback as a server's snapshot tells it: who, and why.
+async fn rollback_of(server: &Server, id: &str) -> Option<(String, String)> {
+    let snapshot: Value = http()
+        .get(format!("{}/api/v1/releases/{id}", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rollback = &snapshot["release"]["rollback"];
+    let text = |field: &str| rollback[field].as_str().map(str::to_string);
+    text("by").zip(text("reason"))
+}
+
+/// On a server without tokens a client names itself; it cannot name itself
+/// as a rule or as shipdeck, nor rewrite the reason a rule recorded.
+#[tokio::test]
+async fn a_client_cannot_act_as_a_rule_or_as_shipdeck_or_rewrite_a_recorded_reason() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    let server = Server::start(
+        dir,
+        &[
+            "--scenario",
+            "canary-regression",
+            "--speed",
+            "max",
+            "--autopilot",
+        ],
+    );
+    let id = release_id(&server).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (by, reason) = loop {
+        if let Some(rollback) = rollback_of(&server, &id).await {
+            break rollback;
+        }
+        assert!(Instant::now() < deadline, "the rule never rolled back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(by, "rule:ErrorRateRollback");
+    for (n, name) in [
+        "rule:ErrorRateRollback",
+        "Rule:ErrorRateRollback",
+        "ｒｕｌｅ：ErrorRateRollback",
+        "rule : ErrorRateRollback",
+        "shipdeck",
+        "Autopilot",
+        "prometheus",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let rewrite = json!({"id": format!("rewrite-{n}"), "operator": name, "kind": "rollback", "reason": "nothing to see here"});
+        let (status, body) = post(&server, &id, rewrite, None).await;
+        assert_eq!(status, 403, "{name}: {body}");
+        let said = body["error"].as_str().unwrap_or_default();
+        assert!(said.contains("shipdeck uses for itself"), "{name}: {body}");
+    }
+    // A name no person can have is no name at all.
+    for (n, name) in ["dave\u{200b}", "\u{202e}evad", "d\u{430}ve", ""]
+        .into_iter()
+        .enumerate()
+    {
+        let command = json!({"id": format!("hidden-{n}"), "operator": name, "kind": "rollback", "reason": "x"});
+        let (status, body) = post(&server, &id, command, None).await;
+        assert_eq!(status, 400, "{name:?}: {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("operator"),
+            "{name:?}: {body}"
+        );
+    }
+    // Nor as a watcher's name.
+    let named = |name: &str| {
+        http()
+            .get(format!("{}/api/v1/releases/{id}/events", server.url))
+            .header("Shipdeck-Operator", name)
+            .send()
+    };
+    assert_eq!(named("rule:ErrorRateRollback").await.unwrap().status(), 403);
+    assert_eq!(named("dave\u{200b}").await.unwrap().status(), 400);
+    // A person who did not roll back adds nothing to the rule's reason.
+    let other = json!({"id": "dave-1", "operator": "dave", "kind": "rollback", "reason": "nothing to see here"});
+    let (status, body) = post(&server, &id, other, None).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        rollback_of(&server, &id).await,
+        Some((by, reason)),
+        "the rule's record stands as it recorded it"
+    );
+}
+
+/// Two consoles of one person, however each spells the name, are one
+/// watcher with two streams.
+#[tokio::test]
+async fn one_person_under_two_spellings_watches_once() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    let server = Server::start(dir, &["--speed", "1"]);
+    let id = release_id(&server).await;
+    let (tx, mut updates) = mpsc::channel(4096);
+    let mut follows = Vec::new();
+    for name in ["frank", "ＦＲＡＮＫ"] {
+        let remote = Remote::new(
+            &server.url,
+            None,
+            &shipdeck::model::Person::new(name).unwrap(),
+        )
+        .unwrap();
+        let (followed, tx) = (id.clone(), tx.clone());
+        follows.push(tokio::spawn(
+            async move { remote.follow(&followed, tx).await },
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let update = tokio::time::timeout_at(deadline, updates.recv())
+            .await
+            .expect("presence never showed both streams")
+            .unwrap();
+        if let Update::Presence(watchers) = update
+            && watchers.iter().map(|w| w.streams).sum::<u32>() == 2
+        {
+            assert_eq!(watchers.len(), 1, "{watchers:?}");
+            assert_eq!(watchers[0].operator, "frank");
+            break;
+        }
+    }
+    for follow in follows {
+        follow.abort();
+    }
 }

@@ -340,6 +340,21 @@ fn a_token_never_reaches_the_screen_or_the_log_file() {
     seen.push_str(&log);
     assert!(!console.pty.transcript().is_empty(), "the screen was read");
     assert!(!seen.contains(TOKEN), "the token leaked");
+    // The console's journal says who the server says this is, from its
+    // first line on: alice, never the frank the console was started as.
+    let journals: Vec<_> = std::fs::read_dir(home.join("journal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    let journal = std::fs::read_to_string(&journals[0]).unwrap();
+    let first: serde_json::Value = serde_json::from_str(journal.lines().next().unwrap()).unwrap();
+    assert_eq!(first["operator"], "alice", "{journal}");
+    assert!(!journal.contains("\"operator\":\"frank\""), "{journal}");
+    let read = shipdeck::journal::read(&journals[0]).unwrap();
+    assert_eq!(read.operator().map(|o| o.as_str()), Some("alice"));
+    let report = shipdeck::journal::report::build(&read, Vec::new());
+    assert_eq!(report.recorded_by, "alice (console)");
 }
 
 #[test]

@@ -19,7 +19,7 @@ use super::sse::{self, Found};
 use super::{Connection, Gone, Handle, Update};
 use crate::api::{self, CommandReply, ErrorBody, Hello, Presence, ReleaseSummary, VerdictName};
 use crate::engine::{Refusal, Verdict};
-use crate::model::{Command, Event, EventKind};
+use crate::model::{Command, Event, EventKind, Person};
 
 /// Silence after which the header says the stream is quiet.
 pub const QUIET_AFTER: Duration = Duration::from_secs(12);
@@ -69,7 +69,7 @@ pub enum RemoteError {
 /// 409: where the release stands).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decided {
-    pub operator: String,
+    pub operator: Person,
     pub verdict: Verdict,
 }
 
@@ -147,7 +147,7 @@ pub struct Remote {
     client: reqwest::Client,
     token: Option<HeaderValue>,
     /// The name sent to a server without tokens (one with tokens decides).
-    operator: String,
+    operator: Person,
     /// Silence shown as quiet, and silence after which the stream is made
     /// again.
     quiet_after: Duration,
@@ -166,7 +166,7 @@ impl std::fmt::Debug for Remote {
 
 impl Remote {
     /// A client of the server at `url` (`http://host:port`, or `https://`).
-    pub fn new(url: &str, token: Option<&str>, operator: &str) -> Result<Remote, String> {
+    pub fn new(url: &str, token: Option<&str>, operator: &Person) -> Result<Remote, String> {
         let mut base = reqwest::Url::parse(url.trim())
             .map_err(|err| format!("`{url}` is not a URL ({err}); give http://HOST:PORT"))?;
         if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
@@ -188,7 +188,7 @@ impl Remote {
             base,
             client,
             token,
-            operator: operator.to_string(),
+            operator: operator.clone(),
             quiet_after: QUIET_AFTER,
             dead_after: DEAD_AFTER,
         })
@@ -220,7 +220,7 @@ impl Remote {
         if let Some(token) = &self.token {
             request = request.header(header::AUTHORIZATION, token.clone());
         }
-        if let Ok(name) = HeaderValue::from_str(&self.operator) {
+        if let Ok(name) = HeaderValue::from_str(self.operator.as_str()) {
             request = request.header(api::OPERATOR_HEADER, name);
         }
         request
@@ -244,6 +244,40 @@ impl Remote {
                 clean(&err.to_string())
             ))
         })
+    }
+
+    /// Who the server takes this client to be (`None`: a server that does
+    /// not say, or a client with no name). A console journals its window
+    /// under this name: the server decides who its operator is.
+    pub async fn identity(&self) -> Result<Option<Person>, RemoteError> {
+        let response = self
+            .request(Method::GET, &format!("{}/whoami", api::PREFIX))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|err| unreachable(&self.address(), &err))?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let mut response = refuse(response).await?;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|err| unreachable(&self.address(), &err))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > api::MAX_BODY {
+                return Err(RemoteError::Garbled(
+                    "the server's whoami is too large".into(),
+                ));
+            }
+        }
+        serde_json::from_slice::<api::WhoAmI>(&body)
+            .map(|who| who.operator)
+            .map_err(|err| {
+                RemoteError::Garbled(format!("the server's whoami is not readable: {err}"))
+            })
     }
 
     /// The release to follow: the one asked for, or the server's only one.
@@ -1222,7 +1256,7 @@ mod tests {
     fn a_verdict_s_words_are_bounded() {
         let reply = CommandReply {
             id: "c".into(),
-            operator: "dave".into(),
+            operator: Person::new("dave").unwrap(),
             verdict: VerdictName::Refused,
             note: None,
             reason: Some("é".repeat(200_000)),

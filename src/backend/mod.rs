@@ -54,7 +54,7 @@ pub enum Update {
     Connection(Connection),
     /// Who the backend takes this operator to be (a server with tokens
     /// decides).
-    Identity(String),
+    Identity(crate::model::Person),
     /// Everyone watching the release, this operator included.
     Presence(Vec<crate::api::Watcher>),
     /// Lines from a log source of the operator's (not release events: they

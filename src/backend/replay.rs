@@ -228,7 +228,7 @@ mod tests {
     #[tokio::test]
     async fn a_step_holds_the_replay_at_its_moment_and_the_end_is_the_end_of_the_recording() {
         let paused = || EventKind::ReleasePaused {
-            by: "dave".into(),
+            by: crate::person("dave"),
             reason: None,
         };
         let finished = EventKind::ReleaseFinished {

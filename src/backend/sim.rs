@@ -277,7 +277,7 @@ mod tests {
                 speed,
                 "t".into(),
             );
-            let command = Command::new("early", "frank", Action::Advance);
+            let command = Command::new("early", crate::person("frank"), Action::Advance);
             handle.commands.send(command.clone()).unwrap();
             let mut events = Vec::new();
             loop {

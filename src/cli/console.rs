@@ -192,6 +192,13 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         let wanted = configured.release.as_ref().map(|r| r.value.clone());
         let runtime = super::remote::runtime()?;
         let picked = runtime.block_on(remote.pick_release(wanted.as_deref()));
+        // Who the server says this is: the journal and the screen take its
+        // word (its hello says so again, and a change is journaled).
+        let operator = match &picked {
+            Ok(_) => runtime.block_on(remote.identity()).ok().flatten(),
+            Err(_) => None,
+        };
+        let operator = operator.unwrap_or_else(|| settings.operator.value.clone());
         drop(runtime);
         let (release, environment) = match (picked, wanted) {
             (Ok(summary), _) => (summary.id, summary.environment),
@@ -210,13 +217,25 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         let label = format!("{} {release}", remote.address());
         let journal_label = format!("http:{label}");
         let expiry = settings.command_expiry.value;
+        // The server's word, as the console's operator.
+        let notes: Vec<String> = (operator != settings.operator.value)
+            .then(|| format!("the server knows you as {operator}; your commands are theirs"))
+            .into_iter()
+            .collect();
+        let settings = Settings {
+            operator: crate::settings::Setting {
+                value: operator,
+                source: settings.operator.source.clone(),
+            },
+            ..settings
+        };
         return open(
             &settings,
             theme,
             keymap,
             label.clone(),
             &journal_label,
-            &[],
+            &notes,
             move || backend::http::spawn(remote, release, label, expiry).with_logs(sources),
         );
     }
@@ -273,7 +292,7 @@ fn open(
     // Its own diagnostics go to a file, never to the screen it draws on.
     let _ = super::log_to_file(super::CONSOLE_LOG);
     let operator = settings.operator.value.clone();
-    let mut journal = super::create_journal(settings, journal_label, "console")?;
+    let mut journal = super::create_journal(settings, &operator, journal_label, "console")?;
     tracing::info!(backend = %label, %operator, journal = %journal.path().display(), "console starting");
     // Command ids must not meet another console's, on this machine or any.
     let client = format!("console-{}-{:08x}", std::process::id(), fastrand::u32(..));

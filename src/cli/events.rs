@@ -49,7 +49,12 @@ fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
         );
     }
     let prepared = super::prepare(&settings, &args.sim, Speed::Factor(1.0), Start::Scenario)?;
-    let mut journal = super::create_journal(&settings, &prepared.label, "events")?;
+    let mut journal = super::create_journal(
+        &settings,
+        &settings.operator.value,
+        &prepared.label,
+        "events",
+    )?;
     let mut sim = Simulator::new(prepared.scenario, prepared.options);
     let mut out = BufWriter::new(io::stdout().lock());
     let started = Instant::now();
@@ -127,7 +132,13 @@ fn follow(settings: &crate::settings::Settings) -> Result<ExitCode, ExitCode> {
         .map_err(|err| super::remote::failed(&err))?
         .id;
     let label = format!("http:{} {release}", remote.address());
-    let mut journal = super::create_journal(settings, &label, "events")?;
+    // The server says who this is; the journal keeps its word.
+    let operator = runtime
+        .block_on(remote.identity())
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| settings.operator.value.clone());
+    let mut journal = super::create_journal(settings, &operator, &label, "events")?;
     let outcome = runtime.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
         let follower = tokio::spawn(async move { remote.follow(&release, tx).await });
@@ -169,6 +180,12 @@ fn follow(settings: &crate::settings::Settings) -> Result<ExitCode, ExitCode> {
                     lost = false;
                     eprintln!("shipdeck: the stream is back; going on from the last event");
                     if let Err(err) = journal.link_back(&[]) {
+                        eprintln!("shipdeck: the journal cannot be written: {err}");
+                        break Err(ExitCode::FAILURE);
+                    }
+                }
+                Update::Identity(operator) => {
+                    if let Err(err) = journal.operator_is(&operator) {
                         eprintln!("shipdeck: the journal cannot be written: {err}");
                         break Err(ExitCode::FAILURE);
                     }

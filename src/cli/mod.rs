@@ -199,7 +199,7 @@ pub struct Prepared {
     pub metrics: Option<crate::backend::metrics::Source>,
     /// The scenario's scripted people who stood aside for the person at the
     /// keys (who has their name).
-    pub stood_aside: Vec<String>,
+    pub stood_aside: Vec<crate::model::Person>,
 }
 
 /// Loads the scenario the settings name and applies the settings to it.
@@ -293,14 +293,17 @@ fn metrics_source(
 
 /// A new journal for this window in the configured folder; says what to do
 /// when it cannot be written.
+/// `operator` is who the window is recorded as: the configured name, or a
+/// server's word on who this is.
 pub fn create_journal(
     settings: &Settings,
+    operator: &crate::model::Person,
     label: &str,
     mode: &str,
 ) -> Result<crate::journal::Writer, ExitCode> {
     settings
         .journal_folder()
-        .and_then(|dir| crate::journal::Writer::create(dir, &settings.operator.value, label, mode))
+        .and_then(|dir| crate::journal::Writer::create(dir, operator, label, mode))
         .map_err(|err| {
             eprintln!(
                 "shipdeck: cannot write the journal in {}: {err}\n  (set --journal-dir, $SHIPDECK_JOURNAL_DIR or journal_dir: in the config)",

@@ -202,7 +202,10 @@ pub fn replay(record: &RecordArgs, args: &ReplayArgs) -> ExitCode {
             Speed::Factor(f) => f,
             Speed::Max => 1_000_000.0,
         };
-        let who = journal.operator().unwrap_or("?").to_string();
+        let who = journal
+            .operator()
+            .cloned()
+            .unwrap_or_else(|| crate::model::Person::own(crate::model::names::SOMEONE));
         let label = format!("journal ×{speed}");
         // The window's operator, as the live console showed it.
         let mut app = App::new(

@@ -203,7 +203,7 @@ struct Window {
 
 fn open_window(
     args: &ServeArgs,
-    operator: &str,
+    operator: &crate::model::Person,
     dir: &Path,
     prepared: super::Prepared,
 ) -> Result<Window, ExitCode> {
@@ -302,7 +302,7 @@ impl Listening<'_> {
         );
         let who = match self.tokens {
             Some(tokens) => {
-                let mut names: Vec<&str> = tokens.operators().collect();
+                let mut names: Vec<&str> = tokens.operators().map(|o| o.as_str()).collect();
                 names.dedup();
                 format!("tokens for {}", names.join(", "))
             }

@@ -16,7 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::backend::ReleaseClock;
 use crate::engine::Verdict;
-use crate::model::{Command, Event, Outcome};
+use crate::model::{Command, Event, Outcome, Person};
 
 /// Writes one window's journal. Its records are stamped with the release's
 /// clock (the backend's: virtual under the simulator), the wall clock's
@@ -28,11 +28,14 @@ pub struct Writer {
     /// The release's clock; until a backend's is given, the one the
     /// recorded events move on.
     clock: ReleaseClock,
+    /// Who the window's operator is, as last recorded (`None`: not known,
+    /// for a window taken up again).
+    operator: Option<Person>,
 }
 
 impl Writer {
     /// Creates a new journal file in `dir` and writes its first line.
-    pub fn create(dir: &Path, operator: &str, backend: &str, mode: &str) -> io::Result<Writer> {
+    pub fn create(dir: &Path, operator: &Person, backend: &str, mode: &str) -> io::Result<Writer> {
         std::fs::create_dir_all(dir)?;
         let opened_at = Timestamp::now();
         let stamp = opened_at.strftime("%Y%m%dT%H%M%SZ").to_string();
@@ -57,11 +60,12 @@ impl Writer {
             path,
             out: BufWriter::new(file),
             clock: ReleaseClock::default(),
+            operator: Some(operator.clone()),
         };
         writer.append(&Record::Window {
             version: FORMAT_VERSION,
             opened_at,
-            operator: operator.to_string(),
+            operator: operator.clone(),
             backend: backend.to_string(),
             mode: mode.to_string(),
         })?;
@@ -92,6 +96,7 @@ impl Writer {
             path: path.to_path_buf(),
             out: BufWriter::new(file),
             clock: ReleaseClock::default(),
+            operator: None,
         };
         if !ends_cleanly {
             writer.out.write_all(b"\n")?;
@@ -206,6 +211,24 @@ impl Writer {
         self.sync()
     }
 
+    /// Records who the backend says this window's operator is, when that is
+    /// news: a server decides who a client is, and the journal keeps its
+    /// word, not the name the console was started with.
+    pub fn operator_is(&mut self, operator: &Person) -> io::Result<()> {
+        let known = self.operator.as_ref();
+        if known.is_some_and(|k| k == operator && k.as_str() == operator.as_str()) {
+            return Ok(());
+        }
+        let (at, wall) = self.stamp();
+        self.append(&Record::Operator {
+            at,
+            wall,
+            operator: operator.clone(),
+        })?;
+        self.operator = Some(operator.clone());
+        self.sync()
+    }
+
     /// Closes this window's file with `reason` and goes on in a new one in
     /// the same folder: the backend started the release afresh, and one
     /// file holds one window.
@@ -223,8 +246,15 @@ impl Writer {
                 _ => None,
             }
         });
-        let (operator, backend, mode) =
-            header.unwrap_or_else(|| ("?".into(), "?".into(), "?".into()));
+        let (operator, backend, mode) = header.unwrap_or_else(|| {
+            (
+                Person::own(crate::model::names::SOMEONE),
+                "?".into(),
+                "?".into(),
+            )
+        });
+        // The operator as last heard, not as the old window was opened.
+        let operator = self.operator.clone().unwrap_or(operator);
         self.close(reason)?;
         let dir = self.path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let clock = self.clock.clone();

@@ -17,7 +17,13 @@ fn recorded(name: &str, dir: &Path) -> PathBuf {
             ..SimOptions::default()
         },
     );
-    let mut writer = Writer::create(dir, "dave", &format!("sim:{name}"), "events").unwrap();
+    let mut writer = Writer::create(
+        dir,
+        &crate::person("dave"),
+        &format!("sim:{name}"),
+        "events",
+    )
+    .unwrap();
     let events = run_to_end(&mut sim, SignedDuration::from_hours(24));
     writer.events(&events).unwrap();
     writer.close("finished").unwrap();
@@ -33,7 +39,7 @@ fn a_journal_reads_back_to_the_same_release() {
     let path = recorded("canary-regression", dir);
     let journal = journal::read(&path).unwrap();
     assert!(journal.damaged.is_empty());
-    assert_eq!(journal.operator(), Some("dave"));
+    assert_eq!(journal.operator().map(|o| o.as_str()), Some("dave"));
     let release = journal.release();
     assert_eq!(release.outcome(), Some(Outcome::RolledBack));
     assert_eq!(journal.closed.as_ref().unwrap().1, "finished");
@@ -43,8 +49,8 @@ fn a_journal_reads_back_to_the_same_release() {
 fn commands_and_verdicts_are_on_the_record() {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
-    let mut writer = Writer::create(dir, "erin", "sim:x", "console").unwrap();
-    let command = Command::new("c-1", "erin", Action::Advance);
+    let mut writer = Writer::create(dir, &crate::person("erin"), "sim:x", "console").unwrap();
+    let command = Command::new("c-1", crate::person("erin"), Action::Advance);
     writer.command(&command).unwrap();
     writer
         .verdict("c-1", &Verdict::Refused(Refusal::when("not at a pause")))
@@ -163,7 +169,7 @@ fn a_command_recorded_just_before_a_crash_is_in_the_report() {
         wall: None,
         command: Command::new(
             "c-9",
-            "ops",
+            crate::person("ops"),
             Action::Rollback {
                 reason: Some("p99 <b>doubled</b>\n# not a heading".into()),
             },
@@ -196,7 +202,7 @@ fn a_command_recorded_just_before_a_crash_is_in_the_report() {
 fn what_operators_type_cannot_become_markup_in_the_report() {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
-    let mut writer = Writer::create(dir, "erin", "sim:x", "console").unwrap();
+    let mut writer = Writer::create(dir, &crate::person("erin"), "sim:x", "console").unwrap();
     let scenario = scenario::parse(bundled::get("approval-rejected").unwrap()).unwrap();
     let mut sim = Simulator::new(
         scenario,
@@ -217,7 +223,7 @@ fn what_operators_type_cannot_become_markup_in_the_report() {
     }
     let reject = Command::new(
         "r1",
-        "dave",
+        crate::person("dave"),
         Action::Reject {
             gate: None,
             reason: "bad\n\n# Heading\n| a | b |\n<script>x</script> *now*".into(),
@@ -299,7 +305,13 @@ fn history_from_before_the_window_is_never_its_worst() {
 fn an_acknowledged_alert_is_in_the_journal_and_the_report_with_who() {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
-    let mut writer = Writer::create(dir, "erin", "sim:canary-regression", "console").unwrap();
+    let mut writer = Writer::create(
+        dir,
+        &crate::person("erin"),
+        "sim:canary-regression",
+        "console",
+    )
+    .unwrap();
     let scenario = scenario::parse(bundled::get("canary-regression").unwrap()).unwrap();
     let options = SimOptions {
         autopilot: true,
@@ -312,7 +324,11 @@ fn an_acknowledged_alert_is_in_the_journal_and_the_report_with_who() {
         events.extend(sim.advance_to(due));
     }
     let rule = sim.release().alerts()[0].rule.clone();
-    let ack = Command::new("erin-1", "erin", Action::Ack { rule: rule.clone() });
+    let ack = Command::new(
+        "erin-1",
+        crate::person("erin"),
+        Action::Ack { rule: rule.clone() },
+    );
     writer.events(&events).unwrap();
     writer.command(&ack).unwrap();
     let (verdict, answered) = sim.submit(ack.clone());
@@ -336,7 +352,7 @@ fn an_acknowledged_alert_is_in_the_journal_and_the_report_with_who() {
         .find(|a| a.state == crate::model::AlertState::Acknowledged)
         .expect("the acknowledgement is among the alerts");
     assert_eq!(
-        (acked.rule.as_str(), acked.by.as_deref()),
+        (acked.rule.as_str(), acked.by.as_ref().map(|b| b.as_str())),
         ("HighErrorRate", Some("erin"))
     );
     assert!(
@@ -374,13 +390,14 @@ fn the_journal_stamps_its_records_with_the_release_clock_and_the_wall_clock_besi
             ..SimOptions::default()
         },
     );
-    let mut writer = Writer::create(dir, "erin", "sim:happy-canary", "console").unwrap();
+    let mut writer =
+        Writer::create(dir, &crate::person("erin"), "sim:happy-canary", "console").unwrap();
     let events = sim.start();
     let last = events.last().unwrap().at;
     writer.events(&events).unwrap();
     // Before the backend's clock is given, the events recorded set it.
     writer
-        .command(&Command::new("c-1", "erin", Action::Advance))
+        .command(&Command::new("c-1", crate::person("erin"), Action::Advance))
         .unwrap();
     // Then the backend's own clock, four minutes on and standing.
     let clock = ReleaseClock::default();
@@ -417,4 +434,69 @@ fn the_journal_stamps_its_records_with_the_release_clock_and_the_wall_clock_besi
     assert_eq!(journal.commands[0].0, last);
     assert_eq!(journal.verdicts[0].at, later);
     assert_eq!(journal.closed.unwrap().0, later);
+}
+
+/// A console that opened its window before the server said who it is
+/// journals the server's word, and a window begun afresh is opened as it.
+#[test]
+fn the_journal_keeps_the_servers_word_on_who_the_operator_is() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let mut writer =
+        Writer::create(dir, &crate::person("root"), "http:127.0.0.1 x", "console").unwrap();
+    let dave = crate::person("dave");
+    writer.operator_is(&dave).unwrap();
+    writer.operator_is(&dave).unwrap();
+    let text = std::fs::read_to_string(writer.path()).unwrap();
+    let said: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(r#""record":"operator""#))
+        .collect();
+    assert_eq!(said.len(), 1, "said once: {text}");
+    assert!(said[0].contains(r#""operator":"dave""#), "{text}");
+    let journal = journal::read(writer.path()).unwrap();
+    assert!(journal.damaged.is_empty(), "{:?}", journal.damaged);
+    assert_eq!(journal.operator().map(|o| o.as_str()), Some("dave"));
+    let report = journal::report::build(&journal, Vec::new());
+    assert_eq!(report.recorded_by, "dave (console)");
+    // The server starts the release afresh: the new file is dave's from
+    // its first line.
+    let old = writer.path().to_path_buf();
+    writer
+        .start_again("the backend started the release afresh")
+        .unwrap();
+    assert_ne!(writer.path(), old);
+    let fresh = journal::read(writer.path()).unwrap();
+    match &fresh.window {
+        Some(Record::Window { operator, .. }) => assert_eq!(operator.as_str(), "dave"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// What the journal holds as a name is a name: a line naming someone no
+/// person can be (an invisible character) is damaged, not believed.
+#[test]
+fn a_journal_line_with_a_name_no_person_can_have_is_damaged() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let mut writer = Writer::create(dir, &crate::person("erin"), "sim:x", "console").unwrap();
+    writer.close("quit").unwrap();
+    let path = writer.path().to_path_buf();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    writeln!(
+        file,
+        r#"{{"record":"operator","at":"2026-11-24T14:00:00Z","operator":"dave\u200b"}}"#
+    )
+    .unwrap();
+    let journal = journal::read(&path).unwrap();
+    assert_eq!(journal.damaged.len(), 1, "{:?}", journal.damaged);
+    assert!(
+        journal.damaged[0].1.contains("U+200B"),
+        "{:?}",
+        journal.damaged
+    );
+    assert_eq!(journal.operator().map(|o| o.as_str()), Some("erin"));
 }

@@ -19,7 +19,7 @@ use crate::api::{CommandReply, Presence, VerdictName, Watcher};
 use crate::backend::{Handle, Update};
 use crate::engine::Verdict;
 use crate::journal::Writer;
-use crate::model::{Command, Event, Release};
+use crate::model::{Command, Event, Person, Release};
 
 /// Events kept in memory per release; a stream asking for older ones is
 /// told they are gone (410).
@@ -58,7 +58,7 @@ struct State {
 #[derive(Default)]
 struct Watching {
     next: u64,
-    streams: HashMap<u64, (String, Timestamp)>,
+    streams: HashMap<u64, (Person, Timestamp)>,
 }
 
 /// The events after a seq, or word that the oldest were let go.
@@ -221,7 +221,7 @@ impl Hub {
 
     /// Someone opened a stream; they are counted as watching until the
     /// returned seat is dropped.
-    pub fn join(self: &Arc<Hub>, operator: String) -> Seat {
+    pub fn join(self: &Arc<Hub>, operator: Person) -> Seat {
         let mut watching = self.watching.lock().unwrap_or_else(|e| e.into_inner());
         watching.next += 1;
         let id = watching.next;
@@ -240,15 +240,14 @@ impl Hub {
     }
 
     fn publish(&self, watching: &Watching) {
-        let mut by_operator: BTreeMap<&str, Watcher> = BTreeMap::new();
+        // One person, however their consoles spell the name.
+        let mut by_operator: BTreeMap<&Person, Watcher> = BTreeMap::new();
         for (operator, since) in watching.streams.values() {
-            let watcher = by_operator
-                .entry(operator.as_str())
-                .or_insert_with(|| Watcher {
-                    operator: operator.clone(),
-                    since: *since,
-                    streams: 0,
-                });
+            let watcher = by_operator.entry(operator).or_insert_with(|| Watcher {
+                operator: operator.clone(),
+                since: *since,
+                streams: 0,
+            });
             watcher.streams += 1;
             watcher.since = watcher.since.min(*since);
         }

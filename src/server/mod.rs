@@ -31,7 +31,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::api::{self, Clock, ErrorBody, Hello, Presence, ReleaseSummary, Snapshot};
 use crate::engine::Grounds;
-use crate::model::Command;
+use crate::model::{Command, Person};
 pub use hub::{Answer, Hub};
 use tokens::Tokens;
 
@@ -89,7 +89,7 @@ impl Server {
 
     /// Who is asking: the token's operator; without tokens, the name the
     /// client gave (`None` if it gave none).
-    fn identify(&self, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    fn identify(&self, headers: &HeaderMap) -> Result<Option<Person>, ApiError> {
         let Some(tokens) = &self.tokens else {
             // Without tokens only this machine is trusted. A web page whose
             // name was made to point here (DNS rebinding) still sends its
@@ -101,12 +101,7 @@ impl Server {
                         .into(),
                 ));
             }
-            let named = headers
-                .get(api::OPERATOR_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty() && v.chars().count() <= api::MAX_NAME);
-            return Ok(named);
+            return named_in_header(headers);
         };
         let presented = headers
             .get(header::AUTHORIZATION)
@@ -122,7 +117,7 @@ impl Server {
                 "this server needs a bearer token: send `Authorization: Bearer TOKEN`".into(),
             )),
             Some(token) => match tokens.operator(token) {
-                Some(operator) => Ok(Some(operator.to_string())),
+                Some(operator) => Ok(Some(operator.clone())),
                 None => Err(ApiError(
                     StatusCode::UNAUTHORIZED,
                     "the token is not one this server knows".into(),
@@ -143,6 +138,39 @@ impl Server {
                 ),
             )
         })
+    }
+}
+
+/// The name a client gives itself on a server without tokens (UTF-8 in
+/// `Shipdeck-Operator`), refused when no person can have it.
+fn named_in_header(headers: &HeaderMap) -> Result<Option<Person>, ApiError> {
+    let Some(value) = headers.get(api::OPERATOR_HEADER) else {
+        return Ok(None);
+    };
+    let text = std::str::from_utf8(value.as_bytes()).map_err(|_| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("the {} header is not UTF-8", api::OPERATOR_HEADER),
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    person(text).map(Some).map_err(|refusal| {
+        ApiError(
+            refusal.0,
+            format!("the {} header: {}", api::OPERATOR_HEADER, refusal.1),
+        )
+    })
+}
+
+/// A person's name from a request: 400 for a name no person can have,
+/// 403 for one of shipdeck's own.
+fn person(text: &str) -> Result<Person, ApiError> {
+    match Person::new(text) {
+        Ok(person) => Ok(person),
+        Err(why) if Person::recorded(text).is_ok() => Err(ApiError(StatusCode::FORBIDDEN, why.0)),
+        Err(why) => Err(ApiError(StatusCode::BAD_REQUEST, why.0)),
     }
 }
 
@@ -167,6 +195,7 @@ pub fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .route("/api/v1/whoami", get(whoami))
         .route("/api/v1/releases", get(releases))
         .route("/api/v1/releases/{id}", get(snapshot))
         .route("/api/v1/releases/{id}/events", get(events))
@@ -274,6 +303,14 @@ async fn metrics(State(server): State<Arc<Server>>, headers: HeaderMap) -> Respo
         .into_response()
 }
 
+/// Who the server takes the client to be.
+async fn whoami(State(server): State<Arc<Server>>, headers: HeaderMap) -> Response {
+    match server.identify(&headers) {
+        Ok(operator) => axum::Json(api::WhoAmI { operator }).into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
 async fn releases(State(server): State<Arc<Server>>, headers: HeaderMap) -> Response {
     if let Err(refusal) = server.identify(&headers) {
         return refusal.into_response();
@@ -364,7 +401,9 @@ async fn events(
     let Some(place) = server.stream_place() else {
         return server.no_stream_place();
     };
-    let name = operator.clone().unwrap_or_else(|| "someone".into());
+    let name = operator
+        .clone()
+        .unwrap_or_else(|| Person::own(crate::model::names::SOMEONE));
     Sse::new(stream_events(hub, after, operator, name, place))
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response()
@@ -394,8 +433,8 @@ fn json_event(kind: &str, value: &impl serde::Serialize) -> SseEvent {
 fn stream_events(
     hub: Arc<Hub>,
     after: u64,
-    operator: Option<String>,
-    name: String,
+    operator: Option<Person>,
+    name: Person,
     place: OwnedSemaphorePermit,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let seq = hub.watch_seq();
@@ -506,19 +545,44 @@ impl Reader {
     }
 }
 
-/// Checks what a client sent as a command and says what is wrong.
-fn parse_command(body: &[u8]) -> Result<Command, String> {
+/// Checks what a client sent as a command and says what is wrong. With
+/// tokens the server names the operator (`named`), whatever the body says;
+/// without, the body's `operator` must be a person's name.
+fn parse_command(body: &[u8], named: Option<&Person>) -> Result<Command, ApiError> {
+    let bad = |what: String| ApiError(StatusCode::BAD_REQUEST, what);
     let hint = "send {\"id\": \"…\", \"operator\": \"…\", \"kind\": \"advance\", …} (see docs/http-api.md)";
     let mut value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|err| format!("not JSON: {err}; {hint}"))?;
-    // With tokens the server names the operator: the body need not.
+        serde_json::from_slice(body).map_err(|err| bad(format!("not JSON: {err}; {hint}")))?;
+    let mut unnamed = false;
     if let Some(object) = value.as_object_mut() {
-        object
-            .entry("operator")
-            .or_insert_with(|| serde_json::Value::String(String::new()));
+        match (named, object.get("operator")) {
+            (Some(named), _) => {
+                object.insert("operator".into(), named.as_str().into());
+            }
+            (None, Some(serde_json::Value::String(name))) => {
+                person(name).map_err(|refused| {
+                    ApiError(refused.0, format!("the command's operator: {}", refused.1))
+                })?;
+            }
+            (None, other) => unnamed = other.is_none_or(serde_json::Value::is_null),
+        }
     }
-    let command: Command =
-        serde_json::from_value(value).map_err(|err| format!("not a command: {err}; {hint}"))?;
+    let command: Command = serde_json::from_value(value).map_err(|err| {
+        if unnamed && err.to_string().contains("`operator`") {
+            bad(format!(
+                "a command needs an operator name of 1 to {} characters (\"operator\" in the body)",
+                api::MAX_NAME
+            ))
+        } else {
+            bad(format!("not a command: {err}; {hint}"))
+        }
+    })?;
+    check_fields(&command).map_err(bad)?;
+    Ok(command)
+}
+
+/// The id and the texts of a command a client sent.
+fn check_fields(command: &Command) -> Result<(), String> {
     if command.id.trim().is_empty() || command.id.chars().count() > api::MAX_ID {
         return Err(format!(
             "a command needs an id of 1 to {} characters, chosen by the client",
@@ -578,7 +642,7 @@ fn parse_command(body: &[u8]) -> Result<Command, String> {
             api::MAX_TEXT
         ));
     }
-    Ok(command)
+    Ok(())
 }
 
 /// Who asks, the release asked, and the body of a command, checked in the
@@ -590,7 +654,7 @@ async fn take_command(
     id: &str,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(Option<String>, Arc<Hub>, Bytes), ApiError> {
+) -> Result<(Option<Person>, Arc<Hub>, Bytes), ApiError> {
     let identity = server.identify(headers)?;
     let hub = Arc::clone(server.hub(id)?);
     let mut types = headers.get_all(header::CONTENT_TYPE).iter();
@@ -655,27 +719,12 @@ async fn command(
         Ok(taken) => taken,
         Err(refusal) => return refusal.into_response(),
     };
-    let mut command = match parse_command(&body) {
-        Ok(command) => command,
-        Err(what) => return error(StatusCode::BAD_REQUEST, what),
-    };
     // With tokens the server says who this is, whatever the body claims.
-    command.operator = match (&server.tokens, identity) {
-        (Some(_), Some(operator)) => operator,
-        _ => command.operator.trim().to_string(),
+    let named = identity.as_ref().filter(|_| server.tokens.is_some());
+    let command = match parse_command(&body, named) {
+        Ok(command) => command,
+        Err(refused) => return refused.into_response(),
     };
-    if command.operator.is_empty()
-        || command.operator.chars().count() > api::MAX_NAME
-        || command.operator.chars().any(char::is_control)
-    {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "a command needs an operator name of 1 to {} characters (\"operator\" in the body)",
-                api::MAX_NAME
-            ),
-        );
-    }
     let asked = command.clone();
     match hub.command(command).await {
         Answer::Done(verdict) => {

@@ -206,8 +206,8 @@ mod tests {
         let mut events = sim.start();
         // `late` is recorded first but applied after `early` (it was sent
         // again after a restart).
-        let late = Command::new("late", "frank", Action::Resume);
-        let early = Command::new("early", "frank", Action::Advance);
+        let late = Command::new("late", crate::person("frank"), Action::Resume);
+        let early = Command::new("early", crate::person("frank"), Action::Advance);
         events.extend(sim.advance_to(origin + SignedDuration::from_mins(1)));
         events.extend(sim.submit(early.clone()).1);
         events.extend(sim.advance_to(origin + SignedDuration::from_mins(3)));
@@ -217,7 +217,10 @@ mod tests {
             commands: vec![
                 (origin, late),
                 (origin, early),
-                (origin, Command::new("never", "frank", Action::Advance)),
+                (
+                    origin,
+                    Command::new("never", crate::person("frank"), Action::Advance),
+                ),
             ],
             events: events.clone(),
             ..Journal::default()

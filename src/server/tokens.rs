@@ -16,13 +16,15 @@ use std::path::Path;
 use serde::Deserialize;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
+use crate::model::Person;
+
 /// Shortest token taken: a guessable token is no token.
 pub const MIN_TOKEN: usize = 16;
 
 /// Who holds which token.
 #[derive(Clone)]
 pub struct Tokens {
-    entries: Vec<(Vec<u8>, String)>,
+    entries: Vec<(Vec<u8>, Person)>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -77,12 +79,19 @@ impl Tokens {
                 "{at}not a tokens file: write one `operator: token` (or `operator: [token, token]`) a line, each operator once, and quote a token made only of digits"
             )
         })?;
-        let mut entries: Vec<(Vec<u8>, String)> = Vec::new();
-        for (operator, tokens) in map {
-            let operator = operator.trim().to_string();
-            if operator.is_empty() {
-                return Err("an operator name is empty".into());
+        let mut entries: Vec<(Vec<u8>, Person)> = Vec::new();
+        let mut named: Vec<Person> = Vec::new();
+        for (name, tokens) in map {
+            // Each a person's name, and each person once: `Dave` and
+            // `dave` would be one person with two entries.
+            let operator =
+                Person::new(&name).map_err(|why| format!("an operator's name: {why}"))?;
+            if let Some(same) = named.iter().find(|n| **n == operator) {
+                return Err(format!(
+                    "{same} and {operator} are one person (names are compared as people read them): give them one entry"
+                ));
             }
+            named.push(operator.clone());
             let tokens = match tokens {
                 OneOrMany::One(t) => vec![t],
                 OneOrMany::Many(ts) => ts,
@@ -114,7 +123,7 @@ impl Tokens {
 
     /// The operator a presented token belongs to. Every token is compared,
     /// each in time that does not depend on where the bytes differ.
-    pub fn operator(&self, presented: &str) -> Option<&str> {
+    pub fn operator(&self, presented: &str) -> Option<&Person> {
         let presented = presented.as_bytes();
         // Which entry matched is picked without a branch on the comparison.
         let mut found = u64::MAX;
@@ -122,11 +131,11 @@ impl Tokens {
             found.conditional_assign(&(i as u64), same(presented, token));
         }
         let entry = usize::try_from(found).ok()?;
-        self.entries.get(entry).map(|(_, o)| o.as_str())
+        self.entries.get(entry).map(|(_, o)| o)
     }
 
-    pub fn operators(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(_, o)| o.as_str())
+    pub fn operators(&self) -> impl Iterator<Item = &Person> {
+        self.entries.iter().map(|(_, o)| o)
     }
 }
 
@@ -154,15 +163,34 @@ mod tests {
             "alice: {ALICE}\nbob: [{BOB}, bob-second-token-000]\n"
         ))
         .unwrap();
-        assert_eq!(tokens.operator(ALICE), Some("alice"));
-        assert_eq!(tokens.operator(BOB), Some("bob"));
-        assert_eq!(tokens.operator("bob-second-token-000"), Some("bob"));
-        assert_eq!(tokens.operator(&ALICE[..ALICE.len() - 1]), None);
-        assert_eq!(tokens.operator(&format!("{ALICE}x")), None);
-        assert_eq!(tokens.operator(""), None);
+        assert_eq!(tokens.operator(ALICE).map(Person::as_str), Some("alice"));
+        assert_eq!(tokens.operator(BOB).map(Person::as_str), Some("bob"));
+        assert_eq!(
+            tokens.operator("bob-second-token-000").map(Person::as_str),
+            Some("bob")
+        );
+        assert_eq!(
+            tokens
+                .operator(&ALICE[..ALICE.len() - 1])
+                .map(Person::as_str),
+            None
+        );
+        assert_eq!(
+            tokens.operator(&format!("{ALICE}x")).map(Person::as_str),
+            None
+        );
+        assert_eq!(tokens.operator("").map(Person::as_str), None);
         // The same length, one byte off; and the token with zeros after it.
-        assert_eq!(tokens.operator("alice-token-0123456780"), None);
-        assert_eq!(tokens.operator(&format!("{ALICE}\0")), None);
+        assert_eq!(
+            tokens
+                .operator("alice-token-0123456780")
+                .map(Person::as_str),
+            None
+        );
+        assert_eq!(
+            tokens.operator(&format!("{ALICE}\0")).map(Person::as_str),
+            None
+        );
     }
 
     #[test]
@@ -176,6 +204,16 @@ mod tests {
                 "not a tokens file",
             ),
             (&format!("- {ALICE}\n"), "not a tokens file"),
+            (&format!("alice: {ALICE}\nAlice: {BOB}\n"), "are one person"),
+            (
+                &format!("\"rule:ErrorRateRollback\": {ALICE}\n"),
+                "shipdeck uses for itself",
+            ),
+            (&format!("shipdeck: {ALICE}\n"), "shipdeck uses for itself"),
+            (
+                &format!("\"alice\\u200b\": {ALICE}\n"),
+                "invisible formatting character (U+200B)",
+            ),
         ] {
             let err = Tokens::parse(text).unwrap_err();
             assert!(err.contains(expect), "{text:?}: {err}");

@@ -8,7 +8,7 @@ use super::keymap::KeyMap;
 use super::theme::Theme;
 use crate::backend::{Connection, Update};
 use crate::model::time::Saturating;
-use crate::model::{Action, Command, GateState, Release, StepKind};
+use crate::model::{Action, Command, GateState, Person, Release, StepKind};
 use crate::sim::{SimOptions, Simulator, bundled, scenario};
 
 /// An app watching a bundled scenario (seed 1, the scenario's own times), fed
@@ -28,7 +28,8 @@ pub fn watching(
     let mut scenario = scenario::parse(bundled::get(name).expect("a bundled scenario"))
         .expect("bundled scenarios are valid");
     // As the console does: the operator is at the keys.
-    scenario.seat(operator);
+    let operator = Person::new(operator).expect("a person's name");
+    scenario.seat(&operator);
     let mut sim = Simulator::new(
         scenario,
         SimOptions {
@@ -37,7 +38,7 @@ pub fn watching(
         },
     );
     let mut app = App::new(
-        operator,
+        operator.clone(),
         format!("sim:{name}"),
         KeyMap::default(),
         theme,
@@ -55,7 +56,7 @@ pub fn watching(
         if sim.stalled() && at_staging_checks {
             let tick = Command::new(
                 "colleague-config",
-                "frank",
+                Person::new("frank").expect("a name"),
                 Action::Check {
                     list: "staging-validation".into(),
                     item: "config".into(),

@@ -228,8 +228,9 @@ impl Runtime<'_> {
             Update::Expired { id, waited, reason } => outage(writer, &mut self.outage, update)
                 .and_then(|()| writer.expired(id, whole_seconds(*waited), reason)),
             Update::SentLate { id, late } => writer.sent_late(id, whole_seconds(*late)),
+            // Who the server says this is: the journal keeps its word.
+            Update::Identity(operator) => writer.operator_is(operator),
             Update::Clock(_)
-            | Update::Identity(_)
             | Update::Presence(_)
             | Update::Logs(_)
             | Update::Traffic(_)

@@ -8,7 +8,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Outcome, Release, Status};
+use crate::model::{Outcome, Person, Release, Status};
 
 /// The path prefix of version 1.
 pub const PREFIX: &str = "/api/v1";
@@ -20,7 +20,7 @@ pub const OPERATOR_HEADER: &str = "shipdeck-operator";
 pub const MAX_ID: usize = 200;
 
 /// Longest operator name a server takes.
-pub const MAX_NAME: usize = 100;
+pub const MAX_NAME: usize = crate::model::names::MAX_NAME;
 
 /// Longest free text (comment, reason) in a command.
 pub const MAX_TEXT: usize = 4000;
@@ -40,7 +40,17 @@ pub struct Hello {
     /// Who the server takes this client to be (from its token, or from
     /// the `Shipdeck-Operator` header on a server without tokens).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operator: Option<String>,
+    pub operator: Option<Person>,
+}
+
+/// `GET /api/v1/whoami`: who the server takes this client to be, before
+/// any stream is open (a console names its journal by it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WhoAmI {
+    /// From the token, or from `Shipdeck-Operator` on a server without
+    /// tokens; absent when the client gave no name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Person>,
 }
 
 /// The backend's clock (SSE `event: clock`): the simulator's virtual time.
@@ -58,7 +68,7 @@ pub struct Presence {
 /// One person watching, however many consoles they have open.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Watcher {
-    pub operator: String,
+    pub operator: Person,
     /// When their first open stream connected.
     pub since: Timestamp,
     /// Their open streams.
@@ -70,7 +80,7 @@ pub struct Watcher {
 pub struct CommandReply {
     pub id: String,
     /// The operator the server applied the command as.
-    pub operator: String,
+    pub operator: Person,
     pub verdict: VerdictName,
     /// Accepted: an optional note (`1 more sign-off needed on …`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -166,6 +166,32 @@ pub struct MetricQuery {
     pub promql: String,
 }
 
+/// Checks an address shipdeck is to talk to (a server, a Prometheus): an
+/// http:// or https:// URL with a host and no user or password in it,
+/// since the URL is shown in the header, the log, the journal and
+/// `shipdeck config`. `instead` says where a credential goes.
+pub fn http_url(text: &str, instead: &str) -> Result<url::Url, String> {
+    // What might be a credential is never repeated.
+    let shown = match text.contains('@') {
+        true => "the address".to_string(),
+        false => format!("`{}`", crate::model::text::clean(text.trim())),
+    };
+    match url::Url::parse(text.trim()) {
+        Ok(url) if !url.username().is_empty() || url.password().is_some() => Err(format!(
+            "the address has a user or password in it, which would be shown and journaled; {instead}"
+        )),
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        Ok(_) => Err(format!("{shown} is not an http:// or https:// address")),
+        Err(err) => Err(format!(
+            "{shown} is not a URL ({err}); give http://HOST:PORT"
+        )),
+    }
+}
+
+/// Where the bearer token for a server comes from, for a refused URL.
+pub const SERVER_TOKEN: &str =
+    "give the token in $SHIPDECK_TOKEN or a file named by --token-file or token_file";
+
 /// The placeholder a query template has for a cohort's label matchers.
 pub const SELECTOR: &str = "$selector";
 
@@ -211,20 +237,9 @@ impl PrometheusFile {
     }
 
     fn check_url(&self, at: &Location, c: &mut Checker) {
-        match url::Url::parse(self.url.trim()) {
-            // It would be shown in the log, the journal and `config`.
-            Ok(url) if !url.username().is_empty() || url.password().is_some() => c.problem(
-                at,
-                "metrics url has a user or password in it, which would be shown and journaled; give a bearer token with token_file or token_env",
-            ),
-            Ok(url) if matches!(url.scheme(), "http" | "https") => {}
-            _ => c.problem(
-                at,
-                format!(
-                    "metrics url `{}` is not an http:// or https:// address",
-                    self.url
-                ),
-            ),
+        let token = "give a bearer token with token_file or token_env";
+        if let Err(why) = http_url(&self.url, token) {
+            c.problem(at, format!("metrics url: {why}"));
         }
     }
 
@@ -458,9 +473,9 @@ pub fn parse(text: &str) -> Result<Checked, Vec<Problem>> {
 /// Checks a configuration file as written.
 fn check(file: ConfigFile, c: &mut Checker) -> Checked {
     if let Some(op) = &file.operator
-        && op.value.trim().is_empty()
+        && let Err(why) = crate::model::Person::new(&op.value)
     {
-        c.problem(&op.referenced, "the operator's name is empty");
+        c.problem(&op.referenced, format!("the operator's name: {why}"));
     }
     check_keys(&file.keys, c);
     check_limits(&file, c);
@@ -568,13 +583,18 @@ fn check_theme(theme: &S<String>, c: &mut Checker) {
 /// The simulator's speed and scenario; a server's pipeline is checked when
 /// it is reached.
 fn check_pipeline(pipeline: &S<PipelineSource>, c: &mut Checker) {
-    let PipelineSource::Sim {
-        scenario, speed, ..
-    } = &pipeline.value
-    else {
-        return;
-    };
     let at = &pipeline.referenced;
+    let (scenario, speed) = match &pipeline.value {
+        PipelineSource::Sim {
+            scenario, speed, ..
+        } => (scenario, speed),
+        PipelineSource::Http { url, .. } => {
+            if let Err(why) = http_url(url, SERVER_TOKEN) {
+                c.problem(at, format!("backend url: {why}"));
+            }
+            return;
+        }
+    };
     if let Some(speed) = speed
         && !(0.01..=1_000_000.0).contains(speed)
     {
@@ -708,6 +728,44 @@ backend:
             (asked[2].0, asked[2].1),
             (Series::LatencyP95, Cohort::Canary)
         );
+    }
+
+    #[test]
+    fn a_server_url_with_a_password_or_an_operator_no_person_can_be_is_refused() {
+        let said = |text: &str| -> Vec<String> {
+            parse(text)
+                .err()
+                .unwrap_or_else(|| panic!("accepted: {text}"))
+                .into_iter()
+                .map(|p| p.message)
+                .collect()
+        };
+        for url in [
+            "http://u:pw@127.0.0.1:7878",
+            "https://root@shipdeck.example",
+        ] {
+            let messages = said(&format!(
+                "backend:\n  pipeline: {{ kind: http, url: '{url}' }}\n"
+            ));
+            assert!(
+                messages
+                    .iter()
+                    .any(|m| m.contains("user or password") && m.contains("token")),
+                "{url}: {messages:?}"
+            );
+        }
+        let messages = said("backend:\n  pipeline: { kind: http, url: 'ftp://x' }\n");
+        assert!(messages[0].contains("not an http://"), "{messages:?}");
+        assert!(
+            parse("backend:\n  pipeline: { kind: http, url: 'http://127.0.0.1:7878' }\n").is_ok()
+        );
+        for name in ["rule:ErrorRateRollback", "Shipdeck", "dave\\u200b"] {
+            let messages = said(&format!("operator: \"{name}\"\n"));
+            assert!(
+                messages[0].starts_with("the operator's name: "),
+                "{name}: {messages:?}"
+            );
+        }
     }
 
     #[test]

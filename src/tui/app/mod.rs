@@ -28,7 +28,8 @@ use crate::api::Watcher;
 use crate::backend::{Connection, ReplayControl, Update};
 use crate::engine::{Refusal, Verdict, policy};
 use crate::model::{
-    Action, AlertState, Checklist, Command, Event, EventKind, GateState, LogLine, Outcome, Release,
+    Action, AlertState, Checklist, Command, Event, EventKind, GateState, LogLine, Outcome, Person,
+    Release,
 };
 
 /// The panes Tab moves between.
@@ -177,7 +178,7 @@ pub struct StatusLine {
     /// The refusal the line reports — who, what, and the policy's reason —
     /// asked again as the release changes: once the answer is another, the
     /// line no longer holds and goes.
-    holds_while: Option<(String, Action, String)>,
+    holds_while: Option<(Person, Action, String)>,
 }
 
 /// A row of the gates and checklist pane.
@@ -259,7 +260,7 @@ pub const SEEK_STEP: i64 = 60;
 #[derive(Debug)]
 pub struct App {
     pub release: Release,
-    pub operator: String,
+    pub operator: Person,
     pub backend: String,
     pub connection: Connection,
     /// The backend's time now.
@@ -323,7 +324,7 @@ fn content(text: &TextArea<'_>) -> String {
 
 impl App {
     pub fn new(
-        operator: impl Into<String>,
+        operator: Person,
         backend: impl Into<String>,
         keymap: KeyMap,
         theme: Theme,
@@ -333,7 +334,7 @@ impl App {
         let area = Rect::new(0, 0, 80, 24);
         App {
             release: Release::new("", log_capacity),
-            operator: operator.into(),
+            operator,
             backend: backend.into(),
             connection: Connection::Connecting,
             now: None,
@@ -430,14 +431,20 @@ impl App {
 
     /// Says a refusal of `operator`'s `action`, for as long as the policy
     /// would refuse it for the same reason.
-    fn say_refused(&mut self, tone: Tone, text: impl Into<String>, operator: &str, action: Action) {
+    fn say_refused(
+        &mut self,
+        tone: Tone,
+        text: impl Into<String>,
+        operator: &Person,
+        action: Action,
+    ) {
         let reason = self
             .check_as(operator, action.clone())
             .err()
             .map(|r| r.reason);
         self.say(tone, text);
         if let (Some(status), Some(reason)) = (self.status.as_mut(), reason) {
-            status.holds_while = Some((operator.to_string(), action, reason));
+            status.holds_while = Some((operator.clone(), action, reason));
         }
     }
 
@@ -478,7 +485,7 @@ impl App {
                     self.say_refused(Tone::Info, text, &command.operator, command.action.clone());
                 }
                 EventKind::RollbackStarted { by, reason } if *by != self.operator => {
-                    let text = if by.starts_with("rule:") {
+                    let text = if by.rule_name().is_some() {
                         format!("automatic rollback: {reason}")
                     } else {
                         format!("rollback started by {by}: {reason}")
@@ -540,13 +547,14 @@ impl App {
                 self.connection = connection;
             }
             Update::Identity(operator) => {
+                // The server's word, as it writes the name, is who this is.
                 if operator != self.operator {
                     self.say(
                         Tone::Info,
                         format!("the server knows you as {operator}; your commands are theirs"),
                     );
-                    self.operator = operator;
                 }
+                self.operator = operator;
             }
             Update::Presence(watchers) => self.watchers = watchers,
             Update::Logs(lines) => {
@@ -697,8 +705,8 @@ impl App {
     pub fn others_watching(&self) -> impl Iterator<Item = &str> {
         self.watchers
             .iter()
+            .filter(|w| w.operator != self.operator)
             .map(|w| w.operator.as_str())
-            .filter(|o| *o != self.operator)
     }
 
     /// The checklist the operator is working through now.
@@ -847,8 +855,8 @@ impl App {
     }
 
     /// What the engine's policy would say to `operator`'s command now.
-    fn check_as(&self, operator: &str, action: Action) -> policy::Checked {
-        let probe = Command::new("probe", operator, action);
+    fn check_as(&self, operator: &Person, action: Action) -> policy::Checked {
+        let probe = Command::new("probe", operator.clone(), action);
         let now = self
             .now
             .unwrap_or_else(|| self.release.last_at().unwrap_or(Timestamp::UNIX_EPOCH));

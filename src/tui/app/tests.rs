@@ -859,7 +859,7 @@ fn cut_off_from_the_server_the_state_is_only_what_was_last_heard() {
     feed(
         &mut app,
         Update::Presence(vec![crate::api::Watcher {
-            operator: "dave".into(),
+            operator: crate::person("dave"),
             since: jiff::Timestamp::UNIX_EPOCH,
             streams: 1,
         }]),
@@ -1063,7 +1063,7 @@ fn in_a_replay_brackets_step_between_the_moments_of_the_timeline_and_hold_there(
     let timeline = report::build(&journal, Vec::new()).timeline;
     let moments: Vec<_> = timeline.iter().map(|m| (m.at, m.what.clone())).collect();
     let mut app = App::new(
-        "dave",
+        crate::person("dave"),
         "journal ×10",
         KeyMap::default(),
         Theme::default_theme(false),

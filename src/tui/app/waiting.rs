@@ -239,11 +239,14 @@ impl App {
         if let Some(gate) = stage.plan.gate.as_deref().and_then(|g| release.gate(g))
             && gate.state == GateState::Open
         {
-            let deployer = release.deployer();
-            let others = gate.plan.eligible_named(deployer).map(|names| {
+            let others = release
+                .deployer()
+                .and_then(|deployer| gate.plan.eligible_named(deployer));
+            let others = others.map(|names| {
                 let left: Vec<&str> = names
                     .into_iter()
-                    .filter(|n| !gate.signed_by(n) && *n != self.operator)
+                    .filter(|n| !gate.signed_by(n) && **n != self.operator)
+                    .map(|n| n.as_str())
                     .collect();
                 or_list(&left)
             });

@@ -95,10 +95,13 @@ impl<'a> Lines<'a> {
                 .unwrap_or_default();
             self.lines.push(Line::from(vec![
                 styled("   ✓ ", theme[Slot::Accepted]),
-                styled(signoff.operator.clone(), theme[Slot::Accepted]),
+                styled(signoff.operator.to_string(), theme[Slot::Accepted]),
                 styled(format!(" {}", clock(signoff.at)), theme[Slot::Muted]),
                 styled(
-                    fit(&comment, width.saturating_sub(signoff.operator.len() + 14)),
+                    fit(
+                        &comment,
+                        width.saturating_sub(signoff.operator.as_str().len() + 14),
+                    ),
                     theme[Slot::Muted],
                 ),
             ]));
@@ -107,10 +110,13 @@ impl<'a> Lines<'a> {
             let reason = format!(" “{}”", rejection.reason);
             self.lines.push(Line::from(vec![
                 styled("   ✗ ", theme[Slot::Refused]),
-                styled(rejection.operator.clone(), theme[Slot::Refused]),
+                styled(rejection.operator.to_string(), theme[Slot::Refused]),
                 styled(format!(" {}", clock(rejection.at)), theme[Slot::Muted]),
                 styled(
-                    fit(&reason, width.saturating_sub(rejection.operator.len() + 14)),
+                    fit(
+                        &reason,
+                        width.saturating_sub(rejection.operator.as_str().len() + 14),
+                    ),
                     theme[Slot::Muted],
                 ),
             ]));

@@ -32,7 +32,10 @@ fn state(app: &App) -> (String, Style) {
             None => ("RUNNING".to_string(), theme[Slot::Header]),
         },
         Status::Paused => (
-            format!("PAUSED by {}", release.paused_by().unwrap_or("?")),
+            format!(
+                "PAUSED by {}",
+                release.paused_by().map_or("?", |by| by.as_str())
+            ),
             theme[Slot::StageWaiting],
         ),
         Status::RollingBack => (

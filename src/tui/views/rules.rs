@@ -83,7 +83,7 @@ fn entry(app: &App, rule: &Rule) -> Option<Entry> {
         Standing::Fired(alert) => {
             let acknowledged = alert
                 .acknowledged_by
-                .as_deref()
+                .as_ref()
                 .map(|by| format!(", acknowledged by {by}"))
                 .unwrap_or_default();
             Some(Entry {

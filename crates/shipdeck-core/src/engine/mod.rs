@@ -17,9 +17,9 @@ use jiff::Timestamp;
 
 use crate::model::time::Saturating;
 use crate::model::{
-    Action, AlertState, Cohort, Command, Event, EventKind, GateState, Level, Outcome, Release,
-    ReleasePlan, RuleAction, RuleState, Series, SignOff, StageKind, StageState, Status, StepKind,
-    StepState, Stopped, Tick, units::format_duration,
+    Action, AlertState, Cohort, Command, Event, EventKind, GateState, Level, Outcome, Person,
+    Release, ReleasePlan, Rollback, RuleAction, RuleState, Series, SignOff, StageKind, StageState,
+    Status, StepKind, StepState, Stopped, Tick, units::format_duration,
 };
 
 pub use policy::{Grounds, Permit, Refusal, Target, Verdict};
@@ -83,10 +83,23 @@ impl Engine {
     }
 
     /// Applies an operator's command, or refuses it with a reason. Either way
-    /// the outcome is recorded as an event.
-    pub fn handle(&mut self, mut command: Command, now: Timestamp) -> Verdict {
-        // One spelling of a name, for the check and the record alike.
-        command.operator = command.operator.trim().to_string();
+    /// the outcome is recorded as an event. A command in one of shipdeck's
+    /// own names (`rule:…`, `autopilot`) is refused: no person acts as
+    /// shipdeck, so nobody signs, rolls back or gives a reason as a rule.
+    pub fn handle(&mut self, command: Command, now: Timestamp) -> Verdict {
+        if command.operator.is_reserved() && !self.verdicts.contains_key(&command.id) {
+            let refusal = Refusal::who(format!(
+                "{} is a name shipdeck uses for itself; a person cannot act under it",
+                command.operator
+            ));
+            return self.refuse(command, refusal, now);
+        }
+        self.act(command, now)
+    }
+
+    /// A command shipdeck gives itself (the autopilot, a metrics source
+    /// pausing what it cannot judge), under its own name.
+    pub(crate) fn act(&mut self, command: Command, now: Timestamp) -> Verdict {
         if let Some(verdict) = self.verdicts.get(&command.id) {
             return verdict.clone();
         }
@@ -113,6 +126,21 @@ impl Engine {
                 Verdict::Refused(refusal)
             }
         };
+        self.verdicts.insert(command.id, verdict.clone());
+        verdict
+    }
+
+    /// Refuses a command before the policy sees it (a person acting under
+    /// one of shipdeck's own names), recorded as every refusal is.
+    fn refuse(&mut self, command: Command, refusal: Refusal, now: Timestamp) -> Verdict {
+        self.emit(
+            now,
+            EventKind::CommandRejected {
+                command: command.clone(),
+                reason: refusal.reason.clone(),
+            },
+        );
+        let verdict = Verdict::Refused(refusal);
         self.verdicts.insert(command.id, verdict.clone());
         verdict
     }
@@ -202,7 +230,7 @@ impl Engine {
     }
 
     /// A sign-off on an open gate; the release goes on once it is approved.
-    fn approve(&mut self, gate: &str, operator: String, comment: Option<&str>, now: Timestamp) {
+    fn approve(&mut self, gate: &str, operator: Person, comment: Option<&str>, now: Timestamp) {
         let Some(gate) = self.release.gate(gate) else {
             return;
         };
@@ -232,7 +260,7 @@ impl Engine {
 
     /// A rejection: before the rollout it ends the release aborted, after
     /// it rolls back.
-    fn reject(&mut self, gate: &str, operator: String, reason: &str, now: Timestamp) {
+    fn reject(&mut self, gate: &str, operator: Person, reason: &str, now: Timestamp) {
         let Some(gate) = self.release.gate(gate) else {
             return;
         };
@@ -274,14 +302,14 @@ impl Engine {
     fn roll_back(
         &mut self,
         target: &Target,
-        operator: String,
+        operator: Person,
         reason: Option<String>,
         now: Timestamp,
     ) {
         let status = self.release.status;
         match (target, reason) {
             (Target::Release, reason) if status.in_flight() && status != Status::RollingBack => {
-                let reason = reason.unwrap_or_else(|| format!("rolled back by {operator}"));
+                let reason = reason.unwrap_or_else(|| Rollback::default_reason(&operator));
                 self.start_rollback(operator, reason, now);
             }
             (Target::Stop, reason) if status.in_flight() => {
@@ -339,7 +367,7 @@ impl Engine {
     }
 
     /// Automation ticks a checklist item (a check the backend ran).
-    pub fn auto_check(&mut self, list: &str, item: &str, by: &str, now: Timestamp) {
+    pub fn auto_check(&mut self, list: &str, item: &str, by: &Person, now: Timestamp) {
         let ticked = self
             .release
             .checklist(list)
@@ -347,7 +375,7 @@ impl Engine {
             .map(|i| i.ticked.is_some());
         if ticked == Some(false) {
             let tick = Tick {
-                by: by.to_string(),
+                by: by.clone(),
                 at: now,
             };
             self.tick_item(list, item, Some(tick), now);
@@ -699,7 +727,7 @@ impl Engine {
         self.progress(now);
     }
 
-    fn start_rollback(&mut self, by: String, reason: String, now: Timestamp) {
+    fn start_rollback(&mut self, by: Person, reason: String, now: Timestamp) {
         self.emit(now, EventKind::RollbackStarted { by, reason });
         self.close_stages(now);
     }
@@ -748,7 +776,7 @@ struct Judged {
     /// (`alert`).
     event: Option<EventKind>,
     /// A rollback rule asks for a rollback: who (`rule:NAME`) and why.
-    rollback: Option<(String, String)>,
+    rollback: Option<(Person, String)>,
 }
 
 /// Hands a sample to a rule's monitor, and says what came of it.
@@ -778,7 +806,7 @@ fn judge(
     };
     let rollback = (rollback_rule && state == AlertState::Firing).then(|| {
         (
-            format!("rule:{}", rule.name),
+            Person::rule(&rule.name),
             format!("{}: {message}", rule.name),
         )
     });
@@ -814,7 +842,7 @@ fn held(
     };
     let rollback = (rule.action == RuleAction::Rollback && monitor.is_firing()).then(|| {
         (
-            format!("rule:{}", rule.name),
+            Person::rule(&rule.name),
             format!(
                 "{}: {} {series} {} ({})",
                 rule.name,

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Action, Command, Gate, GateState, Release, Stage, StageState, Status, StepKind,
+    Action, Command, Gate, GateState, Person, Release, Stage, StageState, Status, StepKind,
 };
 
 use super::time_left;
@@ -245,11 +245,10 @@ fn gate_changed(gate: &Gate, action: &Action) -> String {
     } else {
         "rejection"
     };
-    let signed: Vec<&str> = gate.signoffs.iter().map(|s| s.operator.as_str()).collect();
-    let by = if signed.is_empty() {
+    let by = if gate.signoffs.is_empty() {
         String::new()
     } else {
-        format!(": {}", signed.join(", "))
+        format!(": {}", names(gate.signoffs.iter().map(|s| &s.operator)))
     };
     format!(
         "{} changed after you last saw it (now {} of {} sign-offs{by}); your {what} is not applied: look at it again",
@@ -261,10 +260,7 @@ fn gate_changed(gate: &Gate, action: &Action) -> String {
 
 /// The policy on the release as it is now, whatever the operator saw.
 fn check_now(release: &Release, command: &Command, now: jiff::Timestamp) -> Checked {
-    let operator = command.operator.trim();
-    if operator.is_empty() {
-        return when("a command needs an operator name");
-    }
+    let operator = &command.operator;
     if release.status == Status::NotStarted {
         return when("the release has not started");
     }
@@ -312,7 +308,7 @@ fn check_now(release: &Release, command: &Command, now: jiff::Timestamp) -> Chec
 fn check_in_flight(
     release: &Release,
     action: &Action,
-    operator: &str,
+    operator: &Person,
     now: jiff::Timestamp,
 ) -> Checked {
     let on_release = |note| permit(note, Target::Release);
@@ -475,7 +471,7 @@ pub fn resolve_gate<'r>(release: &'r Release, gate: Option<&str>) -> Result<&'r 
     }
 }
 
-fn check_sign(release: &Release, gate: &Gate, operator: &str, approving: bool) -> Checked {
+fn check_sign(release: &Release, gate: &Gate, operator: &Person, approving: bool) -> Checked {
     let name = &gate.plan.name;
     match gate.state {
         GateState::Pending => {
@@ -488,15 +484,15 @@ fn check_sign(release: &Release, gate: &Gate, operator: &str, approving: bool) -
             return when(format!("{name} is not open yet{opens_at}"));
         }
         GateState::Approved => {
-            let by: Vec<&str> = gate.signoffs.iter().map(|s| s.operator.as_str()).collect();
-            return when(format!("{name} is already approved (by {})", by.join(", ")));
+            let by = names(gate.signoffs.iter().map(|s| &s.operator));
+            return when(format!("{name} is already approved (by {by})"));
         }
         GateState::Rejected => {
             let by = gate
                 .rejection
                 .as_ref()
                 .map(|r| r.operator.as_str())
-                .unwrap_or("someone");
+                .unwrap_or(crate::model::names::SOMEONE);
             return when(format!("{name} was rejected by {by}"));
         }
         GateState::Open => {}
@@ -509,20 +505,22 @@ fn check_sign(release: &Release, gate: &Gate, operator: &str, approving: bool) -
 fn check_signer(
     release: &Release,
     gate: &Gate,
-    operator: &str,
+    operator: &Person,
     approving: bool,
 ) -> Result<Option<String>, Refusal> {
     let name = &gate.plan.name;
     let deployer = release.deployer();
-    if approving && operator == deployer && !gate.plan.self_approval {
+    let is_deployer = deployer == Some(operator);
+    if approving && is_deployer && !gate.plan.self_approval {
+        let written = also_written(operator, deployer);
         return Err(Refusal::who(format!(
-            "{operator} deployed this release and cannot approve it"
+            "{operator} deployed this release{written} and cannot approve it"
         )));
     }
-    let may_sign = gate.plan.approvers.includes(operator) || (!approving && operator == deployer);
+    let may_sign = gate.plan.approvers.includes(operator) || (!approving && is_deployer);
     if !may_sign {
         let list = match &gate.plan.approvers {
-            crate::model::Approvers::Named(names) => names.join(", "),
+            crate::model::Approvers::Named(people) => names(people),
             crate::model::Approvers::Any(_) => "anyone".into(),
         };
         let verb = if approving { "approve" } else { "reject" };
@@ -531,8 +529,10 @@ fn check_signer(
         )));
     }
     if approving && gate.signed_by(operator) {
+        let signed = gate.signoffs.iter().find(|s| s.operator == *operator);
+        let written = also_written(operator, signed.map(|s| &s.operator));
         return Err(Refusal::who(format!(
-            "{operator} has already signed {name}; the same person counts once ({} of {} sign-offs, {} more needed from someone else)",
+            "{operator} has already signed {name}{written}; the same person counts once ({} of {} sign-offs, {} more needed from someone else)",
             gate.signoffs.len(),
             gate.plan.required,
             gate.outstanding()
@@ -545,6 +545,21 @@ fn check_signer(
         )));
     }
     Ok(None)
+}
+
+/// People's names, as written, between commas.
+fn names<'a>(people: impl IntoIterator<Item = &'a Person>) -> String {
+    let written: Vec<&str> = people.into_iter().map(Person::as_str).collect();
+    written.join(", ")
+}
+
+/// ` (as carol)` when the same person was recorded with another spelling:
+/// names are compared as people read them, so `Carol` is `carol`.
+fn also_written(operator: &Person, recorded: Option<&Person>) -> String {
+    match recorded {
+        Some(recorded) if recorded.as_str() != operator.as_str() => format!(" (as {recorded})"),
+        _ => String::new(),
+    }
 }
 
 fn check_rollback(release: &Release) -> Result<Option<String>, Refusal> {
@@ -563,12 +578,12 @@ fn check_rollback(release: &Release) -> Result<Option<String>, Refusal> {
 
 /// Whether a rollback command from `operator` now only adds the reason to a
 /// rollback they started themselves.
-pub fn gives_rollback_reason(release: &Release, operator: &str) -> bool {
+pub fn gives_rollback_reason(release: &Release, operator: &Person) -> bool {
     let rolled_back = matches!(
         release.status,
         Status::RollingBack | Status::Finished(crate::model::Outcome::RolledBack)
-    ) && release.rollback.as_ref().is_some_and(|r| r.by == operator);
-    rolled_back || release.stopped.as_ref().is_some_and(|s| s.by == operator)
+    ) && release.rollback.as_ref().is_some_and(|r| r.by == *operator);
+    rolled_back || release.stopped.as_ref().is_some_and(|s| s.by == *operator)
 }
 
 fn already_rolling_back(release: &Release, what: &str) -> String {
@@ -671,7 +686,10 @@ fn check_ack(release: &Release, rule: &str) -> Checked {
         }
         Some(alert) if alert.state == crate::model::AlertState::Acknowledged => when(format!(
             "{rule} is already acknowledged by {}",
-            alert.acknowledged_by.as_deref().unwrap_or("someone")
+            alert
+                .acknowledged_by
+                .as_ref()
+                .map_or(crate::model::names::SOMEONE, Person::as_str)
         )),
         Some(_) => when(format!("{rule} is not firing")),
         None => when(format!("no alert from rule \"{rule}\" has fired")),

@@ -3,6 +3,7 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::*;
+use crate::model::names::person;
 use crate::model::{
     Approvers, ChecklistPlan, GatePlan, ItemPlan, Rule, Severity, StagePlan, Step, Strategy,
 };
@@ -45,7 +46,7 @@ fn plan() -> ReleasePlan {
         version_from: "v5.4.0".into(),
         version_to: "v5.5.0".into(),
         environment: "production".into(),
-        deployer: "carol".into(),
+        deployer: person("carol"),
         steps: strategy.steps(),
         strategy,
         stages: vec![
@@ -64,7 +65,7 @@ fn plan() -> ReleasePlan {
             id: "production".into(),
             name: "Production deploy approval".into(),
             required: 2,
-            approvers: Approvers::Named(vec!["carol".into(), "dave".into(), "erin".into()]),
+            approvers: Approvers::Named(vec![person("carol"), person("dave"), person("erin")]),
             self_approval: false,
         }],
         checklists: vec![ChecklistPlan {
@@ -97,7 +98,11 @@ struct Story {
 
 impl Story {
     fn new() -> Story {
-        let mut engine = Engine::new(plan(), 1000);
+        Story::of(plan())
+    }
+
+    fn of(plan: ReleasePlan) -> Story {
+        let mut engine = Engine::new(plan, 1000);
         engine.start(at(0));
         let events = engine.take_events();
         Story {
@@ -116,7 +121,7 @@ impl Story {
         let id = format!("cmd-{}", self.ids);
         let verdict = self
             .engine
-            .handle(Command::new(id, operator, action), at(secs));
+            .handle(Command::new(id, person(operator), action), at(secs));
         self.events.extend(self.engine.take_events());
         verdict
     }
@@ -124,7 +129,8 @@ impl Story {
     /// A command from someone who had seen the release up to `seen`.
     fn send_seen(&mut self, secs: i64, operator: &str, action: Action, seen: u64) -> Verdict {
         self.ids += 1;
-        let command = Command::new(format!("cmd-{}", self.ids), operator, action).seen_at(seen);
+        let command =
+            Command::new(format!("cmd-{}", self.ids), person(operator), action).seen_at(seen);
         let verdict = self.engine.handle(command, at(secs));
         self.events.extend(self.engine.take_events());
         verdict
@@ -544,7 +550,7 @@ fn a_finished_release_refuses_rollback_and_every_other_change_with_a_reason() {
     story.send(100, "carol", Action::PromoteFull);
     story
         .engine
-        .auto_check("post-deployment", "smoke", "automation", at(110));
+        .auto_check("post-deployment", "smoke", &person("automation"), at(110));
     story.send(
         120,
         "carol",
@@ -565,6 +571,138 @@ fn a_finished_release_refuses_rollback_and_every_other_change_with_a_reason() {
     assert_eq!(
         reason,
         "the release has finished (succeeded); there is nothing left to pause"
+    );
+}
+
+/// `approvers: any` with carol deploying: whatever her name looks like,
+/// she is carol, and two people are two people.
+#[test]
+fn a_name_that_looks_like_the_deployers_is_the_deployer_and_signs_nothing() {
+    let mut plan = plan();
+    plan.gates[0].approvers = Approvers::any();
+    let mut story = Story::of(plan);
+    story.build_done(60);
+    for lookalike in ["Carol", "CAROL", "ｃａｒｏｌ", " carol "] {
+        let reason = refused(story.approve(70, lookalike));
+        assert!(
+            reason.contains("deployed this release") && reason.contains("(as carol)")
+                || lookalike.trim() == "carol",
+            "{lookalike:?}: {reason}"
+        );
+    }
+    // An invisible character makes no other person: such a name is no name.
+    for hidden in [
+        "carol\u{200b}",
+        "car\u{200d}ol",
+        "\u{202e}carol",
+        "c\u{430}rol",
+    ] {
+        let wire = serde_json::json!({"id": "x", "operator": hidden, "kind": "approve"});
+        let err = serde_json::from_value::<Command>(wire)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("a name may not"), "{hidden:?}: {err}");
+    }
+    assert!(story.approve(80, "dave").is_accepted());
+    let reason = refused(story.approve(85, "DAVE"));
+    assert!(
+        reason.contains("the same person counts once") && reason.contains("(as dave)"),
+        "{reason}"
+    );
+    let reason = refused(story.approve(86, "ｄａｖｅ"));
+    assert!(reason.contains("the same person counts once"), "{reason}");
+    let gate = story.release().gate("production").unwrap();
+    assert_eq!(gate.state, GateState::Open, "one person has signed");
+    assert_eq!(gate.signoffs.len(), 1);
+    assert!(story.approve(90, "erin").is_accepted());
+    assert_eq!(
+        story.release().gate("production").unwrap().state,
+        GateState::Approved
+    );
+}
+
+#[test]
+fn a_named_approver_is_found_whatever_the_case_and_an_impostor_is_not() {
+    let mut story = Story::new();
+    story.build_done(60);
+    assert!(
+        story.approve(70, "Dave").is_accepted(),
+        "dave is on the list"
+    );
+    let reason = refused(story.approve(71, "dave"));
+    assert!(reason.contains("(as Dave)"), "{reason}");
+    assert!(
+        Person::new("d\u{3bf}ve").is_err(),
+        "a Greek omicron is no o"
+    );
+}
+
+/// Nobody acts as a rule, or as shipdeck: not to roll back in its name,
+/// and not to rewrite the reason it recorded.
+#[test]
+fn nobody_acts_under_a_rules_name_or_rewrites_what_it_recorded() {
+    let mut story = Story::at_first_pause();
+    for i in 0..=21 {
+        story.observe(400 + i * 15, Series::ErrorRate, Cohort::Canary, 0.14);
+    }
+    let recorded = story.release().rollback.clone().unwrap();
+    assert_eq!(recorded.by, "rule:ErrorRateRollback");
+    for name in [
+        "rule:ErrorRateRollback",
+        "Rule:ErrorRateRollback",
+        "rule : ErrorRateRollback",
+    ] {
+        let reason = Action::Rollback {
+            reason: Some("nothing to see here".into()),
+        };
+        let refusal = refusal(story.send(800, name, reason));
+        assert_eq!(refusal.grounds, Grounds::Who, "{name}");
+        assert!(
+            refusal.reason.contains("shipdeck uses for itself"),
+            "{name}: {}",
+            refusal.reason
+        );
+    }
+    for name in ["autopilot", "shipdeck", "automation", "prometheus"] {
+        let refusal = refusal(story.send(801, name, Action::Pause { reason: None }));
+        assert_eq!(refusal.grounds, Grounds::Who, "{name}");
+    }
+    assert_eq!(
+        story.release().rollback.as_ref().unwrap().reason,
+        recorded.reason
+    );
+    let last = story.events.last().unwrap();
+    assert!(
+        matches!(&last.kind, EventKind::CommandRejected { reason, .. } if reason.contains("shipdeck uses for itself")),
+        "refused on the record: {last:?}"
+    );
+}
+
+#[test]
+fn a_reason_given_is_added_to_and_never_replaced() {
+    let mut story = Story::at_first_pause();
+    let first = Action::Rollback {
+        reason: Some("checkout 502s on the canary".into()),
+    };
+    assert!(story.send(100, "carol", first).is_accepted());
+    let again = Action::Rollback {
+        reason: Some("and p99 doubled".into()),
+    };
+    assert!(
+        story.send(110, "Carol", again).is_accepted(),
+        "the same person"
+    );
+    assert_eq!(
+        story.release().rollback.as_ref().unwrap().reason,
+        "checkout 502s on the canary; and p99 doubled"
+    );
+    let other = Action::Rollback {
+        reason: Some("nothing happened".into()),
+    };
+    story.send(120, "dave", other);
+    assert_eq!(
+        story.release().rollback.as_ref().unwrap().reason,
+        "checkout 502s on the canary; and p99 doubled"
     );
 }
 
@@ -615,7 +753,7 @@ fn a_rule_that_holds_for_its_duration_rolls_back_with_the_rule_as_the_reason() {
 #[test]
 fn the_same_command_id_is_applied_once() {
     let mut story = Story::at_first_pause();
-    let command = Command::new("client-7", "carol", Action::Advance);
+    let command = Command::new("client-7", person("carol"), Action::Advance);
     let first = story.engine.handle(command.clone(), at(100));
     let events_after_first = story.engine.take_events().len();
     let again = story.engine.handle(command, at(101));
@@ -662,7 +800,7 @@ fn a_stage_waits_for_its_checklist_and_automatic_items_are_not_for_people() {
     assert_eq!(reason, "\"Smoke tests passing\" is checked automatically");
     story
         .engine
-        .auto_check("post-deployment", "smoke", "automation", at(170));
+        .auto_check("post-deployment", "smoke", &person("automation"), at(170));
     story.send(
         180,
         "dave",

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Verdict;
 use crate::model::units::duration_serde;
-use crate::model::{Command, Event, EventKind, Release};
+use crate::model::{Command, Event, EventKind, Person, Release};
 
 /// One line of a journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
@@ -28,13 +28,22 @@ pub enum Record {
         /// The wall clock's time the file was opened; every other stamp is
         /// the release's time.
         opened_at: Timestamp,
-        operator: String,
+        operator: Person,
         backend: String,
         /// `console`, `events` (headless) …
         mode: String,
     },
     Event {
         event: Event,
+    },
+    /// Who the backend (a server, in its hello) says this window's
+    /// operator is, when that is not who the window was opened as: the
+    /// server decides, and its word is what the window's commands carry.
+    Operator {
+        at: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall: Option<Timestamp>,
+        operator: Person,
     },
     /// An operator's command, recorded before it is sent.
     Command {
@@ -180,6 +189,8 @@ pub struct Answer {
 #[derive(Debug, Clone, Default)]
 pub struct Journal {
     pub window: Option<Record>,
+    /// Who the server last said the operator is, if it said.
+    pub server_operator: Option<Person>,
     pub events: Vec<Event>,
     pub commands: Vec<(Timestamp, Command)>,
     pub verdicts: Vec<Answer>,
@@ -266,6 +277,7 @@ impl Journal {
             }
             Record::Window { opened_at, .. } => (*opened_at, None),
             Record::Command { at, wall, .. }
+            | Record::Operator { at, wall, .. }
             | Record::Verdict { at, wall, .. }
             | Record::LinkLost { at, wall, .. }
             | Record::LinkBack { at, wall, .. }
@@ -290,6 +302,7 @@ impl Journal {
         }
         match record {
             Record::Window { .. } => self.window = Some(record),
+            Record::Operator { operator, .. } => self.server_operator = Some(operator),
             Record::Event { event } => self.events.push(event),
             Record::Command { at, command, .. } => self.commands.push((at, command)),
             Record::Verdict {
@@ -364,8 +377,11 @@ impl Journal {
         release
     }
 
-    pub fn operator(&self) -> Option<&str> {
+    /// Who ran the window: the server's word on it when it gave one, else
+    /// who the window was opened as.
+    pub fn operator(&self) -> Option<&Person> {
         match &self.window {
+            _ if self.server_operator.is_some() => self.server_operator.as_ref(),
             Some(Record::Window { operator, .. }) => Some(operator),
             _ => None,
         }

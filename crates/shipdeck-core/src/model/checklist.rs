@@ -3,6 +3,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::names::Person;
+
 /// A checklist as planned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChecklistPlan {
@@ -24,7 +26,7 @@ pub struct ItemPlan {
 /// Who ticked an item, and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tick {
-    pub by: String,
+    pub by: Person,
     pub at: Timestamp,
 }
 

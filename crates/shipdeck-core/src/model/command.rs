@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumDiscriminants, EnumIter, IntoStaticStr};
 
-use super::names::Words;
+use super::names::{Person, Words};
 
 /// A command: a client-chosen id (the same id twice is applied once), who
 /// gives it, what it asks for, and what the operator had seen when they
@@ -11,7 +11,7 @@ use super::names::Words;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Command {
     pub id: String,
-    pub operator: String,
+    pub operator: Person,
     #[serde(flatten)]
     pub action: Action,
     /// The seq of the last event the operator had seen when they gave the
@@ -106,10 +106,10 @@ impl CommandKind {
 }
 
 impl Command {
-    pub fn new(id: impl Into<String>, operator: impl Into<String>, action: Action) -> Command {
+    pub fn new(id: impl Into<String>, operator: Person, action: Action) -> Command {
         Command {
             id: id.into(),
-            operator: operator.into(),
+            operator,
             action,
             seen: None,
         }
@@ -132,7 +132,8 @@ mod tests {
     #[test]
     fn every_command_kind_is_named_as_serde_writes_it() {
         for action in Action::iter() {
-            let wire = serde_json::to_value(Command::new("1", "dave", action.clone())).unwrap();
+            let wire = serde_json::to_value(Command::new("1", Person::own("dave"), action.clone()))
+                .unwrap();
             assert_eq!(wire["kind"], action.name(), "{action:?}");
             assert_eq!(serde_json::to_value(action.kind()).unwrap(), action.name());
         }

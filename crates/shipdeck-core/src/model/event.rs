@@ -9,7 +9,7 @@ use super::command::Command;
 use super::gate::{GateState, Rejection, SignOff};
 use super::logs::Level;
 use super::metrics::{Cohort, Series};
-use super::names::Words;
+use super::names::{Person, Words};
 use super::release::ReleasePlan;
 use super::rule::Severity;
 use super::stage::StageState;
@@ -161,7 +161,7 @@ pub enum EventKind {
         value: f64,
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        by: Option<String>,
+        by: Option<Person>,
     },
     /// A rule started or stopped breaching before it fired (see
     /// [`RuleState`]); `value` is the sample that said so.
@@ -172,13 +172,13 @@ pub enum EventKind {
     },
     /// The operator paused the rollout; timed steps stop counting.
     ReleasePaused {
-        by: String,
+        by: Person,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
     /// The rollout goes on; a timed step now ends at `until`.
     ReleaseResumed {
-        by: String,
+        by: Person,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         until: Option<Timestamp>,
     },
@@ -193,12 +193,12 @@ pub enum EventKind {
     },
     /// `by` is an operator, or `rule:NAME` for an automatic rollback.
     RollbackStarted {
-        by: String,
+        by: Person,
         reason: String,
     },
     /// The operator who rolled back gives (or replaces) the reason afterwards.
     RollbackReason {
-        by: String,
+        by: Person,
         reason: String,
     },
     RollbackFinished {},
@@ -206,7 +206,7 @@ pub enum EventKind {
     /// (they asked for a rollback before the rollout began): it ends
     /// aborted, and there is nothing to roll back.
     ReleaseStopped {
-        by: String,
+        by: Person,
         reason: String,
     },
     ReleaseFinished {
@@ -234,7 +234,7 @@ mod tests {
     fn one_of_each() -> Vec<EventKind> {
         let scenario = crate::sim::bundled::get("happy-canary").unwrap();
         let plan = crate::sim::scenario::parse(scenario).unwrap().plan;
-        let command = || Command::new("1", "dave", Action::Advance);
+        let command = || Command::new("1", crate::model::names::person("dave"), Action::Advance);
         let text = String::new;
         vec![
             EventKind::ReleaseStarted {
@@ -287,11 +287,11 @@ mod tests {
                 value: 0.0,
             },
             EventKind::ReleasePaused {
-                by: text(),
+                by: crate::model::names::person("dave"),
                 reason: None,
             },
             EventKind::ReleaseResumed {
-                by: text(),
+                by: crate::model::names::person("dave"),
                 until: None,
             },
             EventKind::CommandAccepted {
@@ -303,16 +303,16 @@ mod tests {
                 reason: text(),
             },
             EventKind::RollbackStarted {
-                by: text(),
+                by: crate::model::names::person("dave"),
                 reason: text(),
             },
             EventKind::RollbackReason {
-                by: text(),
+                by: crate::model::names::person("dave"),
                 reason: text(),
             },
             EventKind::RollbackFinished {},
             EventKind::ReleaseStopped {
-                by: text(),
+                by: crate::model::names::person("dave"),
                 reason: text(),
             },
             EventKind::ReleaseFinished {

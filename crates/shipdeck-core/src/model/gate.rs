@@ -4,6 +4,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumIter, IntoStaticStr};
 
+use super::names::Person;
+
 /// Who may sign a gate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -11,7 +13,7 @@ pub enum Approvers {
     /// `any`: anyone (except the deployer where self-approval is forbidden).
     Any(AnyMarker),
     /// A list of named operators.
-    Named(Vec<String>),
+    Named(Vec<Person>),
 }
 
 /// The literal `any`.
@@ -26,10 +28,10 @@ impl Approvers {
         Approvers::Any(AnyMarker::Any)
     }
 
-    pub fn includes(&self, operator: &str) -> bool {
+    pub fn includes(&self, operator: &Person) -> bool {
         match self {
             Approvers::Any(_) => true,
-            Approvers::Named(names) => names.iter().any(|n| n == operator),
+            Approvers::Named(names) => names.contains(operator),
         }
     }
 }
@@ -47,17 +49,20 @@ pub struct GatePlan {
 }
 
 impl GatePlan {
-    /// The people on the list who may actually sign (not counting `any`).
-    pub fn eligible_named(&self, deployer: &str) -> Option<Vec<&str>> {
+    /// The people on the list who may actually sign (not counting `any`),
+    /// each once.
+    pub fn eligible_named(&self, deployer: &Person) -> Option<Vec<&Person>> {
         match &self.approvers {
             Approvers::Any(_) => None,
-            Approvers::Named(names) => Some(
-                names
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|n| self.self_approval || *n != deployer)
-                    .collect(),
-            ),
+            Approvers::Named(names) => {
+                let mut eligible: Vec<&Person> = Vec::new();
+                for name in names {
+                    if (self.self_approval || name != deployer) && !eligible.contains(&name) {
+                        eligible.push(name);
+                    }
+                }
+                Some(eligible)
+            }
         }
     }
 }
@@ -83,7 +88,7 @@ pub const MAX_SIGNOFFS: u32 = 20;
 /// One person's sign-off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignOff {
-    pub operator: String,
+    pub operator: Person,
     pub at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -92,7 +97,7 @@ pub struct SignOff {
 /// Who rejected a gate, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rejection {
-    pub operator: String,
+    pub operator: Person,
     pub at: Timestamp,
     pub reason: String,
 }
@@ -121,8 +126,8 @@ impl Gate {
         }
     }
 
-    pub fn signed_by(&self, operator: &str) -> bool {
-        self.signoffs.iter().any(|s| s.operator == operator)
+    pub fn signed_by(&self, operator: &Person) -> bool {
+        self.signoffs.iter().any(|s| s.operator == *operator)
     }
 
     /// Sign-offs still needed.

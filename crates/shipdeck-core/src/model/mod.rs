@@ -9,7 +9,7 @@ mod event;
 mod gate;
 mod logs;
 mod metrics;
-mod names;
+pub mod names;
 mod possible;
 mod release;
 mod rule;
@@ -25,7 +25,7 @@ pub use event::{AlertState, Event, EventKind, EventType, Outcome, RuleState, Ste
 pub use gate::{Approvers, Gate, GatePlan, GateState, MAX_SIGNOFFS, Rejection, SignOff};
 pub use logs::{Level, LogLine, LogRing, Logs, MAX_SOURCES};
 pub use metrics::{Cohort, METRICS_SOURCE, MetricPoint, MetricSeries, Metrics, Sample, Series};
-pub use names::Words;
+pub use names::{NameError, Person, Words};
 pub use release::{
     Alert, Change, DEFAULT_LOG_CAPACITY, MAX_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout,
     Standing, Status, Stopped, Window,

@@ -10,6 +10,7 @@ use super::event::{AlertState, Event, EventKind, Outcome, RuleState, StepState};
 use super::gate::{Gate, GatePlan};
 use super::logs::{LogLine, Logs};
 use super::metrics::{Metrics, Sample};
+use super::names::Person;
 use super::rule::{Rule, Severity};
 use super::stage::{Stage, StageKind, StagePlan, StageState};
 use super::strategy::{Step, Strategy};
@@ -41,7 +42,7 @@ pub struct ReleasePlan {
     pub version_to: String,
     pub environment: String,
     /// Who deployed the release (and so may not approve it where a gate forbids).
-    pub deployer: String,
+    pub deployer: Person,
     pub strategy: Strategy,
     /// The strategy's steps, expanded.
     pub steps: Vec<Step>,
@@ -103,7 +104,7 @@ pub struct Rollout {
 /// A rollback: who or which rule, why, and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rollback {
-    pub by: String,
+    pub by: Person,
     pub reason: String,
     pub started_at: Timestamp,
     pub finished_at: Option<Timestamp>,
@@ -112,15 +113,34 @@ pub struct Rollback {
 /// A release an operator stopped before anything reached production.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stopped {
-    pub by: String,
+    pub by: Person,
     pub reason: String,
     pub at: Timestamp,
 }
 
 impl Stopped {
     /// The reason a stop has until its operator gives one.
-    pub fn default_reason(by: &str) -> String {
+    pub fn default_reason(by: &Person) -> String {
         format!("stopped before production by {by}")
+    }
+}
+
+impl Rollback {
+    /// The reason a rollback has until its operator gives one.
+    pub fn default_reason(by: &Person) -> String {
+        format!("rolled back by {by}")
+    }
+}
+
+/// A reason recorded, with another given after it: the engine's own words
+/// for a reason nobody gave make way for the first one given; a reason
+/// given is never replaced, only added to.
+fn add_reason(recorded: &mut String, placeholder: &str, given: &str) {
+    if recorded == placeholder || recorded.trim().is_empty() {
+        *recorded = given.to_string();
+    } else if recorded != given {
+        recorded.push_str("; ");
+        recorded.push_str(given);
     }
 }
 
@@ -133,7 +153,7 @@ pub struct Alert {
     pub value: f64,
     pub message: String,
     pub since: Timestamp,
-    pub acknowledged_by: Option<String>,
+    pub acknowledged_by: Option<Person>,
 }
 
 /// Where a rule stands, as the release's events tell it.
@@ -196,7 +216,7 @@ pub struct Release {
     pub(crate) rollback: Option<Rollback>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stopped: Option<Stopped>,
-    pub(crate) paused_by: Option<String>,
+    pub(crate) paused_by: Option<Person>,
     pub(crate) started_at: Option<Timestamp>,
     pub(crate) finished_at: Option<Timestamp>,
     /// The `seq` of the last event applied.
@@ -324,8 +344,8 @@ impl Release {
 
     /// Who paused the rollout, while it is paused.
     #[inline]
-    pub fn paused_by(&self) -> Option<&str> {
-        self.paused_by.as_deref()
+    pub fn paused_by(&self) -> Option<&Person> {
+        self.paused_by.as_ref()
     }
 
     #[inline]
@@ -400,11 +420,9 @@ impl Release {
         self.steps().get(i).map(|s| (i, s))
     }
 
-    pub fn deployer(&self) -> &str {
-        self.plan
-            .as_ref()
-            .map(|p| p.deployer.as_str())
-            .unwrap_or("")
+    /// Who deployed it, once the plan is known.
+    pub fn deployer(&self) -> Option<&Person> {
+        self.plan.as_ref().map(|p| &p.deployer)
     }
 
     /// What only a person can do next, in words — when the release is held
@@ -570,9 +588,11 @@ impl Release {
             EventKind::RollbackStarted { by, reason } => self.rollback_started(by, reason, at),
             EventKind::RollbackReason { reason, .. } => {
                 if let Some(rollback) = &mut self.rollback {
-                    rollback.reason = reason.clone();
+                    let placeholder = Rollback::default_reason(&rollback.by);
+                    add_reason(&mut rollback.reason, &placeholder, reason);
                 } else if let Some(stopped) = &mut self.stopped {
-                    stopped.reason = reason.clone();
+                    let placeholder = Stopped::default_reason(&stopped.by);
+                    add_reason(&mut stopped.reason, &placeholder, reason);
                 }
             }
             EventKind::ReleaseStopped { by, reason } => {
@@ -671,25 +691,25 @@ impl Release {
     }
 
     /// A pause holds a timed step's time left until the release resumes.
-    fn paused(&mut self, by: &str, at: Timestamp) {
+    fn paused(&mut self, by: &Person, at: Timestamp) {
         if self.status != Status::Running {
             return;
         }
         self.status = Status::Paused;
-        self.paused_by = Some(by.to_string());
+        self.paused_by = Some(by.clone());
         if let Some(until) = self.rollout.until.take() {
             self.rollout.remaining = Some(until.duration_since(at).max(SignedDuration::ZERO));
         }
     }
 
-    fn rollback_started(&mut self, by: &str, reason: &str, at: Timestamp) {
+    fn rollback_started(&mut self, by: &Person, reason: &str, at: Timestamp) {
         self.status = Status::RollingBack;
         self.paused_by = None;
         self.rollout.weight = 0;
         self.rollout.until = None;
         self.rollout.remaining = None;
         self.rollback = Some(Rollback {
-            by: by.to_string(),
+            by: by.clone(),
             reason: reason.to_string(),
             started_at: at,
             finished_at: None,

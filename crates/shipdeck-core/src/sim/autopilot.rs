@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::scenario::{Actor, Scenario};
 use super::{ActionKey, ActorState};
-use crate::model::{Action, Gate, GateState, Release, StageState, Status, StepKind};
+use crate::model::{Action, Gate, GateState, Person, Release, StageState, Status, StepKind};
 
 #[derive(Debug, Default)]
 pub(super) struct Autopilot {
@@ -25,7 +25,7 @@ pub(super) struct Autopilot {
 enum Planned {
     Sign {
         gate: String,
-        signer: String,
+        signer: Person,
     },
     /// A stage's retry, once per failure.
     Retry {
@@ -95,13 +95,13 @@ impl Autopilot {
         if deciders().any(|a| matches!(a.action, Action::Reject { .. })) {
             return;
         }
-        let will_sign: BTreeSet<&str> = deciders()
+        let will_sign: BTreeSet<&Person> = deciders()
             .filter(|a| {
-                (gate.plan.self_approval || a.name != release.deployer())
+                (gate.plan.self_approval || release.deployer() != Some(&a.name))
                     && gate.plan.approvers.includes(&a.name)
                     && !gate.signed_by(&a.name)
             })
-            .map(|a| a.name.as_str())
+            .map(|a| &a.name)
             .collect();
         let needed = gate.outstanding().saturating_sub(will_sign.len() as u32) as usize;
         // Distinct virtual reviewers, in order, for what nobody else will sign.

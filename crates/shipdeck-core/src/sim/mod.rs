@@ -22,25 +22,22 @@ use jiff::{SignedDuration, Timestamp};
 use crate::engine::{Engine, Verdict};
 use crate::model::time::{self, Saturating, scaled};
 use crate::model::{
-    Action, Cohort, Command, Event, EventKind, Level, MetricPoint, Release, Series, StageKind,
-    StageState, StepKind, Strategy,
+    Action, Cohort, Command, Event, EventKind, Level, MetricPoint, Person, Release, Series,
+    StageKind, StageState, StepKind, Strategy,
 };
 
 pub use scenario::{Problem, Scenario};
 
-/// The name automation signs with when it ticks automatic checklist items.
-pub const AUTOMATION: &str = "automation";
-/// The name the autopilot signs with.
-pub const AUTOPILOT: &str = "autopilot";
+pub use crate::model::names::{AUTOMATION, AUTOPILOT};
 
 /// The autopilot's n-th virtual reviewer (from 0): `autopilot`,
 /// `autopilot-2`, … — for gates that need more distinct sign-offs than the
-/// scenario's people give.
-pub fn autopilot_name(n: usize) -> String {
+/// scenario's people give. Names no person can take.
+pub fn autopilot_name(n: usize) -> Person {
     if n == 0 {
-        AUTOPILOT.to_string()
+        Person::own(AUTOPILOT)
     } else {
-        format!("{AUTOPILOT}-{}", n + 1)
+        Person::own(&format!("{AUTOPILOT}-{}", n + 1))
     }
 }
 
@@ -162,7 +159,7 @@ impl Job {
 /// An action the autopilot plans, kept orderable for the queue.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum ActionKey {
-    Approve { gate: String, signer: String },
+    Approve { gate: String, signer: Person },
     Advance,
     Check { list: String, item: String },
     Retry { stage: String },
@@ -473,13 +470,13 @@ impl Simulator {
                     "{source} gives no metrics: nothing judges the new version; resumed when {source} answers again"
                 )),
             }),
-            Level::Info if paused_by.as_deref() == Some(source) => Some(Action::Resume),
+            Level::Info if paused_by.is_some_and(|by| by == source) => Some(Action::Resume),
             _ => None,
         };
         if let Some(action) = action {
             let id = self.next_command_id(source);
-            self.engine
-                .handle(Command::new(id, source, action), self.now);
+            let source = Person::own(source);
+            self.engine.act(Command::new(id, source, action), self.now);
         }
         self.collect()
     }
@@ -498,6 +495,8 @@ impl Simulator {
     }
 
     /// An operator's command, given now.
+    /// A command in one of shipdeck's own names (`rule:…`, `autopilot`)
+    /// is refused: no person acts as shipdeck.
     pub fn submit(&mut self, command: Command) -> (Verdict, Vec<Event>) {
         let verdict = self.engine.handle(command, self.now);
         (verdict, self.collect())
@@ -893,11 +892,14 @@ impl Simulator {
                 }
             }
             Job::MetricTick => self.metric_tick(),
-            Job::AutoCheck { list, item } => self.engine.auto_check(&list, &item, AUTOMATION, now),
+            Job::AutoCheck { list, item } => {
+                let by = Person::own(AUTOMATION);
+                self.engine.auto_check(&list, &item, &by, now)
+            }
             Job::Actor { index } => {
                 let actor = self.scenario.script.actors[index].clone();
                 self.actors[index] = ActorState::Done;
-                let id = self.next_command_id(&actor.name);
+                let id = self.next_command_id(actor.name.as_str());
                 let command = Command::new(id, actor.name, actor.action);
                 // A scripted person whose moment has passed (the gate someone
                 // else approved) does not act: nobody sent what would be
@@ -922,16 +924,16 @@ impl Simulator {
                             comment: Some("signed by autopilot: checks green".into()),
                         },
                     ),
-                    ActionKey::Advance => (AUTOPILOT.to_string(), Action::Advance),
+                    ActionKey::Advance => (autopilot_name(0), Action::Advance),
                     ActionKey::Check { list, item } => {
-                        (AUTOPILOT.to_string(), Action::Check { list, item })
+                        (autopilot_name(0), Action::Check { list, item })
                     }
                     ActionKey::Retry { stage } => {
-                        (AUTOPILOT.to_string(), Action::Retry { stage: Some(stage) })
+                        (autopilot_name(0), Action::Retry { stage: Some(stage) })
                     }
                 };
-                let id = self.next_command_id(&signer);
-                self.engine.handle(Command::new(id, signer, action), now);
+                let id = self.next_command_id(signer.as_str());
+                self.engine.act(Command::new(id, signer, action), now);
             }
             Job::RollbackDone => self.engine.finish_rollback(now),
             Job::WindowWarning { closed } => {

@@ -1,6 +1,7 @@
 //! The simulator plays whole releases; these tests watch them.
 
 use super::*;
+use crate::model::names::person;
 use crate::model::{Cohort, GateState, Outcome, Series, StageState, Status};
 
 const DAY: SignedDuration = SignedDuration::from_hours(24);
@@ -111,7 +112,7 @@ fn without_an_operator_the_release_waits_at_its_manual_steps_and_goes_on_when_to
 
     let (verdict, _) = sim.submit(Command::new(
         "tick-config",
-        "carol",
+        person("carol"),
         Action::Check {
             list: "staging-validation".into(),
             item: "config".into(),
@@ -131,7 +132,7 @@ fn without_an_operator_the_release_waits_at_its_manual_steps_and_goes_on_when_to
     for item in ["bugs", "review", "docs", "release-notes"] {
         let command = Command::new(
             format!("tick-{item}"),
-            "carol",
+            person("carol"),
             Action::Check {
                 list: "pre-deployment".into(),
                 item: item.into(),
@@ -159,7 +160,7 @@ fn the_autopilot_signs_a_gate_nobody_is_scripted_to_sign() {
     assert_eq!(sim.release().outcome(), Some(Outcome::Succeeded));
     let approvers = &sim.release().plan.as_ref().unwrap().gates[0].approvers;
     assert!(
-        approvers.includes(AUTOPILOT),
+        approvers.includes(&person(AUTOPILOT)),
         "the plan says the autopilot may sign"
     );
 }
@@ -205,7 +206,7 @@ fn a_commanded_rollback_mid_canary_drains_the_new_version() {
     }
     let (verdict, events) = sim.submit(Command::new(
         "r1",
-        "carol",
+        person("carol"),
         Action::Rollback {
             reason: Some("checkout p99 doubled on the canary".into()),
         },
@@ -259,7 +260,7 @@ fn the_rollback_key_before_production_stops_the_release_and_its_stage_goes_quiet
         sim.advance_to(due);
     }
     let rollback = Action::Rollback { reason: None };
-    let (verdict, _) = sim.submit(Command::new("r1", "erin", rollback));
+    let (verdict, _) = sim.submit(Command::new("r1", person("erin"), rollback));
     assert!(verdict.is_accepted());
     let rest = run_to_end(&mut sim, DAY);
     assert_eq!(sim.release().outcome(), Some(Outcome::Aborted));
@@ -408,7 +409,7 @@ fn external_metrics_are_what_the_rules_judge() {
             _ => None,
         })
         .expect("the rule rolled back");
-    assert!(rollback.0.starts_with("rule:"), "{rollback:?}");
+    assert!(rollback.0.rule_name().is_some(), "{rollback:?}");
     assert!(rollback.1.contains("20.00%"), "{rollback:?}");
 }
 
@@ -438,7 +439,7 @@ fn a_rollout_holds_while_its_metrics_source_gives_nothing() {
         "metrics: cannot reach Prometheus".into(),
     );
     assert_eq!(sim.release().status, Status::Paused);
-    assert_eq!(sim.release().paused_by.as_deref(), Some("prometheus"));
+    assert_eq!(sim.release().paused_by, Some(person("prometheus")));
     // Time passes; the timed pause does not run out while nothing judges.
     at += SignedDuration::from_mins(30);
     sim.advance_to(at);
@@ -455,7 +456,11 @@ fn a_rollout_holds_while_its_metrics_source_gives_nothing() {
             .any(|e| matches!(e.kind, EventKind::ReleaseResumed { .. }))
     );
     // An operator's pause is not lifted by the source.
-    sim.submit(Command::new("p", "dave", Action::Pause { reason: None }));
+    sim.submit(Command::new(
+        "p",
+        person("dave"),
+        Action::Pause { reason: None },
+    ));
     sim.metrics_said(
         Level::Error,
         "prometheus",
@@ -466,26 +471,26 @@ fn a_rollout_holds_while_its_metrics_source_gives_nothing() {
         "prometheus",
         "metrics: Prometheus answers again".into(),
     );
-    assert_eq!(sim.release().paused_by.as_deref(), Some("dave"));
+    assert_eq!(sim.release().paused_by, Some(person("dave")));
 }
 
 #[test]
 fn the_person_at_the_keys_is_among_the_default_approvers_and_their_scripted_self_stands_aside() {
     let approvers = |s: &Scenario| s.plan.gates[0].approvers.clone();
     let mut anyone = bundled_scenario("happy-canary");
-    assert_eq!(anyone.seat("root"), Vec::<String>::new());
+    assert_eq!(anyone.seat(&person("root")), Vec::<Person>::new());
     assert!(
-        approvers(&anyone).includes("root"),
+        approvers(&anyone).includes(&person("root")),
         "{:?}",
         approvers(&anyone)
     );
-    assert!(!approvers(&anyone).includes(scenario::AT_THE_KEYS));
+    assert!(!approvers(&anyone).includes(&person(scenario::AT_THE_KEYS)));
 
     let mut dave = bundled_scenario("happy-canary");
-    assert_eq!(dave.seat("dave"), vec!["dave".to_string()]);
+    assert_eq!(dave.seat(&person("dave")), vec![person("dave")]);
     assert_eq!(
         approvers(&dave),
-        crate::model::Approvers::Named(vec!["dave".into(), "erin".into()]),
+        crate::model::Approvers::Named(vec![person("dave"), person("erin")]),
         "dave once"
     );
     // Nobody acts for dave: the release waits for him (first at staging).
@@ -510,7 +515,7 @@ fn the_person_at_the_keys_is_among_the_default_approvers_and_their_scripted_self
 #[test]
 fn a_scripted_person_whose_moment_has_passed_does_not_act() {
     let mut scenario = bundled_scenario("happy-canary");
-    scenario.seat("root");
+    scenario.seat(&person("root"));
     let mut sim = Simulator::new(scenario, SimOptions::default());
     sim.start();
     while sim.release().gate("production").unwrap().state != GateState::Open {
@@ -519,7 +524,7 @@ fn a_scripted_person_whose_moment_has_passed_does_not_act() {
                 list: "staging-validation".into(),
                 item: "config".into(),
             };
-            sim.submit(Command::new("t1", "frank", tick));
+            sim.submit(Command::new("t1", person("frank"), tick));
         }
         let due = sim.next_due().unwrap();
         sim.advance_to(due);
@@ -528,7 +533,7 @@ fn a_scripted_person_whose_moment_has_passed_does_not_act() {
         gate: Some("production".into()),
         comment: None,
     };
-    let (verdict, _) = sim.submit(Command::new("r1", "root", approve));
+    let (verdict, _) = sim.submit(Command::new("r1", person("root"), approve));
     assert!(verdict.is_accepted());
     // dave was to sign 90s into the stage: the gate is approved by then.
     let rest = run_to_end(&mut sim, DAY);

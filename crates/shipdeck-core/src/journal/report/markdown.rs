@@ -174,7 +174,7 @@ fn approvals(r: &Report, md: &mut String) {
     let approved = r.approvals.iter().map(|a| {
         [
             cell(&a.gate),
-            cell(&a.operator),
+            cell(a.operator.as_str()),
             time(a.at),
             "approved".to_string(),
             cell(a.comment.as_deref().unwrap_or("")),
@@ -183,7 +183,7 @@ fn approvals(r: &Report, md: &mut String) {
     let rejected = r.rejections.iter().map(|j| {
         [
             cell(&j.gate),
-            cell(&j.operator),
+            cell(j.operator.as_str()),
             time(j.at),
             "**rejected**".to_string(),
             cell(&j.reason),
@@ -205,7 +205,7 @@ fn rollbacks(r: &Report, md: &mut String) {
     let who = if rb.automatic {
         format!(
             "automatically by rule {}",
-            rb.by.trim_start_matches("rule:")
+            rb.by.rule_name().unwrap_or(rb.by.as_str())
         )
     } else {
         format!("by {}", rb.by)
@@ -219,7 +219,7 @@ fn rollbacks(r: &Report, md: &mut String) {
             .unwrap_or_default()
     );
     // The engine's words when the operator gave none.
-    let why = if rb.reason == format!("rolled back by {}", rb.by) {
+    let why = if rb.reason == crate::model::Rollback::default_reason(&rb.by) {
         "no reason given".to_string()
     } else {
         prose(&rb.reason)
@@ -278,7 +278,7 @@ fn alerts(r: &Report, md: &mut String) {
             cell(&a.rule),
             a.severity.to_string(),
             match &a.by {
-                Some(by) => format!("{} by {}", a.state.verb(), cell(by)),
+                Some(by) => format!("{} by {}", a.state.verb(), cell(by.as_str())),
                 None => a.state.verb().to_string(),
             },
             cell(&a.message),
@@ -323,7 +323,7 @@ fn refusals(r: &Report, md: &mut String) {
     let rows = refused.into_iter().map(|c| {
         [
             time(c.at),
-            cell(&c.operator),
+            cell(c.operator.as_str()),
             c.command.words().to_string(),
             cell(c.message.as_deref().unwrap_or("")),
         ]

@@ -12,7 +12,8 @@ use super::Journal;
 use crate::engine::Verdict;
 use crate::model::units::format_duration;
 use crate::model::{
-    AlertState, Cohort, CommandKind, EventKind, Outcome, Release, ReleasePlan, Series, Severity,
+    AlertState, Cohort, CommandKind, EventKind, Outcome, Person, Release, ReleasePlan, Series,
+    Severity,
 };
 
 /// A metric per cohort: before the rollout, at its worst, and at the end.
@@ -28,7 +29,7 @@ pub struct MetricRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct Approval {
     pub gate: String,
-    pub operator: String,
+    pub operator: Person,
     pub at: Timestamp,
     pub comment: Option<String>,
 }
@@ -36,7 +37,7 @@ pub struct Approval {
 #[derive(Debug, Clone, Serialize)]
 pub struct Rejection {
     pub gate: String,
-    pub operator: String,
+    pub operator: Person,
     pub at: Timestamp,
     pub reason: String,
 }
@@ -44,7 +45,7 @@ pub struct Rejection {
 #[derive(Debug, Clone, Serialize)]
 pub struct RollbackRecord {
     /// An operator, or `rule:NAME`.
-    pub by: String,
+    pub by: Person,
     pub automatic: bool,
     pub reason: String,
     pub started_at: Timestamp,
@@ -55,7 +56,7 @@ pub struct RollbackRecord {
 pub struct ItemRecord {
     pub text: String,
     pub automatic: bool,
-    pub ticked_by: Option<String>,
+    pub ticked_by: Option<Person>,
     pub at: Option<Timestamp>,
 }
 
@@ -76,13 +77,13 @@ pub struct AlertRecord {
     pub message: String,
     /// Who acknowledged it, for an acknowledgement.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub by: Option<String>,
+    pub by: Option<Person>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CommandRecord {
     pub at: Timestamp,
-    pub operator: String,
+    pub operator: Person,
     pub command: CommandKind,
     pub accepted: bool,
     /// The note of an accepted command, or why it was refused.
@@ -158,7 +159,7 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
         version_to: of_plan(|p| p.version_to.clone()),
         environment: of_plan(|p| p.environment.clone()),
         strategy: of_plan(|p| p.strategy.name().to_string()),
-        deployer: of_plan(|p| p.deployer.clone()),
+        deployer: of_plan(|p| p.deployer.to_string()),
         recorded_by: recorded_by(journal),
         started_at: release.started_at,
         finished_at: release.finished_at,
@@ -190,8 +191,10 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
 }
 
 fn recorded_by(journal: &Journal) -> String {
-    match &journal.window {
-        Some(super::Record::Window { operator, mode, .. }) => format!("{operator} ({mode})"),
+    match (&journal.window, journal.operator()) {
+        (Some(super::Record::Window { mode, .. }), Some(operator)) => {
+            format!("{operator} ({mode})")
+        }
         _ => "unknown".to_string(),
     }
 }
@@ -366,7 +369,7 @@ fn rejections(release: &Release) -> Vec<Rejection> {
 fn rollback(release: &Release) -> Option<RollbackRecord> {
     release.rollback.as_ref().map(|r| RollbackRecord {
         by: r.by.clone(),
-        automatic: r.by.starts_with("rule:"),
+        automatic: r.by.rule_name().is_some(),
         reason: r.reason.clone(),
         started_at: r.started_at,
         finished_at: r.finished_at,
@@ -548,18 +551,22 @@ mod tests {
         let secs = SignedDuration::from_secs;
         let sign = Command::new(
             "c-1",
-            "frank",
+            crate::model::names::person("frank"),
             Action::Approve {
                 gate: Some("production".into()),
                 comment: None,
             },
         );
-        let rollback = Command::new("c-2", "frank", Action::Rollback { reason: None });
+        let rollback = Command::new(
+            "c-2",
+            crate::model::names::person("frank"),
+            Action::Rollback { reason: None },
+        );
         let records = [
             Record::Window {
                 version: 1,
                 opened_at: at(0),
-                operator: "frank".into(),
+                operator: crate::model::names::person("frank"),
                 backend: "http:127.0.0.1:7878 r".into(),
                 mode: "console".into(),
             },

@@ -8,7 +8,7 @@ use super::Moment;
 use crate::journal::{Delivery, Journal};
 use crate::model::units::format_duration;
 use crate::model::{
-    Action, Command, Event, EventKind, GateState, Release, RuleState, SignOff, StageState,
+    Action, Command, Event, EventKind, GateState, Person, Release, RuleState, SignOff, StageState,
     StepState, Stopped,
 };
 
@@ -84,13 +84,11 @@ pub(super) fn link(journal: &Journal) -> Vec<Moment> {
 /// The commands that waited, in words: a rollback's reason given after the
 /// rollback by the same operator is said as such, not as a second rollback.
 fn queued_words(journal: &Journal, ids: &[String]) -> Vec<String> {
-    let mut rolled_back: Vec<&str> = Vec::new();
+    let mut rolled_back: Vec<&Person> = Vec::new();
     ids.iter()
         .map(|id| match journal.command(id) {
             Some(c) => match &c.action {
-                Action::Rollback { reason: Some(_) }
-                    if rolled_back.contains(&c.operator.as_str()) =>
-                {
+                Action::Rollback { reason: Some(_) } if rolled_back.contains(&&c.operator) => {
                     format!("the rollback's reason by {}", c.operator)
                 }
                 Action::Rollback { .. } => {
@@ -163,10 +161,7 @@ impl Narrator<'_> {
                 by,
                 ..
             } => {
-                let by = by
-                    .as_deref()
-                    .map(|b| format!(" by {b}"))
-                    .unwrap_or_default();
+                let by = by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default();
                 self.say(format!("Alert {rule} {}{by}: {message}", state.verb()))
             }
             EventKind::RuleChanged { rule, state, value } => {
@@ -182,7 +177,7 @@ impl Narrator<'_> {
             )),
             EventKind::ReleasePaused { by, .. } => self.say(format!("Paused by {by}")),
             EventKind::ReleaseResumed { by, .. } => self.say(format!("Resumed by {by}")),
-            EventKind::RollbackStarted { by, reason } if by.starts_with("rule:") => {
+            EventKind::RollbackStarted { by, reason } if by.rule_name().is_some() => {
                 self.say(format!("Automatic rollback: {reason}"))
             }
             EventKind::RollbackStarted { by, reason } => {

@@ -8,7 +8,7 @@ use serde_saphyr::Location;
 use super::raw::*;
 use super::*;
 use crate::model::{
-    Action, Approvers, ChecklistPlan, GatePlan, ItemPlan, MAX_SIGNOFFS, ReleasePlan, Rule,
+    Action, Approvers, ChecklistPlan, GatePlan, ItemPlan, MAX_SIGNOFFS, Person, ReleasePlan, Rule,
     StageKind, StagePlan, Step, StepKind, Strategy, Window, time,
     units::{Quantity, parse_clock_duration, parse_quantity},
 };
@@ -309,15 +309,47 @@ fn convert_checklist(list: &RawChecklist, c: &mut Checker) -> ChecklistPlan {
     }
 }
 
-fn convert_deployer(raw: &S<String>, c: &mut Checker) -> String {
-    let deployer = raw.value.trim().to_string();
-    if deployer.is_empty() {
-        c.problem(&raw.referenced, "the deployer's name is empty");
-    }
-    deployer
+fn convert_deployer(raw: &S<String>, c: &mut Checker) -> Person {
+    person(&raw.value, "the deployer's name", &raw.referenced, c)
 }
 
-fn convert_gates(raw: &[RawGate], deployer: &str, c: &mut Checker) -> Vec<GatePlan> {
+/// A person's name from the file; a name no person can have is a problem
+/// at `at`, said as `what: why` (and the name is kept as written, so the
+/// rest of the file is still checked).
+fn person(name: &str, what: &str, at: &Location, c: &mut Checker) -> Person {
+    match Person::new(name) {
+        Ok(person) => person,
+        Err(why) => {
+            c.problem(at, format!("{what}: {why}"));
+            Person::own(name)
+        }
+    }
+}
+
+/// A gate's named approvers: each a person (or `$operator`, whoever runs
+/// the scenario), each once, as people read names.
+fn convert_approvers(names: &[String], at: &Location, c: &mut Checker) -> Vec<Person> {
+    let mut people: Vec<Person> = Vec::new();
+    for name in names {
+        let person = if name.trim() == AT_THE_KEYS {
+            Person::own(AT_THE_KEYS)
+        } else {
+            person(name, "an approver's name", at, c)
+        };
+        match people.iter().find(|p| **p == person) {
+            Some(same) => c.problem(
+                at,
+                format!(
+                    "approvers `{same}` and `{person}` are one person: names are compared as people read them, whatever their case or width"
+                ),
+            ),
+            None => people.push(person),
+        }
+    }
+    people
+}
+
+fn convert_gates(raw: &[RawGate], deployer: &Person, c: &mut Checker) -> Vec<GatePlan> {
     let mut ids = BTreeSet::new();
     raw.iter()
         .map(|gate| {
@@ -327,7 +359,7 @@ fn convert_gates(raw: &[RawGate], deployer: &str, c: &mut Checker) -> Vec<GatePl
         .collect()
 }
 
-fn convert_gate(gate: &RawGate, deployer: &str, c: &mut Checker) -> GatePlan {
+fn convert_gate(gate: &RawGate, deployer: &Person, c: &mut Checker) -> GatePlan {
     let approvers = match &gate.approvers.value {
         RawApprovers::Word(word) if word == "any" => Approvers::any(),
         RawApprovers::Word(word) => {
@@ -337,7 +369,9 @@ fn convert_gate(gate: &RawGate, deployer: &str, c: &mut Checker) -> GatePlan {
             );
             Approvers::any()
         }
-        RawApprovers::Names(names) => Approvers::Named(names.clone()),
+        RawApprovers::Names(names) => {
+            Approvers::Named(convert_approvers(names, &gate.approvers.referenced, c))
+        }
     };
     let plan = GatePlan {
         id: gate.id.value.clone(),
@@ -372,15 +406,13 @@ fn convert_gate(gate: &RawGate, deployer: &str, c: &mut Checker) -> GatePlan {
 
 /// A gate of named approvers must have as many distinct people allowed to
 /// sign it as it needs sign-offs.
-fn check_enough_approvers(plan: &GatePlan, deployer: &str, at: &Location, c: &mut Checker) {
-    let Some(mut distinct) = plan.eligible_named(deployer) else {
+fn check_enough_approvers(plan: &GatePlan, deployer: &Person, at: &Location, c: &mut Checker) {
+    let Some(distinct) = plan.eligible_named(deployer) else {
         return;
     };
-    distinct.sort_unstable();
-    distinct.dedup();
     if distinct.is_empty() {
         let why = match &plan.approvers {
-            Approvers::Named(names) if names.iter().any(|n| n == deployer) => format!(
+            Approvers::Named(names) if names.contains(deployer) => format!(
                 ": its only approver, {deployer}, deployed this release and may not approve it"
             ),
             _ => String::new(),
@@ -401,7 +433,11 @@ fn check_enough_approvers(plan: &GatePlan, deployer: &str, at: &Location, c: &mu
                 } else {
                     format!("{} people", distinct.len())
                 },
-                distinct.join(", ")
+                distinct
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         );
     }
@@ -647,11 +683,13 @@ fn convert_incident(inc: &RawIncident, defined: &Defined, c: &mut Checker) -> Op
 fn convert_actor(actor: &RawActor, defined: &Defined, c: &mut Checker) -> Option<Actor> {
     let when = convert_trigger(&actor.when, &actor.action.referenced, defined, c);
     let action = convert_action(actor, defined, c)?;
-    Some(Actor {
-        name: actor.name.clone(),
-        when,
-        action,
-    })
+    let name = person(
+        &actor.name.value,
+        "a scripted person's name",
+        &actor.name.referenced,
+        c,
+    );
+    Some(Actor { name, when, action })
 }
 
 fn convert_action(actor: &RawActor, defined: &Defined, c: &mut Checker) -> Option<Action> {
@@ -829,6 +867,14 @@ pub(crate) fn convert_rules(raw: &[RawRule], c: &mut Checker) -> Vec<Rule> {
     let mut rules = Vec::new();
     for r in raw {
         c.unique(&mut names, &r.name, "rule");
+        // A rule acts as `rule:NAME`: its name is a name like a person's.
+        if let Err(why) = Person::recorded(&format!(
+            "{}{}",
+            crate::model::names::RULE_PREFIX,
+            r.name.value
+        )) {
+            c.problem(&r.name.referenced, format!("the rule's name: {why}"));
+        }
         let hold = c.duration(&r.hold);
         let cohort = c.cohort(r.cohort.as_ref());
         match r.condition.value.parse() {
@@ -926,14 +972,14 @@ mod tests {
             id: "production".into(),
             name: "Production".into(),
             required,
-            approvers: Approvers::Named(names.iter().map(|n| n.to_string()).collect()),
+            approvers: Approvers::Named(names.iter().map(|n| Person::own(n)).collect()),
             self_approval,
         }
     }
 
     fn enough(plan: &GatePlan, deployer: &str) -> Vec<String> {
         let mut c = Checker::default();
-        check_enough_approvers(plan, deployer, &Location::UNKNOWN, &mut c);
+        check_enough_approvers(plan, &Person::own(deployer), &Location::UNKNOWN, &mut c);
         match c.finish(()) {
             Ok(()) => Vec::new(),
             Err(problems) => problems.into_iter().map(|p| p.message).collect(),
@@ -953,6 +999,51 @@ mod tests {
             [
                 "nobody is allowed to approve gate \"production\": its only approver, carol, deployed this release and may not approve it"
             ]
+        );
+    }
+
+    /// `check` says where a name no person can have is, and why.
+    #[test]
+    fn a_name_no_person_can_have_is_a_problem_where_it_is_written() {
+        let scenario = |deployer: &str, approvers: &str, actor: &str| {
+            format!(
+                "release: {{ service: s, from: v1, to: v2, deployer: \"{deployer}\" }}\n\
+                 strategy: {{ canary: {{ steps: [ {{ set_weight: 100 }} ] }} }}\n\
+                 gates: [ {{ id: prod, name: Prod, required: 1, approvers: {approvers} }} ]\n\
+                 stages: [ {{ id: a, name: A, kind: approval, gate: prod }}, {{ id: r, name: R, kind: rollout }} ]\n\
+                 actors: [ {{ name: \"{actor}\", when: {{ stage: a, after: 1m }}, do: approve, gate: prod }} ]\n"
+            )
+        };
+        let messages = |text: String| -> Vec<String> {
+            match super::super::parse(&text) {
+                Ok(_) => Vec::new(),
+                Err(problems) => problems.into_iter().map(|p| p.message).collect(),
+            }
+        };
+        assert_eq!(
+            messages(scenario("carol", "any", "dave")),
+            Vec::<String>::new()
+        );
+        let said = messages(scenario("carol\\u200b", "any", "dave"));
+        assert!(said.iter().any(|m| m.starts_with("the deployer's name: a name may not hold an invisible formatting character (U+200B)")), "{said:?}");
+        let said = messages(scenario("carol", "[dave, Dave, erin]", "dave"));
+        assert!(
+            said.iter()
+                .any(|m| m.contains("`dave` and `Dave` are one person")),
+            "{said:?}"
+        );
+        let said = messages(scenario("carol", "[dave, \"\\u202eevad\"]", "dave"));
+        assert!(
+            said.iter()
+                .any(|m| m.contains("bidirectional") && m.contains("U+202E")),
+            "{said:?}"
+        );
+        let said = messages(scenario("carol", "any", "rule:ErrorRateRollback"));
+        assert!(said.iter().any(|m| m.starts_with("a scripted person's name: `rule:ErrorRateRollback` is a name shipdeck uses for itself")), "{said:?}");
+        let said = messages(scenario("autopilot", "any", "dave"));
+        assert!(
+            said.iter().any(|m| m.contains("shipdeck uses for itself")),
+            "{said:?}"
         );
     }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use jiff::SignedDuration;
 
-use crate::model::{Cohort, ReleasePlan, Series};
+use crate::model::{Cohort, Person, ReleasePlan, Series};
 use crate::problem::Checker;
 pub use crate::problem::Problem;
 
@@ -66,7 +66,7 @@ pub struct Incident {
 /// What a scripted actor does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Actor {
-    pub name: String,
+    pub name: Person,
     pub when: Trigger,
     pub action: crate::model::Action,
 }
@@ -91,30 +91,28 @@ pub struct Scenario {
     pub own_rules: bool,
 }
 
-/// How a scenario's gate names whoever runs it among its approvers:
-/// `approvers: [dave, erin, $operator]`.
-pub const AT_THE_KEYS: &str = "$operator";
+pub use crate::model::names::AT_THE_KEYS;
 
 impl Scenario {
     /// Seats the person at the keys. `$operator` among a gate's approvers
     /// becomes their name; a scripted person of the same name stands aside,
     /// since the real one is at the keys and acts for themselves. Gives the
     /// names of those who stood aside.
-    pub fn seat(&mut self, operator: &str) -> Vec<String> {
-        let operator = operator.trim();
+    pub fn seat(&mut self, operator: &Person) -> Vec<Person> {
+        let at_the_keys = Person::own(AT_THE_KEYS);
         for gate in &mut self.plan.gates {
             if let crate::model::Approvers::Named(names) = &mut gate.approvers
-                && let Some(at) = names.iter().position(|n| n == AT_THE_KEYS)
+                && let Some(at) = names.iter().position(|n| *n == at_the_keys)
             {
                 names.remove(at);
-                if !operator.is_empty() && !names.iter().any(|n| n == operator) {
-                    names.insert(at, operator.to_string());
+                if !names.contains(operator) {
+                    names.insert(at, operator.clone());
                 }
             }
         }
-        let mut aside: Vec<String> = Vec::new();
+        let mut aside: Vec<Person> = Vec::new();
         self.script.actors.retain(|actor| {
-            let seated = actor.name == operator;
+            let seated = actor.name == *operator;
             if seated && !aside.contains(&actor.name) {
                 aside.push(actor.name.clone());
             }

@@ -272,7 +272,7 @@ pub(crate) enum ActorDo {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawActor {
-    pub(crate) name: String,
+    pub(crate) name: S<String>,
     pub(crate) when: RawWhen,
     #[serde(rename = "do")]
     pub(crate) action: S<ActorDo>,
