@@ -19,6 +19,7 @@ use super::sse::{self, Found};
 use super::{Connection, Gone, Handle, Update};
 use crate::api::{self, CommandReply, ErrorBody, Hello, Presence, ReleaseSummary, VerdictName};
 use crate::engine::{Refusal, Verdict};
+use crate::model::text::{Clean, clip};
 use crate::model::{Command, Event};
 
 /// Silence after which the header says the stream is quiet.
@@ -88,8 +89,10 @@ impl Decided {
 impl std::fmt::Display for RemoteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RemoteError::Unreachable(why) | RemoteError::Garbled(why) => f.write_str(why),
-            RemoteError::Refused { status, message } => write!(f, "{message} ({status})"),
+            RemoteError::Unreachable(why) | RemoteError::Garbled(why) => {
+                write!(f, "{}", Clean(why))
+            }
+            RemoteError::Refused { status, message } => write!(f, "{} ({status})", Clean(message)),
         }
     }
 }
@@ -216,10 +219,12 @@ impl Remote {
             .send()
             .await
             .map_err(|err| unreachable(&self.address(), &err))?;
-        let response = refuse(response).await?;
-        response
-            .json()
+        let body = refuse(response)
+            .await?
+            .bytes()
             .await
+            .map_err(|err| unreachable(&self.address(), &err))?;
+        decode(&body)
             .map_err(|err| RemoteError::Garbled(format!("the release list is not readable: {err}")))
     }
 
@@ -258,7 +263,7 @@ impl Remote {
         command: &Command,
         within: Duration,
     ) -> Result<Decided, Result<Retry, RemoteError>> {
-        let path = format!("{}/releases/{release}/commands", api::PREFIX);
+        let path = format!("{}/releases/{}/commands", api::PREFIX, segment(release));
         let response = self
             .request(Method::POST, &path)
             .json(command)
@@ -285,7 +290,7 @@ impl Remote {
                     reached: true,
                 })
             })?;
-            return serde_json::from_slice::<CommandReply>(&body)
+            return decode::<CommandReply>(&body)
                 .map(|reply| Decided::from_reply(reply, status == StatusCode::FORBIDDEN))
                 .map_err(|err| {
                     Err(RemoteError::Garbled(format!(
@@ -490,7 +495,11 @@ impl Remote {
     /// connection and never answers is as good as down: the wait for its
     /// headers is bounded too.
     async fn open_stream(&self, release: &str, last_seq: u64) -> Result<reqwest::Response, Ended> {
-        let path = format!("{}/releases/{release}/events?after={last_seq}", api::PREFIX);
+        let path = format!(
+            "{}/releases/{}/events?after={last_seq}",
+            api::PREFIX,
+            segment(release)
+        );
         let opened = timeout(ANSWER_WITHIN, async {
             let response = self
                 .request(Method::GET, &path)
@@ -552,7 +561,7 @@ impl Follow {
     /// Takes one message of the stream into the batch.
     fn take(&mut self, message: sse::Message, batch: &mut Batch) {
         match message.event.as_deref() {
-            Some("hello") => match serde_json::from_str::<Hello>(&message.data) {
+            Some("hello") => match decode::<Hello>(message.data.as_bytes()) {
                 Ok(hello) => self.hello(hello, batch),
                 Err(err) => {
                     let why = format!("the server's hello is not readable: {err}");
@@ -566,12 +575,12 @@ impl Follow {
                 }
             }
             Some("presence") => {
-                if let Ok(presence) = serde_json::from_str::<Presence>(&message.data) {
+                if let Ok(presence) = decode::<Presence>(message.data.as_bytes()) {
                     batch.out.push(Update::Presence(presence.watchers));
                 }
             }
             Some("error") => {
-                let text = serde_json::from_str::<ErrorBody>(&message.data)
+                let text = decode::<ErrorBody>(message.data.as_bytes())
                     .map(|e| e.error)
                     .unwrap_or(message.data);
                 let why = format!("the server said: {}", clean(&text));
@@ -670,10 +679,13 @@ enum Ended {
     Wait(String, Duration),
 }
 
-/// An event from the wire, every string in it cleaned of terminal control
-/// sequences: a server (or what it relays) cannot move the cursor, retitle
-/// the window or hide text on an operator's screen.
-pub fn decode_event(data: &str) -> Result<Event, serde_json::Error> {
+/// A body or message from a server, every string in it cleaned of
+/// terminal control sequences, bidirectional controls and invisible
+/// characters (`text::clean`): a server (or what it relays) cannot move
+/// the cursor, retitle the window, write the clipboard or hide text on an
+/// operator's screen, in a release list, a command's answer, a hello, the
+/// presence or an event.
+pub fn decode<T: serde::de::DeserializeOwned>(data: &[u8]) -> Result<T, serde_json::Error> {
     fn clean(value: &mut serde_json::Value) {
         match value {
             serde_json::Value::String(text) => crate::model::text::clean_in_place(text),
@@ -682,9 +694,14 @@ pub fn decode_event(data: &str) -> Result<Event, serde_json::Error> {
             _ => {}
         }
     }
-    let mut value: serde_json::Value = serde_json::from_str(data)?;
+    let mut value: serde_json::Value = serde_json::from_slice(data)?;
     clean(&mut value);
     serde_json::from_value(value)
+}
+
+/// An event from the wire, cleaned as [`decode`] cleans.
+pub fn decode_event(data: &str) -> Result<Event, serde_json::Error> {
+    decode(data.as_bytes())
 }
 
 /// The wait before the n-th retry: doubling from a quarter second up to
@@ -730,6 +747,20 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .map(|s| Duration::from_secs(s.min(30)))
 }
 
+/// A release's id as one segment of a path: a server's id holding `/`,
+/// `?`, `#` or a space still names that release.
+fn segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn list_or_none(ids: &[&str]) -> String {
     if ids.is_empty() {
         "none".into()
@@ -738,13 +769,9 @@ fn list_or_none(ids: &[&str]) -> String {
     }
 }
 
-/// Text from a server, made safe to show: no control characters, bounded.
+/// Text from a server, made safe to show: cleaned, bounded.
 fn clean(text: &str) -> String {
-    let mut shown: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
-    if text.chars().count() > 300 {
-        shown.push('…');
-    }
-    shown
+    clip(text, 300)
 }
 
 /// Why a request failed, in a few words ("connection refused", "timed
@@ -795,7 +822,7 @@ async fn refuse(response: reqwest::Response) -> Result<reqwest::Response, Remote
 async fn error_message(response: reqwest::Response) -> String {
     let status = response.status();
     let body = response.bytes().await.unwrap_or_default();
-    match serde_json::from_slice::<ErrorBody>(&body) {
+    match decode::<ErrorBody>(&body) {
         Ok(e) => clean(&e.error),
         Err(_) => status
             .canonical_reason()

@@ -1,7 +1,7 @@
 //! `shipdeck serve`: the embedded simulator over the HTTP contract, so a
 //! window can be shared by several consoles and the command line.
 
-use std::io::Write;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::backend;
 use crate::journal::Writer;
+use crate::model::text::Clean;
 use crate::server::hub::Opening;
 use crate::server::resume::{self, Rebuilt};
 use crate::server::tokens::Tokens;
@@ -57,7 +58,7 @@ pub struct ServeArgs {
 }
 
 fn bad(message: String) -> ExitCode {
-    eprintln!("shipdeck: {message}");
+    crate::errln!("shipdeck: {}", Clean(&message));
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
@@ -84,9 +85,10 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
     let (address, tokens) = access(args)?;
     let settings = super::settings(&args.record, Some(&args.sim), |_| {})?;
     if let Some(remote) = &settings.remote {
-        eprintln!(
+        crate::errln!(
             "shipdeck: note: serve runs the embedded simulator; the backend {} (from {}) is not used",
-            remote.url.value, remote.url.source
+            Clean(&remote.url.value),
+            Clean(&remote.url.source)
         );
     }
     let mut prepared = super::prepare(&settings, &args.sim, Speed::Factor(10.0), Start::Now)?;
@@ -108,9 +110,10 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
     let dir = settings
         .journal_folder()
         .map_err(|err| {
-            eprintln!(
-                "shipdeck: cannot write the journal in {}: {err}",
-                settings.journal_dir.value.display()
+            crate::errln!(
+                "shipdeck: cannot write the journal in {}: {}",
+                Clean(settings.journal_dir.value.display()),
+                Clean(&err)
             );
             ExitCode::FAILURE
         })?
@@ -147,9 +150,10 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
         let app = server::router(Arc::new(server::Server::new([hub], tokens)));
         let server_task = tokio::spawn(async move { axum::serve(listener, app).await });
         let (ending, failed) = until_stopped(server_task, hub_task, &watched, stop_tx).await;
-        eprintln!(
-            "shipdeck serve: {ending}; the journal is closed: {}",
-            window.path.display()
+        crate::errln!(
+            "shipdeck serve: {}; the journal is closed: {}",
+            Clean(&ending),
+            Clean(window.path.display())
         );
         Ok(if failed {
             ExitCode::FAILURE
@@ -270,7 +274,9 @@ struct Listening<'a> {
 
 impl Listening<'_> {
     fn announce(&self, release: &str) {
-        let mut out = std::io::stdout().lock();
+        // Names, paths and the URL come from files and flags: each is
+        // cleaned where it is printed.
+        let mut out = String::new();
         let bound = self.bound;
         let _ = writeln!(out, "shipdeck serve: listening on http://{bound}");
         let speed = match self.speed {
@@ -283,13 +289,15 @@ impl Listening<'_> {
         };
         let _ = writeln!(
             out,
-            "  release {release} ({}, {speed}){taken_up}",
-            self.label
+            "  release {} ({}, {speed}){taken_up}",
+            Clean(release),
+            Clean(self.label)
         );
         let who = match self.tokens {
             Some(tokens) => {
                 let mut names: Vec<&str> = tokens.operators().collect();
                 names.dedup();
+                let names: Vec<String> = names.iter().map(|n| Clean(n).to_string()).collect();
                 format!("tokens for {}", names.join(", "))
             }
             None => "no tokens: loopback only, clients name themselves".into(),
@@ -298,10 +306,11 @@ impl Listening<'_> {
         if let Some(url) = &self.metrics_url {
             let _ = writeln!(
                 out,
-                "  the rules read their metrics from Prometheus at {url}"
+                "  the rules read their metrics from Prometheus at {}",
+                Clean(url)
             );
         }
-        let _ = writeln!(out, "  journal {}", self.journal.display());
+        let _ = writeln!(out, "  journal {}", Clean(self.journal.display()));
         // Others reach an unspecified address by this machine's name.
         let reach = if bound.ip().is_unspecified() {
             format!("THIS-HOST:{}", bound.port())
@@ -317,7 +326,7 @@ impl Listening<'_> {
             out,
             "  open a console: shipdeck --backend http://{reach}{with_token}"
         );
-        let _ = out.flush();
+        crate::out!("{out}");
     }
 }
 
