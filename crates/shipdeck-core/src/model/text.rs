@@ -53,7 +53,12 @@ pub fn is_invisible(c: char) -> bool {
 
 /// What [`clean`] takes out (or, for a tab, widens).
 pub fn is_unsafe(c: char) -> bool {
-    is_control(c) || is_invisible(c)
+    match u32::from(c) {
+        // Printable ASCII and Latin-1; box drawing, blocks, arrows and
+        // symbols (what the console draws with); CJK. Nothing to look up.
+        0x20..=0x7e | 0xa0..=0xac | 0xae..=0x033f | 0x2070..=0x3163 | 0x3165..=0xfdff => false,
+        _ => is_control(c) || is_invisible(c),
+    }
 }
 
 /// Printable ASCII, the common case, needs no look at each character.
@@ -269,6 +274,18 @@ mod tests {
         assert_eq!(clean("\u{2067}admin\u{2069} ok"), "admin ok");
         // What is merely not ASCII stays, emoji presentation included.
         assert_eq!(clean("日本 ✓ ünï ❤\u{fe0f}"), "日本 ✓ ünï ❤\u{fe0f}");
+    }
+
+    #[test]
+    fn the_quick_look_misses_no_character() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            assert_eq!(
+                is_unsafe(c),
+                is_control(c) || is_invisible(c),
+                "U+{:04X}",
+                c as u32
+            );
+        }
     }
 
     #[test]
