@@ -6,6 +6,9 @@
 //! cargo run --example screenshots            # writes screenshots/*.png
 //! cargo run --example screenshots -- OUT_DIR
 //! ```
+
+// A tool of the house printing its own words, not shipdeck's output.
+#![allow(clippy::disallowed_macros)]
 //!
 //! Fonts come from `/usr/share/fonts/truetype/dejavu` (Debian's
 //! fonts-dejavu-core) or the folder in `SHIPDECK_FONT_DIR`.

@@ -12,6 +12,7 @@ pub mod backend;
 pub mod cli;
 pub mod files;
 pub mod journal;
+pub mod say;
 pub mod server;
 pub mod settings;
 pub mod tui;

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{self, PipelineSource};
+use crate::model::text::Clean;
 use crate::model::{DEFAULT_LOG_CAPACITY, MAX_LOG_CAPACITY, Person, Rule};
 
 /// Where a setting's value came from.
@@ -144,10 +145,14 @@ impl fmt::Display for SettingsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SettingsError::Unreadable(path, err) => {
-                write!(f, "cannot read the config file {}: {err}", path.display())
+                let path = Clean(path.display());
+                write!(f, "cannot read the config file {path}: {}", Clean(err))
             }
-            SettingsError::Invalid(lines) => f.write_str(&lines.join("\n")),
-            SettingsError::BadEnv(message) => f.write_str(message),
+            SettingsError::Invalid(lines) => {
+                let lines: Vec<String> = lines.iter().map(|l| Clean(l).to_string()).collect();
+                f.write_str(&lines.join("\n"))
+            }
+            SettingsError::BadEnv(message) => write!(f, "{}", Clean(message)),
         }
     }
 }
@@ -687,8 +692,12 @@ impl Settings {
 struct Rows(Vec<(String, String, String)>);
 
 impl Rows {
+    /// A row; its value and where it came from are cleaned: a flag, a
+    /// variable or a file may hold anything.
     fn add(&mut self, name: &str, value: String, source: &Source) {
-        self.0.push((name.to_string(), value, source.to_string()));
+        let value = Clean(&value).to_string();
+        self.0
+            .push((name.to_string(), value, Clean(source).to_string()));
     }
 
     fn render(self) -> String {

@@ -19,6 +19,7 @@ use super::sse::{self, Found};
 use super::{Connection, Gone, Handle, Update};
 use crate::api::{self, CommandReply, ErrorBody, Hello, Presence, ReleaseSummary, VerdictName};
 use crate::engine::{Refusal, Verdict};
+use crate::model::text::{Clean, clip};
 use crate::model::{Command, Event, EventKind, Person};
 
 /// Silence after which the header says the stream is quiet.
@@ -103,8 +104,10 @@ impl Decided {
 impl std::fmt::Display for RemoteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RemoteError::Unreachable(why) | RemoteError::Garbled(why) => f.write_str(why),
-            RemoteError::Refused { status, message } => write!(f, "{message} ({status})"),
+            RemoteError::Unreachable(why) | RemoteError::Garbled(why) => {
+                write!(f, "{}", Clean(why))
+            }
+            RemoteError::Refused { status, message } => write!(f, "{} ({status})", Clean(message)),
         }
     }
 }
@@ -238,7 +241,7 @@ impl Remote {
         let body = read_body(response, MAX_ANSWER)
             .await
             .map_err(|unread| unread.error("the release list", &self.address()))?;
-        serde_json::from_slice(&body).map_err(|err| {
+        decode(&body).map_err(|err| {
             RemoteError::Garbled(format!(
                 "the release list is not readable: {}",
                 clean(&err.to_string())
@@ -259,21 +262,10 @@ impl Remote {
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let mut response = refuse(response).await?;
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let body = read_body(refuse(response).await?, MAX_REPLY)
             .await
-            .map_err(|err| unreachable(&self.address(), &err))?
-        {
-            body.extend_from_slice(&chunk);
-            if body.len() > api::MAX_BODY {
-                return Err(RemoteError::Garbled(
-                    "the server's whoami is too large".into(),
-                ));
-            }
-        }
-        serde_json::from_slice::<api::WhoAmI>(&body)
+            .map_err(|unread| unread.error("the server's whoami", &self.address()))?;
+        decode::<api::WhoAmI>(&body)
             .map(|who| who.operator)
             .map_err(|err| {
                 RemoteError::Garbled(format!("the server's whoami is not readable: {err}"))
@@ -315,7 +307,7 @@ impl Remote {
         command: &Command,
         within: Duration,
     ) -> Result<Decided, Result<Retry, RemoteError>> {
-        let path = format!("{}/releases/{release}/commands", api::PREFIX);
+        let path = format!("{}/releases/{}/commands", api::PREFIX, segment(release));
         let response = self
             .request(Method::POST, &path)
             .json(command)
@@ -349,7 +341,7 @@ impl Remote {
                     }));
                 }
             };
-            return serde_json::from_slice::<CommandReply>(&body)
+            return decode::<CommandReply>(&body)
                 .map(|reply| Decided::from_reply(reply, status == StatusCode::FORBIDDEN))
                 .map_err(|err| {
                     Err(RemoteError::Garbled(format!(
@@ -578,7 +570,11 @@ impl Remote {
     /// connection and never answers is as good as down: the wait for its
     /// headers is bounded too.
     async fn open_stream(&self, release: &str, last_seq: u64) -> Result<reqwest::Response, Ended> {
-        let path = format!("{}/releases/{release}/events?after={last_seq}", api::PREFIX);
+        let path = format!(
+            "{}/releases/{}/events?after={last_seq}",
+            api::PREFIX,
+            segment(release)
+        );
         let opened = timeout(ANSWER_WITHIN, async {
             let response = self
                 .request(Method::GET, &path)
@@ -653,7 +649,7 @@ impl Follow {
             return;
         }
         match message.event.as_deref() {
-            Some("hello") => match serde_json::from_str::<Hello>(&message.data) {
+            Some("hello") => match decode::<Hello>(message.data.as_bytes()) {
                 Ok(hello) => self.hello(hello, batch),
                 Err(err) => {
                     let why = format!(
@@ -675,12 +671,12 @@ impl Follow {
                 }
             }
             Some("presence") => {
-                if let Ok(presence) = serde_json::from_str::<Presence>(&message.data) {
+                if let Ok(presence) = decode::<Presence>(message.data.as_bytes()) {
                     batch.out.push(Update::Presence(presence.watchers));
                 }
             }
             Some("error") => {
-                let text = serde_json::from_str::<ErrorBody>(&message.data)
+                let text = decode::<ErrorBody>(message.data.as_bytes())
                     .map(|e| e.error)
                     .unwrap_or(message.data);
                 let why = format!("the server said: {}", clean(&text));
@@ -795,10 +791,13 @@ enum Ended {
     Wait(String, Duration),
 }
 
-/// An event from the wire, every string in it cleaned of terminal control
-/// sequences: a server (or what it relays) cannot move the cursor, retitle
-/// the window or hide text on an operator's screen.
-pub fn decode_event(data: &str) -> Result<Event, serde_json::Error> {
+/// A body or message from a server, every string in it cleaned of
+/// terminal control sequences, bidirectional controls and invisible
+/// characters (`text::clean`): a server (or what it relays) cannot move
+/// the cursor, retitle the window, write the clipboard or hide text on an
+/// operator's screen, in a release list, a command's answer, a hello, the
+/// presence or an event.
+pub fn decode<T: serde::de::DeserializeOwned>(data: &[u8]) -> Result<T, serde_json::Error> {
     fn clean(value: &mut serde_json::Value) {
         match value {
             serde_json::Value::String(text) => crate::model::text::clean_in_place(text),
@@ -807,9 +806,14 @@ pub fn decode_event(data: &str) -> Result<Event, serde_json::Error> {
             _ => {}
         }
     }
-    let mut value: serde_json::Value = serde_json::from_str(data)?;
+    let mut value: serde_json::Value = serde_json::from_slice(data)?;
     clean(&mut value);
     serde_json::from_value(value)
+}
+
+/// An event from the wire, cleaned as [`decode`] cleans.
+pub fn decode_event(data: &str) -> Result<Event, serde_json::Error> {
+    decode(data.as_bytes())
 }
 
 /// The wait before the n-th retry: doubling from a quarter second up to
@@ -868,6 +872,20 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(|s| Duration::from_secs(s.min(30)))
+}
+
+/// A release's id as one segment of a path: a server's id holding `/`,
+/// `?`, `#` or a space still names that release.
+fn segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The first few ids of a list, each cleaned and bounded, and how many
@@ -939,20 +957,9 @@ pub(crate) async fn read_body(
     }
 }
 
-/// Text from a server, made safe to show: no control characters, bounded.
+/// Text from a server, made safe to show: cleaned, bounded.
 fn clean(text: &str) -> String {
     clip(text, 300)
-}
-
-/// At most `max` characters of text from a server, without control
-/// characters, with `…` where it was cut.
-fn clip(text: &str, max: usize) -> String {
-    let mut chars = text.chars().filter(|c| !c.is_control());
-    let mut shown: String = chars.by_ref().take(max).collect();
-    if chars.next().is_some() {
-        shown.push('…');
-    }
-    shown
 }
 
 /// Why a request failed, in a few words ("connection refused", "timed
@@ -1003,7 +1010,7 @@ async fn refuse(response: reqwest::Response) -> Result<reqwest::Response, Remote
 async fn error_message(response: reqwest::Response) -> String {
     let status = response.status();
     let body = read_body(response, MAX_REPLY).await.unwrap_or_default();
-    match serde_json::from_slice::<ErrorBody>(&body) {
+    match decode::<ErrorBody>(&body) {
         Ok(e) => clean(&e.error),
         Err(_) => status
             .canonical_reason()

@@ -120,7 +120,10 @@ const KEYS: &str = "Console keys (press ? in the console for the keys as bound n
 
 /// Runs the command line: parses the arguments and runs the command.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return refused(&err),
+    };
     match cli.command {
         None => console::run(&cli.console),
         Some(Command::Events(args)) => events::run(&args),
@@ -136,4 +139,39 @@ pub fn main() -> ExitCode {
         Some(Command::Replay { args, record }) => record::replay(&record, &args),
         Some(Command::Scenarios) => scenarios(),
     }
+}
+
+/// clap's word on the command line: the help and the version as clap
+/// prints them; an error, which quotes what was given, cleaned.
+fn refused(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let code = u8::try_from(err.exit_code()).unwrap_or(EXIT_BAD_INPUT);
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = err.print();
+    } else {
+        crate::errln!(
+            "{}",
+            quoted_clean(err.render().ansi().to_string()).trim_end()
+        );
+    }
+    ExitCode::from(code)
+}
+
+/// clap's message with each argument it quotes cleaned: a value that held
+/// a line break cannot start a line of its own.
+fn quoted_clean(mut text: String) -> String {
+    use crate::model::text::{clean, is_unsafe};
+    for arg in std::env::args_os().skip(1) {
+        let arg = arg.to_string_lossy();
+        let value = arg.split_once('=').map_or(&*arg, |(_, v)| v);
+        for given in [&*arg, value] {
+            if given.chars().any(is_unsafe) {
+                text = text.replace(given, &clean(given));
+            }
+        }
+    }
+    text
 }

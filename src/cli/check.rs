@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::check::check_text;
+use crate::model::text::Clean;
 
 pub fn run(paths: &[PathBuf]) -> ExitCode {
     if paths.is_empty() {
@@ -18,36 +19,38 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
         return match path {
             Some(path) if path.is_file() => run(&[path]),
             Some(path) => {
-                println!(
+                crate::outln!(
                     "no config file at {}: nothing to check (the defaults apply)",
-                    path.display()
+                    Clean(path.display())
                 );
                 ExitCode::SUCCESS
             }
             None => {
-                eprintln!("shipdeck: no home folder to look for a config in; name a file to check");
+                crate::errln!(
+                    "shipdeck: no home folder to look for a config in; name a file to check"
+                );
                 ExitCode::from(super::EXIT_BAD_INPUT)
             }
         };
     }
     let mut bad = false;
     for path in paths {
-        let shown = path.display();
+        let shown = Clean(path.display());
         let text = match crate::files::read_text(path) {
             Ok(text) => text,
             Err(err) => {
-                eprintln!("{shown}: cannot read: {err}");
+                crate::errln!("{shown}: cannot read: {}", Clean(&err));
                 bad = true;
                 continue;
             }
         };
         let (kind, problems) = check_text(path, &text);
         if problems.is_empty() {
-            println!("{shown}: ok ({kind})");
+            crate::outln!("{shown}: ok ({kind})");
         } else {
             bad = true;
             for p in problems {
-                eprintln!("{shown}:{}:{}: {}", p.line, p.column, p.message);
+                crate::errln!("{shown}:{}:{}: {}", p.line, p.column, Clean(&p.message));
             }
         }
     }

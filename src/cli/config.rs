@@ -7,7 +7,7 @@ use super::RecordArgs;
 pub fn run(record: &RecordArgs) -> ExitCode {
     match super::settings(record, None, |_| {}) {
         Ok(settings) => {
-            print!("{}", settings.describe());
+            crate::out!("{}", settings.describe());
             ExitCode::SUCCESS
         }
         Err(code) => code,

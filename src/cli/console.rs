@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::backend::{self, Handle};
 use crate::journal::Writer;
+use crate::model::text::Clean;
 use crate::settings::Settings;
 use crate::sim::Simulator;
 use crate::tui::app::App;
@@ -81,7 +82,11 @@ pub fn theme(settings: &Settings, environment: &str) -> Result<Theme, ExitCode> 
         (None, _) => Ok(Theme::default_theme(no_color)),
     };
     theme.map_err(|message| {
-        eprintln!("shipdeck: theme from {}: {message}", settings.theme.source);
+        crate::errln!(
+            "shipdeck: theme from {}: {}",
+            Clean(&settings.theme.source),
+            Clean(&message)
+        );
         ExitCode::from(EXIT_BAD_INPUT)
     })
 }
@@ -96,7 +101,7 @@ pub fn keymap(settings: &Settings) -> Result<KeyMap, ExitCode> {
                 .map(|(a, k)| (a.as_str(), k.value.as_str())),
         )
         .map_err(|message| {
-            eprintln!("shipdeck: keys: {message}");
+            crate::errln!("shipdeck: keys: {}", Clean(&message));
             ExitCode::from(EXIT_BAD_INPUT)
         })
 }
@@ -106,7 +111,10 @@ pub fn need_terminal(instead: &str) -> Result<(), ExitCode> {
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
         return Ok(());
     }
-    eprintln!("shipdeck: the console needs a terminal. Instead, run\n  {instead}");
+    crate::errln!(
+        "shipdeck: the console needs a terminal. Instead, run\n  {}",
+        Clean(instead)
+    );
     Err(ExitCode::from(EXIT_BAD_INPUT))
 }
 
@@ -121,7 +129,10 @@ fn need_terminal_for_keys(instead: &str) -> Result<(), ExitCode> {
     if std::io::stdout().is_terminal() && tty {
         return Ok(());
     }
-    eprintln!("shipdeck: the console needs a terminal. Instead, run\n  {instead}");
+    crate::errln!(
+        "shipdeck: the console needs a terminal. Instead, run\n  {}",
+        Clean(instead)
+    );
     Err(ExitCode::from(EXIT_BAD_INPUT))
 }
 
@@ -140,12 +151,12 @@ fn log_sources(args: &ConsoleArgs, settings: &Settings) -> Result<Vec<LogSource>
         .collect();
     for line in &args.logs_cmd {
         sources.push(LogSource::command(line).map_err(|why| {
-            eprintln!("shipdeck: {why}");
+            crate::errln!("shipdeck: {}", Clean(&why));
             ExitCode::from(EXIT_BAD_INPUT)
         })?);
     }
     if sources.iter().filter(|s| **s == LogSource::Stdin).count() > 1 {
-        eprintln!("shipdeck: --logs - (standard input) can be given once");
+        crate::errln!("shipdeck: --logs - (standard input) can be given once");
         return Err(ExitCode::from(EXIT_BAD_INPUT));
     }
     if sources.is_empty()
@@ -154,9 +165,9 @@ fn log_sources(args: &ConsoleArgs, settings: &Settings) -> Result<Vec<LogSource>
         sources.push(match &configured.value {
             ConfiguredLogs::Command(argv) if !argv.is_empty() => LogSource::Command(argv.clone()),
             ConfiguredLogs::Command(_) => {
-                eprintln!(
+                crate::errln!(
                     "shipdeck: logs from {}: the command is empty",
-                    configured.source
+                    Clean(&configured.source)
                 );
                 return Err(ExitCode::from(EXIT_BAD_INPUT));
             }
@@ -204,7 +215,7 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
             (Ok(summary), _) => (summary.id, summary.environment),
             // Down now, but named: the console waits for it, saying so.
             (Err(RemoteError::Unreachable(why)), Some(id)) => {
-                eprintln!("shipdeck: {why}; the console keeps trying");
+                crate::errln!("shipdeck: {}; the console keeps trying", Clean(&why));
                 (id, String::new())
             }
             (Err(err), _) => return Err(super::remote::failed(&err)),
@@ -293,7 +304,12 @@ fn open(
     let _ = super::log_to_file(super::CONSOLE_LOG);
     let operator = settings.operator.value.clone();
     let mut journal = super::create_journal(settings, &operator, journal_label, "console")?;
-    tracing::info!(backend = %label, %operator, journal = %journal.path().display(), "console starting");
+    tracing::info!(
+        backend = %Clean(&label),
+        operator = %Clean(&operator),
+        journal = %Clean(journal.path().display()),
+        "console starting"
+    );
     // Command ids must not meet another console's, on this machine or any.
     let client = format!("console-{}-{:08x}", std::process::id(), fastrand::u32(..));
     let mut app = App::new(
@@ -321,7 +337,10 @@ fn open(
         Err(err) => format!("error: {err}"),
     });
     if let Err(err) = closed {
-        eprintln!("shipdeck: the journal {path} could not be closed: {err}");
+        crate::errln!(
+            "shipdeck: the journal {} could not be closed: {err}",
+            Clean(&path)
+        );
     }
     Ok(finish(ending, Some(&path)))
 }
@@ -393,17 +412,17 @@ pub fn tui(
 /// Says how the console ended, and returns the exit status for it.
 pub fn finish(ending: Result<Ending, ConsoleError>, journal: Option<&str>) -> ExitCode {
     if let Some(path) = journal {
-        eprintln!("shipdeck: the window is recorded in {path}");
+        crate::errln!("shipdeck: the window is recorded in {}", Clean(path));
     }
     match ending {
         Ok(Ending::Quit) => ExitCode::SUCCESS,
         Ok(Ending::Signal(name, status)) => {
             tracing::info!("stopped by {name}");
-            eprintln!("shipdeck: stopped by {name}; the terminal is restored");
+            crate::errln!("shipdeck: stopped by {name}; the terminal is restored");
             ExitCode::from(status)
         }
         Err(err) => {
-            eprintln!("shipdeck: {}", with_causes(&err));
+            crate::errln!("shipdeck: {}", Clean(with_causes(&err)));
             ExitCode::FAILURE
         }
     }

@@ -4,6 +4,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::model::text::{Clean, json_safe};
 use crate::model::{Event, EventKind};
 use crate::sim::Simulator;
 use clap::Args;
@@ -43,9 +44,9 @@ fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
         return follow(&settings);
     }
     if let Some(metrics) = settings.metrics.take() {
-        eprintln!(
+        crate::errln!(
             "shipdeck: note: events plays the simulator's own metrics; the metrics source (from {}) is read by the console and by serve",
-            metrics.source
+            Clean(&metrics.source)
         );
     }
     let prepared = super::prepare(&settings, &args.sim, Speed::Factor(1.0), Start::Scenario)?;
@@ -62,7 +63,7 @@ fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
     let mut emit =
         |events: &[Event], out: &mut BufWriter<io::StdoutLock>| -> Result<(), ExitCode> {
             journal.events(events).map_err(|err| {
-                eprintln!("shipdeck: the journal cannot be written: {err}");
+                crate::errln!("shipdeck: the journal cannot be written: {err}");
                 ExitCode::FAILURE
             })?;
             // A reader that went away (`| head`) ends the stream quietly.
@@ -87,10 +88,11 @@ fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
                 .release()
                 .waiting_for()
                 .unwrap_or_else(|| "an operator".to_string());
-            eprintln!(
-                "shipdeck: the release is waiting for people: {why}.\n\
+            crate::errln!(
+                "shipdeck: the release is waiting for people: {}.\n\
                  Nothing more happens without them; run with --autopilot to play it unattended,\n\
-                 or open the console to act yourself."
+                 or open the console to act yourself.",
+                Clean(&why)
             );
             let _ = journal.close("waiting for people");
             return Ok(ExitCode::from(EXIT_WAITING));
@@ -98,7 +100,7 @@ fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
     }
     out.flush().map_err(|_| ExitCode::SUCCESS)?;
     if let Some(why) = sim.halted() {
-        eprintln!("shipdeck: the simulator stopped before the release finished: {why}");
+        crate::errln!("shipdeck: the simulator stopped before the release finished: {why}");
         let _ = journal.close("the simulator stopped");
         return Ok(ExitCode::FAILURE);
     }
@@ -106,14 +108,17 @@ fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
     if sim.is_finished() {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("shipdeck: the simulation stopped before the release finished");
+        crate::errln!("shipdeck: the simulation stopped before the release finished");
         Ok(ExitCode::FAILURE)
     }
 }
 
+/// Each event as a line of JSON: its data as the backend gave it, every
+/// character a terminal would act on written as an escape.
 fn write_events(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
     for event in events {
-        serde_json::to_writer(&mut *out, event)?;
+        let line = serde_json::to_string(event)?;
+        out.write_all(json_safe(&line).as_bytes())?;
         out.write_all(b"\n")?;
     }
     Ok(())
@@ -151,7 +156,7 @@ fn follow(settings: &crate::settings::Settings) -> Result<ExitCode, ExitCode> {
             match update {
                 Update::Events(events) => {
                     if let Err(err) = journal.events(&events) {
-                        eprintln!("shipdeck: the journal cannot be written: {err}");
+                        crate::errln!("shipdeck: the journal cannot be written: {err}");
                         break Err(ExitCode::FAILURE);
                     }
                     if write_events(&mut out, &events)
@@ -169,29 +174,29 @@ fn follow(settings: &crate::settings::Settings) -> Result<ExitCode, ExitCode> {
                 }
                 Update::Connection(Connection::Lost(why)) if !lost => {
                     lost = true;
-                    eprintln!("shipdeck: the stream is down: {why}");
+                    crate::errln!("shipdeck: the stream is down: {}", Clean(&why));
                     let reason = why.split(" · ").next().unwrap_or(&why);
                     if let Err(err) = journal.link_lost(reason) {
-                        eprintln!("shipdeck: the journal cannot be written: {err}");
+                        crate::errln!("shipdeck: the journal cannot be written: {err}");
                         break Err(ExitCode::FAILURE);
                     }
                 }
                 Update::Connection(Connection::Live) if lost => {
                     lost = false;
-                    eprintln!("shipdeck: the stream is back; going on from the last event");
+                    crate::errln!("shipdeck: the stream is back; going on from the last event");
                     if let Err(err) = journal.link_back(&[]) {
-                        eprintln!("shipdeck: the journal cannot be written: {err}");
+                        crate::errln!("shipdeck: the journal cannot be written: {err}");
                         break Err(ExitCode::FAILURE);
                     }
                 }
                 Update::Identity(operator) => {
                     if let Err(err) = journal.operator_is(&operator) {
-                        eprintln!("shipdeck: the journal cannot be written: {err}");
+                        crate::errln!("shipdeck: the journal cannot be written: {err}");
                         break Err(ExitCode::FAILURE);
                     }
                 }
                 Update::Reset => {
-                    eprintln!(
+                    crate::errln!(
                         "shipdeck: the server started the release afresh; its events follow from seq 1"
                     );
                     // The old window's file says the server came back.
@@ -200,7 +205,7 @@ fn follow(settings: &crate::settings::Settings) -> Result<ExitCode, ExitCode> {
                     let again = back
                         .and_then(|()| journal.start_again("the server started the release afresh"));
                     if let Err(err) = again {
-                        eprintln!("shipdeck: the journal cannot be written: {err}");
+                        crate::errln!("shipdeck: the journal cannot be written: {err}");
                         break Err(ExitCode::FAILURE);
                     }
                 }

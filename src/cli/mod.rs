@@ -18,6 +18,7 @@ use clap::Args;
 use jiff::Timestamp;
 use std::path::PathBuf;
 
+use crate::model::text::Clean;
 use crate::settings::{self, Flags, Settings};
 use crate::sim::{Scenario, SimOptions, bundled, scenario};
 
@@ -74,7 +75,8 @@ impl FromStr for Speed {
         match s.trim_end_matches('x').parse::<f64>() {
             Ok(v) if (MIN_SPEED..=MAX_SPEED).contains(&v) => Ok(Speed::Factor(v)),
             _ => Err(format!(
-                "`{s}` is not a speed: give a number from {MIN_SPEED} to {MAX_SPEED} (60 plays an hour in a minute) or `max`"
+                "`{}` is not a speed: give a number from {MIN_SPEED} to {MAX_SPEED} (60 plays an hour in a minute) or `max`",
+                Clean(s)
             )),
         }
     }
@@ -105,7 +107,8 @@ impl FromStr for Start {
                     "`{other}` is too far off: give a time between 1970 and 2200"
                 )),
                 Err(_) => Err(format!(
-                    "`{other}` is not `scenario`, `now` or an RFC 3339 time like 2026-11-24T14:00:00Z"
+                    "`{}` is not `scenario`, `now` or an RFC 3339 time like 2026-11-24T14:00:00Z",
+                    Clean(other)
                 )),
             },
         }
@@ -182,7 +185,7 @@ pub fn settings(
     }
     more(&mut flags);
     settings::resolve(&flags, &|var| std::env::var(var).ok()).map_err(|err| {
-        eprintln!("shipdeck: {err}");
+        crate::errln!("shipdeck: {err}");
         ExitCode::from(EXIT_BAD_INPUT)
     })
 }
@@ -219,7 +222,11 @@ pub fn prepare(
     let speed = match (sim.speed, &settings.sim.speed) {
         (Some(speed), _) => speed,
         (None, Some(configured)) => configured.value.parse().map_err(|err| {
-            eprintln!("shipdeck: sim.speed from {}: {err}", configured.source);
+            crate::errln!(
+                "shipdeck: sim.speed from {}: {}",
+                Clean(&configured.source),
+                Clean(&err)
+            );
             ExitCode::from(EXIT_BAD_INPUT)
         })?,
         // Metrics read from a Prometheus come at the wall clock's pace.
@@ -231,13 +238,13 @@ pub fn prepare(
         // Prometheus's samples are of the present: the window must be
         // too, and its clock must run.
         if speed == Speed::Max {
-            eprintln!(
+            crate::errln!(
                 "shipdeck: with a prometheus metrics source the simulator needs a speed (1 follows the wall clock); --speed max has no present to read"
             );
             return Err(ExitCode::from(EXIT_BAD_INPUT));
         }
         if !matches!(start, Start::Now) && sim.start.is_some() {
-            eprintln!(
+            crate::errln!(
                 "shipdeck: with a prometheus metrics source the window starts now (--start now)"
             );
             return Err(ExitCode::from(EXIT_BAD_INPUT));
@@ -275,7 +282,11 @@ fn metrics_source(
         return Ok(None);
     };
     let bad = |message: String| {
-        eprintln!("shipdeck: metrics from {}: {message}", configured.source);
+        crate::errln!(
+            "shipdeck: metrics from {}: {}",
+            Clean(&configured.source),
+            Clean(&message)
+        );
         ExitCode::from(EXIT_BAD_INPUT)
     };
     let token = match &configured.value.token {
@@ -305,9 +316,10 @@ pub fn create_journal(
         .journal_folder()
         .and_then(|dir| crate::journal::Writer::create(dir, operator, label, mode))
         .map_err(|err| {
-            eprintln!(
-                "shipdeck: cannot write the journal in {}: {err}\n  (set --journal-dir, $SHIPDECK_JOURNAL_DIR or journal_dir: in the config)",
-                settings.journal_dir.value.display()
+            crate::errln!(
+                "shipdeck: cannot write the journal in {}: {}\n  (set --journal-dir, $SHIPDECK_JOURNAL_DIR or journal_dir: in the config)",
+                Clean(settings.journal_dir.value.display()),
+                Clean(&err)
             );
             ExitCode::FAILURE
         })
@@ -323,10 +335,15 @@ pub fn load_scenario(name_or_path: &str) -> Result<Scenario, ExitCode> {
             Err(err) => {
                 let names: Vec<&str> = bundled::names().collect();
                 if std::path::Path::new(name_or_path).exists() {
-                    eprintln!("shipdeck: cannot read {name_or_path}: {err}");
+                    crate::errln!(
+                        "shipdeck: cannot read {}: {}",
+                        Clean(name_or_path),
+                        Clean(&err)
+                    );
                 } else {
-                    eprintln!(
-                        "shipdeck: no scenario named \"{name_or_path}\" and no such file\n  bundled scenarios: {}",
+                    crate::errln!(
+                        "shipdeck: no scenario named \"{}\" and no such file\n  bundled scenarios: {}",
+                        Clean(name_or_path),
                         names.join(", ")
                     );
                 }
@@ -336,7 +353,13 @@ pub fn load_scenario(name_or_path: &str) -> Result<Scenario, ExitCode> {
     };
     scenario::parse(&text).map_err(|problems| {
         for p in problems {
-            eprintln!("{label}:{}:{}: {}", p.line, p.column, p.message);
+            crate::errln!(
+                "{}:{}:{}: {}",
+                Clean(&label),
+                p.line,
+                p.column,
+                Clean(&p.message)
+            );
         }
         ExitCode::from(EXIT_BAD_INPUT)
     })
@@ -351,7 +374,7 @@ pub fn scenarios() -> ExitCode {
             .and_then(|l| l.strip_prefix("# "))
             .and_then(|l| l.split_once(": ").map(|(_, s)| s))
             .unwrap_or("");
-        println!("{name:<20} {story}");
+        crate::outln!("{name:<20} {story}");
     }
     ExitCode::SUCCESS
 }

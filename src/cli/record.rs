@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::backend;
 use crate::journal::{self, Journal, report};
+use crate::model::text::{Clean, json_safe};
 use crate::model::units::format_duration;
 use crate::tui::app::{App, Replay};
 use crate::tui::keymap::UiAction;
@@ -66,16 +67,24 @@ pub fn list(record: &RecordArgs) -> ExitCode {
     let (windows, problems) = match journal::list(dir) {
         Ok(found) => found,
         Err(err) => {
-            eprintln!("shipdeck: cannot read {}: {err}", dir.display());
+            crate::errln!(
+                "shipdeck: cannot read {}: {}",
+                Clean(dir.display()),
+                Clean(&err)
+            );
             return ExitCode::FAILURE;
         }
     };
     if windows.is_empty() {
-        println!("No recorded windows in {}.", dir.display());
+        crate::outln!("No recorded windows in {}.", Clean(dir.display()));
     } else {
-        println!(
+        crate::outln!(
             "{:<17}  {:<20}  {:<20}  {:<12}  {:>8}  JOURNAL",
-            "OPENED (UTC)", "SERVICE", "VERSION", "OUTCOME", "DURATION"
+            "OPENED (UTC)",
+            "SERVICE",
+            "VERSION",
+            "OUTCOME",
+            "DURATION"
         );
     }
     for w in &windows {
@@ -90,25 +99,25 @@ pub fn list(record: &RecordArgs) -> ExitCode {
         } else {
             outcome.to_string()
         };
-        println!(
+        crate::outln!(
             "{:<17}  {:<20}  {:<20}  {:<12}  {:>8}  {}",
             w.opened_at
                 .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
                 .unwrap_or_else(|| "?".into()),
-            w.service,
-            w.versions,
+            Clean(&w.service),
+            Clean(&w.versions),
             outcome,
             duration,
-            w.path.display()
+            Clean(w.path.display())
         );
     }
     if windows.iter().any(|w| w.damaged) {
-        println!(
+        crate::outln!(
             "* the journal is damaged (a line cut off by an abrupt end, or unreadable); `shipdeck report` says which and uses the rest"
         );
     }
     for p in &problems {
-        eprintln!("shipdeck: skipped {p}");
+        crate::errln!("shipdeck: skipped {}", Clean(p));
     }
     ExitCode::SUCCESS
 }
@@ -123,7 +132,7 @@ fn journal_path(record: &RecordArgs, name: &str) -> Result<PathBuf, ExitCode> {
     match journal::list(dir) {
         Ok((windows, _)) if !windows.is_empty() => Ok(windows[0].path.clone()),
         _ => {
-            eprintln!("shipdeck: no recorded windows in {}", dir.display());
+            crate::errln!("shipdeck: no recorded windows in {}", Clean(dir.display()));
             Err(ExitCode::from(EXIT_BAD_INPUT))
         }
     }
@@ -131,14 +140,15 @@ fn journal_path(record: &RecordArgs, name: &str) -> Result<PathBuf, ExitCode> {
 
 fn read(path: &Path) -> Result<Journal, ExitCode> {
     let journal = journal::read(path).map_err(|err| {
-        eprintln!(
-            "shipdeck: cannot read the journal {}: {err}",
-            path.display()
+        crate::errln!(
+            "shipdeck: cannot read the journal {}: {}",
+            Clean(path.display()),
+            Clean(&err)
         );
         ExitCode::from(EXIT_BAD_INPUT)
     })?;
     for warning in journal.warnings(path) {
-        eprintln!("shipdeck: warning: {warning}");
+        crate::errln!("shipdeck: warning: {}", Clean(&warning));
     }
     Ok(journal)
 }
@@ -146,9 +156,9 @@ fn read(path: &Path) -> Result<Journal, ExitCode> {
 /// A journal with events to report or replay; one without is refused.
 fn with_events(journal: Journal, path: &Path) -> Result<Journal, ExitCode> {
     if journal.events.is_empty() {
-        eprintln!(
+        crate::errln!(
             "shipdeck: {} holds no events to use: the window ended before the release started, or none could be read",
-            path.display()
+            Clean(path.display())
         );
         return Err(ExitCode::from(EXIT_BAD_INPUT));
     }
@@ -163,21 +173,28 @@ pub fn report(record: &RecordArgs, args: &ReportArgs) -> ExitCode {
         let report = report::build(&journal, journal.warnings(&path));
         let text = match args.format {
             Format::Markdown => report.markdown(),
+            // The report's data as the journal holds it, every character
+            // a terminal would act on written as an escape.
             Format::Json => {
-                serde_json::to_string_pretty(&report).map_err(|err| {
-                    eprintln!("shipdeck: {err}");
+                let json = serde_json::to_string_pretty(&report).map_err(|err| {
+                    crate::errln!("shipdeck: {err}");
                     ExitCode::FAILURE
-                })? + "\n"
+                })?;
+                json_safe(&json).into_owned() + "\n"
             }
         };
         match &args.output {
-            None => print!("{text}"),
+            None => crate::out!("{text}"),
             Some(out) => {
                 std::fs::write(out, text).map_err(|err| {
-                    eprintln!("shipdeck: cannot write {}: {err}", out.display());
+                    crate::errln!(
+                        "shipdeck: cannot write {}: {}",
+                        Clean(out.display()),
+                        Clean(&err)
+                    );
                     ExitCode::FAILURE
                 })?;
-                eprintln!("shipdeck: report written to {}", out.display());
+                crate::errln!("shipdeck: report written to {}", Clean(out.display()));
             }
         }
         Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::backend::http::{COMMAND_PATIENCE, Decided, Remote, RemoteError};
 use crate::engine::Verdict;
+use crate::model::text::Clean;
 use crate::model::{Action, Command};
 use crate::settings::{RemoteSettings, Settings, Source};
 use clap::{Args, ValueEnum};
@@ -69,9 +70,9 @@ pub fn token(remote: &RemoteSettings) -> Result<Option<String>, ExitCode> {
 /// server reads its own. Says so when one is configured with a server.
 pub fn no_metrics_source(settings: &Settings) {
     if let Some(metrics) = &settings.metrics {
-        eprintln!(
+        crate::errln!(
             "shipdeck: note: the metrics source (from {}) is not read: a server's rules read their own (shipdeck serve --config FILE)",
-            metrics.source
+            Clean(&metrics.source)
         );
     }
 }
@@ -84,10 +85,10 @@ pub fn read_token_file(path: &std::path::Path) -> Result<String, ExitCode> {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            eprintln!(
+            crate::errln!(
                 "shipdeck: the token file {} can be read by others (mode {mode:03o}); make it yours alone: chmod 600 {}",
-                path.display(),
-                path.display()
+                Clean(path.display()),
+                Clean(path.display())
             );
             return Err(ExitCode::from(EXIT_BAD_INPUT));
         }
@@ -95,13 +96,17 @@ pub fn read_token_file(path: &std::path::Path) -> Result<String, ExitCode> {
     match std::fs::read_to_string(path) {
         Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_string()),
         Ok(_) => {
-            eprintln!("shipdeck: the token file {} is empty", path.display());
+            crate::errln!(
+                "shipdeck: the token file {} is empty",
+                Clean(path.display())
+            );
             Err(ExitCode::from(EXIT_BAD_INPUT))
         }
         Err(err) => {
-            eprintln!(
-                "shipdeck: cannot read the token file {}: {err}",
-                path.display()
+            crate::errln!(
+                "shipdeck: cannot read the token file {}: {}",
+                Clean(path.display()),
+                Clean(&err)
             );
             Err(ExitCode::from(EXIT_BAD_INPUT))
         }
@@ -121,7 +126,11 @@ pub fn connect(settings: &Settings) -> Result<Option<(Remote, &RemoteSettings)>,
     ) {
         Ok(client) => Ok(Some((client, remote))),
         Err(why) => {
-            eprintln!("shipdeck: backend from {}: {why}", remote.url.source);
+            crate::errln!(
+                "shipdeck: backend from {}: {}",
+                Clean(&remote.url.source),
+                Clean(&why)
+            );
             Err(ExitCode::from(EXIT_BAD_INPUT))
         }
     }
@@ -143,7 +152,7 @@ pub fn no_sim_flags(sim: &super::SimArgs) -> Result<(), ExitCode> {
     if given.is_empty() {
         return Ok(());
     }
-    eprintln!(
+    crate::errln!(
         "shipdeck: {} drive the embedded simulator; with a server as the backend the server runs the release",
         given.join(", ")
     );
@@ -152,9 +161,9 @@ pub fn no_sim_flags(sim: &super::SimArgs) -> Result<(), ExitCode> {
 
 /// Says what went wrong talking to the server; the exit status for it.
 pub fn failed(err: &RemoteError) -> ExitCode {
-    eprintln!("shipdeck: {err}");
+    crate::errln!("shipdeck: {err}");
     if let RemoteError::Refused { status: 401, .. } = err {
-        eprintln!(
+        crate::errln!(
             "  give the token in $SHIPDECK_TOKEN or a file named by --token-file (never on the command line)"
         );
     }
@@ -167,7 +176,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         .enable_all()
         .build()
         .map_err(|err| {
-            eprintln!("shipdeck: cannot start the async runtime: {err}");
+            crate::errln!("shipdeck: cannot start the async runtime: {err}");
             ExitCode::FAILURE
         })
 }
@@ -333,11 +342,11 @@ pub fn run(args: &DoArgs) -> ExitCode {
 fn send(args: &DoArgs) -> Result<ExitCode, ExitCode> {
     let settings = super::settings(&args.record, None, |flags| args.remote.apply(flags))?;
     let action = action(args).map_err(|why| {
-        eprintln!("shipdeck: {why}");
+        crate::errln!("shipdeck: {why}");
         ExitCode::from(EXIT_BAD_INPUT)
     })?;
     let Some((remote, configured)) = connect(&settings)? else {
-        eprintln!(
+        crate::errln!(
             "shipdeck: `do` sends a command to a server: give --backend URL (or $SHIPDECK_BACKEND)"
         );
         return Err(ExitCode::from(EXIT_BAD_INPUT));
@@ -359,16 +368,24 @@ fn send(args: &DoArgs) -> Result<ExitCode, ExitCode> {
     runtime.shutdown_timeout(Duration::from_millis(100));
     let (release, Decided { operator, verdict }) = outcome.map_err(|err| failed(&err))?;
     let what = verb_name(args.verb);
+    // The server's words, each cleaned where it is printed.
+    let (release, operator) = (Clean(&release), Clean(&operator));
     match verdict {
         Verdict::Accepted { note } => {
             match note {
-                Some(note) => println!("{release}: {what} accepted (as {operator}): {note}"),
-                None => println!("{release}: {what} accepted (as {operator})"),
+                Some(note) => crate::outln!(
+                    "{release}: {what} accepted (as {operator}): {}",
+                    Clean(&note)
+                ),
+                None => crate::outln!("{release}: {what} accepted (as {operator})"),
             }
             Ok(ExitCode::SUCCESS)
         }
         Verdict::Refused(refusal) => {
-            eprintln!("{release}: {what} refused (as {operator}): {refusal}");
+            crate::errln!(
+                "{release}: {what} refused (as {operator}): {}",
+                Clean(&refusal)
+            );
             Ok(ExitCode::from(EXIT_REFUSED))
         }
     }

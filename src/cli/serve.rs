@@ -1,7 +1,7 @@
 //! `shipdeck serve`: the embedded simulator over the HTTP contract, so a
 //! window can be shared by several consoles and the command line.
 
-use std::io::Write;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::backend;
 use crate::journal::Writer;
+use crate::model::text::Clean;
 use crate::server::hub::Opening;
 use crate::server::listen::{self, Limits};
 use crate::server::resume::{self, Rebuilt};
@@ -58,7 +59,7 @@ pub struct ServeArgs {
 }
 
 fn bad(message: String) -> ExitCode {
-    eprintln!("shipdeck: {message}");
+    crate::errln!("shipdeck: {}", Clean(&message));
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
@@ -85,9 +86,10 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
     let (address, tokens) = access(args)?;
     let settings = super::settings(&args.record, Some(&args.sim), |_| {})?;
     if let Some(remote) = &settings.remote {
-        eprintln!(
+        crate::errln!(
             "shipdeck: note: serve runs the embedded simulator; the backend {} (from {}) is not used",
-            remote.url.value, remote.url.source
+            Clean(&remote.url.value),
+            Clean(&remote.url.source)
         );
     }
     let mut prepared = super::prepare(&settings, &args.sim, Speed::Factor(10.0), Start::Now)?;
@@ -144,9 +146,10 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
         let app = server::router(Arc::new(server::Server::new([hub], tokens, limits)));
         let server_task = tokio::spawn(server::listen::serve(listener, app, limits));
         let (ending, failed) = until_stopped(server_task, hub_task, &watched, stop_tx).await;
-        eprintln!(
-            "shipdeck serve: {ending}; the journal is closed: {}",
-            window.path.display()
+        crate::errln!(
+            "shipdeck serve: {}; the journal is closed: {}",
+            Clean(&ending),
+            Clean(window.path.display())
         );
         Ok(if failed {
             ExitCode::FAILURE
@@ -161,9 +164,10 @@ fn journal_dir(settings: &crate::settings::Settings) -> Result<PathBuf, ExitCode
     match settings.journal_folder() {
         Ok(dir) => Ok(dir.to_path_buf()),
         Err(err) => {
-            eprintln!(
-                "shipdeck: cannot write the journal in {}: {err}",
-                settings.journal_dir.value.display()
+            crate::errln!(
+                "shipdeck: cannot write the journal in {}: {}",
+                Clean(settings.journal_dir.value.display()),
+                Clean(&err)
             );
             Err(ExitCode::FAILURE)
         }
@@ -284,7 +288,9 @@ struct Listening<'a> {
 
 impl Listening<'_> {
     fn announce(&self, release: &str) {
-        let mut out = std::io::stdout().lock();
+        // Names, paths and the URL come from files and flags: each is
+        // cleaned where it is printed.
+        let mut out = String::new();
         let bound = self.bound;
         let _ = writeln!(out, "shipdeck serve: listening on http://{bound}");
         let speed = match self.speed {
@@ -297,13 +303,15 @@ impl Listening<'_> {
         };
         let _ = writeln!(
             out,
-            "  release {release} ({}, {speed}){taken_up}",
-            self.label
+            "  release {} ({}, {speed}){taken_up}",
+            Clean(release),
+            Clean(self.label)
         );
         let who = match self.tokens {
             Some(tokens) => {
                 let mut names: Vec<&str> = tokens.operators().map(|o| o.as_str()).collect();
                 names.dedup();
+                let names: Vec<String> = names.iter().map(|n| Clean(n).to_string()).collect();
                 format!("tokens for {}", names.join(", "))
             }
             None => "no tokens: loopback only, clients name themselves".into(),
@@ -312,13 +320,14 @@ impl Listening<'_> {
         if let Some(url) = &self.metrics_url {
             let _ = writeln!(
                 out,
-                "  the rules read their metrics from Prometheus at {url}"
+                "  the rules read their metrics from Prometheus at {}",
+                Clean(url)
             );
         }
-        let _ = writeln!(out, "  journal {}", self.journal.display());
+        let _ = writeln!(out, "  journal {}", Clean(self.journal.display()));
         let _ = match self.log {
-            Ok(path) => writeln!(out, "  diagnostics log {}", path.display()),
-            Err(why) => writeln!(out, "  no diagnostics log: {why}"),
+            Ok(path) => writeln!(out, "  diagnostics log {}", Clean(path.display())),
+            Err(why) => writeln!(out, "  no diagnostics log: {}", Clean(why)),
         };
         let _ = writeln!(
             out,
@@ -342,7 +351,7 @@ impl Listening<'_> {
             out,
             "  open a console: shipdeck --backend http://{reach}{with_token}"
         );
-        let _ = out.flush();
+        crate::out!("{out}");
     }
 }
 

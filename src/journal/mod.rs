@@ -121,8 +121,13 @@ impl Writer {
         (self.clock.now_or_wall(), Some(Timestamp::now()))
     }
 
+    /// One record, one line. Its strings are kept as they came (the
+    /// journal is the record), but every character a terminal would act
+    /// on is written as a `\u` escape, so the file is safe to `cat`.
     fn append(&mut self, record: &Record) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, record)?;
+        let line = serde_json::to_string(record)?;
+        self.out
+            .write_all(crate::model::text::json_safe(&line).as_bytes())?;
         self.out.write_all(b"\n")
     }
 

@@ -19,6 +19,7 @@ use crate::api::{CommandReply, Presence, VerdictName, Watcher};
 use crate::backend::{Handle, Update};
 use crate::engine::Verdict;
 use crate::journal::Writer;
+use crate::model::text::Clean;
 use crate::model::{Command, Event, Person, Release};
 
 /// Events kept in memory per release; a stream asking for older ones is
@@ -295,10 +296,12 @@ impl Drop for Seat {
     }
 }
 
+/// An event as the stream sends it: every character a terminal would act
+/// on written as an escape (`curl -N` prints what it is given).
 fn serialize(event: &Event) -> Arc<str> {
-    serde_json::to_string(event)
-        .unwrap_or_else(|err| format!("{{\"error\":\"unserializable event: {err}\"}}"))
-        .into()
+    let json = serde_json::to_string(event)
+        .unwrap_or_else(|err| format!("{{\"error\":\"unserializable event: {err}\"}}"));
+    crate::model::text::json_safe(&json).into()
 }
 
 /// The reply for a command the backend decided.
@@ -365,7 +368,7 @@ async fn drive(
                 Some(Update::Traffic(points)) => hub.traffic(&points),
                 // The simulator stopped (its clients read why in the log).
                 Some(Update::Connection(crate::backend::Connection::Lost(why))) => {
-                    eprintln!("shipdeck: {why}");
+                    crate::errln!("shipdeck: {}", Clean(&why));
                 }
                 Some(_) => {}
             },
@@ -387,7 +390,12 @@ async fn drive(
                 } else if backend.commands.send(command.clone()).is_err() {
                     let _ = reply.send(Answer::Gone);
                 } else {
-                    tracing::info!(command = %command.id, operator = %command.operator, kind = command.action.name(), "command");
+                    tracing::info!(
+                        command = %Clean(&command.id),
+                        operator = %Clean(&command.operator),
+                        kind = command.action.name(),
+                        "command"
+                    );
                     pending.insert(command.id.clone(), (command, vec![reply]));
                 }
             }

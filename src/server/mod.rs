@@ -263,7 +263,7 @@ struct ApiError(StatusCode, String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.0, axum::Json(ErrorBody { error: self.1 })).into_response();
+        let mut response = (self.0, json(&ErrorBody { error: self.1 })).into_response();
         if self.0 == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -277,14 +277,26 @@ fn error(status: StatusCode, message: String) -> Response {
     ApiError(status, message).into_response()
 }
 
-/// At most `max` characters of something a client sent, for a message.
-fn clip(text: &str, max: usize) -> String {
-    let clean: String = text.chars().filter(|c| !c.is_control()).take(max).collect();
-    if text.chars().count() > max {
-        format!("{clean}…")
-    } else {
-        clean
+/// A JSON body, every character a terminal would act on written as an
+/// escape: the data is the same, and `curl` prints nothing raw.
+fn json(value: &impl serde::Serialize) -> Response {
+    match serde_json::to_string(value) {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            crate::model::text::json_safe(&text).into_owned(),
+        )
+            .into_response(),
+        Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
     }
+}
+
+/// At most `max` characters of something a client sent, cleaned, for a
+/// message.
+fn clip(text: &str, max: usize) -> String {
+    crate::model::text::clip(text, max)
 }
 
 /// The simulated service's metrics in Prometheus's text format.
@@ -320,7 +332,7 @@ async fn releases(State(server): State<Arc<Server>>, headers: HeaderMap) -> Resp
         .values()
         .map(|hub| hub.with_release(|r| ReleaseSummary::of(r, &hub.window)))
         .collect();
-    axum::Json(list).into_response()
+    json(&list)
 }
 
 async fn snapshot(
@@ -336,12 +348,11 @@ async fn snapshot(
         Err(missing) => return missing.into_response(),
     };
     hub.with_release(|release| {
-        axum::Json(Snapshot {
+        json(&Snapshot {
             window: &hub.window,
             last_seq: release.last_seq(),
             release,
         })
-        .into_response()
     })
 }
 
@@ -425,7 +436,9 @@ struct Reader {
 fn json_event(kind: &str, value: &impl serde::Serialize) -> SseEvent {
     SseEvent::default()
         .event(kind)
-        .data(serde_json::to_string(value).unwrap_or_default())
+        .data(crate::model::text::json_safe(
+            &serde_json::to_string(value).unwrap_or_default(),
+        ))
 }
 
 /// A stream's messages: hello, then every event after `after` in seq order,
@@ -733,7 +746,7 @@ async fn command(
                 Some(Grounds::Who) => StatusCode::FORBIDDEN,
                 Some(Grounds::When) => StatusCode::CONFLICT,
             };
-            (status, axum::Json(hub::reply(&asked, &verdict))).into_response()
+            (status, json(&hub::reply(&asked, &verdict))).into_response()
         }
         Answer::Conflict(why) => error(StatusCode::UNPROCESSABLE_ENTITY, why),
         Answer::Unrecorded(why) => error(

@@ -246,8 +246,8 @@ impl Runtime<'_> {
     /// down is not sent. What went wrong comes back as a message.
     fn send(&mut self, command: Command) -> Option<Msg> {
         tracing::info!(
-            command = %command.id,
-            operator = %command.operator,
+            command = %crate::model::text::Clean(&command.id),
+            operator = %crate::model::text::Clean(&command.operator),
             kind = command.action.name(),
             "command sent"
         );

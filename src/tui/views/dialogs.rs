@@ -52,9 +52,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 .map(|p| format!("{} {}", p.service, p.version_to))
                 .unwrap_or_default();
             let text = vec![
-                Line::from(format!(
-                    "Skip every remaining step and send all traffic to {target}?"
-                )),
+                Line::from(
+                    clean(&format!(
+                        "Skip every remaining step and send all traffic to {target}?"
+                    ))
+                    .into_owned(),
+                ),
                 Line::default(),
                 Line::from(vec![
                     key_span(app, "y".into()),
@@ -73,7 +76,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             let rect = centered(area, 64, 7);
             frame.render_widget(Clear, rect);
             let text = vec![
-                Line::from(reason.clone()),
+                Line::from(clean(reason).into_owned()),
                 Line::default(),
                 Line::from(vec![
                     key_span(app, "Esc".into()),

@@ -273,7 +273,7 @@ fn standing<'a>(app: &App, plan: &ReleasePlan, width: usize) -> Line<'a> {
     {
         state_text.push_str(&format!(" · stop sent late by {}", seconds(late)));
     }
-    spans.push(Span::styled(format!(" {state_text} "), state_style));
+    spans.push(styled(format!(" {state_text} "), state_style));
     // What waits on this operator, loudly: it is theirs to do.
     let mine = app.waiting_on_me();
     if mine > 0 {
@@ -287,7 +287,7 @@ fn standing<'a>(app: &App, plan: &ReleasePlan, width: usize) -> Line<'a> {
     if let Some((rule, left)) = super::rules::imminent_rollback(app) {
         let left = crate::model::units::format_duration(left);
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(
+        spans.push(styled(
             format!(" ⚠ ROLLS BACK IN {left}: {rule} "),
             theme[Slot::Danger],
         ));

@@ -20,6 +20,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
 use super::app::{App, Pane};
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, layout};
+use crate::model::text::{clean, clean_in_place};
 use crate::model::units::format_duration;
 use crate::theme::Slot;
 
@@ -57,6 +58,25 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     status::render(app, frame, areas.status);
     dialogs::render(app, frame, area);
+    guard(frame.buffer_mut());
+}
+
+/// The last word on what reaches the screen. Names, notes and messages
+/// come from a scenario file, a server or a journal; ratatui drops control
+/// characters, but not bidirectional controls or invisible characters,
+/// which it appends to the cell before them. Whatever a view drew, no
+/// cell keeps one.
+fn guard(buffer: &mut ratatui::buffer::Buffer) {
+    use crate::model::text::is_unsafe;
+    for cell in &mut buffer.content {
+        let symbol = cell.symbol();
+        let plain = symbol.len() == 1 && (0x20..0x7f).contains(&symbol.as_bytes()[0]);
+        if plain || !symbol.chars().any(is_unsafe) {
+            continue;
+        }
+        let kept: String = symbol.chars().filter(|&c| !is_unsafe(c)).collect();
+        cell.set_symbol(if kept.is_empty() { " " } else { &kept });
+    }
 }
 
 /// A pane's frame: focused panes get the focused border.
@@ -86,10 +106,11 @@ fn span_between(from: Timestamp, to: Timestamp) -> String {
     format_duration(to.duration_since(from).max(SignedDuration::ZERO))
 }
 
-/// Cuts `text` to `width` characters, marking the cut.
+/// Cuts `text`, cleaned, to `width` characters, marking the cut.
 fn fit(text: &str, width: usize) -> String {
+    let text = clean(text);
     if text.chars().count() <= width {
-        return text.to_string();
+        return text.into_owned();
     }
     if width == 0 {
         return String::new();
@@ -99,12 +120,13 @@ fn fit(text: &str, width: usize) -> String {
     out
 }
 
-/// Cuts `text` to `width` characters from the left, keeping its end: pod
-/// names differ at the end.
+/// Cuts `text`, cleaned, to `width` characters from the left, keeping its
+/// end: pod names differ at the end.
 fn fit_end(text: &str, width: usize) -> String {
+    let text = clean(text);
     let count = text.chars().count();
     if count <= width {
-        return text.to_string();
+        return text.into_owned();
     }
     if width == 0 {
         return String::new();
@@ -118,8 +140,12 @@ fn key_span<'a>(app: &App, key: String) -> Span<'a> {
     Span::styled(key, app.theme[Slot::KeyHint])
 }
 
+/// A span of `text`, cleaned: views put names and notes from a scenario, a
+/// server or a journal into what they draw.
 fn styled<'a>(text: impl Into<String>, style: Style) -> Span<'a> {
-    Span::styled(text.into(), style)
+    let mut text = text.into();
+    clean_in_place(&mut text);
+    Span::styled(text, style)
 }
 
 #[cfg(test)]

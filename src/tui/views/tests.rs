@@ -9,7 +9,7 @@ use ratatui::buffer::Cell;
 use jiff::SignedDuration;
 
 use crate::backend::Update;
-use crate::model::{Action, Release, Rule, Standing};
+use crate::model::{Action, Person, Release, Rule, Standing};
 use crate::theme::Slot;
 use crate::tui::app::tests::{
     at_approval, at_manual_pause, ctrl, feed, press, type_text, watching,
@@ -593,4 +593,79 @@ fn a_long_log_line_read_whole() {
         assert!(shown.contains("giving up (end of line)"), "{shown}");
         assert!(!shown.contains("pwned"), "{shown}");
     }
+}
+
+/// Retitles the window, writes the clipboard, clears the screen (C1 CSI)
+/// and turns right to left, in YAML's escapes.
+const HOSTILE_YAML: &str = r#""svc\e]0;pwned\a\e]52;c;cm0gLXJmIH4=\a\x9b2J\u202Eevil\u200B""#;
+/// The same, as a server would send it.
+const HOSTILE: &str =
+    "svc\u{1b}]0;pwned\u{7}\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{9b}2J\u{202e}evil\u{200b}";
+
+#[test]
+fn nothing_from_a_scenario_or_a_server_reaches_the_screen_raw() {
+    use crate::backend::Connection;
+    use crate::sim::{SimOptions, Simulator, bundled, scenario};
+    let text = bundled::get("happy-canary")
+        .unwrap()
+        .replace("service: checkout-api", &format!("service: {HOSTILE_YAML}"))
+        .replace("name: Build and package", &format!("name: {HOSTILE_YAML}"));
+    let mut sim = Simulator::new(scenario::parse(&text).unwrap(), SimOptions::default());
+    let mut app = App::new(
+        Person::new("erin").unwrap(),
+        "sim:hostile",
+        crate::tui::keymap::KeyMap::default(),
+        crate::tui::theme::Theme::default_theme(false),
+        1000,
+        "test",
+    );
+    feed(&mut app, Update::Connection(Connection::Live));
+    feed(&mut app, Update::Events(sim.start()));
+    assert!(app.release.plan().unwrap().service.contains('\u{1b}'));
+    // No person's name can hold these characters (a server's stream that
+    // sends one is not read); drawn all the same, they are cleaned.
+    feed(&mut app, Update::Identity(Person::own(HOSTILE)));
+    let watcher = |operator: &str| crate::api::Watcher {
+        operator: Person::own(operator),
+        since: jiff::Timestamp::UNIX_EPOCH,
+        streams: 1,
+    };
+    feed(
+        &mut app,
+        Update::Presence(vec![watcher(HOSTILE), watcher("dave")]),
+    );
+    for (w, h) in SIZES {
+        let backend = drawn(&mut app, w, h);
+        let bad: Vec<&str> = backend
+            .buffer()
+            .content
+            .iter()
+            .map(Cell::symbol)
+            .filter(|s| s.chars().any(crate::model::text::is_unsafe))
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} reach the screen at {w}x{h}");
+    }
+    let screen = screen(&mut app, 160, 45);
+    // The words stay, where each name is drawn: the service, the stage,
+    // who the server says this is and who watches with them.
+    for shown in [
+        " svcevil  v2.13.4",
+        "▶ svcevil ",
+        "operator svcevil (with dave)",
+    ] {
+        assert!(screen.contains(shown), "{shown:?} not in\n{screen}");
+    }
+    feed(
+        &mut app,
+        Update::Connection(Connection::Lost(HOSTILE.into())),
+    );
+    let backend = drawn(&mut app, 160, 45);
+    assert!(
+        !backend
+            .buffer()
+            .content
+            .iter()
+            .any(|c| c.symbol().chars().any(crate::model::text::is_unsafe)),
+        "{backend}"
+    );
 }

@@ -28,19 +28,19 @@ fn time(t: Timestamp) -> String {
     t.strftime("%H:%M:%S").to_string()
 }
 
-/// Free text (comments, reasons, messages) as one line of plain Markdown:
-/// nothing an operator typed can become a heading, a table or markup.
+/// Text from the journal (names, ids, comments, reasons, messages) as one
+/// line of plain Markdown: cleaned of control sequences, bidirectional
+/// controls and invisible characters, its line breaks made spaces, and
+/// every character Markdown or HTML would read as markup escaped, so that
+/// nothing in it can become a heading, a table cell, a link, an image, an
+/// entity, math or a tag.
 fn prose(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-    {
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = String::with_capacity(words.len());
+    for c in crate::model::text::clean(&words).chars() {
         if matches!(
             c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~'
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '&' | '$'
         ) {
             out.push('\\');
         }
@@ -74,14 +74,24 @@ fn summary(r: &Report, md: &mut String) {
         .started_at
         .map(|t| t.strftime("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "unknown".into());
-    let _ = writeln!(md, "# Deployment Report: {} {}\n", r.service, r.version_to);
+    let _ = writeln!(
+        md,
+        "# Deployment Report: {} {}\n",
+        prose(&r.service),
+        prose(&r.version_to)
+    );
     let _ = writeln!(md, "**Date**: {date}  ");
-    let _ = writeln!(md, "**Service**: {}  ", r.service);
-    let _ = writeln!(md, "**Version**: {} → {}  ", r.version_from, r.version_to);
-    let _ = writeln!(md, "**Environment**: {}  ", r.environment);
-    let _ = writeln!(md, "**Strategy**: {}  ", r.strategy);
-    let _ = writeln!(md, "**Deployed by**: {}  ", r.deployer);
-    let _ = writeln!(md, "**Recorded by**: {}  ", r.recorded_by);
+    let _ = writeln!(md, "**Service**: {}  ", prose(&r.service));
+    let _ = writeln!(
+        md,
+        "**Version**: {} → {}  ",
+        prose(&r.version_from),
+        prose(&r.version_to)
+    );
+    let _ = writeln!(md, "**Environment**: {}  ", prose(&r.environment));
+    let _ = writeln!(md, "**Strategy**: {}  ", prose(&r.strategy));
+    let _ = writeln!(md, "**Deployed by**: {}  ", prose(&r.deployer));
+    let _ = writeln!(md, "**Recorded by**: {}  ", prose(&r.recorded_by));
     let _ = writeln!(
         md,
         "**Duration**: {}{}\n",
@@ -104,7 +114,7 @@ fn damage(r: &Report, md: &mut String) {
         "> **Note:** the journal is damaged; this report covers what could be read."
     );
     for w in &r.journal_warnings {
-        let _ = writeln!(md, "> - {w}");
+        let _ = writeln!(md, "> - {}", prose(w));
     }
     md.push('\n');
 }
@@ -125,21 +135,22 @@ fn results(r: &Report, md: &mut String) {
     let _ = writeln!(md, "## Results\n");
     match &r.stopped {
         Some(stop) if stop.reason == crate::model::Stopped::default_reason(&stop.by) => {
-            let _ = writeln!(md, "- Status: {outcome}, {}", stop.reason);
+            let _ = writeln!(md, "- Status: {outcome}, {}", prose(&stop.reason));
         }
         Some(stop) => {
-            let why = &stop.reason;
             let _ = writeln!(
                 md,
-                "- Status: {outcome}, stopped before production by {}: {why}",
-                stop.by
+                "- Status: {outcome}, stopped before production by {}: {}",
+                prose(stop.by.as_str()),
+                prose(&stop.reason)
             );
         }
         None => match &r.closed {
             Some(why) => {
                 let _ = writeln!(
                     md,
-                    "- Status: Unfinished: the window closed before the release did ({why})"
+                    "- Status: Unfinished: the window closed before the release did ({})",
+                    prose(why)
                 );
             }
             None => {
@@ -205,10 +216,10 @@ fn rollbacks(r: &Report, md: &mut String) {
     let who = if rb.automatic {
         format!(
             "automatically by rule {}",
-            rb.by.rule_name().unwrap_or(rb.by.as_str())
+            prose(rb.by.rule_name().unwrap_or(rb.by.as_str()))
         )
     } else {
-        format!("by {}", rb.by)
+        format!("by {}", prose(rb.by.as_str()))
     };
     let _ = writeln!(
         md,
@@ -299,10 +310,15 @@ fn checklists(r: &Report, md: &mut String) {
             continue;
         }
         let done = list.items.iter().filter(|i| i.ticked_by.is_some()).count();
-        let _ = writeln!(md, "### {} ({done}/{})\n", list.name, list.items.len());
+        let _ = writeln!(
+            md,
+            "### {} ({done}/{})\n",
+            prose(&list.name),
+            list.items.len()
+        );
         for item in &list.items {
             let by = match (&item.ticked_by, item.at) {
-                (Some(by), Some(at)) => format!(" — {by}, {} UTC", time(at)),
+                (Some(by), Some(at)) => format!(" — {}, {} UTC", prose(by.as_str()), time(at)),
                 _ if item.automatic => " — (automatic check, not run)".to_string(),
                 _ => String::new(),
             };
@@ -335,4 +351,101 @@ fn timeline(r: &Report, md: &mut String) {
     let _ = writeln!(md, "## Timeline\n");
     let rows = r.timeline.iter().map(|m| [time(m.at), cell(&m.what)]);
     table(md, ["Time (UTC)", "What happened"], rows);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::build;
+    use crate::journal::{Journal, Record};
+    use crate::sim::{SimOptions, Simulator, bundled, run_to_end, scenario};
+
+    /// Retitles the window, writes the clipboard, clears the screen (C1
+    /// CSI), turns right to left, and tries Markdown: a heading on a line
+    /// of its own, a table cell, a link, code, HTML, an entity and math.
+    const HOSTILE: &str = "svc\u{1b}]0;pwned\u{7}\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{9b}2J\u{202e}evil\
+        \n## Approved by all | x | [click](http://x.example) `rm` <b>&#x202E;</b> $\\alpha$";
+
+    /// [`HOSTILE`] as a person's name can be: a name with control or
+    /// invisible characters does not read at all, so people's names try
+    /// only the Markdown (and look, cleaned, as [`HOSTILE`] does).
+    const HOSTILE_PERSON: &str =
+        "svcevil ## Approved by all | x | [click](http://x.example) `rm` <b>&#x202E;</b> $\\alpha$";
+
+    /// A played release whose names (service, a checklist and its items)
+    /// are all [`HOSTILE`], and whose people are [`HOSTILE_PERSON`].
+    fn hostile_journal() -> Journal {
+        let text = bundled::get("canary-regression").unwrap();
+        let options = SimOptions {
+            autopilot: true,
+            ..SimOptions::default()
+        };
+        let mut sim = Simulator::new(scenario::parse(text).unwrap(), options);
+        let events = run_to_end(&mut sim, jiff::SignedDuration::from_hours(24));
+        let window = Record::Window {
+            version: 1,
+            opened_at: events[0].at,
+            operator: crate::model::Person::recorded(HOSTILE_PERSON).unwrap(),
+            backend: "sim:canary-regression".into(),
+            mode: "console".into(),
+        };
+        let hostile = serde_json::to_string(HOSTILE).unwrap();
+        let person = serde_json::to_string(HOSTILE_PERSON).unwrap();
+        let mut lines = serde_json::to_string(&window).unwrap() + "\n";
+        for event in events {
+            let mut line = serde_json::to_string(&Record::Event { event }).unwrap();
+            for name in ["checkout-api", "Staging validation"] {
+                line = line.replace(&format!("\"{name}\""), &hostile);
+            }
+            for name in ["erin", "autopilot", "carol"] {
+                line = line.replace(&format!("\"{name}\""), &person);
+            }
+            lines.push_str(&line);
+            lines.push('\n');
+        }
+        Journal::from_reader(lines.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn nothing_from_the_journal_becomes_markup_or_reaches_a_terminal() {
+        let report = build(&hostile_journal(), Vec::new());
+        assert!(
+            report.service.contains('\u{1b}'),
+            "the report's data is the journal's"
+        );
+        let md = report.markdown();
+        let unsafe_chars: Vec<char> = md
+            .chars()
+            .filter(|&c| c != '\n' && crate::model::text::is_unsafe(c))
+            .collect();
+        assert!(unsafe_chars.is_empty(), "{unsafe_chars:?} in\n{md}");
+        for line in md.lines() {
+            assert!(
+                !line.starts_with("## Approved"),
+                "a heading was injected: {line}"
+            );
+            for markup in ["[click]", "`rm`", "<b>", "&#x", "$\\alpha"] {
+                assert!(!line.contains(markup), "{markup} unescaped: {line}");
+            }
+            // A table row has as many cells as its table's header.
+            if line.starts_with('|') {
+                let cells = line.replace("\\|", "").matches('|').count();
+                assert!([3, 5, 6].contains(&cells), "cells broken: {line}");
+            }
+        }
+        // Still readable, where each name was: the title, "Recorded by", a
+        // sign-off's row, a checklist's heading.
+        let shown = "svcevil \\#\\# Approved by all \\| x \\| \\[click\\](http://x.example)";
+        let places = [
+            "# Deployment Report: ",
+            "**Recorded by**: ",
+            "| Production deploy approval | ",
+            "### ",
+        ];
+        for place in places {
+            assert!(
+                md.contains(&format!("{place}{shown}")),
+                "{place}… not readable in\n{md}"
+            );
+        }
+    }
 }
