@@ -437,9 +437,18 @@ fn sim_settings(flags: &Flags, pipeline: Option<&PipelineSource>, layers: &Layer
 fn checked_operator(given: Setting<String>) -> Result<Setting<Person>, SettingsError> {
     match Person::new(&given.value) {
         Ok(person) => Ok(Setting::new(person, given.source)),
-        Err(why) if given.source == Source::Default => Err(SettingsError::BadEnv(format!(
-            "your login name cannot be an operator's name ({why}); give one with --operator or $SHIPDECK_OPERATOR"
-        ))),
+        // A service account named `shipdeck` or `prometheus` still lists,
+        // reports and serves: it is marked as a login, not one of
+        // shipdeck's own names, and acts (if it does) under that.
+        Err(_) if given.source == Source::Default => {
+            let login = format!("{} (login)", given.value.trim());
+            let person = Person::new(&login).map_err(|why| {
+                SettingsError::BadEnv(format!(
+                    "your login name cannot be an operator's name ({why}); give one with --operator or $SHIPDECK_OPERATOR"
+                ))
+            })?;
+            Ok(Setting::new(person, given.source))
+        }
         Err(why) => Err(SettingsError::BadEnv(format!(
             "the operator's name from {}: {why}",
             given.source
@@ -797,10 +806,22 @@ mod tests {
             s.operator,
             Setting::new(crate::person("login"), Source::Default)
         );
+        // A service account named as shipdeck names itself still lists,
+        // reports and serves: it is marked as a login, and is no rule's
+        // or the autopilot's.
+        for account in ["autopilot", "shipdeck", "prometheus"] {
+            let s = resolve(
+                &Flags::default(),
+                &env_of(&[("USER", account), ("HOME", "/nonexistent")]),
+            )
+            .unwrap();
+            assert_eq!(s.operator.value.as_str(), format!("{account} (login)"));
+            assert!(!s.operator.value.is_reserved());
+        }
         // A login name no person can have is refused, with what to do.
         let err = resolve(
             &Flags::default(),
-            &env_of(&[("USER", "autopilot"), ("HOME", "/nonexistent")]),
+            &env_of(&[("USER", "carol\u{200b}"), ("HOME", "/nonexistent")]),
         )
         .unwrap_err()
         .to_string();

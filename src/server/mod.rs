@@ -318,7 +318,7 @@ async fn metrics(State(server): State<Arc<Server>>, headers: HeaderMap) -> Respo
 /// Who the server takes the client to be.
 async fn whoami(State(server): State<Arc<Server>>, headers: HeaderMap) -> Response {
     match server.identify(&headers) {
-        Ok(operator) => axum::Json(api::WhoAmI { operator }).into_response(),
+        Ok(operator) => json(&api::WhoAmI { operator }),
         Err(refusal) => refusal.into_response(),
     }
 }

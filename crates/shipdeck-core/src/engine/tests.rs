@@ -704,6 +704,26 @@ fn a_reason_given_is_added_to_and_never_replaced() {
         story.release().rollback.as_ref().unwrap().reason,
         "checkout 502s on the canary; and p99 doubled"
     );
+    // Said again, a reason is there once; sent without end, the reason
+    // stops growing and its first words stand.
+    let again = Action::Rollback {
+        reason: Some("and p99 doubled".into()),
+    };
+    assert!(story.send(130, "carol", again).is_accepted());
+    for n in 0..40u32 {
+        let more = Action::Rollback {
+            reason: Some(format!("{n} {}", "x".repeat(3000))),
+        };
+        story.send(140 + i64::from(n), "carol", more);
+    }
+    let reason = &story.release().rollback.as_ref().unwrap().reason;
+    assert!(reason.starts_with("checkout 502s on the canary; and p99 doubled; 0 xxx"));
+    assert_eq!(reason.matches("and p99 doubled").count(), 1);
+    assert!(
+        reason.chars().count() <= crate::model::MAX_REASON,
+        "{}",
+        reason.len()
+    );
 }
 
 #[test]

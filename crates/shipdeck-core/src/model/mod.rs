@@ -27,8 +27,8 @@ pub use logs::{Level, LogLine, LogRing, Logs, MAX_SOURCES};
 pub use metrics::{Cohort, METRICS_SOURCE, MetricPoint, MetricSeries, Metrics, Sample, Series};
 pub use names::{NameError, Person, Words};
 pub use release::{
-    Alert, Change, DEFAULT_LOG_CAPACITY, MAX_LOG_CAPACITY, Release, ReleasePlan, Rollback, Rollout,
-    Standing, Status, Stopped, Window,
+    Alert, Change, DEFAULT_LOG_CAPACITY, MAX_LOG_CAPACITY, MAX_REASON, Release, ReleasePlan,
+    Rollback, Rollout, Standing, Status, Stopped, Window,
 };
 pub use rule::{Comparison, Condition, Rule, RuleAction, Severity};
 pub use stage::{Stage, StageKind, StagePlan, StageState};

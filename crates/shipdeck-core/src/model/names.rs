@@ -62,16 +62,23 @@ pub const AT_THE_KEYS: &str = "$operator";
 
 /// Names shipdeck acts under itself (in canonical form): no person may take
 /// one, so nobody can sign, roll back or give a reason in their name. Rules
-/// act as `rule:NAME` and the autopilot's reviewers as `autopilot-N`, so
-/// those are reserved as prefixes.
-const RESERVED: [&str; 5] = [
+/// act as `rule:NAME` (reserved as a prefix, whatever stands for its
+/// colon) and the autopilot's reviewers as `autopilot` and `autopilot-N`
+/// (reserved exactly: "Autopilot Al" is a person).
+const RESERVED: [&str; 6] = [
     SHIPDECK,
     AUTOMATION,
     SOMEONE,
     AT_THE_KEYS,
+    AUTOPILOT,
     super::METRICS_SOURCE,
 ];
-const RESERVED_PREFIXES: [&str; 2] = [RULE_PREFIX, AUTOPILOT];
+
+/// Characters drawn as a colon that NFKC leaves as they are: `rule∶x`
+/// must be a rule's name as much as `rule:x`.
+const COLON_LOOKALIKES: [char; 6] = [
+    '\u{2236}', '\u{A789}', '\u{02F8}', '\u{05C3}', '\u{0589}', '\u{1361}',
+];
 
 /// A person's name (or one of shipdeck's own, for what it does itself).
 ///
@@ -163,10 +170,25 @@ impl Person {
     }
 
     /// Whether shipdeck uses this name for itself (spaces aside, so
-    /// `rule : x` is a rule's too).
+    /// `rule : x` is a rule's too, and so is `rule∶x`).
     pub fn is_reserved(&self) -> bool {
-        let key: String = self.key.split(' ').collect();
-        RESERVED.contains(&key.as_str()) || RESERVED_PREFIXES.iter().any(|p| key.starts_with(p))
+        let key: String = self
+            .key
+            .chars()
+            .filter(|c| *c != ' ')
+            .map(|c| {
+                if COLON_LOOKALIKES.contains(&c) {
+                    ':'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let autopilot_n = key
+            .strip_prefix(AUTOPILOT)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        RESERVED.contains(&key.as_str()) || autopilot_n || key.starts_with(RULE_PREFIX)
     }
 }
 
@@ -485,6 +507,8 @@ pub(crate) mod tests {
             "Rule:ErrorRateRollback",
             "RULE : x",
             "ｒｕｌｅ：ErrorRateRollback",
+            "rule\u{2236}ErrorRateRollback",
+            "rule\u{A789}ErrorRateRollback",
             "shipdeck",
             "ShipDeck",
             "Ship Deck",
@@ -509,7 +533,14 @@ pub(crate) mod tests {
         let read: Person = serde_json::from_value(serde_json::to_value(&rule).unwrap()).unwrap();
         assert_eq!(read.rule_name(), Some("ОшибкаОтката"));
         assert_eq!(Person::new("dave").unwrap().rule_name(), None);
-        for name in ["rulebook", "dave", "pilot", "ship-deck"] {
+        for name in [
+            "rulebook",
+            "dave",
+            "pilot",
+            "ship-deck",
+            "Autopilot Al",
+            "autopilot-al",
+        ] {
             assert!(Person::new(name).is_ok(), "{name}");
         }
     }

@@ -132,13 +132,26 @@ impl Rollback {
     }
 }
 
+/// The most a recorded reason grows to by reasons added to it; what comes
+/// after is not taken (the first words stand, and nobody fills the screen).
+pub const MAX_REASON: usize = 16_000;
+
 /// A reason recorded, with another given after it: the engine's own words
 /// for a reason nobody gave make way for the first one given; a reason
-/// given is never replaced, only added to.
+/// given is never replaced, only added to, once, up to [`MAX_REASON`]
+/// characters.
 fn add_reason(recorded: &mut String, placeholder: &str, given: &str) {
+    let given = given.trim();
+    if given.is_empty() {
+        return;
+    }
     if recorded == placeholder || recorded.trim().is_empty() {
         *recorded = given.to_string();
-    } else if recorded != given {
+        return;
+    }
+    let already = recorded.split("; ").any(|part| part == given);
+    let room = MAX_REASON.saturating_sub(recorded.chars().count());
+    if !already && given.chars().count().saturating_add(2) <= room {
         recorded.push_str("; ");
         recorded.push_str(given);
     }
