@@ -1003,6 +1003,20 @@ fn a_journal_of_impossible_events_is_used_without_them_and_says_which() {
     }
 }
 
+/// A journal an older shipdeck wrote, whose plan holds a rule `check` now
+/// refuses (`availability <= 100%`) and a gate needing 25 sign-offs,
+/// reports every line of it.
+#[test]
+fn a_journal_with_rules_and_gates_an_older_shipdeck_allowed_still_reports() {
+    let home = scratch();
+    let path = "fixtures/journals/older-rules.jsonl";
+    let (code, report, stderr) = bounded(home.path(), &["report", path]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(!report.contains("not used"), "{report}");
+    assert!(report.contains("**Version**: v5.4.0 → v5.5.0"), "{report}");
+}
+
 /// A password in a backend URL is refused wherever a URL is taken, and
 /// never repeated; so is a name no person can have, wherever it is given.
 #[test]

@@ -472,4 +472,49 @@ mod tests {
         let old = r#"{"record":"verdict","at":"2026-11-24T14:00:00Z","id":"c-1","accepted":true}"#;
         assert_eq!(verdict_of(old), Verdict::Accepted { note: None });
     }
+
+    /// A played two-person window as an older shipdeck could have written
+    /// it: a rule that fires at once (`availability <= 100%`) and a gate
+    /// needing 25 sign-offs in its plan, which `check` now refuses in a
+    /// file but a journal still holds.
+    fn an_older_journal() -> String {
+        use crate::sim::{SimOptions, Simulator, bundled, run_to_end, scenario};
+        let text = bundled::get("two-person").unwrap();
+        let options = SimOptions {
+            autopilot: true,
+            ..SimOptions::default()
+        };
+        let mut sim = Simulator::new(scenario::parse(text).unwrap(), options);
+        let events = run_to_end(&mut sim, SignedDuration::from_hours(24));
+        let mut lines = String::new();
+        for event in events {
+            let line = serde_json::to_string(&Record::Event { event }).unwrap();
+            let older = line
+                .replace(r#""availability < 99.5%""#, r#""availability <= 100%""#)
+                .replace(r#""required":2,"#, r#""required":25,"#);
+            lines.push_str(&older);
+            lines.push('\n');
+        }
+        assert!(lines.contains(r#""condition":"availability <= 100%""#));
+        assert!(lines.contains(r#""required":25,"#));
+        lines
+    }
+
+    #[test]
+    fn a_journal_with_rules_and_gates_an_older_shipdeck_allowed_still_reports() {
+        let journal = Journal::from_reader(an_older_journal().as_bytes()).unwrap();
+        assert_eq!(journal.damaged, Vec::new());
+        let release = journal.release();
+        let plan = release.plan().unwrap();
+        assert!(
+            plan.rules
+                .iter()
+                .any(|r| r.condition.to_string() == "availability <= 100%")
+        );
+        assert_eq!(plan.gates[0].required, 25);
+        let report = report::build(&journal, Vec::new());
+        assert_eq!(report.outcome, "succeeded");
+        assert_eq!(report.approvals.len(), 2);
+        assert!(report.journal_warnings.is_empty());
+    }
 }

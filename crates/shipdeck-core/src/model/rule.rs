@@ -98,19 +98,23 @@ impl Condition {
 }
 
 impl fmt::Display for Condition {
+    /// The threshold is written exactly: what is written reads back as the
+    /// same number, so a rule crosses a stream or a journal unchanged.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.threshold;
         let threshold = match self.series {
-            Series::ErrorRate | Series::Availability => {
-                format!("{}%", trim_float(self.threshold * 100.0))
-            }
-            Series::LatencyP50 | Series::LatencyP95 | Series::LatencyP99 => {
-                if self.threshold >= 1.0 {
-                    format!("{}s", trim_float(self.threshold))
-                } else {
-                    format!("{}ms", trim_float(self.threshold * 1000.0))
-                }
-            }
-            Series::Throughput => format!("{}rps", trim_float(self.threshold)),
+            s if s.is_ratio() => match exact_in(t, 100.0) {
+                Some(percent) => format!("{percent}%"),
+                // A fraction no percentage reads back as exactly.
+                None if (0.0..=1.0).contains(&t) => format!("{t}"),
+                None => format!("{}%", t * 100.0),
+            },
+            // Seconds from a second up, unless the milliseconds are shorter.
+            s if s.is_latency() => match (exact_in(t, 1000.0), format!("{t}s")) {
+                (Some(ms), secs) if t < 1.0 || ms.len() + 2 < secs.len() => format!("{ms}ms"),
+                (_, secs) => secs,
+            },
+            _ => format!("{t}rps"),
         };
         write!(
             f,
@@ -121,9 +125,23 @@ impl fmt::Display for Condition {
     }
 }
 
-fn trim_float(v: f64) -> String {
-    let s = format!("{v:.4}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+/// The shortest number `x` that reads back as `value` when divided by
+/// `per` (as a threshold in `%` or `ms` is), written as Rust writes an
+/// `f64`: the shortest text that reads back as `x`.
+fn exact_in(value: f64, per: f64) -> Option<String> {
+    let near = value * per;
+    let mut candidates = vec![near];
+    let (mut up, mut down) = (near, near);
+    for _ in 0..4 {
+        up = up.next_up();
+        down = down.next_down();
+        candidates.extend([up, down]);
+    }
+    candidates
+        .into_iter()
+        .filter(|x| x.is_finite() && x / per == value)
+        .map(|x| x.to_string())
+        .min_by_key(|text| text.len())
 }
 
 impl FromStr for Condition {
@@ -160,19 +178,27 @@ impl FromStr for Condition {
             }
             (s, _) => return Err(format!("{s} is requests per second: write it like 1200rps")),
         };
-        let condition = Condition {
+        Ok(Condition {
             series,
             comparison,
             threshold,
-        };
+        })
+    }
+}
+
+impl Condition {
+    /// `text` as a condition someone means: what [`Condition::from_str`]
+    /// reads, less one that would fire at once or never. Files are checked
+    /// with this; what a stream or a journal carries is read as it was
+    /// written, so an older rule still reads back.
+    pub fn meant(text: &str) -> Result<Condition, String> {
+        let condition: Condition = text.parse()?;
         match condition.pointless() {
             Some(why) => Err(format!("condition `{}` {why}", text.trim())),
             None => Ok(condition),
         }
     }
-}
 
-impl Condition {
     /// Why no one would mean this condition — it would hold for every
     /// value the series can take, or for none — if so.
     fn pointless(&self) -> Option<String> {
@@ -362,7 +388,7 @@ mod tests {
     /// rule anyone means; a threshold inside the series' range stays one.
     #[test]
     fn conditions_that_would_fire_at_once_or_never_are_refused_with_why() {
-        let refused = |text: &str| text.parse::<Condition>().unwrap_err();
+        let refused = |text: &str| Condition::meant(text).unwrap_err();
         for (text, why) in [
             (
                 "error_rate > -5%",
@@ -424,7 +450,59 @@ mod tests {
             "throughput <= 0",
             "throughput > 0rps",
         ] {
-            assert!(kept.parse::<Condition>().is_ok(), "{kept}");
+            assert!(Condition::meant(kept).is_ok(), "{kept}");
+        }
+    }
+
+    /// A threshold is written as exactly the number it is: a rule a file
+    /// may hold reads back from its text as the same rule, however many
+    /// digits it has.
+    #[test]
+    fn thresholds_are_written_so_they_read_back_exactly() {
+        for (text, written) in [
+            ("availability <= 99.99999%", "availability <= 99.99999%"),
+            ("error_rate >= 0.00001%", "error_rate >= 0.00001%"),
+            ("error_rate > 7%", "error_rate > 7%"),
+            ("error_rate > 0.07", "error_rate > 7%"),
+            (
+                "availability < 99.123456789%",
+                "availability < 99.123456789%",
+            ),
+            ("latency_p95 > 0.0001ms", "latency_p95 > 0.0001ms"),
+            ("latency_p95 > 1234.56789ms", "latency_p95 > 1234.56789ms"),
+            ("latency_p95 > 2500ms", "latency_p95 > 2.5s"),
+            ("latency_p99 >= 3599.99999s", "latency_p99 >= 3599.99999s"),
+            ("throughput < 0.00001rps", "throughput < 0.00001rps"),
+        ] {
+            let rule = Condition::meant(text).unwrap();
+            assert_eq!(rule.to_string(), written, "{text}");
+            assert_eq!(written.parse::<Condition>().unwrap(), rule, "{text}");
+        }
+        for threshold in [0.1 + 0.2, 1.0 / 3.0, 0.123_456_789_012_345_68, 5e-324] {
+            for series in [Series::ErrorRate, Series::LatencyP50, Series::Throughput] {
+                let rule = Condition {
+                    series,
+                    comparison: Comparison::Above,
+                    threshold,
+                };
+                let back: Condition = rule.to_string().parse().unwrap();
+                assert_eq!(back, rule, "{rule}");
+            }
+        }
+    }
+
+    /// What an older shipdeck let a file hold reads back from a stream or
+    /// a journal: only a file being checked is told it means nothing.
+    #[test]
+    fn a_condition_no_one_means_still_reads_back_from_what_was_written() {
+        for text in [
+            "availability <= 100%",
+            "error_rate >= 0%",
+            "latency_p95 > 0ms",
+        ] {
+            let rule: Condition = text.parse().unwrap();
+            assert_eq!(rule.to_string(), text);
+            assert!(Condition::meant(text).is_err(), "{text}");
         }
     }
 }

@@ -345,10 +345,10 @@ impl Simulator {
     pub fn advance_to(&mut self, until: Timestamp) -> Vec<Event> {
         let mut events = Vec::new();
         while let Some(due) = self.next_due() {
-            if due > time::LATEST {
-                self.halt(past_the_latest());
-            } else if due > until {
+            if due > until {
                 break;
+            } else if due > time::LATEST {
+                self.halt(past_the_latest());
             } else {
                 self.now = self.now.max(due);
                 self.engine.tick(self.now);

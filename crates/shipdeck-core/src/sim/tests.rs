@@ -611,6 +611,67 @@ fn a_clock_that_would_pass_the_latest_time_stops_the_simulator_there() {
     assert_eq!(sim.release().status, Status::Running);
 }
 
+/// Running the clock up to a moment before the latest time shipdeck keeps
+/// does not stop the simulator because a later job would fall after it:
+/// only a clock that would really pass it does.
+#[test]
+fn a_clock_stopped_short_of_the_latest_time_keeps_the_simulator_going() {
+    let text = "release: { service: s, from: v1, to: v2, deployer: carol }\n\
+                window: { start: \"8999-12-31T23:00:00Z\", length: 30m }\n\
+                strategy: { canary: { steps: [ { set_weight: 50 }, { pause: 2h }, { set_weight: 100 } ] } }\n\
+                stages: [ { id: rollout, kind: rollout } ]\n\
+                metrics: { interval: 7s }\n";
+    let mut sim = Simulator::new(scenario::parse(text).unwrap(), SimOptions::default());
+    let mut events = sim.start();
+    let just_before = time::LATEST - jiff::SignedDuration::from_secs(1);
+    events.extend(sim.advance_to(just_before));
+    assert!(!events.is_empty());
+    // Samples fall every 7s from 23:00: the next after 23:59:56 is past it.
+    assert!(sim.next_due().is_some_and(|due| due > time::LATEST));
+    assert_eq!(sim.halted(), None);
+    assert_eq!(sim.now(), just_before);
+    sim.advance_to(time::LATEST + jiff::SignedDuration::from_hours(1));
+    assert_eq!(
+        sim.halted(),
+        Some("its clock would pass 9000-01-01T00:00:00Z, the latest time shipdeck keeps")
+    );
+}
+
+/// Rules at the edges of what `check` lets a file hold: thresholds with
+/// more digits than a screen shows, a hair inside a series' range.
+const EDGE_RULES: &str = "rules:\n\
+    - { name: Nines, condition: \"availability <= 99.99999%\", for: 1m }\n\
+    - { name: Speck, condition: \"error_rate >= 0.00001%\", for: 1m }\n\
+    - { name: Thirds, condition: \"error_rate > 33.333333333333336%\", for: 1m }\n\
+    - { name: Blink, condition: \"latency_p95 > 0.0001ms\", for: 1m }\n\
+    - { name: Slow, condition: \"latency_p99 >= 3599.99999s\", for: 1m }\n\
+    - { name: Fraction, condition: \"availability < 0.123456789012345678\", for: 1m }\n\
+    - { name: Trickle, condition: \"throughput < 0.00001rps\", for: 1m }\n";
+
+/// Every event the simulator makes — of every bundled story, and of each
+/// with [`EDGE_RULES`] in its plan — reads back from the JSON a stream or
+/// a journal carries as exactly the event it was.
+#[test]
+fn every_event_the_simulator_makes_reads_back_from_json_as_it_was() {
+    for (name, text) in bundled::SCENARIOS {
+        let edged = format!("{text}\n{EDGE_RULES}");
+        for (text, autopilot) in [(*text, true), (*text, false), (edged.as_str(), true)] {
+            let story = scenario::parse(text).unwrap_or_else(|p| panic!("{name}: {p:?}"));
+            let options = SimOptions {
+                autopilot,
+                ..SimOptions::default()
+            };
+            let mut sim = Simulator::new(story, options);
+            for event in run_to_end(&mut sim, DAY) {
+                let json = serde_json::to_string(&event).unwrap();
+                let back: Event = serde_json::from_str(&json)
+                    .unwrap_or_else(|e| panic!("{name}: {e} reading back {json}"));
+                assert_eq!(back, event, "{name}: {json}");
+            }
+        }
+    }
+}
+
 /// What readers refuse as impossible is never what the simulator makes:
 /// every event of every bundled story passes the check a server's client
 /// and a journal's reader make.

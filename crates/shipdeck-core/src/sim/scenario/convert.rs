@@ -8,8 +8,8 @@ use serde_saphyr::Location;
 use super::raw::*;
 use super::*;
 use crate::model::{
-    Action, Approvers, ChecklistPlan, GatePlan, ItemPlan, MAX_SIGNOFFS, Person, ReleasePlan, Rule,
-    StageKind, StagePlan, Step, StepKind, Strategy, Window, time,
+    Action, Approvers, ChecklistPlan, Condition, GatePlan, ItemPlan, MAX_SIGNOFFS, Person,
+    ReleasePlan, Rule, StageKind, StagePlan, Step, StepKind, Strategy, Window, time,
     units::{Quantity, parse_clock_duration, parse_quantity},
 };
 
@@ -877,7 +877,7 @@ pub(crate) fn convert_rules(raw: &[RawRule], c: &mut Checker) -> Vec<Rule> {
         }
         let hold = c.duration(&r.hold);
         let cohort = c.cohort(r.cohort.as_ref());
-        match r.condition.value.parse() {
+        match Condition::meant(&r.condition.value) {
             Ok(condition) => rules.push(Rule {
                 name: r.name.value.clone(),
                 condition,
