@@ -288,6 +288,8 @@ async fn a_request_names_its_host_once_and_a_command_is_exactly_json() {
         ),
         ("the healthz too", get("/healthz", "")),
         ("not ASCII", get(releases, "Host: l\u{43e}calhost\r\n")),
+        ("no such port", get(releases, "Host: localhost:99999\r\n")),
+        ("port zero", get(releases, "Host: localhost:0\r\n")),
     ];
     for (what, request) in refused {
         let (status, body) = raw(&server, &request);

@@ -233,11 +233,9 @@ fn host_problem(request: &Request) -> Option<String> {
     let (Some(host), None) = (hosts.next(), hosts.next()) else {
         return Some("a request needs one Host header, naming the server".into());
     };
-    let Some(host) = host
-        .to_str()
-        .ok()
-        .filter(|h| h.parse::<axum::http::uri::Authority>().is_ok() && !h.contains('@'))
-    else {
+    let Some(host) = host.to_str().ok().filter(|h| {
+        h.parse::<axum::http::uri::Authority>().is_ok() && !h.contains('@') && port_is_real(h)
+    }) else {
         return Some("the Host header is not a host name (in ASCII) and a port".into());
     };
     let uri = request.uri();
@@ -254,6 +252,16 @@ fn host_problem(request: &Request) -> Option<String> {
             clip(host, 80)
         )),
         _ => None,
+    }
+}
+
+/// Whether the port of a `Host`, if it names one, is one a socket can
+/// have (1 to 65535): `localhost:99999` names no server.
+fn port_is_real(host: &str) -> bool {
+    let after_name = host.rsplit_once(']').map_or(host, |(_, rest)| rest);
+    match after_name.rsplit_once(':') {
+        None => true,
+        Some((_, port)) => port.parse::<u16>().is_ok_and(|p| p > 0),
     }
 }
 

@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use icu_normalizer::ComposingNormalizerBorrowed;
+use icu_normalizer::{ComposingNormalizerBorrowed, DecomposingNormalizerBorrowed};
 use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory, Script};
 use icu_properties::{CodePointMapData, CodePointSetData, PropertyNamesLong};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -76,9 +76,36 @@ const RESERVED: [&str; 6] = [
 
 /// Characters drawn as a colon that NFKC leaves as they are: `rule∶x`
 /// must be a rule's name as much as `rule:x`.
-const COLON_LOOKALIKES: [char; 6] = [
-    '\u{2236}', '\u{A789}', '\u{02F8}', '\u{05C3}', '\u{0589}', '\u{1361}',
+const COLON_LOOKALIKES: [char; 14] = [
+    '\u{2236}', '\u{A789}', '\u{02F8}', '\u{02D0}', '\u{02D1}', '\u{05C3}', '\u{0589}', '\u{1361}',
+    '\u{0703}', '\u{0704}', '\u{16EC}', '\u{1803}', '\u{205A}', '\u{FE30}',
 ];
+
+/// Small capitals and other letters drawn as the letters of shipdeck's
+/// own names, which NFKC leaves as they are (`ʀule:x` is `rule:x`).
+fn plain_letter(c: char) -> char {
+    match c {
+        '\u{0280}' => 'r',
+        '\u{1D1C}' | '\u{028A}' => 'u',
+        '\u{029F}' => 'l',
+        '\u{1D07}' => 'e',
+        '\u{1D00}' | '\u{0251}' => 'a',
+        '\u{1D0F}' | '\u{1D11}' => 'o',
+        '\u{1D18}' => 'p',
+        '\u{026A}' | '\u{0131}' => 'i',
+        '\u{1D1B}' => 't',
+        '\u{029C}' => 'h',
+        '\u{A731}' => 's',
+        '\u{1D05}' => 'd',
+        '\u{1D04}' => 'c',
+        '\u{1D0B}' => 'k',
+        '\u{0262}' => 'g',
+        '\u{1D0D}' => 'm',
+        '\u{0274}' => 'n',
+        c if COLON_LOOKALIKES.contains(&c) => ':',
+        c => c,
+    }
+}
 
 /// A person's name (or one of shipdeck's own, for what it does itself).
 ///
@@ -176,13 +203,7 @@ impl Person {
             .key
             .chars()
             .filter(|c| *c != ' ')
-            .map(|c| {
-                if COLON_LOOKALIKES.contains(&c) {
-                    ':'
-                } else {
-                    c
-                }
-            })
+            .map(plain_letter)
             .collect();
         let autopilot_n = key
             .strip_prefix(AUTOPILOT)
@@ -193,13 +214,27 @@ impl Person {
 }
 
 /// The canonical form of a name: NFKC, then case-folded (upper case, then
-/// lower, so `ß` meets `ss` and `ς` meets `σ`), then NFKC again, trimmed,
-/// with each run of white space one space.
+/// lower, so `ß` meets `ss` and `ς` meets `σ`), then decomposed (NFKD)
+/// with its combining marks taken out, trimmed, with each run of white
+/// space one space. So `carol`, `carol\u{300}` and `càrol` are one person:
+/// two people whose names differ only by an accent are taken for one,
+/// rather than one person signing twice under two accents.
 pub fn canonical(text: &str) -> String {
     const NFKC: ComposingNormalizerBorrowed<'static> = ComposingNormalizerBorrowed::new_nfkc();
+    const NFKD: DecomposingNormalizerBorrowed<'static> = DecomposingNormalizerBorrowed::new_nfkd();
+    let category = CodePointMapData::<GeneralCategory>::new();
     let folded = NFKC.normalize(text).to_uppercase().to_lowercase();
-    let normal = NFKC.normalize(&folded);
-    normal.split_whitespace().collect::<Vec<_>>().join(" ")
+    let bare: String = NFKD
+        .normalize(&folded)
+        .chars()
+        .filter(|&c| {
+            !matches!(
+                category.get(c),
+                GeneralCategory::NonspacingMark | GeneralCategory::EnclosingMark
+            )
+        })
+        .collect();
+    bare.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Refuses what no name of a person holds, saying why: nothing empty or
@@ -430,6 +465,21 @@ pub(crate) mod tests {
             Person::new("\u{e9}lodie").unwrap()
         );
         assert_ne!(Person::new("carol").unwrap(), Person::new("carl").unwrap());
+        // A combining mark does not make another person: `carol` with a
+        // grave and with an acute accent (no letter has them composed) are
+        // carol, and so is `càrol`.
+        for name in [
+            "carol\u{300}",
+            "carol\u{301}",
+            "c\u{e0}rol",
+            "ca\u{20dd}rol",
+        ] {
+            assert_eq!(Person::new(name).unwrap(), carol, "{name:?}");
+        }
+        assert_eq!(
+            Person::new("dave\u{323}").unwrap(),
+            Person::new("dave").unwrap()
+        );
         // Sets and maps see one person.
         let set: std::collections::BTreeSet<Person> = ["carol", "Carol", "ＣＡＲＯＬ"]
             .iter()
@@ -509,6 +559,10 @@ pub(crate) mod tests {
             "ｒｕｌｅ：ErrorRateRollback",
             "rule\u{2236}ErrorRateRollback",
             "rule\u{A789}ErrorRateRollback",
+            "rule\u{02D0}ErrorRateRollback",
+            "\u{0280}ule:ErrorRateRollback",
+            "\u{A731}hipdeck",
+            "\u{1D00}utopilot",
             "shipdeck",
             "ShipDeck",
             "Ship Deck",

@@ -444,6 +444,11 @@ fn check_enough_approvers(plan: &GatePlan, deployer: &Person, at: &Location, c: 
 }
 
 /// The stages, and how the simulator plays each one's work.
+/// The most stages a pipeline has, and steps a canary: more is no one's
+/// window, and every stage and step costs the console and the simulator.
+pub(crate) const MAX_STAGES: usize = 500;
+pub(crate) const MAX_STEPS: usize = 500;
+
 fn convert_stages(
     raw: &[RawStage],
     gates: &[GatePlan],
@@ -456,6 +461,15 @@ fn convert_stages(
     let mut used_gates = BTreeSet::new();
     let mut used_lists = BTreeSet::new();
     let mut rollouts = 0;
+    if let Some(past) = raw.get(MAX_STAGES) {
+        c.problem(
+            &past.id.referenced,
+            format!(
+                "a pipeline of {} stages is more than anyone runs in a window: at most {MAX_STAGES}",
+                raw.len()
+            ),
+        );
+    }
     for stage in raw {
         let id = stage.id.value.clone();
         c.unique(&mut ids, &stage.id, "stage");
@@ -770,6 +784,19 @@ fn convert_strategy(raw: &RawStrategy, c: &mut Checker) -> Strategy {
     };
     match raw {
         RawStrategy::Canary { steps } => {
+            if let Some(past) = steps.get(MAX_STEPS) {
+                let at = match past {
+                    RawStep::SetWeight(w) => &w.referenced,
+                    RawStep::Pause(s) | RawStep::Analysis(s) => &s.referenced,
+                };
+                c.problem(
+                    at,
+                    format!(
+                        "a canary of {} steps is more than anyone runs in a window: at most {MAX_STEPS}",
+                        steps.len()
+                    ),
+                );
+            }
             let mut out = Vec::new();
             let mut last_weight = None;
             for step in steps {
@@ -1000,6 +1027,41 @@ mod tests {
                 "nobody is allowed to approve gate \"production\": its only approver, carol, deployed this release and may not approve it"
             ]
         );
+    }
+
+    /// A pipeline or a canary longer than any window runs is refused at
+    /// the first stage or step past the bound, before the simulator's
+    /// cost, which grows with both, is paid.
+    #[test]
+    fn more_stages_or_steps_than_a_window_runs_are_refused() {
+        let stages: Vec<String> = (0..=MAX_STAGES)
+            .map(|n| format!("{{ id: s{n}, kind: build }}"))
+            .collect();
+        let steps: Vec<String> = (0..=MAX_STEPS)
+            .map(|_| "{ set_weight: 100 }".to_string())
+            .collect();
+        let text = format!(
+            "release: {{ service: s, from: v1, to: v2, deployer: carol }}\n\
+             strategy: {{ canary: {{ steps: [ {} ] }} }}\n\
+             stages: [ {}, {{ id: r, kind: rollout }} ]\n",
+            steps.join(", "),
+            stages.join(", ")
+        );
+        let problems = super::super::parse(&text).err().unwrap_or_default();
+        let said: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            said.contains(
+                &"a pipeline of 502 stages is more than anyone runs in a window: at most 500"
+            ),
+            "{said:?}"
+        );
+        assert!(
+            said.contains(
+                &"a canary of 501 steps is more than anyone runs in a window: at most 500"
+            ),
+            "{said:?}"
+        );
+        assert_eq!(problems.len(), 2, "{said:?}");
     }
 
     /// `check` says where a name no person can have is, and why.
