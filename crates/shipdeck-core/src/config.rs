@@ -167,18 +167,21 @@ pub struct MetricQuery {
 }
 
 /// Checks an address shipdeck is to talk to (a server, a Prometheus): an
-/// http:// or https:// URL with a host and no user or password in it,
-/// since the URL is shown in the header, the log, the journal and
-/// `shipdeck config`. `instead` says where a credential goes.
+/// http:// or https:// URL with a host and no user, password or query in
+/// it (`?token=…`), since the URL is shown in the header, the log, the
+/// journal and `shipdeck config`. `instead` says where a credential goes.
 pub fn http_url(text: &str, instead: &str) -> Result<url::Url, String> {
     // What might be a credential is never repeated.
-    let shown = match text.contains('@') {
+    let shown = match text.contains(['@', '?', '#']) {
         true => "the address".to_string(),
         false => format!("`{}`", crate::model::text::clean(text.trim())),
     };
     match url::Url::parse(text.trim()) {
         Ok(url) if !url.username().is_empty() || url.password().is_some() => Err(format!(
             "the address has a user or password in it, which would be shown and journaled; {instead}"
+        )),
+        Ok(url) if url.query().is_some() || url.fragment().is_some() => Err(format!(
+            "the address has a query or fragment (`?…`, `#…`) in it, which would be shown and journaled: give the server's address alone; {instead}"
         )),
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
         Ok(_) => Err(format!("{shown} is not an http:// or https:// address")),
@@ -743,6 +746,8 @@ backend:
         for url in [
             "http://u:pw@127.0.0.1:7878",
             "https://root@shipdeck.example",
+            "http://127.0.0.1:7878/?token=hunter2",
+            "http://127.0.0.1:7878/#hunter2",
         ] {
             let messages = said(&format!(
                 "backend:\n  pipeline: {{ kind: http, url: '{url}' }}\n"
@@ -750,8 +755,15 @@ backend:
             assert!(
                 messages
                     .iter()
-                    .any(|m| m.contains("user or password") && m.contains("token")),
+                    .any(|m| (m.contains("user or password") || m.contains("query"))
+                        && m.contains("token")),
                 "{url}: {messages:?}"
+            );
+            assert!(
+                messages
+                    .iter()
+                    .all(|m| !m.contains("hunter2") && !m.contains(":pw")),
+                "{messages:?}"
             );
         }
         let messages = said("backend:\n  pipeline: { kind: http, url: 'ftp://x' }\n");
