@@ -33,6 +33,9 @@ enum Act {
     BadHello,
     /// 410: the events asked for are no longer kept.
     Gone,
+    /// A stream whose bytes never stop: a `hello` data line, an event
+    /// line, or `data:` lines with no blank line between them.
+    Endless(&'static [u8], &'static [u8]),
 }
 
 fn summary(n: usize) -> String {
@@ -115,6 +118,14 @@ async fn answer(mut socket: TcpStream, act: Act, n: usize) -> std::io::Result<()
             socket
                 .write_all(b"event: hello\ndata: {\"window\": 7}\n\n")
                 .await
+        }
+        Act::Endless(head, repeated) => {
+            socket.write_all(stream_head.as_bytes()).await?;
+            socket.write_all(head).await?;
+            let chunk = repeated.repeat(64 * 1024 / repeated.len());
+            loop {
+                socket.write_all(&chunk).await?;
+            }
         }
         Act::Gone => {
             let body = r#"{"error":"events before seq 9 are no longer kept"}"#;
@@ -235,5 +246,36 @@ async fn every_way_a_stream_ends_at_once_is_backed_off() {
                 "{act:?}: {said:?}"
             );
         }
+    }
+}
+
+/// A stream that never stops sending is refused as soon as a line or a
+/// message passes its bound, the reason shown, and made again after a wait.
+#[tokio::test]
+async fn an_endless_stream_line_or_message_is_refused_at_its_bound() {
+    let data_lines = format!("data: {}\n", "x".repeat(1000)).into_bytes();
+    let data_lines: &'static [u8] = Vec::leak(data_lines);
+    let acts = [
+        (
+            Act::Endless(b"event: hello\ndata: ", b"x"),
+            "`hello` message larger than 64 KiB",
+        ),
+        (Act::Endless(b"event: ", b"x"), "line longer than 1 MiB"),
+        (Act::Endless(b"", b"data: x\n"), "2 MiB and no message"),
+        (Act::Endless(b"", data_lines), "message larger than 1 MiB"),
+        (Act::Endless(b"", b"id: 1\n"), "2 MiB and no message"),
+    ];
+    let runs = acts.map(|(act, _)| tokio::spawn(connections(act, Duration::from_secs(6))));
+    for ((act, reason), run) in acts.into_iter().zip(runs) {
+        let (tries, said) = run.await.unwrap();
+        assert!(
+            (2..=12).contains(&tries),
+            "{act:?}: {tries} connections in 6 s; told {said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|s| s.contains(reason) && s.contains("retry in")),
+            "{act:?}: {said:?}"
+        );
     }
 }

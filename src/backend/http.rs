@@ -51,6 +51,8 @@ pub const MAX_ANSWER: usize = 4 * 1024 * 1024;
 pub const MAX_REPLY: usize = 256 * 1024;
 /// The largest `hello`, `clock` or `presence` message of the stream read.
 const MAX_CONTROL: usize = 64 * 1024;
+/// The stream's messages that are not events, held to `MAX_CONTROL`.
+const CONTROL: &[&str] = &["hello", "clock", "presence", "error"];
 /// How many release ids a message lists before it says how many more.
 const LISTED: usize = 10;
 
@@ -501,7 +503,7 @@ impl Remote {
         };
         follow.heard = Instant::now();
         let mut body = response.bytes_stream();
-        let mut reader = sse::Reader::default();
+        let mut reader = sse::Reader::default().with_small(CONTROL, MAX_CONTROL);
         let mut found = Vec::new();
         let mut live = false;
         let mut quiet = false;
@@ -546,11 +548,9 @@ impl Remote {
                 }
                 match item {
                     Found::Message(message) => follow.take(message, &mut batch),
-                    // If it was an event, the next one shows a gap and the
-                    // stream is made again from the last good seq.
-                    Found::Dropped { bytes } => {
-                        tracing::warn!("dropped a stream line of {bytes} bytes");
-                    }
+                    // Refused as soon as it passed the bound: made again
+                    // from the last good seq after a wait.
+                    Found::Refused(why) => batch.ended = Some(Ended::Failed(why)),
                 }
             }
             live |= batch.live;
@@ -635,10 +635,10 @@ impl Batch {
 impl Follow {
     /// Takes one message of the stream into the batch.
     fn take(&mut self, message: sse::Message, batch: &mut Batch) {
-        let control = matches!(
-            message.event.as_deref(),
-            Some("hello" | "clock" | "presence" | "error")
-        );
+        let control = message
+            .event
+            .as_deref()
+            .is_some_and(|e| CONTROL.contains(&e));
         if control && message.data.len() > MAX_CONTROL {
             let why = format!(
                 "the server sent a `{}` message of {} KiB, larger than any shipdeck reads",

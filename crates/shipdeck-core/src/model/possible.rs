@@ -7,6 +7,7 @@
 use jiff::Timestamp;
 
 use super::event::{Event, EventKind};
+use super::metrics::Series;
 use super::release::ReleasePlan;
 use super::strategy::{StepKind, Strategy};
 use super::time;
@@ -35,6 +36,9 @@ impl Event {
             return Some(why);
         }
         match &self.kind {
+            EventKind::ReleaseStarted { .. } if self.seq != 1 => {
+                Some("comes after seq 1: a release starts once, first".into())
+            }
             EventKind::ReleaseStarted { plan } => plan.impossible(),
             // A step's end (`until`) is only compared and shown: it may lie
             // beyond what the clock will reach.
@@ -60,6 +64,7 @@ impl Event {
             {
                 Some(format!("has the value {value}"))
             }
+            EventKind::Metric { series, value, .. } => impossible_value(*series, *value),
             _ => None,
         }
     }
@@ -81,6 +86,11 @@ impl Event {
     /// it does not have.
     fn impossible_in(&self, plan: &ReleasePlan) -> Option<String> {
         match &self.kind {
+            EventKind::Alert { rule, .. } | EventKind::RuleChanged { rule, .. }
+                if !plan.rules.iter().any(|r| &r.name == rule) =>
+            {
+                Some(format!("is about a rule \"{rule}\" the plan does not have"))
+            }
             EventKind::CanaryStep { step, .. } if *step >= plan.steps.len() => Some(format!(
                 "is about step {} of a rollout of {}",
                 step.saturating_add(1),
@@ -141,6 +151,15 @@ impl ReleasePlan {
             .find(|w| *w > 100)
             .map(|weight| format!("plans to give the new version {weight}% of traffic"))
     }
+}
+
+/// Why no service could measure `value` for `series`, if none could: a
+/// negative rate, share or latency, or a rate or share past a hundred times
+/// its range. A value a little over 100 % is let through: sources round.
+fn impossible_value(series: Series, value: f64) -> Option<String> {
+    let rate = matches!(series, Series::ErrorRate | Series::Availability);
+    (value < 0.0 || (rate && value > 10_000.0))
+        .then(|| format!("measures {series} as {value}, which no service can"))
 }
 
 /// Why a release cannot carry `at`, if it cannot: the event `what` it.
@@ -211,6 +230,51 @@ mod tests {
                 .impossible(Some(&plan))
                 .unwrap()
                 .contains("a gate \"nowhere\" the plan does not have")
+        );
+    }
+
+    #[test]
+    fn an_unmeasurable_value_a_second_start_or_an_unknown_rule_cannot_be() {
+        let plan = plan();
+        let metric = |series, value| EventKind::Metric {
+            series,
+            cohort: crate::model::Cohort::Canary,
+            value,
+        };
+        let refused = |kind| event(6, kind).impossible(Some(&plan));
+        assert_eq!(refused(metric(Series::Availability, 100.4)), None);
+        assert_eq!(refused(metric(Series::LatencyP99, 1e9)), None);
+        for (series, value) in [(Series::Availability, -5.0), (Series::ErrorRate, 1e308)] {
+            assert!(
+                refused(metric(series, value))
+                    .unwrap()
+                    .contains("which no service can"),
+                "{series} {value}"
+            );
+        }
+        let again = EventKind::ReleaseStarted {
+            plan: Box::new(plan.clone()),
+        };
+        assert!(refused(again).unwrap().contains("a release starts once"));
+        assert_eq!(
+            event(
+                1,
+                EventKind::ReleaseStarted {
+                    plan: Box::new(plan.clone())
+                }
+            )
+            .impossible(Some(&plan)),
+            None
+        );
+        let rule = EventKind::RuleChanged {
+            rule: "nowhere".into(),
+            state: crate::model::RuleState::Breaching,
+            value: 1.0,
+        };
+        assert!(
+            refused(rule)
+                .unwrap()
+                .contains("a rule \"nowhere\" the plan does not have")
         );
     }
 
