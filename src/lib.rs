@@ -8,6 +8,7 @@
 
 pub use shipdeck_core::{api, check, config, engine, keys, model, problem, sim, theme};
 
+pub mod argo;
 pub mod backend;
 pub mod cli;
 pub mod files;

@@ -1,0 +1,5 @@
+//! Argo Rollouts as a pipeline source: a Rollout on a Kubernetes cluster
+//! read as the kubectl plugin reads it, watched, and driven with the same
+//! patches the plugin sends.
+
+pub mod types;
