@@ -61,6 +61,20 @@ pub struct Flags {
     pub backend: Option<String>,
     pub release: Option<String>,
     pub token_file: Option<PathBuf>,
+    pub rollout: Option<String>,
+    pub namespace: Option<String>,
+    pub context: Option<String>,
+}
+
+/// An Argo Rollout as the backend: `--rollout`, or the config's
+/// `argo-rollouts` pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutSettings {
+    pub rollout: Setting<String>,
+    /// `None`: the context's namespace.
+    pub namespace: Option<Setting<String>>,
+    /// `None`: the kubeconfig's current context.
+    pub context: Option<Setting<String>>,
 }
 
 /// A log source named in the config.
@@ -124,6 +138,8 @@ pub struct Settings {
     pub sim: SimSettings,
     /// `None`: the embedded simulator is the backend.
     pub remote: Option<RemoteSettings>,
+    /// An Argo Rollout on a cluster as the backend.
+    pub rollout: Option<RolloutSettings>,
     /// The config's log source (flags `--logs`/`--logs-cmd` replace it).
     pub logs: Option<Setting<ConfiguredLogs>>,
     /// Where the release's metrics come from, when not the pipeline.
@@ -385,6 +401,7 @@ pub fn resolve(
         rules: layers.file(config.checked.rules.clone()),
         sim: sim_settings(flags, pipeline, &layers),
         remote: remote_settings(flags, pipeline, &layers)?,
+        rollout: rollout_settings(flags, pipeline, &layers)?,
         logs,
         metrics: layers.file(config.checked.metrics.clone()),
         config_file: config.file,
@@ -454,6 +471,43 @@ fn checked_operator(given: Setting<String>) -> Result<Setting<Person>, SettingsE
             given.source
         ))),
     }
+}
+
+/// A Rollout as the backend: `--rollout` (with `--namespace` and
+/// `--context`) over the config's `argo-rollouts` pipeline.
+fn rollout_settings(
+    flags: &Flags,
+    pipeline: Option<&PipelineSource>,
+    layers: &Layers,
+) -> Result<Option<RolloutSettings>, SettingsError> {
+    let (rollout, namespace, context) = match pipeline {
+        Some(PipelineSource::ArgoRollouts {
+            rollout,
+            namespace,
+            context,
+        }) => (Some(rollout.clone()), namespace.clone(), context.clone()),
+        _ => (None, None, None),
+    };
+    let Some(rollout) = flag(&flags.rollout, "--rollout").or_else(|| layers.file(rollout)) else {
+        return Ok(None);
+    };
+    let namespace = flag(&flags.namespace, "--namespace").or_else(|| layers.file(namespace));
+    let checks = [
+        config::kube_name(&rollout.value, "the rollout", true)
+            .map_err(|why| format!("{why} (from {})", rollout.source)),
+        namespace.as_ref().map_or(Ok(()), |ns| {
+            config::kube_name(&ns.value, "the namespace", false)
+                .map_err(|why| format!("{why} (from {})", ns.source))
+        }),
+    ];
+    if let Some(why) = checks.into_iter().find_map(Result::err) {
+        return Err(SettingsError::BadEnv(why));
+    }
+    Ok(Some(RolloutSettings {
+        rollout,
+        namespace,
+        context: flag(&flags.context, "--context").or_else(|| layers.file(context)),
+    }))
 }
 
 /// A server as the backend: `--backend`, `$SHIPDECK_BACKEND`, or the

@@ -1068,6 +1068,7 @@ pub fn spawn(remote: Remote, release: String, label: String, expiry: Duration) -
         logs: None,
         // The server's clock, as the console hears it.
         clock: super::ReleaseClock::default(),
+        keeps_revisions: false,
     }
 }
 

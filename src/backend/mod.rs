@@ -122,6 +122,9 @@ pub struct Handle {
     /// The release's clock as this backend keeps it: what the window's
     /// journal and the operator's log lines are stamped with.
     pub clock: ReleaseClock,
+    /// Whether the backend keeps earlier revisions to undo to (a Rollout's
+    /// cluster does; a simulated or served release has one).
+    pub keeps_revisions: bool,
 }
 
 impl Handle {

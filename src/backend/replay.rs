@@ -49,6 +49,7 @@ pub fn spawn(events: Vec<Event>, speed: f64, label: String) -> Handle {
         controls: Some(controls),
         logs: None,
         clock,
+        keeps_revisions: false,
     }
 }
 

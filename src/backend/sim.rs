@@ -55,6 +55,7 @@ pub fn spawn_fed(
         controls: None,
         logs: None,
         clock,
+        keeps_revisions: false,
     }
 }
 

@@ -112,6 +112,14 @@ enum Command {
 
     /// List the scenarios built into shipdeck.
     Scenarios,
+
+    /// List Argo Rollouts like `kubectl argo rollouts list rollouts`, those
+    /// waiting on a person (a pause, an inconclusive analysis) first, with
+    /// how long they have waited.
+    #[command(after_help = "Examples:\n  \
+        shipdeck rollouts -A\n  \
+        shipdeck rollouts --namespace payments --format json")]
+    Rollouts(argo::RolloutsArgs),
 }
 
 const KEYS: &str = "Console keys (press ? in the console for the keys as bound now):\n  \
@@ -138,6 +146,7 @@ pub fn main() -> ExitCode {
         Some(Command::Report { args, record }) => record::report(&record, &args),
         Some(Command::Replay { args, record }) => record::replay(&record, &args),
         Some(Command::Scenarios) => scenarios(),
+        Some(Command::Rollouts(args)) => argo::rollouts(&args),
     }
 }
 

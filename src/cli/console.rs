@@ -33,6 +33,9 @@ pub struct ConsoleArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
 
+    #[command(flatten)]
+    pub argo: super::argo::RolloutArgs,
+
     /// A bundled theme (default, light, high-contrast, production) or a theme
     /// file. Without one, production releases get the production skin.
     #[arg(long, value_name = "NAME|PATH")]
@@ -187,6 +190,7 @@ fn terminal_for(sources: &[LogSource], instead: &str) -> Result<(), ExitCode> {
 }
 
 fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
+    args.argo.stray()?;
     let settings = super::settings(&args.record, Some(&args.sim), |flags| {
         flags.theme = args.theme.clone();
         flags.frame_cap = args.frame_cap;
@@ -194,9 +198,15 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         flags.log_ring = args.log_ring.map(|n| n as usize);
         flags.command_expiry = args.command_expiry;
         args.remote.apply(flags);
+        args.argo.apply(flags);
     })?;
     let keymap = keymap(&settings)?;
     let sources = log_sources(args, &settings)?;
+    if let Some(rollout) = settings.rollout.clone() {
+        super::remote::one_backend(&settings)?;
+        super::remote::no_sim_flags(&args.sim)?;
+        return on_rollout(&settings, &rollout, keymap, sources);
+    }
     if let Some((remote, configured)) = super::remote::connect(&settings)? {
         super::remote::no_sim_flags(&args.sim)?;
         super::remote::no_metrics_source(&settings);
@@ -285,6 +295,52 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         move || {
             let readings = metrics.map(backend::metrics::spawn);
             backend::sim::spawn_fed(sim, speed, label, readings).with_logs(sources)
+        },
+    )
+}
+
+/// The console on an Argo Rollout: the cluster is looked at once first, so
+/// a wrong name, context or permission is said before the screen is taken.
+fn on_rollout(
+    settings: &Settings,
+    rollout: &crate::settings::RolloutSettings,
+    keymap: KeyMap,
+    sources: Vec<LogSource>,
+) -> Result<ExitCode, ExitCode> {
+    let target = super::argo::target(rollout);
+    let found = super::argo::find(&target)?;
+    let theme = theme(settings, &found.namespace)?;
+    terminal_for(
+        &sources,
+        &format!("shipdeck events --rollout {}", target.name),
+    )?;
+    let mut label = super::argo::label(&target, &found);
+    let journal_label = label.clone();
+    let metrics = super::metrics_source(settings)?;
+    if metrics.is_some() {
+        label.push_str(" + prometheus");
+    }
+    let header = label.clone();
+    let capacity = settings.log_ring.value;
+    let notes = vec![format!(
+        "following the Rollout on {}{}",
+        found.server,
+        found
+            .context
+            .as_deref()
+            .map(|c| format!(" (context {c})"))
+            .unwrap_or_default()
+    )];
+    open(
+        settings,
+        theme,
+        keymap,
+        header,
+        &journal_label,
+        &notes,
+        move || {
+            let readings = metrics.map(backend::metrics::spawn);
+            crate::argo::backend::spawn(target, label, capacity, readings).with_logs(sources)
         },
     )
 }

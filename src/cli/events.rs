@@ -27,6 +27,9 @@ pub struct EventsArgs {
 
     #[command(flatten)]
     pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub argo: super::argo::RolloutArgs,
 }
 
 pub fn run(args: &EventsArgs) -> ExitCode {
@@ -36,9 +39,16 @@ pub fn run(args: &EventsArgs) -> ExitCode {
 }
 
 fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
+    args.argo.stray()?;
     let mut settings = super::settings(&args.record, Some(&args.sim), |flags| {
-        args.remote.apply(flags)
+        args.remote.apply(flags);
+        args.argo.apply(flags);
     })?;
+    if let Some(rollout) = settings.rollout.clone() {
+        super::remote::one_backend(&settings)?;
+        super::remote::no_sim_flags(&args.sim)?;
+        return super::argo::events(&settings, &rollout);
+    }
     if settings.remote.is_some() {
         super::remote::no_sim_flags(&args.sim)?;
         return follow(&settings);
@@ -115,7 +125,7 @@ fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
 
 /// Each event as a line of JSON: its data as the backend gave it, every
 /// character a terminal would act on written as an escape.
-fn write_events(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
+pub(super) fn write_events(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
     for event in events {
         let line = serde_json::to_string(event)?;
         out.write_all(json_safe(&line).as_bytes())?;

@@ -1,5 +1,6 @@
 //! Subcommands of the `shipdeck` binary.
 
+pub mod argo;
 mod args;
 pub mod check;
 pub mod config;
@@ -274,7 +275,7 @@ pub fn prepare(
 }
 
 /// The configured metrics source, its token read.
-fn metrics_source(
+pub(crate) fn metrics_source(
     settings: &Settings,
 ) -> Result<Option<crate::backend::metrics::Source>, ExitCode> {
     use crate::config::TokenFrom;

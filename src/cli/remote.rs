@@ -66,6 +66,19 @@ pub fn token(remote: &RemoteSettings) -> Result<Option<String>, ExitCode> {
     }
 }
 
+/// A server and a Rollout are two backends: only one may be given.
+pub fn one_backend(settings: &Settings) -> Result<(), ExitCode> {
+    if let (Some(remote), Some(rollout)) = (&settings.remote, &settings.rollout) {
+        crate::errln!(
+            "shipdeck: two backends are named: a server (from {}) and a Rollout (from {}); give one",
+            Clean(&remote.url.source),
+            Clean(&rollout.rollout.source)
+        );
+        return Err(ExitCode::from(EXIT_BAD_INPUT));
+    }
+    Ok(())
+}
+
 /// A metrics source is read by the simulator that runs the window: a
 /// server reads its own. Says so when one is configured with a server.
 pub fn no_metrics_source(settings: &Settings) {
@@ -195,6 +208,10 @@ pub enum Verb {
     /// Reject a gate; needs --comment, the reason.
     Reject,
     Rollback,
+    /// Abort a Rollout (--rollout): the same as rollback.
+    Abort,
+    /// Put a Rollout's previous pod template back (--rollout; --to-revision).
+    Undo,
     /// Tick a checklist item (--list and --item).
     Check,
     /// Untick a checklist item.
@@ -242,8 +259,21 @@ pub struct DoArgs {
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
 
+    /// With --rollout, promote skips every remaining step (the kubectl
+    /// plugin's `promote --full`).
+    #[arg(long)]
+    pub full: bool,
+
+    /// The revision `undo` goes back to [default: the one before the
+    /// current].
+    #[arg(long, value_name = "N")]
+    pub to_revision: Option<u64>,
+
     #[command(flatten)]
     pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub argo: super::argo::RolloutArgs,
 
     #[command(flatten)]
     pub record: RecordArgs,
@@ -252,8 +282,10 @@ pub struct DoArgs {
 /// Refuses options the verb does not take, rather than ignoring them.
 fn no_stray_options(args: &DoArgs) -> Result<(), String> {
     let takes: &[&str] = match args.verb {
+        Verb::Promote if args.argo.rollout.is_some() => &["--full"],
         Verb::Advance | Verb::Promote | Verb::Resume => &[],
-        Verb::Pause | Verb::Rollback => &["--comment"],
+        Verb::Undo => &["--to-revision"],
+        Verb::Pause | Verb::Rollback | Verb::Abort => &["--comment"],
         Verb::Approve | Verb::Reject => &["--gate", "--comment"],
         Verb::Check | Verb::Uncheck => &["--list", "--item"],
         Verb::Retry => &["--stage"],
@@ -266,6 +298,8 @@ fn no_stray_options(args: &DoArgs) -> Result<(), String> {
         (args.item.is_some(), "--item"),
         (args.stage.is_some(), "--stage"),
         (args.rule.is_some(), "--rule"),
+        (args.full, "--full"),
+        (args.to_revision.is_some(), "--to-revision"),
     ];
     for (is_given, flag) in given {
         if is_given && !takes.contains(&flag) {
@@ -293,7 +327,13 @@ fn action(args: &DoArgs) -> Result<Action, String> {
     };
     Ok(match args.verb {
         Verb::Advance => Action::Advance,
+        // A Rollout's promote is the plugin's: the next step, or all of
+        // them with --full.
+        Verb::Promote if args.argo.rollout.is_some() && !args.full => Action::Advance,
         Verb::Promote => Action::PromoteFull,
+        Verb::Undo => Action::Undo {
+            revision: args.to_revision,
+        },
         Verb::Pause => Action::Pause {
             reason: args.comment.clone(),
         },
@@ -306,7 +346,7 @@ fn action(args: &DoArgs) -> Result<Action, String> {
             gate: args.gate.clone(),
             reason: need(&args.comment, "--comment (the reason, for the record)")?,
         },
-        Verb::Rollback => Action::Rollback {
+        Verb::Rollback | Verb::Abort => Action::Rollback {
             reason: args.comment.clone(),
         },
         Verb::Check => Action::Check {
@@ -340,11 +380,24 @@ pub fn run(args: &DoArgs) -> ExitCode {
 }
 
 fn send(args: &DoArgs) -> Result<ExitCode, ExitCode> {
-    let settings = super::settings(&args.record, None, |flags| args.remote.apply(flags))?;
+    args.argo.stray()?;
+    let settings = super::settings(&args.record, None, |flags| {
+        args.remote.apply(flags);
+        args.argo.apply(flags);
+    })?;
     let action = action(args).map_err(|why| {
         crate::errln!("shipdeck: {why}");
         ExitCode::from(EXIT_BAD_INPUT)
     })?;
+    if let Some(rollout) = settings.rollout.clone() {
+        one_backend(&settings)?;
+        let id = args
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("do-{}-{:08x}", std::process::id(), fastrand::u32(..)));
+        let command = Command::new(id, settings.operator.value.clone(), action);
+        return super::argo::send(&settings, &rollout, command, &verb_name(args.verb));
+    }
     let Some((remote, configured)) = connect(&settings)? else {
         crate::errln!(
             "shipdeck: `do` sends a command to a server: give --backend URL (or $SHIPDECK_BACKEND)"

@@ -636,7 +636,8 @@ fn check_fields(command: &Command) -> Result<(), String> {
         crate::model::Action::Ack { rule } => vec![rule],
         crate::model::Action::Advance
         | crate::model::Action::PromoteFull
-        | crate::model::Action::Resume => Vec::new(),
+        | crate::model::Action::Resume
+        | crate::model::Action::Undo { .. } => Vec::new(),
     };
     // Names carry no control characters; free text keeps only its line
     // breaks and tabs. What is recorded is what a terminal can show.

@@ -42,6 +42,7 @@ pub async fn run(
     frame_cap: u32,
 ) -> io::Result<Ending> {
     let mut journal = journal;
+    app.keeps_revisions = backend.keeps_revisions;
     // One time base: the journal stamps what it writes with the release's
     // clock, as the backend keeps it.
     if let Some(writer) = journal.as_deref_mut() {

@@ -89,6 +89,40 @@ pub enum PipelineSource {
         #[serde(default)]
         token_file: Option<String>,
     },
+    /// An Argo Rollouts Rollout on a Kubernetes cluster, found as kubectl
+    /// finds it (the kubeconfig's context, or the pod's service account).
+    #[serde(rename = "argo-rollouts")]
+    ArgoRollouts {
+        rollout: String,
+        #[serde(default)]
+        namespace: Option<String>,
+        #[serde(default)]
+        context: Option<String>,
+    },
+}
+
+/// Why a Rollout's or a namespace's name cannot be one Kubernetes has: a
+/// DNS subdomain (a Rollout) or label (a namespace) of lower-case letters,
+/// digits, `-` (and `.` in a subdomain), starting and ending alphanumeric.
+pub fn kube_name(name: &str, what: &str, subdomain: bool) -> Result<(), String> {
+    let longest = if subdomain { 253 } else { 63 };
+    let fits = |c: char| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (subdomain && c == '.')
+    };
+    let ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if name.is_empty()
+        || name.len() > longest
+        || !name.chars().all(fits)
+        || !ends(name.chars().next())
+        || !ends(name.chars().last())
+    {
+        return Err(format!(
+            "{what} \"{}\" is not a Kubernetes name: lower-case letters, digits and '-'{}, at most {longest}, starting and ending with a letter or digit",
+            crate::model::text::clip(name, 80),
+            if subdomain { " or '.'" } else { "" }
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -594,6 +628,20 @@ fn check_pipeline(pipeline: &S<PipelineSource>, c: &mut Checker) {
         PipelineSource::Http { url, .. } => {
             if let Err(why) = http_url(url, SERVER_TOKEN) {
                 c.problem(at, format!("backend url: {why}"));
+            }
+            return;
+        }
+        PipelineSource::ArgoRollouts {
+            rollout, namespace, ..
+        } => {
+            let names = [
+                kube_name(rollout, "the rollout", true),
+                namespace
+                    .as_deref()
+                    .map_or(Ok(()), |ns| kube_name(ns, "the namespace", false)),
+            ];
+            for why in names.into_iter().filter_map(Result::err) {
+                c.problem(at, why);
             }
             return;
         }

@@ -49,6 +49,7 @@ pub enum UiAction {
     Rollback,
     Retry,
     Acknowledge,
+    Undo,
     Tick,
     Filter,
     Follow,
@@ -81,6 +82,10 @@ impl UiAction {
             UiAction::Rollback => ("roll back now, from anywhere", &["R", "ctrl+r"]),
             UiAction::Retry => ("retry the failed stage", &["r"]),
             UiAction::Acknowledge => ("acknowledge the oldest firing alert", &["A"]),
+            UiAction::Undo => (
+                "undo: put the previous revision's pod template back (a Rollout; asks y)",
+                &["U"],
+            ),
             UiAction::Tick => ("tick / untick the selected checklist item", &["space"]),
             UiAction::Filter => ("filter logs by regex (Esc clears)", &["/"]),
             UiAction::Follow => ("follow logs on / off", &["f"]),
@@ -125,6 +130,7 @@ impl UiAction {
                 | UiAction::Rollback
                 | UiAction::Retry
                 | UiAction::Acknowledge
+                | UiAction::Undo
                 | UiAction::Tick
         )
     }

@@ -33,6 +33,12 @@ impl App {
                     ("any other key".into(), "cancel"),
                 ]);
             }
+            Mode::ConfirmUndo => {
+                return boxed(vec![
+                    ("y".into(), "undo"),
+                    ("any other key".into(), "cancel"),
+                ]);
+            }
             Mode::Filter { .. } => {
                 return boxed(vec![("Enter".into(), "apply"), ("Esc".into(), "cancel")]);
             }

@@ -123,6 +123,19 @@ impl App {
             }
             UiAction::Retry => self.send(Action::Retry { stage: None }, "retry"),
             UiAction::Acknowledge => self.acknowledge(),
+            UiAction::Undo => {
+                match self.prospect(Action::Undo { revision: None }) {
+                    // Only a Rollout keeps earlier revisions; the engine's
+                    // policy says so for anything else.
+                    Err(refusal) if !self.keeps_revisions => {
+                        let text = format!("undo: {refusal}");
+                        let me = self.operator.clone();
+                        self.say_refused(Tone::Refused, text, &me, Action::Undo { revision: None });
+                    }
+                    _ => self.mode = Mode::ConfirmUndo,
+                }
+                Vec::new()
+            }
             UiAction::Pause if self.release.status() == Status::Paused => {
                 self.send(Action::Resume, "resume")
             }
@@ -387,6 +400,17 @@ impl App {
             Mode::ReadLine { line, scroll } => self.on_read_line_key(line, scroll, key),
             Mode::Refusal { .. } if closes => (Mode::Normal, Vec::new()),
             Mode::Refusal { .. } => self.past_refusal(mode, key),
+            Mode::ConfirmUndo => {
+                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                    (
+                        Mode::Normal,
+                        self.send(Action::Undo { revision: None }, "undo"),
+                    )
+                } else {
+                    self.say(Tone::Info, "undo cancelled");
+                    (Mode::Normal, Vec::new())
+                }
+            }
             Mode::ConfirmPromote => {
                 if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                     (

@@ -58,6 +58,8 @@ pub enum Mode {
     Normal,
     Help,
     ConfirmPromote,
+    /// Undo asks first: it changes the Rollout's pod template.
+    ConfirmUndo,
     SignOff {
         gate: String,
         name: String,
@@ -262,6 +264,8 @@ pub struct App {
     pub release: Release,
     pub operator: Person,
     pub backend: String,
+    /// The backend keeps earlier revisions: `U` may undo to one.
+    pub keeps_revisions: bool,
     pub connection: Connection,
     /// The backend's time now.
     pub now: Option<Timestamp>,
@@ -336,6 +340,7 @@ impl App {
             release: Release::new("", log_capacity),
             operator,
             backend: backend.into(),
+            keeps_revisions: false,
             connection: Connection::Connecting,
             now: None,
             focus: Pane::Gates,

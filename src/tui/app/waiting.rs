@@ -271,6 +271,24 @@ impl App {
             Some((_, step)) if matches!(step.kind, StepKind::Pause { duration: None })
         ) && !release.rollout().step_completed
             && stage.state == StageState::Running;
+        // A controller that paused the rollout for a person (an Argo
+        // analysis that could not decide) waits for a promote or an abort.
+        let decision = release
+            .paused_by()
+            .is_some_and(|by| by.canonical() == crate::model::names::CONTROLLER)
+            && stage.state == StageState::Running;
+        if decision {
+            all.push(Waiting {
+                what: "a decision: the analysis was inconclusive — promote or roll back".into(),
+                stage: name(),
+                row: None,
+                action: UiAction::Advance,
+                mine: true,
+                sent: false,
+                others: None,
+            });
+            return;
+        }
         if holding && let Some((i, _)) = release.current_step() {
             all.push(Waiting {
                 what: format!(

@@ -168,6 +168,7 @@ fn plan_lines<'a>(app: &App, width: usize, lines: &mut Vec<Line<'a>>) {
             StepKind::Pause { duration: None } => "‖".into(),
             StepKind::Pause { duration: Some(d) } => format!("‖{}", compact(*d)),
             StepKind::Analysis { duration } => format!("~{}", compact(*duration)),
+            StepKind::External { what } => crate::model::text::clip(what, 10),
         };
         let done = current.is_some_and(|c| i < c || (i == c && completed));
         let is_current = current == Some(i) && !completed;

@@ -72,6 +72,35 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 rect,
             );
         }
+        Mode::ConfirmUndo => {
+            let rect = centered(area, 64, 8);
+            frame.render_widget(Clear, rect);
+            let service = app
+                .release
+                .plan()
+                .map(|p| p.service.clone())
+                .unwrap_or_default();
+            let text = vec![
+                Line::from(
+                    clean(&format!(
+                        "Put the previous revision's pod template back on {service}? This changes the Rollout's spec: the controller rolls the old version out as a new revision."
+                    ))
+                    .into_owned(),
+                ),
+                Line::default(),
+                Line::from(vec![
+                    key_span(app, "y".into()),
+                    styled(" undo    ", app.theme[Slot::Muted]),
+                    key_span(app, "any other key".into()),
+                    styled(" cancel", app.theme[Slot::Muted]),
+                ]),
+            ];
+            let block = frame_block(app, " Undo ".into(), true);
+            frame.render_widget(
+                Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
+                rect,
+            );
+        }
         Mode::Refusal { title, reason } => {
             let rect = centered(area, 64, 7);
             frame.render_widget(Clear, rect);

@@ -213,6 +213,8 @@ impl Engine {
                     );
                 }
             }
+            // Refused by the policy: nothing to do.
+            Action::Undo { .. } => {}
             Action::Ack { rule } => {
                 if let Some(alert) = self.release.alerts.iter().find(|a| &a.rule == rule) {
                     let kind = EventKind::Alert {
@@ -649,7 +651,7 @@ impl Engine {
                         until: None,
                     },
                 ),
-                StepKind::Preview => self.emit(
+                StepKind::Preview | StepKind::External { .. } => self.emit(
                     now,
                     EventKind::CanaryStep {
                         step: i,

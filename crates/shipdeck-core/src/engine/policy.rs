@@ -285,6 +285,11 @@ fn check_now(release: &Release, command: &Command, now: jiff::Timestamp) -> Chec
         Action::Check { list, item } => check_tick(release, list, item, true),
         Action::Uncheck { list, item } => check_tick(release, list, item, false),
         Action::Ack { rule } => check_ack(release, rule),
+        // A simulated release has one revision: only a Rollout on a
+        // cluster keeps the ones before it.
+        Action::Undo { .. } => when(
+            "this release keeps no earlier revision to go back to: undo puts a Rollout's previous pod template back (shipdeck --rollout NAME)",
+        ),
         action => {
             if let Status::Finished(outcome) = release.status {
                 return when(format!(
@@ -344,7 +349,8 @@ fn check_in_flight(
         Action::Rollback { .. }
         | Action::Check { .. }
         | Action::Uncheck { .. }
-        | Action::Ack { .. } => unreachable!("checked by `check`"),
+        | Action::Ack { .. }
+        | Action::Undo { .. } => unreachable!("checked by `check`"),
     }
 }
 
@@ -378,7 +384,7 @@ fn check_advance(release: &Release, now: jiff::Timestamp) -> Result<Option<Strin
     let total = release.steps().len();
     match release.current_step() {
         Some((i, step)) if !release.rollout.step_completed => match step.kind {
-            StepKind::Pause { .. } => Ok(None),
+            StepKind::Pause { .. } | StepKind::External { .. } => Ok(None),
             StepKind::Analysis { .. } => when(format!(
                 "step {}/{total} ({}) is an analysis and cannot be skipped; it ends in {} (promote fully to skip every remaining step)",
                 i + 1,

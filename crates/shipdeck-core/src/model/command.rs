@@ -76,6 +76,12 @@ pub enum Action {
     Ack {
         rule: String,
     },
+    /// Put the previous revision's pod template back (a Rollout's undo):
+    /// the revision given, or the one before the current.
+    Undo {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revision: Option<u64>,
+    },
 }
 
 impl Action {

@@ -56,6 +56,10 @@ pub const AUTOPILOT: &str = "autopilot";
 /// What a server calls a watcher who gave no name.
 pub const SOMEONE: &str = "someone";
 
+/// The name an Argo Rollouts controller acts under in a release: it
+/// pauses a Rollout for a person when an analysis is inconclusive.
+pub const CONTROLLER: &str = "argo-rollouts";
+
 /// How a scenario's gate names whoever runs it among its approvers:
 /// `approvers: [dave, erin, $operator]`.
 pub const AT_THE_KEYS: &str = "$operator";
@@ -65,13 +69,14 @@ pub const AT_THE_KEYS: &str = "$operator";
 /// act as `rule:NAME` (reserved as a prefix, whatever stands for its
 /// colon) and the autopilot's reviewers as `autopilot` and `autopilot-N`
 /// (reserved exactly: "Autopilot Al" is a person).
-const RESERVED: [&str; 6] = [
+const RESERVED: [&str; 7] = [
     SHIPDECK,
     AUTOMATION,
     SOMEONE,
     AT_THE_KEYS,
     AUTOPILOT,
     super::METRICS_SOURCE,
+    CONTROLLER,
 ];
 
 /// Characters drawn as a colon that NFKC leaves as they are: `rule∶x`

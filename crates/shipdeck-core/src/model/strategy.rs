@@ -185,6 +185,7 @@ impl Step {
             StepKind::Pause { duration: None } => "pause until advanced".into(),
             StepKind::Pause { duration: Some(d) } => format!("pause {}", format_duration(*d)),
             StepKind::Analysis { duration } => format!("analysis {}", format_duration(*duration)),
+            StepKind::External { what } => what.clone(),
         }
     }
 
@@ -193,7 +194,7 @@ impl Step {
         match self.kind {
             StepKind::Pause { duration } => duration,
             StepKind::Analysis { duration } => Some(duration),
-            StepKind::SetWeight { .. } | StepKind::Preview => None,
+            StepKind::SetWeight { .. } | StepKind::Preview | StepKind::External { .. } => None,
         }
     }
 }
@@ -216,6 +217,10 @@ pub enum StepKind {
         #[serde(with = "duration_serde")]
         duration: SignedDuration,
     },
+    /// A step the system the release runs on carries out and ends by
+    /// itself (an Argo analysis, experiment, canary scale or route): `what`
+    /// is its short word on the board (`analysis`, `scale`).
+    External { what: String },
 }
 
 #[cfg(test)]

@@ -768,7 +768,7 @@ impl Simulator {
                 let paused = format!("step {n}: paused until an operator advances");
                 say(self, 0, "rollout", paused);
             }
-            StepKind::Pause { .. } | StepKind::Analysis { .. } => {
+            StepKind::Pause { .. } | StepKind::Analysis { .. } | StepKind::External { .. } => {
                 say(self, 0, "rollout", format!("step {n}: {label}"));
             }
         }

@@ -1,0 +1,630 @@
+//! The Argo Rollouts backend: one Rollout watched on its cluster (list,
+//! then watch from the list's resourceVersion; a dropped watch resumes, a
+//! 410 lists again), its ReplicaSets, pods and AnalysisRuns beside it, all
+//! turned into release events by the [`Translator`]; and the console's
+//! commands sent as the kubectl plugin sends them, each recorded on the
+//! cluster with who gave it.
+//!
+//! Nothing here polls: the task sleeps until a watch delivers, a command
+//! arrives, or a second of a counting step passes.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use futures_util::{FutureExt, Stream, StreamExt};
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event as Watched, watcher};
+use tokio::sync::mpsc;
+
+use super::cluster::{self, Cluster};
+use super::commands::{self, Order};
+use super::record::Recorder;
+use super::refusal::Refusal as ClusterRefusal;
+use super::translate::{Observed, Said, Translator};
+use super::types::{AnalysisRun, Rollout};
+use crate::backend::metrics::Reading;
+use crate::backend::{Connection, Gone, Handle, ReleaseClock, Update};
+use crate::engine::Verdict;
+use crate::engine::policy::{Grounds, Refusal};
+use crate::model::{Action, Command, EventKind, Level};
+
+/// Which Rollout to follow, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub context: Option<String>,
+}
+
+/// The longest wait before connecting to the cluster again.
+const MOST_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Starts following `target`. Call within a tokio runtime.
+pub fn spawn(
+    target: Target,
+    label: String,
+    log_capacity: usize,
+    readings: Option<mpsc::Receiver<Reading>>,
+) -> Handle {
+    let (tx, updates) = mpsc::channel(64);
+    let (commands, command_rx) = mpsc::unbounded_channel::<Command>();
+    let clock = ReleaseClock::default();
+    clock.pace(Timestamp::now(), Instant::now(), 1.0, None);
+    let task = Follower {
+        target,
+        tx,
+        translator: Translator::new(log_capacity),
+        recorder: Recorder::default(),
+        store: Store::default(),
+        live: false,
+        readings,
+    };
+    tokio::spawn(task.run(command_rx));
+    Handle {
+        label,
+        commands,
+        updates,
+        controls: None,
+        logs: None,
+        clock,
+        keeps_revisions: true,
+    }
+}
+
+/// What the watches have delivered so far.
+#[derive(Debug, Default)]
+struct Store {
+    rollout: Option<Rollout>,
+    replicasets: Kept<ReplicaSet>,
+    pods: Kept<Pod>,
+    runs: Kept<AnalysisRun>,
+    /// The Rollout's own watch has listed at least once.
+    listed: bool,
+}
+
+/// One kind's objects by name, with the list being read again after an
+/// `Init` (swapped in at `InitDone`, so a re-list never shows half).
+#[derive(Debug)]
+struct Kept<K> {
+    now: BTreeMap<String, K>,
+    relisting: Option<BTreeMap<String, K>>,
+}
+
+impl<K> Default for Kept<K> {
+    fn default() -> Self {
+        Kept {
+            now: BTreeMap::new(),
+            relisting: None,
+        }
+    }
+}
+
+impl<K: kube::Resource> Kept<K> {
+    /// Takes one watch event; whether what is kept changed.
+    fn take(&mut self, event: Watched<K>) -> bool {
+        let name = |k: &K| k.meta().name.clone().unwrap_or_default();
+        match event {
+            Watched::Init => {
+                self.relisting = Some(BTreeMap::new());
+                false
+            }
+            Watched::InitApply(k) => {
+                let list = self.relisting.get_or_insert_with(BTreeMap::new);
+                list.insert(name(&k), k);
+                false
+            }
+            Watched::InitDone => {
+                self.now = self.relisting.take().unwrap_or_default();
+                true
+            }
+            Watched::Apply(k) => {
+                self.now.insert(name(&k), k);
+                true
+            }
+            Watched::Delete(k) => {
+                self.now.remove(&name(&k));
+                true
+            }
+        }
+    }
+}
+
+/// What woke the follower.
+enum Heard {
+    Rollout(Result<Watched<Rollout>, watcher::Error>),
+    ReplicaSet(Result<Watched<ReplicaSet>, watcher::Error>),
+    Pod(Result<Watched<Pod>, watcher::Error>),
+    Run(Result<Watched<AnalysisRun>, watcher::Error>),
+}
+
+type Watches = futures_util::stream::SelectAll<Pin<Box<dyn Stream<Item = Heard> + Send>>>;
+
+/// A command's answer from the cluster.
+struct Answered {
+    command: Command,
+    result: Result<commands::Sent, ClusterRefusal>,
+}
+
+struct Follower {
+    target: Target,
+    tx: mpsc::Sender<Update>,
+    translator: Translator,
+    recorder: Recorder,
+    store: Store,
+    live: bool,
+    /// A metrics source's readings (Prometheus), when one is configured.
+    readings: Option<mpsc::Receiver<Reading>>,
+}
+
+/// The next reading of a metrics source; never, when there is none.
+async fn next_reading(readings: &mut Option<mpsc::Receiver<Reading>>) -> Option<Reading> {
+    match readings {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Follower {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut wait = Duration::from_secs(1);
+        loop {
+            if self
+                .say(Update::Connection(Connection::Connecting))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            let cluster = match cluster::connect(
+                self.target.context.as_deref(),
+                self.target.namespace.as_deref(),
+            )
+            .await
+            {
+                Ok(cluster) => cluster,
+                Err(err) => {
+                    let why = format!("{err} · trying again in {}s", wait.as_secs());
+                    if self.lost(why).await.is_err()
+                        || self.refuse_while_away(&mut commands, wait).await.is_err()
+                    {
+                        return;
+                    }
+                    wait = (wait * 2).min(MOST_BACKOFF);
+                    continue;
+                }
+            };
+            wait = Duration::from_secs(1);
+            if self.follow(&cluster, &mut commands).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn say(&self, update: Update) -> Result<(), Gone> {
+        self.tx.send(update).await.map_err(|_| Gone)
+    }
+
+    async fn lost(&mut self, why: String) -> Result<(), Gone> {
+        self.live = false;
+        self.say(Update::Connection(Connection::Lost(
+            crate::model::text::clip(&why, 500),
+        )))
+        .await
+    }
+
+    /// While there is no cluster, every command is refused at once: none
+    /// waits to land on a Rollout the operator can no longer see.
+    async fn refuse_while_away(
+        &mut self,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+        wait: Duration,
+    ) -> Result<(), Gone> {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => return Ok(()),
+                command = commands.recv() => {
+                    let Some(command) = command else { return Err(Gone) };
+                    let reason = "the cluster cannot be reached now; nothing was sent".to_string();
+                    self.refused(&command, Refusal { grounds: Grounds::When, reason }).await?;
+                }
+            }
+        }
+    }
+
+    /// Follows the Rollout on a connected cluster until the connection
+    /// must be made again.
+    async fn follow(
+        &mut self,
+        cluster: &Cluster,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> Result<(), Gone> {
+        let ns = cluster.namespace.clone();
+        let name = self.target.name.clone();
+        let mut watches = watches(cluster, &ns, &name);
+        let (answers_tx, mut answers) = mpsc::unbounded_channel::<Answered>();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // After a failed watch, a look at the Rollout says when the cluster
+        // answers again (a resumed watch says nothing until a change).
+        let mut probe = tokio::time::interval(Duration::from_secs(3));
+        probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                heard = watches.next() => {
+                    let Some(heard) = heard else { return Ok(()) };
+                    let mut changed = self.hear(heard, &ns).await?;
+                    // Everything already delivered is taken before drawing:
+                    // a burst is one look, not one per object.
+                    while let Some(Some(more)) = watches.next().now_or_never() {
+                        changed |= self.hear(more, &ns).await?;
+                    }
+                    if changed {
+                        self.look().await?;
+                    }
+                }
+                command = commands.recv() => {
+                    let Some(command) = command else { return Err(Gone) };
+                    self.command(cluster, command, &answers_tx).await?;
+                }
+                Some(answered) = answers.recv() => self.answered(cluster, answered).await?,
+                _ = tick.tick(), if self.counting() => {
+                    self.say(Update::Clock(Timestamp::now())).await?;
+                }
+                reading = next_reading(&mut self.readings) => match reading {
+                    Some(reading) => self.reading(reading).await?,
+                    None => self.readings = None,
+                },
+                _ = probe.tick(), if !self.live && self.store.rollout.is_some() => {
+                    self.probe(cluster).await?;
+                }
+            }
+        }
+    }
+
+    /// The cluster answers again after a failed watch: the console is live.
+    async fn probe(&mut self, cluster: &Cluster) -> Result<(), Gone> {
+        let api = Api::<Rollout>::namespaced(cluster.client.clone(), &cluster.namespace);
+        match api.get_opt(&self.target.name).await {
+            Ok(Some(_)) => {
+                self.live = true;
+                self.say(Update::Connection(Connection::Live)).await
+            }
+            Ok(None) => Ok(()),
+            Err(err) => {
+                let why = super::refusal::refusal(
+                    &err,
+                    "get",
+                    "rollouts",
+                    &cluster.namespace,
+                    &self.target.name,
+                );
+                self.lost(format!("{} · trying again", why.reason)).await
+            }
+        }
+    }
+
+    /// A metrics source's reading: samples of the canary and the stable
+    /// version beside what Argo's analysis measured.
+    async fn reading(&mut self, reading: Reading) -> Result<(), Gone> {
+        let now = Timestamp::now();
+        let events: Vec<_> = match reading {
+            Reading::Now(values) => values
+                .into_iter()
+                .filter_map(|(series, cohort, value)| {
+                    let kind = EventKind::Metric {
+                        series,
+                        cohort,
+                        value,
+                    };
+                    self.translator.say(kind, now)
+                })
+                .collect(),
+            // History is from before the window began: the window starts
+            // with what is measured from now on.
+            Reading::History(_) => Vec::new(),
+            Reading::Health { level, message } => self
+                .translator
+                .say(
+                    EventKind::Log {
+                        level,
+                        source: crate::model::METRICS_SOURCE.into(),
+                        stage: None,
+                        message,
+                    },
+                    now,
+                )
+                .into_iter()
+                .collect(),
+        };
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.say(Update::Events(events)).await
+    }
+
+    /// Whether anything on screen counts seconds: a timed step.
+    fn counting(&self) -> bool {
+        let release = self.translator.release();
+        release.status().in_flight() && release.rollout().until.is_some()
+    }
+
+    /// Takes one thing a watch said; whether the Rollout's picture changed.
+    async fn hear(&mut self, heard: Heard, ns: &str) -> Result<bool, Gone> {
+        let changed = match heard {
+            Heard::Rollout(Ok(event)) => {
+                let mut kept = Kept::<Rollout>::default();
+                if let Some(r) = self.store.rollout.take() {
+                    kept.now
+                        .insert(r.metadata.name.clone().unwrap_or_default(), r);
+                }
+                let done = matches!(event, Watched::InitDone);
+                let changed = kept.take(event);
+                self.store.rollout = kept.now.into_values().next();
+                self.store.listed |= done;
+                changed
+            }
+            Heard::ReplicaSet(Ok(event)) => self.store.replicasets.take(event),
+            Heard::Pod(Ok(event)) => self.store.pods.take(event),
+            Heard::Run(Ok(event)) => self.store.runs.take(event),
+            Heard::Rollout(Err(err)) => return self.failed(&err, "rollouts", ns).await,
+            Heard::ReplicaSet(Err(err)) => return self.failed(&err, "replicasets", ns).await,
+            Heard::Pod(Err(err)) => return self.failed(&err, "pods", ns).await,
+            Heard::Run(Err(err)) => return self.failed(&err, "analysisruns", ns).await,
+        };
+        Ok(changed)
+    }
+
+    /// A watch failed: the console says why (it is tried again, backing off).
+    async fn failed(
+        &mut self,
+        err: &watcher::Error,
+        resource: &str,
+        ns: &str,
+    ) -> Result<bool, Gone> {
+        tracing::warn!("watch of {resource} failed: {err}");
+        self.lost(watch_failure(err, resource, ns)).await?;
+        Ok(false)
+    }
+
+    /// Says what the Rollout now looks like.
+    async fn look(&mut self) -> Result<(), Gone> {
+        let Some(rollout) = self.store.rollout.clone() else {
+            if self.store.listed {
+                let why = format!(
+                    "no Rollout \"{}\" in namespace {} (it may not exist yet, or was deleted); watching for it",
+                    self.target.name,
+                    self.target
+                        .namespace
+                        .as_deref()
+                        .unwrap_or("(the context's)")
+                );
+                return self.lost(why).await;
+            }
+            return Ok(());
+        };
+        if !self.live {
+            self.live = true;
+            self.say(Update::Connection(Connection::Live)).await?;
+        }
+        let seen = Observed {
+            rollout,
+            replicasets: self.store.replicasets.now.values().cloned().collect(),
+            pods: self.store.pods.now.values().cloned().collect(),
+            runs: self.store.runs.now.values().cloned().collect(),
+        };
+        for said in self.translator.observe(&seen, Timestamp::now()) {
+            match said {
+                Said::NewWindow => self.say(Update::Reset).await?,
+                Said::Events(events) => self.say(Update::Events(events)).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A command from the console: sent to the cluster by a task of its
+    /// own, so a slow API server never holds up the watches.
+    async fn command(
+        &mut self,
+        cluster: &Cluster,
+        command: Command,
+        answers: &mpsc::UnboundedSender<Answered>,
+    ) -> Result<(), Gone> {
+        let order = match order_for(&command.action) {
+            Ok(order) => order,
+            Err(reason) => {
+                let refusal = Refusal {
+                    grounds: Grounds::When,
+                    reason,
+                };
+                return self.refused(&command, refusal).await;
+            }
+        };
+        let reason = match &command.action {
+            Action::Pause { reason } | Action::Rollback { reason } => reason.clone(),
+            _ => None,
+        };
+        self.translator
+            .asked(command.operator.clone(), command.action.kind(), reason);
+        let client = cluster.clone();
+        let name = self.target.name.clone();
+        let answers = answers.clone();
+        tokio::spawn(async move {
+            let result = commands::send(&client, &name, &order).await;
+            let _ = answers.send(Answered { command, result });
+        });
+        Ok(())
+    }
+
+    async fn answered(&mut self, cluster: &Cluster, answered: Answered) -> Result<(), Gone> {
+        let Answered { command, result } = answered;
+        match result {
+            Ok(sent) => {
+                let note = Some(sent.note.clone());
+                let kind = EventKind::CommandAccepted {
+                    command: command.clone(),
+                    note: note.clone(),
+                };
+                self.event(kind).await?;
+                self.say(Update::Verdict {
+                    id: command.id.clone(),
+                    verdict: Verdict::Accepted { note },
+                })
+                .await?;
+                self.record(cluster, &command).await
+            }
+            Err(refusal) => {
+                let grounds = match refusal.kind {
+                    super::refusal::RefusalKind::Forbidden => Grounds::Who,
+                    _ => Grounds::When,
+                };
+                let refusal = Refusal {
+                    grounds,
+                    reason: refusal.reason,
+                };
+                self.refused(&command, refusal).await
+            }
+        }
+    }
+
+    /// Writes who did it on the cluster, where colleagues look.
+    async fn record(&mut self, cluster: &Cluster, command: &Command) -> Result<(), Gone> {
+        let Some(rollout) = self.store.rollout.clone() else {
+            return Ok(());
+        };
+        let Ok(order) = order_for(&command.action) else {
+            return Ok(());
+        };
+        let comment = match &command.action {
+            Action::Pause { reason } | Action::Rollback { reason } => reason.clone(),
+            _ => None,
+        };
+        let said = self
+            .recorder
+            .record(
+                cluster,
+                &rollout,
+                &command.operator,
+                &order,
+                comment.as_deref(),
+            )
+            .await;
+        if let Some(why) = said {
+            self.note(Level::Warn, why).await?;
+        }
+        Ok(())
+    }
+
+    async fn refused(&mut self, command: &Command, refusal: Refusal) -> Result<(), Gone> {
+        let kind = EventKind::CommandRejected {
+            command: command.clone(),
+            reason: refusal.reason.clone(),
+        };
+        self.event(kind).await?;
+        self.say(Update::Verdict {
+            id: command.id.clone(),
+            verdict: Verdict::Refused(refusal),
+        })
+        .await
+    }
+
+    async fn event(&mut self, kind: EventKind) -> Result<(), Gone> {
+        match self.translator.say(kind, Timestamp::now()) {
+            Some(event) => self.say(Update::Events(vec![event])).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn note(&mut self, level: Level, message: String) -> Result<(), Gone> {
+        match self.translator.note(level, message, Timestamp::now()) {
+            Some(event) => self.say(Update::Events(vec![event])).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// The order a console command stands for on a Rollout.
+pub fn order_for(action: &Action) -> Result<Order, String> {
+    Ok(match action {
+        Action::Advance => Order::Promote,
+        Action::PromoteFull => Order::PromoteFull,
+        Action::Pause { .. } => Order::Pause,
+        Action::Resume => Order::Resume,
+        Action::Rollback { .. } => Order::Abort,
+        Action::Retry { .. } => Order::Retry,
+        Action::Undo { revision } => Order::Undo {
+            to_revision: *revision,
+        },
+        Action::Approve { .. } | Action::Reject { .. } => {
+            return Err("a Rollout has no gates to sign: promote (a) or abort (R) it".into());
+        }
+        Action::Check { .. } | Action::Uncheck { .. } => {
+            return Err("a Rollout has no checklists".into());
+        }
+        Action::Ack { .. } => {
+            return Err("a Rollout's analysis raises no alerts to acknowledge".into());
+        }
+    })
+}
+
+/// The watches of one Rollout: itself by name, and its namespace's
+/// ReplicaSets, pods and AnalysisRuns (the translator keeps the Rollout's
+/// own, by owner).
+fn watches(cluster: &Cluster, ns: &str, name: &str) -> Watches {
+    let client = cluster.client.clone();
+    let by_name = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let rollouts = watcher(Api::<Rollout>::namespaced(client.clone(), ns), by_name)
+        .default_backoff()
+        .map(Heard::Rollout);
+    let rss = watcher(
+        Api::<ReplicaSet>::namespaced(client.clone(), ns),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .map(Heard::ReplicaSet);
+    let pods = watcher(
+        Api::<Pod>::namespaced(client.clone(), ns),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .map(Heard::Pod);
+    let runs = watcher(
+        Api::<AnalysisRun>::namespaced(client, ns),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .map(Heard::Run);
+    let mut all: Watches = futures_util::stream::SelectAll::new();
+    all.push(Box::pin(rollouts));
+    all.push(Box::pin(rss));
+    all.push(Box::pin(pods));
+    all.push(Box::pin(runs));
+    all
+}
+
+/// Why a watch failed, in the operator's words.
+fn watch_failure(err: &watcher::Error, resource: &str, ns: &str) -> String {
+    let (verb, api) = match err {
+        watcher::Error::InitialListFailed(e) => ("list", Some(e)),
+        watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => ("watch", Some(e)),
+        watcher::Error::WatchError(status) => {
+            return format!(
+                "the watch was ended by the API server: {} · watching again",
+                crate::model::text::clip(&status.message, 300)
+            );
+        }
+        watcher::Error::NoResourceVersion => ("watch", None),
+    };
+    match api {
+        Some(e) => {
+            let refusal = super::refusal::refusal(e, verb, resource, ns, "");
+            format!("{} · watching again", refusal.reason)
+        }
+        None => "the API server's list carries no resourceVersion: it cannot be watched".into(),
+    }
+}
