@@ -621,3 +621,65 @@ async fn kubectl_is_not_needed() {
         .collect();
     assert_eq!(names, ["one", "two"]);
 }
+
+#[tokio::test]
+async fn events_of_both_groups_and_pods_can_be_created_and_listed() {
+    use k8s_openapi::api::core::v1::{Event, ObjectReference, Pod};
+    use k8s_openapi::api::events::v1::Event as NewEvent;
+    use kube::api::PostParams;
+    let kube = FakeKube::start();
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_from(&kube.kubeconfig(dir.path())).await;
+    let regarding = ObjectReference {
+        kind: Some("Rollout".into()),
+        name: Some("demo".into()),
+        ..Default::default()
+    };
+    let mut old = Event {
+        involved_object: regarding.clone(),
+        reason: Some("Promoted".into()),
+        ..Default::default()
+    };
+    old.metadata.generate_name = Some("demo.".into());
+    let core: Api<Event> = Api::namespaced(client.clone(), "payments");
+    let made = core.create(&PostParams::default(), &old).await.unwrap();
+    assert!(made.metadata.name.unwrap().starts_with("demo."));
+    let mut new = NewEvent {
+        regarding: Some(regarding),
+        note: Some("promoted by alice".into()),
+        ..Default::default()
+    };
+    new.metadata.name = Some("demo.1".into());
+    let events: Api<NewEvent> = Api::namespaced(client.clone(), "payments");
+    events.create(&PostParams::default(), &new).await.unwrap();
+    let again = api_error(events.create(&PostParams::default(), &new).await);
+    assert_eq!((again.code, again.reason.as_str()), (409, "AlreadyExists"));
+    assert_eq!(
+        core.list(&ListParams::default()).await.unwrap().items.len(),
+        1
+    );
+    assert_eq!(
+        events.list(&ListParams::default()).await.unwrap().items[0]
+            .note
+            .as_deref(),
+        Some("promoted by alice")
+    );
+    let posts: Vec<_> = kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        posts[..2],
+        [
+            "/api/v1/namespaces/payments/events",
+            "/apis/events.k8s.io/v1/namespaces/payments/events"
+        ]
+    );
+    let mut pod = Pod::default();
+    pod.metadata.name = Some("demo-abc".into());
+    let pods: Api<Pod> = Api::namespaced(client, "payments");
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    assert!(kube.get("Pod", "payments", "demo-abc").is_some());
+}
