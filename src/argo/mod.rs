@@ -2,4 +2,8 @@
 //! read as the kubectl plugin reads it, watched, and driven with the same
 //! patches the plugin sends.
 
+pub mod cluster;
+pub mod commands;
+pub mod record;
+pub mod refusal;
 pub mod types;
