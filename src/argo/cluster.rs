@@ -75,7 +75,7 @@ impl fmt::Display for ClusterError {
             ClusterError::NoContext { wanted, contexts } => {
                 match wanted {
                     Some(name) => {
-                        write!(f, "context {:?} not found in the kubeconfig", Clean(name))?
+                        write!(f, "context \"{}\" not found in the kubeconfig", Clean(name))?
                     }
                     None => write!(f, "the kubeconfig has no current context; pass --context")?,
                 }
