@@ -75,7 +75,7 @@ impl fmt::Display for ClusterError {
             ClusterError::NoContext { wanted, contexts } => {
                 match wanted {
                     Some(name) => {
-                        write!(f, "context {:?} not found in the kubeconfig", Clean(name))?
+                        write!(f, "context \"{}\" not found in the kubeconfig", Clean(name))?
                     }
                     None => write!(f, "the kubeconfig has no current context; pass --context")?,
                 }
@@ -115,7 +115,17 @@ pub async fn connect(
     context: Option<&str>,
     namespace: Option<&str>,
 ) -> Result<Cluster, ClusterError> {
-    let found = find_config(context).await?;
+    connect_from(&kubeconfig_paths(), context, namespace).await
+}
+
+/// [`connect`] with the kubeconfig files given (`$KUBECONFIG`'s list, or
+/// `~/.kube/config`, in [`connect`]); files that do not exist are skipped.
+pub async fn connect_from(
+    kubeconfigs: &[PathBuf],
+    context: Option<&str>,
+    namespace: Option<&str>,
+) -> Result<Cluster, ClusterError> {
+    let found = find_config(kubeconfigs, context).await?;
     let mut config = found.config;
     config.headers.push((USER_AGENT, user_agent()));
     if let Some(exec) = config.auth_info.exec.as_mut() {
@@ -126,7 +136,11 @@ pub async fn connect(
         // also puts that stderr into the error below.
         exec.interactive_mode = Some(ExecInteractiveMode::Never);
     }
-    let server = config.cluster_url.to_string();
+    let server = config
+        .cluster_url
+        .to_string()
+        .trim_end_matches('/')
+        .to_owned();
     let exec = exec_command(&config);
     let namespace = namespace
         .filter(|n| !n.is_empty())
@@ -175,8 +189,7 @@ struct Found {
     user: Option<String>,
 }
 
-async fn find_config(context: Option<&str>) -> Result<Found, ClusterError> {
-    let looked = kubeconfig_paths();
+async fn find_config(looked: &[PathBuf], context: Option<&str>) -> Result<Found, ClusterError> {
     let existing: Vec<&PathBuf> = looked.iter().filter(|p| p.is_file()).collect();
     if existing.is_empty() {
         if context.is_none() && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
@@ -189,7 +202,9 @@ async fn find_config(context: Option<&str>) -> Result<Found, ClusterError> {
                 user: None,
             });
         }
-        return Err(ClusterError::NoKubeconfig { looked });
+        return Err(ClusterError::NoKubeconfig {
+            looked: looked.to_vec(),
+        });
     }
     let mut merged = Kubeconfig::default();
     for path in existing {
@@ -200,7 +215,7 @@ async fn find_config(context: Option<&str>) -> Result<Found, ClusterError> {
 
 /// The files `$KUBECONFIG` lists (empty entries skipped), else
 /// `~/.kube/config`.
-fn kubeconfig_paths() -> Vec<PathBuf> {
+pub fn kubeconfig_paths() -> Vec<PathBuf> {
     if let Some(value) = std::env::var_os("KUBECONFIG") {
         let paths: Vec<PathBuf> = std::env::split_paths(&value)
             .filter(|p| !p.as_os_str().is_empty())

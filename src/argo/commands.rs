@@ -738,3 +738,6 @@ fn refuse_write(cluster: &Cluster, err: &kube::Error, path: &str) -> Refusal {
     };
     refusal_on(cluster, err, asked)
 }
+
+#[cfg(test)]
+mod tests;

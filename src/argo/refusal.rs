@@ -303,3 +303,128 @@ pub fn transport_cause(err: &kube::Error) -> String {
     }
     last
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: u16, reason: &str, message: &str) -> kube::Error {
+        kube::Error::Api(Status::failure(message, reason).with_code(code).boxed())
+    }
+
+    #[test]
+    fn a_namespaced_forbidden_names_verb_resource_and_namespace() {
+        let err = api(
+            403,
+            "Forbidden",
+            r#"rollouts.argoproj.io "demo" is forbidden: User "alice" cannot patch resource "rollouts/status" in API group "argoproj.io" in the namespace "payments""#,
+        );
+        let r = refusal(&err, "patch", "rollouts", "other", "demo");
+        assert_eq!(r.kind, RefusalKind::Forbidden);
+        assert_eq!(
+            r.reason,
+            r#"forbidden: you may not patch rollouts/status in payments (the API server: User "alice" cannot patch resource "rollouts/status" in API group "argoproj.io" in the namespace "payments")"#
+        );
+    }
+
+    #[test]
+    fn a_cluster_scope_forbidden_and_a_core_group_one() {
+        let err = api(
+            403,
+            "Forbidden",
+            r#"rollouts.argoproj.io is forbidden: User "system:serviceaccount:ci:deploy" cannot list resource "rollouts" in API group "argoproj.io" at the cluster scope"#,
+        );
+        let r = refusal(&err, "list", "rollouts", "", "");
+        assert!(
+            r.reason.starts_with("forbidden: you may not list rollouts at the cluster scope (the API server: User \"system:serviceaccount:ci:deploy\""),
+            "{}",
+            r.reason
+        );
+        let events = api(
+            403,
+            "Forbidden",
+            r#"events is forbidden: User "alice" cannot create resource "events" in API group "" in the namespace "payments""#,
+        );
+        assert!(
+            refusal(&events, "create", "events", "payments", "")
+                .reason
+                .starts_with("forbidden: you may not create events in payments (")
+        );
+    }
+
+    #[test]
+    fn a_forbidden_in_other_words_falls_back_to_what_was_asked() {
+        let err = api(
+            403,
+            "Forbidden",
+            "admission webhook \"policy\" denied the request\u{1b}[31m",
+        );
+        let r = refusal(&err, "patch", "rollouts/status", "payments", "demo");
+        assert_eq!(
+            r.reason,
+            "forbidden: you may not patch rollouts/status in payments (the API server: admission webhook \"policy\" denied the request)"
+        );
+    }
+
+    #[test]
+    fn not_found_conflict_and_invalid() {
+        let gone = api(404, "NotFound", r#"rollouts.argoproj.io "demo" not found"#);
+        let r = refusal(&gone, "patch", "rollouts/status", "payments", "demo");
+        assert_eq!(
+            (r.kind, r.reason.as_str()),
+            (
+                RefusalKind::NotFound,
+                "the Rollout payments/demo is gone (not found)"
+            )
+        );
+        let no_kind = api(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
+        assert_eq!(
+            refusal(&no_kind, "get", "rollouts", "payments", "demo").reason,
+            "the API server has no rollouts (is Argo Rollouts installed on this cluster?)"
+        );
+        let conflict = api(
+            409,
+            "Conflict",
+            r#"Operation cannot be fulfilled on rollouts.argoproj.io "demo": the object has been modified; please apply your changes to the latest version and try again"#,
+        );
+        let r = refusal(&conflict, "patch", "rollouts", "payments", "demo");
+        assert_eq!(r.kind, RefusalKind::Conflict);
+        assert!(r.reason.starts_with(
+            "the Rollout payments/demo changed while shipdeck wrote it (conflict): Operation cannot"
+        ));
+        let invalid = api(
+            422,
+            "Invalid",
+            r#"Rollout.argoproj.io "demo" is invalid: spec.replicas: Invalid value: -1"#,
+        );
+        let r = refusal(&invalid, "patch", "rollouts", "payments", "demo");
+        assert_eq!(r.kind, RefusalKind::Invalid);
+        assert!(r.reason.ends_with(
+            "as invalid: Rollout.argoproj.io \"demo\" is invalid: spec.replicas: Invalid value: -1"
+        ));
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_status_says_so_with_the_code() {
+        // What kube makes of a proxy's HTML page.
+        let err = api(502, NOT_A_STATUS, "<html>Bad Gateway</html>");
+        let r = refusal(&err, "patch", "rollouts", "payments", "demo");
+        assert_eq!(r.kind, RefusalKind::Other);
+        assert_eq!(
+            r.reason,
+            "the API server answered patch rollouts with HTTP 502 and “<html>Bad Gateway</html>”, not a Kubernetes Status"
+        );
+        let long = api(500, NOT_A_STATUS, &"x".repeat(5000));
+        assert!(
+            refusal(&long, "get", "rollouts", "payments", "demo")
+                .reason
+                .chars()
+                .count()
+                < 400
+        );
+    }
+}
