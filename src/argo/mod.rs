@@ -2,4 +2,9 @@
 //! read as the kubectl plugin reads it, watched, and driven with the same
 //! patches the plugin sends.
 
+pub mod info;
+pub mod list;
 pub mod types;
+
+#[cfg(test)]
+mod tests;
