@@ -772,3 +772,21 @@ fn a_hostile_name_is_cleaned_in_the_table_and_the_json() {
     let back: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(back[0]["name"], "evil\u{1b}]52;c;aGk=\u{7}\u{1b}[2Jname");
 }
+
+#[test]
+fn waits_read_in_minutes_hours_and_days_and_long_names_are_cut() {
+    let now = ts("2020-01-01T12:00:00Z");
+    assert_eq!(list::age(ts("2020-01-01T11:59:15Z"), now), "45s");
+    assert_eq!(list::age(ts("2020-01-01T11:48:00Z"), now), "12m");
+    assert_eq!(list::age(ts("2020-01-01T08:58:00Z"), now), "3h 2m");
+    // A start in the future (clock skew) reads as no wait yet.
+    assert_eq!(list::age(ts("2020-01-01T12:05:00Z"), now), "0s");
+    let mut r = load("rollout-invalid").rollout().clone();
+    r.metadata.name = Some("n".repeat(300));
+    let text = list::table(&[Row::new(&r)], false, now);
+    let row = text.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with(&format!("{}…  Canary", "n".repeat(63))),
+        "{row}"
+    );
+}
