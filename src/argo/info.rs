@@ -435,7 +435,7 @@ fn duration_term(text: &str) -> Result<(u128, &str), String> {
     let mut place = scale;
     for digit in fraction.bytes().take(30) {
         place /= 10;
-        nanos += u128::from(digit - b'0') * place;
+        nanos = nanos.saturating_add(u128::from(digit - b'0') * place);
     }
     Ok((nanos, rest))
 }
@@ -839,10 +839,10 @@ fn pod_status(pod: &Pod) -> (String, usize, i32) {
 /// A container's waiting or terminated reason, kubectl's way.
 fn container_reason(c: &ContainerStatus) -> Option<String> {
     let state = c.state.as_ref()?;
-    if let Some(r) = state.waiting.as_ref().and_then(|w| w.reason.as_ref()) {
-        if !r.is_empty() {
-            return Some(r.clone());
-        }
+    if let Some(r) = state.waiting.as_ref().and_then(|w| w.reason.as_ref())
+        && !r.is_empty()
+    {
+        return Some(r.clone());
     }
     let t = state.terminated.as_ref()?;
     Some(match t.reason.as_deref() {

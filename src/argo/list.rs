@@ -3,7 +3,6 @@
 //! that puts first the Rollouts a person has to act on, longest wait first.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -82,7 +81,7 @@ fn actual_weight(r: &Rollout) -> Option<i32> {
 
 /// A wait as the WAITING column shows it: `reason · 12m`.
 fn wait_text(wait: &Wait, now: Timestamp) -> String {
-    let reason = clip(&wait.reason, MAX_REASON);
+    let reason = shown(&wait.reason, MAX_REASON);
     match wait.since {
         Some(since) => format!("{reason} · {}", age(since, now)),
         None => reason.into_owned(),
@@ -102,7 +101,7 @@ pub fn age(since: Timestamp, now: Timestamp) -> String {
 }
 
 /// Cleaned and cut to `max` characters (borrowed when it already is).
-fn clip(text: &str, max: usize) -> Cow<'_, str> {
+fn shown(text: &str, max: usize) -> Cow<'_, str> {
     let cleaned = clean(text);
     if cleaned.chars().count() <= max {
         return cleaned;
@@ -114,7 +113,7 @@ fn clip(text: &str, max: usize) -> Cow<'_, str> {
 
 /// The order of the list: waits on a person first (longest first, one of
 /// unknown start after them), then by namespace and name.
-fn order<'a>(rows: &'a [Row]) -> Vec<&'a Row> {
+fn order(rows: &[Row]) -> Vec<&Row> {
     let mut sorted: Vec<&Row> = rows.iter().collect();
     sorted.sort_by(|a, b| {
         let key = |r: &Row| match &r.wait {
@@ -162,7 +161,7 @@ pub fn table(rows: &[Row], all_namespaces: bool, now: Timestamp) -> String {
     }
     let line_len: usize = widths[first..].iter().map(|w| w + 2).sum();
     let mut out = String::with_capacity((cells.len() + 1) * (line_len + 1));
-    write_line(&mut out, HEADERS.iter().map(|h| *h), &widths, first);
+    write_line(&mut out, HEADERS.iter().copied(), &widths, first);
     for row in &cells {
         write_line(&mut out, row.iter().map(|c| c.as_ref()), &widths, first);
     }
@@ -189,8 +188,8 @@ fn write_line<'a>(
 fn cells(r: &Row, now: Timestamp) -> [Cow<'_, str>; 11] {
     let number = |n: i32| Cow::Owned(n.to_string());
     [
-        clip(&r.namespace, MAX_NAME),
-        clip(&r.name, MAX_NAME),
+        shown(&r.namespace, MAX_NAME),
+        shown(&r.name, MAX_NAME),
         Cow::Borrowed(r.strategy),
         Cow::Borrowed(r.phase.as_str()),
         r.step.as_deref().map_or(Cow::Borrowed("-"), clean),

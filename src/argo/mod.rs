@@ -11,3 +11,6 @@ pub mod record;
 pub mod refusal;
 pub mod translate;
 pub mod types;
+
+#[cfg(test)]
+mod tests;
