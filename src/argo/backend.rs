@@ -79,7 +79,8 @@ pub fn spawn(
 /// What the watches have delivered so far.
 #[derive(Debug, Default)]
 struct Store {
-    rollout: Option<Rollout>,
+    /// The Rollout's own watch (one object, by name).
+    rollouts: Kept<Rollout>,
     replicasets: Kept<ReplicaSet>,
     pods: Kept<Pod>,
     runs: Kept<AnalysisRun>,
@@ -93,6 +94,13 @@ struct Store {
 struct Kept<K> {
     now: BTreeMap<String, K>,
     relisting: Option<BTreeMap<String, K>>,
+}
+
+impl Store {
+    /// The Rollout, once listed and while it is there.
+    fn rollout(&self) -> Option<&Rollout> {
+        self.rollouts.now.values().next()
+    }
 }
 
 impl<K> Default for Kept<K> {
@@ -280,7 +288,7 @@ impl Follower {
                     Some(reading) => self.reading(reading).await?,
                     None => self.readings = None,
                 },
-                _ = probe.tick(), if !self.live && self.store.rollout.is_some() => {
+                _ = probe.tick(), if !self.live && self.store.rollout().is_some() => {
                     self.probe(cluster).await?;
                 }
             }
@@ -358,16 +366,8 @@ impl Follower {
     async fn hear(&mut self, heard: Heard, ns: &str) -> Result<bool, Gone> {
         let changed = match heard {
             Heard::Rollout(Ok(event)) => {
-                let mut kept = Kept::<Rollout>::default();
-                if let Some(r) = self.store.rollout.take() {
-                    kept.now
-                        .insert(r.metadata.name.clone().unwrap_or_default(), r);
-                }
-                let done = matches!(event, Watched::InitDone);
-                let changed = kept.take(event);
-                self.store.rollout = kept.now.into_values().next();
-                self.store.listed |= done;
-                changed
+                self.store.listed |= matches!(event, Watched::InitDone);
+                self.store.rollouts.take(event)
             }
             Heard::ReplicaSet(Ok(event)) => self.store.replicasets.take(event),
             Heard::Pod(Ok(event)) => self.store.pods.take(event),
@@ -394,7 +394,7 @@ impl Follower {
 
     /// Says what the Rollout now looks like.
     async fn look(&mut self) -> Result<(), Gone> {
-        let Some(rollout) = self.store.rollout.clone() else {
+        let Some(rollout) = self.store.rollout().cloned() else {
             if self.store.listed {
                 let why = format!(
                     "no Rollout \"{}\" in namespace {} (it may not exist yet, or was deleted); watching for it",
@@ -494,7 +494,7 @@ impl Follower {
 
     /// Writes who did it on the cluster, where colleagues look.
     async fn record(&mut self, cluster: &Cluster, command: &Command) -> Result<(), Gone> {
-        let Some(rollout) = self.store.rollout.clone() else {
+        let Some(rollout) = self.store.rollout().cloned() else {
             return Ok(());
         };
         let Ok(order) = order_for(&command.action) else {
