@@ -211,7 +211,10 @@ impl FakeKube {
 
     /// Creates or replaces an object; kind, apiVersion, metadata.namespace
     /// (default `default`) and metadata.name decide where it goes. Returns
-    /// it as stored. Panics on an object without kind, apiVersion or name.
+    /// it as stored. A Rollout without `status.currentPodHash` is then
+    /// observed by the controller (when on): a second write that makes its
+    /// template the stable one. Panics on an object without kind,
+    /// apiVersion or name.
     pub fn put(&self, obj: Value) -> Value {
         self.try_put(obj)
             .unwrap_or_else(|e| panic!("fake-kube: {e}"))
@@ -305,7 +308,9 @@ impl FakeKube {
     }
 
     /// The next `method` request whose path ends with `path_suffix` fails
-    /// once with a Status of `code` (409 Conflict, 500, 503, …).
+    /// once with a Status of `code` (404 NotFound and 409 Conflict name the
+    /// object; 429, 500, 503 and 504 are worded as the apiserver words them;
+    /// use [`FakeKube::forbid`] for a 403).
     pub fn fail_next(&self, method: &str, path_suffix: &str, code: u16) {
         let injected = Injected {
             method: method.to_ascii_uppercase(),
