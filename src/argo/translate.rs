@@ -205,15 +205,6 @@ impl Translator {
             ..Standing::default()
         };
         let plan = plan(seen);
-        let started = seen
-            .rollout
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map(|t| t.0)
-            .filter(|t| *t <= now)
-            .unwrap_or(now);
-        let _ = started;
         out.push(self.emit(
             EventKind::ReleaseStarted {
                 plan: Box::new(plan),
@@ -613,9 +604,16 @@ fn standing(r: &Rollout) -> Standing {
         .then(|| state.message.clone())
         .filter(|m| !m.is_empty())
         .or_else(|| (state.phase == Phase::Degraded && !r.status.abort).then(|| "Degraded".into()));
+    // A blue-green Rollout sends all traffic one way: to the new version
+    // once the active service has switched, to the old one until then.
+    let weight = match &r.spec.strategy.blue_green {
+        Some(_) if step >= 3 => 100,
+        Some(_) => 0,
+        None => info::set_weight(r).clamp(0, 100) as u8,
+    };
     Standing {
         step,
-        weight: info::set_weight(r).clamp(0, 100) as u8,
+        weight,
         manual_pause: r.spec.paused,
         decision,
         aborted: r.status.abort,
@@ -644,6 +642,11 @@ fn blue_green_step(r: &Rollout) -> usize {
         .iter()
         .any(|p| p.reason == super::types::pause_reason::BLUE_GREEN_PAUSE);
     if paused { 1 } else { 0 }
+}
+
+/// The release id of a Rollout's windows: `payments/checkout`.
+pub fn release_id(namespace: &str, name: &str) -> String {
+    clip(&format!("{namespace}/{name}"), 200)
 }
 
 /// The plan of a Rollout's update, from its spec.
@@ -676,15 +679,19 @@ pub fn plan(seen: &Observed) -> ReleasePlan {
             steps: steps.clone(),
         }
     };
-    let id = match revision {
-        Some(rev) => format!("{namespace}/{name} revision {rev}"),
-        None => format!("{namespace}/{name}"),
+    // The same id for every window of the Rollout (a server routes by
+    // it); the revision is part of the version rolled out.
+    let id = release_id(&namespace, &name);
+    let image = template_image(r);
+    let version_to = match revision {
+        Some(rev) => format!("{image} (revision {rev})"),
+        None => image,
     };
     ReleasePlan {
         id: clip(&id, 200),
         service: clip(&name, 100),
         version_from: clip(&image_of(seen, r.status.stable_rs.as_deref()), 120),
-        version_to: clip(&template_image(r), 120),
+        version_to: clip(&version_to, 140),
         environment: clip(&namespace, 63),
         deployer: Person::own(SOMEONE),
         strategy,
@@ -964,7 +971,8 @@ mod tests {
             ]
         );
         let release = t.release();
-        assert_eq!(release.id(), "payments/checkout revision 7");
+        assert_eq!(release.id(), "payments/checkout");
+        assert!(release.plan().unwrap().version_to.ends_with("(revision 7)"));
         assert_eq!(release.rollout().step, Some(1));
         assert!(!release.rollout().step_completed);
         assert_eq!(

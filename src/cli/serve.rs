@@ -54,6 +54,12 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub sim: SimArgs,
 
+    /// Serve an Argo Rollout instead of the simulator: consoles share it
+    /// with tokens, presence and one journal, and only the server holds the
+    /// cluster's credentials.
+    #[command(flatten)]
+    pub argo: super::argo::RolloutArgs,
+
     #[command(flatten)]
     pub record: RecordArgs,
 }
@@ -84,7 +90,14 @@ pub fn run(args: &ServeArgs) -> ExitCode {
 
 fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
     let (address, tokens) = access(args)?;
-    let settings = super::settings(&args.record, Some(&args.sim), |_| {})?;
+    args.argo.stray()?;
+    let settings = super::settings(&args.record, Some(&args.sim), |flags| {
+        args.argo.apply(flags)
+    })?;
+    if let Some(rollout) = settings.rollout.clone() {
+        super::remote::no_sim_flags(&args.sim)?;
+        return serve_rollout(&settings, &rollout, address, tokens);
+    }
     if let Some(remote) = &settings.remote {
         crate::errln!(
             "shipdeck: note: serve runs the embedded simulator; the backend {} (from {}) is not used",
@@ -150,6 +163,85 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             "shipdeck serve: {}; the journal is closed: {}",
             Clean(&ending),
             Clean(window.path.display())
+        );
+        Ok(if failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+/// `serve --rollout`: a Rollout behind the HTTP contract. The cluster keeps
+/// the state, so there is nothing to take up: each start is a new window,
+/// and so is each new revision of the Rollout.
+fn serve_rollout(
+    settings: &crate::settings::Settings,
+    rollout: &crate::settings::RolloutSettings,
+    address: SocketAddr,
+    tokens: Option<Tokens>,
+) -> Result<ExitCode, ExitCode> {
+    let target = super::argo::target(rollout);
+    let found = super::argo::find(&target)?;
+    let metrics = super::metrics_source(settings)?;
+    let runtime = super::remote::runtime()?;
+    let listener = runtime
+        .block_on(async { listen::bind(address) })
+        .map_err(|err| bad(format!("cannot listen on {address}: {err}")))?;
+    let dir = journal_dir(settings)?;
+    let label = super::argo::label(&target, &found);
+    let release_id = crate::argo::translate::release_id(&found.namespace, &target.name);
+    let log = super::log_to_file(super::SERVE_LOG);
+    let journal =
+        Writer::create(&dir, &settings.operator.value, &label, resume::MODE).map_err(|err| {
+            bad(format!(
+                "cannot write the journal in {}: {err}",
+                dir.display()
+            ))
+        })?;
+    let path = journal.path().to_path_buf();
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let limits = Limits::of_this_process();
+    let capacity = settings.log_ring.value;
+    runtime.block_on(async move {
+        let bound = listener.local_addr().unwrap_or(address);
+        tracing::info!(%bound, release = %release_id, ?limits, "serve listening on a Rollout");
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let metrics_url = metrics.as_ref().map(|m| m.url().to_string());
+        let readings = metrics.map(backend::metrics::spawn);
+        let handle = crate::argo::backend::spawn(target, label.clone(), capacity, readings);
+        let opening = Opening {
+            id: release_id,
+            window: name,
+            log_capacity: capacity,
+            history: Vec::new(),
+            answered: Default::default(),
+            speed: Some(1.0),
+        };
+        let (hub, hub_task) = Hub::start(opening, handle, journal, stop_rx);
+        let listening = Listening {
+            bound,
+            label: &label,
+            speed: Some(1.0),
+            taken_up_at: None,
+            tokens: tokens.as_ref(),
+            metrics_url,
+            journal: &path,
+            log: &log,
+            limits,
+        };
+        listening.announce(&hub.id);
+        let watched = Arc::clone(&hub);
+        let app = server::router(Arc::new(server::Server::new([hub], tokens, limits)));
+        let server_task = tokio::spawn(server::listen::serve(listener, app, limits));
+        let (ending, failed) = until_stopped(server_task, hub_task, &watched, stop_tx).await;
+        crate::errln!(
+            "shipdeck serve: {}; the journal is closed: {}",
+            Clean(&ending),
+            Clean(path.display())
         );
         Ok(if failed {
             ExitCode::FAILURE

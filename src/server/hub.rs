@@ -73,8 +73,10 @@ pub enum After {
 /// One release served.
 pub struct Hub {
     pub id: String,
-    /// Names this run of the release: the journal's file stem.
-    pub window: String,
+    /// Names this run of the release: the journal's file stem. A backend
+    /// that begins a new window (a Rollout's new revision) changes it.
+    window: RwLock<String>,
+    log_capacity: usize,
     state: RwLock<State>,
     seq: watch::Sender<u64>,
     clock: watch::Sender<Option<Timestamp>>,
@@ -135,7 +137,8 @@ impl Hub {
         }
         let hub = Arc::new(Hub {
             id,
-            window,
+            window: RwLock::new(window),
+            log_capacity,
             seq: watch::Sender::new(release.last_seq()),
             clock: watch::Sender::new(release.last_at()),
             presence: watch::Sender::new(Presence::default()),
@@ -157,6 +160,26 @@ impl Hub {
             stop,
         ));
         (hub, task)
+    }
+
+    /// The window served now.
+    pub fn window(&self) -> String {
+        self.window
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The backend began a new window: the old one's events and state are
+    /// gone, and every stream ends so its client connects again and is
+    /// told (its hello names the new window).
+    fn new_window(&self, window: String) {
+        *self.window.write().unwrap_or_else(|e| e.into_inner()) = window;
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        state.release = Release::new(self.id.clone(), self.log_capacity);
+        state.events.clear();
+        drop(state);
+        self.seq.send_replace(0);
     }
 
     /// Reads the folded release.
@@ -364,6 +387,20 @@ async fn drive(
                 }
                 Some(Update::Clock(at)) => {
                     hub.clock.send_replace(Some(at));
+                }
+                // A Rollout's new revision, or a retry after an abort: a
+                // new window, in a new journal file.
+                Some(Update::Reset) => {
+                    if let Err(err) = journal.start_again("the backend began a new window") {
+                        tracing::error!("journal write failed: {err}");
+                        break format!("the journal cannot be written ({err}); serving stopped");
+                    }
+                    let window = journal
+                        .path()
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    hub.new_window(window);
                 }
                 Some(Update::Traffic(points)) => hub.traffic(&points),
                 // The simulator stopped (its clients read why in the log).

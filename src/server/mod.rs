@@ -338,7 +338,7 @@ async fn releases(State(server): State<Arc<Server>>, headers: HeaderMap) -> Resp
     let list: Vec<ReleaseSummary> = server
         .hubs
         .values()
-        .map(|hub| hub.with_release(|r| ReleaseSummary::of(r, &hub.window)))
+        .map(|hub| hub.with_release(|r| ReleaseSummary::of(r, &hub.window())))
         .collect();
     json(&list)
 }
@@ -357,7 +357,7 @@ async fn snapshot(
     };
     hub.with_release(|release| {
         json(&Snapshot {
-            window: &hub.window,
+            window: &hub.window(),
             last_seq: release.last_seq(),
             release,
         })
@@ -435,6 +435,8 @@ struct Reader {
     clock: watch::Receiver<Option<jiff::Timestamp>>,
     presence: watch::Receiver<Presence>,
     stopped: watch::Receiver<Option<String>>,
+    /// The window this stream began in.
+    window: String,
     queue: VecDeque<SseEvent>,
     ended: bool,
     _seat: hub::Seat,
@@ -464,10 +466,11 @@ fn stream_events(
     let mut presence = hub.watch_presence();
     let stopped = hub.watch_stopped();
     let mut queue = VecDeque::new();
+    let window = hub.window();
     queue.push_back(json_event(
         "hello",
         &Hello {
-            window: hub.window.clone(),
+            window: window.clone(),
             last_seq: hub.last_seq(),
             operator,
         },
@@ -483,6 +486,7 @@ fn stream_events(
         clock,
         presence,
         stopped,
+        window,
         queue,
         ended: false,
         _seat: seat,
@@ -503,6 +507,10 @@ impl Reader {
             }
             if self.ended {
                 return None;
+            }
+            if self.hub.window() != self.window {
+                self.end("the release began a new window: connect again for it".into());
+                continue;
             }
             if self.take_events() {
                 continue;
