@@ -661,7 +661,33 @@ impl Settings {
 
     /// The backend, and the metrics and log sources beside it.
     fn describe_backend(&self, rows: &mut Rows) {
+        if let Some(rollout) = &self.rollout {
+            let r = &rollout.rollout;
+            rows.add(
+                "backend",
+                format!("argo-rollouts: the Rollout {}", r.value),
+                &r.source,
+            );
+            match &rollout.namespace {
+                Some(ns) => rows.add("namespace", ns.value.clone(), &ns.source),
+                None => rows.add(
+                    "namespace",
+                    "the context's (else default)".into(),
+                    &Source::Default,
+                ),
+            }
+            match &rollout.context {
+                Some(c) => rows.add("context", c.value.clone(), &c.source),
+                None => rows.add(
+                    "context",
+                    "the kubeconfig's current one ($KUBECONFIG, ~/.kube/config, or in-cluster)"
+                        .into(),
+                    &Source::Default,
+                ),
+            }
+        }
         match &self.remote {
+            None if self.rollout.is_some() => {}
             Some(remote) => {
                 rows.add("backend", remote.url.value.clone(), &remote.url.source);
                 match &remote.release {

@@ -86,6 +86,8 @@ struct Store {
     runs: Kept<AnalysisRun>,
     /// The Rollout's own watch has listed at least once.
     listed: bool,
+    /// The watches of other kinds that failed, and were said so.
+    refused: std::collections::BTreeSet<String>,
 }
 
 /// One kind's objects by name, with the list being read again after an
@@ -94,12 +96,21 @@ struct Store {
 struct Kept<K> {
     now: BTreeMap<String, K>,
     relisting: Option<BTreeMap<String, K>>,
+    /// Listed once (or given up on): the picture may be drawn without
+    /// waiting for it.
+    listed: bool,
 }
 
 impl Store {
     /// The Rollout, once listed and while it is there.
     fn rollout(&self) -> Option<&Rollout> {
         self.rollouts.now.values().next()
+    }
+
+    /// Every kind has been listed once: a window's plan is made from the
+    /// whole picture (the stable version's image is its ReplicaSet's).
+    fn complete(&self) -> bool {
+        self.rollouts.listed && self.replicasets.listed && self.pods.listed && self.runs.listed
     }
 }
 
@@ -108,6 +119,7 @@ impl<K> Default for Kept<K> {
         Kept {
             now: BTreeMap::new(),
             relisting: None,
+            listed: false,
         }
     }
 }
@@ -128,6 +140,7 @@ impl<K: kube::Resource> Kept<K> {
             }
             Watched::InitDone => {
                 self.now = self.relisting.take().unwrap_or_default();
+                self.listed = true;
                 true
             }
             Watched::Apply(k) => {
@@ -373,9 +386,18 @@ impl Follower {
             Heard::Pod(Ok(event)) => self.store.pods.take(event),
             Heard::Run(Ok(event)) => self.store.runs.take(event),
             Heard::Rollout(Err(err)) => return self.failed(&err, "rollouts", ns).await,
-            Heard::ReplicaSet(Err(err)) => return self.failed(&err, "replicasets", ns).await,
-            Heard::Pod(Err(err)) => return self.failed(&err, "pods", ns).await,
-            Heard::Run(Err(err)) => return self.failed(&err, "analysisruns", ns).await,
+            Heard::ReplicaSet(Err(err)) => {
+                self.store.replicasets.listed = true;
+                return self.beside(&err, "replicasets", ns).await;
+            }
+            Heard::Pod(Err(err)) => {
+                self.store.pods.listed = true;
+                return self.beside(&err, "pods", ns).await;
+            }
+            Heard::Run(Err(err)) => {
+                self.store.runs.listed = true;
+                return self.beside(&err, "analysisruns", ns).await;
+            }
         };
         Ok(changed)
     }
@@ -392,8 +414,35 @@ impl Follower {
         Ok(false)
     }
 
+    /// A watch beside the Rollout's failed (pods forbidden, say): the
+    /// Rollout is still followed; the console says once what it lacks.
+    async fn beside(
+        &mut self,
+        err: &watcher::Error,
+        resource: &str,
+        ns: &str,
+    ) -> Result<bool, Gone> {
+        tracing::warn!("watch of {resource} failed: {err}");
+        if !self.store.refused.contains(resource) {
+            let why = watch_failure(err, resource, ns);
+            let why = why.split(" · ").next().unwrap_or(&why).to_string();
+            let line = format!("{why}; the Rollout is shown without its {resource}");
+            // Said once the window has begun (the watch fails again on its
+            // next try until then).
+            if let Some(event) = self.translator.note(Level::Warn, line, Timestamp::now()) {
+                self.store.refused.insert(resource.to_string());
+                self.say(Update::Events(vec![event])).await?;
+            }
+        }
+        // The picture may now be drawn without them.
+        Ok(true)
+    }
+
     /// Says what the Rollout now looks like.
     async fn look(&mut self) -> Result<(), Gone> {
+        if !self.store.complete() {
+            return Ok(());
+        }
         let Some(rollout) = self.store.rollout().cloned() else {
             if self.store.listed {
                 let why = format!(
