@@ -2,8 +2,9 @@
 //! and talks to the console over channels: it sends what happened
 //! ([`Update`]) and takes operator commands.
 //!
-//! Backends so far: the embedded simulator, a recorded window (replay), and
-//! a server speaking the HTTP contract (`http`).
+//! Backends so far: the embedded simulator, a recorded window (replay), a
+//! server speaking the HTTP contract (`http`), and an Argo Rollout on a
+//! cluster (`crate::argo::backend`).
 
 pub mod clock;
 pub mod http;
