@@ -75,6 +75,8 @@ pub struct RolloutSettings {
     pub namespace: Option<Setting<String>>,
     /// `None`: the kubeconfig's current context.
     pub context: Option<Setting<String>>,
+    /// Sign-offs a promote needs (the config's `promote_gate`).
+    pub promote_gate: Option<Setting<crate::model::GatePlan>>,
 }
 
 /// A log source named in the config.
@@ -480,13 +482,19 @@ fn rollout_settings(
     pipeline: Option<&PipelineSource>,
     layers: &Layers,
 ) -> Result<Option<RolloutSettings>, SettingsError> {
-    let (rollout, namespace, context) = match pipeline {
+    let (rollout, namespace, context, gate) = match pipeline {
         Some(PipelineSource::ArgoRollouts {
             rollout,
             namespace,
             context,
-        }) => (Some(rollout.clone()), namespace.clone(), context.clone()),
-        _ => (None, None, None),
+            promote_gate,
+        }) => (
+            Some(rollout.clone()),
+            namespace.clone(),
+            context.clone(),
+            promote_gate.as_ref().and_then(|g| g.gate().ok()),
+        ),
+        _ => (None, None, None, None),
     };
     let Some(rollout) = flag(&flags.rollout, "--rollout").or_else(|| layers.file(rollout)) else {
         return Ok(None);
@@ -507,6 +515,7 @@ fn rollout_settings(
         rollout,
         namespace,
         context: flag(&flags.context, "--context").or_else(|| layers.file(context)),
+        promote_gate: layers.file(gate),
     }))
 }
 

@@ -34,11 +34,13 @@ use crate::engine::policy::{Grounds, Refusal};
 use crate::model::{Action, Command, EventKind, Level};
 
 /// Which Rollout to follow, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     pub name: String,
     pub namespace: Option<String>,
     pub context: Option<String>,
+    /// Sign-offs a promote needs (a config's `promote_gate`).
+    pub gate: Option<crate::model::GatePlan>,
 }
 
 /// The longest wait before connecting to the cluster again.
@@ -55,10 +57,11 @@ pub fn spawn(
     let (commands, command_rx) = mpsc::unbounded_channel::<Command>();
     let clock = ReleaseClock::default();
     clock.pace(Timestamp::now(), Instant::now(), 1.0, None);
+    let gate = target.gate.clone();
     let task = Follower {
         target,
         tx,
-        translator: Translator::new(log_capacity),
+        translator: Translator::new(log_capacity).with_gate(gate),
         recorder: Recorder::default(),
         store: Store::default(),
         live: false,
@@ -484,6 +487,23 @@ impl Follower {
         command: Command,
         answers: &mpsc::UnboundedSender<Answered>,
     ) -> Result<(), Gone> {
+        if self.target.gate.is_some() {
+            match &command.action {
+                Action::Approve { .. } | Action::Reject { .. } => {
+                    return self.sign(cluster, command, answers).await;
+                }
+                Action::Advance | Action::PromoteFull => {
+                    if let Err(reason) = self.translator.may_promote() {
+                        let refusal = Refusal {
+                            grounds: Grounds::When,
+                            reason,
+                        };
+                        return self.refused(&command, refusal).await;
+                    }
+                }
+                _ => {}
+            }
+        }
         let order = match order_for(&command.action) {
             Ok(order) => order,
             Err(reason) => {
@@ -508,6 +528,61 @@ impl Follower {
             let _ = answers.send(Answered { command, result });
         });
         Ok(())
+    }
+
+    /// A sign-off or rejection of the promote gate, kept here: the engine's
+    /// policy judges it, and a rejection aborts the Rollout.
+    async fn sign(
+        &mut self,
+        cluster: &Cluster,
+        command: Command,
+        answers: &mpsc::UnboundedSender<Answered>,
+    ) -> Result<(), Gone> {
+        match self.translator.sign(&command, Timestamp::now()) {
+            Err(refusal) => self.refused(&command, refusal).await,
+            Ok(events) => {
+                self.say(Update::Events(events)).await?;
+                let note = match &command.action {
+                    Action::Reject { .. } => Some("rejected: the Rollout is aborted".to_string()),
+                    _ => None,
+                };
+                let kind = EventKind::CommandAccepted {
+                    command: command.clone(),
+                    note: note.clone(),
+                };
+                self.event(kind).await?;
+                self.say(Update::Verdict {
+                    id: command.id.clone(),
+                    verdict: Verdict::Accepted { note },
+                })
+                .await?;
+                if let Action::Reject { reason, .. } = &command.action {
+                    let abort = Command::new(
+                        format!("{}-abort", command.id),
+                        command.operator.clone(),
+                        Action::Rollback {
+                            reason: Some(reason.clone()),
+                        },
+                    );
+                    self.translator.asked(
+                        abort.operator.clone(),
+                        abort.action.kind(),
+                        Some(reason.clone()),
+                    );
+                    let client = cluster.clone();
+                    let name = self.target.name.clone();
+                    let answers = answers.clone();
+                    tokio::spawn(async move {
+                        let result = commands::send(&client, &name, &Order::Abort).await;
+                        let _ = answers.send(Answered {
+                            command: abort,
+                            result,
+                        });
+                    });
+                }
+                Ok(())
+            }
+        }
     }
 
     async fn answered(&mut self, cluster: &Cluster, answered: Answered) -> Result<(), Gone> {

@@ -16,8 +16,10 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::info::{self, Phase};
 use super::types::{AnalysisRun, CanaryStep, Rollout};
+use crate::engine::policy::{self, Refusal, Target};
 use crate::model::names::{CONTROLLER, SOMEONE};
 use crate::model::text::clip;
+use crate::model::{Action, Command, GatePlan, GateState, Rejection, SignOff};
 use crate::model::{
     Cohort, Event, EventKind, Level, Outcome, Person, Release, ReleasePlan, Series, StageKind,
     StagePlan, StageState, Step, StepKind, StepState, Strategy,
@@ -60,6 +62,8 @@ struct Standing {
     failed: Option<String>,
     done: bool,
     phase: Option<(Phase, String)>,
+    /// It waits on a person (a pause for a promote, a decision).
+    waits: bool,
 }
 
 /// Who asked for the change the cluster is about to show (the console's
@@ -84,6 +88,8 @@ pub struct Translator {
     /// What has been said of pods, ReplicaSets and measurements already.
     heard: BTreeMap<String, String>,
     measured: BTreeSet<String>,
+    /// Sign-offs a promote needs, when a config asks for them.
+    gate: Option<GatePlan>,
 }
 
 impl Translator {
@@ -97,7 +103,102 @@ impl Translator {
             asked: Vec::new(),
             heard: BTreeMap::new(),
             measured: BTreeSet::new(),
+            gate: None,
         }
+    }
+
+    /// A promote needs these sign-offs first: the gate opens each time the
+    /// Rollout waits on a person, and is signed afresh for each promote.
+    pub fn with_gate(mut self, gate: Option<GatePlan>) -> Translator {
+        self.gate = gate;
+        self
+    }
+
+    /// Whether a promote may be sent now; if not, why.
+    pub fn may_promote(&self) -> Result<(), String> {
+        let Some(plan) = &self.gate else {
+            return Ok(());
+        };
+        match self.release.gate(&plan.id) {
+            Some(gate) if gate.state == GateState::Approved => Ok(()),
+            Some(gate) => Err(format!(
+                "a promote needs {} sign-offs on {} first ({} so far): sign it (s)",
+                plan.required,
+                plan.name,
+                gate.signoffs.len()
+            )),
+            None => Err(format!("a promote needs {} sign-offs first", plan.required)),
+        }
+    }
+
+    /// A sign-off or rejection of the promote gate, judged by the engine's
+    /// own policy on the release as it stands: the events it makes.
+    pub fn sign(&mut self, command: &Command, now: Timestamp) -> Result<Vec<Event>, Refusal> {
+        let permit = policy::check(&self.release, command, now)?;
+        let Target::Gate(id) = permit.target else {
+            return Err(Refusal::when("nothing here to sign"));
+        };
+        let Some(gate) = self.release.gate(&id).cloned() else {
+            return Err(Refusal::when("nothing here to sign"));
+        };
+        let mut signoffs = gate.signoffs.clone();
+        let (state, rejection) = match &command.action {
+            Action::Approve { comment, .. } => {
+                signoffs.push(SignOff {
+                    operator: command.operator.clone(),
+                    at: now,
+                    comment: comment.clone(),
+                });
+                let done = signoffs.len() as u32 >= gate.plan.required;
+                (
+                    if done {
+                        GateState::Approved
+                    } else {
+                        GateState::Open
+                    },
+                    None,
+                )
+            }
+            Action::Reject { reason, .. } => (
+                GateState::Rejected,
+                Some(Rejection {
+                    operator: command.operator.clone(),
+                    at: now,
+                    reason: reason.clone(),
+                }),
+            ),
+            _ => return Err(Refusal::when("nothing here to sign")),
+        };
+        let kind = EventKind::GateChanged {
+            gate: id,
+            state,
+            signoffs,
+            rejection,
+        };
+        Ok(vec![self.emit(kind, now)])
+    }
+
+    /// The promote gate opens while the Rollout waits on a person, and is
+    /// put back (its sign-offs spent) once it has moved on.
+    fn gate_follows(&mut self, waits: bool, now: Timestamp, out: &mut Vec<Event>) {
+        let Some(plan) = &self.gate else {
+            return;
+        };
+        let Some(gate) = self.release.gate(&plan.id) else {
+            return;
+        };
+        let state = match (waits, gate.state) {
+            (true, GateState::Pending) => GateState::Open,
+            (false, GateState::Pending) | (true, _) => return,
+            (false, _) => GateState::Pending,
+        };
+        let kind = EventKind::GateChanged {
+            gate: plan.id.clone(),
+            state,
+            signoffs: Vec::new(),
+            rejection: None,
+        };
+        out.push(self.emit(kind, now));
     }
 
     /// The release as its events so far make it.
@@ -208,7 +309,13 @@ impl Translator {
             phase: None,
             ..Standing::default()
         };
-        let plan = plan(seen);
+        let mut plan = plan(seen);
+        if let Some(gate) = &self.gate {
+            plan.gates.push(gate.clone());
+            if let Some(stage) = plan.stages.first_mut() {
+                stage.gate = Some(gate.id.clone());
+            }
+        }
         out.push(self.emit(
             EventKind::ReleaseStarted {
                 plan: Box::new(plan),
@@ -252,6 +359,7 @@ impl Translator {
         self.pauses(to, now, out);
         self.failure(to, now, out);
         self.steps(seen, to, now, out);
+        self.gate_follows(to.waits && !to.done, now, out);
         if to.done {
             let stage = EventKind::StageChanged {
                 stage: STAGE.into(),
@@ -624,6 +732,7 @@ fn standing(r: &Rollout) -> Standing {
         failed,
         done: state.phase == Phase::Healthy && stable_is_current,
         phase: Some((state.phase, state.message)),
+        waits: info::waiting_on_person(r).is_some(),
     }
 }
 
@@ -1147,5 +1256,80 @@ mod tests {
         seen.rollout.metadata.name = Some("x\u{1b}]0;pwned\u{7}y".into());
         let plan = plan(&seen);
         assert!(!plan.service.contains('\u{1b}'), "{:?}", plan.service);
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+    use crate::model::Approvers;
+    use serde_json::json;
+
+    fn paused() -> Observed {
+        let r = json!({
+            "metadata": {"name": "checkout", "namespace": "payments", "uid": "u-1"},
+            "spec": {"strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}]}}},
+            "status": {"phase": "Paused", "currentStepIndex": 1, "currentPodHash": "n", "stableRS": "o",
+                       "controllerPause": true, "pauseConditions": [{"reason": "CanaryPauseStep"}]},
+        });
+        Observed {
+            rollout: serde_json::from_value(r).unwrap(),
+            ..Observed::default()
+        }
+    }
+
+    fn gate() -> GatePlan {
+        GatePlan {
+            id: "promote".into(),
+            name: "Promote".into(),
+            required: 2,
+            approvers: Approvers::Named(vec![
+                Person::new("dave").unwrap(),
+                Person::new("erin").unwrap(),
+            ]),
+            self_approval: true,
+        }
+    }
+
+    fn approve(who: &str) -> Command {
+        Command::new(
+            format!("c-{who}"),
+            Person::new(who).unwrap(),
+            Action::Approve {
+                gate: None,
+                comment: None,
+            },
+        )
+    }
+
+    #[test]
+    fn a_promote_waits_for_two_distinct_sign_offs_and_each_promote_needs_its_own() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut t = Translator::new(100).with_gate(Some(gate()));
+        t.observe(&paused(), now);
+        assert_eq!(t.release().gate("promote").unwrap().state, GateState::Open);
+        assert!(t.may_promote().unwrap_err().contains("2 sign-offs"));
+        t.sign(&approve("dave"), now).unwrap();
+        let twice = t.sign(&approve("dave"), now).unwrap_err();
+        assert!(twice.reason.contains("counts once"), "{}", twice.reason);
+        let stranger = t.sign(&approve("mallory"), now).unwrap_err();
+        assert!(
+            stranger.reason.contains("may not approve"),
+            "{}",
+            stranger.reason
+        );
+        assert!(t.may_promote().is_err());
+        t.sign(&approve("erin"), now).unwrap();
+        assert_eq!(t.may_promote(), Ok(()));
+        // The Rollout moves on, then waits again: the gate starts over.
+        let mut moved = paused();
+        moved.rollout.status.current_step_index = Some(2);
+        moved.rollout.status.pause_conditions.clear();
+        moved.rollout.status.controller_pause = false;
+        moved.rollout.status.phase = Some("Progressing".into());
+        t.observe(&moved, now);
+        let g = t.release().gate("promote").unwrap();
+        assert_eq!((g.state, g.signoffs.len()), (GateState::Pending, 0));
+        assert!(t.may_promote().is_err());
     }
 }

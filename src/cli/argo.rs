@@ -59,6 +59,7 @@ pub fn target(settings: &RolloutSettings) -> Target {
         name: settings.rollout.value.clone(),
         namespace: settings.namespace.as_ref().map(|s| s.value.clone()),
         context: settings.context.as_ref().map(|s| s.value.clone()),
+        gate: settings.promote_gate.as_ref().map(|g| g.value.clone()),
     }
 }
 
@@ -268,6 +269,20 @@ pub fn send(
     what: &str,
 ) -> Result<ExitCode, ExitCode> {
     let target = target(rollout);
+    if let Some(gate) = &target.gate
+        && matches!(
+            command.action,
+            crate::model::Action::Advance | crate::model::Action::PromoteFull
+        )
+    {
+        crate::errln!(
+            "shipdeck: {what}: this Rollout's config asks for {} sign-offs on {} before a promote, and one shell command cannot keep them: promote through `shipdeck serve --rollout {}`, where they are kept",
+            gate.required,
+            Clean(&gate.name),
+            Clean(&target.name)
+        );
+        return Err(ExitCode::from(super::remote::EXIT_REFUSED));
+    }
     let order = crate::argo::backend::order_for(&command.action).map_err(|why| {
         crate::errln!("shipdeck: {what}: {why}");
         ExitCode::from(EXIT_BAD_INPUT)

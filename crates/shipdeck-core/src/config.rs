@@ -98,7 +98,61 @@ pub enum PipelineSource {
         namespace: Option<String>,
         #[serde(default)]
         context: Option<String>,
+        /// Sign-offs a promote needs, kept and enforced by `serve`.
+        #[serde(default)]
+        promote_gate: Option<PromoteGateFile>,
     },
+}
+
+/// `promote_gate: { signoffs: 2, approvers: [dave, erin] }`: distinct
+/// people who must sign before a Rollout may be promoted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteGateFile {
+    pub signoffs: u32,
+    /// Who may sign; anyone when absent.
+    #[serde(default)]
+    pub approvers: Option<Vec<String>>,
+}
+
+impl PromoteGateFile {
+    /// The gate as the plan has it, or what is wrong with it.
+    pub fn gate(&self) -> Result<crate::model::GatePlan, String> {
+        use crate::model::{Approvers, GatePlan, Person};
+        if !(1..=20).contains(&self.signoffs) {
+            return Err(format!(
+                "promote_gate: signoffs {} is out of range: from 1 to 20",
+                self.signoffs
+            ));
+        }
+        let approvers = match &self.approvers {
+            None => Approvers::any(),
+            Some(names) => {
+                let people = names
+                    .iter()
+                    .map(|n| Person::new(n).map_err(|why| format!("promote_gate: approver {why}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut distinct = people.clone();
+                distinct.sort();
+                distinct.dedup();
+                if (distinct.len() as u32) < self.signoffs {
+                    return Err(format!(
+                        "promote_gate: {} sign-offs are needed but only {} people may sign",
+                        self.signoffs,
+                        distinct.len()
+                    ));
+                }
+                Approvers::Named(people)
+            }
+        };
+        Ok(GatePlan {
+            id: "promote".into(),
+            name: "Promote".into(),
+            required: self.signoffs,
+            approvers,
+            self_approval: true,
+        })
+    }
 }
 
 /// Why a Rollout's or a namespace's name cannot be one Kubernetes has: a
@@ -632,13 +686,19 @@ fn check_pipeline(pipeline: &S<PipelineSource>, c: &mut Checker) {
             return;
         }
         PipelineSource::ArgoRollouts {
-            rollout, namespace, ..
+            rollout,
+            namespace,
+            promote_gate,
+            ..
         } => {
             let names = [
                 kube_name(rollout, "the rollout", true),
                 namespace
                     .as_deref()
                     .map_or(Ok(()), |ns| kube_name(ns, "the namespace", false)),
+                promote_gate
+                    .as_ref()
+                    .map_or(Ok(()), |g| g.gate().map(|_| ())),
             ];
             for why in names.into_iter().filter_map(Result::err) {
                 c.problem(at, why);
