@@ -160,10 +160,10 @@ impl<K: kube::Resource> Kept<K> {
 
 /// What woke the follower.
 enum Heard {
-    Rollout(Result<Watched<Rollout>, watcher::Error>),
-    ReplicaSet(Result<Watched<ReplicaSet>, watcher::Error>),
-    Pod(Result<Watched<Pod>, watcher::Error>),
-    Run(Result<Watched<AnalysisRun>, watcher::Error>),
+    Rollout(Box<Result<Watched<Rollout>, watcher::Error>>),
+    ReplicaSet(Box<Result<Watched<ReplicaSet>, watcher::Error>>),
+    Pod(Box<Result<Watched<Pod>, watcher::Error>>),
+    Run(Box<Result<Watched<AnalysisRun>, watcher::Error>>),
 }
 
 type Watches = futures_util::stream::SelectAll<Pin<Box<dyn Stream<Item = Heard> + Send>>>;
@@ -381,26 +381,34 @@ impl Follower {
     /// Takes one thing a watch said; whether the Rollout's picture changed.
     async fn hear(&mut self, heard: Heard, ns: &str) -> Result<bool, Gone> {
         let changed = match heard {
-            Heard::Rollout(Ok(event)) => {
-                self.store.listed |= matches!(event, Watched::InitDone);
-                self.store.rollouts.take(event)
-            }
-            Heard::ReplicaSet(Ok(event)) => self.store.replicasets.take(event),
-            Heard::Pod(Ok(event)) => self.store.pods.take(event),
-            Heard::Run(Ok(event)) => self.store.runs.take(event),
-            Heard::Rollout(Err(err)) => return self.failed(&err, "rollouts", ns).await,
-            Heard::ReplicaSet(Err(err)) => {
-                self.store.replicasets.listed = true;
-                return self.beside(&err, "replicasets", ns).await;
-            }
-            Heard::Pod(Err(err)) => {
-                self.store.pods.listed = true;
-                return self.beside(&err, "pods", ns).await;
-            }
-            Heard::Run(Err(err)) => {
-                self.store.runs.listed = true;
-                return self.beside(&err, "analysisruns", ns).await;
-            }
+            Heard::Rollout(e) => match *e {
+                Ok(event) => {
+                    self.store.listed |= matches!(event, Watched::InitDone);
+                    self.store.rollouts.take(event)
+                }
+                Err(err) => return self.failed(&err, "rollouts", ns).await,
+            },
+            Heard::ReplicaSet(e) => match *e {
+                Ok(event) => self.store.replicasets.take(event),
+                Err(err) => {
+                    self.store.replicasets.listed = true;
+                    return self.beside(&err, "replicasets", ns).await;
+                }
+            },
+            Heard::Pod(e) => match *e {
+                Ok(event) => self.store.pods.take(event),
+                Err(err) => {
+                    self.store.pods.listed = true;
+                    return self.beside(&err, "pods", ns).await;
+                }
+            },
+            Heard::Run(e) => match *e {
+                Ok(event) => self.store.runs.take(event),
+                Err(err) => {
+                    self.store.runs.listed = true;
+                    return self.beside(&err, "analysisruns", ns).await;
+                }
+            },
         };
         Ok(changed)
     }
@@ -704,25 +712,25 @@ fn watches(cluster: &Cluster, ns: &str, name: &str) -> Watches {
     let by_name = watcher::Config::default().fields(&format!("metadata.name={name}"));
     let rollouts = watcher(Api::<Rollout>::namespaced(client.clone(), ns), by_name)
         .default_backoff()
-        .map(Heard::Rollout);
+        .map(|e| Heard::Rollout(Box::new(e)));
     let rss = watcher(
         Api::<ReplicaSet>::namespaced(client.clone(), ns),
         watcher::Config::default(),
     )
     .default_backoff()
-    .map(Heard::ReplicaSet);
+    .map(|e| Heard::ReplicaSet(Box::new(e)));
     let pods = watcher(
         Api::<Pod>::namespaced(client.clone(), ns),
         watcher::Config::default(),
     )
     .default_backoff()
-    .map(Heard::Pod);
+    .map(|e| Heard::Pod(Box::new(e)));
     let runs = watcher(
         Api::<AnalysisRun>::namespaced(client, ns),
         watcher::Config::default(),
     )
     .default_backoff()
-    .map(Heard::Run);
+    .map(|e| Heard::Run(Box::new(e)));
     let mut all: Watches = futures_util::stream::SelectAll::new();
     all.push(Box::pin(rollouts));
     all.push(Box::pin(rss));
