@@ -124,7 +124,7 @@ enum Command {
 
 const KEYS: &str = "Console keys (press ? in the console for the keys as bound now):\n  \
     a advance   F promote fully   p pause/resume   s sign off   x reject   R roll back\n  \
-    r retry   Space tick   / filter logs   f follow   l log level   Tab pane   ? help   q quit";
+    r retry   U undo (a Rollout)   Space tick   / filter logs   f follow   Tab pane   ? help   q quit";
 
 /// Runs the command line: parses the arguments and runs the command.
 pub fn main() -> ExitCode {

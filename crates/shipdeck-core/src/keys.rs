@@ -82,10 +82,7 @@ impl UiAction {
             UiAction::Rollback => ("roll back now, from anywhere", &["R", "ctrl+r"]),
             UiAction::Retry => ("retry the failed stage", &["r"]),
             UiAction::Acknowledge => ("acknowledge the oldest firing alert", &["A"]),
-            UiAction::Undo => (
-                "undo: put the previous revision's pod template back (a Rollout; asks y)",
-                &["U"],
-            ),
+            UiAction::Undo => ("undo to the previous revision (a Rollout; asks y)", &["U"]),
             UiAction::Tick => ("tick / untick the selected checklist item", &["space"]),
             UiAction::Filter => ("filter logs by regex (Esc clears)", &["/"]),
             UiAction::Follow => ("follow logs on / off", &["f"]),
