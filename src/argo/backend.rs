@@ -66,6 +66,7 @@ pub fn spawn(
         store: Store::default(),
         live: false,
         readings,
+        picture: Vec::new(),
     };
     tokio::spawn(task.run(command_rx));
     Handle {
@@ -183,6 +184,8 @@ struct Follower {
     live: bool,
     /// A metrics source's readings (Prometheus), when one is configured.
     readings: Option<mpsc::Receiver<Reading>>,
+    /// The picture last sent.
+    picture: Vec<crate::backend::Detail>,
 }
 
 /// The next reading of a metrics source; never, when there is none.
@@ -478,11 +481,17 @@ impl Follower {
             pods: self.store.pods.now.values().cloned().collect(),
             runs: self.store.runs.now.values().cloned().collect(),
         };
-        for said in self.translator.observe(&seen, Timestamp::now()) {
+        let now = Timestamp::now();
+        for said in self.translator.observe(&seen, now) {
             match said {
                 Said::NewWindow => self.say(Update::Reset).await?,
                 Said::Events(events) => self.say(Update::Events(events)).await?,
             }
+        }
+        let picture = super::picture::picture(&seen, now);
+        if picture != self.picture {
+            self.picture = picture.clone();
+            self.say(Update::Picture(picture)).await?;
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod commands;
 pub mod info;
 pub mod list;
+pub mod picture;
 pub mod record;
 pub mod refusal;
 pub mod translate;

@@ -94,6 +94,34 @@ pub enum Update {
     /// The simulated service's traffic (what `shipdeck serve` exports at
     /// `/metrics`); not release events.
     Traffic(Vec<crate::model::MetricPoint>),
+    /// The backend's own picture of what it runs, for the side pane (a
+    /// Rollout's revisions, ReplicaSets, pods and analysis); not release
+    /// events, and not journaled. It replaces the last one.
+    Picture(Vec<Detail>),
+}
+
+/// A line of a backend's picture, and how it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detail {
+    /// Text from outside: cleaned where it is drawn.
+    pub text: String,
+    pub tone: Tone,
+}
+
+impl Detail {
+    pub fn new(text: String, tone: Tone) -> Detail {
+        Detail { text, tone }
+    }
+}
+
+/// How a line of a picture stands: drawn in the theme's colour for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Title,
+    Good,
+    Busy,
+    Bad,
+    Muted,
 }
 
 /// How a replay is steered.

@@ -235,6 +235,7 @@ impl Runtime<'_> {
             | Update::Presence(_)
             | Update::Logs(_)
             | Update::Traffic(_)
+            | Update::Picture(_)
             | Update::Undelivered { .. } => Ok(()),
         };
         written.err().map(|err| {

@@ -266,6 +266,9 @@ pub struct App {
     pub backend: String,
     /// The backend keeps earlier revisions: `U` may undo to one.
     pub keeps_revisions: bool,
+    /// The backend's own picture of what it runs (a Rollout's revisions),
+    /// for the side pane.
+    pub picture: Vec<crate::backend::Detail>,
     pub connection: Connection,
     /// The backend's time now.
     pub now: Option<Timestamp>,
@@ -341,6 +344,7 @@ impl App {
             operator,
             backend: backend.into(),
             keeps_revisions: false,
+            picture: Vec::new(),
             connection: Connection::Connecting,
             now: None,
             focus: Pane::Gates,
@@ -605,6 +609,12 @@ impl App {
             // What a served service exports; the console shows the release's
             // metrics instead.
             Update::Traffic(_) => return false,
+            Update::Picture(lines) => {
+                if self.picture == lines {
+                    return false;
+                }
+                self.picture = lines;
+            }
         }
         true
     }

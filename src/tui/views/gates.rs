@@ -14,7 +14,12 @@ use crate::tui::app::{App, Pane, Row, seconds, seconds_left};
 use crate::tui::keymap::UiAction;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let block = pane_block(app, " Gates & checklist ", Some(Pane::Gates));
+    let title = if app.picture.is_empty() || !app.release.gates().is_empty() {
+        " Gates & checklist "
+    } else {
+        " Rollout "
+    };
+    let block = pane_block(app, title, Some(Pane::Gates));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let mut out = Lines {
@@ -29,10 +34,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
     if let Some(list) = app.active_checklist() {
         out.checklist(list);
-    } else if app.release.gates().is_empty() {
+    } else if app.release.gates().is_empty() && app.picture.is_empty() {
         let none = styled(" no gates or checklists yet", app.theme[Slot::Muted]);
         out.lines.push(Line::from(none));
     }
+    out.picture(&app.picture);
     // Scrolled to keep the selection in view.
     let scroll = (out.selected_line + 1).saturating_sub(inner.height as usize) as u16;
     frame.render_widget(
@@ -54,6 +60,30 @@ struct Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
+    /// The backend's picture (a Rollout's revisions, pods, analysis), below
+    /// the gates: each line cut to the pane, text from outside cleaned.
+    fn picture(&mut self, picture: &[crate::backend::Detail]) {
+        use crate::backend::Tone;
+        if picture.is_empty() {
+            return;
+        }
+        if !self.lines.is_empty() {
+            self.lines.push(Line::default());
+        }
+        let theme = &self.app.theme;
+        for detail in picture {
+            let slot = match detail.tone {
+                Tone::Title => Slot::Title,
+                Tone::Good => Slot::StageSucceeded,
+                Tone::Busy => Slot::StageWaiting,
+                Tone::Bad => Slot::StageFailed,
+                Tone::Muted => Slot::Muted,
+            };
+            let text = fit(&format!(" {}", detail.text), self.width);
+            self.lines.push(Line::from(styled(text, theme[slot])));
+        }
+    }
+
     /// The row's own style, or the selection's when it is selected (and
     /// remembered as the line to keep in view).
     fn mark(&mut self, row: &Row, style: Style) -> Style {
