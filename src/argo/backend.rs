@@ -67,6 +67,10 @@ pub fn spawn(
         live: false,
         readings,
         picture: Vec::new(),
+        watch_failing: false,
+        watch_refused: false,
+        ever_live: false,
+        rebuild: false,
     };
     tokio::spawn(task.run(command_rx));
     Handle {
@@ -151,12 +155,38 @@ impl<K: kube::Resource> Kept<K> {
                 self.now.insert(name(&k), k);
                 true
             }
-            Watched::Delete(k) => {
-                self.now.remove(&name(&k));
-                true
-            }
+            Watched::Delete(k) => self.now.remove(&name(&k)).is_some(),
         }
     }
+
+    /// Takes one watch event of a kind where only some objects matter (a
+    /// Rollout's ReplicaSets and pods, in a namespace of many): the others
+    /// are not kept, and their changes change nothing. What is kept is
+    /// kept without its managed fields, which nothing here reads.
+    fn take_some(&mut self, event: Watched<K>, wanted: impl Fn(&K) -> bool) -> bool {
+        let event = match event {
+            Watched::InitApply(k) if !wanted(&k) => return false,
+            Watched::Apply(k) if !wanted(&k) => Watched::Delete(k),
+            Watched::InitApply(mut k) => {
+                k.meta_mut().managed_fields = None;
+                Watched::InitApply(k)
+            }
+            Watched::Apply(mut k) => {
+                k.meta_mut().managed_fields = None;
+                Watched::Apply(k)
+            }
+            other => other,
+        };
+        self.take(event)
+    }
+}
+
+/// A ReplicaSet a Rollout controls.
+fn of_a_rollout(meta: &kube::api::ObjectMeta) -> bool {
+    meta.owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.kind == "Rollout" && o.controller == Some(true))
 }
 
 /// What woke the follower.
@@ -186,6 +216,17 @@ struct Follower {
     readings: Option<mpsc::Receiver<Reading>>,
     /// The picture last sent.
     picture: Vec<crate::backend::Detail>,
+    /// The Rollout's own watch failed and has not delivered since: nothing
+    /// else (a pod's change, a look) makes the header say live.
+    watch_failing: bool,
+    /// It failed because the API server refused it (not a lost link): a
+    /// look that works does not mean the watch does.
+    watch_refused: bool,
+    /// The header has said live once: a later live is the cluster back.
+    ever_live: bool,
+    /// The watches must be made anew (one was refused as too old as it
+    /// started).
+    rebuild: bool,
 }
 
 /// The next reading of a metrics source; never, when there is none.
@@ -237,11 +278,29 @@ impl Follower {
     }
 
     async fn lost(&mut self, why: String) -> Result<(), Gone> {
+        let why = crate::model::text::clip(&why, 500);
+        if self.live {
+            // Also a line of the release's own: journaled, and seen by
+            // consoles on `serve --rollout`, whose header is the server's.
+            let what = why.split(" · ").next().unwrap_or(&why).to_string();
+            self.note(Level::Error, format!("lost the cluster: {what}"))
+                .await?;
+        }
         self.live = false;
-        self.say(Update::Connection(Connection::Lost(
-            crate::model::text::clip(&why, 500),
-        )))
-        .await
+        self.say(Update::Connection(Connection::Lost(why))).await
+    }
+
+    /// The cluster answers again: the header says live, and the log so.
+    async fn back(&mut self) -> Result<(), Gone> {
+        let was_lost = self.ever_live;
+        self.live = true;
+        self.ever_live = true;
+        self.say(Update::Connection(Connection::Live)).await?;
+        if was_lost {
+            self.note(Level::Info, "the cluster answers again".into())
+                .await?;
+        }
+        Ok(())
     }
 
     /// While there is no cluster, every command is refused at once: none
@@ -294,6 +353,10 @@ impl Follower {
                     if changed {
                         self.look().await?;
                     }
+                    if std::mem::take(&mut self.rebuild) {
+                        self.store = Store::default();
+                        return Ok(());
+                    }
                 }
                 command = commands.recv() => {
                     let Some(command) = command else { return Err(Gone) };
@@ -317,12 +380,21 @@ impl Follower {
     /// The cluster answers again after a failed watch: the console is live.
     async fn probe(&mut self, cluster: &Cluster) -> Result<(), Gone> {
         let api = Api::<Rollout>::namespaced(cluster.client.clone(), &cluster.namespace);
-        match api.get_opt(&self.target.name).await {
-            Ok(Some(_)) => {
-                self.live = true;
-                self.say(Update::Connection(Connection::Live)).await
+        let Ok(got) = tokio::time::timeout(LOOK_WAIT, api.get_opt(&self.target.name)).await else {
+            return self
+                .lost(format!(
+                    "the API server at {} gave no answer in {}s · trying again",
+                    cluster.server,
+                    LOOK_WAIT.as_secs()
+                ))
+                .await;
+        };
+        match got {
+            Ok(Some(_)) if !self.watch_refused => {
+                self.watch_failing = false;
+                self.back().await
             }
-            Ok(None) => Ok(()),
+            Ok(_) => Ok(()),
             Err(err) => {
                 let why = super::refusal::refusal(
                     &err,
@@ -387,19 +459,27 @@ impl Follower {
             Heard::Rollout(e) => match *e {
                 Ok(event) => {
                     self.store.listed |= matches!(event, Watched::InitDone);
-                    self.store.rollouts.take(event)
+                    self.watch_failing = false;
+                    self.watch_refused = false;
+                    // Delivered: live again, even when nothing changed.
+                    self.store.rollouts.take(event) || !self.live
                 }
                 Err(err) => return self.failed(&err, "rollouts", ns).await,
             },
             Heard::ReplicaSet(e) => match *e {
-                Ok(event) => self.store.replicasets.take(event),
+                Ok(event) => self
+                    .store
+                    .replicasets
+                    .take_some(event, |rs| of_a_rollout(&rs.metadata)),
                 Err(err) => {
                     self.store.replicasets.listed = true;
                     return self.beside(&err, "replicasets", ns).await;
                 }
             },
             Heard::Pod(e) => match *e {
-                Ok(event) => self.store.pods.take(event),
+                Ok(event) => self.store.pods.take_some(event, |pod| {
+                    super::types::pod_template_hash(&pod.metadata).is_some()
+                }),
                 Err(err) => {
                     self.store.pods.listed = true;
                     return self.beside(&err, "pods", ns).await;
@@ -424,6 +504,20 @@ impl Follower {
         ns: &str,
     ) -> Result<bool, Gone> {
         tracing::warn!("watch of {resource} failed: {err}");
+        // A watch the server ended as too old is listed again at once:
+        // routine, not an outage.
+        if expired(err) {
+            return Ok(false);
+        }
+        self.rebuild |= stale_start(err);
+        self.watch_failing = true;
+        self.watch_refused = matches!(
+            err,
+            watcher::Error::InitialListFailed(kube::Error::Api(_))
+                | watcher::Error::WatchStartFailed(kube::Error::Api(_))
+                | watcher::Error::WatchFailed(kube::Error::Api(_))
+                | watcher::Error::WatchError(_)
+        );
         self.lost(watch_failure(err, resource, ns)).await?;
         Ok(false)
     }
@@ -437,6 +531,10 @@ impl Follower {
         ns: &str,
     ) -> Result<bool, Gone> {
         tracing::warn!("watch of {resource} failed: {err}");
+        if expired(err) {
+            return Ok(false);
+        }
+        self.rebuild |= stale_start(err);
         if !self.store.refused.contains(resource) {
             let why = watch_failure(err, resource, ns);
             let why = why.split(" · ").next().unwrap_or(&why).to_string();
@@ -471,9 +569,8 @@ impl Follower {
             }
             return Ok(());
         };
-        if !self.live {
-            self.live = true;
-            self.say(Update::Connection(Connection::Live)).await?;
+        if !self.live && !self.watch_failing {
+            self.back().await?;
         }
         let seen = Observed {
             rollout,
@@ -535,15 +632,15 @@ impl Follower {
             Action::Pause { reason } | Action::Rollback { reason } => reason.clone(),
             _ => None,
         };
-        self.translator
-            .asked(command.operator.clone(), command.action.kind(), reason);
-        let client = cluster.clone();
-        let name = self.target.name.clone();
-        let answers = answers.clone();
-        tokio::spawn(async move {
-            let result = commands::send(&client, &name, &order).await;
-            let _ = answers.send(Answered { command, result });
-        });
+        let now = Timestamp::now();
+        self.translator.asked(&command, reason, now);
+        // The sign-offs go with this promote: a second one needs its own.
+        if matches!(command.action, Action::Advance | Action::PromoteFull)
+            && let Some(event) = self.translator.spend_gate(now)
+        {
+            self.say(Update::Events(vec![event])).await?;
+        }
+        dispatch(cluster, &self.target.name, order, command, answers);
         Ok(())
     }
 
@@ -560,7 +657,7 @@ impl Follower {
             Ok(events) => {
                 self.say(Update::Events(events)).await?;
                 let note = match &command.action {
-                    Action::Reject { .. } => Some("rejected: the Rollout is aborted".to_string()),
+                    Action::Reject { .. } => Some("rejected: aborting the Rollout".to_string()),
                     _ => None,
                 };
                 let kind = EventKind::CommandAccepted {
@@ -581,21 +678,9 @@ impl Follower {
                             reason: Some(reason.clone()),
                         },
                     );
-                    self.translator.asked(
-                        abort.operator.clone(),
-                        abort.action.kind(),
-                        Some(reason.clone()),
-                    );
-                    let client = cluster.clone();
-                    let name = self.target.name.clone();
-                    let answers = answers.clone();
-                    tokio::spawn(async move {
-                        let result = commands::send(&client, &name, &Order::Abort).await;
-                        let _ = answers.send(Answered {
-                            command: abort,
-                            result,
-                        });
-                    });
+                    self.translator
+                        .asked(&abort, Some(reason.clone()), Timestamp::now());
+                    dispatch(cluster, &self.target.name, Order::Abort, abort, answers);
                 }
                 Ok(())
             }
@@ -645,16 +730,20 @@ impl Follower {
             Action::Pause { reason } | Action::Rollback { reason } => reason.clone(),
             _ => None,
         };
-        let said = self
-            .recorder
-            .record(
-                cluster,
-                &rollout,
-                &command.operator,
-                &order,
-                comment.as_deref(),
-            )
-            .await;
+        let recording = self.recorder.record(
+            cluster,
+            &rollout,
+            &command.operator,
+            &order,
+            comment.as_deref(),
+        );
+        let said = match tokio::time::timeout(LOOK_WAIT, recording).await {
+            Ok(said) => said,
+            Err(_) => Some(format!(
+                "who did it was not recorded on the cluster: the API server gave no answer in {}s",
+                LOOK_WAIT.as_secs()
+            )),
+        };
         if let Some(why) = said {
             self.note(Level::Warn, why).await?;
         }
@@ -662,6 +751,13 @@ impl Follower {
     }
 
     async fn refused(&mut self, command: &Command, refusal: Refusal) -> Result<(), Gone> {
+        self.translator.refused(&command.id);
+        // A rejection's abort that did not land leaves the gate to sign.
+        if matches!(command.action, Action::Rollback { .. })
+            && let Some(event) = self.translator.reopen_gate(Timestamp::now())
+        {
+            self.say(Update::Events(vec![event])).await?;
+        }
         let kind = EventKind::CommandRejected {
             command: command.clone(),
             reason: refusal.reason.clone(),
@@ -687,6 +783,46 @@ impl Follower {
             None => Ok(()),
         }
     }
+}
+
+/// How long a command may wait for the API server before it is answered
+/// for: "no answer" rather than a verdict that never comes.
+const COMMAND_WAIT: Duration = Duration::from_secs(30);
+
+/// How long a look at the Rollout, or the record of who acted, may take.
+const LOOK_WAIT: Duration = Duration::from_secs(10);
+
+/// Sends an order by a task of its own; its answer comes back on `answers`,
+/// within [`COMMAND_WAIT`].
+fn dispatch(
+    cluster: &Cluster,
+    name: &str,
+    order: Order,
+    command: Command,
+    answers: &mpsc::UnboundedSender<Answered>,
+) {
+    let client = cluster.clone();
+    let name = name.to_string();
+    let answers = answers.clone();
+    tokio::spawn(async move {
+        let result = match tokio::time::timeout(
+            COMMAND_WAIT,
+            commands::send(&client, &name, &order),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(super::refusal::Refusal::new(
+                super::refusal::RefusalKind::Unreachable,
+                format!(
+                    "the API server at {} gave no answer in {}s; the command may or may not have landed: look at the Rollout before you try again",
+                    client.server,
+                    COMMAND_WAIT.as_secs()
+                ),
+            )),
+        };
+        let _ = answers.send(Answered { command, result });
+    });
 }
 
 /// The order a console command stands for on a Rollout.
@@ -746,6 +882,18 @@ fn watches(cluster: &Cluster, ns: &str, name: &str) -> Watches {
     all.push(Box::pin(pods));
     all.push(Box::pin(runs));
     all
+}
+
+/// A watch the API server ended because its resourceVersion is too old
+/// (410): kube's watcher lists again at once.
+fn expired(err: &watcher::Error) -> bool {
+    matches!(err, watcher::Error::WatchError(status) if status.code == 410)
+}
+
+/// A watch refused with an HTTP 410 as it starts: kube's watcher would ask
+/// again with the same resourceVersion for ever; the watches are made anew.
+fn stale_start(err: &watcher::Error) -> bool {
+    matches!(err, watcher::Error::WatchStartFailed(kube::Error::Api(status)) if status.code == 410)
 }
 
 /// Why a watch failed, in the operator's words.

@@ -109,13 +109,24 @@ impl std::error::Error for ClusterError {}
 /// The cluster the kubeconfig (or the pod) points at, with a client that
 /// sends shipdeck's User-Agent. Asks the server for its version once, so
 /// that a server that cannot be reached is said here, before the console
-/// takes the terminal. Call it before the terminal is entered: an exec
-/// credential plugin runs now, and its first run may need the terminal.
+/// takes the terminal. An exec credential plugin runs now and never reads
+/// the terminal (the console owns it); see [`connect_interactive`].
 pub async fn connect(
     context: Option<&str>,
     namespace: Option<&str>,
 ) -> Result<Cluster, ClusterError> {
     connect_from(&kubeconfig_paths(), context, namespace).await
+}
+
+/// [`connect`] from a shell, before any screen is drawn: an exec credential
+/// plugin that asks (an MFA code, a device login) may use the terminal, as
+/// it may under kubectl; most cache what they get, so the console's own
+/// connection after it needs no prompt.
+pub async fn connect_interactive(
+    context: Option<&str>,
+    namespace: Option<&str>,
+) -> Result<Cluster, ClusterError> {
+    connect_as(&kubeconfig_paths(), context, namespace, true).await
 }
 
 /// [`connect`] with the kubeconfig files given (`$KUBECONFIG`'s list, or
@@ -125,10 +136,19 @@ pub async fn connect_from(
     context: Option<&str>,
     namespace: Option<&str>,
 ) -> Result<Cluster, ClusterError> {
+    connect_as(kubeconfigs, context, namespace, false).await
+}
+
+async fn connect_as(
+    kubeconfigs: &[PathBuf],
+    context: Option<&str>,
+    namespace: Option<&str>,
+    interactive: bool,
+) -> Result<Cluster, ClusterError> {
     let found = find_config(kubeconfigs, context).await?;
     let mut config = found.config;
     config.headers.push((USER_AGENT, user_agent()));
-    if let Some(exec) = config.auth_info.exec.as_mut() {
+    if let Some(exec) = config.auth_info.exec.as_mut().filter(|_| !interactive) {
         // kube runs the plugin again whenever its token expires, while the
         // console owns the terminal: an interactive plugin would read the
         // keys meant for the console and write over the screen. Never

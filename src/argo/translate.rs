@@ -70,10 +70,17 @@ struct Standing {
 /// command just sent), so the release says who paused, resumed or aborted.
 #[derive(Debug, Clone)]
 struct Asked {
+    /// The command's id: a refused command is forgotten by it.
+    id: String,
     by: Person,
     what: crate::model::CommandKind,
     reason: Option<String>,
+    /// When it was asked: a change seen long after is somebody else's.
+    at: Timestamp,
 }
+
+/// How long after a command the change it asked for is credited to it.
+const CREDIT_FOR: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
 /// Turns what the cluster says of one Rollout into release events.
 #[derive(Debug)]
@@ -178,6 +185,36 @@ impl Translator {
         Ok(vec![self.emit(kind, now)])
     }
 
+    /// A promote has been sent: the gate's sign-offs are spent, so no
+    /// second promote rides on them.
+    pub fn spend_gate(&mut self, now: Timestamp) -> Option<Event> {
+        let plan = self.gate.as_ref()?;
+        self.release.gate(&plan.id)?;
+        let kind = EventKind::GateChanged {
+            gate: plan.id.clone(),
+            state: GateState::Pending,
+            signoffs: Vec::new(),
+            rejection: None,
+        };
+        Some(self.emit(kind, now))
+    }
+
+    /// The abort a rejection asked for was refused: the gate opens again,
+    /// so the Rollout can still be signed or rejected.
+    pub fn reopen_gate(&mut self, now: Timestamp) -> Option<Event> {
+        let plan = self.gate.as_ref()?;
+        if self.release.gate(&plan.id)?.state != GateState::Rejected {
+            return None;
+        }
+        let kind = EventKind::GateChanged {
+            gate: plan.id.clone(),
+            state: GateState::Open,
+            signoffs: Vec::new(),
+            rejection: None,
+        };
+        Some(self.emit(kind, now))
+    }
+
     /// The promote gate opens while the Rollout waits on a person, and is
     /// put back (its sign-offs spent) once it has moved on.
     fn gate_follows(&mut self, waits: bool, now: Timestamp, out: &mut Vec<Event>) {
@@ -208,16 +245,33 @@ impl Translator {
 
     /// An operator's command is on its way to the cluster: the change it
     /// makes is theirs.
-    pub fn asked(&mut self, by: Person, what: crate::model::CommandKind, reason: Option<String>) {
-        self.asked.push(Asked { by, what, reason });
+    pub fn asked(&mut self, command: &Command, reason: Option<String>, now: Timestamp) {
+        self.asked.push(Asked {
+            id: command.id.clone(),
+            by: command.operator.clone(),
+            what: command.action.kind(),
+            reason,
+            at: now,
+        });
         if self.asked.len() > 16 {
             self.asked.remove(0);
         }
     }
 
-    /// Who made a change of this kind: the operator who asked for it, or
-    /// someone elsewhere (kubectl, the dashboard).
-    fn who(&mut self, kinds: &[crate::model::CommandKind]) -> (Person, Option<String>) {
+    /// A command the cluster refused changed nothing: no change is its.
+    pub fn refused(&mut self, id: &str) {
+        self.asked.retain(|a| a.id != id);
+    }
+
+    /// Who made a change of this kind: the operator who asked for it in the
+    /// last minute, or someone elsewhere (kubectl, the dashboard).
+    fn who(
+        &mut self,
+        kinds: &[crate::model::CommandKind],
+        now: Timestamp,
+    ) -> (Person, Option<String>) {
+        self.asked
+            .retain(|a| now.duration_since(a.at) <= CREDIT_FOR);
         match self.asked.iter().rposition(|a| kinds.contains(&a.what)) {
             Some(i) => {
                 let asked = self.asked.remove(i);
@@ -356,7 +410,7 @@ impl Translator {
             self.abort(seen, now, out);
             return;
         }
-        self.pauses(to, now, out);
+        self.pauses(seen, to, now, out);
         self.failure(to, now, out);
         self.steps(seen, to, now, out);
         self.gate_follows(to.waits && !to.done, now, out);
@@ -374,7 +428,7 @@ impl Translator {
         }
     }
 
-    fn pauses(&mut self, to: &Standing, now: Timestamp, out: &mut Vec<Event>) {
+    fn pauses(&mut self, seen: &Observed, to: &Standing, now: Timestamp, out: &mut Vec<Event>) {
         use crate::model::CommandKind as K;
         let paused = self.release.paused_by().cloned();
         let wants = if to.manual_pause {
@@ -386,29 +440,35 @@ impl Translator {
             (None, Some(decision)) => {
                 let (by, reason) = match &decision {
                     Some(why) => (Person::own(CONTROLLER), Some(why.clone())),
-                    None => self.who(&[K::Pause]),
+                    None => self.who(&[K::Pause], now),
                 };
                 out.push(self.emit(EventKind::ReleasePaused { by, reason }, now));
             }
             (Some(by), Some(None)) if by.canonical() == CONTROLLER => {
-                // The operator's own pause on top of the controller's.
-                let (by, reason) = self.who(&[K::Pause]);
+                // The operator's own pause on top of the controller's: the
+                // controller's gives way, so the release says whose it is.
+                let resumed = EventKind::ReleaseResumed {
+                    by: by.clone(),
+                    until: None,
+                };
+                out.push(self.emit(resumed, now));
+                let (by, reason) = self.who(&[K::Pause], now);
                 out.push(self.emit(EventKind::ReleasePaused { by, reason }, now));
             }
             (Some(_), None) => {
-                let (by, _) = self.who(&[K::Resume, K::Advance, K::PromoteFull]);
-                let until = self.timed_until(now);
+                let (by, _) = self.who(&[K::Resume, K::Advance, K::PromoteFull], now);
+                let until = self.timed_until(seen, now);
                 out.push(self.emit(EventKind::ReleaseResumed { by, until }, now));
             }
             _ => {}
         }
     }
 
-    /// When the step the rollout stands on ends by itself, if it is timed.
-    fn timed_until(&self, now: Timestamp) -> Option<Timestamp> {
-        let (_, step) = self.release.current_step()?;
-        step.duration()
-            .map(|d| now.saturating_add(d).unwrap_or(now))
+    /// When the step the rollout stands on ends by itself, if it is timed:
+    /// from when the controller paused, as Argo counts it.
+    fn timed_until(&self, seen: &Observed, now: Timestamp) -> Option<Timestamp> {
+        let (i, _) = self.release.current_step()?;
+        self.step_until(seen, i, now)
     }
 
     fn failure(&mut self, to: &Standing, now: Timestamp, out: &mut Vec<Event>) {
@@ -514,7 +574,7 @@ impl Translator {
             let reason = abort_reason(&seen.rollout);
             let by = match analysis_that_aborted(&reason) {
                 Some(metric) => Person::rule(&clip(&metric, 60)),
-                None => self.who(&[K::Rollback]).0,
+                None => self.who(&[K::Rollback], now).0,
             };
             out.push(self.emit(EventKind::RollbackStarted { by, reason }, now));
         }
@@ -721,7 +781,7 @@ fn standing(r: &Rollout) -> Standing {
     let weight = match &r.spec.strategy.blue_green {
         Some(_) if step >= 3 => 100,
         Some(_) => 0,
-        None => info::set_weight(r).clamp(0, 100) as u8,
+        None => percent(r, info::set_weight(r)),
     };
     Standing {
         step,
@@ -864,14 +924,26 @@ fn plan_steps(r: &Rollout) -> Vec<Step> {
             "full promotion (no steps)".into(),
         )];
     }
-    canary.steps.iter().take(500).map(canary_step).collect()
+    canary
+        .steps
+        .iter()
+        .take(500)
+        .map(|s| canary_step(r, s))
+        .collect()
 }
 
-fn canary_step(step: &CanaryStep) -> Step {
+/// A weight in the Rollout's own units (`maxTrafficWeight`, 100 unless a
+/// router says otherwise) as a percentage of traffic.
+fn percent(r: &Rollout, weight: i32) -> u8 {
+    let max = i64::from(info::max_weight(r).max(1));
+    (i64::from(weight.max(0)) * 100 / max).clamp(0, 100) as u8
+}
+
+fn canary_step(r: &Rollout, step: &CanaryStep) -> Step {
     let label = clip(&info::step_label(step), 80);
     let kind = if let Some(w) = step.set_weight {
         StepKind::SetWeight {
-            weight: w.clamp(0, 100) as u8,
+            weight: percent(r, w),
         }
     } else if let Some(pause) = &step.pause {
         match info::pause_seconds(pause) {
@@ -1157,11 +1229,8 @@ mod tests {
             at(0),
         );
         let dave = Person::new("dave").unwrap();
-        t.asked(
-            dave.clone(),
-            CommandKind::Pause,
-            Some("looking at p99".into()),
-        );
+        let pause = Command::new("c1", dave.clone(), Action::Pause { reason: None });
+        t.asked(&pause, Some("looking at p99".into()), at(1));
         let mut paused =
             rollout(json!({"currentStepIndex": 2, "currentPodHash": "new", "stableRS": "old"}));
         paused.rollout.spec.paused = true;
@@ -1169,7 +1238,12 @@ mod tests {
         assert!(events(&said).iter().any(|e| matches!(&e.kind,
             EventKind::ReleasePaused { by, reason } if *by == dave && reason.as_deref() == Some("looking at p99"))));
         assert_eq!(t.release().status(), Status::Paused);
-        t.asked(dave.clone(), CommandKind::Rollback, None);
+        // A refused command is nobody's change.
+        let refused = Command::new("c2", dave.clone(), Action::Rollback { reason: None });
+        t.asked(&refused, None, at(2));
+        t.refused("c2");
+        let abort = Command::new("c3", dave.clone(), Action::Rollback { reason: None });
+        t.asked(&abort, None, at(2));
         let aborted = rollout(
             json!({"abort": true, "phase": "Degraded", "currentPodHash": "new", "stableRS": "old"}),
         );

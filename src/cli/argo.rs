@@ -76,10 +76,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 
 /// The cluster, or why not, said and as an exit status.
 async fn reach(context: Option<&str>, namespace: Option<&str>) -> Result<Cluster, ExitCode> {
-    cluster::connect(context, namespace).await.map_err(|err| {
-        crate::errln!("shipdeck: {}", Clean(&err));
-        ExitCode::from(EXIT_BAD_INPUT)
-    })
+    cluster::connect_interactive(context, namespace)
+        .await
+        .map_err(|err| {
+            crate::errln!("shipdeck: {}", Clean(&err));
+            ExitCode::from(EXIT_BAD_INPUT)
+        })
 }
 
 /// Where the Rollout was found: its namespace and the cluster's address.
@@ -117,7 +119,7 @@ pub fn find(target: &Target) -> Result<Found, ExitCode> {
                 let there = if names.is_empty() {
                     "it has none".to_string()
                 } else {
-                    format!("it has {}", names.join(", "))
+                    format!("it has {}", Clean(&names.join(", ")))
                 };
                 crate::errln!(
                     "shipdeck: no Rollout \"{}\" in namespace {} ({there}); see shipdeck rollouts -A",
@@ -363,8 +365,8 @@ pub fn send(
 }
 
 /// `shipdeck events --rollout NAME`: the Rollout's release as JSON lines,
-/// journaled, until it finishes (a new revision or a retry starts a new
-/// window and goes on).
+/// journaled, until the window reaches a final state (succeeded, or rolled
+/// back by an abort), as `events` does for any release.
 pub fn events(
     settings: &crate::settings::Settings,
     rollout: &RolloutSettings,

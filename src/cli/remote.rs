@@ -280,9 +280,9 @@ pub struct DoArgs {
 }
 
 /// Refuses options the verb does not take, rather than ignoring them.
-fn no_stray_options(args: &DoArgs) -> Result<(), String> {
+fn no_stray_options(args: &DoArgs, on_rollout: bool) -> Result<(), String> {
     let takes: &[&str] = match args.verb {
-        Verb::Promote if args.argo.rollout.is_some() => &["--full"],
+        Verb::Promote if on_rollout => &["--full"],
         Verb::Advance | Verb::Promote | Verb::Resume => &[],
         Verb::Undo => &["--to-revision"],
         Verb::Pause | Verb::Rollback | Verb::Abort => &["--comment"],
@@ -317,8 +317,10 @@ fn no_stray_options(args: &DoArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn action(args: &DoArgs) -> Result<Action, String> {
-    no_stray_options(args)?;
+/// The command `do` sends; on a Rollout (`--rollout`, or a config's
+/// `argo-rollouts` pipeline) promote is the plugin's.
+fn action(args: &DoArgs, on_rollout: bool) -> Result<Action, String> {
+    no_stray_options(args, on_rollout)?;
     let need = |value: &Option<String>, flag: &str| -> Result<String, String> {
         value
             .clone()
@@ -329,7 +331,7 @@ fn action(args: &DoArgs) -> Result<Action, String> {
         Verb::Advance => Action::Advance,
         // A Rollout's promote is the plugin's: the next step, or all of
         // them with --full.
-        Verb::Promote if args.argo.rollout.is_some() && !args.full => Action::Advance,
+        Verb::Promote if on_rollout && !args.full => Action::Advance,
         Verb::Promote => Action::PromoteFull,
         Verb::Undo => Action::Undo {
             revision: args.to_revision,
@@ -385,7 +387,7 @@ fn send(args: &DoArgs) -> Result<ExitCode, ExitCode> {
         args.remote.apply(flags);
         args.argo.apply(flags);
     })?;
-    let action = action(args).map_err(|why| {
+    let action = action(args, settings.rollout.is_some()).map_err(|why| {
         crate::errln!("shipdeck: {why}");
         ExitCode::from(EXIT_BAD_INPUT)
     })?;
