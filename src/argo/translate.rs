@@ -1084,7 +1084,7 @@ fn scaled(series: Series, v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CommandKind, Status};
+    use crate::model::Status;
     use serde_json::json;
 
     fn rollout(status: serde_json::Value) -> Observed {
