@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::terminal::key;
 use common::{BIN, Console, PATIENCE, isolate, scratch};
 use fake_kube::FakeKube;
 use serde_json::{Value, json};
@@ -576,11 +575,71 @@ fn who_acted(c: &Cluster, reason: &str, kind: &str) {
 
 // ---------------------------------------------------------------- events
 
-/// The JSON lines of `events` read so far.
-fn json_lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+/// `shipdeck events --rollout NAME -n NS` running, its JSON lines read
+/// as they come. Killed when dropped.
+struct Events {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl Events {
+    fn start(c: &Cluster, name: &str, ns: &str) -> Events {
+        let mut child = c
+            .command(&["events", "--rollout", name, "-n", ns])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value: Value =
+                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Events {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads lines until `done` holds of all read so far.
+    fn until(&mut self, what: &str, done: impl Fn(&[Value]) -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        while !done(&self.seen) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(value) => self.seen.push(value),
+                Err(_) => panic!("waited for {what}; saw {:#?}", self.seen),
+            }
+        }
+    }
+
+    fn exit_code(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("events is still running");
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// The steps started, in order, in `events`.
@@ -592,60 +651,115 @@ fn steps_started(events: &[Value]) -> Vec<u64> {
         .collect()
 }
 
+fn finished(events: &[Value]) -> bool {
+    events.iter().any(|e| e["type"] == "release_finished")
+}
+
 #[test]
 fn events_follow_the_rollout_to_its_end() {
     let c = cluster(&["canary-paused-step"], true);
-    let mut child = c
-        .command(&["events", "--rollout", "canary-demo", "-n", NS])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout_pipe = child.stdout.take().unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<Value>();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout_pipe).lines() {
-            let Ok(line) = line else { break };
-            let value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-            if lines_tx.send(value).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen: Vec<Value> = Vec::new();
-    let mut read_until = |seen: &mut Vec<Value>, what: &str, done: &dyn Fn(&[Value]) -> bool| {
-        let deadline = std::time::Instant::now() + PATIENCE;
-        while !done(seen) {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match lines_rx.recv_timeout(left) {
-                Ok(value) => seen.push(value),
-                Err(_) => panic!("waited for {what}; saw {seen:#?}"),
-            }
-        }
-    };
-    read_until(&mut seen, "step 1 started", &|s| {
-        steps_started(s).contains(&1)
-    });
-    let started = &seen[0];
+    let mut events = Events::start(&c, "canary-demo", NS);
+    events.until("step 1 started", |s| steps_started(s).contains(&1));
+    let started = &events.seen[0];
     assert_eq!(started["type"], "release_started", "{started}");
-    let steps = started["plan"]["strategy"].to_string();
-    assert!(steps.contains("20") && steps.contains("80"), "{started}");
-    assert_eq!(steps_started(&seen), [0, 1], "up to where it stands");
+    let labels: Vec<&str> = started["plan"]["steps"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the plan's steps: {started}"))
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "setWeight: 20",
+            "pause",
+            "setWeight: 40",
+            "pause: 10s",
+            "setWeight: 60",
+            "pause: 10s",
+            "setWeight: 80",
+            "pause: 10s"
+        ]
+    );
+    assert_eq!(steps_started(&events.seen), [0, 1], "up to where it stands");
 
     let out = act(&c, &["promote"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    read_until(&mut seen, "release_finished", &|s| {
-        s.iter().any(|e| e["type"] == "release_finished")
-    });
-    assert_eq!(steps_started(&seen), (0..8).collect::<Vec<u64>>());
+    events.until("release_finished", finished);
+    let seen = &events.seen;
+    assert_eq!(steps_started(seen), (0..8).collect::<Vec<u64>>());
     let seqs: Vec<u64> = seen.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
-    let finished = seen.last().unwrap();
-    assert_eq!(finished["outcome"], "succeeded", "{finished}");
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
-    reader.join().unwrap();
+    let last = seen.last().unwrap();
+    assert_eq!(last["outcome"], "succeeded", "{last}");
+    for event in seen {
+        assert_eq!(
+            event["release"], "jesse-test/canary-demo revision 31",
+            "every event names the release: {event}"
+        );
+    }
+    assert_eq!(events.exit_code(), Some(0));
+}
+
+/// What `events` says of each fixture's phase and message, as the plugin
+/// words them.
+const PHASE_MESSAGES: &[(&str, &str, &str, &str)] = &[
+    (
+        "canary-paused-step",
+        "canary-demo",
+        NS,
+        "Paused: CanaryPauseStep",
+    ),
+    (
+        "canary-timeout",
+        "canary-demo",
+        NS,
+        r#"Degraded: ProgressDeadlineExceeded: ReplicaSet "canary-demo-65fb5ffc84" has timed out progressing."#,
+    ),
+    (
+        "canary-weights",
+        "canary-demo-weights",
+        NS,
+        r#"Degraded: ProgressDeadlineExceeded: ReplicaSet "canary-demo-65fb5ffc84" has timed out progressing."#,
+    ),
+    ("blue-green", "bluegreen-demo", NS, "Paused: BlueGreenPause"),
+    (
+        "rollout-aborted",
+        "rollout-background-analysis",
+        "default",
+        r#"Degraded: RolloutAborted: metric "web" assessed Failed due to failed (1) > failureLimit (0)"#,
+    ),
+    (
+        "rollout-invalid",
+        "rollout-invalid",
+        "default",
+        "Degraded: InvalidSpec: The Rollout \"rollout-invalid\" is invalid: spec.template.metadata.labels: \
+         Invalid value: map[string]string{\"app\":\"doesnt-match\"}: `selector` does not match \
+         template `labels`",
+    ),
+    (
+        "experiment-analysis",
+        "rollout-experiment-analysis",
+        NS,
+        r#"Degraded: ProgressDeadlineExceeded: ReplicaSet "rollout-experiment-analysis-6f646bf7b7" has timed out progressing."#,
+    ),
+];
+
+#[test]
+fn events_say_each_fixtures_phase_and_message() {
+    for (fixture, name, ns, said) in PHASE_MESSAGES {
+        let c = cluster(&[fixture], true);
+        let mut events = Events::start(&c, name, ns);
+        let phase = |e: &Value| e["type"] == "log" && e["source"] == "argo-rollouts";
+        events.until(fixture, |seen| seen.iter().any(phase));
+        let first = events.seen.iter().find(|e| phase(e)).unwrap();
+        assert_eq!(first["message"], *said, "{fixture}");
+        assert_eq!(events.seen[0]["type"], "release_started", "{fixture}");
+        assert!(
+            c.patches().is_empty(),
+            "{fixture}: following writes nothing"
+        );
+    }
 }
 
 #[test]
@@ -956,4 +1070,69 @@ async fn commands_through_the_backend_are_the_plugins_patches() {
         .filter(|e| matches!(e.kind, EventKind::CommandRejected { .. }))
         .count();
     assert_eq!(rejected, 2);
+}
+
+// ---------------------------------------------------------------- console
+
+#[test]
+fn the_console_drives_the_paused_canary_with_single_keys() {
+    let c = cluster(&["canary-paused-step"], true);
+    // Timed pauses of 100 s: the canary holds where the keys put it.
+    c.kube.time_scale(10.0);
+    let config = c.config.to_str().unwrap().to_string();
+    let args = ["--rollout", "canary-demo", "-n", NS];
+    let mut console = Console::open(c.home.path(), (100, 30), &args, &[("KUBECONFIG", &config)]);
+    let screen = console.wait_for("waiting for an operator");
+    assert!(screen.contains("a advance"), "{screen}");
+    assert!(screen.contains("canary 2/8 20%"), "{screen}");
+
+    console.keys("a");
+    let screen = console.wait_for("canary 4/8 40%");
+    assert!(screen.contains("step 4/8 pause"), "{screen}");
+    console.keys("p");
+    console.wait_for("PAUSED by frank");
+    assert_eq!(
+        c.kube.get("Rollout", NS, "canary-demo").unwrap()["spec"]["paused"],
+        true
+    );
+
+    console.keys("U");
+    console.wait_for("Put the previous revision's pod template back on canary-demo?");
+    console.keys("n");
+    console.wait_for("undo cancelled");
+    let undone = c
+        .kube
+        .requests()
+        .iter()
+        .any(|r| r.content_type.as_deref() == Some("application/json-patch+json"));
+    assert!(!undone, "a cancelled undo sends nothing");
+
+    console.keys("q");
+    console.ends_restored(0);
+    let paused: Vec<Value> = c
+        .journal_lines()
+        .into_iter()
+        .filter(|l| l["event"]["type"] == "release_paused")
+        .collect();
+    assert_eq!(paused.len(), 1, "{paused:?}");
+    assert_eq!(paused[0]["event"]["by"], "frank");
+}
+
+#[test]
+fn a_tiny_terminal_on_a_rollout_does_not_panic() {
+    let c = cluster(&["canary-paused-step"], true);
+    let config = c.config.to_str().unwrap().to_string();
+    let args = ["--rollout", "canary-demo", "-n", NS];
+    let mut console = Console::start(c.home.path(), (20, 5), &args, &[("KUBECONFIG", &config)]);
+    let drawn = console.pty.wait_until(PATIENCE, |s| {
+        s.alternate_screen() && !s.contents().trim().is_empty()
+    });
+    assert!(drawn.is_some(), "{}", console.screen());
+    // The Rollout arrives and is drawn; keys at that size too.
+    console.pty.pump(Duration::from_millis(500));
+    console.keys("a");
+    console.keys("\t");
+    console.pty.pump(Duration::from_millis(300));
+    console.keys("q");
+    console.ends_restored(0);
 }

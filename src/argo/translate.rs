@@ -148,10 +148,15 @@ impl Translator {
 
     fn emit(&mut self, kind: EventKind, at: Timestamp) -> Event {
         let at = at.max(self.release.last_at().unwrap_or(at));
+        // The release is named by its plan from its first event on.
+        let release = match &kind {
+            EventKind::ReleaseStarted { plan } => plan.id.clone(),
+            _ => self.release.id().to_string(),
+        };
         let event = Event {
             seq: self.release.last_seq().saturating_add(1),
             at,
-            release: self.release.id().to_string(),
+            release,
             kind,
         };
         self.release.apply(&event);
