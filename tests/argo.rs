@@ -941,10 +941,26 @@ async fn command(handle: &mut Handle, heard: &mut Heard, id: &str, action: Actio
         .unwrap()
 }
 
+/// The lists and the watches of the Rollout the cluster received.
+fn rollout_reads(kube: &FakeKube) -> (Vec<fake_kube::Request>, Vec<fake_kube::Request>) {
+    let path = "/apis/argoproj.io/v1alpha1/namespaces/jesse-test/rollouts";
+    kube.requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path == path)
+        .partition(|r| r.param("watch").is_none_or(|w| w == "false" || w == "0"))
+}
+
 #[tokio::test]
 async fn a_dropped_watch_resumes_with_no_event_lost_or_doubled() {
     let (c, mut handle, mut heard) = followed().await;
     c.kube.time_scale(1.0);
+    // The list is followed by a watch from its resourceVersion.
+    let deadline = Instant::now() + PATIENCE;
+    while rollout_reads(&c.kube).1.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (lists, watches) = rollout_reads(&c.kube);
+    assert_eq!((lists.len(), watches.len()), (1, 1));
     c.kube.drop_watches();
     let verdict = command(&mut handle, &mut heard, "c1", Action::Advance).await;
     assert!(verdict.is_accepted(), "{verdict:?}");
@@ -965,6 +981,15 @@ async fn a_dropped_watch_resumes_with_no_event_lost_or_doubled() {
     .await;
     heard.whole();
     assert_eq!(heard.started()[..4], [0, 1, 2, 3]);
+    // Resumed from where it was, never listed again.
+    let (lists, watches) = rollout_reads(&c.kube);
+    assert_eq!(lists.len(), 1);
+    assert!(watches.len() >= 3, "{watches:?}");
+    let versions: Vec<u64> = watches
+        .iter()
+        .map(|w| w.param("resourceVersion").unwrap().parse().unwrap())
+        .collect();
+    assert!(versions.windows(2).all(|v| v[0] <= v[1]), "{versions:?}");
 }
 
 #[tokio::test]
@@ -995,19 +1020,39 @@ async fn after_compaction_the_list_is_read_again_without_a_new_release() {
     .await;
     heard.whole();
     assert_eq!(heard.started(), [0, 1, 2, 3]);
+    let (lists, _) = rollout_reads(&c.kube);
+    assert!(
+        lists.len() >= 3,
+        "listed again after each compaction: {lists:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_forbidden_watch_is_lost_with_a_sentence_then_live_again() {
     let (c, mut handle, mut heard) = followed().await;
     c.kube.forbid("watch", "rollouts", NS);
-    c.kube.forbid("list", "rollouts", NS);
-    c.kube.forbid("get", "rollouts", NS);
     c.kube.drop_watches();
     until(&mut handle, &mut heard, "lost", |h| lost(h).is_some()).await;
     let why = lost(&heard).unwrap().to_string();
-    assert!(why.contains("rollouts in jesse-test"), "{why}");
-    assert!(why.contains("alice"), "{why}");
+    assert!(
+        why.starts_with("forbidden: you may not watch rollouts in jesse-test"),
+        "{why}"
+    );
+    assert!(why.contains("User \"alice\""), "{why}");
+    // While the watch is refused the console does not say it is live.
+    let until_later = tokio::time::Instant::now() + Duration::from_secs(4);
+    while let Ok(Some(update)) = tokio::time::timeout_at(until_later, handle.updates.recv()).await {
+        heard.take(update);
+        assert!(
+            !live(&heard),
+            "live while the watch is refused: {:?}",
+            heard
+                .updates
+                .iter()
+                .filter(|u| matches!(u, Update::Connection(_)))
+                .collect::<Vec<_>>()
+        );
+    }
     c.kube.allow_all();
     until(&mut handle, &mut heard, "live again", live).await;
     let verdict = command(&mut handle, &mut heard, "c1", Action::Advance).await;
@@ -1081,13 +1126,18 @@ fn the_console_drives_the_paused_canary_with_single_keys() {
     c.kube.time_scale(10.0);
     let config = c.config.to_str().unwrap().to_string();
     let args = ["--rollout", "canary-demo", "-n", NS];
-    let mut console = Console::open(c.home.path(), (100, 30), &args, &[("KUBECONFIG", &config)]);
-    let screen = console.wait_for("waiting for an operator");
+    // Wide enough for the header's longest form, whichever way the
+    // version it replaces is named.
+    let mut console = Console::open(c.home.path(), (180, 32), &args, &[("KUBECONFIG", &config)]);
+    let screen = console.wait_for("canary · step 2/8 · 20% traffic");
+    assert!(
+        screen.contains("step 2/8: waiting for an operator"),
+        "{screen}"
+    );
     assert!(screen.contains("a advance"), "{screen}");
-    assert!(screen.contains("canary 2/8 20%"), "{screen}");
 
     console.keys("a");
-    let screen = console.wait_for("canary 4/8 40%");
+    let screen = console.wait_for("canary · step 4/8 · 40% traffic");
     assert!(screen.contains("step 4/8 pause"), "{screen}");
     console.keys("p");
     console.wait_for("PAUSED by frank");

@@ -62,6 +62,7 @@ pub fn spawn(
         recorder: Recorder::default(),
         store: Store::default(),
         live: false,
+        failing: None,
         readings,
     };
     tokio::spawn(task.run(command_rx));
@@ -142,7 +143,9 @@ impl<K: kube::Resource> Kept<K> {
     }
 }
 
-/// What woke the follower.
+/// What woke the follower. Each is taken as soon as it comes, one at a
+/// time: boxing the larger ones would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Heard {
     Rollout(Result<Watched<Rollout>, watcher::Error>),
     ReplicaSet(Result<Watched<ReplicaSet>, watcher::Error>),
@@ -165,6 +168,10 @@ struct Follower {
     recorder: Recorder,
     store: Store,
     live: bool,
+    /// The request (verb, resource) a watch last failed on, until the
+    /// cluster is seen to allow it again: till then the console is not
+    /// live, however much else answers.
+    failing: Option<(&'static str, &'static str)>,
     /// A metrics source's readings (Prometheus), when one is configured.
     readings: Option<mpsc::Receiver<Reading>>,
 }
@@ -300,6 +307,14 @@ impl Follower {
         let api = Api::<Rollout>::namespaced(cluster.client.clone(), &cluster.namespace);
         match api.get_opt(&self.target.name).await {
             Ok(Some(_)) => {
+                if let Some((verb, resource)) = self.failing {
+                    if let Err(err) = allowed(cluster, verb, resource).await {
+                        let why =
+                            super::refusal::refusal(&err, verb, resource, &cluster.namespace, "");
+                        return self.lost(format!("{} · watching again", why.reason)).await;
+                    }
+                    self.failing = None;
+                }
                 self.live = true;
                 self.say(Update::Connection(Connection::Live)).await
             }
@@ -384,10 +399,15 @@ impl Follower {
     async fn failed(
         &mut self,
         err: &watcher::Error,
-        resource: &str,
+        resource: &'static str,
         ns: &str,
     ) -> Result<bool, Gone> {
         tracing::warn!("watch of {resource} failed: {err}");
+        let verb = match err {
+            watcher::Error::InitialListFailed(_) => "list",
+            _ => "watch",
+        };
+        self.failing = Some((verb, resource));
         self.lost(watch_failure(err, resource, ns)).await?;
         Ok(false)
     }
@@ -408,7 +428,7 @@ impl Follower {
             }
             return Ok(());
         };
-        if !self.live {
+        if !self.live && self.failing.is_none() {
             self.live = true;
             self.say(Update::Connection(Connection::Live)).await?;
         }
@@ -605,6 +625,33 @@ fn watches(cluster: &Cluster, ns: &str, name: &str) -> Watches {
     all.push(Box::pin(pods));
     all.push(Box::pin(runs));
     all
+}
+
+/// Whether the cluster now allows the request a watch failed on: a list
+/// of one, or a watch started (and dropped at once).
+async fn allowed(cluster: &Cluster, verb: &str, resource: &str) -> Result<(), kube::Error> {
+    let client = cluster.client.clone();
+    let ns = &cluster.namespace;
+    match resource {
+        "replicasets" => allows(Api::<ReplicaSet>::namespaced(client, ns), verb).await,
+        "pods" => allows(Api::<Pod>::namespaced(client, ns), verb).await,
+        "analysisruns" => allows(Api::<AnalysisRun>::namespaced(client, ns), verb).await,
+        _ => allows(Api::<Rollout>::namespaced(client, ns), verb).await,
+    }
+}
+
+async fn allows<K>(api: Api<K>, verb: &str) -> Result<(), kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + 'static,
+{
+    if verb == "list" {
+        return api
+            .list(&kube::api::ListParams::default().limit(1))
+            .await
+            .map(drop);
+    }
+    let params = kube::api::WatchParams::default().timeout(1);
+    api.watch(&params, "0").await.map(drop)
 }
 
 /// Why a watch failed, in the operator's words.
