@@ -671,6 +671,16 @@ fn events_follow_the_rollout_to_its_end() {
     events.until("step 1 started", |s| steps_started(s).contains(&1));
     let started = &events.seen[0];
     assert_eq!(started["type"], "release_started", "{started}");
+    // The version it replaces is named by the stable ReplicaSet's image,
+    // whichever of the watches answered first.
+    assert_eq!(
+        started["plan"]["version_from"],
+        "argoproj/rollouts-demo:green"
+    );
+    assert_eq!(
+        started["plan"]["version_to"],
+        "argoproj/rollouts-demo:yellow"
+    );
     let labels: Vec<&str> = started["plan"]["steps"]
         .as_array()
         .unwrap_or_else(|| panic!("the plan's steps: {started}"))
@@ -1135,8 +1145,7 @@ fn the_console_drives_the_paused_canary_with_single_keys() {
     c.kube.time_scale(10.0);
     let config = c.config.to_str().unwrap().to_string();
     let args = ["--rollout", "canary-demo", "-n", NS];
-    // Wide enough for the header's longest form, whichever way the
-    // version it replaces is named.
+    // Wide enough for the header's longest form.
     let mut console = Console::open(c.home.path(), (180, 32), &args, &[("KUBECONFIG", &config)]);
     let screen = console.wait_for("canary · step 2/8 · 20% traffic");
     assert!(
@@ -1144,6 +1153,10 @@ fn the_console_drives_the_paused_canary_with_single_keys() {
         "{screen}"
     );
     assert!(screen.contains("a advance"), "{screen}");
+    assert!(
+        screen.contains("argoproj/rollouts-demo:green → argoproj/rollouts-demo:yellow"),
+        "{screen}"
+    );
 
     console.keys("a");
     let screen = console.wait_for("canary · step 4/8 · 40% traffic");

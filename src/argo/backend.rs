@@ -95,9 +95,18 @@ struct Store {
 struct Kept<K> {
     now: BTreeMap<String, K>,
     relisting: Option<BTreeMap<String, K>>,
+    /// Listed whole at least once.
+    listed: bool,
 }
 
 impl Store {
+    /// Every kind has been listed: the first picture is whole (the plan
+    /// names the stable version by its ReplicaSet's image, whichever watch
+    /// answers first).
+    fn all_listed(&self) -> bool {
+        self.rollouts.listed && self.replicasets.listed && self.pods.listed && self.runs.listed
+    }
+
     /// The Rollout, once listed and while it is there.
     fn rollout(&self) -> Option<&Rollout> {
         self.rollouts.now.values().next()
@@ -109,6 +118,7 @@ impl<K> Default for Kept<K> {
         Kept {
             now: BTreeMap::new(),
             relisting: None,
+            listed: false,
         }
     }
 }
@@ -129,6 +139,7 @@ impl<K: kube::Resource> Kept<K> {
             }
             Watched::InitDone => {
                 self.now = self.relisting.take().unwrap_or_default();
+                self.listed = true;
                 true
             }
             Watched::Apply(k) => {
@@ -428,6 +439,9 @@ impl Follower {
             }
             return Ok(());
         };
+        if !self.store.all_listed() && self.failing.is_none() {
+            return Ok(());
+        }
         if !self.live && self.failing.is_none() {
             self.live = true;
             self.say(Update::Connection(Connection::Live)).await?;
