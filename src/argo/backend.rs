@@ -65,6 +65,7 @@ pub fn spawn(
         recorder: Recorder::default(),
         store: Store::default(),
         live: false,
+        failing: None,
         readings,
         picture: Vec::new(),
         watch_failing: false,
@@ -212,6 +213,10 @@ struct Follower {
     recorder: Recorder,
     store: Store,
     live: bool,
+    /// The request (verb, resource) a watch last failed on, until the
+    /// cluster is seen to allow it again: till then the console is not
+    /// live, however much else answers.
+    failing: Option<(&'static str, &'static str)>,
     /// A metrics source's readings (Prometheus), when one is configured.
     readings: Option<mpsc::Receiver<Reading>>,
     /// The picture last sent.
@@ -390,8 +395,30 @@ impl Follower {
                 .await;
         };
         match got {
-            Ok(Some(_)) if !self.watch_refused => {
+            Ok(Some(_)) => {
+                // The request the watch failed on must be allowed again:
+                // a look that works does not mean the watch does.
+                if let Some((verb, resource)) = self.failing {
+                    let asked =
+                        tokio::time::timeout(LOOK_WAIT, allowed(cluster, verb, resource)).await;
+                    match asked {
+                        Ok(Ok(())) => {}
+                        Ok(Err(err)) => {
+                            let why = super::refusal::refusal(
+                                &err,
+                                verb,
+                                resource,
+                                &cluster.namespace,
+                                "",
+                            );
+                            return self.lost(format!("{} · watching again", why.reason)).await;
+                        }
+                        Err(_) => return Ok(()),
+                    }
+                    self.failing = None;
+                }
                 self.watch_failing = false;
+                self.watch_refused = false;
                 self.back().await
             }
             Ok(_) => Ok(()),
@@ -500,7 +527,7 @@ impl Follower {
     async fn failed(
         &mut self,
         err: &watcher::Error,
-        resource: &str,
+        resource: &'static str,
         ns: &str,
     ) -> Result<bool, Gone> {
         tracing::warn!("watch of {resource} failed: {err}");
@@ -511,6 +538,11 @@ impl Follower {
         }
         self.rebuild |= stale_start(err);
         self.watch_failing = true;
+        let verb = match err {
+            watcher::Error::InitialListFailed(_) => "list",
+            _ => "watch",
+        };
+        self.failing = Some((verb, resource));
         self.watch_refused = matches!(
             err,
             watcher::Error::InitialListFailed(kube::Error::Api(_))
@@ -894,6 +926,33 @@ fn expired(err: &watcher::Error) -> bool {
 /// again with the same resourceVersion for ever; the watches are made anew.
 fn stale_start(err: &watcher::Error) -> bool {
     matches!(err, watcher::Error::WatchStartFailed(kube::Error::Api(status)) if status.code == 410)
+}
+
+/// Whether the cluster now allows the request a watch failed on: a list
+/// of one, or a watch started (and dropped at once).
+async fn allowed(cluster: &Cluster, verb: &str, resource: &str) -> Result<(), kube::Error> {
+    let client = cluster.client.clone();
+    let ns = &cluster.namespace;
+    match resource {
+        "replicasets" => allows(Api::<ReplicaSet>::namespaced(client, ns), verb).await,
+        "pods" => allows(Api::<Pod>::namespaced(client, ns), verb).await,
+        "analysisruns" => allows(Api::<AnalysisRun>::namespaced(client, ns), verb).await,
+        _ => allows(Api::<Rollout>::namespaced(client, ns), verb).await,
+    }
+}
+
+async fn allows<K>(api: Api<K>, verb: &str) -> Result<(), kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + 'static,
+{
+    if verb == "list" {
+        return api
+            .list(&kube::api::ListParams::default().limit(1))
+            .await
+            .map(drop);
+    }
+    let params = kube::api::WatchParams::default().timeout(1);
+    api.watch(&params, "0").await.map(drop)
 }
 
 /// Why a watch failed, in the operator's words.

@@ -303,6 +303,7 @@ impl Translator {
 
     fn emit(&mut self, kind: EventKind, at: Timestamp) -> Event {
         let at = at.max(self.release.last_at().unwrap_or(at));
+        // The release is named by its plan from its first event on.
         let release = match &kind {
             EventKind::ReleaseStarted { plan } => plan.id.clone(),
             _ => self.release.id().to_string(),

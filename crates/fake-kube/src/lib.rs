@@ -211,10 +211,11 @@ impl FakeKube {
 
     /// Creates or replaces an object; kind, apiVersion, metadata.namespace
     /// (default `default`) and metadata.name decide where it goes. Returns
-    /// it as stored. A Rollout without `status.currentPodHash` is then
-    /// observed by the controller (when on): a second write that makes its
-    /// template the stable one. Panics on an object without kind,
-    /// apiVersion or name.
+    /// it as stored. A Rollout without a `status` is then observed by the
+    /// controller (when on): a second write that makes its template the
+    /// stable one. A Rollout that comes with a status (a fixture taken from
+    /// a cluster) is kept as it is: the controller reacts only to later
+    /// writes. Panics on an object without kind, apiVersion or name.
     pub fn put(&self, obj: Value) -> Value {
         self.try_put(obj)
             .unwrap_or_else(|e| panic!("fake-kube: {e}"))
@@ -232,7 +233,10 @@ impl FakeKube {
             let mut state = self.shared.lock();
             let def = state.def_for(&api_version, &kind);
             let stored = state.store(&def, &ns, &name, obj);
-            let observed = stored.pointer("/status/currentPodHash").is_some();
+            let observed = stored
+                .get("status")
+                .and_then(Value::as_object)
+                .is_some_and(|status| !status.is_empty());
             if def.kind == "Rollout" && state.controller && !observed {
                 // The controller observes a new rollout: its template is stable.
                 controller::react(&mut state, &ns, &name, &stored);
