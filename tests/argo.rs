@@ -677,9 +677,10 @@ fn events_follow_the_rollout_to_its_end() {
         started["plan"]["version_from"],
         "argoproj/rollouts-demo:green"
     );
+    // The version rolled out, with its revision.
     assert_eq!(
         started["plan"]["version_to"],
-        "argoproj/rollouts-demo:yellow"
+        "argoproj/rollouts-demo:yellow (revision 31)"
     );
     let labels: Vec<&str> = started["plan"]["steps"]
         .as_array()
@@ -713,7 +714,7 @@ fn events_follow_the_rollout_to_its_end() {
     assert_eq!(last["outcome"], "succeeded", "{last}");
     for event in seen {
         assert_eq!(
-            event["release"], "jesse-test/canary-demo revision 31",
+            event["release"], "jesse-test/canary-demo",
             "every event names the release: {event}"
         );
     }
