@@ -458,12 +458,18 @@ impl Bench {
         let (bytes, arrivals) = console.take_bytes();
         console.stop();
         let share = used.as_secs_f64() / wall.as_secs_f64() * 100.0;
+        let hz = rustix::param::clock_ticks_per_second() as f64;
+        let ticks = format!(
+            "{:.0} ticks of {:.0} ms",
+            used.as_secs_f64() * hz,
+            1000.0 / hz
+        );
         let frames = bursts(&arrivals);
         if timed {
             self.rows.push(row(
                 &format!("idle over {secs} s, a timed pause counting down"),
                 format!(
-                    "{share:.3}% of a core; {frames} redraws, {:.1} KB a redraw",
+                    "{share:.3}% of a core ({ticks}); {frames} redraws, {:.1} KB a redraw",
                     bytes as f64 / frames.max(1) as f64 / 1000.0
                 ),
                 "— (one redraw a second)",
@@ -472,7 +478,7 @@ impl Bench {
         } else {
             self.rows.push(row(
                 &format!("idle over {secs} s, a Rollout that does not change"),
-                format!("{share:.3}% of a core, {bytes} bytes written, {frames} redraws"),
+                format!("{share:.3}% of a core ({ticks}), {bytes} bytes written, {frames} redraws"),
                 "≤ 0.1% of a core",
                 Some(share <= 0.1),
             ));
