@@ -148,8 +148,8 @@ fn clone_as(template: &Value, ns: &str, name: &str) -> Value {
 }
 
 /// A fake loaded with `count` Rollouts across the namespaces, the kinds in
-/// turn; its controller off, so nothing moves unless the bench moves it.
-/// The mean size of a Rollout as listed, in bytes.
+/// turn, its controller off (nothing moves unless the bench moves it); and
+/// the mean size of a Rollout as stored, in bytes.
 fn cluster(count: usize) -> (FakeKube, usize) {
     let kube = FakeKube::start();
     kube.controller(false);
