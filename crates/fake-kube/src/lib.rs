@@ -37,7 +37,8 @@
 //!
 //! Test controls on [`FakeKube`]: [`FakeKube::requests`], [`FakeKube::forbid`],
 //! [`FakeKube::fail_next`], [`FakeKube::drop_watches`], [`FakeKube::compact`],
-//! [`FakeKube::bookmark`], [`FakeKube::controller`], [`FakeKube::time_scale`].
+//! [`FakeKube::bookmark`], [`FakeKube::controller`], [`FakeKube::time_scale`],
+//! [`FakeKube::first_watch_write`], [`FakeKube::page_cap`].
 //!
 //! The server runs on its own thread with its own tokio runtime, so plain
 //! `#[test]`s and `#[tokio::test]`s can both use it; dropping the
@@ -121,6 +122,9 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     tick: tokio::sync::watch::Sender<u64>,
     log: bool,
+    /// When a watch stream first handed an event to its connection since
+    /// [`FakeKube::mark_watch_writes`] (for latency benchmarks).
+    written: Mutex<Option<std::time::Instant>>,
 }
 
 impl Shared {
@@ -133,6 +137,15 @@ impl Shared {
     /// Wakes every watch stream to look at the state again.
     pub(crate) fn notify(&self) {
         self.tick.send_modify(|t| *t = t.wrapping_add(1));
+    }
+
+    /// A watch stream hands an event line to its connection now.
+    pub(crate) fn wrote_event(&self) {
+        let mut written = self
+            .written
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        written.get_or_insert_with(std::time::Instant::now);
     }
 }
 
@@ -164,6 +177,7 @@ impl FakeKube {
             state: Mutex::new(State::new(scale)),
             tick: tokio::sync::watch::channel(0).0,
             log: options.log_requests,
+            written: Mutex::new(None),
         });
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -348,6 +362,34 @@ impl FakeKube {
     /// The current global resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.shared.lock().rv
+    }
+
+    /// Forgets when a watch event was last written, so that
+    /// [`FakeKube::first_watch_write`] tells the first one from now on.
+    pub fn mark_watch_writes(&self) {
+        *self
+            .shared
+            .written
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    }
+
+    /// When a watch stream first handed an event line to its HTTP
+    /// connection since the last [`FakeKube::mark_watch_writes`] (or the
+    /// start); `None` if none has since.
+    pub fn first_watch_write(&self) -> Option<std::time::Instant> {
+        *self
+            .shared
+            .written
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Lists at most `items` a page (with a continue token for the rest)
+    /// whatever `limit` the client asks, as an apiserver may; `None` (the
+    /// default) serves what is asked.
+    pub fn page_cap(&self, items: Option<usize>) {
+        self.shared.lock().page_cap = items.filter(|n| *n > 0);
     }
 
     /// Turns the small controller on (the default) or off.

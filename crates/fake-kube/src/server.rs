@@ -267,7 +267,8 @@ fn list(
     let limit = limit
         .and_then(|l| l.parse::<usize>().ok())
         .filter(|l| *l > 0)
-        .unwrap_or(usize::MAX);
+        .unwrap_or(usize::MAX)
+        .min(state.page_cap.unwrap_or(usize::MAX));
     let (rv, after) = match cont.filter(|c| !c.is_empty()) {
         Some(token) => decode_continue(token)
             .ok_or_else(|| status::bad_request("continue key is not valid".into()))?,

@@ -123,6 +123,8 @@ pub(crate) struct State {
     pub requests: Vec<crate::Request>,
     pub controller: bool,
     pub time_scale: f64,
+    /// The most items a list page holds, whatever `limit` asks.
+    pub page_cap: Option<usize>,
 }
 
 impl State {
@@ -143,6 +145,7 @@ impl State {
             requests: Vec::new(),
             controller: true,
             time_scale,
+            page_cap: None,
         }
     }
 

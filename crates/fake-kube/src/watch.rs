@@ -105,6 +105,7 @@ impl Watch {
     async fn next_line(&mut self) -> Option<String> {
         loop {
             if let Some(line) = self.pending.pop_front() {
+                self.shared.wrote_event();
                 return Some(line);
             }
             if self.done {

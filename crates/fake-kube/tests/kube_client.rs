@@ -100,6 +100,50 @@ async fn lists_page_by_limit_and_select_by_label() {
     );
 }
 
+#[tokio::test]
+async fn a_page_cap_splits_a_list_into_continued_pages() {
+    let kube = FakeKube::start();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a", "b", "c", "d", "e"] {
+        kube.put(rollout("payments", name, "web"));
+    }
+    kube.page_cap(Some(2));
+    let api = rollouts(&kube, &dir, "payments").await;
+    let mut pages = Vec::new();
+    let mut params = ListParams::default().limit(500);
+    loop {
+        let page = api.list(&params).await.unwrap();
+        pages.push(page.items.len());
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => break,
+        }
+    }
+    assert_eq!(pages, [2, 2, 1]);
+    kube.page_cap(None);
+    assert_eq!(
+        api.list(&ListParams::default()).await.unwrap().items.len(),
+        5
+    );
+}
+
+#[tokio::test]
+async fn the_first_watch_write_after_a_mark_is_the_change_written() {
+    let kube = FakeKube::start();
+    kube.controller(false);
+    let dir = tempfile::tempdir().unwrap();
+    kube.put(rollout("payments", "a", "web"));
+    let mut events = spawn_watcher(rollouts(&kube, &dir, "payments").await);
+    next_events(&mut events, 3).await;
+    kube.mark_watch_writes();
+    assert_eq!(kube.first_watch_write(), None);
+    let before = std::time::Instant::now();
+    image(&kube, "a", "demo:2");
+    assert_eq!(next_events(&mut events, 1).await, ["Apply a demo:2"]);
+    let written = kube.first_watch_write().expect("the change was written");
+    assert!(written >= before && written <= std::time::Instant::now());
+}
+
 fn rollout_ar() -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"))
 }
