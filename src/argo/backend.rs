@@ -650,6 +650,17 @@ impl Follower {
                 _ => {}
             }
         }
+        // The plugin sends a retry whatever the state; a Rollout that is not
+        // aborted has nothing to retry, and saying "retried" would mislead.
+        if matches!(command.action, Action::Retry { .. })
+            && self.store.rollout().is_some_and(|r| !r.status.abort)
+        {
+            let refusal = Refusal {
+                grounds: Grounds::When,
+                reason: "the Rollout is not aborted: there is nothing to retry".into(),
+            };
+            return self.refused(&command, refusal).await;
+        }
         let order = match order_for(&command.action) {
             Ok(order) => order,
             Err(reason) => {

@@ -97,6 +97,9 @@ pub struct Translator {
     measured: BTreeSet<String>,
     /// Sign-offs a promote needs, when a config asks for them.
     gate: Option<GatePlan>,
+    /// The gate's sign-offs went with a promote (or the Rollout moved on):
+    /// they stay on the record, but the next promote needs its own.
+    spent: bool,
 }
 
 impl Translator {
@@ -111,6 +114,7 @@ impl Translator {
             heard: BTreeMap::new(),
             measured: BTreeSet::new(),
             gate: None,
+            spent: false,
         }
     }
 
@@ -127,7 +131,11 @@ impl Translator {
             return Ok(());
         };
         match self.release.gate(&plan.id) {
-            Some(gate) if gate.state == GateState::Approved => Ok(()),
+            Some(gate) if gate.state == GateState::Approved && !self.spent => Ok(()),
+            Some(_) if self.spent => Err(format!(
+                "the sign-offs on {} went with the last promote; this one needs {} of its own (sign it: s)",
+                plan.name, plan.required
+            )),
             Some(gate) => Err(format!(
                 "a promote needs {} sign-offs on {} first ({} so far): sign it (s)",
                 plan.required,
@@ -187,16 +195,11 @@ impl Translator {
 
     /// A promote has been sent: the gate's sign-offs are spent, so no
     /// second promote rides on them.
-    pub fn spend_gate(&mut self, now: Timestamp) -> Option<Event> {
-        let plan = self.gate.as_ref()?;
-        self.release.gate(&plan.id)?;
-        let kind = EventKind::GateChanged {
-            gate: plan.id.clone(),
-            state: GateState::Pending,
-            signoffs: Vec::new(),
-            rejection: None,
-        };
-        Some(self.emit(kind, now))
+    /// They stay on the record (the report names who signed).
+    pub fn spend_gate(&mut self, _now: Timestamp) -> Option<Event> {
+        self.gate.as_ref()?;
+        self.spent = true;
+        None
     }
 
     /// The abort a rejection asked for was refused: the gate opens again,
@@ -224,14 +227,25 @@ impl Translator {
         let Some(gate) = self.release.gate(&plan.id) else {
             return;
         };
-        let state = match (waits, gate.state) {
-            (true, GateState::Pending) => GateState::Open,
-            (false, GateState::Pending) | (true, _) => return,
-            (false, _) => GateState::Pending,
+        let fresh = match (waits, gate.state) {
+            (true, GateState::Pending) => true,
+            // Waiting again after a promote: signed afresh.
+            (true, GateState::Approved | GateState::Open) => self.spent,
+            (true, GateState::Rejected) => false,
+            // Moved on: whatever was signed was for that wait.
+            (false, GateState::Pending) => false,
+            (false, _) => {
+                self.spent = true;
+                false
+            }
         };
+        if !fresh {
+            return;
+        }
+        self.spent = false;
         let kind = EventKind::GateChanged {
             gate: plan.id.clone(),
-            state,
+            state: GateState::Open,
             signoffs: Vec::new(),
             rejection: None,
         };
@@ -541,7 +555,11 @@ impl Translator {
     /// The new version's weight once step `i` is under way: its own for a
     /// setWeight step, the controller's for the one it is on.
     fn step_weight(&self, i: usize, to: &Standing) -> u8 {
+        let total = self.release.steps().len();
         match self.release.steps().get(i).map(|s| &s.kind) {
+            // The last step done, the update whole: all traffic is the new
+            // version's, whatever the last setWeight said.
+            _ if to.done && i + 1 >= total => 100,
             Some(StepKind::SetWeight { weight }) => *weight,
             _ if i == to.step => to.weight,
             _ => self.release.rollout().weight,
@@ -1403,8 +1421,18 @@ mod gate_tests {
         moved.rollout.status.controller_pause = false;
         moved.rollout.status.phase = Some("Progressing".into());
         t.observe(&moved, now);
+        // The record keeps who signed; the next promote needs its own.
         let g = t.release().gate("promote").unwrap();
-        assert_eq!((g.state, g.signoffs.len()), (GateState::Pending, 0));
-        assert!(t.may_promote().is_err());
+        assert_eq!((g.state, g.signoffs.len()), (GateState::Approved, 2));
+        assert!(
+            t.may_promote()
+                .unwrap_err()
+                .contains("went with the last promote")
+        );
+        let mut again = paused();
+        again.rollout.status.current_step_index = Some(1);
+        t.observe(&again, now);
+        let g = t.release().gate("promote").unwrap();
+        assert_eq!((g.state, g.signoffs.len()), (GateState::Open, 0));
     }
 }

@@ -289,6 +289,9 @@ pub fn send(
         crate::errln!("shipdeck: {what}: {why}");
         ExitCode::from(EXIT_BAD_INPUT)
     })?;
+    // A Rollout that is not there is bad usage (exit 2), said as the
+    // console says it, not a refusal by the cluster.
+    find(&target)?;
     let runtime = runtime()?;
     let outcome = runtime.block_on(async {
         let cluster = reach(target.context.as_deref(), target.namespace.as_deref()).await?;

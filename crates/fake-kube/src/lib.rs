@@ -288,7 +288,12 @@ impl FakeKube {
         for file in fixture_files(dir.as_ref())? {
             let text =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            for obj in parse_documents(&file, &text)? {
+            for mut obj in parse_documents(&file, &text)? {
+                // Old dumps (2019) say extensions/v1beta1 for a ReplicaSet;
+                // a cluster serves it as apps/v1 now.
+                if obj["kind"] == "ReplicaSet" && obj["apiVersion"] == "extensions/v1beta1" {
+                    obj["apiVersion"] = "apps/v1".into();
+                }
                 self.try_put(obj)
                     .map_err(|e| format!("{}: {e}", file.display()))?;
                 count += 1;

@@ -68,6 +68,10 @@ pub(crate) fn start(
     };
     match from {
         Some(rv) if rv < state.floor => watch.expire(rv, state.floor),
+        // A resourceVersion from another run of the server (it started
+        // afresh): this history never had it, so it is as good as expired
+        // and the client lists again.
+        Some(rv) if rv > state.rv => watch.expire(rv, state.floor),
         Some(_) => {}
         None => watch.initial(&state),
     }

@@ -116,10 +116,13 @@ impl App {
         let k = |a| self.keymap.hint(a);
         let may = |action: Action| self.prospect(action).is_ok();
         let mut hints = Vec::new();
-        if may(Action::Advance) {
+        // A Rollout's cluster decides a promote: the plugin's promote also
+        // unpauses, so a paused Rollout may still be promoted.
+        let promotes = self.keeps_revisions && self.release.status().in_flight();
+        if promotes || may(Action::Advance) {
             hints.push((k(UiAction::Advance), "advance"));
         }
-        if may(Action::PromoteFull) {
+        if promotes || may(Action::PromoteFull) {
             hints.push((k(UiAction::Promote), "promote"));
         }
         if may(Action::Resume) {

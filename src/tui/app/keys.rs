@@ -110,6 +110,11 @@ impl App {
                 Vec::new()
             }
             UiAction::Advance => self.send(Action::Advance, "advance"),
+            // A Rollout's cluster decides (its promote unpauses too).
+            UiAction::Promote if self.keeps_revisions => {
+                self.mode = Mode::ConfirmPromote;
+                Vec::new()
+            }
             UiAction::Promote => {
                 match self.prospect(Action::PromoteFull) {
                     Ok(_) => self.mode = Mode::ConfirmPromote,
@@ -449,7 +454,17 @@ impl App {
                     Some(_) => "stop",
                     None => "rollback",
                 };
-                self.say(Tone::Info, format!("{what} sent; no reason added"));
+                let landed = self.release.rollback().is_some() || self.release.stopped().is_some();
+                if landed {
+                    self.say(Tone::Info, format!("{what} sent; no reason added"));
+                } else {
+                    // Sent, not answered: never said as done. (A refusal
+                    // closes this box as it arrives.)
+                    self.say(
+                        Tone::Info,
+                        format!("{what} sent, not answered yet; no reason added"),
+                    );
+                }
                 (Mode::Normal, Vec::new())
             }
             Mode::Filter { .. } if escape => (Mode::Normal, Vec::new()),

@@ -661,6 +661,15 @@ impl App {
 
     fn on_verdict(&mut self, id: String, verdict: Verdict) {
         let late = self.pending.get(&id).and_then(|p| p.late);
+        // A refused rollback has no reason to add: its box closes, so the
+        // refusal is what the operator reads.
+        let rollback = self
+            .pending
+            .get(&id)
+            .is_some_and(|p| matches!(p.action, Action::Rollback { .. }));
+        if rollback && !verdict.is_accepted() && matches!(self.mode, Mode::RollbackReason { .. }) {
+            self.mode = Mode::Normal;
+        }
         let mut what = self.answered(&id);
         if let Some(late) = late {
             what = format!("{what} (sent {} late)", seconds(late));

@@ -368,7 +368,42 @@ fn shift_r_rolls_back_at_once_then_offers_a_reason() {
     assert!(press(&mut app, KeyCode::Esc).is_empty());
     assert_eq!(
         status(&app),
-        (Tone::Info, "rollback sent; no reason added".into())
+        (
+            Tone::Info,
+            "rollback sent, not answered yet; no reason added".into()
+        )
+    );
+}
+
+#[test]
+fn a_refused_rollback_closes_its_reason_box() {
+    let (mut app, _) = watching("happy-canary", "dave", true, at_manual_pause);
+    let effects = press(&mut app, KeyCode::Char('R'));
+    let id = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Send(command) => Some(command.id.clone()),
+            _ => None,
+        })
+        .expect("a rollback sent");
+    assert!(matches!(app.mode, Mode::RollbackReason { .. }));
+    let refusal = crate::engine::policy::Refusal::when("the API server cannot be reached");
+    feed(
+        &mut app,
+        Update::Verdict {
+            id,
+            verdict: crate::engine::Verdict::Refused(refusal),
+        },
+    );
+    assert!(
+        matches!(app.mode, Mode::Normal),
+        "no reason for a rollback that did not happen"
+    );
+    let (tone, text) = status(&app);
+    assert_eq!(tone, Tone::Refused);
+    assert!(
+        text.contains("refused — the API server cannot be reached"),
+        "{text}"
     );
 }
 
