@@ -245,6 +245,9 @@ async fn next_reading(readings: &mut Option<mpsc::Receiver<Reading>>) -> Option<
 impl Follower {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut wait = Duration::from_secs(1);
+        // Answers outlive a connection made anew: a command in flight when
+        // the watches are rebuilt still gets its verdict.
+        let (answers_tx, mut answers) = mpsc::unbounded_channel::<Answered>();
         loop {
             if self
                 .say(Update::Connection(Connection::Connecting))
@@ -272,7 +275,8 @@ impl Follower {
                 }
             };
             wait = Duration::from_secs(1);
-            if self.follow(&cluster, &mut commands).await.is_err() {
+            let channel = (&answers_tx, &mut answers);
+            if self.follow(&cluster, &mut commands, channel).await.is_err() {
                 return;
             }
         }
@@ -334,11 +338,14 @@ impl Follower {
         &mut self,
         cluster: &Cluster,
         commands: &mut mpsc::UnboundedReceiver<Command>,
+        (answers_tx, answers): (
+            &mpsc::UnboundedSender<Answered>,
+            &mut mpsc::UnboundedReceiver<Answered>,
+        ),
     ) -> Result<(), Gone> {
         let ns = cluster.namespace.clone();
         let name = self.target.name.clone();
         let mut watches = watches(cluster, &ns, &name);
-        let (answers_tx, mut answers) = mpsc::unbounded_channel::<Answered>();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // After a failed watch, a look at the Rollout says when the cluster
@@ -365,7 +372,7 @@ impl Follower {
                 }
                 command = commands.recv() => {
                     let Some(command) = command else { return Err(Gone) };
-                    self.command(cluster, command, &answers_tx).await?;
+                    self.command(cluster, command, answers_tx).await?;
                 }
                 Some(answered) = answers.recv() => self.answered(cluster, answered).await?,
                 _ = tick.tick(), if self.counting() => {
