@@ -904,6 +904,7 @@ pub fn plan(seen: &Observed) -> ReleasePlan {
         rules: Vec::new(),
         rollback_checklist: None,
         window: None,
+        decided_by: Some(crate::model::names::CONTROLLER.into()),
     }
 }
 

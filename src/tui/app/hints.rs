@@ -118,7 +118,7 @@ impl App {
         let mut hints = Vec::new();
         // A Rollout's cluster decides a promote: the plugin's promote also
         // unpauses, so a paused Rollout may still be promoted.
-        let promotes = self.keeps_revisions && self.release.status().in_flight();
+        let promotes = self.cluster_decides() && self.release.status().in_flight();
         if promotes || may(Action::Advance) {
             hints.push((k(UiAction::Advance), "advance"));
         }

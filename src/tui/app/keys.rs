@@ -111,7 +111,7 @@ impl App {
             }
             UiAction::Advance => self.send(Action::Advance, "advance"),
             // A Rollout's cluster decides (its promote unpauses too).
-            UiAction::Promote if self.keeps_revisions => {
+            UiAction::Promote if self.cluster_decides() => {
                 self.mode = Mode::ConfirmPromote;
                 Vec::new()
             }
@@ -132,7 +132,7 @@ impl App {
                 match self.prospect(Action::Undo { revision: None }) {
                     // Only a Rollout keeps earlier revisions; the engine's
                     // policy says so for anything else.
-                    Err(refusal) if !self.keeps_revisions => {
+                    Err(refusal) if !self.cluster_decides() => {
                         let text = format!("undo: {refusal}");
                         let me = self.operator.clone();
                         self.say_refused(Tone::Refused, text, &me, Action::Undo { revision: None });

@@ -874,6 +874,14 @@ impl App {
     }
 
     /// What the engine's policy would say to this operator's command now.
+    /// A Rollout's cluster decides this release's commands, not shipdeck's
+    /// engine: its promote also unpauses, and it keeps earlier revisions to
+    /// undo to. Known from the backend (a Rollout followed here) or from the
+    /// plan (a Rollout served by `serve --rollout`).
+    pub fn cluster_decides(&self) -> bool {
+        self.keeps_revisions || self.release.plan().is_some_and(|p| p.decided_by.is_some())
+    }
+
     fn prospect(&self, action: Action) -> policy::Checked {
         self.check_as(&self.operator, action)
     }

@@ -1240,3 +1240,46 @@ fn in_a_held_log_view_enter_reads_the_bottom_line_shown() {
     press(&mut app, KeyCode::Char('?'));
     assert!(matches!(app.mode, Mode::Help));
 }
+
+#[test]
+fn a_served_rollout_paused_by_hand_may_still_be_promoted_as_its_cluster_decides() {
+    use crate::argo::translate::{Observed, Said, Translator};
+    let rollout = serde_json::json!({
+        "metadata": {"name": "checkout", "namespace": "payments", "uid": "u-1"},
+        "spec": {"paused": true, "strategy": {"canary": {"steps": [{"setWeight": 20}, {"setWeight": 50}]}}},
+        "status": {"currentStepIndex": 1, "currentPodHash": "n", "stableRS": "o"},
+    });
+    let seen = Observed {
+        rollout: serde_json::from_value(rollout).unwrap(),
+        ..Observed::default()
+    };
+    let mut translator = Translator::new(100);
+    let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let events: Vec<_> = translator
+        .observe(&seen, now)
+        .into_iter()
+        .flat_map(|s| match s {
+            Said::Events(e) => e,
+            Said::NewWindow => Vec::new(),
+        })
+        .collect();
+    // A console on a server: the backend does not say it is a Rollout's;
+    // the plan does.
+    let mut app = App::new(
+        crate::person("dave"),
+        "http://127.0.0.1:7878 payments/checkout",
+        KeyMap::default(),
+        Theme::default_theme(false),
+        crate::model::DEFAULT_LOG_CAPACITY,
+        "console",
+    );
+    feed(&mut app, Update::Connection(Connection::Live));
+    feed(&mut app, Update::Events(events));
+    assert_eq!(app.release.status(), Status::Paused);
+    assert!(app.cluster_decides());
+    press(&mut app, KeyCode::Char('F'));
+    assert!(
+        matches!(app.mode, Mode::ConfirmPromote),
+        "the plugin's promote unpauses: the cluster decides, not the local policy"
+    );
+}

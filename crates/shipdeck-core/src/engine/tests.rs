@@ -87,6 +87,7 @@ fn plan() -> ReleasePlan {
         rules: Rule::runbook_defaults(),
         rollback_checklist: None,
         window: None,
+        decided_by: None,
     }
 }
 

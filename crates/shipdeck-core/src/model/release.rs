@@ -55,6 +55,11 @@ pub struct ReleasePlan {
     pub rollback_checklist: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
+    /// The system that decides this release's commands, when it is not
+    /// shipdeck's engine: `argo-rollouts` (a Rollout's cluster, whose
+    /// promote also unpauses and which keeps earlier revisions to undo to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
 }
 
 /// The life of a release as a whole.

@@ -225,6 +225,7 @@ pub(super) fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
         rules,
         rollback_checklist,
         window,
+        decided_by: None,
     };
     Scenario {
         own_rules: raw.rules.is_some(),
