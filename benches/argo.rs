@@ -24,6 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/measure.rs"]
+mod measure;
+use measure::*;
 #[path = "../tests/common/terminal.rs"]
 mod terminal;
 
@@ -50,33 +53,6 @@ const KINDS: [&str; 6] = [
     "rollout-aborted/rollout.yaml",
     "experiment-analysis/rollout-experiment-analysis.yaml",
 ];
-
-/// CPU time (user + system) a process has used.
-fn cpu_of(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: u64 = fields
-        .get(11..13)
-        .map(|f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum())
-        .unwrap_or(0);
-    Duration::from_secs_f64(ticks as f64 / rustix::param::clock_ticks_per_second() as f64)
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    if samples.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[i]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
 
 /// `p50 …, p99 …, max …` of `samples`.
 fn spread(samples: &mut [Duration]) -> (String, Duration, Duration) {
@@ -526,33 +502,6 @@ fn http_get(url: &str, path: &str) -> Vec<u8> {
         .position(|w| w == b"\r\n\r\n")
         .expect("a response head");
     response.split_off(at + 4)
-}
-
-/// Output bursts (frames): arrivals more than 4 ms apart start a new one.
-fn bursts(arrivals: &[Instant]) -> usize {
-    let mut count = 0;
-    let mut last: Option<Instant> = None;
-    for &at in arrivals {
-        if last.is_none_or(|l| at.duration_since(l) > Duration::from_millis(4)) {
-            count += 1;
-        }
-        last = Some(at);
-    }
-    count
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")?
-                .split_once(':')
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
 }
 
 fn main() {

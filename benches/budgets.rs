@@ -24,6 +24,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "common/measure.rs"]
+mod measure;
+use measure::*;
 #[path = "../tests/common/terminal.rs"]
 mod terminal;
 
@@ -39,20 +42,6 @@ const COLS: u16 = 200;
 const ROWS: u16 = 60;
 const HELP_MARKER: &str = "show or hide this help";
 
-/// CPU time (user + system) a process has used.
-fn cpu_of(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: u64 = fields
-        .get(11..13)
-        .map(|f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum())
-        .unwrap_or(0);
-    Duration::from_secs_f64(ticks as f64 / rustix::param::clock_ticks_per_second() as f64)
-}
-
 /// A line of `/proc/PID/status` in MiB (`VmRSS`, `VmHWM`).
 fn memory_of(pid: u32, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -67,19 +56,6 @@ fn memory_of(pid: u32, field: &str) -> f64 {
                 .ok()
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    if samples.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[i]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// A log line of the stream.
@@ -506,19 +482,6 @@ impl Write for Counter {
     }
 }
 
-/// Output bursts (frames): arrivals more than 4 ms apart start a new one.
-fn bursts(arrivals: &[Instant]) -> usize {
-    let mut count = 0;
-    let mut last: Option<Instant> = None;
-    for &at in arrivals {
-        if last.is_none_or(|l| at.duration_since(l) > Duration::from_millis(4)) {
-            count += 1;
-        }
-        last = Some(at);
-    }
-    count
-}
-
 /// Another tool, for comparison, with its settings in `env`.
 fn tool_command(program: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(program);
@@ -532,20 +495,6 @@ fn which(program: &str) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")?
-                .split_once(':')
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
 }
 
 fn main() {

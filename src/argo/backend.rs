@@ -678,17 +678,11 @@ impl Follower {
                 return self.refused(&command, refusal).await;
             }
         };
-        let reason = match &command.action {
-            Action::Pause { reason } | Action::Rollback { reason } => reason.clone(),
-            _ => None,
-        };
-        let now = Timestamp::now();
-        self.translator.asked(&command, reason, now);
+        self.translator
+            .asked(&command, comment(&command.action), Timestamp::now());
         // The sign-offs go with this promote: a second one needs its own.
-        if matches!(command.action, Action::Advance | Action::PromoteFull)
-            && let Some(event) = self.translator.spend_gate(now)
-        {
-            self.say(Update::Events(vec![event])).await?;
+        if matches!(command.action, Action::Advance | Action::PromoteFull) {
+            self.translator.spend_gate();
         }
         dispatch(cluster, &self.target.name, order, command, answers);
         Ok(())
@@ -710,16 +704,7 @@ impl Follower {
                     Action::Reject { .. } => Some("rejected: aborting the Rollout".to_string()),
                     _ => None,
                 };
-                let kind = EventKind::CommandAccepted {
-                    command: command.clone(),
-                    note: note.clone(),
-                };
-                self.event(kind).await?;
-                self.say(Update::Verdict {
-                    id: command.id.clone(),
-                    verdict: Verdict::Accepted { note },
-                })
-                .await?;
+                self.accepted(&command, note).await?;
                 if let Action::Reject { reason, .. } = &command.action {
                     let abort = Command::new(
                         format!("{}-abort", command.id),
@@ -741,17 +726,7 @@ impl Follower {
         let Answered { command, result } = answered;
         match result {
             Ok(sent) => {
-                let note = Some(sent.note.clone());
-                let kind = EventKind::CommandAccepted {
-                    command: command.clone(),
-                    note: note.clone(),
-                };
-                self.event(kind).await?;
-                self.say(Update::Verdict {
-                    id: command.id.clone(),
-                    verdict: Verdict::Accepted { note },
-                })
-                .await?;
+                self.accepted(&command, Some(sent.note)).await?;
                 self.record(cluster, &command).await
             }
             Err(refusal) => {
@@ -776,10 +751,7 @@ impl Follower {
         let Ok(order) = order_for(&command.action) else {
             return Ok(());
         };
-        let comment = match &command.action {
-            Action::Pause { reason } | Action::Rollback { reason } => reason.clone(),
-            _ => None,
-        };
+        let comment = comment(&command.action);
         let recording = self.recorder.record(
             cluster,
             &rollout,
@@ -798,6 +770,21 @@ impl Follower {
             self.note(Level::Warn, why).await?;
         }
         Ok(())
+    }
+
+    /// An accepted command: `command_accepted` on the record, then its
+    /// verdict.
+    async fn accepted(&mut self, command: &Command, note: Option<String>) -> Result<(), Gone> {
+        let kind = EventKind::CommandAccepted {
+            command: command.clone(),
+            note: note.clone(),
+        };
+        self.event(kind).await?;
+        self.say(Update::Verdict {
+            id: command.id.clone(),
+            verdict: Verdict::Accepted { note },
+        })
+        .await
     }
 
     async fn refused(&mut self, command: &Command, refusal: Refusal) -> Result<(), Gone> {
@@ -873,6 +860,15 @@ fn dispatch(
         };
         let _ = answers.send(Answered { command, result });
     });
+}
+
+/// The comment a command carries to the cluster's record: a pause's or an
+/// abort's reason.
+pub fn comment(action: &Action) -> Option<String> {
+    match action {
+        Action::Pause { reason } | Action::Rollback { reason } => reason.clone(),
+        _ => None,
+    }
 }
 
 /// The order a console command stands for on a Rollout.

@@ -196,10 +196,8 @@ impl Translator {
     /// A promote has been sent: the gate's sign-offs are spent, so no
     /// second promote rides on them.
     /// They stay on the record (the report names who signed).
-    pub fn spend_gate(&mut self, _now: Timestamp) -> Option<Event> {
-        self.gate.as_ref()?;
-        self.spent = true;
-        None
+    pub fn spend_gate(&mut self) {
+        self.spent = self.gate.is_some();
     }
 
     /// The abort a rejection asked for was refused: the gate opens again,

@@ -319,11 +319,7 @@ pub fn send(
                     .get_opt(&target.name)
                     .await
         {
-            let comment = match &command.action {
-                crate::model::Action::Pause { reason }
-                | crate::model::Action::Rollback { reason } => reason.clone(),
-                _ => None,
-            };
+            let comment = crate::argo::backend::comment(&command.action);
             recorded = crate::argo::record::Recorder::default()
                 .record(
                     &cluster,

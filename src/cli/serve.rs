@@ -155,20 +155,13 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             limits,
         };
         listening.announce(&hub.id);
-        let watched = Arc::clone(&hub);
-        let app = server::router(Arc::new(server::Server::new([hub], tokens, limits)));
-        let server_task = tokio::spawn(server::listen::serve(listener, app, limits));
-        let (ending, failed) = until_stopped(server_task, hub_task, &watched, stop_tx).await;
-        crate::errln!(
-            "shipdeck serve: {}; the journal is closed: {}",
-            Clean(&ending),
-            Clean(window.path.display())
-        );
-        Ok(if failed {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
-        })
+        let served = Served {
+            listener,
+            hub,
+            hub_task,
+            stop: stop_tx,
+        };
+        Ok(served.until_stopped(tokens, limits, &window.path).await)
     })
 }
 
@@ -234,20 +227,13 @@ fn serve_rollout(
             limits,
         };
         listening.announce(&hub.id);
-        let watched = Arc::clone(&hub);
-        let app = server::router(Arc::new(server::Server::new([hub], tokens, limits)));
-        let server_task = tokio::spawn(server::listen::serve(listener, app, limits));
-        let (ending, failed) = until_stopped(server_task, hub_task, &watched, stop_tx).await;
-        crate::errln!(
-            "shipdeck serve: {}; the journal is closed: {}",
-            Clean(&ending),
-            Clean(path.display())
-        );
-        Ok(if failed {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
-        })
+        let served = Served {
+            listener,
+            hub,
+            hub_task,
+            stop: stop_tx,
+        };
+        Ok(served.until_stopped(tokens, limits, &path).await)
     })
 }
 
@@ -444,6 +430,40 @@ impl Listening<'_> {
             "  open a console: shipdeck --backend http://{reach}{with_token}"
         );
         crate::out!("{out}");
+    }
+}
+
+/// A hub ready to serve, and what it needs to stop.
+struct Served {
+    listener: tokio::net::TcpListener,
+    hub: Arc<Hub>,
+    hub_task: tokio::task::JoinHandle<()>,
+    stop: oneshot::Sender<String>,
+}
+
+impl Served {
+    /// Serves the hub until it stops (see [`until_stopped`]), then says why
+    /// and where the journal is; the exit status for it.
+    async fn until_stopped(
+        self,
+        tokens: Option<Tokens>,
+        limits: Limits,
+        journal: &Path,
+    ) -> ExitCode {
+        let watched = Arc::clone(&self.hub);
+        let app = server::router(Arc::new(server::Server::new([self.hub], tokens, limits)));
+        let server_task = tokio::spawn(server::listen::serve(self.listener, app, limits));
+        let (ending, failed) = until_stopped(server_task, self.hub_task, &watched, self.stop).await;
+        crate::errln!(
+            "shipdeck serve: {}; the journal is closed: {}",
+            Clean(&ending),
+            Clean(journal.display())
+        );
+        if failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        }
     }
 }
 
