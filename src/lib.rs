@@ -12,6 +12,7 @@ pub mod argo;
 pub mod backend;
 pub mod cli;
 pub mod files;
+pub mod github;
 pub mod journal;
 pub mod say;
 pub mod server;

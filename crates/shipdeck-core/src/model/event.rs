@@ -6,13 +6,13 @@ use strum::{Display, EnumDiscriminants, EnumIter, IntoStaticStr};
 
 use super::checklist::Tick;
 use super::command::Command;
-use super::gate::{GateState, Rejection, SignOff};
+use super::gate::{GatePlan, GateState, Rejection, SignOff};
 use super::logs::Level;
 use super::metrics::{Cohort, Series};
 use super::names::{Person, Words};
 use super::release::ReleasePlan;
 use super::rule::Severity;
-use super::stage::StageState;
+use super::stage::{StagePlan, StageState};
 
 /// `{ "seq": 7, "at": "...", "release": "...", "type": "...", ... }`.
 /// `seq` rises by one per release, starting at 1.
@@ -212,6 +212,25 @@ pub enum EventKind {
     ReleaseFinished {
         outcome: Outcome,
     },
+    /// The plan grows as the release goes: stages and gates its backend
+    /// learns of only on the way (a workflow's jobs appear as they are made;
+    /// an environment asks for a review when a job reaches it), and stages
+    /// that now wait on one of its gates.
+    PlanExtended {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        stages: Vec<StagePlan>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        gates: Vec<GatePlan>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        gated: Vec<GateOf>,
+    },
+}
+
+/// A stage that waits on a gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateOf {
+    pub stage: String,
+    pub gate: String,
 }
 
 impl EventKind {
@@ -317,6 +336,11 @@ mod tests {
             },
             EventKind::ReleaseFinished {
                 outcome: Outcome::RolledBack,
+            },
+            EventKind::PlanExtended {
+                stages: vec![],
+                gates: vec![],
+                gated: vec![],
             },
         ]
     }

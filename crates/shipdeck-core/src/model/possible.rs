@@ -78,6 +78,7 @@ impl Event {
                 | EventKind::StageChanged { .. }
                 | EventKind::GateChanged { .. }
                 | EventKind::ChecklistChanged { .. }
+                | EventKind::PlanExtended { .. }
         )
         .then(|| "comes before the release started (its plan is not known)".into())
     }
@@ -106,6 +107,11 @@ impl Event {
             EventKind::GateChanged { gate, .. } if !plan.gates.iter().any(|g| &g.id == gate) => {
                 Some(format!("is about a gate \"{gate}\" the plan does not have"))
             }
+            EventKind::PlanExtended {
+                stages,
+                gates,
+                gated,
+            } => extension_impossible(plan, stages, gates, gated),
             EventKind::ChecklistChanged { list, item, .. }
                 if !plan
                     .checklists
@@ -119,6 +125,38 @@ impl Event {
             _ => None,
         }
     }
+}
+
+/// Why a plan cannot grow so: a stage or gate it has already, or a stage
+/// made to wait on a gate that neither it nor the extension has.
+fn extension_impossible(
+    plan: &ReleasePlan,
+    stages: &[super::stage::StagePlan],
+    gates: &[super::gate::GatePlan],
+    gated: &[super::event::GateOf],
+) -> Option<String> {
+    if let Some(s) = stages
+        .iter()
+        .find(|s| plan.stages.iter().any(|p| p.id == s.id))
+    {
+        return Some(format!("adds a stage \"{}\" the plan has already", s.id));
+    }
+    if let Some(g) = gates
+        .iter()
+        .find(|g| plan.gates.iter().any(|p| p.id == g.id))
+    {
+        return Some(format!("adds a gate \"{}\" the plan has already", g.id));
+    }
+    let has_stage = |id: &str| plan.stages.iter().chain(stages).any(|s| s.id == id);
+    let has_gate = |id: &str| plan.gates.iter().chain(gates).any(|g| g.id == id);
+    gated.iter().find_map(|g| {
+        (!has_stage(&g.stage) || !has_gate(&g.gate)).then(|| {
+            format!(
+                "makes stage \"{}\" wait on gate \"{}\", which the plan does not have",
+                g.stage, g.gate
+            )
+        })
+    })
 }
 
 impl ReleasePlan {

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::checklist::{Checklist, ChecklistPlan};
-use super::event::{AlertState, Event, EventKind, Outcome, RuleState, StepState};
+use super::event::{AlertState, Event, EventKind, GateOf, Outcome, RuleState, StepState};
 use super::gate::{Gate, GatePlan};
 use super::logs::{LogLine, Logs};
 use super::metrics::{Metrics, Sample};
@@ -626,6 +626,40 @@ impl Release {
                 self.status = Status::Finished(*outcome);
                 self.finished_at = Some(at);
                 self.rollout.until = None;
+            }
+            EventKind::PlanExtended {
+                stages,
+                gates,
+                gated,
+            } => self.extended(stages, gates, gated),
+        }
+    }
+
+    /// The plan grows: new stages and gates join it (an id it has already
+    /// is left as it was), and stages take the gates they now wait on.
+    fn extended(&mut self, stages: &[StagePlan], gates: &[GatePlan], gated: &[GateOf]) {
+        let Some(plan) = self.plan.as_mut() else {
+            return;
+        };
+        for stage in stages {
+            if !plan.stages.iter().any(|s| s.id == stage.id) {
+                plan.stages.push(stage.clone());
+                self.stages.push(Stage::new(stage.clone()));
+            }
+        }
+        for gate in gates {
+            if !plan.gates.iter().any(|g| g.id == gate.id) {
+                plan.gates.push(gate.clone());
+                self.gates.push(Gate::new(gate.clone()));
+            }
+        }
+        for GateOf { stage, gate } in gated {
+            let id = Some(gate.clone());
+            if let Some(s) = plan.stages.iter_mut().find(|s| &s.id == stage) {
+                s.gate = id.clone();
+            }
+            if let Some(s) = self.stages.iter_mut().find(|s| &s.plan.id == stage) {
+                s.plan.gate = id;
             }
         }
     }

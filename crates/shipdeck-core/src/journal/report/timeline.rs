@@ -199,6 +199,16 @@ impl Narrator<'_> {
             EventKind::ReleaseFinished { outcome } => {
                 self.say(format!("Release finished: {}", outcome.words()))
             }
+            EventKind::PlanExtended { stages, gates, .. } => {
+                let names: Vec<&str> = stages
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .chain(gates.iter().map(|g| g.name.as_str()))
+                    .collect();
+                if !names.is_empty() {
+                    self.say(format!("The plan grew: {}", names.join(", ")))
+                }
+            }
             EventKind::Log { .. }
             | EventKind::Metric { .. }
             | EventKind::ChecklistChanged { .. } => {}
