@@ -64,7 +64,51 @@ pub struct Flags {
     pub rollout: Option<String>,
     pub namespace: Option<String>,
     pub context: Option<String>,
+    pub github: Option<String>,
+    pub workflow: Option<String>,
+    pub branch: Option<String>,
+    pub run: Option<u64>,
 }
+
+/// A GitHub Actions run as the backend: `--github OWNER/REPO`, or the
+/// config's `github-actions` pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GithubSettings {
+    /// `OWNER/REPO`, checked.
+    pub repo: Setting<String>,
+    pub workflow: Option<Setting<String>>,
+    pub branch: Option<Setting<String>>,
+    pub run: Option<Setting<u64>>,
+    /// `https://api.github.com`, or a GitHub Enterprise Server's API.
+    pub api_url: Setting<String>,
+    pub token_file: Option<Setting<PathBuf>>,
+    /// What `R` runs once a deployment has gone out.
+    pub rollback: Option<Setting<RollbackWorkflow>>,
+    /// The Rollout a job hands the canary over to.
+    pub canary: Option<Setting<Canary>>,
+}
+
+/// A workflow dispatched to roll back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackWorkflow {
+    pub workflow: String,
+    /// `None`: the run's branch.
+    pub git_ref: Option<String>,
+    pub inputs: BTreeMap<String, String>,
+}
+
+/// An Argo Rollout that carries the canary once a job hands over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canary {
+    pub rollout: String,
+    pub namespace: Option<String>,
+    pub context: Option<String>,
+    /// The job that hands over.
+    pub after: String,
+}
+
+/// GitHub's own API, when no `api_url` says otherwise.
+pub const GITHUB_API: &str = "https://api.github.com";
 
 /// An Argo Rollout as the backend: `--rollout`, or the config's
 /// `argo-rollouts` pipeline.
@@ -142,6 +186,8 @@ pub struct Settings {
     pub remote: Option<RemoteSettings>,
     /// An Argo Rollout on a cluster as the backend.
     pub rollout: Option<RolloutSettings>,
+    /// A GitHub Actions run as the backend.
+    pub github: Option<GithubSettings>,
     /// The config's log source (flags `--logs`/`--logs-cmd` replace it).
     pub logs: Option<Setting<ConfiguredLogs>>,
     /// Where the release's metrics come from, when not the pipeline.
@@ -404,6 +450,7 @@ pub fn resolve(
         sim: sim_settings(flags, pipeline, &layers),
         remote: remote_settings(flags, pipeline, &layers)?,
         rollout: rollout_settings(flags, pipeline, &layers)?,
+        github: github_settings(flags, pipeline, &layers)?,
         logs,
         metrics: layers.file(config.checked.metrics.clone()),
         config_file: config.file,
@@ -516,6 +563,63 @@ fn rollout_settings(
         namespace,
         context: flag(&flags.context, "--context").or_else(|| layers.file(context)),
         promote_gate: layers.file(gate),
+    }))
+}
+
+/// A GitHub Actions run as the backend: `--github` (with `--workflow`,
+/// `--branch`, `--run`) over the config's `github-actions` pipeline.
+fn github_settings(
+    flags: &Flags,
+    pipeline: Option<&PipelineSource>,
+    layers: &Layers,
+) -> Result<Option<GithubSettings>, SettingsError> {
+    let file = match pipeline {
+        Some(PipelineSource::GithubActions(file)) => Some(file),
+        _ => None,
+    };
+    let Some(repo) =
+        flag(&flags.github, "--github").or_else(|| layers.file(file.map(|f| f.repo.clone())))
+    else {
+        return Ok(None);
+    };
+    if let Err(why) = config::github_repo(&repo.value) {
+        return Err(SettingsError::BadEnv(format!("{why} (from {})", repo.source)));
+    }
+    // The file's run, workflow and branch are for the file's repository.
+    let same_repo = file.filter(|f| f.repo == repo.value);
+    let workflow = flag(&flags.workflow, "--workflow")
+        .or_else(|| layers.file(same_repo.and_then(|f| f.workflow.clone())));
+    let branch = flag(&flags.branch, "--branch")
+        .or_else(|| layers.file(same_repo.and_then(|f| f.branch.clone())));
+    let run = flag(&flags.run, "--run").or_else(|| layers.file(same_repo.and_then(|f| f.run)));
+    let api_url = layers
+        .file(file.and_then(|f| f.api_url.clone()))
+        .unwrap_or_else(|| default(GITHUB_API.to_string()));
+    let rollback = same_repo
+        .and_then(|f| f.rollback_workflow.as_ref())
+        .map(|r| RollbackWorkflow {
+            workflow: r.workflow.clone(),
+            git_ref: r.git_ref.clone(),
+            inputs: r.inputs.clone(),
+        });
+    let canary = same_repo.and_then(|f| f.canary.as_ref()).map(|c| Canary {
+        rollout: c.rollout.clone(),
+        namespace: c.namespace.clone(),
+        context: c.context.clone(),
+        after: c.after.clone(),
+    });
+    Ok(Some(GithubSettings {
+        repo,
+        workflow,
+        branch,
+        run,
+        api_url,
+        token_file: layers.file(
+            file.and_then(|f| f.token_file.as_deref())
+                .map(expand_home),
+        ),
+        rollback: layers.file(rollback),
+        canary: layers.file(canary),
     }))
 }
 
@@ -668,6 +772,70 @@ impl Settings {
         }
     }
 
+    /// A GitHub Actions run as the backend, and what surrounds it.
+    fn describe_github(&self, github: &GithubSettings, rows: &mut Rows) {
+        let repo = &github.repo;
+        rows.add(
+            "backend",
+            format!("github-actions: {}", repo.value),
+            &repo.source,
+        );
+        let or_default = |rows: &mut Rows, name, value: &Option<Setting<String>>, none: &str| {
+            match value {
+                Some(v) => rows.add(name, v.value.clone(), &v.source),
+                None => rows.add(name, none.into(), &Source::Default),
+            }
+        };
+        or_default(rows, "workflow", &github.workflow, "any");
+        or_default(rows, "branch", &github.branch, "any");
+        match &github.run {
+            Some(run) => rows.add("run", run.value.to_string(), &run.source),
+            None => rows.add(
+                "run",
+                "the latest matching run, waiting ones first".into(),
+                &Source::Default,
+            ),
+        }
+        rows.add("api_url", github.api_url.value.clone(), &github.api_url.source);
+        match &github.token_file {
+            Some(t) => rows.add("token_file", t.value.display().to_string(), &t.source),
+            None => rows.add(
+                "token",
+                "$GH_TOKEN, $GITHUB_TOKEN, else `gh auth token`".into(),
+                &Source::Default,
+            ),
+        }
+        match &github.rollback {
+            Some(r) => rows.add(
+                "rollback_workflow",
+                format!(
+                    "{} on {}",
+                    r.value.workflow,
+                    r.value.git_ref.as_deref().unwrap_or("the run's branch")
+                ),
+                &r.source,
+            ),
+            None => rows.add(
+                "rollback_workflow",
+                "none: R is refused once a deployment has gone out".into(),
+                &Source::Default,
+            ),
+        }
+        if let Some(canary) = &github.canary {
+            let c = &canary.value;
+            rows.add(
+                "canary",
+                format!(
+                    "the Rollout {}{} after job {}",
+                    c.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default(),
+                    c.rollout,
+                    c.after
+                ),
+                &canary.source,
+            );
+        }
+    }
+
     /// The backend, and the metrics and log sources beside it.
     fn describe_backend(&self, rows: &mut Rows) {
         if let Some(rollout) = &self.rollout {
@@ -695,8 +863,11 @@ impl Settings {
                 ),
             }
         }
+        if let Some(github) = &self.github {
+            self.describe_github(github, rows);
+        }
         match &self.remote {
-            None if self.rollout.is_some() => {}
+            None if self.rollout.is_some() || self.github.is_some() => {}
             Some(remote) => {
                 rows.add("backend", remote.url.value.clone(), &remote.url.source);
                 match &remote.release {

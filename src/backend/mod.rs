@@ -98,6 +98,10 @@ pub enum Update {
     /// Rollout's revisions, ReplicaSets, pods and analysis); not release
     /// events, and not journaled. It replaces the last one.
     Picture(Vec<Detail>),
+    /// The source slows this backend down (a rate limit spent, a secondary
+    /// limit's wait), in words for the header; `None` when it no longer
+    /// does. Not journaled.
+    Slowed(Option<String>),
 }
 
 /// A line of a backend's picture, and how it stands.

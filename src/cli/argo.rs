@@ -370,62 +370,16 @@ pub fn events(
     settings: &crate::settings::Settings,
     rollout: &RolloutSettings,
 ) -> Result<ExitCode, ExitCode> {
-    use crate::backend::{Connection, Update};
     let target = target(rollout);
     let found = find(&target)?;
     let label = label(&target, &found);
-    let operator = settings.operator.value.clone();
-    let mut journal = super::create_journal(settings, &operator, &label, "events")?;
-    let runtime = runtime()?;
     let capacity = settings.log_ring.value;
-    let ending = runtime.block_on(async {
-        let mut handle = crate::argo::backend::spawn(target, label, capacity, None);
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        let mut lost = false;
-        loop {
-            let Some(update) = handle.updates.recv().await else {
-                return Err(ExitCode::FAILURE);
-            };
-            let written = match &update {
-                Update::Events(events) => journal.events(events),
-                Update::Reset => journal.start_again("a new window of the Rollout began"),
-                Update::Connection(Connection::Lost(why)) if !lost => {
-                    lost = true;
-                    crate::errln!("shipdeck: {}", Clean(why));
-                    journal.link_lost(why.split(" · ").next().unwrap_or(why))
-                }
-                Update::Connection(Connection::Live) if lost => {
-                    lost = false;
-                    crate::errln!("shipdeck: the cluster answers again");
-                    journal.link_back(&[])
-                }
-                _ => Ok(()),
-            };
-            if let Err(err) = written {
-                crate::errln!("shipdeck: the journal cannot be written: {err}");
-                return Err(ExitCode::FAILURE);
-            }
-            if let Update::Events(events) = update {
-                use std::io::Write;
-                if super::events::write_events(&mut out, &events)
-                    .and_then(|()| out.flush())
-                    .is_err()
-                {
-                    return Ok(ExitCode::SUCCESS);
-                }
-                if events
-                    .iter()
-                    .any(|e| matches!(e.kind, crate::model::EventKind::ReleaseFinished { .. }))
-                {
-                    return Ok(ExitCode::SUCCESS);
-                }
-            }
-        }
-    });
-    runtime.shutdown_background();
-    let _ = journal.close(match ending {
-        Ok(_) => "finished",
-        Err(_) => "stopped",
-    });
-    ending
+    let runtime = runtime()?;
+    let words = super::events::Words {
+        new_window: "a new window of the Rollout began",
+        back: "the cluster answers again",
+    };
+    super::events::follow_handle(settings, &label, runtime, words, |label| {
+        crate::argo::backend::spawn(target, label, capacity, None)
+    })
 }

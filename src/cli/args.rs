@@ -120,6 +120,13 @@ enum Command {
         shipdeck rollouts -A\n  \
         shipdeck rollouts --namespace payments --format json")]
     Rollouts(argo::RolloutsArgs),
+
+    /// List a repository's recent GitHub Actions runs, those waiting for a
+    /// review you can give first, with what each waits for.
+    #[command(after_help = "Examples:\n  \
+        shipdeck runs octo-org/octo-repo\n  \
+        shipdeck runs octo-org/octo-repo --workflow deploy.yml --branch main --format json")]
+    Runs(github::RunsArgs),
 }
 
 const KEYS: &str = "Console keys (press ? in the console for the keys as bound now):\n  \
@@ -147,6 +154,7 @@ pub fn main() -> ExitCode {
         Some(Command::Replay { args, record }) => record::replay(&record, &args),
         Some(Command::Scenarios) => scenarios(),
         Some(Command::Rollouts(args)) => argo::rollouts(&args),
+        Some(Command::Runs(args)) => github::runs(&args),
     }
 }
 

@@ -36,6 +36,9 @@ pub struct ConsoleArgs {
     #[command(flatten)]
     pub argo: super::argo::RolloutArgs,
 
+    #[command(flatten)]
+    pub github: super::github::GithubArgs,
+
     /// A bundled theme (default, light, high-contrast, production) or a theme
     /// file. Without one, production releases get the production skin.
     #[arg(long, value_name = "NAME|PATH")]
@@ -191,6 +194,7 @@ fn terminal_for(sources: &[LogSource], instead: &str) -> Result<(), ExitCode> {
 
 fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
     args.argo.stray()?;
+    args.github.stray()?;
     let settings = super::settings(&args.record, Some(&args.sim), |flags| {
         flags.theme = args.theme.clone();
         flags.frame_cap = args.frame_cap;
@@ -199,6 +203,7 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         flags.command_expiry = args.command_expiry;
         args.remote.apply(flags);
         args.argo.apply(flags);
+        args.github.apply(flags);
     })?;
     let keymap = keymap(&settings)?;
     let sources = log_sources(args, &settings)?;
@@ -206,6 +211,11 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         super::remote::one_backend(&settings)?;
         super::remote::no_sim_flags(&args.sim)?;
         return on_rollout(&settings, &rollout, keymap, sources);
+    }
+    if let Some(github) = settings.github.clone() {
+        super::remote::one_backend(&settings)?;
+        super::remote::no_sim_flags(&args.sim)?;
+        return on_github(&settings, &github, keymap, sources);
     }
     if let Some((remote, configured)) = super::remote::connect(&settings)? {
         super::remote::no_sim_flags(&args.sim)?;
@@ -341,6 +351,50 @@ fn on_rollout(
         move || {
             let readings = metrics.map(backend::metrics::spawn);
             crate::argo::backend::spawn(target, label, capacity, readings).with_logs(sources)
+        },
+    )
+}
+
+/// The console on a GitHub Actions run: GitHub is looked at once first,
+/// so a wrong repository, run or token is said before the screen is taken.
+fn on_github(
+    settings: &Settings,
+    github: &crate::settings::GithubSettings,
+    keymap: KeyMap,
+    sources: Vec<LogSource>,
+) -> Result<ExitCode, ExitCode> {
+    let (api, kind, repo, run) = super::github::find(github)?;
+    let theme = theme(settings, "")?;
+    terminal_for(
+        &sources,
+        &format!("shipdeck events --github {repo} --run {}", run.id),
+    )?;
+    let mut label = super::github::label(&repo, &run);
+    let journal_label = label.clone();
+    let metrics = super::metrics_source(settings)?;
+    if metrics.is_some() {
+        label.push_str(" + prometheus");
+    }
+    let header = label.clone();
+    let capacity = settings.log_ring.value;
+    let notes = vec![format!(
+        "following run {} of {repo}: {}",
+        run.id,
+        crate::model::text::clip(&run.title(), 80)
+    )];
+    let target = super::github::target(github, repo, &run, kind);
+    let canary = github.canary.as_ref().map(|c| c.value.clone());
+    open(
+        settings,
+        theme,
+        keymap,
+        header,
+        &journal_label,
+        &notes,
+        move || {
+            let readings = metrics.map(backend::metrics::spawn);
+            crate::github::backend::spawn_joined(api, target, canary, label, capacity, readings)
+                .with_logs(sources)
         },
     )
 }

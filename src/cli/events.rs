@@ -30,6 +30,9 @@ pub struct EventsArgs {
 
     #[command(flatten)]
     pub argo: super::argo::RolloutArgs,
+
+    #[command(flatten)]
+    pub github: super::github::GithubArgs,
 }
 
 pub fn run(args: &EventsArgs) -> ExitCode {
@@ -40,14 +43,21 @@ pub fn run(args: &EventsArgs) -> ExitCode {
 
 fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
     args.argo.stray()?;
+    args.github.stray()?;
     let mut settings = super::settings(&args.record, Some(&args.sim), |flags| {
         args.remote.apply(flags);
         args.argo.apply(flags);
+        args.github.apply(flags);
     })?;
     if let Some(rollout) = settings.rollout.clone() {
         super::remote::one_backend(&settings)?;
         super::remote::no_sim_flags(&args.sim)?;
         return super::argo::events(&settings, &rollout);
+    }
+    if let Some(github) = settings.github.clone() {
+        super::remote::one_backend(&settings)?;
+        super::remote::no_sim_flags(&args.sim)?;
+        return super::github::events(&settings, &github);
     }
     if settings.remote.is_some() {
         super::remote::no_sim_flags(&args.sim)?;
@@ -230,4 +240,74 @@ fn follow(settings: &crate::settings::Settings) -> Result<ExitCode, ExitCode> {
         Err(_) => "stopped",
     });
     outcome
+}
+
+/// What `events` says of a backend's new window and of its coming back.
+pub(super) struct Words {
+    pub new_window: &'static str,
+    pub back: &'static str,
+}
+
+/// `events` on a backend other than the simulator (a Rollout, a GitHub
+/// run): its events as JSON lines, journaled, until the release finishes.
+pub(super) fn follow_handle(
+    settings: &crate::settings::Settings,
+    label: &str,
+    runtime: tokio::runtime::Runtime,
+    words: Words,
+    spawn: impl FnOnce(String) -> crate::backend::Handle,
+) -> Result<ExitCode, ExitCode> {
+    use crate::backend::{Connection, Update};
+    let operator = settings.operator.value.clone();
+    let mut journal = super::create_journal(settings, &operator, label, "events")?;
+    let ending = runtime.block_on(async {
+        let mut handle = spawn(label.to_string());
+        let mut out = BufWriter::new(io::stdout().lock());
+        let mut lost = false;
+        loop {
+            let Some(update) = handle.updates.recv().await else {
+                return Err(ExitCode::FAILURE);
+            };
+            let written = match &update {
+                Update::Events(events) => journal.events(events),
+                Update::Reset => journal.start_again(words.new_window),
+                Update::Identity(operator) => journal.operator_is(operator),
+                Update::Connection(Connection::Lost(why)) if !lost => {
+                    lost = true;
+                    crate::errln!("shipdeck: {}", Clean(why));
+                    journal.link_lost(why.split(" · ").next().unwrap_or(why))
+                }
+                Update::Connection(Connection::Live) if lost => {
+                    lost = false;
+                    crate::errln!("shipdeck: {}", words.back);
+                    journal.link_back(&[])
+                }
+                _ => Ok(()),
+            };
+            if let Err(err) = written {
+                crate::errln!("shipdeck: the journal cannot be written: {err}");
+                return Err(ExitCode::FAILURE);
+            }
+            if let Update::Events(events) = update {
+                if write_events(&mut out, &events)
+                    .and_then(|()| out.flush())
+                    .is_err()
+                {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                if events
+                    .iter()
+                    .any(|e| matches!(e.kind, crate::model::EventKind::ReleaseFinished { .. }))
+                {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+        }
+    });
+    runtime.shutdown_background();
+    let _ = journal.close(match ending {
+        Ok(_) => "finished",
+        Err(_) => "stopped",
+    });
+    ending
 }

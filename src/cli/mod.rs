@@ -1,6 +1,7 @@
 //! Subcommands of the `shipdeck` binary.
 
 pub mod argo;
+pub mod github;
 mod args;
 pub mod check;
 pub mod config;

@@ -68,11 +68,28 @@ pub fn token(remote: &RemoteSettings) -> Result<Option<String>, ExitCode> {
 
 /// A server and a Rollout are two backends: only one may be given.
 pub fn one_backend(settings: &Settings) -> Result<(), ExitCode> {
-    if let (Some(remote), Some(rollout)) = (&settings.remote, &settings.rollout) {
+    let named: Vec<String> = [
+        settings
+            .remote
+            .as_ref()
+            .map(|r| format!("a server (from {})", r.url.source)),
+        settings
+            .rollout
+            .as_ref()
+            .map(|r| format!("a Rollout (from {})", r.rollout.source)),
+        settings
+            .github
+            .as_ref()
+            .map(|g| format!("a GitHub Actions run (from {})", g.repo.source)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if named.len() > 1 {
         crate::errln!(
-            "shipdeck: two backends are named: a server (from {}) and a Rollout (from {}); give one",
-            Clean(&remote.url.source),
-            Clean(&rollout.rollout.source)
+            "shipdeck: {} backends are named: {}; give one",
+            named.len(),
+            Clean(&named.join(" and "))
         );
         return Err(ExitCode::from(EXIT_BAD_INPUT));
     }
@@ -276,6 +293,9 @@ pub struct DoArgs {
     pub argo: super::argo::RolloutArgs,
 
     #[command(flatten)]
+    pub github: super::github::GithubArgs,
+
+    #[command(flatten)]
     pub record: RecordArgs,
 }
 
@@ -383,9 +403,11 @@ pub fn run(args: &DoArgs) -> ExitCode {
 
 fn send(args: &DoArgs) -> Result<ExitCode, ExitCode> {
     args.argo.stray()?;
+    args.github.stray()?;
     let settings = super::settings(&args.record, None, |flags| {
         args.remote.apply(flags);
         args.argo.apply(flags);
+        args.github.apply(flags);
     })?;
     let action = action(args, settings.rollout.is_some()).map_err(|why| {
         crate::errln!("shipdeck: {why}");
@@ -399,6 +421,16 @@ fn send(args: &DoArgs) -> Result<ExitCode, ExitCode> {
             .unwrap_or_else(|| format!("do-{}-{:08x}", std::process::id(), fastrand::u32(..)));
         let command = Command::new(id, settings.operator.value.clone(), action);
         return super::argo::send(&settings, &rollout, command, &verb_name(args.verb));
+    }
+    if let Some(github) = settings.github.clone() {
+        one_backend(&settings)?;
+        let id = args
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("do-{}-{:08x}", std::process::id(), fastrand::u32(..)));
+        let command = Command::new(id, settings.operator.value.clone(), action);
+        let abort = args.verb == Verb::Abort;
+        return super::github::send(&settings, &github, command, &verb_name(args.verb), abort);
     }
     let Some((remote, configured)) = connect(&settings)? else {
         crate::errln!(

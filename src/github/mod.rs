@@ -3,4 +3,16 @@
 //! for a review as a gate, and reviews, re-runs, cancels and a rollback
 //! workflow sent as GitHub's own clients send them.
 
+pub mod backend;
+pub mod client;
+pub mod commands;
+pub mod join;
+pub mod list;
+pub mod picture;
+pub mod refusal;
+pub mod token;
+pub mod translate;
 pub mod types;
+
+#[cfg(test)]
+mod tests;

@@ -236,6 +236,7 @@ impl Runtime<'_> {
             | Update::Logs(_)
             | Update::Traffic(_)
             | Update::Picture(_)
+            | Update::Slowed(_)
             | Update::Undelivered { .. } => Ok(()),
         };
         written.err().map(|err| {

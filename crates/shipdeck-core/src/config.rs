@@ -102,7 +102,135 @@ pub enum PipelineSource {
         #[serde(default)]
         promote_gate: Option<PromoteGateFile>,
     },
+    /// A GitHub Actions workflow run: its jobs as the stages, each
+    /// environment waiting for a review as a gate.
+    #[serde(rename = "github-actions")]
+    GithubActions(GithubFile),
 }
+
+/// `kind: github-actions`, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubFile {
+    /// `OWNER/REPO`.
+    pub repo: String,
+    /// The workflow's file name (`deploy.yml`) or id.
+    #[serde(default)]
+    pub workflow: Option<String>,
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// One run by id; else the latest matching one, waiting ones first.
+    #[serde(default)]
+    pub run: Option<u64>,
+    /// GitHub Enterprise Server's API (`https://HOST/api/v3`).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// A file holding the token (owner-only), when not `$GH_TOKEN`.
+    #[serde(default)]
+    pub token_file: Option<String>,
+    /// What `R` runs once a deployment has gone out.
+    #[serde(default)]
+    pub rollback_workflow: Option<RollbackWorkflowFile>,
+    /// An Argo Rollout that carries the canary after a job hands over.
+    #[serde(default)]
+    pub canary: Option<CanaryFile>,
+}
+
+/// `rollback_workflow: { workflow: rollback.yml, ref: main, inputs: {…} }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackWorkflowFile {
+    pub workflow: String,
+    /// The branch or tag to run it on; the run's branch when absent.
+    #[serde(default, rename = "ref")]
+    pub git_ref: Option<String>,
+    #[serde(default)]
+    pub inputs: std::collections::BTreeMap<String, String>,
+}
+
+/// `canary: { rollout: checkout, namespace: payments, after: deploy-production }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanaryFile {
+    pub rollout: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub context: Option<String>,
+    /// The job that hands the release over to the Rollout.
+    pub after: String,
+}
+
+/// Why a repository cannot be one GitHub has: `OWNER/REPO`, each of
+/// letters, digits, `-`, `_` and `.` (an owner has no `_` or `.`).
+pub fn github_repo(text: &str) -> Result<(), String> {
+    let shown = || crate::model::text::clip(&crate::model::text::clean(text), 80);
+    let Some((owner, name)) = text.split_once('/') else {
+        return Err(format!(
+            "the repository \"{}\" is not OWNER/REPO",
+            shown()
+        ));
+    };
+    let owner_ok = !owner.is_empty()
+        && owner.len() <= 39
+        && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !owner.starts_with('-');
+    let name_ok = !name.is_empty()
+        && name.len() <= 100
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !owner_ok || !name_ok {
+        return Err(format!(
+            "the repository \"{}\" is not one GitHub could have: OWNER/REPO, the owner of letters, digits and '-', the name of letters, digits, '-', '_' and '.'",
+            shown()
+        ));
+    }
+    Ok(())
+}
+
+impl GithubFile {
+    /// What is wrong with it, each.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Err(why) = github_repo(&self.repo) {
+            out.push(why);
+        }
+        if let Some(url) = &self.api_url
+            && let Err(why) = http_url(url, GITHUB_TOKEN)
+        {
+            out.push(format!("api_url: {why}"));
+        }
+        if self.workflow.as_deref().is_some_and(|w| w.trim().is_empty()) {
+            out.push("workflow: empty; give its file name (deploy.yml) or id".into());
+        }
+        if let Some(rollback) = &self.rollback_workflow
+            && rollback.workflow.trim().is_empty()
+        {
+            out.push("rollback_workflow: the workflow is empty".into());
+        }
+        if let Some(canary) = &self.canary {
+            let names = [
+                kube_name(&canary.rollout, "the canary's rollout", true),
+                canary
+                    .namespace
+                    .as_deref()
+                    .map_or(Ok(()), |ns| kube_name(ns, "the canary's namespace", false)),
+            ];
+            out.extend(names.into_iter().filter_map(Result::err));
+            if canary.after.trim().is_empty() {
+                out.push("canary: `after` names no job".into());
+            }
+        }
+        out
+    }
+}
+
+/// Where a GitHub token comes from, for a refused URL.
+pub const GITHUB_TOKEN: &str =
+    "give the token in $GH_TOKEN, a file named by token_file, or through `gh auth login`";
 
 /// `promote_gate: { signoffs: 2, approvers: [dave, erin] }`: distinct
 /// people who must sign before a Rollout may be promoted.
@@ -701,6 +829,12 @@ fn check_pipeline(pipeline: &S<PipelineSource>, c: &mut Checker) {
                     .map_or(Ok(()), |g| g.gate().map(|_| ())),
             ];
             for why in names.into_iter().filter_map(Result::err) {
+                c.problem(at, why);
+            }
+            return;
+        }
+        PipelineSource::GithubActions(github) => {
+            for why in github.problems() {
                 c.problem(at, why);
             }
             return;

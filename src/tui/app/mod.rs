@@ -269,6 +269,8 @@ pub struct App {
     /// The backend's own picture of what it runs (a Rollout's revisions),
     /// for the side pane.
     pub picture: Vec<crate::backend::Detail>,
+    /// What slows the backend down (a rate limit), for the header.
+    pub slowed: Option<String>,
     pub connection: Connection,
     /// The backend's time now.
     pub now: Option<Timestamp>,
@@ -345,6 +347,7 @@ impl App {
             backend: backend.into(),
             keeps_revisions: false,
             picture: Vec::new(),
+            slowed: None,
             connection: Connection::Connecting,
             now: None,
             focus: Pane::Gates,
@@ -614,6 +617,12 @@ impl App {
                     return false;
                 }
                 self.picture = lines;
+            }
+            Update::Slowed(why) => {
+                if self.slowed == why {
+                    return false;
+                }
+                self.slowed = why;
             }
         }
         true

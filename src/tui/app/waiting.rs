@@ -112,7 +112,10 @@ impl App {
         }
         let mut all = Vec::new();
         let rolling_back = status == crate::model::Status::RollingBack;
-        if let Some(stage) = release.current_stage().filter(|_| !rolling_back) {
+        // Stages may run side by side (a workflow's jobs), each waiting on
+        // its own gate.
+        let active = release.stages().iter().filter(|s| s.state.is_active());
+        for stage in active.filter(|_| !rolling_back) {
             self.gate_waiting(stage, &mut all);
         }
         self.checklist_waiting(&mut all);

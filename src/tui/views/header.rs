@@ -107,6 +107,10 @@ fn connection(app: &App) -> (&'static str, String) {
         }
         _ => connection,
     };
+    let connection = match &app.slowed {
+        Some(why) if !finished => format!("{connection} · {}", crate::model::text::Clean(why)),
+        _ => connection,
+    };
     (dot, connection)
 }
 

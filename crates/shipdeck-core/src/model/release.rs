@@ -459,7 +459,13 @@ impl Release {
         if let Some(by) = &self.paused_by {
             return Some(format!("the rollout is paused by {by}; resume it"));
         }
-        let stage = self.current_stage()?;
+        // Stages may run side by side (a workflow's jobs): one that waits on
+        // people says so before one that is still at work.
+        let stage = self
+            .stages
+            .iter()
+            .find(|s| s.state == StageState::Waiting)
+            .or_else(|| self.current_stage())?;
         if stage.plan.kind == StageKind::Rollout {
             let (i, step) = self.current_step()?;
             return match step.kind {

@@ -1,0 +1,278 @@
+//! What each console command asks of GitHub, worked out from the run as it
+//! stands ([`order`]: pure, so every refusal is said before anything is
+//! sent), and sent as GitHub's own clients send it ([`send`]).
+//!
+//! - sign off / reject a gate: a review of that environment
+//!   (`POST …/runs/{id}/pending_deployments` with its environment id);
+//! - retry: `POST …/runs/{id}/rerun-failed-jobs`;
+//! - roll back before anything went out: the run cancelled (the abort);
+//!   after a deployment: the configured rollback workflow dispatched (and
+//!   the run cancelled if it still runs), or refused when none is
+//!   configured — never a silent no-op.
+
+use std::collections::BTreeMap;
+
+use super::client::{Api, ApiError, Repo, Review};
+use super::token::TokenKind;
+use super::translate::Observed;
+use crate::engine::policy::Refusal;
+use crate::model::Action;
+use crate::settings::RollbackWorkflow;
+
+/// One thing to ask of GitHub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Order {
+    Review {
+        environment: String,
+        environment_id: u64,
+        approve: bool,
+        comment: String,
+    },
+    RerunFailed,
+    Cancel,
+    /// The rollback workflow, on `git_ref`; the run is cancelled first when
+    /// it still runs.
+    Dispatch {
+        workflow: String,
+        git_ref: String,
+        inputs: BTreeMap<String, String>,
+        cancel_first: bool,
+    },
+}
+
+/// What was done, in words for the verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub note: String,
+}
+
+/// What `action` asks of GitHub for the run as `seen`, or why it cannot.
+/// `abort` asks for the run to be cancelled whatever went out.
+pub fn order(
+    action: &Action,
+    seen: &Observed,
+    rollback: Option<&RollbackWorkflow>,
+    token: TokenKind,
+    abort: bool,
+) -> Result<Order, Refusal> {
+    let run = &seen.run;
+    match action {
+        Action::Approve { gate, comment } => {
+            review(seen, gate.as_deref(), token, true, comment.clone().unwrap_or_default())
+        }
+        Action::Reject { gate, reason } => {
+            review(seen, gate.as_deref(), token, false, reason.clone())
+        }
+        Action::Retry { .. } if !run.completed() => Err(Refusal::when(format!(
+            "the run is still {}: GitHub re-runs failed jobs once a run has finished",
+            words(run.status())
+        ))),
+        Action::Retry { .. } => match run.conclusion() {
+            Some("success") => Err(Refusal::when(
+                "every job of this run succeeded: there is nothing to re-run",
+            )),
+            _ => Ok(Order::RerunFailed),
+        },
+        Action::Rollback { .. } if abort => match run.completed() {
+            true => Err(Refusal::when("the run has finished: there is nothing to cancel")),
+            false => Ok(Order::Cancel),
+        },
+        Action::Rollback { .. } => roll_back(seen, rollback),
+        other => Err(Refusal::when(format!(
+            "a GitHub Actions run has no {}: it approves and rejects environments (s, x), re-runs failed jobs (r) and rolls back (R)",
+            other.name()
+        ))),
+    }
+}
+
+/// A review of one waiting environment: the one named, or the only one.
+fn review(
+    seen: &Observed,
+    gate: Option<&str>,
+    token: TokenKind,
+    approve: bool,
+    comment: String,
+) -> Result<Order, Refusal> {
+    let verb = if approve { "approve" } else { "reject" };
+    if token == TokenKind::Installation {
+        return Err(Refusal::who(format!(
+            "GitHub does not let a GitHub App installation token {verb} a deployment: review with a person's token (GH_TOKEN, a token_file, or gh auth login)"
+        )));
+    }
+    let waiting: Vec<&str> = seen
+        .pending
+        .iter()
+        .map(|p| p.environment.name.as_str())
+        .collect();
+    let pending = match gate {
+        Some(name) => seen
+            .pending
+            .iter()
+            .find(|p| p.environment.name.eq_ignore_ascii_case(name)),
+        None if seen.pending.len() == 1 => seen.pending.first(),
+        None if seen.pending.is_empty() => None,
+        None => {
+            return Err(Refusal::when(format!(
+                "{} environments wait for a review; name one ({})",
+                waiting.len(),
+                waiting.join(", ")
+            )));
+        }
+    };
+    let Some(pending) = pending else {
+        return Err(Refusal::when(match (gate, waiting.is_empty()) {
+            (Some(name), false) => format!(
+                "{name} does not wait for a review (waiting: {})",
+                waiting.join(", ")
+            ),
+            (Some(name), true) => format!("{name} does not wait for a review; nothing does"),
+            (None, _) => "no environment waits for a review now".into(),
+        }));
+    };
+    let name = &pending.environment.name;
+    if !pending.current_user_can_approve {
+        let reviewers: Vec<String> = pending.reviewers.iter().map(|r| r.handle()).collect();
+        return Err(Refusal::who(format!(
+            "GitHub says you may not review {name} (reviewers: {})",
+            if reviewers.is_empty() {
+                "none listed".to_string()
+            } else {
+                reviewers.join(", ")
+            }
+        )));
+    }
+    Ok(Order::Review {
+        environment: name.clone(),
+        environment_id: pending.environment.id,
+        approve,
+        comment,
+    })
+}
+
+/// Roll back: cancel a run that has deployed nothing yet; else the
+/// rollback workflow, when there is one.
+fn roll_back(seen: &Observed, rollback: Option<&RollbackWorkflow>) -> Result<Order, Refusal> {
+    let run = &seen.run;
+    if !deployed(seen) {
+        return match run.completed() {
+            false => Ok(Order::Cancel),
+            true => Err(Refusal::when(
+                "the run has finished and deployed nothing: there is nothing to roll back",
+            )),
+        };
+    }
+    let Some(rollback) = rollback else {
+        return Err(Refusal::when(
+            "no rollback workflow is configured (backend.pipeline.rollback_workflow), and this run has deployed: cancelling it would not undo that. Configure one, or cancel the run with `shipdeck do abort`",
+        ));
+    };
+    let git_ref = rollback
+        .git_ref
+        .clone()
+        .or_else(|| run.head_branch.clone())
+        .unwrap_or_else(|| run.head_sha.clone());
+    Ok(Order::Dispatch {
+        workflow: rollback.workflow.clone(),
+        git_ref,
+        inputs: rollback.inputs.clone(),
+        cancel_first: !run.completed(),
+    })
+}
+
+/// Whether the run has deployed anything: an environment was approved, or
+/// a deploying job has started.
+pub fn deployed(seen: &Observed) -> bool {
+    let approved = seen.approvals.iter().any(|a| a.approved());
+    let deploying = seen.jobs.iter().any(|j| {
+        let name = j.name.to_ascii_lowercase();
+        let deploys = ["deploy", "release", "publish", "promote"]
+            .iter()
+            .any(|w| name.contains(w));
+        deploys && j.started_at.is_some() && (j.running() || j.completed())
+    });
+    approved || deploying
+}
+
+/// `in_progress` as words: `in progress`.
+fn words(status: &str) -> String {
+    status.replace('_', " ")
+}
+
+/// Sends `order` for run `run_id`; what was done, or GitHub's refusal as a
+/// sentence.
+pub async fn send(api: &Api, repo: &Repo, run_id: u64, order: &Order) -> Result<Sent, Refusal> {
+    let refused = |err: ApiError, what: &str| refusal(&err, what, repo);
+    match order {
+        Order::Review {
+            environment,
+            environment_id,
+            approve,
+            comment,
+        } => {
+            let state = if *approve {
+                Review::Approved
+            } else {
+                Review::Rejected
+            };
+            let verb = if *approve { "approve" } else { "reject" };
+            api.review(repo, run_id, &[*environment_id], state, comment)
+                .await
+                .map_err(|e| refused(e, &format!("{verb} {environment}")))?;
+            Ok(Sent {
+                note: format!(
+                    "{} {environment} on GitHub",
+                    if *approve { "approved" } else { "rejected" }
+                ),
+            })
+        }
+        Order::RerunFailed => {
+            api.rerun_failed(repo, run_id)
+                .await
+                .map_err(|e| refused(e, "re-run the failed jobs"))?;
+            Ok(Sent {
+                note: "GitHub re-runs the failed jobs (a new attempt)".into(),
+            })
+        }
+        Order::Cancel => {
+            api.cancel(repo, run_id)
+                .await
+                .map_err(|e| refused(e, "cancel the run"))?;
+            Ok(Sent {
+                note: "GitHub cancels the run".into(),
+            })
+        }
+        Order::Dispatch {
+            workflow,
+            git_ref,
+            inputs,
+            cancel_first,
+        } => {
+            if *cancel_first {
+                // A run that has finished meanwhile needs no cancel.
+                match api.cancel(repo, run_id).await {
+                    Ok(()) | Err(ApiError::Conflict { .. }) => {}
+                    Err(e) => return Err(refused(e, "cancel the run before rolling back")),
+                }
+            }
+            let started = api
+                .dispatch(repo, workflow, git_ref, inputs)
+                .await
+                .map_err(|e| refused(e, &format!("run the rollback workflow {workflow}")))?;
+            Ok(Sent {
+                note: match started {
+                    Some(id) => format!("the rollback workflow {workflow} runs on {git_ref} (run {id})"),
+                    None => format!("the rollback workflow {workflow} runs on {git_ref}"),
+                },
+            })
+        }
+    }
+}
+
+/// GitHub's refusal as the engine's: who (401, 403) or when.
+fn refusal(err: &ApiError, what: &str, repo: &Repo) -> Refusal {
+    let reason = super::refusal::sentence(err, what, repo);
+    match err {
+        ApiError::Unauthorized { .. } | ApiError::Forbidden { .. } => Refusal::who(reason),
+        _ => Refusal::when(reason),
+    }
+}

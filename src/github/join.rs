@@ -1,0 +1,422 @@
+//! One window from two pipelines: a GitHub Actions run for the stage board
+//! and its gates, and an Argo Rollout for the canary once a job of the run
+//! hands over to it (`canary: { rollout, after: deploy-production }`).
+//!
+//! Both backends run as they would alone; this task folds their events
+//! into one release. The run's plan is the window's, with a canary stage
+//! (the Rollout's strategy and steps) after the job that hands over. The
+//! Rollout's events join the window from when that job starts: its step
+//! board, pauses, promotes and aborts fill the canary row; an abort is the
+//! window's rollback. Before then, what the Rollout did (its last revision)
+//! is not this window's. Commands go where they belong: sign-offs,
+//! rejections, re-runs and a rollback before the canary to GitHub;
+//! promote, pause, resume, undo and a rollback during the canary to the
+//! cluster.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+
+use crate::backend::{Connection, Detail, Gone, Handle, Update};
+use crate::model::{
+    Action, Command, Event, EventKind, Outcome, Release, ReleasePlan, StageKind, StagePlan,
+    StageState, StepState,
+};
+use crate::settings::Canary;
+
+/// How long the window waits for the Rollout's plan before it opens with
+/// an empty canary row.
+const PLAN_PATIENCE: Duration = Duration::from_secs(15);
+
+/// Joins `github` and `argo` into one window. Call within a tokio runtime.
+pub fn spawn(github: Handle, argo: Handle, canary: Canary, label: String, capacity: usize) -> Handle {
+    let (tx, updates) = mpsc::channel(64);
+    let (commands, command_rx) = mpsc::unbounded_channel::<Command>();
+    let clock = github.clock.clone();
+    let joiner = Joiner {
+        canary,
+        tx,
+        release: Release::new("", capacity),
+        capacity,
+        argo_plan: None,
+        argo_release: Release::new("", capacity),
+        held: Vec::new(),
+        live_canary: false,
+        handed: false,
+        stage_id: "canary".into(),
+        pictures: (Vec::new(), Vec::new()),
+        links: (Connection::Connecting, Connection::Connecting),
+        started: tokio::time::Instant::now(),
+    };
+    tokio::spawn(joiner.run(github, argo, command_rx));
+    Handle {
+        label,
+        commands,
+        updates,
+        controls: None,
+        logs: None,
+        clock,
+        keeps_revisions: true,
+    }
+}
+
+struct Joiner {
+    canary: Canary,
+    tx: mpsc::Sender<Update>,
+    /// The window as this task has told it.
+    release: Release,
+    capacity: usize,
+    /// The Rollout's latest plan: its strategy and steps.
+    argo_plan: Option<ReleasePlan>,
+    /// The Rollout's current window, folded.
+    argo_release: Release,
+    /// The run's events held until the Rollout's plan is known.
+    held: Vec<Event>,
+    /// The Rollout's events are this window's (the job handed over).
+    live_canary: bool,
+    /// The job has handed over in this window (once).
+    handed: bool,
+    stage_id: String,
+    /// The side pane: the run's, then the Rollout's.
+    pictures: (Vec<Detail>, Vec<Detail>),
+    /// GitHub's link, then the cluster's.
+    links: (Connection, Connection),
+    started: tokio::time::Instant,
+}
+
+impl Joiner {
+    async fn run(
+        mut self,
+        mut github: Handle,
+        mut argo: Handle,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+    ) {
+        let deadline = self.started + PLAN_PATIENCE;
+        loop {
+            let waiting = self.argo_plan.is_none() && !self.held.is_empty();
+            let step = tokio::select! {
+                update = github.updates.recv() => match update {
+                    Some(update) => self.from_github(update).await,
+                    None => Err(Gone),
+                },
+                update = argo.updates.recv() => match update {
+                    Some(update) => self.from_argo(update).await,
+                    None => Err(Gone),
+                },
+                command = commands.recv() => match command {
+                    Some(command) => {
+                        self.route(command, &github, &argo);
+                        Ok(())
+                    }
+                    None => Err(Gone),
+                },
+                () = tokio::time::sleep_until(deadline), if waiting => self.release_held().await,
+            };
+            if step.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn say(&self, update: Update) -> Result<(), Gone> {
+        self.tx.send(update).await.map_err(|_| Gone)
+    }
+
+    /// A command to the backend it belongs to.
+    fn route(&self, command: Command, github: &Handle, argo: &Handle) {
+        let to_argo = match &command.action {
+            Action::Advance
+            | Action::PromoteFull
+            | Action::Pause { .. }
+            | Action::Resume
+            | Action::Undo { .. } => true,
+            Action::Rollback { .. } => self.live_canary,
+            _ => false,
+        };
+        let to = if to_argo { argo } else { github };
+        let _ = to.commands.send(command);
+    }
+
+    async fn from_github(&mut self, update: Update) -> Result<(), Gone> {
+        match update {
+            Update::Events(events) => {
+                if self.argo_plan.is_none() && self.release.plan().is_none() {
+                    self.held.extend(events);
+                    return Ok(());
+                }
+                let joined = self.join_github(events);
+                self.tell(joined).await
+            }
+            Update::Reset => {
+                self.release = Release::new("", self.capacity);
+                self.live_canary = false;
+                self.handed = false;
+                self.say(Update::Reset).await
+            }
+            Update::Picture(lines) => {
+                self.pictures.0 = lines;
+                self.draw().await
+            }
+            Update::Connection(link) => {
+                self.links.0 = link;
+                self.tell_link().await
+            }
+            other => self.say(other).await,
+        }
+    }
+
+    async fn from_argo(&mut self, update: Update) -> Result<(), Gone> {
+        match update {
+            Update::Events(events) => {
+                let joined = self.join_argo(events);
+                self.tell(joined).await?;
+                if self.argo_plan.is_some() && !self.held.is_empty() {
+                    self.release_held().await?;
+                }
+                Ok(())
+            }
+            Update::Reset => {
+                self.argo_release = Release::new("", self.capacity);
+                Ok(())
+            }
+            Update::Picture(lines) => {
+                self.pictures.1 = lines;
+                self.draw().await
+            }
+            Update::Connection(link) => {
+                self.links.1 = link;
+                self.tell_link().await
+            }
+            // Verdicts on the commands routed there; who this operator is
+            // comes from GitHub.
+            Update::Verdict { .. } | Update::Undelivered { .. } => self.say(update).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// The run's events held for the Rollout's plan, let go.
+    async fn release_held(&mut self) -> Result<(), Gone> {
+        let held = std::mem::take(&mut self.held);
+        let joined = self.join_github(held);
+        self.tell(joined).await
+    }
+
+    async fn tell(&mut self, events: Vec<Event>) -> Result<(), Gone> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.say(Update::Events(events)).await
+    }
+
+    async fn draw(&self) -> Result<(), Gone> {
+        let mut lines = self.pictures.0.clone();
+        lines.extend(self.pictures.1.iter().cloned());
+        self.say(Update::Picture(lines)).await
+    }
+
+    /// Live when both are; else the first that is not, saying which.
+    async fn tell_link(&self) -> Result<(), Gone> {
+        let link = match &self.links {
+            (Connection::Lost(why), _) => Connection::Lost(format!("GitHub: {why}")),
+            (_, Connection::Lost(why)) => Connection::Lost(format!("the cluster: {why}")),
+            (Connection::Live, Connection::Live) => Connection::Live,
+            (Connection::Ended, _) => Connection::Ended,
+            _ => Connection::Connecting,
+        };
+        self.say(Update::Connection(link)).await
+    }
+
+    /// One event of the window: numbered after the last, never earlier.
+    fn emit(&mut self, kind: EventKind, at: Timestamp) -> Event {
+        let at = self.release.last_at().map_or(at, |last| last.max(at));
+        let event = Event {
+            seq: self.release.last_seq() + 1,
+            at,
+            release: self.release.id().to_string(),
+            kind,
+        };
+        self.release.apply(&event);
+        event
+    }
+
+    /// The run's events as the window's: its plan with the canary row.
+    fn join_github(&mut self, events: Vec<Event>) -> Vec<Event> {
+        let mut out = Vec::new();
+        for event in events {
+            let kind = match event.kind {
+                EventKind::ReleaseStarted { plan } => EventKind::ReleaseStarted {
+                    plan: Box::new(self.joined_plan(*plan)),
+                },
+                // A canary that rolled back is how the window ended.
+                EventKind::ReleaseFinished { outcome } if self.release.rollback().is_some() => {
+                    let outcome = match outcome {
+                        Outcome::Succeeded => Outcome::Succeeded,
+                        _ => Outcome::RolledBack,
+                    };
+                    EventKind::ReleaseFinished { outcome }
+                }
+                kind => kind,
+            };
+            let at = event.at;
+            // The window's id is the plan's, given by its first event.
+            if let EventKind::ReleaseStarted { plan } = &kind {
+                self.release = Release::new(&plan.id, self.capacity);
+            }
+            let joined = self.emit(kind, at);
+            // The job that hands over has started (or, seen late, already
+            // finished).
+            let handed_over = !self.handed && matches!(
+                &joined.kind,
+                EventKind::StageChanged { stage, state, .. }
+                    if self.is_handover(stage)
+                        && (state.is_active() || *state == StageState::Succeeded)
+            );
+            out.push(joined);
+            if handed_over {
+                out.extend(self.hand_over(at));
+            }
+        }
+        out
+    }
+
+    fn is_handover(&self, stage: &str) -> bool {
+        self.release.stage(stage).is_some_and(|s| {
+            s.plan.id == self.canary.after || s.plan.name.eq_ignore_ascii_case(&self.canary.after)
+        })
+    }
+
+    /// The run's plan with the Rollout's canary after the job that hands
+    /// over (at the end when no job has that name).
+    fn joined_plan(&mut self, mut plan: ReleasePlan) -> ReleasePlan {
+        let mut id = "canary".to_string();
+        while plan.stages.iter().any(|s| s.id == id) {
+            id.push_str("-rollout");
+        }
+        self.stage_id = id.clone();
+        let name = format!(
+            "canary ({}{})",
+            self.canary
+                .namespace
+                .as_deref()
+                .map(|n| format!("{n}/"))
+                .unwrap_or_default(),
+            self.canary.rollout
+        );
+        let stage = StagePlan {
+            id,
+            name: crate::model::text::clip(&name, 100),
+            kind: StageKind::Rollout,
+            expected: None,
+            gate: None,
+            checklist: None,
+        };
+        let at = plan
+            .stages
+            .iter()
+            .position(|s| s.id == self.canary.after || s.name.eq_ignore_ascii_case(&self.canary.after))
+            .map_or(plan.stages.len(), |i| i + 1);
+        plan.stages.insert(at, stage);
+        if let Some(argo) = &self.argo_plan {
+            plan.strategy = argo.strategy.clone();
+            plan.steps = argo.steps.clone();
+        }
+        // The cluster decides the canary's promotes, as on a Rollout alone.
+        plan.decided_by = Some(crate::model::names::CONTROLLER.into());
+        plan
+    }
+
+    /// The job that hands over has started: the Rollout's window is this
+    /// one's from now, and where it stands already is told.
+    fn hand_over(&mut self, at: Timestamp) -> Vec<Event> {
+        self.handed = true;
+        self.live_canary = true;
+        let mut out = Vec::new();
+        if self.argo_release.status().in_flight() {
+            out.extend(self.catch_up(at));
+        }
+        out
+    }
+
+    /// Where the Rollout's window stands, as the canary row's events.
+    fn catch_up(&mut self, at: Timestamp) -> Vec<Event> {
+        let mut out = Vec::new();
+        let stage = self.stage_id.clone();
+        out.push(self.emit(
+            EventKind::StageChanged {
+                stage,
+                state: StageState::Running,
+                note: None,
+            },
+            at,
+        ));
+        if let Some((step, _)) = self.argo_release.current_step() {
+            let weight = self.argo_release.rollout().weight;
+            if step < self.release.steps().len() {
+                out.push(self.emit(
+                    EventKind::CanaryStep {
+                        step,
+                        state: StepState::Started,
+                        weight,
+                        until: None,
+                    },
+                    at,
+                ));
+            }
+        }
+        out
+    }
+
+    /// The Rollout's events: its plan kept; while the canary is this
+    /// window's, its row, pauses, rollback, logs and metrics.
+    fn join_argo(&mut self, events: Vec<Event>) -> Vec<Event> {
+        let mut out = Vec::new();
+        for event in events {
+            self.argo_release.apply(&event);
+            if let EventKind::ReleaseStarted { plan } = &event.kind {
+                self.argo_plan = Some((**plan).clone());
+                if self.live_canary && self.release.plan().is_some() {
+                    out.extend(self.catch_up(event.at));
+                }
+                continue;
+            }
+            if !self.live_canary || self.release.plan().is_none() {
+                continue;
+            }
+            let kind = match event.kind {
+                EventKind::StageChanged { state, note, .. } => EventKind::StageChanged {
+                    stage: self.stage_id.clone(),
+                    state,
+                    note,
+                },
+                EventKind::CanaryStep { step, .. } if step >= self.release.steps().len() => {
+                    continue;
+                }
+                EventKind::ReleaseFinished { outcome } => {
+                    self.live_canary = false;
+                    let state = match outcome {
+                        Outcome::Succeeded => StageState::Succeeded,
+                        Outcome::Aborted => StageState::Cancelled,
+                        Outcome::RolledBack | Outcome::Failed => StageState::Failed,
+                    };
+                    if self.release.stage(&self.stage_id).is_some_and(|s| s.state == state) {
+                        continue;
+                    }
+                    EventKind::StageChanged {
+                        stage: self.stage_id.clone(),
+                        state,
+                        note: None,
+                    }
+                }
+                // The Rollout's own gate and plan are not the window's.
+                EventKind::GateChanged { .. }
+                | EventKind::PlanExtended { .. }
+                | EventKind::ReleaseStopped { .. }
+                | EventKind::ChecklistChanged { .. } => continue,
+                kind => kind,
+            };
+            out.push(self.emit(kind, event.at));
+        }
+        out
+    }
+}
