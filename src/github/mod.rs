@@ -3,4 +3,8 @@
 //! for a review as a gate, and reviews, re-runs, cancels and a rollback
 //! workflow sent as GitHub's own clients send them.
 
+pub mod client;
+pub mod list;
+pub mod refusal;
+pub mod token;
 pub mod types;
