@@ -313,6 +313,11 @@ impl Api {
         self.inner.base.host_str().unwrap_or_default().to_string()
     }
 
+    /// Whose token it is, as far as its prefix tells.
+    pub fn token_kind(&self) -> super::token::TokenKind {
+        self.inner.token.kind()
+    }
+
     /// The limits as the last answer gave them.
     pub fn limits(&self) -> Limits {
         lock(&self.inner.limits).clone()

@@ -8,3 +8,6 @@ pub mod list;
 pub mod refusal;
 pub mod token;
 pub mod types;
+
+#[cfg(test)]
+mod testing;
