@@ -62,7 +62,9 @@ impl FromStr for Repo {
             return Err(format!("{shown:?} is not OWNER/REPO"));
         };
         let owner_ok = (1..=39).contains(&owner.len())
-            && owner.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && owner
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && !owner.starts_with('-');
         if !owner_ok {
             return Err(format!(
@@ -135,9 +137,7 @@ impl Limits {
             Some(reset) => format!(", resets {}", clock(reset)),
             None => String::new(),
         };
-        Some(format!(
-            "rate limit: {remaining} of {limit} left{resets}"
-        ))
+        Some(format!("rate limit: {remaining} of {limit} left{resets}"))
     }
 }
 
@@ -149,17 +149,34 @@ pub fn clock(t: Timestamp) -> String {
 /// Why a request did not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
-    Unauthorized { message: String },
-    Forbidden { message: String },
-    NotFound { message: String },
-    Conflict { message: String },
+    Unauthorized {
+        message: String,
+    },
+    Forbidden {
+        message: String,
+    },
+    NotFound {
+        message: String,
+    },
+    Conflict {
+        message: String,
+    },
     /// 400 or 422.
-    Invalid { message: String },
+    Invalid {
+        message: String,
+    },
     /// The primary limit is spent until `until`.
-    RateLimited { until: Timestamp },
+    RateLimited {
+        until: Timestamp,
+    },
     /// GitHub asked to wait until `until` (a secondary limit).
-    SecondaryLimit { until: Timestamp },
-    Server { status: u16, message: String },
+    SecondaryLimit {
+        until: Timestamp,
+    },
+    Server {
+        status: u16,
+        message: String,
+    },
     /// No answer: the cause in a few words.
     Unreachable(String),
     /// An answer that cannot be read.
@@ -472,7 +489,9 @@ impl Api {
     /// The log at `location`, fetched with no token.
     async fn download_log(&self, location: Url) -> Result<JobLog, ApiError> {
         if !matches!(location.scheme(), "https" | "http") {
-            return Err(ApiError::Garbage("a log's redirect to no web address".into()));
+            return Err(ApiError::Garbage(
+                "a log's redirect to no web address".into(),
+            ));
         }
         let response = self
             .inner
@@ -674,9 +693,10 @@ impl Api {
         let headers = response.headers().clone();
         let body = read_body(response, MAX_ERROR).await.unwrap_or_default();
         let message = match serde_json::from_slice::<ErrorBody>(&body) {
-            Ok(e) if !e.message.is_empty() => {
-                clip(&e.message.replace(self.inner.token.secret(), "…"), MAX_MESSAGE)
-            }
+            Ok(e) if !e.message.is_empty() => clip(
+                &e.message.replace(self.inner.token.secret(), "…"),
+                MAX_MESSAGE,
+            ),
             _ => status.canonical_reason().unwrap_or("error").to_string(),
         };
         let err = classify(status, &headers, message, Timestamp::now());
@@ -720,10 +740,16 @@ fn parse_base(base_url: &str) -> Result<Url, String> {
                 "{shown:?}: GitHub is reached over https (http only on this machine's loopback)"
             ));
         }
-        _ => return Err(format!("{shown:?} is not a GitHub API address (https://HOST)")),
+        _ => {
+            return Err(format!(
+                "{shown:?} is not a GitHub API address (https://HOST)"
+            ));
+        }
     }
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err(format!("{shown:?}: an API address has no query, fragment or user"));
+        return Err(format!(
+            "{shown:?}: an API address has no query, fragment or user"
+        ));
     }
     Ok(url)
 }
@@ -745,7 +771,8 @@ fn common_headers() -> HeaderMap {
 
 /// An error answer as an [`ApiError`], given what GitHub said.
 fn classify(status: StatusCode, headers: &HeaderMap, message: String, now: Timestamp) -> ApiError {
-    let number = |name: &str| -> Option<i64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+    let number =
+        |name: &str| -> Option<i64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
     let limited = matches!(status.as_u16(), 403 | 429);
     if limited && number("x-ratelimit-remaining") == Some(0) {
         let until = number("x-ratelimit-reset")
@@ -757,9 +784,17 @@ fn classify(status: StatusCode, headers: &HeaderMap, message: String, now: Times
     let secondary = message.to_lowercase().contains("secondary rate limit");
     if limited && (headers.contains_key(header::RETRY_AFTER) || secondary || status.as_u16() == 429)
     {
-        let wait = number("retry-after").unwrap_or(SECONDARY_WAIT).clamp(1, 3_600);
+        let wait = number("retry-after")
+            .unwrap_or(SECONDARY_WAIT)
+            .clamp(1, 3_600);
         return ApiError::SecondaryLimit {
             until: after(now, wait),
+        };
+    }
+    if status.is_redirection() {
+        return ApiError::Server {
+            status: status.as_u16(),
+            message: "moved: the repository may have been renamed or transferred".into(),
         };
     }
     match status.as_u16() {
@@ -792,7 +827,10 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::Garbage(format!("not the JSON GitHub sends: {}", clip(&e.to_string(), 120)))
+        ApiError::Garbage(format!(
+            "not the JSON GitHub sends: {}",
+            clip(&e.to_string(), 120)
+        ))
     })
 }
 
@@ -821,7 +859,12 @@ async fn read_tail(mut response: reqwest::Response) -> Result<String, ApiError> 
                 }
             }
             Ok(None) => break,
-            Err(e) => return Err(ApiError::Unreachable(format!("the log was cut off: {}", cause(&e)))),
+            Err(e) => {
+                return Err(ApiError::Unreachable(format!(
+                    "the log was cut off: {}",
+                    cause(&e)
+                )));
+            }
         }
     }
     if kept.len() > MAX_LOG {
@@ -836,7 +879,9 @@ async fn read_tail(mut response: reqwest::Response) -> Result<String, ApiError> 
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

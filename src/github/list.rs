@@ -52,7 +52,11 @@ impl Waiting {
                 id: p.environment.id,
                 name: clip(&p.environment.name, MAX_ENVIRONMENT),
                 mine: p.current_user_can_approve,
-                reviewers: p.reviewers.iter().map(|r| clip(&r.handle(), MAX_ACTOR)).collect(),
+                reviewers: p
+                    .reviewers
+                    .iter()
+                    .map(|r| clip(&r.handle(), MAX_ACTOR))
+                    .collect(),
             })
             .collect();
         gates.sort_by_key(|g| !g.mine);
@@ -94,7 +98,10 @@ impl Gate {
         }
         let mut names = self.reviewers[..self.reviewers.len().min(MAX_REVIEWERS)].join(", ");
         if self.reviewers.len() > MAX_REVIEWERS {
-            names.push_str(&format!(" and {} more", self.reviewers.len() - MAX_REVIEWERS));
+            names.push_str(&format!(
+                " and {} more",
+                self.reviewers.len() - MAX_REVIEWERS
+            ));
         }
         format!("{} — reviewers: {names}", self.name)
     }
@@ -127,7 +134,10 @@ impl Row {
             branch: clip(run.head_branch.as_deref().unwrap_or("-"), MAX_BRANCH),
             event: clip(&run.event, 30),
             created_at: run.created_at,
-            actor: clip(run.actor.as_ref().map_or("-", |a| a.login.as_str()), MAX_ACTOR),
+            actor: clip(
+                run.actor.as_ref().map_or("-", |a| a.login.as_str()),
+                MAX_ACTOR,
+            ),
             title: clip(run.display_title.as_deref().unwrap_or(""), MAX_TITLE),
             url: clip(&run.html_url, 200),
             waiting,

@@ -20,7 +20,9 @@ pub enum Asked<'a> {
     },
     Rerun(u64),
     Cancel(u64),
-    Dispatch { workflow: &'a str },
+    Dispatch {
+        workflow: &'a str,
+    },
     Log(u64),
 }
 
@@ -68,9 +70,9 @@ pub fn sentence(err: &ApiError, asked: &Asked<'_>, ctx: &Context<'_>) -> String 
             "GitHub shows this token nothing to {doing} on {repo} (404 {message}): check the \
              repository and the id, and that the token can see the repository"
         ),
-        ApiError::Conflict { message } => format!(
-            "GitHub would not {doing} on {repo}: the run changed meanwhile (409 {message})"
-        ),
+        ApiError::Conflict { message } => {
+            format!("GitHub would not {doing} on {repo}: the run changed meanwhile (409 {message})")
+        }
         ApiError::Invalid { message } => invalid(message, asked, ctx),
         ApiError::RateLimited { until } => {
             let of = ctx.limit.map(|l| format!(" of {l}")).unwrap_or_default();
@@ -81,15 +83,15 @@ pub fn sentence(err: &ApiError, asked: &Asked<'_>, ctx: &Context<'_>) -> String 
              {doing}",
             clock(*until)
         ),
-        ApiError::Server { status, message } => format!(
-            "GitHub failed to {doing} on {repo} ({status} {message}); try again"
-        ),
+        ApiError::Server { status, message } => {
+            format!("GitHub failed to {doing} on {repo} ({status} {message}); try again")
+        }
         ApiError::Unreachable(why) => {
             format!("GitHub cannot be reached at {} ({why})", ctx.api_url)
         }
-        ApiError::Garbage(why) => format!(
-            "GitHub's answer to {doing} on {repo} could not be read ({why})"
-        ),
+        ApiError::Garbage(why) => {
+            format!("GitHub's answer to {doing} on {repo} could not be read ({why})")
+        }
     }
 }
 
@@ -111,13 +113,19 @@ fn forbidden(message: &str, asked: &Asked<'_>, ctx: &Context<'_>) -> String {
              (read, or write to act)",
             asked.doing()
         ),
-        _ => format!("{who} may not {} on {repo}: GitHub says {message}", asked.doing()),
+        _ => format!(
+            "{who} may not {} on {repo}: GitHub says {message}",
+            asked.doing()
+        ),
     }
 }
 
 fn invalid(message: &str, asked: &Asked<'_>, ctx: &Context<'_>) -> String {
     match asked {
-        Asked::Review { environments, approve } => format!(
+        Asked::Review {
+            environments,
+            approve,
+        } => format!(
             "GitHub would not {} {} on {}: {message} (it may no longer wait for a review)",
             if *approve { "approve" } else { "reject" },
             environments.join(", "),
@@ -162,7 +170,9 @@ mod tests {
 
     #[test]
     fn a_refused_token_says_where_a_token_comes_from() {
-        let err = ApiError::Unauthorized { message: msg("Bad credentials") };
+        let err = ApiError::Unauthorized {
+            message: msg("Bad credentials"),
+        };
         assert_eq!(
             say(err, Asked::Read("the runs"), TokenKind::User),
             "GitHub refused the token (401 Bad credentials): set GH_TOKEN, a token_file, or log \
@@ -173,8 +183,13 @@ mod tests {
     #[test]
     fn an_installation_token_may_not_review() {
         let envs = prod();
-        let review = Asked::Review { environments: &envs, approve: true };
-        let err = ApiError::Forbidden { message: msg("Resource not accessible by integration") };
+        let review = Asked::Review {
+            environments: &envs,
+            approve: true,
+        };
+        let err = ApiError::Forbidden {
+            message: msg("Resource not accessible by integration"),
+        };
         let expected = "GitHub does not let a GitHub App installation token review deployments \
                         (403 Resource not accessible by integration): use a person's token";
         assert_eq!(say(err.clone(), review, TokenKind::Other), expected);
@@ -190,9 +205,18 @@ mod tests {
     #[test]
     fn a_reviewer_who_may_not_is_named_with_the_environment() {
         let envs = prod();
-        let err = ApiError::Forbidden { message: msg("User is not a required reviewer") };
+        let err = ApiError::Forbidden {
+            message: msg("User is not a required reviewer"),
+        };
         assert_eq!(
-            say(err.clone(), Asked::Review { environments: &envs, approve: false }, TokenKind::User),
+            say(
+                err.clone(),
+                Asked::Review {
+                    environments: &envs,
+                    approve: false
+                },
+                TokenKind::User
+            ),
             "octocat may not review production on octo-org/octo-repo: GitHub says User is not a \
              required reviewer"
         );
@@ -208,11 +232,19 @@ mod tests {
         let until = Timestamp::from_second(1_796_133_900).unwrap();
         assert_eq!(clock(until), "14:05:00 UTC");
         assert_eq!(
-            say(ApiError::RateLimited { until }, Asked::Read("the runs"), TokenKind::User),
+            say(
+                ApiError::RateLimited { until },
+                Asked::Read("the runs"),
+                TokenKind::User
+            ),
             "rate limit spent: 0 of 5000 left until 14:05:00 UTC"
         );
         assert_eq!(
-            say(ApiError::SecondaryLimit { until }, Asked::Rerun(7), TokenKind::User),
+            say(
+                ApiError::SecondaryLimit { until },
+                Asked::Rerun(7),
+                TokenKind::User
+            ),
             "secondary rate limit: GitHub asks shipdeck to send nothing until 14:05:00 UTC, so \
              it did not re-run the failed jobs of run 7"
         );
@@ -228,32 +260,48 @@ mod tests {
                 "GitHub cannot be reached at https://api.github.com (connection refused)",
             ),
             (
-                ApiError::NotFound { message: msg("Not Found") },
+                ApiError::NotFound {
+                    message: msg("Not Found"),
+                },
                 Asked::Read("the run 9"),
                 "GitHub shows this token nothing to read the run 9 on octo-org/octo-repo (404 Not \
                  Found): check the repository and the id, and that the token can see the \
                  repository",
             ),
             (
-                ApiError::Conflict { message: msg("Cannot cancel a completed run") },
+                ApiError::Conflict {
+                    message: msg("Cannot cancel a completed run"),
+                },
                 Asked::Cancel(9),
                 "GitHub would not cancel run 9 on octo-org/octo-repo: the run changed meanwhile \
                  (409 Cannot cancel a completed run)",
             ),
             (
-                ApiError::Invalid { message: msg("No pending deployment requests to approve") },
-                Asked::Review { environments: &envs, approve: true },
+                ApiError::Invalid {
+                    message: msg("No pending deployment requests to approve"),
+                },
+                Asked::Review {
+                    environments: &envs,
+                    approve: true,
+                },
                 "GitHub would not approve production on octo-org/octo-repo: No pending deployment \
                  requests to approve (it may no longer wait for a review)",
             ),
             (
-                ApiError::Invalid { message: msg("Unexpected inputs provided") },
-                Asked::Dispatch { workflow: "rollback.yml" },
+                ApiError::Invalid {
+                    message: msg("Unexpected inputs provided"),
+                },
+                Asked::Dispatch {
+                    workflow: "rollback.yml",
+                },
                 "GitHub found the request to start the workflow rollback.yml on \
                  octo-org/octo-repo invalid (422 Unexpected inputs provided)",
             ),
             (
-                ApiError::Server { status: 502, message: msg("Bad Gateway") },
+                ApiError::Server {
+                    status: 502,
+                    message: msg("Bad Gateway"),
+                },
                 Asked::Log(3),
                 "GitHub failed to read the log of job 3 on octo-org/octo-repo (502 Bad Gateway); \
                  try again",

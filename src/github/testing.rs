@@ -39,10 +39,16 @@ struct Fake {
 
 async fn handle(State(fake): State<Fake>, request: Request) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
     let seen = Seen {
         method: parts.method.to_string(),
-        target: parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+        target: parts
+            .uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
         headers: parts.headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     };
@@ -68,7 +74,11 @@ pub(crate) async fn serve(
     (api, seen)
 }
 
-pub(crate) fn reply(status: u16, headers: &[(&str, &str)], body: impl Into<String>) -> Response<Body> {
+pub(crate) fn reply(
+    status: u16,
+    headers: &[(&str, &str)],
+    body: impl Into<String>,
+) -> Response<Body> {
     let mut response = Response::builder().status(status);
     for (k, v) in headers {
         response = response.header(*k, *v);

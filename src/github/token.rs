@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::model::text::clip;
 
-/// How long `gh auth token` may take.
-const GH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long `gh auth token` may take (less in tests, which wait it out).
+const GH_TIMEOUT: Duration = Duration::from_secs(if cfg!(test) { 1 } else { 5 });
 /// A token file longer than this is not a token.
 const MAX_TOKEN_FILE: u64 = 16 * 1024;
 
@@ -187,7 +187,10 @@ fn refuse_readable_by_others(_: &Path, _: &std::fs::Metadata) -> Result<(), Stri
 
 fn io_cause(e: &std::io::Error) -> String {
     let text = e.to_string();
-    text.split(" (os error").next().unwrap_or(&text).to_lowercase()
+    text.split(" (os error")
+        .next()
+        .unwrap_or(&text)
+        .to_lowercase()
 }
 
 /// `gh auth token --hostname HOST`, run without a shell, given
@@ -286,12 +289,21 @@ mod tests {
         let gh = fake_gh(dir.path(), "echo gho_from_gh");
         let both = env(&[("GH_TOKEN", "ghp_one"), ("GITHUB_TOKEN", "ghp_two")]);
         let (token, source) = find_with(both, None, "api.github.com", &gh).unwrap();
-        assert_eq!((token.secret(), source.to_string().as_str()), ("ghp_one", "GH_TOKEN"));
+        assert_eq!(
+            (token.secret(), source.to_string().as_str()),
+            ("ghp_one", "GH_TOKEN")
+        );
         let second = env(&[("GH_TOKEN", " "), ("GITHUB_TOKEN", "ghp_two")]);
         let (token, source) = find_with(second, None, "github.com", &gh).unwrap();
-        assert_eq!((token.secret(), source), ("ghp_two", TokenSource::Env("GITHUB_TOKEN")));
+        assert_eq!(
+            (token.secret(), source),
+            ("ghp_two", TokenSource::Env("GITHUB_TOKEN"))
+        );
         // An Enterprise host reads the Enterprise variables, as gh does.
-        let ghes = env(&[("GH_TOKEN", "ghp_one"), ("GITHUB_ENTERPRISE_TOKEN", "ghp_e")]);
+        let ghes = env(&[
+            ("GH_TOKEN", "ghp_one"),
+            ("GITHUB_ENTERPRISE_TOKEN", "ghp_e"),
+        ]);
         let (token, source) = find_with(ghes, None, "ghe.example.com", &gh).unwrap();
         assert_eq!(
             (token.secret(), source),
@@ -300,7 +312,10 @@ mod tests {
         // Nothing in the environment or a file: gh, asked for the host.
         let gh = fake_gh(dir.path(), r#"[ "$4" = github.com ] && echo gho_from_gh"#);
         let (token, source) = find_with(env(&[]), None, "api.github.com", &gh).unwrap();
-        assert_eq!((token.secret(), source.to_string().as_str()), ("gho_from_gh", "gh auth token"));
+        assert_eq!(
+            (token.secret(), source.to_string().as_str()),
+            ("gho_from_gh", "gh auth token")
+        );
     }
 
     #[test]
@@ -325,10 +340,16 @@ mod tests {
         assert!(err.contains("can be read by its group (mode 640)"), "{err}");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = find_with(env(&[]), Some(&path), "github.com", &gh).unwrap_err();
-        assert!(err.contains("by its group and everyone else (mode 644)"), "{err}");
+        assert!(
+            err.contains("by its group and everyone else (mode 644)"),
+            "{err}"
+        );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let (token, source) = find_with(env(&[]), Some(&path), "github.com", &gh).unwrap();
-        assert_eq!((token.secret(), source.to_string()), ("ghp_filed", format!("token file {shown}")));
+        assert_eq!(
+            (token.secret(), source.to_string()),
+            ("ghp_filed", format!("token file {shown}"))
+        );
         std::fs::write(&path, "  \n").unwrap();
         let err = find_with(env(&[]), Some(&path), "github.com", &gh).unwrap_err();
         assert_eq!(err, format!("the token file {shown}: the token is empty"));
@@ -352,5 +373,18 @@ mod tests {
         let err = find_with(env(&[]), None, "ghe.example.com", &missing).unwrap_err();
         assert!(err.starts_with("no GitHub token for ghe.example.com: set GH_ENTERPRISE_TOKEN"));
         assert!(err.ends_with("(gh is not installed)"), "{err}");
+    }
+
+    #[test]
+    fn a_gh_that_hangs_is_given_up_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let gh = fake_gh(dir.path(), "exec sleep 30");
+        let started = Instant::now();
+        let err = find_with(env(&[]), None, "github.com", &gh).unwrap_err();
+        assert!(
+            err.ends_with("(gh auth token gave no answer in 1 s)"),
+            "{err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

@@ -8,7 +8,6 @@ fn repo() -> Repo {
     "octo-org/octo-repo".parse().unwrap()
 }
 
-
 fn run_json(id: u64, status: &str) -> String {
     format!(
         r#"{{"id":{id},"name":"Deploy","status":"{status}","event":"push",
@@ -19,16 +18,25 @@ fn run_json(id: u64, status: &str) -> String {
 #[test]
 fn repos_read_as_owner_slash_name_and_nothing_else() {
     let repo: Repo = "octo-org/octo.repo_2".parse().unwrap();
-    assert_eq!((repo.owner.as_str(), repo.name.as_str()), ("octo-org", "octo.repo_2"));
+    assert_eq!(
+        (repo.owner.as_str(), repo.name.as_str()),
+        ("octo-org", "octo.repo_2")
+    );
     assert_eq!(repo.to_string(), "octo-org/octo.repo_2");
     assert_eq!(
         "octo-org".parse::<Repo>().unwrap_err(),
         r#""octo-org" is not OWNER/REPO"#
     );
     let err = "octo org/repo".parse::<Repo>().unwrap_err();
-    assert!(err.contains("an owner is 1 to 39 letters, digits or hyphens"), "{err}");
+    assert!(
+        err.contains("an owner is 1 to 39 letters, digits or hyphens"),
+        "{err}"
+    );
     let err = "octo/re/po".parse::<Repo>().unwrap_err();
-    assert!(err.contains("a repository's name is 1 to 100 letters"), "{err}");
+    assert!(
+        err.contains("a repository's name is 1 to 100 letters"),
+        "{err}"
+    );
     assert!("octo/..".parse::<Repo>().is_err());
     assert!("-octo/repo".parse::<Repo>().is_err());
 }
@@ -56,11 +64,17 @@ async fn every_request_says_what_gh_says() {
     let seen = taken(&seen);
     let r = &seen[0];
     assert_eq!((r.method.as_str(), r.target.as_str()), ("GET", "/user"));
-    assert_eq!(r.header("authorization"), Some(format!("token {SECRET}").as_str()));
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("token {SECRET}").as_str())
+    );
     assert_eq!(r.header("accept"), Some("application/vnd.github+json"));
     assert_eq!(r.header("x-github-api-version"), Some("2022-11-28"));
     let ua = r.header("user-agent").unwrap();
-    assert!(ua.starts_with(&format!("shipdeck/{} (", env!("CARGO_PKG_VERSION"))), "{ua}");
+    assert!(
+        ua.starts_with(&format!("shipdeck/{} (", env!("CARGO_PKG_VERSION"))),
+        "{ua}"
+    );
     assert!(ua.contains(std::env::consts::OS), "{ua}");
     assert_eq!(r.header("if-none-match"), None);
 }
@@ -70,7 +84,9 @@ async fn reads_go_to_githubs_paths() {
     let (api, seen) = serve(|r, _| {
         let path = r.target.split('?').next().unwrap();
         match path {
-            p if p.ends_with("/pending_deployments") => json(&fixture("pending-deployment-items.json")),
+            p if p.ends_with("/pending_deployments") => {
+                json(&fixture("pending-deployment-items.json"))
+            }
             p if p.ends_with("/approvals") => json(&fixture("environment-approvals-items.json")),
             p if p.ends_with("/jobs") => json(&fixture("job-paginated.json")),
             p if p.ends_with("/runs") => json(&fixture("workflow-run-paginated.json")),
@@ -131,8 +147,16 @@ async fn commands_send_exactly_githubs_bodies() {
     api.rerun_failed(&repo, 7).await.unwrap();
     api.cancel(&repo, 7).await.unwrap();
     let inputs = BTreeMap::from([("version".to_string(), "1.4.2".to_string())]);
-    assert_eq!(api.dispatch(&repo, "deploy.yml", "main", &inputs).await.unwrap(), None);
-    let id = api.dispatch(&repo, "rollback.yml", "v1", &BTreeMap::new()).await.unwrap();
+    assert_eq!(
+        api.dispatch(&repo, "deploy.yml", "main", &inputs)
+            .await
+            .unwrap(),
+        None
+    );
+    let id = api
+        .dispatch(&repo, "rollback.yml", "v1", &BTreeMap::new())
+        .await
+        .unwrap();
     assert_eq!(id, Some(1));
     let seen = taken(&seen);
     let sent: Vec<(String, &str)> = seen
@@ -152,18 +176,30 @@ async fn commands_send_exactly_githubs_bodies() {
                 format!("POST {runs}/pending_deployments"),
                 r#"{"comment":"not now \"really\"","environment_ids":[42],"state":"rejected"}"#
             ),
-            (format!("POST {runs}/rerun-failed-jobs"), r#"{"enable_debug_logging":false}"#),
+            (
+                format!("POST {runs}/rerun-failed-jobs"),
+                r#"{"enable_debug_logging":false}"#
+            ),
             (format!("POST {runs}/cancel"), ""),
             (
                 format!("POST {wfs}/deploy.yml/dispatches"),
                 r#"{"inputs":{"version":"1.4.2"},"ref":"main"}"#
             ),
-            (format!("POST {wfs}/rollback.yml/dispatches"), r#"{"inputs":{},"ref":"v1"}"#),
+            (
+                format!("POST {wfs}/rollback.yml/dispatches"),
+                r#"{"inputs":{},"ref":"v1"}"#
+            ),
         ]
     );
-    assert_eq!(seen[0].header("content-type"), Some("application/json; charset=utf-8"));
+    assert_eq!(
+        seen[0].header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
     assert_eq!(seen[3].header("content-type"), None);
-    assert!(seen.iter().all(|r| r.header("authorization") == Some("token ghp_s3cr3tvalue")));
+    assert!(
+        seen.iter()
+            .all(|r| r.header("authorization") == Some("token ghp_s3cr3tvalue"))
+    );
 }
 
 #[tokio::test]
@@ -216,11 +252,28 @@ async fn pages_are_followed_by_link_and_each_is_conditional() {
     let seen = taken(&seen);
     let targets: Vec<&str> = seen.iter().map(|r| r.target.as_str()).collect();
     let path = "/repos/octo-org/octo-repo/actions/runs/5/attempts/1/jobs?per_page=100";
-    let pages = [path.to_string(), format!("{path}&page=2"), format!("{path}&page=3")];
-    assert_eq!(targets[..3], pages.iter().map(String::as_str).collect::<Vec<_>>()[..]);
+    let pages = [
+        path.to_string(),
+        format!("{path}&page=2"),
+        format!("{path}&page=3"),
+    ];
+    assert_eq!(
+        targets[..3],
+        pages.iter().map(String::as_str).collect::<Vec<_>>()[..]
+    );
     assert_eq!(targets[3..], targets[..3]);
     let etags: Vec<Option<&str>> = seen.iter().map(|r| r.header("if-none-match")).collect();
-    assert_eq!(etags, [None, None, None, Some("\"p1\""), Some("\"p2\""), Some("\"p3\"")]);
+    assert_eq!(
+        etags,
+        [
+            None,
+            None,
+            None,
+            Some("\"p1\""),
+            Some("\"p2\""),
+            Some("\"p3\"")
+        ]
+    );
 }
 
 #[tokio::test]
@@ -228,12 +281,21 @@ async fn a_page_cap_stops_and_a_foreign_next_link_is_not_followed() {
     let (api, seen) = serve(|r, base| {
         let link = match r.target.contains("page=2") {
             true => "<https://elsewhere.example/steal>; rel=\"next\"".to_string(),
-            false => format!("<{base}/repos/octo-org/octo-repo/actions/runs?per_page=1&page=2>; rel=\"next\""),
+            false => format!(
+                "<{base}/repos/octo-org/octo-repo/actions/runs?per_page=1&page=2>; rel=\"next\""
+            ),
         };
-        reply(200, &[("link", &link)], format!(r#"{{"workflow_runs":[{}]}}"#, run_json(1, "queued")))
+        reply(
+            200,
+            &[("link", &link)],
+            format!(r#"{{"workflow_runs":[{}]}}"#, run_json(1, "queued")),
+        )
     })
     .await;
-    let filter = RunFilter { per_page: 1, ..RunFilter::default() };
+    let filter = RunFilter {
+        per_page: 1,
+        ..RunFilter::default()
+    };
     assert_eq!(api.runs(&repo(), &filter, 1).await.unwrap().value.len(), 1);
     assert_eq!(taken(&seen).len(), 1);
     assert_eq!(api.runs(&repo(), &filter, 5).await.unwrap().value.len(), 2);
@@ -254,7 +316,11 @@ async fn a_spent_rate_limit_holds_every_request_until_it_resets() {
         ];
         match r.target.as_str() {
             "/user" => reply(200, &headers[..1], r#"{"login":"octocat"}"#),
-            _ => reply(403, &headers, r#"{"message":"API rate limit exceeded for user ID 1."}"#),
+            _ => reply(
+                403,
+                &headers,
+                r#"{"message":"API rate limit exceeded for user ID 1."}"#,
+            ),
         }
     })
     .await;
@@ -263,12 +329,24 @@ async fn a_spent_rate_limit_holds_every_request_until_it_resets() {
     let err = api.run(&repo(), 1).await.unwrap_err();
     assert_eq!(err, ApiError::RateLimited { until });
     let limits = api.limits();
-    assert_eq!((limits.limit, limits.remaining, limits.used), (Some(5000), Some(0), Some(5000)));
-    assert_eq!((limits.reset, limits.hold_until), (Some(until), Some(until)));
+    assert_eq!(
+        (limits.limit, limits.remaining, limits.used),
+        (Some(5000), Some(0), Some(5000))
+    );
+    assert_eq!(
+        (limits.reset, limits.hold_until),
+        (Some(until), Some(until))
+    );
     assert_eq!(taken(&seen).len(), 2);
     // Held: nothing is sent, the same error comes back.
-    assert_eq!(api.user().await.unwrap_err(), ApiError::RateLimited { until });
-    assert_eq!(api.cancel(&repo(), 1).await.unwrap_err(), ApiError::RateLimited { until });
+    assert_eq!(
+        api.user().await.unwrap_err(),
+        ApiError::RateLimited { until }
+    );
+    assert_eq!(
+        api.cancel(&repo(), 1).await.unwrap_err(),
+        ApiError::RateLimited { until }
+    );
     assert!(taken(&seen).is_empty());
     let now = Timestamp::from_second(reset - 100).unwrap();
     assert_eq!(
@@ -293,12 +371,22 @@ async fn a_secondary_limit_holds_for_its_retry_after() {
     };
     let wait = until.as_second() - before.as_second();
     assert!((59..=61).contains(&wait), "{wait}");
-    assert!(matches!(api.run(&repo(), 1).await, Err(ApiError::SecondaryLimit { .. })));
+    assert!(matches!(
+        api.run(&repo(), 1).await,
+        Err(ApiError::SecondaryLimit { .. })
+    ));
     assert_eq!(taken(&seen).len(), 1);
     let limits = api.limits();
-    assert_eq!(limits.slowing(before).unwrap(), format!("secondary rate limit: waiting {wait} s"));
+    assert_eq!(
+        limits.slowing(before).unwrap(),
+        format!("secondary rate limit: waiting {wait} s")
+    );
     // Plenty left and no hold: nothing slows shipdeck.
-    let fine = Limits { limit: Some(5000), remaining: Some(4000), ..Limits::default() };
+    let fine = Limits {
+        limit: Some(5000),
+        remaining: Some(4000),
+        ..Limits::default()
+    };
     assert_eq!(fine.slowing(before), None);
 }
 
@@ -307,9 +395,24 @@ fn a_secondary_limit_said_only_in_words_waits_a_minute() {
     let now = Timestamp::from_second(1_000_000).unwrap();
     let message = "You have exceeded a secondary rate limit.".to_string();
     let err = classify(StatusCode::FORBIDDEN, &HeaderMap::new(), message, now);
-    assert_eq!(err, ApiError::SecondaryLimit { until: after(now, 60) });
-    let err = classify(StatusCode::FORBIDDEN, &HeaderMap::new(), "Must have admin rights".into(), now);
-    assert_eq!(err, ApiError::Forbidden { message: "Must have admin rights".into() });
+    assert_eq!(
+        err,
+        ApiError::SecondaryLimit {
+            until: after(now, 60)
+        }
+    );
+    let err = classify(
+        StatusCode::FORBIDDEN,
+        &HeaderMap::new(),
+        "Must have admin rights".into(),
+        now,
+    );
+    assert_eq!(
+        err,
+        ApiError::Forbidden {
+            message: "Must have admin rights".into()
+        }
+    );
 }
 
 #[tokio::test]
@@ -327,17 +430,42 @@ async fn errors_carry_githubs_message_cleaned() {
     })
     .await;
     let r = repo();
-    assert_eq!(api.user().await.unwrap_err(), ApiError::Unauthorized { message: "Bad credentials".into() });
-    assert_eq!(api.run(&r, 1).await.unwrap_err(), ApiError::NotFound { message: "Not Found".into() });
-    assert_eq!(api.run(&r, 2).await.unwrap_err(), ApiError::Invalid { message: "No pending deployments".into() });
-    assert_eq!(api.run(&r, 3).await.unwrap_err(), ApiError::Conflict { message: "Conflict".into() });
+    assert_eq!(
+        api.user().await.unwrap_err(),
+        ApiError::Unauthorized {
+            message: "Bad credentials".into()
+        }
+    );
+    assert_eq!(
+        api.run(&r, 1).await.unwrap_err(),
+        ApiError::NotFound {
+            message: "Not Found".into()
+        }
+    );
+    assert_eq!(
+        api.run(&r, 2).await.unwrap_err(),
+        ApiError::Invalid {
+            message: "No pending deployments".into()
+        }
+    );
+    assert_eq!(
+        api.run(&r, 3).await.unwrap_err(),
+        ApiError::Conflict {
+            message: "Conflict".into()
+        }
+    );
     assert_eq!(
         api.run(&r, 4).await.unwrap_err(),
-        ApiError::Server { status: 502, message: "Bad Gateway".into() }
+        ApiError::Server {
+            status: 502,
+            message: "Bad Gateway".into()
+        }
     );
     assert_eq!(
         api.run(&r, 5).await.unwrap_err(),
-        ApiError::Forbidden { message: "Resource not accessible by integration".into() }
+        ApiError::Forbidden {
+            message: "Resource not accessible by integration".into()
+        }
     );
 }
 
@@ -349,9 +477,15 @@ async fn a_garbage_or_oversize_answer_is_garbage() {
     })
     .await;
     let err = api.user().await.unwrap_err();
-    assert!(matches!(err, ApiError::Garbage(ref w) if w.starts_with("not the JSON GitHub sends")), "{err:?}");
+    assert!(
+        matches!(err, ApiError::Garbage(ref w) if w.starts_with("not the JSON GitHub sends")),
+        "{err:?}"
+    );
     let err = api.approvals(&repo(), 1).await.unwrap_err();
-    assert_eq!(err, ApiError::Garbage("an answer larger than 8 MiB, not read".into()));
+    assert_eq!(
+        err,
+        ApiError::Garbage("an answer larger than 8 MiB, not read".into())
+    );
 }
 
 #[tokio::test]
@@ -368,13 +502,17 @@ async fn unreachable_says_why_without_the_token() {
 #[tokio::test]
 async fn a_log_is_fetched_from_its_redirect_without_the_token() {
     let (api, seen) = serve(|r, base| match r.target.as_str() {
-        "/repos/octo-org/octo-repo/actions/jobs/11/logs" => {
-            reply(302, &[("location", &format!("{base}/blob/job-11.txt?sig=abc"))], "")
-        }
+        "/repos/octo-org/octo-repo/actions/jobs/11/logs" => reply(
+            302,
+            &[("location", &format!("{base}/blob/job-11.txt?sig=abc"))],
+            "",
+        ),
         "/repos/octo-org/octo-repo/actions/jobs/12/logs" => {
             reply(404, &[], r#"{"message":"Not Found"}"#)
         }
-        "/blob/job-11.txt?sig=abc" => reply(200, &[], "line one\r\n\u{1b}[32mgreen\u{1b}[0m done\r\n"),
+        "/blob/job-11.txt?sig=abc" => {
+            reply(200, &[], "line one\r\n\u{1b}[32mgreen\u{1b}[0m done\r\n")
+        }
         _ => reply(500, &[], ""),
     })
     .await;
@@ -385,7 +523,10 @@ async fn a_log_is_fetched_from_its_redirect_without_the_token() {
     let blob = &seen[1];
     assert_eq!(blob.target, "/blob/job-11.txt?sig=abc");
     assert_eq!(blob.header("authorization"), None);
-    assert_eq!(seen[0].header("authorization"), Some("token ghp_s3cr3tvalue"));
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some("token ghp_s3cr3tvalue")
+    );
 }
 
 #[tokio::test]
@@ -403,9 +544,15 @@ async fn a_long_log_keeps_its_end() {
         _ => reply(302, &[("location", &format!("{base}/blob"))], ""),
     })
     .await;
-    let JobLog::Text(text) = api.job_log(&repo(), 1).await.unwrap() else { panic!() };
+    let JobLog::Text(text) = api.job_log(&repo(), 1).await.unwrap() else {
+        panic!()
+    };
     assert!(text.len() <= MAX_LOG);
-    assert!(text.starts_with("line "), "starts mid-line: {:?}", &text[..20]);
+    assert!(
+        text.starts_with("line "),
+        "starts mid-line: {:?}",
+        &text[..20]
+    );
     assert!(!text.starts_with("line 0\n"));
     let last = text.lines().last().unwrap();
     let first_n: u64 = text.lines().next().unwrap()[5..].parse().unwrap();
@@ -418,7 +565,12 @@ async fn no_error_shows_the_token() {
     let (api, _) = serve(|_, _| reply(401, &[], format!(r#"{{"message":"bad {SECRET}"}}"#))).await;
     let err = api.user().await.unwrap_err();
     // GitHub's own words are quoted, but never the token, even echoed.
-    assert_eq!(err, ApiError::Unauthorized { message: "bad …".into() });
+    assert_eq!(
+        err,
+        ApiError::Unauthorized {
+            message: "bad …".into()
+        }
+    );
     let shown = format!("{err} {err:?} {api:?}");
     assert!(!shown.contains(SECRET), "{shown}");
     let unreachable = ApiError::Unreachable("connection refused".into());

@@ -36,13 +36,31 @@ fn rows() -> Vec<Row> {
     let p = |name, mine, started| vec![pending(name, 7, mine, started)];
     vec![
         Row::new(&going, None),
-        Row::new(&mine_late, Some(Waiting::new(&mine_late, &p("production", true, "2026-12-01T09:52:00Z")))),
+        Row::new(
+            &mine_late,
+            Some(Waiting::new(
+                &mine_late,
+                &p("production", true, "2026-12-01T09:52:00Z"),
+            )),
+        ),
         Row::new(&failed, None),
-        Row::new(&mine_early, Some(Waiting::new(&mine_early, &[
-            pending("staging", 8, false, "2026-12-01T09:25:00Z"),
-            pending("production", 7, true, "2026-12-01T09:30:00Z"),
-        ]))),
-        Row::new(&others, Some(Waiting::new(&others, &p("production", false, "2026-12-01T09:15:00Z")))),
+        Row::new(
+            &mine_early,
+            Some(Waiting::new(
+                &mine_early,
+                &[
+                    pending("staging", 8, false, "2026-12-01T09:25:00Z"),
+                    pending("production", 7, true, "2026-12-01T09:30:00Z"),
+                ],
+            )),
+        ),
+        Row::new(
+            &others,
+            Some(Waiting::new(
+                &others,
+                &p("production", false, "2026-12-01T09:15:00Z"),
+            )),
+        ),
         Row::new(&done, None),
     ]
 }
@@ -68,7 +86,12 @@ X failure      Deploy    main    push   2   30m    mona   Ship v2  -
 fn json_is_the_same_list_as_objects() {
     let text = to_json(&rows(), at("2026-12-01T10:00:00Z"));
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let ids: Vec<u64> = value.as_array().unwrap().iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_u64().unwrap())
+        .collect();
     assert_eq!(ids, [5, 4, 3, 6, 2, 1]);
     let first = &value[0];
     assert_eq!(first["title"], "Ship v5");
@@ -101,12 +124,18 @@ async fn the_list_reads_runs_then_the_waiting_ones_gates() {
     })
     .await;
     let repo: Repo = "octo-org/octo-repo".parse().unwrap();
-    let filter = RunFilter { branch: Some("main".into()), ..RunFilter::default() };
+    let filter = RunFilter {
+        branch: Some("main".into()),
+        ..RunFilter::default()
+    };
     let text = runs_table(&api, &repo, &filter, false).await.unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3);
     assert!(lines[1].starts_with("! waiting"), "{text}");
-    assert!(lines[1].contains("production — you may review · "), "{text}");
+    assert!(
+        lines[1].contains("production — you may review · "),
+        "{text}"
+    );
     assert!(lines[2].starts_with("✓ success"), "{text}");
     let targets: Vec<String> = taken(&seen).into_iter().map(|r| r.target).collect();
     assert_eq!(
@@ -122,7 +151,12 @@ async fn the_list_reads_runs_then_the_waiting_ones_gates() {
 async fn a_refused_list_is_one_sentence_without_the_token() {
     let (api, _) = serve(|_, _| reply(401, &[], r#"{"message":"Bad credentials"}"#)).await;
     let repo: Repo = "octo-org/octo-repo".parse().unwrap();
-    let err = runs_table(&api, &repo, &RunFilter::default(), true).await.unwrap_err();
-    assert!(err.starts_with("GitHub refused the token (401 Bad credentials)"), "{err}");
+    let err = runs_table(&api, &repo, &RunFilter::default(), true)
+        .await
+        .unwrap_err();
+    assert!(
+        err.starts_with("GitHub refused the token (401 Bad credentials)"),
+        "{err}"
+    );
     assert!(!err.contains(SECRET));
 }
