@@ -8,11 +8,9 @@ pub mod client;
 pub mod commands;
 pub mod join;
 pub mod list;
-pub mod picture;
 pub mod refusal;
 pub mod token;
-pub mod translate;
 pub mod types;
 
 #[cfg(test)]
-mod tests;
+mod testing;
