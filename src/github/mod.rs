@@ -3,4 +3,9 @@
 //! for a review as a gate, and reviews, re-runs, cancels and a rollback
 //! workflow sent as GitHub's own clients send them.
 
+pub mod picture;
+pub mod translate;
 pub mod types;
+
+#[cfg(test)]
+mod tests;
