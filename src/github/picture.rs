@@ -241,7 +241,7 @@ mod tests {
             "{all}"
         );
         assert!(
-            all.contains("⏸ production]0;owned waits for review · you may not review"),
+            all.contains("⏸ production waits for review · you may not review"),
             "{all}"
         );
         assert!(

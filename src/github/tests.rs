@@ -547,3 +547,61 @@ fn a_hostile_login_or_job_name_reaches_the_plan_cleaned_and_never_as_someone_it_
     assert!(!plan.stages[0].name.contains('\u{202e}'));
     assert_eq!(plan.stages[0].id, "build-31m-evil");
 }
+
+#[test]
+fn a_rollback_workflow_dispatched_here_rolls_the_release_back_in_the_operators_name() {
+    let mut t = Translator::new(1000);
+    let mut heard = Heard::new();
+    let jobs = || vec![job(1, "deploy", "in_progress", None)];
+    heard.take(t.observe(&seen(run("in_progress", None, 1), jobs()), at(NOW)));
+    let erin = Person::new("erin").unwrap();
+    let rollback = Command::new(
+        "c2",
+        erin.clone(),
+        Action::Rollback {
+            reason: Some("p99 doubled".into()),
+        },
+    );
+    let started = t
+        .rollback_dispatched(&rollback, "rollback.yml", at(NOW))
+        .unwrap();
+    heard.check(std::slice::from_ref(&started));
+    assert!(
+        matches!(&started.kind, EventKind::RollbackStarted { by, reason }
+        if *by == erin && reason == "rollback workflow rollback.yml dispatched: p99 doubled")
+    );
+    assert_eq!(t.release().status(), Status::RollingBack);
+    assert!(
+        t.rollback_dispatched(&rollback, "rollback.yml", at(NOW))
+            .is_none(),
+        "once"
+    );
+    let done = seen(
+        run("completed", Some("success"), 1),
+        vec![job(1, "deploy", "completed", Some("success"))],
+    );
+    heard.take(t.observe(&done, at(NOW)));
+    assert_eq!(t.release().status(), Status::Finished(Outcome::RolledBack));
+}
+
+#[test]
+fn a_run_waiting_for_a_maintainer_says_so_once() {
+    let mut t = Translator::new(1000);
+    let mut heard = Heard::new();
+    let look = seen(run("completed", Some("action_required"), 1), Vec::new());
+    let events = heard.take(t.observe(&look, at(NOW)));
+    let warned = events
+        .iter()
+        .filter(|e| {
+            matches!(&e.kind,
+        EventKind::Log { level: Level::Warn, message, .. } if message.contains("action_required"))
+        })
+        .count();
+    assert_eq!(warned, 1);
+    assert_eq!(
+        t.release().status(),
+        Status::Running,
+        "not over: it has not run"
+    );
+    assert!(heard.take(t.observe(&look, at(NOW))).is_empty());
+}
