@@ -125,7 +125,8 @@ impl Translator {
     /// Who runs the console: the user GitHub's `current_user_can_approve`
     /// speaks of. Gates opened after this name them as an approver exactly
     /// when GitHub lets them review, so the engine's policy refuses a
-    /// sign-off GitHub would refuse, and says who may give it.
+    /// sign-off GitHub would refuse, and says who may give it. Set it
+    /// before the first look.
     pub fn set_operator(&mut self, operator: Person) {
         self.operator = Some(operator);
     }
@@ -432,7 +433,8 @@ impl Translator {
                 Some((StageState::Waiting, Some(note)))
             }
             "in_progress" => Some((StageState::Running, None)),
-            "completed" => Some(finished(job)),
+            // Completed without a conclusion yet: GitHub writes it next.
+            "completed" if job.conclusion().is_some() => Some(finished(job)),
             _ => None,
         }
     }
