@@ -8,9 +8,13 @@ pub mod client;
 pub mod commands;
 pub mod join;
 pub mod list;
+pub mod picture;
 pub mod refusal;
 pub mod token;
+pub mod translate;
 pub mod types;
 
 #[cfg(test)]
 mod testing;
+#[cfg(test)]
+mod tests;

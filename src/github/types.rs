@@ -58,6 +58,16 @@ pub struct HeadCommit {
     pub message: String,
 }
 
+/// The repository a run belongs to (`minimal-repository`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repository {
+    /// `octo-org/octo-repo`.
+    #[serde(default)]
+    pub full_name: String,
+    #[serde(default)]
+    pub name: String,
+}
+
 /// A workflow run (`workflow-run`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -98,6 +108,8 @@ pub struct Run {
     pub run_started_at: Option<Timestamp>,
     #[serde(default)]
     pub html_url: String,
+    #[serde(default)]
+    pub repository: Option<Repository>,
     /// `.github/workflows/deploy.yml@main`.
     #[serde(default)]
     pub path: Option<String>,

@@ -60,6 +60,10 @@ pub const SOMEONE: &str = "someone";
 /// pauses a Rollout for a person when an analysis is inconclusive.
 pub const CONTROLLER: &str = "argo-rollouts";
 
+/// The name GitHub Actions decides a workflow run's release under: it runs
+/// the jobs and holds each protected environment for its reviewers.
+pub const GITHUB: &str = "github";
+
 /// How a scenario's gate names whoever runs it among its approvers:
 /// `approvers: [dave, erin, $operator]`.
 pub const AT_THE_KEYS: &str = "$operator";
@@ -69,7 +73,7 @@ pub const AT_THE_KEYS: &str = "$operator";
 /// act as `rule:NAME` (reserved as a prefix, whatever stands for its
 /// colon) and the autopilot's reviewers as `autopilot` and `autopilot-N`
 /// (reserved exactly: "Autopilot Al" is a person).
-const RESERVED: [&str; 7] = [
+const RESERVED: [&str; 8] = [
     SHIPDECK,
     AUTOMATION,
     SOMEONE,
@@ -77,6 +81,7 @@ const RESERVED: [&str; 7] = [
     AUTOPILOT,
     super::METRICS_SOURCE,
     CONTROLLER,
+    GITHUB,
 ];
 
 /// Characters drawn as a colon that NFKC leaves as they are: `rule∶x`
@@ -577,6 +582,7 @@ pub(crate) mod tests {
             "prometheus",
             "someone",
             "$operator",
+            "GitHub",
         ] {
             let why = Person::new(name).unwrap_err().to_string();
             assert!(why.contains("shipdeck uses for itself"), "{name}: {why}");
