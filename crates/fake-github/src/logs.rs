@@ -65,8 +65,11 @@ pub(crate) fn serve(state: &State, path: &str, query: &str) -> (u16, String) {
 }
 
 /// `2020-01-20T17:42:40.1234567Z`: GitHub's seven fractional digits.
-fn stamp(ts: Timestamp, tick: u32) -> String {
-    let fraction = (ts.subsec_nanosecond() as u32 / 100 + tick * 1_234_567 / 10) % 10_000_000;
+fn stamp(ts: Timestamp, tick: i64) -> String {
+    let ts = ts
+        .checked_add(SignedDuration::from_micros(tick * 1_234))
+        .unwrap_or(ts);
+    let fraction = ts.subsec_nanosecond() / 100;
     format!("{}.{fraction:07}Z", ts.strftime("%Y-%m-%dT%H:%M:%S"))
 }
 
@@ -94,7 +97,7 @@ pub(crate) fn text(state: &State, job: &Job) -> String {
     );
     for step in &job.steps {
         let at = step.started_at.unwrap_or(start);
-        line(at, &format!("##[group]Run {}", step.name));
+        line(at, &format!("##[group]{}", step.name));
         line(at, &format!("  {}", step.name.to_lowercase()));
         line(at, "##[endgroup]");
         match step.conclusion {
