@@ -90,11 +90,8 @@ pub(crate) fn simple_user(state: &mut State, login: &str) -> Value {
 /// `GET /user`: the `private-user` example as `login`.
 pub(crate) fn private_user(state: &mut State, login: &str) -> Value {
     let mut user = user_example();
-    if let Value::Object(simple) = simple_user(state, login) {
-        if let Some(obj) = user.as_object_mut() {
-            obj.extend(simple);
-        }
-    }
+    let simple = simple_user(state, login);
+    set(&mut user, simple);
     set(
         &mut user,
         json!({"name": login, "email": format!("{login}@example.com")}),
