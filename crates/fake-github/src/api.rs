@@ -84,6 +84,18 @@ pub(crate) fn route(state: &mut State, call: &Call) -> Reply {
     }
     match (call.method, rest) {
         ("GET", ["runs"]) => list_runs(state, call, None),
+        ("GET", ["workflows"]) => {
+            let items: Vec<Value> = state
+                .workflows
+                .iter()
+                .map(|w| render::workflow(state, w))
+                .collect();
+            Reply::json(200, json!({"total_count": items.len(), "workflows": items}))
+        }
+        ("GET", ["workflows", w]) => match state.workflow(w) {
+            Some(w) => Reply::json(200, render::workflow(state, w)),
+            None => not_found(),
+        },
         ("GET", ["workflows", w, "runs"]) => match state.workflow(w).map(|w| w.id) {
             Some(id) => list_runs(state, call, Some(id)),
             None => not_found(),

@@ -13,6 +13,7 @@ const PENDING: &str = include_str!("../../../fixtures/github/pending-deployment-
 const DEPLOYMENTS: &str = include_str!("../../../fixtures/github/deployment-items.json");
 const APPROVALS: &str = include_str!("../../../fixtures/github/environment-approvals-items.json");
 const DISPATCH: &str = include_str!("../../../fixtures/github/workflow-dispatch-response.json");
+const WORKFLOW: &str = include_str!("../../../fixtures/github/workflow.json");
 const USER: &str = include_str!("../../../fixtures/github/private-user.json");
 
 fn parsed(cell: &'static OnceLock<Value>, text: &str) -> Value {
@@ -36,6 +37,7 @@ fixture!(deployments_example, DEPLOYMENTS);
 fixture!(approvals_example, APPROVALS);
 fixture!(dispatch_example, DISPATCH);
 fixture!(user_example, USER);
+fixture!(workflow_example, WORKFLOW);
 
 fn first(list: Value) -> Value {
     list.get(0).cloned().unwrap_or(Value::Null)
@@ -354,6 +356,24 @@ pub(crate) fn dispatch_response(state: &State, id: u64) -> Value {
             "workflow_run_id": id,
             "run_url": format!("{}/actions/runs/{id}", repo_url(state)),
             "html_url": format!("{}/actions/runs/{id}", html_repo(state)),
+        }),
+    );
+    value
+}
+
+/// A `workflow` from the example: id, name, path and URLs changed.
+pub(crate) fn workflow(state: &State, w: &crate::model::Workflow) -> Value {
+    let mut value = workflow_example();
+    let html = html_repo(state);
+    set(
+        &mut value,
+        json!({
+            "id": w.id,
+            "name": w.name,
+            "path": format!(".github/workflows/{}", w.file),
+            "url": format!("{}/actions/workflows/{}", repo_url(state), w.id),
+            "html_url": format!("{html}/blob/main/.github/workflows/{}", w.file),
+            "badge_url": format!("{html}/workflows/{}/badge.svg", w.name),
         }),
     );
     value

@@ -680,6 +680,17 @@ async fn unknown_paths_and_injected_failures_answer_github_bodies() {
         json_of(unknown).await,
         json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"})
     );
+    let workflow = get(
+        &gh,
+        "/repos/octo-org/octo-repo/actions/workflows/rollback.yml",
+        TOKEN_OCTOCAT,
+    )
+    .await;
+    let workflow = json_of(workflow).await;
+    assert_eq!(
+        (workflow["id"].clone(), workflow["path"].clone()),
+        (json!(269289), json!(".github/workflows/rollback.yml"))
+    );
     gh.fail_next("GET", &run_path(""), 502);
     assert_eq!(
         get(&gh, &run_path(""), TOKEN_OCTOCAT).await.status(),
