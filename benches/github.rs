@@ -74,8 +74,10 @@ fn main() {
         // The first look (and its logs) is not the steady cost.
         wait(&mut handle, Duration::from_secs(5)).await;
         let idle = measure(&fake, &mut handle, Some(idle_for)).await;
-        fake.review(RUN_ID, "octocat", "staging", true, "ok").unwrap();
-        fake.review(RUN_ID, "hubot", "production", true, "ok").unwrap();
+        fake.review(RUN_ID, "octocat", "staging", true, "ok")
+            .unwrap();
+        fake.review(RUN_ID, "hubot", "production", true, "ok")
+            .unwrap();
         let busy = measure(&fake, &mut handle, None).await;
         (idle, busy)
     });

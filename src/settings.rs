@@ -583,7 +583,10 @@ fn github_settings(
         return Ok(None);
     };
     if let Err(why) = config::github_repo(&repo.value) {
-        return Err(SettingsError::BadEnv(format!("{why} (from {})", repo.source)));
+        return Err(SettingsError::BadEnv(format!(
+            "{why} (from {})",
+            repo.source
+        )));
     }
     // The file's run, workflow and branch are for the file's repository.
     let same_repo = file.filter(|f| f.repo == repo.value);
@@ -614,10 +617,7 @@ fn github_settings(
         branch,
         run,
         api_url,
-        token_file: layers.file(
-            file.and_then(|f| f.token_file.as_deref())
-                .map(expand_home),
-        ),
+        token_file: layers.file(file.and_then(|f| f.token_file.as_deref()).map(expand_home)),
         rollback: layers.file(rollback),
         canary: layers.file(canary),
     }))
@@ -780,12 +780,11 @@ impl Settings {
             format!("github-actions: {}", repo.value),
             &repo.source,
         );
-        let or_default = |rows: &mut Rows, name, value: &Option<Setting<String>>, none: &str| {
-            match value {
+        let or_default =
+            |rows: &mut Rows, name, value: &Option<Setting<String>>, none: &str| match value {
                 Some(v) => rows.add(name, v.value.clone(), &v.source),
                 None => rows.add(name, none.into(), &Source::Default),
-            }
-        };
+            };
         or_default(rows, "workflow", &github.workflow, "any");
         or_default(rows, "branch", &github.branch, "any");
         match &github.run {
@@ -796,7 +795,11 @@ impl Settings {
                 &Source::Default,
             ),
         }
-        rows.add("api_url", github.api_url.value.clone(), &github.api_url.source);
+        rows.add(
+            "api_url",
+            github.api_url.value.clone(),
+            &github.api_url.source,
+        );
         match &github.token_file {
             Some(t) => rows.add("token_file", t.value.display().to_string(), &t.source),
             None => rows.add(
@@ -827,7 +830,10 @@ impl Settings {
                 "canary",
                 format!(
                     "the Rollout {}{} after job {}",
-                    c.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default(),
+                    c.namespace
+                        .as_deref()
+                        .map(|n| format!("{n}/"))
+                        .unwrap_or_default(),
                     c.rollout,
                     c.after
                 ),

@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use super::EXIT_BAD_INPUT;
 use super::remote::EXIT_REFUSED;
 use crate::github::client::{Api, Repo, RunFilter};
+use crate::github::refusal::Asked;
 use crate::github::token::{self, TokenKind};
 use crate::github::translate::Observed;
 use crate::github::types::Run;
@@ -107,7 +108,7 @@ pub(super) async fn pick_run(
     repo: &Repo,
     github: &GithubSettings,
 ) -> Result<Run, String> {
-    let say = |err| crate::github::refusal::sentence(&err, "read the runs", repo);
+    let say = |err| crate::github::refusal::of(api, &err, &Asked::Read("the runs"), repo);
     if let Some(id) = &github.run {
         return api.run(repo, id.value).await.map(|g| g.value).map_err(say);
     }
@@ -209,11 +210,11 @@ pub fn send(
             return Err(ExitCode::FAILURE);
         }
         let rollback = github.rollback.as_ref().map(|r| &r.value);
-        let sent = match crate::github::commands::order(&command.action, &seen, rollback, kind, abort)
-        {
-            Ok(order) => crate::github::commands::send(&api, &repo, run.id, &order).await,
-            Err(refusal) => Err(refusal),
-        };
+        let sent =
+            match crate::github::commands::order(&command.action, &seen, rollback, kind, abort) {
+                Ok(order) => crate::github::commands::send(&api, &repo, run.id, &order).await,
+                Err(refusal) => Err(refusal),
+            };
         let verdict = match &sent {
             Ok(sent) => Verdict::Accepted {
                 note: Some(sent.note.clone()),
@@ -243,7 +244,7 @@ pub fn send(
 
 /// One whole look at a run, for a command from the shell.
 async fn observe(api: &Api, repo: &Repo, run: &Run) -> Result<Observed, String> {
-    let say = |err| crate::github::refusal::sentence(&err, "read the run", repo);
+    let say = |err| crate::github::refusal::of(api, &err, &Asked::Read("the run"), repo);
     let jobs = api.jobs(repo, run.id, run.attempt()).await.map_err(say)?;
     let pending = api.pending(repo, run.id).await.map_err(say)?;
     let approvals = api.approvals(repo, run.id).await.map_err(say)?;

@@ -1,12 +1,12 @@
 //! Subcommands of the `shipdeck` binary.
 
 pub mod argo;
-pub mod github;
 mod args;
 pub mod check;
 pub mod config;
 pub mod console;
 pub mod events;
+pub mod github;
 pub mod record;
 pub mod remote;
 pub mod serve;

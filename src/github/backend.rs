@@ -126,9 +126,14 @@ impl Follower {
 
     async fn serve(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>) -> Result<(), Gone> {
         self.say(Update::Connection(Connection::Connecting)).await?;
-        self.identify().await?;
+        let mut who = self.identify().await;
         loop {
             let changed = self.look().await?;
+            // Said once the plan is there, so the console can say whose
+            // word it is.
+            if let Some(person) = who.take() {
+                self.say(Update::Identity(person)).await?;
+            }
             self.tell_limits().await?;
             let pause = self.pause(changed);
             tokio::select! {
@@ -151,22 +156,22 @@ impl Follower {
 
     /// Who the token belongs to: the console's operator is that login, so
     /// what it signs is what GitHub records.
-    async fn identify(&mut self) -> Result<(), Gone> {
+    async fn identify(&mut self) -> Option<Person> {
         match self.api.user().await {
             Ok(user) => match Person::new(&user.login) {
                 Ok(person) => {
                     self.translator.set_operator(person.clone());
-                    self.say(Update::Identity(person)).await
+                    Some(person)
                 }
                 Err(why) => {
                     tracing::warn!(%why, "GitHub's login is no operator's name");
-                    Ok(())
+                    None
                 }
             },
             // Said by the first look, which fails the same way.
             Err(err) => {
                 tracing::warn!(error = %err, "GitHub did not say who the token is");
-                Ok(())
+                None
             }
         }
     }
@@ -212,10 +217,7 @@ impl Follower {
         let attempt = run.value.attempt();
         let jobs = self.api.jobs(repo, id, attempt).await?;
         let waits = run.value.waiting() || jobs.value.iter().any(|j| j.status() == "waiting");
-        let was_waiting = self
-            .seen
-            .as_ref()
-            .is_some_and(|s| !s.pending.is_empty());
+        let was_waiting = self.seen.as_ref().is_some_and(|s| !s.pending.is_empty());
         // Pending deployments only matter while something waits (or just
         // did: the review that let it go is then in the approvals).
         let (pending, pending_changed) = if waits || was_waiting {
@@ -283,7 +285,8 @@ impl Follower {
     /// A look that failed: the header says why (once per cause), and so
     /// does the log, so consoles on `serve` see it too.
     async fn failed(&mut self, err: &ApiError) -> Result<(), Gone> {
-        let reason = super::refusal::sentence(err, "read the run", &self.target.repo);
+        let asked = super::refusal::Asked::Read("the run");
+        let reason = super::refusal::of(&self.api, err, &asked, &self.target.repo);
         if self.failing.as_deref() == Some(reason.as_str()) {
             return Ok(());
         }
@@ -415,15 +418,19 @@ impl Follower {
     async fn command(&mut self, command: Command) -> Result<(), Gone> {
         let id = command.id.clone();
         let verdict = match self.decide(&command).await {
-            Ok(sent) => {
-                let event = self.translator.say(
-                    EventKind::CommandAccepted {
-                        command: command.clone(),
-                        note: Some(sent.clone()),
-                    },
-                    Timestamp::now(),
-                );
-                self.say(Update::Events(event.into_iter().collect())).await?;
+            Ok((sent, order)) => {
+                let now = Timestamp::now();
+                let accepted = EventKind::CommandAccepted {
+                    command: command.clone(),
+                    note: Some(sent.clone()),
+                };
+                let mut events: Vec<_> = self.translator.say(accepted, now).into_iter().collect();
+                // A dispatched rollback workflow cannot be seen in this
+                // run: the rollback is the operator's, from now.
+                if let Order::Dispatch { workflow, .. } = &order {
+                    events.extend(self.translator.rollback_dispatched(&command, workflow, now));
+                }
+                self.say(Update::Events(events)).await?;
                 Verdict::Accepted { note: Some(sent) }
             }
             Err(refusal) => {
@@ -435,20 +442,19 @@ impl Follower {
                     },
                     Timestamp::now(),
                 );
-                self.say(Update::Events(event.into_iter().collect())).await?;
+                self.say(Update::Events(event.into_iter().collect()))
+                    .await?;
                 Verdict::Refused(refusal)
             }
         };
         self.say(Update::Verdict { id, verdict }).await?;
         self.quiet = 0;
         // What the command changed is seen now, not at the next look.
-        let changed = self.look().await?;
-        let _ = changed;
-        Ok(())
+        self.look().await.map(|_| ())
     }
 
     /// Sends what the command asks, or says why not.
-    async fn decide(&mut self, command: &Command) -> Result<String, Refusal> {
+    async fn decide(&mut self, command: &Command) -> Result<(String, Order), Refusal> {
         let Some(seen) = &self.seen else {
             return Err(Refusal::when(
                 "the run has not been read yet: try again in a moment",
@@ -481,10 +487,7 @@ impl Follower {
                 COMMAND_PATIENCE.as_secs()
             ))
         })??;
-        if let Order::Dispatch { .. } = order {
-            tracing::info!(note = %sent.note, "rollback workflow dispatched");
-        }
-        Ok(sent.note)
+        Ok((sent.note, order))
     }
 }
 

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use super::client::{Api, ApiError, Repo, Review};
+use super::refusal::Asked;
 use super::token::TokenKind;
 use super::translate::Observed;
 use crate::engine::policy::Refusal;
@@ -57,9 +58,13 @@ pub fn order(
 ) -> Result<Order, Refusal> {
     let run = &seen.run;
     match action {
-        Action::Approve { gate, comment } => {
-            review(seen, gate.as_deref(), token, true, comment.clone().unwrap_or_default())
-        }
+        Action::Approve { gate, comment } => review(
+            seen,
+            gate.as_deref(),
+            token,
+            true,
+            comment.clone().unwrap_or_default(),
+        ),
         Action::Reject { gate, reason } => {
             review(seen, gate.as_deref(), token, false, reason.clone())
         }
@@ -74,7 +79,9 @@ pub fn order(
             _ => Ok(Order::RerunFailed),
         },
         Action::Rollback { .. } if abort => match run.completed() {
-            true => Err(Refusal::when("the run has finished: there is nothing to cancel")),
+            true => Err(Refusal::when(
+                "the run has finished: there is nothing to cancel",
+            )),
             false => Ok(Order::Cancel),
         },
         Action::Rollback { .. } => roll_back(seen, rollback),
@@ -201,7 +208,7 @@ fn words(status: &str) -> String {
 /// Sends `order` for run `run_id`; what was done, or GitHub's refusal as a
 /// sentence.
 pub async fn send(api: &Api, repo: &Repo, run_id: u64, order: &Order) -> Result<Sent, Refusal> {
-    let refused = |err: ApiError, what: &str| refusal(&err, what, repo);
+    let refused = |err: ApiError, asked: Asked<'_>| refusal(api, &err, &asked, repo);
     match order {
         Order::Review {
             environment,
@@ -214,10 +221,14 @@ pub async fn send(api: &Api, repo: &Repo, run_id: u64, order: &Order) -> Result<
             } else {
                 Review::Rejected
             };
-            let verb = if *approve { "approve" } else { "reject" };
+            let environments = [environment.clone()];
+            let asked = Asked::Review {
+                environments: &environments,
+                approve: *approve,
+            };
             api.review(repo, run_id, &[*environment_id], state, comment)
                 .await
-                .map_err(|e| refused(e, &format!("{verb} {environment}")))?;
+                .map_err(|e| refused(e, asked))?;
             Ok(Sent {
                 note: format!(
                     "{} {environment} on GitHub",
@@ -228,7 +239,7 @@ pub async fn send(api: &Api, repo: &Repo, run_id: u64, order: &Order) -> Result<
         Order::RerunFailed => {
             api.rerun_failed(repo, run_id)
                 .await
-                .map_err(|e| refused(e, "re-run the failed jobs"))?;
+                .map_err(|e| refused(e, Asked::Rerun(run_id)))?;
             Ok(Sent {
                 note: "GitHub re-runs the failed jobs (a new attempt)".into(),
             })
@@ -236,7 +247,7 @@ pub async fn send(api: &Api, repo: &Repo, run_id: u64, order: &Order) -> Result<
         Order::Cancel => {
             api.cancel(repo, run_id)
                 .await
-                .map_err(|e| refused(e, "cancel the run"))?;
+                .map_err(|e| refused(e, Asked::Cancel(run_id)))?;
             Ok(Sent {
                 note: "GitHub cancels the run".into(),
             })
@@ -251,16 +262,18 @@ pub async fn send(api: &Api, repo: &Repo, run_id: u64, order: &Order) -> Result<
                 // A run that has finished meanwhile needs no cancel.
                 match api.cancel(repo, run_id).await {
                     Ok(()) | Err(ApiError::Conflict { .. }) => {}
-                    Err(e) => return Err(refused(e, "cancel the run before rolling back")),
+                    Err(e) => return Err(refused(e, Asked::Cancel(run_id))),
                 }
             }
             let started = api
                 .dispatch(repo, workflow, git_ref, inputs)
                 .await
-                .map_err(|e| refused(e, &format!("run the rollback workflow {workflow}")))?;
+                .map_err(|e| refused(e, Asked::Dispatch { workflow }))?;
             Ok(Sent {
                 note: match started {
-                    Some(id) => format!("the rollback workflow {workflow} runs on {git_ref} (run {id})"),
+                    Some(id) => {
+                        format!("the rollback workflow {workflow} runs on {git_ref} (run {id})")
+                    }
                     None => format!("the rollback workflow {workflow} runs on {git_ref}"),
                 },
             })
@@ -269,8 +282,8 @@ pub async fn send(api: &Api, repo: &Repo, run_id: u64, order: &Order) -> Result<
 }
 
 /// GitHub's refusal as the engine's: who (401, 403) or when.
-fn refusal(err: &ApiError, what: &str, repo: &Repo) -> Refusal {
-    let reason = super::refusal::sentence(err, what, repo);
+fn refusal(api: &Api, err: &ApiError, asked: &Asked<'_>, repo: &Repo) -> Refusal {
+    let reason = super::refusal::of(api, err, asked, repo);
     match err {
         ApiError::Unauthorized { .. } | ApiError::Forbidden { .. } => Refusal::who(reason),
         _ => Refusal::when(reason),

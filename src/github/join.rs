@@ -30,7 +30,13 @@ use crate::settings::Canary;
 const PLAN_PATIENCE: Duration = Duration::from_secs(15);
 
 /// Joins `github` and `argo` into one window. Call within a tokio runtime.
-pub fn spawn(github: Handle, argo: Handle, canary: Canary, label: String, capacity: usize) -> Handle {
+pub fn spawn(
+    github: Handle,
+    argo: Handle,
+    canary: Canary,
+    label: String,
+    capacity: usize,
+) -> Handle {
     let (tx, updates) = mpsc::channel(64);
     let (commands, command_rx) = mpsc::unbounded_channel::<Command>();
     let clock = github.clock.clone();
@@ -97,11 +103,11 @@ impl Joiner {
             let waiting = self.argo_plan.is_none() && !self.held.is_empty();
             let step = tokio::select! {
                 update = github.updates.recv() => match update {
-                    Some(update) => self.from_github(update).await,
+                    Some(update) => self.heard_github(update).await,
                     None => Err(Gone),
                 },
                 update = argo.updates.recv() => match update {
-                    Some(update) => self.from_argo(update).await,
+                    Some(update) => self.heard_argo(update).await,
                     None => Err(Gone),
                 },
                 command = commands.recv() => match command {
@@ -138,7 +144,7 @@ impl Joiner {
         let _ = to.commands.send(command);
     }
 
-    async fn from_github(&mut self, update: Update) -> Result<(), Gone> {
+    async fn heard_github(&mut self, update: Update) -> Result<(), Gone> {
         match update {
             Update::Events(events) => {
                 if self.argo_plan.is_none() && self.release.plan().is_none() {
@@ -166,7 +172,7 @@ impl Joiner {
         }
     }
 
-    async fn from_argo(&mut self, update: Update) -> Result<(), Gone> {
+    async fn heard_argo(&mut self, update: Update) -> Result<(), Gone> {
         match update {
             Update::Events(events) => {
                 let joined = self.join_argo(events);
@@ -266,12 +272,13 @@ impl Joiner {
             let joined = self.emit(kind, at);
             // The job that hands over has started (or, seen late, already
             // finished).
-            let handed_over = !self.handed && matches!(
-                &joined.kind,
-                EventKind::StageChanged { stage, state, .. }
-                    if self.is_handover(stage)
-                        && (state.is_active() || *state == StageState::Succeeded)
-            );
+            let handed_over = !self.handed
+                && matches!(
+                    &joined.kind,
+                    EventKind::StageChanged { stage, state, .. }
+                        if self.is_handover(stage)
+                            && (state.is_active() || *state == StageState::Succeeded)
+                );
             out.push(joined);
             if handed_over {
                 out.extend(self.hand_over(at));
@@ -314,7 +321,9 @@ impl Joiner {
         let at = plan
             .stages
             .iter()
-            .position(|s| s.id == self.canary.after || s.name.eq_ignore_ascii_case(&self.canary.after))
+            .position(|s| {
+                s.id == self.canary.after || s.name.eq_ignore_ascii_case(&self.canary.after)
+            })
             .map_or(plan.stages.len(), |i| i + 1);
         plan.stages.insert(at, stage);
         if let Some(argo) = &self.argo_plan {
@@ -399,7 +408,11 @@ impl Joiner {
                         Outcome::Aborted => StageState::Cancelled,
                         Outcome::RolledBack | Outcome::Failed => StageState::Failed,
                     };
-                    if self.release.stage(&self.stage_id).is_some_and(|s| s.state == state) {
+                    if self
+                        .release
+                        .stage(&self.stage_id)
+                        .is_some_and(|s| s.state == state)
+                    {
                         continue;
                     }
                     EventKind::StageChanged {

@@ -139,6 +139,20 @@ fn invalid(message: &str, asked: &Asked<'_>, ctx: &Context<'_>) -> String {
     }
 }
 
+/// `err` as one sentence, for `asked` of `repo` through `api` (its address,
+/// its token's kind and the limit it last heard).
+pub fn of(api: &super::client::Api, err: &ApiError, asked: &Asked<'_>, repo: &Repo) -> String {
+    let address = api.address();
+    let ctx = Context {
+        repo,
+        login: None,
+        token: api.token_kind(),
+        api_url: &address,
+        limit: api.limits().limit,
+    };
+    sentence(err, asked, &ctx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -166,10 +166,7 @@ pub struct CanaryFile {
 pub fn github_repo(text: &str) -> Result<(), String> {
     let shown = || crate::model::text::clip(&crate::model::text::clean(text), 80);
     let Some((owner, name)) = text.split_once('/') else {
-        return Err(format!(
-            "the repository \"{}\" is not OWNER/REPO",
-            shown()
-        ));
+        return Err(format!("the repository \"{}\" is not OWNER/REPO", shown()));
     };
     let owner_ok = !owner.is_empty()
         && owner.len() <= 39
@@ -203,7 +200,11 @@ impl GithubFile {
         {
             out.push(format!("api_url: {why}"));
         }
-        if self.workflow.as_deref().is_some_and(|w| w.trim().is_empty()) {
+        if self
+            .workflow
+            .as_deref()
+            .is_some_and(|w| w.trim().is_empty())
+        {
             out.push("workflow: empty; give its file name (deploy.yml) or id".into());
         }
         if let Some(rollback) = &self.rollback_workflow

@@ -561,9 +561,12 @@ impl App {
             Update::Identity(operator) => {
                 // The server's word, as it writes the name, is who this is.
                 if operator != self.operator {
+                    let github = self.release.plan().and_then(|p| p.decided_by.as_deref())
+                        == Some(crate::model::names::GITHUB);
+                    let who = if github { "GitHub" } else { "the server" };
                     self.say(
                         Tone::Info,
-                        format!("the server knows you as {operator}; your commands are theirs"),
+                        format!("{who} knows you as {operator}; your commands are theirs"),
                     );
                 }
                 self.operator = operator;

@@ -151,12 +151,20 @@ fn what_and_where(
             styled(progress, header),
         ])
     };
-    let mut left = line(
-        format!(" {} → {} ", plan.version_from, plan.version_to),
-        format!(" {} · {step} · {traffic}", plan.strategy.name()),
-    );
+    // A release with no rollout stage (a workflow's jobs) has no traffic
+    // to tell of.
+    let rolls_out = release.rollout_stage().is_some();
+    let progress = match rolls_out {
+        true => format!(" {} · {step} · {traffic}", plan.strategy.name()),
+        false => String::new(),
+    };
+    let versions = match plan.version_from.is_empty() {
+        true => format!(" {} ", plan.version_to),
+        false => format!(" {} → {} ", plan.version_from, plan.version_to),
+    };
+    let mut left = line(versions, progress);
     // A narrow screen gets the same facts in fewer letters.
-    if left.width() + 8 > row.width as usize {
+    if rolls_out && left.width() + 8 > row.width as usize {
         let progress = match release.rollout().step {
             Some(i) => format!(
                 " {} {}/{total} {weight}%",
