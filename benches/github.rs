@@ -20,6 +20,7 @@
 use std::time::{Duration, Instant};
 
 #[path = "common/measure.rs"]
+#[allow(dead_code)]
 mod measure;
 
 use fake_github::{FakeGithub, Options, RUN_ID, Scenario, TOKEN_OCTOCAT};
