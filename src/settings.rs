@@ -107,8 +107,7 @@ pub struct Canary {
     pub after: String,
 }
 
-/// GitHub's own API, when no `api_url` says otherwise.
-pub const GITHUB_API: &str = "https://api.github.com";
+pub use crate::github::client::GITHUB_API;
 
 /// An Argo Rollout as the backend: `--rollout`, or the config's
 /// `argo-rollouts` pipeline.
@@ -800,11 +799,20 @@ impl Settings {
             github.api_url.value.clone(),
             &github.api_url.source,
         );
+        // As gh: a GitHub Enterprise host has variables of its own.
+        let vars = match github.api_url.value == GITHUB_API {
+            true => "$GH_TOKEN, $GITHUB_TOKEN",
+            false => "$GH_ENTERPRISE_TOKEN, $GITHUB_ENTERPRISE_TOKEN",
+        };
         match &github.token_file {
-            Some(t) => rows.add("token_file", t.value.display().to_string(), &t.source),
+            Some(t) => rows.add(
+                "token_file",
+                format!("{} (unless {vars} is set)", t.value.display()),
+                &t.source,
+            ),
             None => rows.add(
                 "token",
-                "$GH_TOKEN, $GITHUB_TOKEN, else `gh auth token`".into(),
+                format!("{vars}, else `gh auth token`"),
                 &Source::Default,
             ),
         }

@@ -38,8 +38,13 @@ fn github(extra: &str) -> Github {
 
 /// The fake at `scale` (0.01: jobs take a few hundredths of their time).
 fn github_scaled(scale: f64, extra: &str) -> Github {
+    github_with(scale, fake_github::Scenario::default(), extra)
+}
+
+fn github_with(scale: f64, scenario: fake_github::Scenario, extra: &str) -> Github {
     let fake = FakeGithub::start_with(Options {
         time_scale: scale,
+        scenario,
         ..Options::default()
     })
     .expect("the fake starts");
@@ -355,7 +360,7 @@ impl Events {
     fn spawn(mut command: Command) -> Events {
         let mut child = command
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -473,6 +478,21 @@ fn events_follow_the_run_as_someone_else_approves_and_it_finishes() {
         .any(|e| e["type"] == "log" && e["source"] == "build");
     assert!(logged, "the build job's log joins the log pane");
     no_token_in("the journal", &g.journal_text());
+    // The journal reads back whole: every event, the grown plan's included.
+    let dir = g.home.path().join("journal");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read(&file).unwrap();
+    let journal = shipdeck::journal::Journal::from_reader(&text[..]).unwrap();
+    assert!(journal.damaged.is_empty(), "{:?}", journal.damaged);
+    assert_eq!(journal.events.len(), events.seen.len());
+    let report = g.run(TOKEN_OCTOCAT, &["report", file.to_str().unwrap()]);
+    let report = String::from_utf8_lossy(&report.stdout).to_string();
+    assert!(report.contains("| production | hubot |"), "{report}");
 }
 
 #[test]
@@ -539,10 +559,22 @@ fn a_rate_limit_spent_mid_window_holds_every_request_and_says_so() {
             }
         };
         until("the first events", &|u| matches!(u, Update::Events(_))).await;
-        g.fake.set_rate_limit(0, Duration::from_secs(3));
-        // Someone approves: shipdeck will see it once the limit lifts.
+        // A job running: looks come every 5 s.
         g.fake
             .review(RUN_ID, "octocat", "staging", true, "ok")
+            .unwrap();
+        let staging_runs = |u: &Update| match u {
+            Update::Events(events) => events.iter().any(|e| {
+                matches!(&e.kind, shipdeck::model::EventKind::StageChanged { stage, state, .. }
+                    if stage == "deploy-staging" && *state == shipdeck::model::StageState::Running)
+            }),
+            _ => false,
+        };
+        until("deploy-staging running", &staging_runs).await;
+        // The limit runs out for 12 s; meanwhile someone approves production.
+        g.fake.set_rate_limit(0, Duration::from_secs(12));
+        g.fake
+            .review(RUN_ID, "hubot", "production", true, "go")
             .unwrap();
         let slowed = until("the header told of the limit", &|u| {
             matches!(u, Update::Slowed(Some(_)))
@@ -552,17 +584,19 @@ fn a_rate_limit_spent_mid_window_holds_every_request_and_says_so() {
             unreachable!()
         };
         assert!(why.contains("rate limit"), "{why}");
+        // Longer than a busy look's pause: nothing is sent while it holds.
         let held_at = g.fake.requests().len();
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        assert!(
-            g.fake.requests().len() <= held_at + 1,
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        assert_eq!(
+            g.fake.requests().len(),
+            held_at,
             "requests went on while the limit held"
         );
         // Once it lifts: the approval given meanwhile, and the header clear.
         let approved = |u: &Update| match u {
             Update::Events(events) => events.iter().any(|e| {
                 matches!(&e.kind, shipdeck::model::EventKind::GateChanged { gate, state, .. }
-                    if gate == "staging" && *state == shipdeck::model::GateState::Approved)
+                    if gate == "production" && *state == shipdeck::model::GateState::Approved)
             }),
             _ => false,
         };
@@ -571,7 +605,7 @@ fn a_rate_limit_spent_mid_window_holds_every_request_and_says_so() {
         })
         .await;
         match first {
-            Update::Slowed(None) => until("staging approved", &approved).await,
+            Update::Slowed(None) => until("production approved", &approved).await,
             _ => until("the limit lifted", &|u| matches!(u, Update::Slowed(None))).await,
         };
     });
@@ -633,7 +667,13 @@ fn a_run_hands_its_canary_to_a_rollout() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/argo");
     kube.load_dir(fixtures.join("canary-paused-step")).unwrap();
     let extra = "    canary:\n      rollout: canary-demo\n      namespace: jesse-test\n      after: deploy-production\n";
-    let g = github_scaled(1.0, extra);
+    // Jobs of 20 s: the canary runs while deploy-production does.
+    let scenario = fake_github::Scenario {
+        job_seconds: 20.0,
+        production_wait_timer: 0,
+        ..Default::default()
+    };
+    let g = github_with(1.0, scenario, extra);
     let kubeconfig = kube.kubeconfig(g.home.path());
     let mut child = g.command(TOKEN_OCTOCAT, &["events", "--github", REPO]);
     child.env("KUBECONFIG", &kubeconfig);
@@ -664,6 +704,41 @@ fn a_run_hands_its_canary_to_a_rollout() {
     g.fake
         .review(RUN_ID, "hubot", "production", true, "ok")
         .unwrap();
+    events.until("deploy-production running", |seen| {
+        seen.iter().any(|e| {
+            e["type"] == "stage_changed"
+                && e["stage"] == "deploy-production"
+                && e["state"] == "running"
+        })
+    });
+    // The Rollout's revision in flight is not the canary: nothing joins.
+    std::thread::sleep(Duration::from_secs(2));
+    while let Ok(value) = events.lines.try_recv() {
+        events.seen.push(value);
+    }
+    assert!(
+        !events.seen.iter().any(|e| e["type"] == "canary_step"),
+        "the Rollout's earlier revision joined the window: {:#?}",
+        events
+            .seen
+            .iter()
+            .map(|e| format!(
+                "{} {} {} {} {}",
+                e["seq"], e["at"], e["type"], e["stage"], e["state"]
+            ))
+            .collect::<Vec<_>>()
+    );
+    // The job sets the new image, as `kubectl argo rollouts set image` does
+    // (a merge patch of the spec, which the controller sees).
+    let rollout = kube.get("Rollout", "jesse-test", "canary-demo").unwrap();
+    let mut containers = rollout["spec"]["template"]["spec"]["containers"].clone();
+    containers[0]["image"] = json!("argoproj/rollouts-demo:purple");
+    let body = json!({"spec": {"template": {"spec": {"containers": containers}}}});
+    patch(
+        kube.url(),
+        "/apis/argoproj.io/v1alpha1/namespaces/jesse-test/rollouts/canary-demo",
+        &body,
+    );
     events.until("the canary row running with the Rollout's step", |seen| {
         let running = seen.iter().any(|e| {
             e["type"] == "stage_changed" && e["stage"] == "canary" && e["state"] == "running"
@@ -677,4 +752,20 @@ fn a_run_hands_its_canary_to_a_rollout() {
     for (i, e) in events.seen.iter().enumerate() {
         assert_eq!(e["seq"], i as u64 + 1, "{e}");
     }
+}
+
+/// A merge patch to the fake cluster, as kubectl sends one.
+fn patch(base: &str, path: &str, body: &Value) {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let body = body.to_string();
+    let request = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/merge-patch+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }

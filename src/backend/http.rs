@@ -20,7 +20,7 @@ use super::{Connection, Gone, Handle, Update};
 use crate::api::{self, CommandReply, ErrorBody, Hello, Presence, ReleaseSummary, VerdictName};
 use crate::engine::{Refusal, Verdict};
 use crate::model::text::{Clean, clip};
-use crate::model::{Command, Event, EventKind, Person};
+use crate::model::{Command, Event, Person};
 
 /// Silence after which the header says the stream is quiet.
 pub const QUIET_AFTER: Duration = Duration::from_secs(12);
@@ -734,9 +734,9 @@ impl Follow {
                     batch.ended = Some(Ended::Failed(why));
                     return;
                 }
-                if let EventKind::ReleaseStarted { plan } = &event.kind {
-                    self.plan = Some(plan.clone());
-                }
+                let mut plan = self.plan.take().map(|p| *p);
+                crate::model::ReleasePlan::follow(&mut plan, &event);
+                self.plan = plan.map(Box::new);
                 self.last_seq = event.seq;
                 batch.events.push(event);
             }

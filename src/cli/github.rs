@@ -88,17 +88,14 @@ pub(super) fn connect(github: &GithubSettings) -> Result<(Api, TokenKind, Repo),
     Ok((api, kind, repo))
 }
 
-/// The host gh would name for an API address: `github.com` for GitHub's
-/// own, else the server's host.
+/// The host of an API address, as gh names it (`github.com` for
+/// GitHub's own API).
 fn api_host(api_url: &str) -> String {
     let host = reqwest::Url::parse(api_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
-    match host.as_str() {
-        "api.github.com" | "" => "github.com".into(),
-        _ => host,
-    }
+        .unwrap_or_else(|| "github.com".into());
+    token::gh_host(&host).to_string()
 }
 
 /// The run the settings name, or the latest matching one (a run waiting
@@ -199,22 +196,55 @@ pub fn send(
     let (api, kind, repo, run) = find(github)?;
     let label = label(&repo, &run);
     let runtime = runtime()?;
+    if github.run.is_none() {
+        crate::errln!(
+            "shipdeck: on run {} ({}), the latest {}",
+            run.id,
+            Clean(&crate::model::text::clip(&run.title(), 80)),
+            if run.waiting() {
+                "waiting for a review"
+            } else {
+                "matching run"
+            }
+        );
+    }
     let outcome = runtime.block_on(async {
         let seen = observe(&api, &repo, &run).await.map_err(|why| {
             crate::errln!("shipdeck: {}", Clean(&why));
             ExitCode::from(EXIT_BAD_INPUT)
         })?;
+        // What GitHub records is the token's user: the journal says so.
+        let user = api
+            .user()
+            .await
+            .ok()
+            .and_then(|u| crate::model::Person::new(&u.login).ok());
+        let mut command = command;
         let mut journal = super::create_journal(settings, &command.operator, &label, "do")?;
+        if let Some(user) = user.filter(|u| *u != command.operator) {
+            crate::errln!(
+                "shipdeck: GitHub knows you as {}; the command is theirs",
+                Clean(&user)
+            );
+            let _ = journal.operator_is(&user);
+            command.operator = user;
+        }
         if let Err(err) = journal.command(&command) {
             crate::errln!("shipdeck: the journal cannot be written ({err}); nothing was sent");
             return Err(ExitCode::FAILURE);
         }
+        // The run read as the console reads it: what has gone out.
+        let mut translator = crate::github::translate::Translator::new(settings.log_ring.value);
+        translator.set_operator(command.operator.clone());
+        let _ = translator.observe(&seen, jiff::Timestamp::now());
+        let deployed = translator.release().deployed();
         let rollback = github.rollback.as_ref().map(|r| &r.value);
-        let sent =
-            match crate::github::commands::order(&command.action, &seen, rollback, kind, abort) {
-                Ok(order) => crate::github::commands::send(&api, &repo, run.id, &order).await,
-                Err(refusal) => Err(refusal),
-            };
+        let ordered =
+            crate::github::commands::order(&command.action, &seen, deployed, rollback, kind, abort);
+        let sent = match ordered {
+            Ok(order) => crate::github::commands::send(&api, &repo, run.id, &order).await,
+            Err(refusal) => Err(refusal),
+        };
         let verdict = match &sent {
             Ok(sent) => Verdict::Accepted {
                 note: Some(sent.note.clone()),

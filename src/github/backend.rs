@@ -41,10 +41,12 @@ pub const BUSY: Duration = Duration::from_secs(5);
 /// The first pause between looks while nothing runs; it doubles while
 /// nothing changes, up to [`IDLE_MOST`].
 pub const IDLE_LEAST: Duration = Duration::from_secs(10);
-pub const IDLE_MOST: Duration = Duration::from_secs(60);
+pub const IDLE_MOST: Duration = Duration::from_secs(30);
 /// How often a running job's log is asked for (GitHub gives it once the
 /// job has finished; until then the answer is 404).
 const LOG_EVERY: Duration = Duration::from_secs(30);
+/// Job logs read in one look at most.
+const LOGS_A_LOOK: usize = 2;
 /// How long a command may take before it is answered "no answer".
 const COMMAND_PATIENCE: Duration = Duration::from_secs(30);
 
@@ -127,25 +129,37 @@ impl Follower {
     async fn serve(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>) -> Result<(), Gone> {
         self.say(Update::Connection(Connection::Connecting)).await?;
         let mut who = self.identify().await;
+        let mut next_look = tokio::time::Instant::now();
+        // The release's clock, told each second while it is in flight.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
-            let changed = self.look().await?;
-            // Said once the plan is there, so the console can say whose
-            // word it is.
-            if let Some(person) = who.take() {
-                self.say(Update::Identity(person)).await?;
+            if tokio::time::Instant::now() >= next_look {
+                let changed = self.look().await?;
+                // Said once the plan is there, so the console can say whose
+                // word it is.
+                if let Some(person) = who.take() {
+                    self.say(Update::Identity(person)).await?;
+                }
+                self.tell_limits().await?;
+                next_look = tokio::time::Instant::now() + self.pause(changed);
             }
-            self.tell_limits().await?;
-            let pause = self.pause(changed);
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(command) => self.command(command).await?,
+                    Some(command) => {
+                        self.command(command).await?;
+                        next_look = tokio::time::Instant::now() + self.pause(true);
+                    }
                     None => return Err(Gone),
                 },
                 reading = next_reading(&mut self.readings) => match reading {
                     Some(reading) => self.reading(reading).await?,
                     None => self.readings = None,
                 },
-                () = tokio::time::sleep(pause) => {}
+                _ = tick.tick(), if self.translator.release().status().in_flight() => {
+                    self.say(Update::Clock(Timestamp::now())).await?;
+                }
+                () = tokio::time::sleep_until(next_look) => {}
             }
         }
     }
@@ -255,8 +269,10 @@ impl Follower {
                 .saturating_mul(2u32.saturating_pow(self.quiet.min(6)))
                 .min(IDLE_MOST),
         };
+        // While GitHub fails, it is asked again at the idle pace's
+        // shortest, so the header is live again soon after it answers.
         if self.failing.is_some() {
-            pause = pause.max(IDLE_LEAST);
+            pause = IDLE_LEAST;
         }
         if let Some(until) = self.api.limits().hold_until {
             let left = until.duration_since(Timestamp::now());
@@ -271,15 +287,23 @@ impl Follower {
     /// no longer do.
     async fn tell_limits(&mut self) -> Result<(), Gone> {
         let slowing = self.api.limits().slowing(Timestamp::now());
-        if slowing != self.slowed {
-            if let Some(why) = &slowing {
-                self.note(Level::Warn, format!("GitHub slows shipdeck down: {why}"))
-                    .await?;
-            }
-            self.slowed = slowing.clone();
-            self.say(Update::Slowed(slowing)).await?;
+        if slowing == self.slowed {
+            return Ok(());
         }
-        Ok(())
+        // The log says when it starts and ends; the header keeps count.
+        match (&slowing, &self.slowed) {
+            (Some(why), None) => {
+                self.note(Level::Warn, format!("GitHub's rate limit: {why}"))
+                    .await?
+            }
+            (None, Some(_)) => {
+                let back = "GitHub's rate limit no longer holds shipdeck back".to_string();
+                self.note(Level::Info, back).await?
+            }
+            _ => {}
+        }
+        self.slowed = slowing.clone();
+        self.say(Update::Slowed(slowing)).await
     }
 
     /// A look that failed: the header says why (once per cause), and so
@@ -340,12 +364,15 @@ impl Follower {
                 let recent = state
                     .and_then(|s| s.last_try)
                     .is_some_and(|t| t.elapsed() < LOG_EVERY);
-                !done && (job.completed() || (job.running() && !recent))
+                // A finished job's log at once, unless its last try failed
+                // lately; a running job's now and then.
+                !done && !recent && (job.completed() || job.running())
             })
             .cloned()
             .collect();
         let mut any = false;
-        for job in due {
+        // A few a look, so a command never waits behind many downloads.
+        for job in due.into_iter().take(LOGS_A_LOOK) {
             let answer = self.api.job_log(&self.target.repo, job.id).await;
             let state = self.logs.entry(job.id).or_default();
             state.last_try = Some(Instant::now());
@@ -368,10 +395,10 @@ impl Follower {
                         self.note(Level::Info, message).await?;
                     }
                 }
-                // A log that cannot be read does not stop the run's look.
+                // A log that cannot be read does not stop the run's look;
+                // it is asked for again later.
                 Err(err) => {
                     tracing::warn!(job = job.id, error = %err, "a job's log could not be read");
-                    state.done = job.completed();
                 }
             }
         }
@@ -429,6 +456,11 @@ impl Follower {
                 // run: the rollback is the operator's, from now.
                 if let Order::Dispatch { workflow, .. } = &order {
                     events.extend(self.translator.rollback_dispatched(&command, workflow, now));
+                    let line = format!(
+                        "{sent}: that is a run of its own, which this window does not follow (shipdeck runs {} lists it)",
+                        self.target.repo
+                    );
+                    events.extend(self.translator.note(Level::Info, line, now));
                 }
                 self.say(Update::Events(events)).await?;
                 Verdict::Accepted { note: Some(sent) }
@@ -471,6 +503,7 @@ impl Follower {
         let order = commands::order(
             &command.action,
             seen,
+            self.translator.release().deployed(),
             self.target.rollback.as_ref(),
             self.target.token,
             false,

@@ -57,33 +57,9 @@ impl FromStr for Repo {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Repo, String> {
-        let shown = clip(text, 80);
-        let Some((owner, name)) = text.split_once('/') else {
-            return Err(format!("{shown:?} is not OWNER/REPO"));
-        };
-        let owner_ok = (1..=39).contains(&owner.len())
-            && owner
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !owner.starts_with('-');
-        if !owner_ok {
-            return Err(format!(
-                "{shown:?} is not OWNER/REPO: an owner is 1 to 39 letters, digits or hyphens, \
-                 not starting with a hyphen"
-            ));
-        }
-        let name_ok = (1..=100).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            && name != "."
-            && name != "..";
-        if !name_ok {
-            return Err(format!(
-                "{shown:?} is not OWNER/REPO: a repository's name is 1 to 100 letters, digits, \
-                 hyphens, underscores or dots"
-            ));
-        }
+        // One rule for what GitHub allows: the config's check.
+        crate::config::github_repo(text)?;
+        let (owner, name) = text.split_once('/').unwrap_or((text, ""));
         Ok(Repo {
             owner: owner.to_string(),
             name: name.to_string(),

@@ -31,13 +31,13 @@ pub enum Order {
     },
     RerunFailed,
     Cancel,
-    /// The rollback workflow, on `git_ref`; the run is cancelled first when
+    /// The rollback workflow, on `git_ref`; then the run is cancelled when
     /// it still runs.
     Dispatch {
         workflow: String,
         git_ref: String,
         inputs: BTreeMap<String, String>,
-        cancel_first: bool,
+        cancel: bool,
     },
 }
 
@@ -48,10 +48,13 @@ pub struct Sent {
 }
 
 /// What `action` asks of GitHub for the run as `seen`, or why it cannot.
-/// `abort` asks for the run to be cancelled whatever went out.
+/// `deployed`: something has gone out (`Release::deployed` of the run's
+/// release), so a rollback is the rollback workflow; `abort` asks for the
+/// run to be cancelled whatever went out.
 pub fn order(
     action: &Action,
     seen: &Observed,
+    deployed: bool,
     rollback: Option<&RollbackWorkflow>,
     token: TokenKind,
     abort: bool,
@@ -84,7 +87,7 @@ pub fn order(
             )),
             false => Ok(Order::Cancel),
         },
-        Action::Rollback { .. } => roll_back(seen, rollback),
+        Action::Rollback { .. } => roll_back(seen, deployed, rollback),
         other => Err(Refusal::when(format!(
             "a GitHub Actions run has no {}: it approves and rejects environments (s, x), re-runs failed jobs (r) and rolls back (R)",
             other.name()
@@ -158,9 +161,13 @@ fn review(
 
 /// Roll back: cancel a run that has deployed nothing yet; else the
 /// rollback workflow, when there is one.
-fn roll_back(seen: &Observed, rollback: Option<&RollbackWorkflow>) -> Result<Order, Refusal> {
+fn roll_back(
+    seen: &Observed,
+    deployed: bool,
+    rollback: Option<&RollbackWorkflow>,
+) -> Result<Order, Refusal> {
     let run = &seen.run;
-    if !deployed(seen) {
+    if !deployed {
         return match run.completed() {
             false => Ok(Order::Cancel),
             true => Err(Refusal::when(
@@ -182,22 +189,8 @@ fn roll_back(seen: &Observed, rollback: Option<&RollbackWorkflow>) -> Result<Ord
         workflow: rollback.workflow.clone(),
         git_ref,
         inputs: rollback.inputs.clone(),
-        cancel_first: !run.completed(),
+        cancel: !run.completed(),
     })
-}
-
-/// Whether the run has deployed anything: an environment was approved, or
-/// a deploying job has started.
-pub fn deployed(seen: &Observed) -> bool {
-    let approved = seen.approvals.iter().any(|a| a.approved());
-    let deploying = seen.jobs.iter().any(|j| {
-        let name = j.name.to_ascii_lowercase();
-        let deploys = ["deploy", "release", "publish", "promote"]
-            .iter()
-            .any(|w| name.contains(w));
-        deploys && j.started_at.is_some() && (j.running() || j.completed())
-    });
-    approved || deploying
 }
 
 /// `in_progress` as words: `in progress`.
@@ -256,27 +249,32 @@ pub async fn send(api: &Api, repo: &Repo, run_id: u64, order: &Order) -> Result<
             workflow,
             git_ref,
             inputs,
-            cancel_first,
+            cancel,
         } => {
-            if *cancel_first {
-                // A run that has finished meanwhile needs no cancel.
-                match api.cancel(repo, run_id).await {
-                    Ok(()) | Err(ApiError::Conflict { .. }) => {}
-                    Err(e) => return Err(refused(e, Asked::Cancel(run_id))),
-                }
-            }
+            // The rollback first: a run cancelled with no rollback after it
+            // would leave the deployment as it is.
             let started = api
                 .dispatch(repo, workflow, git_ref, inputs)
                 .await
                 .map_err(|e| refused(e, Asked::Dispatch { workflow }))?;
-            Ok(Sent {
-                note: match started {
-                    Some(id) => {
-                        format!("the rollback workflow {workflow} runs on {git_ref} (run {id})")
+            let mut note = match started {
+                Some(id) => {
+                    format!("the rollback workflow {workflow} runs on {git_ref} (run {id})")
+                }
+                None => format!("the rollback workflow {workflow} runs on {git_ref}"),
+            };
+            if *cancel {
+                // A run that has finished meanwhile needs no cancel.
+                match api.cancel(repo, run_id).await {
+                    Ok(()) => note.push_str("; this run is cancelled"),
+                    Err(ApiError::Conflict { .. }) => {}
+                    Err(e) => {
+                        let why = refusal(api, &e, &Asked::Cancel(run_id), repo).reason;
+                        note.push_str(&format!("; this run could not be cancelled: {why}"));
                     }
-                    None => format!("the rollback workflow {workflow} runs on {git_ref}"),
-                },
-            })
+                }
+            }
+            Ok(Sent { note })
         }
     }
 }

@@ -16,6 +16,8 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
+
+use crate::model::time::Saturating;
 use tokio::sync::mpsc;
 
 use crate::backend::{Connection, Detail, Gone, Handle, Update};
@@ -50,6 +52,8 @@ pub fn spawn(
         held: Vec::new(),
         live_canary: false,
         handed: false,
+        stale_version: None,
+        opened_at: Timestamp::now(),
         stage_id: "canary".into(),
         pictures: (Vec::new(), Vec::new()),
         links: (Connection::Connecting, Connection::Connecting),
@@ -83,6 +87,12 @@ struct Joiner {
     live_canary: bool,
     /// The job has handed over in this window (once).
     handed: bool,
+    /// The Rollout's revision when the job handed over: its window is not
+    /// the canary's (the job sets the next one).
+    stale_version: Option<String>,
+    /// When this window was opened (a job that began before may already
+    /// have set the Rollout's revision).
+    opened_at: Timestamp,
     stage_id: String,
     /// The side pane: the run's, then the Rollout's.
     pictures: (Vec<Detail>, Vec<Detail>),
@@ -111,10 +121,7 @@ impl Joiner {
                     None => Err(Gone),
                 },
                 command = commands.recv() => match command {
-                    Some(command) => {
-                        self.route(command, &github, &argo);
-                        Ok(())
-                    }
+                    Some(command) => self.route(command, &github, &argo).await,
                     None => Err(Gone),
                 },
                 () = tokio::time::sleep_until(deadline), if waiting => self.release_held().await,
@@ -129,19 +136,36 @@ impl Joiner {
         self.tx.send(update).await.map_err(|_| Gone)
     }
 
-    /// A command to the backend it belongs to.
-    fn route(&self, command: Command, github: &Handle, argo: &Handle) {
-        let to_argo = match &command.action {
+    /// A command to the backend it belongs to; the canary's commands are
+    /// refused until the canary is this window's.
+    async fn route(&self, command: Command, github: &Handle, argo: &Handle) -> Result<(), Gone> {
+        let canary_only = matches!(
+            command.action,
             Action::Advance
-            | Action::PromoteFull
-            | Action::Pause { .. }
-            | Action::Resume
-            | Action::Undo { .. } => true,
-            Action::Rollback { .. } => self.live_canary,
-            _ => false,
-        };
+                | Action::PromoteFull
+                | Action::Pause { .. }
+                | Action::Resume
+                | Action::Undo { .. }
+        );
+        if canary_only && !self.live_canary {
+            let why = format!(
+                "the canary has not begun: the Rollout {} takes over when {} starts",
+                self.canary.rollout, self.canary.after
+            );
+            let verdict =
+                crate::engine::Verdict::Refused(crate::engine::policy::Refusal::when(why));
+            return self
+                .say(Update::Verdict {
+                    id: command.id,
+                    verdict,
+                })
+                .await;
+        }
+        let to_argo =
+            canary_only || matches!(command.action, Action::Rollback { .. }) && self.live_canary;
         let to = if to_argo { argo } else { github };
         let _ = to.commands.send(command);
+        Ok(())
     }
 
     async fn heard_github(&mut self, update: Update) -> Result<(), Gone> {
@@ -158,6 +182,7 @@ impl Joiner {
                 self.release = Release::new("", self.capacity);
                 self.live_canary = false;
                 self.handed = false;
+                self.stale_version = None;
                 self.say(Update::Reset).await
             }
             Update::Picture(lines) => {
@@ -204,7 +229,22 @@ impl Joiner {
     /// The run's events held for the Rollout's plan, let go.
     async fn release_held(&mut self) -> Result<(), Gone> {
         let held = std::mem::take(&mut self.held);
-        let joined = self.join_github(held);
+        let late = self.argo_plan.is_none();
+        let mut joined = self.join_github(held);
+        if late && self.release.plan().is_some() {
+            let message = format!(
+                "the Rollout {} did not answer within {} s: the canary row has no steps in this window",
+                self.canary.rollout,
+                PLAN_PATIENCE.as_secs()
+            );
+            let log = EventKind::Log {
+                level: crate::model::Level::Warn,
+                source: crate::model::names::CONTROLLER.into(),
+                stage: None,
+                message,
+            };
+            joined.push(self.emit(log, Timestamp::now()));
+        }
         self.tell(joined).await
     }
 
@@ -255,12 +295,10 @@ impl Joiner {
                     plan: Box::new(self.joined_plan(*plan)),
                 },
                 // A canary that rolled back is how the window ended.
-                EventKind::ReleaseFinished { outcome } if self.release.rollback().is_some() => {
-                    let outcome = match outcome {
-                        Outcome::Succeeded => Outcome::Succeeded,
-                        _ => Outcome::RolledBack,
-                    };
-                    EventKind::ReleaseFinished { outcome }
+                EventKind::ReleaseFinished { .. } if self.release.rollback().is_some() => {
+                    EventKind::ReleaseFinished {
+                        outcome: Outcome::RolledBack,
+                    }
                 }
                 kind => kind,
             };
@@ -277,7 +315,7 @@ impl Joiner {
                     &joined.kind,
                     EventKind::StageChanged { stage, state, .. }
                         if self.is_handover(stage)
-                            && (state.is_active() || *state == StageState::Succeeded)
+                            && matches!(state, StageState::Running | StageState::Succeeded)
                 );
             out.push(joined);
             if handed_over {
@@ -330,21 +368,29 @@ impl Joiner {
             plan.strategy = argo.strategy.clone();
             plan.steps = argo.steps.clone();
         }
-        // The cluster decides the canary's promotes, as on a Rollout alone.
-        plan.decided_by = Some(crate::model::names::CONTROLLER.into());
+        // The cluster decides the canary's promotes, as on a Rollout alone:
+        // the console knows it from the handle (it keeps revisions).
         plan
     }
 
     /// The job that hands over has started: the Rollout's window is this
     /// one's from now, and where it stands already is told.
+    ///
+    /// The job is what sets the Rollout's new revision, so the canary is
+    /// the Rollout's next window, not the one it is in — unless the job
+    /// began before this window was opened (it may have set it already):
+    /// then the window in flight is taken.
     fn hand_over(&mut self, at: Timestamp) -> Vec<Event> {
         self.handed = true;
-        self.live_canary = true;
-        let mut out = Vec::new();
-        if self.argo_release.status().in_flight() {
-            out.extend(self.catch_up(at));
+        // GitHub's times are whole seconds: a job that started as the
+        // window opened is not one from before it.
+        let before_us = at.plus(jiff::SignedDuration::from_secs(2)) < self.opened_at;
+        if before_us && self.argo_release.status().in_flight() {
+            self.live_canary = true;
+            return self.catch_up(at);
         }
-        out
+        self.stale_version = self.argo_release.plan().map(|p| p.version_to.clone());
+        Vec::new()
     }
 
     /// Where the Rollout's window stands, as the canary row's events.
@@ -384,7 +430,13 @@ impl Joiner {
             self.argo_release.apply(&event);
             if let EventKind::ReleaseStarted { plan } = &event.kind {
                 self.argo_plan = Some((**plan).clone());
-                if self.live_canary && self.release.plan().is_some() {
+                // A new revision after the handover is the canary.
+                let new_revision = self.stale_version.as_deref() != Some(plan.version_to.as_str());
+                if self.handed
+                    && (self.live_canary || new_revision)
+                    && self.release.plan().is_some()
+                {
+                    self.live_canary = true;
                     out.extend(self.catch_up(event.at));
                 }
                 continue;
@@ -393,6 +445,15 @@ impl Joiner {
                 continue;
             }
             let kind = match event.kind {
+                // Said already (when the canary was taken up).
+                EventKind::StageChanged { state, .. }
+                    if self
+                        .release
+                        .stage(&self.stage_id)
+                        .is_some_and(|s| s.state == state) =>
+                {
+                    continue;
+                }
                 EventKind::StageChanged { state, note, .. } => EventKind::StageChanged {
                     stage: self.stage_id.clone(),
                     state,

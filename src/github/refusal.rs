@@ -56,14 +56,24 @@ pub struct Context<'a> {
 /// GitHub's word for what an installation token may not touch.
 const NOT_ACCESSIBLE: &str = "resource not accessible by integration";
 
+/// The variable gh reads a token from for this API: `GH_TOKEN` for
+/// GitHub's own, `GH_ENTERPRISE_TOKEN` for an Enterprise Server.
+fn token_variable(api_url: &str) -> &'static str {
+    match api_url.trim_end_matches('/') == super::client::GITHUB_API {
+        true => "GH_TOKEN",
+        false => "GH_ENTERPRISE_TOKEN",
+    }
+}
+
 /// `err` as one sentence, for `asked` in `ctx`.
 pub fn sentence(err: &ApiError, asked: &Asked<'_>, ctx: &Context<'_>) -> String {
     let doing = asked.doing();
     let repo = ctx.repo;
     match err {
         ApiError::Unauthorized { message } => format!(
-            "GitHub refused the token (401 {message}): set GH_TOKEN, a token_file, or log in \
-             again with `gh auth login`"
+            "GitHub refused the token (401 {message}): set {}, a token_file, or log in \
+             again with `gh auth login`",
+            token_variable(ctx.api_url)
         ),
         ApiError::Forbidden { message } => forbidden(message, asked, ctx),
         ApiError::NotFound { message } => format!(

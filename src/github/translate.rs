@@ -95,6 +95,12 @@ pub struct Translator {
     /// Each gate's review as said: the login of its record, or `None` when
     /// it was credited to someone before its record was listed.
     reviewed: BTreeMap<String, Option<String>>,
+    /// The reviews on record for each environment while it waited in this
+    /// window: a run's reviews cover all its attempts, so these are an
+    /// earlier attempt's, not this one's.
+    stale: BTreeMap<String, Vec<Approval>>,
+    /// Environments that waited with no reviewer (only a wait timer).
+    timer_only: BTreeSet<String>,
     /// Lines of each job's log said already.
     logged: BTreeMap<u64, usize>,
     asked: Vec<Asked>,
@@ -115,6 +121,8 @@ impl Translator {
             steps: BTreeSet::new(),
             environments: BTreeMap::new(),
             reviewed: BTreeMap::new(),
+            stale: BTreeMap::new(),
+            timer_only: BTreeSet::new(),
             logged: BTreeMap::new(),
             asked: Vec::new(),
             running: Vec::new(),
@@ -513,13 +521,30 @@ impl Translator {
                 let at = p.wait_timer_started_at.unwrap_or(now);
                 timed.push((at, gate_changed(&id, GateState::Open, Vec::new(), None)));
             }
-            let record = seen
+            let records: Vec<&Approval> = seen
                 .approvals
                 .iter()
-                .rev()
-                .find(|a| a.environments.iter().any(|e| gate_id(&e.name) == id));
+                .filter(|a| a.environments.iter().any(|e| gate_id(&e.name) == id))
+                .collect();
+            if let Some(p) = waiting {
+                // Waiting now: whatever is on record came before.
+                self.stale
+                    .insert(id.clone(), records.into_iter().cloned().collect());
+                if p.reviewers.is_empty() {
+                    self.timer_only.insert(id.clone());
+                }
+                continue;
+            }
+            let record = fresh(&records, self.stale.get(&id));
+            // GitHub gives a review no time: it came before the job it let
+            // go started, if that has started.
+            // (Never before what was last said: the gate was open then.)
+            let at = self
+                .gated_job_start(seen, &id)
+                .map_or(now, |t| t.min(now))
+                .max(self.release.last_at().unwrap_or(now).min(now));
             match record {
-                Some(a) => self.reviewed_by(&id, a, now, timed),
+                Some(a) => self.reviewed_by(&id, a, at, timed),
                 None if waiting.is_none() && state == Some(GateState::Open) => {
                     self.approved_elsewhere(seen, &id, now, timed)
                 }
@@ -564,6 +589,17 @@ impl Translator {
         timed.push((now, kind));
     }
 
+    /// When the job waiting on gate `id` started, if it has.
+    fn gated_job_start(&self, seen: &Observed, id: &str) -> Option<Timestamp> {
+        let stage = self
+            .release
+            .stages()
+            .iter()
+            .find(|s| s.plan.gate.as_deref() == Some(id))?;
+        let job = self.job_of(&stage.plan.id)?;
+        seen.jobs.iter().find(|j| j.id == job)?.started_at
+    }
+
     fn approved_elsewhere(
         &mut self,
         seen: &Observed,
@@ -589,10 +625,19 @@ impl Translator {
             return;
         }
         self.reviewed.insert(id.to_string(), None);
-        let signoff = SignOff {
-            operator: Person::own(SOMEONE),
-            at: now,
-            comment: Some("approved on GitHub (no review record yet)".into()),
+        // An environment with no reviewer is let through by its wait timer:
+        // GitHub's doing, and no review record will come.
+        let signoff = match self.timer_only.contains(id) {
+            true => SignOff {
+                operator: Person::own(GITHUB),
+                at: now,
+                comment: Some("its wait timer ran out".into()),
+            },
+            false => SignOff {
+                operator: Person::own(SOMEONE),
+                at: now,
+                comment: Some("approved on GitHub (no review record yet)".into()),
+            },
         };
         timed.push((
             now,
@@ -797,6 +842,22 @@ fn log(level: Level, source: String, stage: Option<String>, message: String) -> 
         stage,
         message,
     }
+}
+
+/// The latest of an environment's reviews that is not among those on
+/// record while it waited (an earlier attempt's).
+fn fresh<'a>(records: &[&'a Approval], stale: Option<&Vec<Approval>>) -> Option<&'a Approval> {
+    let mut stale: Vec<&Approval> = stale.map(|s| s.iter().collect()).unwrap_or_default();
+    let mut found = None;
+    for record in records {
+        match stale.iter().position(|s| *s == *record) {
+            Some(i) => {
+                stale.remove(i);
+            }
+            None => found = Some(*record),
+        }
+    }
+    found
 }
 
 /// The release id of a run: `octo-org/octo-repo/actions/runs/30433642`, as

@@ -195,10 +195,14 @@ impl GithubFile {
         if let Err(why) = github_repo(&self.repo) {
             out.push(why);
         }
-        if let Some(url) = &self.api_url
-            && let Err(why) = http_url(url, GITHUB_TOKEN)
-        {
-            out.push(format!("api_url: {why}"));
+        match self.api_url.as_deref().map(|u| http_url(u, GITHUB_TOKEN)) {
+            Some(Err(why)) => out.push(format!("api_url: {why}")),
+            // The token goes with every request: never in the clear off
+            // this machine.
+            Some(Ok(url)) if url.scheme() == "http" && !loopback(&url) => out.push(
+                "api_url: http:// would send the token unencrypted; use https:// (http:// is for 127.0.0.1 and localhost only)".into(),
+            ),
+            _ => {}
         }
         if self
             .workflow
@@ -226,6 +230,16 @@ impl GithubFile {
             }
         }
         out
+    }
+}
+
+/// Whether an address is this machine's.
+fn loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

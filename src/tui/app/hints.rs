@@ -86,11 +86,8 @@ impl App {
     /// What the rollback key does now: before the rollout has begun it
     /// stops the release, since nothing reached production.
     pub fn rollback_word(&self) -> &'static str {
-        if self.release.rollout().began {
-            "roll back"
-        } else {
-            "stop"
-        }
+        let began = self.release.deployed();
+        if began { "roll back" } else { "stop" }
     }
 
     /// The key that opens a log line whole, while the log pane has focus.

@@ -891,7 +891,10 @@ impl App {
     /// undo to. Known from the backend (a Rollout followed here) or from the
     /// plan (a Rollout served by `serve --rollout`).
     pub fn cluster_decides(&self) -> bool {
-        self.keeps_revisions || self.release.plan().is_some_and(|p| p.decided_by.is_some())
+        // Only a rollout has promotes to decide (a workflow's jobs have none).
+        let rolls_out = self.release.rollout_stage().is_some();
+        let decided = self.release.plan().is_some_and(|p| p.decided_by.is_some());
+        rolls_out && (self.keeps_revisions || decided)
     }
 
     fn prospect(&self, action: Action) -> policy::Checked {

@@ -101,12 +101,24 @@ fn stage_lines<'a>(app: &App, stage: &Stage, width: usize, lines: &mut Vec<Line<
         styled(time, theme[Slot::Muted]),
     ]));
     // What the stage waits on a person for, and who may do it.
+    // Stages may run side by side (a workflow's jobs): each shows what
+    // waits on it; the current one also what belongs to no other.
     let current = app.release.current_stage().map(|s| &s.plan.id) == Some(&stage.plan.id);
-    let waits = match current {
+    let other_active = |name: &str| {
+        app.release
+            .stages()
+            .iter()
+            .any(|s| s.state.is_active() && s.plan.id != stage.plan.id && s.plan.name == name)
+    };
+    let waits = match stage.state.is_active() {
         true => app
             .waiting()
             .into_iter()
             .filter(|w| w.action != UiAction::Advance)
+            .filter(|w| match current {
+                true => !other_active(&w.stage),
+                false => w.stage == stage.plan.name,
+            })
             .collect::<Vec<_>>(),
         false => Vec::new(),
     };

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Verdict;
 use crate::model::units::duration_serde;
-use crate::model::{Command, Event, EventKind, Person, Release};
+use crate::model::{Command, Event, Person, Release};
 
 /// One line of a journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
@@ -203,6 +203,9 @@ pub struct Journal {
     pub damaged: Vec<(usize, String)>,
     /// The last line was cut off mid-write (a crash, a `kill -9`).
     pub torn_tail: bool,
+    /// The release's plan as its events have grown it so far: what the
+    /// next event is checked against.
+    pub plan: Option<crate::model::ReleasePlan>,
 }
 
 impl Journal {
@@ -259,12 +262,8 @@ impl Journal {
     fn impossible(&self, record: &Record) -> Option<String> {
         let (at, wall) = match record {
             Record::Event { event } => {
-                // A release's plan comes with its first event.
-                let plan = self.events.first().and_then(|e| match &e.kind {
-                    EventKind::ReleaseStarted { plan } => Some(plan.as_ref()),
-                    _ => None,
-                });
-                if let Some(why) = event.impossible(plan) {
+                // A release's plan comes with its first event, and grows.
+                if let Some(why) = event.impossible(self.plan.as_ref()) {
                     return Some(why);
                 }
                 return match self.events.last() {
@@ -303,7 +302,10 @@ impl Journal {
         match record {
             Record::Window { .. } => self.window = Some(record),
             Record::Operator { operator, .. } => self.server_operator = Some(operator),
-            Record::Event { event } => self.events.push(event),
+            Record::Event { event } => {
+                crate::model::ReleasePlan::follow(&mut self.plan, &event);
+                self.events.push(event)
+            }
             Record::Command { at, command, .. } => self.commands.push((at, command)),
             Record::Verdict {
                 at, id, verdict, ..

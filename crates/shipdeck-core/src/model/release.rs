@@ -62,6 +62,62 @@ pub struct ReleasePlan {
     pub decided_by: Option<String>,
 }
 
+impl ReleasePlan {
+    /// The strategy's name, or `none` when no stage rolls out (a
+    /// workflow's jobs): there is no traffic to shift.
+    pub fn strategy_words(&self) -> &'static str {
+        match self.stages.iter().any(|s| s.kind == StageKind::Rollout) {
+            true => self.strategy.name(),
+            false => "none",
+        }
+    }
+
+    /// A reader's copy of the plan after `event`: the plan a release starts
+    /// with, grown by each `plan_extended`.
+    pub fn follow(plan: &mut Option<ReleasePlan>, event: &Event) {
+        match (&event.kind, plan.as_mut()) {
+            (EventKind::ReleaseStarted { plan: started }, _) => *plan = Some((**started).clone()),
+            (
+                EventKind::PlanExtended {
+                    stages,
+                    gates,
+                    gated,
+                },
+                Some(plan),
+            ) => plan.extend(stages, gates, gated),
+            _ => {}
+        }
+    }
+
+    /// The plan grown: new stages and gates join it (an id it has already
+    /// is left as it was), and stages take the gates they now wait on.
+    pub fn extend(&mut self, stages: &[StagePlan], gates: &[GatePlan], gated: &[GateOf]) {
+        for stage in stages {
+            if !self.stages.iter().any(|s| s.id == stage.id) {
+                self.stages.push(stage.clone());
+            }
+        }
+        for gate in gates {
+            if !self.gates.iter().any(|g| g.id == gate.id) {
+                self.gates.push(gate.clone());
+            }
+        }
+        for GateOf { stage, gate } in gated {
+            if let Some(s) = self.stages.iter_mut().find(|s| &s.id == stage) {
+                s.gate = Some(gate.clone());
+            }
+        }
+    }
+
+    /// `v1 → v2`, or `v2` when what it replaces is not known.
+    pub fn versions(&self) -> String {
+        match self.version_from.is_empty() {
+            true => self.version_to.clone(),
+            false => format!("{} → {}", self.version_from, self.version_to),
+        }
+    }
+}
+
 /// The life of a release as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -438,6 +494,24 @@ impl Release {
         self.steps().get(i).map(|s| (i, s))
     }
 
+    /// Whether something of it has gone out: its rollout began, or, with no
+    /// rollout (a workflow's jobs), a gate let it through or a deploy stage
+    /// started.
+    pub fn deployed(&self) -> bool {
+        match self.rollout_stage() {
+            Some(_) => self.rollout.began,
+            None => {
+                self.gates
+                    .iter()
+                    .any(|g| g.state == super::GateState::Approved)
+                    || self
+                        .stages
+                        .iter()
+                        .any(|s| s.plan.kind == StageKind::Deploy && s.started_at.is_some())
+            }
+        }
+    }
+
     /// Who deployed it, once the plan is known.
     pub fn deployer(&self) -> Option<&Person> {
         self.plan.as_ref().map(|p| &p.deployer)
@@ -647,25 +721,16 @@ impl Release {
         let Some(plan) = self.plan.as_mut() else {
             return;
         };
-        for stage in stages {
-            if !plan.stages.iter().any(|s| s.id == stage.id) {
-                plan.stages.push(stage.clone());
-                self.stages.push(Stage::new(stage.clone()));
+        plan.extend(stages, gates, gated);
+        for stage in &plan.stages {
+            match self.stages.iter_mut().find(|s| s.plan.id == stage.id) {
+                Some(s) => s.plan.gate.clone_from(&stage.gate),
+                None => self.stages.push(Stage::new(stage.clone())),
             }
         }
-        for gate in gates {
-            if !plan.gates.iter().any(|g| g.id == gate.id) {
-                plan.gates.push(gate.clone());
+        for gate in &plan.gates {
+            if !self.gates.iter().any(|g| g.plan.id == gate.id) {
                 self.gates.push(Gate::new(gate.clone()));
-            }
-        }
-        for GateOf { stage, gate } in gated {
-            let id = Some(gate.clone());
-            if let Some(s) = plan.stages.iter_mut().find(|s| &s.id == stage) {
-                s.gate = id.clone();
-            }
-            if let Some(s) = self.stages.iter_mut().find(|s| &s.plan.id == stage) {
-                s.plan.gate = id;
             }
         }
     }

@@ -82,12 +82,15 @@ fn summary(r: &Report, md: &mut String) {
     );
     let _ = writeln!(md, "**Date**: {date}  ");
     let _ = writeln!(md, "**Service**: {}  ", prose(&r.service));
-    let _ = writeln!(
-        md,
-        "**Version**: {} → {}  ",
-        prose(&r.version_from),
-        prose(&r.version_to)
-    );
+    let _ = match r.version_from.is_empty() {
+        true => writeln!(md, "**Version**: {}  ", prose(&r.version_to)),
+        false => writeln!(
+            md,
+            "**Version**: {} → {}  ",
+            prose(&r.version_from),
+            prose(&r.version_to)
+        ),
+    };
     let _ = writeln!(md, "**Environment**: {}  ", prose(&r.environment));
     let _ = writeln!(md, "**Strategy**: {}  ", prose(&r.strategy));
     let _ = writeln!(md, "**Deployed by**: {}  ", prose(&r.deployer));

@@ -158,7 +158,7 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
         version_from: of_plan(|p| p.version_from.clone()),
         version_to: of_plan(|p| p.version_to.clone()),
         environment: of_plan(|p| p.environment.clone()),
-        strategy: of_plan(|p| p.strategy.name().to_string()),
+        strategy: of_plan(|p| p.strategy_words().to_string()),
         deployer: of_plan(|p| p.deployer.to_string()),
         recorded_by: recorded_by(journal),
         started_at: release.started_at,

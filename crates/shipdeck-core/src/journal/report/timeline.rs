@@ -137,11 +137,10 @@ impl Narrator<'_> {
         self.at = e.at;
         match &e.kind {
             EventKind::ReleaseStarted { plan } => self.say(format!(
-                "Release started: {} {} → {} ({}), deployed by {}",
+                "Release started: {} {} ({}), deployed by {}",
                 plan.service,
-                plan.version_from,
-                plan.version_to,
-                plan.strategy.name(),
+                plan.versions(),
+                plan.strategy_words(),
                 plan.deployer
             )),
             EventKind::StageChanged { stage, state, note } => {
