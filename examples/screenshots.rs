@@ -394,6 +394,7 @@ fn main() -> Result<(), String> {
     automatic_rollback(&painter, &out)?;
     shared_window(&painter, &out)?;
     prometheus_rollback(&painter, &out)?;
+    github_run(&painter, &out)?;
     help(&painter, &out)
 }
 
@@ -522,6 +523,91 @@ fn help(painter: &Painter, out: &Path) -> Result<(), String> {
     );
     key(&mut app, KeyCode::Char('?'));
     shoot(painter, &mut app, 160, 45, &out.join("help.png"))
+}
+
+/// A GitHub Actions run waiting on two environments, as octocat sees it:
+/// GitHub's own example objects (`fixtures/github`), the run's jobs made
+/// build ✓, test ✓ and two deploy jobs waiting.
+fn github_run(painter: &Painter, out: &Path) -> Result<(), String> {
+    use serde_json::{Value, json};
+    use shipdeck::github::translate::{Observed, Said, Translator};
+    let read = |name: &str| -> Result<Value, String> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/github")
+            .join(name);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{name}: {e}"))
+    };
+    let mut run = read("workflow-run.json")?;
+    run["status"] = json!("waiting");
+    run["name"] = json!("Deploy");
+    // The example run is dated two days after the example jobs: one day.
+    run["created_at"] = json!("2020-01-20T17:40:00Z");
+    run["run_started_at"] = json!("2020-01-20T17:40:00Z");
+    let template = read("job.json")?;
+    let job = |id: u64, name: &str, status: &str, conclusion: Value| {
+        let mut job = template.clone();
+        job["id"] = json!(id);
+        job["name"] = json!(name);
+        job["status"] = json!(status);
+        job["conclusion"] = conclusion;
+        if status == "waiting" {
+            job["started_at"] = Value::Null;
+            job["completed_at"] = Value::Null;
+            job["steps"] = json!([]);
+        }
+        job
+    };
+    let jobs = vec![
+        job(1, "build", "completed", json!("success")),
+        job(2, "test", "completed", json!("success")),
+        job(3, "deploy-staging", "waiting", Value::Null),
+        job(4, "deploy-production", "waiting", Value::Null),
+    ];
+    let mut pending = read("pending-deployment-items.json")?;
+    pending[0]["wait_timer_started_at"] = json!("2020-01-20T18:30:00Z");
+    pending[0]["wait_timer"] = json!(0);
+    let mut prod = pending[0].clone();
+    prod["wait_timer"] = json!(30);
+    prod["environment"]["id"] = json!(161088069);
+    prod["environment"]["name"] = json!("production");
+    prod["current_user_can_approve"] = json!(false);
+    prod["reviewers"][0]["reviewer"]["login"] = json!("hubot");
+    pending
+        .as_array_mut()
+        .ok_or("pending is a list")?
+        .push(prod);
+    let seen = Observed {
+        run: serde_json::from_value(run).map_err(|e| e.to_string())?,
+        jobs: serde_json::from_value(json!(jobs)).map_err(|e| e.to_string())?,
+        pending: serde_json::from_value(pending).map_err(|e| e.to_string())?,
+        approvals: Vec::new(),
+    };
+    let now = jiff::Timestamp::from_second(1_579_545_900).map_err(|e| e.to_string())?;
+    let mut translator = Translator::new(shipdeck::model::DEFAULT_LOG_CAPACITY);
+    translator.set_operator(person("octocat"));
+    let mut app = App::new(
+        person("octocat"),
+        "gh:octo-org/octo-repo#562",
+        shipdeck::tui::keymap::KeyMap::default(),
+        production(),
+        shipdeck::model::DEFAULT_LOG_CAPACITY,
+        "demo",
+    );
+    feed(
+        &mut app,
+        Update::Connection(shipdeck::backend::Connection::Live),
+    );
+    for said in translator.observe(&seen, now) {
+        if let Said::Events(events) = said {
+            feed(&mut app, Update::Events(events));
+        }
+    }
+    let picture = shipdeck::github::picture::picture(&seen, now);
+    feed(&mut app, Update::Picture(picture));
+    feed(&mut app, Update::Clock(now));
+    shoot(painter, &mut app, 160, 45, &out.join("github-run.png"))
 }
 
 /// A person's name.

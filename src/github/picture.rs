@@ -79,7 +79,7 @@ fn environment_lines(p: &PendingDeployment, now: Timestamp, lines: &mut Vec<Deta
     };
     lines.push(Detail::new(
         format!(
-            "⏸ {} waits for review · {you}",
+            "◆ {} waits for review · {you}",
             clip(&p.environment.name, 60)
         ),
         Tone::Busy,
@@ -180,7 +180,7 @@ fn review_lines(seen: &Observed, lines: &mut Vec<Detail>) {
 }
 
 /// The icon and tone of a status and conclusion, as GitHub's page draws
-/// them: ✓ done, ✗ failed, ● running, ○ queued, ⏸ waiting, ⊘ cancelled or
+/// them: ✓ done, ✗ failed, ● running, ○ queued, ◆ waiting, ⊘ cancelled or
 /// skipped.
 fn looks(status: &str, conclusion: Option<&str>) -> (&'static str, Tone) {
     match status {
@@ -194,7 +194,7 @@ fn looks(status: &str, conclusion: Option<&str>) -> (&'static str, Tone) {
             (icon, tone)
         }
         "in_progress" => ("●", Tone::Busy),
-        "waiting" => ("⏸", Tone::Busy),
+        "waiting" => ("◆", Tone::Busy),
         _ => ("○", Tone::Muted),
     }
 }
@@ -237,11 +237,11 @@ mod tests {
         );
         assert!(all.contains("acb5820 on main · by octocat · push"), "{all}");
         assert!(
-            all.contains("⏸ staging waits for review · you may review"),
+            all.contains("◆ staging waits for review · you may review"),
             "{all}"
         );
         assert!(
-            all.contains("⏸ production waits for review · you may not review"),
+            all.contains("◆ production waits for review · you may not review"),
             "{all}"
         );
         assert!(
