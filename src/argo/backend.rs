@@ -446,35 +446,8 @@ impl Follower {
     /// version beside what Argo's analysis measured.
     async fn reading(&mut self, reading: Reading) -> Result<(), Gone> {
         let now = Timestamp::now();
-        let events: Vec<_> = match reading {
-            Reading::Now(values) => values
-                .into_iter()
-                .filter_map(|(series, cohort, value)| {
-                    let kind = EventKind::Metric {
-                        series,
-                        cohort,
-                        value,
-                    };
-                    self.translator.say(kind, now)
-                })
-                .collect(),
-            // History is from before the window began: the window starts
-            // with what is measured from now on.
-            Reading::History(_) => Vec::new(),
-            Reading::Health { level, message } => self
-                .translator
-                .say(
-                    EventKind::Log {
-                        level,
-                        source: crate::model::METRICS_SOURCE.into(),
-                        stage: None,
-                        message,
-                    },
-                    now,
-                )
-                .into_iter()
-                .collect(),
-        };
+        let events =
+            crate::backend::metrics::reading_events(reading, |kind| self.translator.say(kind, now));
         if events.is_empty() {
             return Ok(());
         }

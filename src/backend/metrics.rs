@@ -253,3 +253,35 @@ fn say(
     };
     Some(Reading::Health { level, message })
 }
+
+/// A reading as the events of a release whose backend is not the
+/// simulator (a Rollout, a workflow run): samples now and Prometheus's word
+/// on itself, each made an event by `say`. History is from before the
+/// window began: the window starts with what is measured from now on.
+pub fn reading_events(
+    reading: Reading,
+    mut say: impl FnMut(crate::model::EventKind) -> Option<crate::model::Event>,
+) -> Vec<crate::model::Event> {
+    use crate::model::EventKind;
+    match reading {
+        Reading::Now(values) => values
+            .into_iter()
+            .filter_map(|(series, cohort, value)| {
+                say(EventKind::Metric {
+                    series,
+                    cohort,
+                    value,
+                })
+            })
+            .collect(),
+        Reading::History(_) => Vec::new(),
+        Reading::Health { level, message } => say(EventKind::Log {
+            level,
+            source: crate::model::METRICS_SOURCE.into(),
+            stage: None,
+            message,
+        })
+        .into_iter()
+        .collect(),
+    }
+}

@@ -413,22 +413,17 @@ fn send(args: &DoArgs) -> Result<ExitCode, ExitCode> {
         crate::errln!("shipdeck: {why}");
         ExitCode::from(EXIT_BAD_INPUT)
     })?;
+    let id = args
+        .id
+        .clone()
+        .unwrap_or_else(|| format!("do-{}-{:08x}", std::process::id(), fastrand::u32(..)));
+    let command = Command::new(id, settings.operator.value.clone(), action);
     if let Some(rollout) = settings.rollout.clone() {
         one_backend(&settings)?;
-        let id = args
-            .id
-            .clone()
-            .unwrap_or_else(|| format!("do-{}-{:08x}", std::process::id(), fastrand::u32(..)));
-        let command = Command::new(id, settings.operator.value.clone(), action);
         return super::argo::send(&settings, &rollout, command, &verb_name(args.verb));
     }
     if let Some(github) = settings.github.clone() {
         one_backend(&settings)?;
-        let id = args
-            .id
-            .clone()
-            .unwrap_or_else(|| format!("do-{}-{:08x}", std::process::id(), fastrand::u32(..)));
-        let command = Command::new(id, settings.operator.value.clone(), action);
         let abort = args.verb == Verb::Abort;
         return super::github::send(&settings, &github, command, &verb_name(args.verb), abort);
     }
@@ -438,11 +433,6 @@ fn send(args: &DoArgs) -> Result<ExitCode, ExitCode> {
         );
         return Err(ExitCode::from(EXIT_BAD_INPUT));
     };
-    let id = args
-        .id
-        .clone()
-        .unwrap_or_else(|| format!("do-{}-{:08x}", std::process::id(), fastrand::u32(..)));
-    let command = Command::new(id, settings.operator.value.clone(), action);
     let wanted = configured.release.as_ref().map(|r| r.value.clone());
     let runtime = runtime()?;
     let outcome = runtime.block_on(async {

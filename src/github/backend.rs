@@ -407,33 +407,8 @@ impl Follower {
 
     async fn reading(&mut self, reading: Reading) -> Result<(), Gone> {
         let now = Timestamp::now();
-        let events: Vec<_> = match reading {
-            Reading::Now(values) => values
-                .into_iter()
-                .filter_map(|(series, cohort, value)| {
-                    let kind = EventKind::Metric {
-                        series,
-                        cohort,
-                        value,
-                    };
-                    self.translator.say(kind, now)
-                })
-                .collect(),
-            Reading::History(_) => Vec::new(),
-            Reading::Health { level, message } => self
-                .translator
-                .say(
-                    EventKind::Log {
-                        level,
-                        source: crate::model::METRICS_SOURCE.into(),
-                        stage: None,
-                        message,
-                    },
-                    now,
-                )
-                .into_iter()
-                .collect(),
-        };
+        let events =
+            crate::backend::metrics::reading_events(reading, |kind| self.translator.say(kind, now));
         if events.is_empty() {
             return Ok(());
         }

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::client::{Api, Repo, RunFilter};
-use super::refusal::{Asked, Context, sentence};
+use super::refusal::Asked;
 use super::types::{PendingDeployment, Run};
 use crate::argo::list::age;
 use crate::model::text::{clip, json_safe};
@@ -170,18 +170,10 @@ pub async fn runs_table(
     filter: &RunFilter,
     json: bool,
 ) -> Result<String, String> {
-    let address = api.address();
-    let ctx = Context {
-        repo,
-        login: None,
-        token: api.token_kind(),
-        api_url: &address,
-        limit: api.limits().limit,
-    };
     let runs = api
         .runs(repo, filter, 1)
         .await
-        .map_err(|e| sentence(&e, &Asked::Read("the runs"), &ctx))?;
+        .map_err(|e| super::refusal::of(api, &e, &Asked::Read("the runs"), repo))?;
     let mut rows = Vec::with_capacity(runs.value.len());
     for run in &runs.value {
         let waiting = match run.waiting() {
