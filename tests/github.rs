@@ -478,6 +478,10 @@ fn events_follow_the_run_as_someone_else_approves_and_it_finishes() {
         .any(|e| e["type"] == "log" && e["source"] == "build");
     assert!(logged, "the build job's log joins the log pane");
     no_token_in("the journal", &g.journal_text());
+    no_token_in(
+        "events' output",
+        &serde_json::to_string(&events.seen).unwrap(),
+    );
     // The journal reads back whole: every event, the grown plan's included.
     let dir = g.home.path().join("journal");
     let file = std::fs::read_dir(&dir)
