@@ -158,6 +158,8 @@ impl Follower {
                 },
                 _ = tick.tick(), if self.translator.release().status().in_flight() => {
                     self.say(Update::Clock(Timestamp::now())).await?;
+                    // The side pane's wait timers count down by the second.
+                    self.draw().await?;
                 }
                 () = tokio::time::sleep_until(next_look) => {}
             }
