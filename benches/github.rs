@@ -55,7 +55,11 @@ fn main() {
     let scale = if quick { 2.0 } else { 10.0 };
     let fake = FakeGithub::start_with(Options {
         time_scale: scale,
-        scenario: Scenario::default(),
+        // No wait timer: busy is the jobs' own minute each.
+        scenario: Scenario {
+            production_wait_timer: 0,
+            ..Scenario::default()
+        },
         ..Options::default()
     })
     .expect("the fake starts");
