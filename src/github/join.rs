@@ -441,7 +441,9 @@ impl Joiner {
                 }
                 continue;
             }
-            if !self.live_canary || self.release.plan().is_none() {
+            // Not the canary's window yet, or the window has ended.
+            let ended = self.release.status().is_final();
+            if !self.live_canary || self.release.plan().is_none() || ended {
                 continue;
             }
             let kind = match event.kind {
