@@ -153,7 +153,7 @@ impl Row {
         };
         let icon = match word {
             "success" => "✓",
-            "failure" | "timed_out" | "startup_failure" => "X",
+            c if super::types::failed(Some(c)) => "X",
             "cancelled" | "skipped" | "neutral" | "stale" => "-",
             "waiting" | "action_required" => "!",
             _ => "*",

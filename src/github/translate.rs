@@ -461,10 +461,7 @@ impl Translator {
             let running = step.status.as_deref() == Some("in_progress");
             if done && self.steps.insert((job.id, step.number, true)) {
                 self.steps.insert((job.id, step.number, false));
-                let failed = matches!(
-                    step.conclusion.as_deref(),
-                    Some("failure" | "timed_out" | "startup_failure")
-                );
+                let failed = super::types::failed(step.conclusion.as_deref());
                 let level = if failed { Level::Error } else { Level::Info };
                 let at = step.completed_at.or(step.started_at).unwrap_or(now);
                 let kind = log(
@@ -669,7 +666,7 @@ impl Translator {
         let conclusion = clip(run.conclusion().unwrap_or("unknown"), 40);
         let outcome = match conclusion.as_str() {
             "success" | "neutral" => Outcome::Succeeded,
-            "failure" | "timed_out" | "startup_failure" => Outcome::Failed,
+            c if super::types::failed(Some(c)) => Outcome::Failed,
             _ => Outcome::Aborted,
         };
         let level = match outcome {
@@ -781,7 +778,7 @@ fn step_done(job: &str, step: &JobStep) -> String {
 pub fn step_icon(conclusion: Option<&str>) -> &'static str {
     match conclusion {
         Some("success") => "✓",
-        Some("failure" | "timed_out" | "startup_failure") => "✗",
+        c if super::types::failed(c) => "✗",
         Some("cancelled" | "skipped" | "neutral") => "⊘",
         _ => "●",
     }
@@ -791,13 +788,11 @@ pub fn step_icon(conclusion: Option<&str>) -> &'static str {
 fn finished(job: &Job) -> (StageState, Option<String>) {
     match job.conclusion().unwrap_or("") {
         "success" => (StageState::Succeeded, None),
-        c @ ("failure" | "timed_out" | "startup_failure") => {
-            let step = job.steps.iter().find(|s| {
-                matches!(
-                    s.conclusion.as_deref(),
-                    Some("failure" | "timed_out" | "startup_failure")
-                )
-            });
+        c if super::types::failed(Some(c)) => {
+            let step = job
+                .steps
+                .iter()
+                .find(|s| super::types::failed(s.conclusion.as_deref()));
             let note = match step {
                 Some(s) => format!("step {} {} failed", s.number, clip(&s.name, 120)),
                 None => format!("the job ended: {}", clip(c, 40)),

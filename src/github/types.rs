@@ -9,6 +9,15 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+/// Whether a conclusion is a failure: `failure`, `timed_out`,
+/// `startup_failure`.
+pub fn failed(conclusion: Option<&str>) -> bool {
+    matches!(
+        conclusion,
+        Some("failure" | "timed_out" | "startup_failure")
+    )
+}
+
 /// A person or an app, as GitHub names one (`simple-user`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
