@@ -625,9 +625,11 @@ fn the_console_signs_one_environment_and_is_refused_the_other() {
     let args = ["--github", REPO, "--config", &config];
     let env = [("GH_ENTERPRISE_TOKEN", TOKEN_OCTOCAT)];
     let mut console = Console::open(&home, (160, 40), &args, &env);
-    let screen = console.wait_for("deploy-production");
+    let screen = console.wait_for("GitHub knows you as octocat");
     assert!(screen.contains("build"), "{screen}");
-    console.wait_for("staging");
+    // A workflow's jobs have no traffic to tell of.
+    assert!(!screen.contains("% traffic"), "{screen}");
+    console.wait_for("waiting for staging (deploy-staging)");
     no_token_in("the screen", &console.screen());
     // The cursor is on what waits on me: staging. Sign it with a comment.
     console.keys("s");
@@ -637,6 +639,22 @@ fn the_console_signs_one_environment_and_is_refused_the_other() {
     let posts = g.sent("POST", &pending_path());
     assert_eq!(posts.len(), 1, "{:?}", g.fake.requests());
     assert_eq!(posts[0].body_json().unwrap()["comment"], "lgtm");
+    // Each waiting job shows its own gate: the running staging job no
+    // longer says anything of production's.
+    let screen = console.wait_for("▶ deploy-staging");
+    let rows: Vec<&str> = screen.lines().collect();
+    let at = rows
+        .iter()
+        .position(|r| r.contains("▶ deploy-staging"))
+        .unwrap();
+    assert!(!rows[at + 1].contains("waiting for production"), "{screen}");
+    // Production is not mine to sign: refused here, nothing sent.
+    console.keys("j");
+    console.keys("s");
+    console.wait_for("octocat may not approve production (approvers: hubot, @octo-org/sre)");
+    assert_eq!(g.sent("POST", &pending_path()).len(), 1);
+    console.keys("\x1b");
+    console.wait_gone("Esc close");
     console.keys("q");
     console.ends_restored(0);
     let journal = g.journal_lines();

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{FutureExt, Stream, StreamExt};
 use jiff::Timestamp;
@@ -53,14 +53,11 @@ pub fn spawn(
     log_capacity: usize,
     readings: Option<mpsc::Receiver<Reading>>,
 ) -> Handle {
-    let (tx, updates) = mpsc::channel(64);
-    let (commands, command_rx) = mpsc::unbounded_channel::<Command>();
-    let clock = ReleaseClock::default();
-    clock.pace(Timestamp::now(), Instant::now(), 1.0, None);
+    let (handle, end) = Handle::new(label, ReleaseClock::wall(), true);
     let gate = target.gate.clone();
     let task = Follower {
         target,
-        tx,
+        tx: end.updates,
         translator: Translator::new(log_capacity).with_gate(gate),
         recorder: Recorder::default(),
         store: Store::default(),
@@ -73,16 +70,8 @@ pub fn spawn(
         ever_live: false,
         rebuild: false,
     };
-    tokio::spawn(task.run(command_rx));
-    Handle {
-        label,
-        commands,
-        updates,
-        controls: None,
-        logs: None,
-        clock,
-        keeps_revisions: true,
-    }
+    tokio::spawn(task.run(end.commands));
+    handle
 }
 
 /// What the watches have delivered so far.

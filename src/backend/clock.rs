@@ -49,6 +49,14 @@ struct Reading {
 }
 
 impl ReleaseClock {
+    /// A clock that keeps the wall's time: a real system's release (a
+    /// Rollout, a workflow run) runs on it.
+    pub fn wall() -> ReleaseClock {
+        let clock = ReleaseClock::default();
+        clock.pace(Timestamp::now(), Instant::now(), 1.0, None);
+        clock
+    }
+
     fn reading(&self) -> MutexGuard<'_, Reading> {
         // A reading is plain data: one left by a panicking thread is whole.
         self.0

@@ -160,7 +160,35 @@ pub struct Handle {
     pub keeps_revisions: bool,
 }
 
+/// A backend task's end of a new [`Handle`]: where it tells the console
+/// what happens, and where the console's commands reach it.
+pub struct TaskEnd {
+    pub updates: mpsc::Sender<Update>,
+    pub commands: mpsc::UnboundedReceiver<Command>,
+}
+
 impl Handle {
+    /// A handle on a task that keeps the release's time on `clock`, and the
+    /// task's end of it. No replay controls, no log sources.
+    pub fn new(label: String, clock: ReleaseClock, keeps_revisions: bool) -> (Handle, TaskEnd) {
+        let (tx, updates) = mpsc::channel(64);
+        let (commands, command_rx) = mpsc::unbounded_channel::<Command>();
+        let handle = Handle {
+            label,
+            commands,
+            updates,
+            controls: None,
+            logs: None,
+            clock,
+            keeps_revisions,
+        };
+        let end = TaskEnd {
+            updates: tx,
+            commands: command_rx,
+        };
+        (handle, end)
+    }
+
     /// The same backend with the lines of `sources` joining its updates.
     /// Call within a tokio runtime.
     pub fn with_logs(mut self, sources: Vec<tail::LogSource>) -> Handle {

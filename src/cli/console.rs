@@ -324,14 +324,7 @@ fn on_rollout(
         &sources,
         &format!("shipdeck events --rollout {}", target.name),
     )?;
-    let mut label = super::argo::label(&target, &found);
-    let journal_label = label.clone();
-    let metrics = super::metrics_source(settings)?;
-    if metrics.is_some() {
-        label.push_str(" + prometheus");
-    }
-    let header = label.clone();
-    let capacity = settings.log_ring.value;
+    let label = super::argo::label(&target, &found);
     let notes = vec![format!(
         "following the Rollout on {}{}",
         found.server,
@@ -341,18 +334,16 @@ fn on_rollout(
             .map(|c| format!(" (context {c})"))
             .unwrap_or_default()
     )];
-    open(
+    let on = Adapter {
         settings,
         theme,
         keymap,
-        header,
-        &journal_label,
-        &notes,
-        move || {
-            let readings = metrics.map(backend::metrics::spawn);
-            crate::argo::backend::spawn(target, label, capacity, readings).with_logs(sources)
-        },
-    )
+        notes,
+        sources,
+    };
+    on.open(label, move |label, capacity, readings| {
+        crate::argo::backend::spawn(target, label, capacity, readings)
+    })
 }
 
 /// The console on a GitHub Actions run: GitHub is looked at once first,
@@ -369,14 +360,7 @@ fn on_github(
         &sources,
         &format!("shipdeck events --github {repo} --run {}", run.id),
     )?;
-    let mut label = super::github::label(&repo, &run);
-    let journal_label = label.clone();
-    let metrics = super::metrics_source(settings)?;
-    if metrics.is_some() {
-        label.push_str(" + prometheus");
-    }
-    let header = label.clone();
-    let capacity = settings.log_ring.value;
+    let label = super::github::label(&repo, &run);
     let notes = vec![format!(
         "following run {} of {repo}: {}",
         run.id,
@@ -384,19 +368,62 @@ fn on_github(
     )];
     let target = super::github::target(github, repo, &run, kind);
     let canary = github.canary.as_ref().map(|c| c.value.clone());
-    open(
+    let on = Adapter {
         settings,
         theme,
         keymap,
-        header,
-        &journal_label,
-        &notes,
-        move || {
-            let readings = metrics.map(backend::metrics::spawn);
-            crate::github::backend::spawn_joined(api, target, canary, label, capacity, readings)
-                .with_logs(sources)
-        },
-    )
+        notes,
+        sources,
+    };
+    on.open(label, move |label, capacity, readings| {
+        crate::github::backend::spawn_joined(api, target, canary, label, capacity, readings)
+    })
+}
+
+/// The console on a real system (a Rollout, a workflow run): its metrics
+/// from the configured source, and the operator's log sources beside it.
+struct Adapter<'a> {
+    settings: &'a Settings,
+    theme: Theme,
+    keymap: KeyMap,
+    notes: Vec<String>,
+    sources: Vec<LogSource>,
+}
+
+impl Adapter<'_> {
+    /// Opens it: the window journaled under `label`, the header saying
+    /// `+ prometheus` when Prometheus gives the metrics; `spawn` starts the
+    /// backend with the header's label, the log ring and the readings.
+    fn open(
+        self,
+        label: String,
+        spawn: impl FnOnce(
+            String,
+            usize,
+            Option<tokio::sync::mpsc::Receiver<backend::metrics::Reading>>,
+        ) -> Handle,
+    ) -> Result<ExitCode, ExitCode> {
+        let metrics = super::metrics_source(self.settings)?;
+        let header = match metrics {
+            Some(_) => format!("{label} + prometheus"),
+            None => label.clone(),
+        };
+        let capacity = self.settings.log_ring.value;
+        let sources = self.sources;
+        let shown = header.clone();
+        open(
+            self.settings,
+            self.theme,
+            self.keymap,
+            header,
+            &label,
+            &self.notes,
+            move || {
+                let readings = metrics.map(backend::metrics::spawn);
+                spawn(shown, capacity, readings).with_logs(sources)
+            },
+        )
+    }
 }
 
 /// Opens the console on a backend, journaling the window under

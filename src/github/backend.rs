@@ -58,14 +58,11 @@ pub fn spawn(
     log_capacity: usize,
     readings: Option<mpsc::Receiver<Reading>>,
 ) -> Handle {
-    let (tx, updates) = mpsc::channel(64);
-    let (commands, command_rx) = mpsc::unbounded_channel::<Command>();
-    let clock = ReleaseClock::default();
-    clock.pace(Timestamp::now(), Instant::now(), 1.0, None);
+    let (handle, end) = Handle::new(label, ReleaseClock::wall(), false);
     let task = Follower {
         api,
         target,
-        tx,
+        tx: end.updates,
         translator: Translator::new(log_capacity),
         seen: None,
         quiet: 0,
@@ -75,16 +72,8 @@ pub fn spawn(
         failing: None,
         picture: Vec::new(),
     };
-    tokio::spawn(task.run(command_rx));
-    Handle {
-        label,
-        commands,
-        updates,
-        controls: None,
-        logs: None,
-        clock,
-        keeps_revisions: false,
-    }
+    tokio::spawn(task.run(end.commands));
+    handle
 }
 
 /// What has been fetched of a job's log.

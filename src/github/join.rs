@@ -39,12 +39,10 @@ pub fn spawn(
     label: String,
     capacity: usize,
 ) -> Handle {
-    let (tx, updates) = mpsc::channel(64);
-    let (commands, command_rx) = mpsc::unbounded_channel::<Command>();
-    let clock = github.clock.clone();
+    let (handle, end) = Handle::new(label, github.clock.clone(), true);
     let joiner = Joiner {
         canary,
-        tx,
+        tx: end.updates,
         release: Release::new("", capacity),
         capacity,
         argo_plan: None,
@@ -57,18 +55,9 @@ pub fn spawn(
         stage_id: "canary".into(),
         pictures: (Vec::new(), Vec::new()),
         links: (Connection::Connecting, Connection::Connecting),
-        started: tokio::time::Instant::now(),
     };
-    tokio::spawn(joiner.run(github, argo, command_rx));
-    Handle {
-        label,
-        commands,
-        updates,
-        controls: None,
-        logs: None,
-        clock,
-        keeps_revisions: true,
-    }
+    tokio::spawn(joiner.run(github, argo, end.commands));
+    handle
 }
 
 struct Joiner {
@@ -98,7 +87,6 @@ struct Joiner {
     pictures: (Vec<Detail>, Vec<Detail>),
     /// GitHub's link, then the cluster's.
     links: (Connection, Connection),
-    started: tokio::time::Instant,
 }
 
 impl Joiner {
@@ -108,7 +96,7 @@ impl Joiner {
         mut argo: Handle,
         mut commands: mpsc::UnboundedReceiver<Command>,
     ) {
-        let deadline = self.started + PLAN_PATIENCE;
+        let deadline = tokio::time::Instant::now() + PLAN_PATIENCE;
         loop {
             let waiting = self.argo_plan.is_none() && !self.held.is_empty();
             let step = tokio::select! {
@@ -494,5 +482,271 @@ impl Joiner {
             out.push(self.emit(kind, event.at));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{ReleaseClock, TaskEnd};
+    use crate::engine::Verdict;
+    use crate::model::{Person, StepState};
+
+    /// The happy canary's plan: its steps are the Rollout's here.
+    fn canary_plan() -> ReleasePlan {
+        let text = crate::sim::bundled::get("happy-canary").unwrap();
+        crate::sim::scenario::parse(text).unwrap().plan
+    }
+
+    /// A run's plan: build, then deploy-production, no rollout.
+    fn run_plan() -> ReleasePlan {
+        let mut plan = canary_plan();
+        let stage = |id: &str, kind| StagePlan {
+            id: id.into(),
+            name: id.into(),
+            kind,
+            expected: None,
+            gate: None,
+            checklist: None,
+        };
+        plan.id = "octo-org/octo-repo/actions/runs/1".into();
+        plan.stages = vec![
+            stage("build", StageKind::Build),
+            stage("deploy-production", StageKind::Deploy),
+        ];
+        plan.steps = Vec::new();
+        plan.gates = Vec::new();
+        plan.checklists = Vec::new();
+        plan.rollback_checklist = None;
+        plan
+    }
+
+    fn event(seq: u64, kind: EventKind) -> Event {
+        Event {
+            seq,
+            at: Timestamp::now(),
+            release: String::new(),
+            kind,
+        }
+    }
+
+    fn started(plan: ReleasePlan) -> EventKind {
+        EventKind::ReleaseStarted {
+            plan: Box::new(plan),
+        }
+    }
+
+    fn stage(id: &str, state: StageState) -> EventKind {
+        EventKind::StageChanged {
+            stage: id.into(),
+            state,
+            note: None,
+        }
+    }
+
+    fn fake(keeps: bool) -> (Handle, TaskEnd) {
+        Handle::new("fake".into(), ReleaseClock::wall(), keeps)
+    }
+
+    struct Joined {
+        handle: Handle,
+        github: TaskEnd,
+        argo: TaskEnd,
+        events: Vec<Event>,
+    }
+
+    impl Joined {
+        fn start() -> Joined {
+            let (github_handle, github) = fake(false);
+            let (argo_handle, argo) = fake(true);
+            let canary = Canary {
+                rollout: "checkout".into(),
+                namespace: Some("payments".into()),
+                context: None,
+                after: "deploy-production".into(),
+            };
+            let handle = spawn(github_handle, argo_handle, canary, "gh".into(), 1000);
+            Joined {
+                handle,
+                github,
+                argo,
+                events: Vec::new(),
+            }
+        }
+
+        /// Updates until one says yes.
+        async fn until(&mut self, what: &str, done: impl Fn(&Update) -> bool) -> Update {
+            loop {
+                let next = tokio::time::timeout(Duration::from_secs(5), self.handle.updates.recv());
+                let update = next
+                    .await
+                    .unwrap_or_else(|_| panic!("waited for {what}"))
+                    .unwrap();
+                if let Update::Events(events) = &update {
+                    self.events.extend(events.iter().cloned());
+                }
+                if done(&update) {
+                    return update;
+                }
+            }
+        }
+
+        async fn events(&mut self, what: &str, done: impl Fn(&Event) -> bool) {
+            let seen = |u: &Update| matches!(u, Update::Events(e) if e.iter().any(&done));
+            self.until(what, seen).await;
+        }
+    }
+
+    fn command(action: Action) -> Command {
+        Command::new("c1", Person::new("dave").unwrap(), action)
+    }
+
+    #[tokio::test]
+    async fn the_canary_row_is_the_rollouts_next_revision_and_its_keys_wait_for_it() {
+        let mut j = Joined::start();
+        let mut old = canary_plan();
+        old.version_to = "checkout:v1 (revision 4)".into();
+        j.argo
+            .updates
+            .send(Update::Events(vec![event(1, started(old))]))
+            .await
+            .unwrap();
+        j.github
+            .updates
+            .send(Update::Events(vec![event(1, started(run_plan()))]))
+            .await
+            .unwrap();
+        j.events("the joined plan", |e| {
+            matches!(e.kind, EventKind::ReleaseStarted { .. })
+        })
+        .await;
+        let EventKind::ReleaseStarted { plan } = &j.events[0].kind else {
+            unreachable!()
+        };
+        let ids: Vec<&str> = plan.stages.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["build", "deploy-production", "canary"]);
+        assert_eq!(plan.steps, canary_plan().steps, "the Rollout's steps");
+
+        // Before the canary: a promote is refused here, and nothing reaches
+        // the cluster.
+        j.handle.commands.send(command(Action::Advance)).unwrap();
+        let verdict = j
+            .until("the promote's verdict", |u| {
+                matches!(u, Update::Verdict { .. })
+            })
+            .await;
+        let Update::Verdict {
+            verdict: Verdict::Refused(refusal),
+            ..
+        } = verdict
+        else {
+            panic!("{verdict:?}")
+        };
+        assert!(
+            refusal.reason.contains("the canary has not begun"),
+            "{refusal:?}"
+        );
+        assert!(j.argo.commands.try_recv().is_err());
+
+        // The job starts; the Rollout's revision in flight is not the canary.
+        let running = stage("deploy-production", StageState::Running);
+        j.github
+            .updates
+            .send(Update::Events(vec![event(2, running)]))
+            .await
+            .unwrap();
+        let step = EventKind::CanaryStep {
+            step: 0,
+            state: StepState::Started,
+            weight: 5,
+            until: None,
+        };
+        j.argo
+            .updates
+            .send(Update::Events(vec![event(2, step.clone())]))
+            .await
+            .unwrap();
+        // Its next revision is.
+        let mut new = canary_plan();
+        new.version_to = "checkout:v2 (revision 5)".into();
+        j.argo.updates.send(Update::Reset).await.unwrap();
+        let new_step = EventKind::CanaryStep {
+            step: 0,
+            state: StepState::Started,
+            weight: 10,
+            until: None,
+        };
+        let events = vec![event(1, started(new)), event(2, new_step)];
+        j.argo.updates.send(Update::Events(events)).await.unwrap();
+        let at_10 = |e: &Event| matches!(e.kind, EventKind::CanaryStep { weight: 10, .. });
+        j.events("the new revision's step", at_10).await;
+        let steps = j
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::CanaryStep { .. }));
+        assert_eq!(steps.count(), 1, "the old revision's step did not join");
+        let canary_running = j.events.iter().any(|e| {
+            matches!(&e.kind, EventKind::StageChanged { stage, state: StageState::Running, .. } if stage == "canary")
+        });
+        assert!(canary_running);
+
+        // Now a promote goes to the cluster, and a rollback too.
+        j.handle.commands.send(command(Action::Advance)).unwrap();
+        let routed = tokio::time::timeout(Duration::from_secs(5), j.argo.commands.recv()).await;
+        assert_eq!(routed.unwrap().unwrap().action, Action::Advance);
+        j.handle
+            .commands
+            .send(command(Action::Rollback { reason: None }))
+            .unwrap();
+        let routed = tokio::time::timeout(Duration::from_secs(5), j.argo.commands.recv()).await;
+        assert!(matches!(
+            routed.unwrap().unwrap().action,
+            Action::Rollback { .. }
+        ));
+        assert!(
+            j.github.commands.try_recv().is_err(),
+            "GitHub was sent nothing"
+        );
+
+        // The canary aborted: however the run ends, the window rolled back.
+        let abort = EventKind::RollbackStarted {
+            by: Person::new("dave").unwrap(),
+            reason: "p99".into(),
+        };
+        j.argo
+            .updates
+            .send(Update::Events(vec![event(3, abort)]))
+            .await
+            .unwrap();
+        j.events("the rollback", |e| {
+            matches!(e.kind, EventKind::RollbackStarted { .. })
+        })
+        .await;
+        let end = EventKind::ReleaseFinished {
+            outcome: Outcome::Succeeded,
+        };
+        j.github
+            .updates
+            .send(Update::Events(vec![event(3, end)]))
+            .await
+            .unwrap();
+        j.events("the end", |e| {
+            matches!(e.kind, EventKind::ReleaseFinished { .. })
+        })
+        .await;
+        let last = j.events.last().unwrap();
+        assert!(matches!(
+            last.kind,
+            EventKind::ReleaseFinished {
+                outcome: Outcome::RolledBack
+            }
+        ));
+        // One window: seqs rise by one, each event possible in the plan.
+        let mut plan = None;
+        for (i, e) in j.events.iter().enumerate() {
+            assert_eq!(e.seq, i as u64 + 1);
+            assert_eq!(e.impossible(plan.as_ref()), None, "{e:?}");
+            ReleasePlan::follow(&mut plan, e);
+        }
     }
 }

@@ -644,3 +644,30 @@ fn a_re_run_waits_for_its_own_review_not_the_first_attempts() {
     assert_eq!(gate.signoffs[0].operator, Person::new("erin").unwrap());
     assert!(t.release().deployed());
 }
+
+#[test]
+fn an_environment_with_only_a_wait_timer_is_let_through_by_github() {
+    let mut t = Translator::new(1000);
+    let mut heard = Heard::new();
+    let jobs = |deploy: &str| {
+        vec![
+            job(1, "build", "completed", Some("success")),
+            job(2, "deploy", deploy, None),
+        ]
+    };
+    let mut look = seen(run("waiting", None, 1), jobs("waiting"));
+    let mut timer = pending("production", 20, false);
+    timer.reviewers.clear();
+    look.pending = vec![timer];
+    heard.take(t.observe(&look, at(NOW)));
+    // The timer ran out: the job goes on, and no review will ever be listed.
+    let look = seen(run("in_progress", None, 1), jobs("in_progress"));
+    heard.take(t.observe(&look, at("2020-01-20T18:11:00Z")));
+    let gate = t.release().gate("production").unwrap();
+    assert_eq!(gate.state, GateState::Approved);
+    assert_eq!(gate.signoffs[0].operator.as_str(), "github");
+    assert_eq!(
+        gate.signoffs[0].comment.as_deref(),
+        Some("its wait timer ran out")
+    );
+}
