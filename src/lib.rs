@@ -13,6 +13,7 @@ pub mod backend;
 pub mod cli;
 pub mod files;
 pub mod github;
+pub mod inbox;
 pub mod journal;
 pub mod say;
 pub mod server;

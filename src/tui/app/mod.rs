@@ -747,29 +747,7 @@ impl App {
 
     /// The checklist the operator is working through now.
     pub fn active_checklist(&self) -> Option<&Checklist> {
-        let release = &self.release;
-        let rollback_list = release.plan().and_then(|p| p.rollback_checklist.as_deref());
-        if release.rollback().is_some()
-            && let Some(list) = rollback_list.and_then(|l| release.checklist(l))
-        {
-            return Some(list);
-        }
-        let from_stage = |s: &crate::model::Stage| {
-            s.plan
-                .checklist
-                .as_deref()
-                .and_then(|l| release.checklist(l))
-        };
-        if let Some(list) = release.current_stage().and_then(from_stage) {
-            return Some(list);
-        }
-        // Otherwise the latest stage that has started and has a checklist.
-        release
-            .stages()
-            .iter()
-            .rev()
-            .filter(|s| s.started_at.is_some())
-            .find_map(from_stage)
+        crate::engine::waiting::active_checklist(&self.release)
     }
 
     /// The rows of the gates and checklist pane, in order.

@@ -4,7 +4,8 @@
 //! wait.
 
 use super::{App, Row};
-use crate::model::{Action, GateState, Stage, StageState, StepKind};
+use crate::engine::waiting::{self, Ask, Wait};
+use crate::model::Action;
 use crate::tui::keymap::UiAction;
 
 /// Clock updates (a second each) after a move during which the cursor is
@@ -51,6 +52,26 @@ impl super::Pending {
             Action::Advance => Some(Answer::Advance),
             Action::Retry { .. } => Some(Answer::Retry),
             _ => None,
+        }
+    }
+}
+
+impl From<Wait> for Waiting {
+    fn from(wait: Wait) -> Waiting {
+        let (row, action) = match wait.ask {
+            Ask::Sign { gate } => (Some(Row::Gate(gate)), UiAction::SignOff),
+            Ask::Tick { list, item } => (Some(Row::Item { list, item }), UiAction::Tick),
+            Ask::Advance | Ask::Decide => (None, UiAction::Advance),
+            Ask::Retry { .. } => (None, UiAction::Retry),
+        };
+        Waiting {
+            what: wait.what,
+            stage: wait.stage,
+            row,
+            action,
+            mine: wait.mine,
+            sent: false,
+            others: wait.others,
         }
     }
 }
@@ -102,45 +123,22 @@ impl Waiting {
 
 impl App {
     /// Everything the release waits on a person for now, this operator's
-    /// first, in the order of the gates pane.
+    /// first, in the order of the gates pane (the core's account, with the
+    /// console's rows and keys, and what this console has sent).
     pub fn waiting(&self) -> Vec<Waiting> {
-        let release = &self.release;
-        let status = release.status();
         // Nothing waits on anyone in a recording.
-        if !status.in_flight() || self.replay.is_some() {
+        if self.replay.is_some() {
             return Vec::new();
         }
-        let mut all = Vec::new();
-        let rolling_back = status == crate::model::Status::RollingBack;
-        // Stages may run side by side (a workflow's jobs), each waiting on
-        // its own gate.
-        let active = release.stages().iter().filter(|s| s.state.is_active());
-        for stage in active.filter(|_| !rolling_back) {
-            self.gate_waiting(stage, &mut all);
-        }
-        self.checklist_waiting(&mut all);
-        if rolling_back {
-            return all;
-        }
-        if let Some(stage) = release.current_stage() {
-            self.step_waiting(stage, &mut all);
-        }
-        if let Some(failed) = release
-            .stages()
-            .iter()
-            .find(|s| s.state == StageState::Failed)
-        {
-            let may = self.prospect(Action::Retry { stage: None }).is_ok();
-            all.push(Waiting {
-                what: format!("a retry of \"{}\"", failed.plan.name),
-                stage: failed.plan.name.clone(),
-                row: None,
-                action: UiAction::Retry,
-                mine: may,
-                sent: false,
-                others: None,
-            });
-        }
+        let now = self.now.unwrap_or_else(|| {
+            self.release
+                .last_at()
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        });
+        let mut all: Vec<Waiting> = waiting::of(&self.release, &self.operator, now)
+            .into_iter()
+            .map(Waiting::from)
+            .collect();
         for waiting in &mut all {
             let answer = waiting.answer();
             if answer.is_some() && self.pending.values().any(|p| p.answers() == answer) {
@@ -202,119 +200,5 @@ impl App {
     /// How many things wait on this operator now.
     pub fn waiting_on_me(&self) -> usize {
         self.waiting().iter().filter(|w| w.mine).count()
-    }
-
-    /// The items of the checklist being worked through that a person must
-    /// tick (those the checks tick themselves are not for people).
-    fn checklist_waiting(&self, all: &mut Vec<Waiting>) {
-        let Some(list) = self.active_checklist() else {
-            return;
-        };
-        for item in list
-            .items
-            .iter()
-            .filter(|i| i.ticked.is_none() && !i.plan.automatic)
-        {
-            let row = Row::Item {
-                list: list.id.clone(),
-                item: item.plan.id.clone(),
-            };
-            let check = Action::Check {
-                list: list.id.clone(),
-                item: item.plan.id.clone(),
-            };
-            all.push(Waiting {
-                what: item.plan.text.clone(),
-                stage: list.name.clone(),
-                row: Some(row),
-                action: UiAction::Tick,
-                mine: self.prospect(check).is_ok(),
-                sent: false,
-                others: None,
-            });
-        }
-    }
-
-    /// The gate of the stage the release is on, while open.
-    fn gate_waiting(&self, stage: &Stage, all: &mut Vec<Waiting>) {
-        let release = &self.release;
-        let name = || stage.plan.name.clone();
-        if let Some(gate) = stage.plan.gate.as_deref().and_then(|g| release.gate(g))
-            && gate.state == GateState::Open
-        {
-            let others = release
-                .deployer()
-                .and_then(|deployer| gate.plan.eligible_named(deployer));
-            let others = others.map(|names| {
-                let left: Vec<&str> = names
-                    .into_iter()
-                    .filter(|n| !gate.signed_by(n) && **n != self.operator)
-                    .map(|n| n.as_str())
-                    .collect();
-                or_list(&left)
-            });
-            all.push(Waiting {
-                what: gate.plan.name.clone(),
-                stage: name(),
-                row: Some(Row::Gate(gate.plan.id.clone())),
-                action: UiAction::SignOff,
-                mine: self.gate_prospect(&gate.plan.id).is_ok(),
-                sent: false,
-                others: others.filter(|o| !o.is_empty()),
-            });
-        }
-    }
-
-    /// The rollout holding at a pause until someone advances it.
-    fn step_waiting(&self, stage: &Stage, all: &mut Vec<Waiting>) {
-        let release = &self.release;
-        let name = || stage.plan.name.clone();
-        let holding = matches!(
-            release.current_step(),
-            Some((_, step)) if matches!(step.kind, StepKind::Pause { duration: None })
-        ) && !release.rollout().step_completed
-            && stage.state == StageState::Running;
-        // A controller that paused the rollout for a person (an Argo
-        // analysis that could not decide) waits for a promote or an abort.
-        let decision = release
-            .paused_by()
-            .is_some_and(|by| by.canonical() == crate::model::names::CONTROLLER)
-            && stage.state == StageState::Running;
-        if decision {
-            all.push(Waiting {
-                what: "a decision: the analysis was inconclusive — promote or roll back".into(),
-                stage: name(),
-                row: None,
-                action: UiAction::Advance,
-                mine: true,
-                sent: false,
-                others: None,
-            });
-            return;
-        }
-        if holding && let Some((i, _)) = release.current_step() {
-            all.push(Waiting {
-                what: format!(
-                    "the rollout at step {}/{}",
-                    i.saturating_add(1),
-                    release.steps().len()
-                ),
-                stage: name(),
-                row: None,
-                action: UiAction::Advance,
-                mine: self.prospect(Action::Advance).is_ok(),
-                sent: false,
-                others: None,
-            });
-        }
-    }
-}
-
-/// `dave`, `dave or erin`, `carol, dave or erin`.
-fn or_list(names: &[&str]) -> String {
-    match names {
-        [] => String::new(),
-        [one] => one.to_string(),
-        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
     }
 }

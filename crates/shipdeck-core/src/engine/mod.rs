@@ -10,6 +10,7 @@
 
 pub mod policy;
 mod rules;
+pub mod waiting;
 
 use std::collections::BTreeMap;
 

@@ -113,6 +113,9 @@ pub struct Gate {
     /// The seq of the event that last changed it (0: none has).
     #[serde(default)]
     pub changed_seq: u64,
+    /// When it last opened for sign-offs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<Timestamp>,
 }
 
 impl Gate {
@@ -123,6 +126,7 @@ impl Gate {
             signoffs: Vec::new(),
             rejection: None,
             changed_seq: 0,
+            opened_at: None,
         }
     }
 

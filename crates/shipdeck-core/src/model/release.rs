@@ -160,6 +160,9 @@ pub struct Rollout {
     /// The seq of the last `canary_step` event (0: none yet).
     #[serde(default)]
     pub step_seq: u64,
+    /// When the step the rollout is on last changed (started or completed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_at: Option<Timestamp>,
 }
 
 /// A rollback: who or which rule, why, and when.
@@ -291,6 +294,9 @@ pub struct Release {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stopped: Option<Stopped>,
     pub(crate) paused_by: Option<Person>,
+    /// Since when, while paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) paused_at: Option<Timestamp>,
     pub(crate) started_at: Option<Timestamp>,
     pub(crate) finished_at: Option<Timestamp>,
     /// The `seq` of the last event applied.
@@ -320,6 +326,7 @@ impl Release {
             rollback: None,
             stopped: None,
             paused_by: None,
+            paused_at: None,
             started_at: None,
             finished_at: None,
             last_seq: 0,
@@ -420,6 +427,12 @@ impl Release {
     #[inline]
     pub fn paused_by(&self) -> Option<&Person> {
         self.paused_by.as_ref()
+    }
+
+    /// Since when the release has been paused, while it is.
+    #[inline]
+    pub fn paused_at(&self) -> Option<Timestamp> {
+        self.paused_by.as_ref().and(self.paused_at)
     }
 
     #[inline]
@@ -621,6 +634,7 @@ impl Release {
             } => {
                 self.rollout.step_changed(*step, *state, *weight, *until);
                 self.rollout.step_seq = event.seq;
+                self.rollout.step_at = Some(at);
             }
             EventKind::GateChanged {
                 gate,
@@ -629,6 +643,9 @@ impl Release {
                 rejection,
             } => {
                 if let Some(g) = self.gates.iter_mut().find(|g| &g.plan.id == gate) {
+                    if *state == super::GateState::Open && g.state != super::GateState::Open {
+                        g.opened_at = Some(at);
+                    }
                     g.state = *state;
                     g.signoffs = signoffs.clone();
                     g.rejection = rejection.clone();
@@ -820,6 +837,7 @@ impl Release {
         }
         self.status = Status::Paused;
         self.paused_by = Some(by.clone());
+        self.paused_at = Some(at);
         if let Some(until) = self.rollout.until.take() {
             self.rollout.remaining = Some(until.duration_since(at).max(SignedDuration::ZERO));
         }
@@ -875,6 +893,9 @@ impl Stage {
         }
         if state.is_done() && self.started_at.is_some() {
             self.finished_at = Some(at);
+        }
+        if state != self.state {
+            self.since = Some(at);
         }
         self.state = state;
         self.note = note;

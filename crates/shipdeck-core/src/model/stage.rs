@@ -105,6 +105,9 @@ pub struct Stage {
     pub finished_at: Option<Timestamp>,
     /// Why the stage failed, was cancelled, or waits.
     pub note: Option<String>,
+    /// Since when it has stood in its present state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Timestamp>,
 }
 
 impl Stage {
@@ -115,6 +118,7 @@ impl Stage {
             started_at: None,
             finished_at: None,
             note: None,
+            since: None,
         }
     }
 
