@@ -8,7 +8,7 @@ use crate::journal::Writer;
 use crate::model::text::Clean;
 use crate::settings::Settings;
 use crate::sim::Simulator;
-use crate::tui::app::App;
+use crate::tui::app::{App, Leave};
 use crate::tui::keymap::KeyMap;
 use crate::tui::runtime::{self, Ending};
 use crate::tui::terminal;
@@ -207,19 +207,62 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
     })?;
     let keymap = keymap(&settings)?;
     let sources = log_sources(args, &settings)?;
+    let visit = Visit::first(&settings)?;
+    let next = window(&settings, keymap.clone(), sources, &args.sim, &visit)?;
+    super::windows::follow(next, &settings, keymap, visit.inbox)
+}
+
+/// How a window is visited: the inbox's sources, when the console has
+/// them, and whether it was opened from `shipdeck inbox` (Esc goes back).
+#[derive(Debug, Clone, Default)]
+pub struct Visit {
+    pub inbox: Option<crate::inbox::Sources>,
+    pub from_inbox: bool,
+}
+
+impl Visit {
+    /// The first window's: the config's inbox, if it names one.
+    fn first(settings: &Settings) -> Result<Visit, ExitCode> {
+        Ok(Visit {
+            inbox: crate::inbox::Sources::configured(settings).map_err(|why| {
+                crate::errln!("shipdeck: {}", Clean(&why));
+                ExitCode::from(EXIT_BAD_INPUT)
+            })?,
+            from_inbox: false,
+        })
+    }
+}
+
+/// What comes after a window: shipdeck ends with a status, or goes on to
+/// another window or the inbox.
+#[derive(Debug)]
+pub enum Next {
+    Done(ExitCode),
+    Leave(crate::tui::app::Leave),
+}
+
+/// Opens the window the settings name: a Rollout, a run, a server's
+/// release, or the simulator.
+pub fn window(
+    settings: &Settings,
+    keymap: KeyMap,
+    sources: Vec<LogSource>,
+    sim: &SimArgs,
+    visit: &Visit,
+) -> Result<Next, ExitCode> {
     if let Some(rollout) = settings.rollout.clone() {
-        super::remote::one_backend(&settings)?;
-        super::remote::no_sim_flags(&args.sim)?;
-        return on_rollout(&settings, &rollout, keymap, sources);
+        super::remote::one_backend(settings)?;
+        super::remote::no_sim_flags(sim)?;
+        return on_rollout(settings, &rollout, keymap, sources, visit);
     }
     if let Some(github) = settings.github.clone() {
-        super::remote::one_backend(&settings)?;
-        super::remote::no_sim_flags(&args.sim)?;
-        return on_github(&settings, &github, keymap, sources);
+        super::remote::one_backend(settings)?;
+        super::remote::no_sim_flags(sim)?;
+        return on_github(settings, &github, keymap, sources, visit);
     }
-    if let Some((remote, configured)) = super::remote::connect(&settings)? {
-        super::remote::no_sim_flags(&args.sim)?;
-        super::remote::no_metrics_source(&settings);
+    if let Some((remote, configured)) = super::remote::connect(settings)? {
+        super::remote::no_sim_flags(sim)?;
+        super::remote::no_metrics_source(settings);
         let wanted = configured.release.as_ref().map(|r| r.value.clone());
         let runtime = super::remote::runtime()?;
         let picked = runtime.block_on(remote.pick_release(wanted.as_deref()));
@@ -240,7 +283,11 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
             }
             (Err(err), _) => return Err(super::remote::failed(&err)),
         };
-        let theme = theme(&settings, &environment)?;
+        let theme = theme(settings, &environment)?;
+        let here = crate::inbox::Place::Server {
+            url: configured.url.value.clone(),
+            release: release.clone(),
+        };
         terminal_for(
             &sources,
             &format!("shipdeck events --backend {}", configured.url.value),
@@ -258,20 +305,22 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
                 value: operator,
                 source: settings.operator.source.clone(),
             },
-            ..settings
+            ..settings.clone()
         };
-        return open(
-            &settings,
+        let window = Window {
             theme,
             keymap,
-            label.clone(),
-            &journal_label,
-            &notes,
-            move || backend::http::spawn(remote, release, label, expiry).with_logs(sources),
-        );
+            label: label.clone(),
+            journal_label,
+            notes,
+            here: Some(here),
+        };
+        return open(&settings, window, visit, move || {
+            backend::http::spawn(remote, release, label, expiry).with_logs(sources)
+        });
     }
-    let prepared = super::prepare(&settings, &args.sim, Speed::Factor(10.0), Start::Now)?;
-    let theme = theme(&settings, &prepared.scenario.plan.environment)?;
+    let prepared = super::prepare(settings, sim, Speed::Factor(10.0), Start::Now)?;
+    let theme = theme(settings, &prepared.scenario.plan.environment)?;
     terminal_for(
         &sources,
         &format!("shipdeck events --scenario {}", settings.sim.scenario.value),
@@ -295,18 +344,18 @@ fn start(args: &ConsoleArgs) -> Result<ExitCode, ExitCode> {
         .iter()
         .map(|name| format!("you are {name}: the scenario's scripted {name} stands aside"))
         .collect();
-    open(
-        &settings,
+    let window = Window {
         theme,
         keymap,
-        header,
-        &prepared.label,
-        &notes,
-        move || {
-            let readings = metrics.map(backend::metrics::spawn);
-            backend::sim::spawn_fed(sim, speed, label, readings).with_logs(sources)
-        },
-    )
+        label: header,
+        journal_label: prepared.label.clone(),
+        notes,
+        here: None,
+    };
+    open(settings, window, visit, move || {
+        let readings = metrics.map(backend::metrics::spawn);
+        backend::sim::spawn_fed(sim, speed, label, readings).with_logs(sources)
+    })
 }
 
 /// The console on an Argo Rollout: the cluster is looked at once first, so
@@ -316,7 +365,8 @@ fn on_rollout(
     rollout: &crate::settings::RolloutSettings,
     keymap: KeyMap,
     sources: Vec<LogSource>,
-) -> Result<ExitCode, ExitCode> {
+    visit: &Visit,
+) -> Result<Next, ExitCode> {
     let target = super::argo::target(rollout);
     let found = super::argo::find(&target)?;
     let theme = theme(settings, &found.namespace)?;
@@ -334,12 +384,19 @@ fn on_rollout(
             .map(|c| format!(" (context {c})"))
             .unwrap_or_default()
     )];
+    let here = crate::inbox::Place::Rollout {
+        context: found.context.clone(),
+        namespace: found.namespace.clone(),
+        name: target.name.clone(),
+    };
     let on = Adapter {
         settings,
         theme,
         keymap,
         notes,
         sources,
+        visit,
+        here,
     };
     on.open(label, move |label, capacity, readings| {
         crate::argo::backend::spawn(target, label, capacity, readings)
@@ -353,7 +410,8 @@ fn on_github(
     github: &crate::settings::GithubSettings,
     keymap: KeyMap,
     sources: Vec<LogSource>,
-) -> Result<ExitCode, ExitCode> {
+    visit: &Visit,
+) -> Result<Next, ExitCode> {
     let (api, kind, repo, run) = super::github::find(github)?;
     let theme = theme(settings, "")?;
     terminal_for(
@@ -366,6 +424,11 @@ fn on_github(
         run.id,
         crate::model::text::clip(&run.title(), 80)
     )];
+    let here = crate::inbox::Place::Github {
+        repo: repo.to_string(),
+        run: run.id,
+        api_url: Some(github.api_url.value.clone()),
+    };
     let target = super::github::target(github, repo, &run, kind);
     let canary = github.canary.as_ref().map(|c| c.value.clone());
     let on = Adapter {
@@ -374,6 +437,8 @@ fn on_github(
         keymap,
         notes,
         sources,
+        visit,
+        here,
     };
     on.open(label, move |label, capacity, readings| {
         crate::github::backend::spawn_joined(api, target, canary, label, capacity, readings)
@@ -388,6 +453,9 @@ struct Adapter<'a> {
     keymap: KeyMap,
     notes: Vec<String>,
     sources: Vec<LogSource>,
+    visit: &'a Visit,
+    /// Where the release is, for the inbox.
+    here: crate::inbox::Place,
 }
 
 impl Adapter<'_> {
@@ -402,7 +470,7 @@ impl Adapter<'_> {
             usize,
             Option<tokio::sync::mpsc::Receiver<backend::metrics::Reading>>,
         ) -> Handle,
-    ) -> Result<ExitCode, ExitCode> {
+    ) -> Result<Next, ExitCode> {
         let metrics = super::metrics_source(self.settings)?;
         let header = match metrics {
             Some(_) => format!("{label} + prometheus"),
@@ -411,32 +479,50 @@ impl Adapter<'_> {
         let capacity = self.settings.log_ring.value;
         let sources = self.sources;
         let shown = header.clone();
-        open(
-            self.settings,
-            self.theme,
-            self.keymap,
-            header,
-            &label,
-            &self.notes,
-            move || {
-                let readings = metrics.map(backend::metrics::spawn);
-                spawn(shown, capacity, readings).with_logs(sources)
-            },
-        )
+        let window = Window {
+            theme: self.theme,
+            keymap: self.keymap,
+            label: header,
+            journal_label: label,
+            notes: self.notes,
+            here: Some(self.here),
+        };
+        open(self.settings, window, self.visit, move || {
+            let readings = metrics.map(backend::metrics::spawn);
+            spawn(shown, capacity, readings).with_logs(sources)
+        })
     }
 }
 
-/// Opens the console on a backend, journaling the window under
-/// `journal_label`.
-fn open(
-    settings: &Settings,
+/// A window about to open: how it looks, what its header and journal call
+/// it, what it says first, and where its release is (none: it lives only
+/// here, as the simulator's does).
+struct Window {
     theme: Theme,
     keymap: KeyMap,
     label: String,
-    journal_label: &str,
-    notes: &[String],
+    journal_label: String,
+    notes: Vec<String>,
+    here: Option<crate::inbox::Place>,
+}
+
+/// Opens the console on a backend, journaling the window under its
+/// journal label.
+fn open(
+    settings: &Settings,
+    window: Window,
+    visit: &Visit,
     backend: impl FnOnce() -> Handle,
-) -> Result<ExitCode, ExitCode> {
+) -> Result<Next, ExitCode> {
+    let Window {
+        theme,
+        keymap,
+        label,
+        journal_label,
+        notes,
+        here,
+    } = window;
+    let journal_label = journal_label.as_str();
     // Its own diagnostics go to a file, never to the screen it draws on.
     let _ = super::log_to_file(super::CONSOLE_LOG);
     let operator = settings.operator.value.clone();
@@ -458,18 +544,29 @@ fn open(
         client,
     );
     app.bell = settings.bell.value;
-    for note in notes {
+    for note in &notes {
         app.note(note);
     }
+    app.from_inbox = visit.from_inbox;
+    if visit.inbox.is_some() {
+        app.inbox = Some(crate::tui::inbox::InboxList::over(here.clone()));
+    }
+    let watch = visit
+        .inbox
+        .clone()
+        .map(|sources| (sources, app.operator.clone()));
     let ending = tui(
         &mut app,
         backend,
         Some(&mut journal),
         settings.frame_cap.value,
+        move || watch.map(|(sources, operator)| crate::inbox::watch(sources, operator)),
     );
     let path = journal.path().display().to_string();
     let closed = journal.close(&match &ending {
         Ok(Ending::Quit) => "quit".to_string(),
+        Ok(Ending::Leave(Leave::Open(_))) => "left for another window".to_string(),
+        Ok(Ending::Leave(Leave::Inbox)) => "left for the inbox".to_string(),
         Ok(Ending::Signal(name, _)) => format!("stopped by {name}"),
         Err(err) => format!("error: {err}"),
     });
@@ -479,7 +576,11 @@ fn open(
             Clean(&path)
         );
     }
-    Ok(finish(ending, Some(&path)))
+    if let Ok(Ending::Leave(to)) = ending {
+        crate::errln!("shipdeck: the window is recorded in {}", Clean(&path));
+        return Ok(Next::Leave(to));
+    }
+    Ok(Next::Done(finish(ending, Some(&path))))
 }
 
 /// Why the console could not run: what it was doing, and the error that
@@ -526,6 +627,7 @@ pub fn tui(
     backend: impl FnOnce() -> Handle,
     journal: Option<&mut Writer>,
     frame_cap: u32,
+    inbox: impl FnOnce() -> Option<tokio::sync::mpsc::Receiver<crate::inbox::Feed>>,
 ) -> Result<Ending, ConsoleError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -533,9 +635,11 @@ pub fn tui(
         .map_err(|cause| ConsoleError::new("cannot start the async runtime", cause))?;
     let ending = runtime.block_on(async {
         let handle = backend();
+        let feeds = inbox();
         let mut guard = terminal::enter()
             .map_err(|cause| ConsoleError::new("cannot take over the terminal", cause))?;
-        let ending = runtime::run(&mut guard.terminal, app, handle, journal, frame_cap).await;
+        let ending =
+            runtime::run(&mut guard.terminal, app, handle, journal, frame_cap, feeds).await;
         drop(guard);
         ending.map_err(|cause| ConsoleError::new("the console stopped on an error", cause))
     });
@@ -552,7 +656,7 @@ pub fn finish(ending: Result<Ending, ConsoleError>, journal: Option<&str>) -> Ex
         crate::errln!("shipdeck: the window is recorded in {}", Clean(path));
     }
     match ending {
-        Ok(Ending::Quit) => ExitCode::SUCCESS,
+        Ok(Ending::Quit | Ending::Leave(_)) => ExitCode::SUCCESS,
         Ok(Ending::Signal(name, status)) => {
             tracing::info!("stopped by {name}");
             crate::errln!("shipdeck: stopped by {name}; the terminal is restored");

@@ -10,6 +10,7 @@ pub mod github;
 pub mod record;
 pub mod remote;
 pub mod serve;
+mod windows;
 
 pub use args::main;
 
@@ -118,7 +119,7 @@ impl FromStr for Start {
 }
 
 /// How to run the simulator: shared by the console and `events`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct SimArgs {
     /// A bundled scenario's name (see `shipdeck scenarios`) or a scenario file
     /// [default: happy-canary, or the config's].

@@ -254,6 +254,7 @@ pub fn replay(record: &RecordArgs, args: &ReplayArgs) -> ExitCode {
             move || backend::replay::spawn(events, speed, label),
             None,
             settings.frame_cap.value,
+            || None,
         );
         Ok(super::console::finish(ending, None))
     })();

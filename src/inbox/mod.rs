@@ -132,3 +132,6 @@ fn urgency(item: &Item) -> impl Ord + '_ {
         &item.what,
     )
 }
+
+mod pending;
+pub use pending::{Sources, token_file, watch};

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod demo;
+pub mod inbox;
 pub mod keymap;
 pub mod layout;
 pub mod logview;

@@ -29,6 +29,8 @@ use crate::model::{Command, LogLine};
 #[derive(Debug, PartialEq, Eq)]
 pub enum Ending {
     Quit,
+    /// For another window, or the inbox.
+    Leave(crate::tui::app::Leave),
     /// A signal: its name and the exit status it calls for (128 + number).
     Signal(&'static str, u8),
 }
@@ -40,6 +42,7 @@ pub async fn run(
     backend: Handle,
     journal: Option<&mut Writer>,
     frame_cap: u32,
+    inbox: Option<mpsc::Receiver<crate::inbox::Feed>>,
 ) -> io::Result<Ending> {
     let mut journal = journal;
     app.keeps_revisions = backend.keeps_revisions;
@@ -57,6 +60,7 @@ pub async fn run(
         last_draw: Instant::now(),
         draw_at: None,
         outage: None,
+        inbox,
     };
     runtime.run().await
 }
@@ -84,6 +88,8 @@ struct Runtime<'a> {
     /// While the link to the backend is down (as journaled): the commands
     /// that waited meanwhile.
     outage: Option<Vec<String>>,
+    /// The inbox's sources' feeds, when the console has an inbox.
+    inbox: Option<mpsc::Receiver<crate::inbox::Feed>>,
 }
 
 impl Runtime<'_> {
@@ -130,6 +136,13 @@ impl Runtime<'_> {
                         }
                     }
                 }
+                feed = next_feed(&mut self.inbox), if self.inbox.is_some() => match feed {
+                    Some(feed) => Wake::Msg(Msg::Inbox(feed)),
+                    None => {
+                        self.inbox = None;
+                        Wake::Idle
+                    }
+                },
                 _ = sleep_until(draw_at.unwrap_or_else(Instant::now)), if draw_at.is_some() => {
                     Wake::Draw
                 }
@@ -156,6 +169,10 @@ impl Runtime<'_> {
     /// journaled or sent) goes round again. What changed is drawn once, at
     /// the end, as soon as the most urgent change asks.
     fn dispatch(&mut self, msg: Msg) -> io::Result<Option<Ending>> {
+        // The inbox's ages and deadlines are the wall clock's.
+        if let Some(list) = self.app.inbox.as_mut() {
+            list.now = Some(jiff::Timestamp::now());
+        }
         let mut queue = VecDeque::from([msg]);
         let mut redraw = None;
         while let Some(msg) = queue.pop_front() {
@@ -165,6 +182,7 @@ impl Runtime<'_> {
             for effect in self.app.update(msg) {
                 match effect {
                     Effect::Quit => return Ok(Some(Ending::Quit)),
+                    Effect::Leave(to) => return Ok(Some(Ending::Leave(to))),
                     Effect::Send(command) => queue.extend(self.send(command)),
                     Effect::Replay(control) => {
                         if let Some(controls) = &self.backend.controls {
@@ -304,6 +322,16 @@ fn whole_seconds(duration: Duration) -> jiff::SignedDuration {
 async fn next_lines(logs: &mut Option<mpsc::Receiver<Vec<LogLine>>>) -> Option<Vec<LogLine>> {
     match logs {
         Some(logs) => logs.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The inbox's next feed (never, without one).
+async fn next_feed(
+    feeds: &mut Option<mpsc::Receiver<crate::inbox::Feed>>,
+) -> Option<crate::inbox::Feed> {
+    match feeds {
+        Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
 }

@@ -57,6 +57,7 @@ pub enum UiAction {
     NextMoment,
     PrevMoment,
     ReadLine,
+    Inbox,
 }
 
 impl UiAction {
@@ -96,6 +97,7 @@ impl UiAction {
                 "read the newest or marked log line whole, wrapped",
                 &["enter"],
             ),
+            UiAction::Inbox => ("the inbox: what waits on you in every release", &["i"]),
         }
     }
 

@@ -43,6 +43,12 @@ impl App {
                 return boxed(vec![("Enter".into(), "apply"), ("Esc".into(), "cancel")]);
             }
             Mode::Refusal { .. } => return boxed(vec![("Esc".into(), "close")]),
+            Mode::Inbox => {
+                return boxed(vec![
+                    ("Enter".into(), "open"),
+                    ("Esc".into(), "back to this window"),
+                ]);
+            }
             Mode::ReadLine { .. } => return boxed(self.read_line_hints()),
             Mode::SignOff { .. } | Mode::Reject { .. } => {
                 return boxed(vec![("Ctrl+S".into(), "submit"), ("Esc".into(), "cancel")]);

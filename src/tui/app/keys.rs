@@ -2,7 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, Effect, Mode, Pane, SEEK_STEP, Tone, content, text_area};
+use super::{App, Effect, Leave, Mode, Pane, SEEK_STEP, Tone, content, text_area};
 use crate::backend::ReplayControl;
 use crate::engine::{Permit, Refusal, Target};
 use crate::model::text::clean;
@@ -51,6 +51,8 @@ impl App {
             if self.logs.is_filtered() {
                 self.logs.clear_filter(self.release.logs());
                 self.say(Tone::Info, "log filter cleared");
+            } else if self.from_inbox {
+                return vec![Effect::Leave(Leave::Inbox)];
             }
             return Vec::new();
         }
@@ -90,6 +92,7 @@ impl App {
                 self.mode = Mode::Help;
                 Vec::new()
             }
+            UiAction::Inbox => self.open_inbox(),
             UiAction::NextPane => {
                 self.moved();
                 self.focus = self.focus.step(1);
@@ -403,6 +406,7 @@ impl App {
                 (next, Vec::new())
             }
             Mode::ReadLine { line, scroll } => self.on_read_line_key(line, scroll, key),
+            Mode::Inbox => self.on_inbox_key(key),
             Mode::Refusal { .. } if closes => (Mode::Normal, Vec::new()),
             Mode::Refusal { .. } => self.past_refusal(mode, key),
             Mode::ConfirmUndo => {
@@ -582,4 +586,39 @@ fn typed(mut mode: Mode, key: KeyEvent) -> Mode {
         text.input(key);
     }
     mode
+}
+
+impl App {
+    /// `i`: the inbox over the window; from `shipdeck inbox`, back to it.
+    fn open_inbox(&mut self) -> Vec<Effect> {
+        if self.from_inbox {
+            return vec![Effect::Leave(Leave::Inbox)];
+        }
+        match &self.inbox {
+            Some(_) => self.mode = Mode::Inbox,
+            None => self.say(
+                Tone::Info,
+                "no inbox: name its sources in the config (inbox: servers, rollouts, github)",
+            ),
+        }
+        Vec::new()
+    }
+
+    /// A key while the inbox is over the window. Enter on another
+    /// release's item leaves for its window; leaving a window whose
+    /// release lives only here (the simulator's, a replay) asks for a
+    /// second Enter, as it ends it.
+    fn on_inbox_key(&mut self, key: KeyEvent) -> (Mode, Vec<Effect>) {
+        use crate::tui::inbox::Choice;
+        let sure = self.inbox.as_ref().is_some_and(|l| l.here.is_some());
+        let Some(list) = self.inbox.as_mut() else {
+            return (Mode::Normal, Vec::new());
+        };
+        match list.key(&key, &self.keymap, sure) {
+            Choice::Stay => (Mode::Inbox, Vec::new()),
+            Choice::Back => (Mode::Normal, Vec::new()),
+            Choice::Quit => (Mode::Normal, vec![Effect::Quit]),
+            Choice::Open(place) => (Mode::Normal, vec![Effect::Leave(Leave::Open(place))]),
+        }
+    }
 }

@@ -82,6 +82,8 @@ pub enum Mode {
         title: String,
         reason: String,
     },
+    /// The inbox over the window.
+    Inbox,
     /// A log line read whole, wrapped: a copy, so it stays as the rings move
     /// on. `scroll` is the first of its rows shown.
     ReadLine {
@@ -208,6 +210,8 @@ pub enum Msg {
         width: u16,
         height: u16,
     },
+    /// A source of the inbox said what waits now.
+    Inbox(crate::inbox::Feed),
 }
 
 /// How soon a change must be drawn.
@@ -232,6 +236,17 @@ pub enum Effect {
     /// Ring the terminal's bell: something started to wait on this operator.
     Bell,
     Quit,
+    /// Leave this window for another (an inbox item's) or for the inbox.
+    Leave(Leave),
+}
+
+/// Where the console goes when it leaves its window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leave {
+    /// The window of an inbox item's release.
+    Open(crate::inbox::Place),
+    /// Back to `shipdeck inbox`'s screen.
+    Inbox,
 }
 
 /// A recorded window being played back.
@@ -314,6 +329,11 @@ pub struct App {
     /// Clock updates since the operator last moved the cursor or scrolled.
     since_moved: u32,
     bell_due: bool,
+    /// The inbox (`i`), when the console has sources for one: what waits on
+    /// this operator in every release, kept up to date as they change.
+    pub inbox: Option<crate::tui::inbox::InboxList>,
+    /// The window was opened from `shipdeck inbox`: Esc goes back to it.
+    pub from_inbox: bool,
 }
 
 fn text_area(placeholder: &str, initial: &str) -> TextArea<'static> {
@@ -373,6 +393,8 @@ impl App {
             waited_rows: Vec::new(),
             since_moved: u32::MAX,
             bell_due: false,
+            inbox: None,
+            from_inbox: false,
         }
     }
 
@@ -403,6 +425,18 @@ impl App {
                     self.say(Tone::Refused, format!("{what}: no answer; {reason}"));
                 }
                 vec![Effect::Redraw(Redraw::Now)]
+            }
+            Msg::Inbox(feed) => {
+                let Some(list) = self.inbox.as_mut() else {
+                    return Vec::new();
+                };
+                let mut effects = vec![Effect::Redraw(Redraw::Soon)];
+                // Something new for this operator in another release rings
+                // the bell as this window's own does.
+                if list.take(feed) && self.bell && self.replay.is_none() {
+                    effects.push(Effect::Bell);
+                }
+                effects
             }
             Msg::JournalFailed(reason) => {
                 self.say(

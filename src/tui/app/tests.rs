@@ -61,7 +61,11 @@ fn sent(effects: &[Effect]) -> Vec<Action> {
         .iter()
         .filter_map(|e| match e {
             Effect::Send(command) => Some(command.action.clone()),
-            Effect::Quit | Effect::Replay(_) | Effect::Redraw(_) | Effect::Bell => None,
+            Effect::Quit
+            | Effect::Replay(_)
+            | Effect::Redraw(_)
+            | Effect::Bell
+            | Effect::Leave(_) => None,
         })
         .collect()
 }
@@ -1281,5 +1285,95 @@ fn a_served_rollout_paused_by_hand_may_still_be_promoted_as_its_cluster_decides(
     assert!(
         matches!(app.mode, Mode::ConfirmPromote),
         "the plugin's promote unpauses: the cluster decides, not the local policy"
+    );
+}
+
+/// An inbox item on a server's window.
+pub(crate) fn inbox_item(release: &str, what: &str, mine: bool) -> crate::inbox::Item {
+    let at = |s: &str| s.parse::<jiff::Timestamp>().expect("a time");
+    crate::inbox::Item {
+        place: crate::inbox::Place::Server {
+            url: "http://127.0.0.1:7070".into(),
+            release: release.into(),
+        },
+        release: format!("{release} (production)"),
+        what: what.into(),
+        stage: "Production approval".into(),
+        since: Some(at("2026-12-01T10:00:00Z")),
+        deadline: Some(crate::inbox::Deadline {
+            at: at("2026-12-01T10:30:00Z"),
+            what: "the window closes".into(),
+        }),
+        mine,
+        others: (!mine).then(|| "dave or erin".into()),
+        act: None,
+    }
+}
+
+pub(crate) fn inbox_feed(items: Vec<crate::inbox::Item>) -> Msg {
+    Msg::Inbox(crate::inbox::Feed {
+        source: "http://127.0.0.1:7070".into(),
+        items,
+        trouble: None,
+    })
+}
+
+#[test]
+fn i_without_an_inbox_says_how_to_have_one() {
+    let (mut app, _) = watching("happy-canary", "alice", false, |_| true);
+    assert!(press(&mut app, KeyCode::Char('i')).is_empty());
+    assert!(matches!(app.mode, Mode::Normal));
+    assert!(
+        status(&app).1.contains("inbox: servers, rollouts, github"),
+        "{:?}",
+        status(&app)
+    );
+}
+
+#[test]
+fn the_inbox_over_the_window_opens_another_release_and_rings_for_what_is_new() {
+    let (mut app, _) = watching("happy-canary", "alice", false, |_| true);
+    app.inbox = Some(crate::tui::inbox::InboxList::over(None));
+    // What a source holds when first heard from is not news; what arrives
+    // after is.
+    let first = app.update(inbox_feed(vec![inbox_item("checkout-2", "sign it", true)]));
+    assert!(!first.contains(&Effect::Bell), "{first:?}");
+    let next = app.update(inbox_feed(vec![
+        inbox_item("checkout-2", "sign it", true),
+        inbox_item("payments-9", "sign it", true),
+        inbox_item("search-3", "sign it", false),
+    ]));
+    assert!(next.contains(&Effect::Bell), "{next:?}");
+    assert!(press(&mut app, KeyCode::Char('i')).is_empty());
+    assert!(matches!(app.mode, Mode::Inbox));
+    // Down to the second of mine; this window's release lives only here
+    // (the simulator's), so leaving asks for a second Enter.
+    press(&mut app, KeyCode::Down);
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(matches!(app.mode, Mode::Inbox));
+    let opened = press(&mut app, KeyCode::Enter);
+    let Some(Effect::Leave(Leave::Open(crate::inbox::Place::Server { release, .. }))) =
+        opened.first()
+    else {
+        panic!("Enter twice leaves for the item's window: {opened:?}");
+    };
+    assert_eq!(release, "payments-9");
+    // Esc closes the list and stays in the window.
+    app.mode = Mode::Inbox;
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(matches!(app.mode, Mode::Normal));
+}
+
+#[test]
+fn a_window_opened_from_the_inbox_goes_back_to_it_on_esc_and_i() {
+    let (mut app, _) = watching("happy-canary", "alice", false, |_| true);
+    app.from_inbox = true;
+    assert_eq!(
+        press(&mut app, KeyCode::Esc),
+        vec![Effect::Leave(Leave::Inbox)]
+    );
+    assert_eq!(
+        press(&mut app, KeyCode::Char('i')),
+        vec![Effect::Leave(Leave::Inbox)]
     );
 }

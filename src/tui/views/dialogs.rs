@@ -43,6 +43,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     match &app.mode {
         Mode::Normal => {}
         Mode::Help => help(app, frame, area),
+        Mode::Inbox => {
+            if let Some(list) = &app.inbox {
+                let rect = centered(
+                    area,
+                    area.width.saturating_sub(4).min(120),
+                    area.height.saturating_sub(2),
+                );
+                let now = list.now.unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+                super::inbox::render(list, &app.theme, &app.keymap, now, frame, rect);
+            }
+        }
         Mode::ConfirmPromote => {
             let rect = centered(area, 60, 7);
             frame.render_widget(Clear, rect);

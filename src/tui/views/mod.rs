@@ -5,6 +5,7 @@ mod board;
 mod dialogs;
 mod gates;
 mod header;
+pub mod inbox;
 mod logs;
 mod metrics;
 mod rules;
@@ -58,6 +59,20 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     status::render(app, frame, areas.status);
     dialogs::render(app, frame, area);
+    guard(frame.buffer_mut());
+}
+
+/// Draws `shipdeck inbox`'s screen: the list, full size.
+pub fn inbox_screen(
+    list: &crate::tui::inbox::InboxList,
+    theme: &crate::tui::theme::Theme,
+    keymap: &crate::tui::keymap::KeyMap,
+    now: Timestamp,
+    frame: &mut Frame,
+) {
+    let area = frame.area();
+    frame.render_widget(Block::new().style(theme[Slot::Base]), area);
+    inbox::render(list, theme, keymap, now, frame, area);
     guard(frame.buffer_mut());
 }
 

@@ -14,7 +14,7 @@ use crate::theme::Slot;
 use crate::tui::app::tests::{
     at_approval, at_manual_pause, ctrl, feed, press, type_text, watching,
 };
-use crate::tui::app::{App, Effect, Msg};
+use crate::tui::app::{App, Effect, Mode, Msg};
 
 const SIZES: [(u16, u16); 2] = [(160, 45), (80, 24)];
 
@@ -668,4 +668,34 @@ fn nothing_from_a_scenario_or_a_server_reaches_the_screen_raw() {
             .any(|c| c.symbol().chars().any(crate::model::text::is_unsafe)),
         "{backend}"
     );
+}
+
+#[test]
+fn the_inbox_over_the_window() {
+    use crate::tui::app::tests::{inbox_feed, inbox_item};
+    let (mut app, _) = watching("happy-canary", "alice", false, |_| true);
+    let mut list = crate::tui::inbox::InboxList::over(None);
+    list.now = Some("2026-12-01T10:25:00Z".parse().expect("a time"));
+    app.inbox = Some(list);
+    let mut hostile = inbox_item("search-3", "sign \u{1b}[31mit\u{202e}", false);
+    hostile.deadline = None;
+    let _ = app.update(inbox_feed(vec![
+        inbox_item("checkout-2", "Production approval", true),
+        hostile,
+    ]));
+    app.mode = Mode::Inbox;
+    let text = screen(&mut app, 100, 30);
+    assert!(text.contains("Inbox — 1 thing waits on you"), "{text}");
+    assert!(text.contains("waited 25m"), "{text}");
+    assert!(text.contains("the window closes in 5m"), "{text}");
+    assert!(text.contains("dave or erin may"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+        "{text}"
+    );
+    // Mine above, others below.
+    let mine = text.find("checkout-2").expect("mine listed");
+    let others = text.find("Waiting on others").expect("others listed");
+    assert!(mine < others, "{text}");
+    insta::assert_snapshot!(text);
 }
