@@ -1190,3 +1190,82 @@ fn a_command_given_on_a_later_seq_than_the_release_has_is_refused_as_another_win
     assert!(!rollback.is_accepted(), "nor is a rollback: {rollback:?}");
     assert!(story.release().status.in_flight());
 }
+
+/// What waits on whom, as `waiting::of` tells the console, the inbox and
+/// `serve`'s notifications.
+mod waits {
+    use super::*;
+    use crate::engine::waiting::{self, Ask};
+
+    fn waits(story: &Story, who: &str, secs: i64) -> Vec<waiting::Wait> {
+        waiting::of(story.release(), &person(who), at(secs))
+    }
+
+    #[test]
+    fn an_open_gate_waits_on_its_approvers_since_it_opened_and_not_on_the_deployer() {
+        let mut story = Story::new();
+        assert!(waits(&story, "dave", 10).is_empty(), "nothing waits while building");
+        story.build_done(60);
+        let dave = waits(&story, "dave", 90);
+        assert_eq!(dave.len(), 1, "{dave:?}");
+        let gate = &dave[0];
+        assert_eq!(
+            gate.ask,
+            Ask::Sign {
+                gate: "production".into()
+            }
+        );
+        assert!(gate.mine);
+        assert_eq!(gate.since, Some(at(60)), "since the gate opened");
+        assert_eq!(gate.others.as_deref(), Some("erin"));
+        // The deployer may not sign their own release: it waits on others.
+        let carol = waits(&story, "carol", 90);
+        assert!(!carol[0].mine);
+        assert_eq!(carol[0].others.as_deref(), Some("dave or erin"));
+        // Once dave signed, it waits on erin alone, and no more on dave.
+        story.approve(70, "dave");
+        let dave = waits(&story, "dave", 90);
+        assert!(!dave[0].mine, "{dave:?}");
+        assert_eq!(dave[0].others.as_deref(), Some("erin"));
+        assert!(waits(&story, "erin", 90)[0].mine);
+    }
+
+    #[test]
+    fn a_pause_waits_since_its_step_began_and_the_window_is_its_deadline() {
+        let mut plan = plan();
+        plan.window = Some(crate::model::Window {
+            start: at(0),
+            length: SignedDuration::from_hours(1),
+        });
+        let mut story = Story::of(plan);
+        story.build_done(60);
+        story.approve(70, "dave");
+        story.approve(80, "erin");
+        let waits = waits(&story, "dave", 200);
+        let pause = waits
+            .iter()
+            .find(|w| w.ask == Ask::Advance)
+            .expect("the rollout holds at its pause");
+        assert_eq!(pause.what, "the rollout at step 2/5");
+        assert!(pause.since.is_some_and(|s| s >= at(80)), "{pause:?}");
+        let deadline = pause.deadline.as_ref().expect("the window's end");
+        assert_eq!(deadline.at, at(3600));
+        assert_eq!(deadline.what, "the window closes");
+    }
+
+    #[test]
+    fn nothing_waits_once_the_release_has_ended() {
+        let mut story = Story::new();
+        story.build_done(60);
+        story.send(
+            70,
+            "dave",
+            Action::Reject {
+                gate: Some("production".into()),
+                reason: "not today".into(),
+            },
+        );
+        assert!(story.release().status().is_final());
+        assert!(waits(&story, "erin", 90).is_empty());
+    }
+}
