@@ -395,7 +395,128 @@ fn main() -> Result<(), String> {
     shared_window(&painter, &out)?;
     prometheus_rollback(&painter, &out)?;
     github_run(&painter, &out)?;
+    inbox(&painter, &out)?;
     help(&painter, &out)
+}
+
+/// The inbox over a canary's window: what waits on maria in three
+/// releases on a server, a Rollout and a workflow run, and what waits on
+/// others below.
+fn inbox(painter: &Painter, out: &Path) -> Result<(), String> {
+    use shipdeck::inbox::{Deadline, Feed, Item, Place};
+    let (mut app, _) = watching(
+        "happy-canary",
+        "maria",
+        true,
+        Theme::load("default", false)?,
+        |r| r.rollout().weight >= 25,
+    );
+    let now: jiff::Timestamp = "2026-12-01T14:20:00Z".parse().map_err(|e| format!("{e}"))?;
+    let ago = |mins: i64| now - jiff::SignedDuration::from_mins(mins);
+    let from_now = |mins: i64| now + jiff::SignedDuration::from_mins(mins);
+    let server = |release: &str| Place::Server {
+        url: "https://deploy.example:7070".into(),
+        release: release.into(),
+    };
+    let item = |place,
+                release: &str,
+                what: &str,
+                stage: &str,
+                since,
+                deadline,
+                mine,
+                others: Option<&str>| Item {
+        place,
+        release: release.into(),
+        what: what.into(),
+        stage: stage.into(),
+        since: Some(since),
+        deadline,
+        mine,
+        others: others.map(str::to_string),
+        act: None,
+    };
+    let window = |mins| {
+        Some(Deadline {
+            at: from_now(mins),
+            what: "the window closes".into(),
+        })
+    };
+    let feeds = vec![
+        Feed {
+            source: "https://deploy.example:7070".into(),
+            items: vec![
+                item(
+                    server("payments-api-v5.5.0"),
+                    "payments-api v5.4.0 → v5.5.0 (production)",
+                    "Production deploy approval",
+                    "Production approval",
+                    ago(12),
+                    window(9),
+                    true,
+                    Some("erin"),
+                ),
+                item(
+                    server("search-v3.2.0"),
+                    "search v3.1.4 → v3.2.0 (production)",
+                    "Critical features working",
+                    "Post-deployment verification",
+                    ago(4),
+                    window(95),
+                    false,
+                    Some("dave or erin"),
+                ),
+            ],
+            trouble: None,
+        },
+        Feed {
+            source: "rollouts in checkout (prod)".into(),
+            items: vec![item(
+                Place::Rollout {
+                    context: Some("prod".into()),
+                    namespace: "checkout".into(),
+                    name: "checkout-api".into(),
+                },
+                "rollout checkout/checkout-api (prod)",
+                "a decision: the analysis was inconclusive — promote or roll back",
+                "step 3/8",
+                ago(31),
+                None,
+                true,
+                None,
+            )],
+            trouble: None,
+        },
+        Feed {
+            source: "github octo-org/web".into(),
+            items: vec![item(
+                Place::Github {
+                    repo: "octo-org/web".into(),
+                    run: 30433642,
+                    api_url: None,
+                },
+                "octo-org/web run 30433642 (Deploy)",
+                "review of production",
+                "deploy-production",
+                ago(50),
+                Some(Deadline {
+                    at: from_now(60 * 24 * 30 - 50),
+                    what: "GitHub's approval expires".into(),
+                }),
+                false,
+                Some("hubot or @octo-org/sre"),
+            )],
+            trouble: Some("rate limit: 0 of 5000 left, resets 14:31:00 UTC".into()),
+        },
+    ];
+    let mut list = shipdeck::tui::inbox::InboxList::over(None);
+    list.now = Some(now);
+    for feed in feeds {
+        let _ = list.take(feed);
+    }
+    app.inbox = Some(list);
+    key(&mut app, KeyCode::Char('i'));
+    shoot(painter, &mut app, 160, 45, &out.join("inbox.png"))
 }
 
 fn production() -> Theme {

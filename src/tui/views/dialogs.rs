@@ -45,11 +45,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Mode::Help => help(app, frame, area),
         Mode::Inbox => {
             if let Some(list) = &app.inbox {
-                let rect = centered(
-                    area,
-                    area.width.saturating_sub(4).min(120),
-                    area.height.saturating_sub(2),
-                );
+                // Below the header, above the key bar: the window's state
+                // stays in view.
+                let below = Rect {
+                    y: area.y + 2.min(area.height),
+                    height: area.height.saturating_sub(3),
+                    ..area
+                };
+                let rect = centered(below, area.width.saturating_sub(4).min(120), below.height);
                 let now = list.now.unwrap_or(jiff::Timestamp::UNIX_EPOCH);
                 super::inbox::render(list, &app.theme, &app.keymap, now, frame, rect);
             }

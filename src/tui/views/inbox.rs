@@ -179,10 +179,15 @@ fn past(what: &str) -> String {
     format!("{what}: passed")
 }
 
-/// The time from `from` to `to`, in whole seconds: `12m`, `1h 5m`.
+/// The time from `from` to `to`, in whole seconds: `12m`, `1h 5m`; in
+/// days and hours from two days on (`29d 23h`).
 fn span(from: Timestamp, to: Timestamp) -> String {
     let secs = to.duration_since(from).max(SignedDuration::ZERO).as_secs();
-    format_duration(SignedDuration::from_secs(secs))
+    const DAY: i64 = 24 * 3600;
+    match secs >= 2 * DAY {
+        true => format!("{}d {}h", secs / DAY, secs % DAY / 3600),
+        false => format_duration(SignedDuration::from_secs(secs)),
+    }
 }
 
 /// The keys, or the question a second Enter answers.

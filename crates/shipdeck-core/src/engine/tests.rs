@@ -1204,7 +1204,10 @@ mod waits {
     #[test]
     fn an_open_gate_waits_on_its_approvers_since_it_opened_and_not_on_the_deployer() {
         let mut story = Story::new();
-        assert!(waits(&story, "dave", 10).is_empty(), "nothing waits while building");
+        assert!(
+            waits(&story, "dave", 10).is_empty(),
+            "nothing waits while building"
+        );
         story.build_done(60);
         let dave = waits(&story, "dave", 90);
         assert_eq!(dave.len(), 1, "{dave:?}");
