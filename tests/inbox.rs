@@ -174,6 +174,9 @@ async fn a_gate_signed_by_someone_else_leaves_the_list_at_once() {
     assert_eq!(first.source, ledger.url);
     assert_eq!(first.items.len(), 1, "{first:?}");
     assert!(first.items[0].mine);
+    // The window runs on (its clock, its metrics): nothing changes for dave.
+    let quiet = tokio::time::timeout(Duration::from_secs(3), feeds.recv()).await;
+    assert!(quiet.is_err(), "a feed with nothing new: {quiet:?}");
     let url = ledger.url.clone();
     let home = dir.to_path_buf();
     let signed = tokio::task::spawn_blocking(move || {

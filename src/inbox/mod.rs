@@ -360,7 +360,7 @@ impl Inbox {
             .values()
             .flat_map(|f| f.items.iter().map(|i| (f.source.as_str(), i)))
             .collect();
-        all.sort_by_key(|(_, i)| urgency(*i));
+        all.sort_by_key(|(_, i)| urgency(i));
         all
     }
 

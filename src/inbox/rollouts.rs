@@ -168,7 +168,7 @@ impl Watch<'_> {
     }
 
     fn item(&self, r: &Rollout, wait: &info::Wait, mine: bool) -> Item {
-        let name = r.metadata.name.clone().unwrap_or_default();
+        let name = crate::model::text::clip(r.metadata.name.as_deref().unwrap_or_default(), 253);
         let ns = &self.namespace.namespace;
         let verb = if r.spec.paused { "resume" } else { "promote" };
         let mut options = vec![("--rollout", name.as_str()), ("--namespace", ns.as_str())];

@@ -1,7 +1,8 @@
 //! The inbox's servers: each `shipdeck serve` lists its releases, and each
 //! release in flight is followed on its event stream, folded into a
 //! [`Release`] and asked what it waits on a person for
-//! ([`waiting::of`]) after each batch. New releases are found by listing
+//! ([`waiting::of`]) after each batch, under the name the server knows
+//! this operator by (`whoami`, then each stream's hello). New releases are found by listing
 //! again every 30 s; an idle stream costs a clock message now and then.
 
 use std::collections::BTreeMap;
@@ -120,8 +121,15 @@ impl Watcher {
     async fn serve(&mut self) -> Result<(), Gone> {
         let mut next_list = Instant::now();
         let mut failures = 0;
+        let mut known = false;
         loop {
             if Instant::now() >= next_list {
+                // Who the server takes this operator to be (a server with
+                // tokens decides): what is "mine" is for that name.
+                if !known && let Ok(who) = self.remote.identity().await {
+                    known = true;
+                    self.operator = who.unwrap_or_else(|| self.operator.clone());
+                }
                 match self.remote.releases().await {
                     Ok(releases) => {
                         failures = 0;
