@@ -22,7 +22,7 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, Args)]
 pub struct InboxArgs {
     /// Print what waits as JSON (each item, and each source that could
-    /// not be read) and exit: 0 when nothing waits on me, 3 when something
+    /// not be read) and exit: 0 when nothing waits on you, 3 when something
     /// does.
     #[arg(long)]
     pub json: bool,
