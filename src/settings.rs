@@ -68,6 +68,58 @@ pub struct Flags {
     pub workflow: Option<String>,
     pub branch: Option<String>,
     pub run: Option<u64>,
+    /// `shipdeck inbox --server URL …`: replace the config's servers.
+    pub inbox_servers: Vec<String>,
+    /// `shipdeck inbox --rollouts NS …` (with `--context`).
+    pub inbox_rollouts: Vec<String>,
+    pub inbox_context: Option<String>,
+    /// `shipdeck inbox --github OWNER/REPO …`.
+    pub inbox_github: Vec<String>,
+}
+
+/// What `shipdeck inbox` looks at: the config's `inbox:` lists, each
+/// replaced by its flags when given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxSettings {
+    pub servers: Setting<Vec<InboxServer>>,
+    pub rollouts: Setting<Vec<InboxRollouts>>,
+    pub github: Setting<Vec<InboxGithub>>,
+}
+
+/// A `shipdeck serve` whose windows the inbox reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxServer {
+    /// Checked: https://, or http:// on loopback.
+    pub url: String,
+    /// Where its bearer token is, when not `$SHIPDECK_TOKEN`.
+    pub token_file: Option<PathBuf>,
+}
+
+/// A namespace whose Rollouts the inbox reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRollouts {
+    pub namespace: String,
+    /// `None`: the kubeconfig's current context.
+    pub context: Option<String>,
+}
+
+/// A repository whose waiting runs the inbox reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxGithub {
+    /// `OWNER/REPO`, checked.
+    pub repo: String,
+    pub workflow: Option<String>,
+    pub api_url: String,
+    pub token_file: Option<PathBuf>,
+}
+
+impl InboxSettings {
+    /// Whether it names nothing to read.
+    pub fn is_empty(&self) -> bool {
+        self.servers.value.is_empty()
+            && self.rollouts.value.is_empty()
+            && self.github.value.is_empty()
+    }
 }
 
 /// A GitHub Actions run as the backend: `--github OWNER/REPO`, or the
@@ -191,6 +243,8 @@ pub struct Settings {
     pub logs: Option<Setting<ConfiguredLogs>>,
     /// Where the release's metrics come from, when not the pipeline.
     pub metrics: Option<Setting<crate::config::PrometheusSource>>,
+    /// What the inbox reads.
+    pub inbox: InboxSettings,
 }
 
 /// Why settings could not be resolved.
@@ -452,6 +506,7 @@ pub fn resolve(
         github: github_settings(flags, pipeline, &layers)?,
         logs,
         metrics: layers.file(config.checked.metrics.clone()),
+        inbox: inbox_settings(flags, file.inbox.as_ref(), &layers)?,
         config_file: config.file,
         default_config: config.default,
     })
@@ -660,6 +715,88 @@ fn remote_settings(
     }))
 }
 
+/// The inbox's lists: each flag's over the config's `inbox:` list. The
+/// file's entries were checked with the file; the flags' are checked here.
+fn inbox_settings(
+    flags: &Flags,
+    file: Option<&config::InboxFile>,
+    layers: &Layers,
+) -> Result<InboxSettings, SettingsError> {
+    let bad = |flag: &str, why: String| SettingsError::BadEnv(format!("{flag}: {why}"));
+    let servers = match flags.inbox_servers.as_slice() {
+        [] => layers.file(file.map(|f| {
+            f.servers
+                .iter()
+                .map(|s| InboxServer {
+                    url: s.value.url().trim().to_string(),
+                    token_file: s.value.token_file().map(expand_home),
+                })
+                .collect()
+        })),
+        given => {
+            let mut servers = Vec::new();
+            for url in given {
+                config::inbox_server(url).map_err(|why| bad("--server", why))?;
+                let token_file = None;
+                servers.push(InboxServer {
+                    url: url.trim().to_string(),
+                    token_file,
+                });
+            }
+            Some(Setting::new(servers, Source::Flag("--server")))
+        }
+    };
+    let rollouts = match flags.inbox_rollouts.as_slice() {
+        [] => layers.file(file.map(|f| {
+            f.rollouts
+                .iter()
+                .map(|r| InboxRollouts {
+                    namespace: r.value.namespace().to_string(),
+                    context: r.value.context().map(str::to_string),
+                })
+                .collect()
+        })),
+        given => {
+            let mut rollouts = Vec::new();
+            for ns in given {
+                config::kube_name(ns, "the namespace", false)
+                    .map_err(|why| bad("--rollouts", why))?;
+                rollouts.push(InboxRollouts {
+                    namespace: ns.clone(),
+                    context: flags.inbox_context.clone(),
+                });
+            }
+            Some(Setting::new(rollouts, Source::Flag("--rollouts")))
+        }
+    };
+    let github = match flags.inbox_github.as_slice() {
+        [] => layers.file(file.map(|f| f.github.iter().map(|g| inbox_github(&g.value)).collect())),
+        given => {
+            let mut github = Vec::new();
+            for repo in given {
+                config::github_repo(repo).map_err(|why| bad("--github", why))?;
+                github.push(inbox_github(&config::InboxGithubFile::Repo(repo.clone())));
+            }
+            Some(Setting::new(github, Source::Flag("--github")))
+        }
+    };
+    Ok(InboxSettings {
+        servers: servers.unwrap_or_else(|| default(Vec::new())),
+        rollouts: rollouts.unwrap_or_else(|| default(Vec::new())),
+        github: github.unwrap_or_else(|| default(Vec::new())),
+    })
+}
+
+fn inbox_github(file: &config::InboxGithubFile) -> InboxGithub {
+    let (workflow, api_url, token_file) = file.options();
+    InboxGithub {
+        repo: file.repo().to_string(),
+        workflow: workflow.map(str::to_string),
+        api_url: api_url.unwrap_or(GITHUB_API).trim().to_string(),
+        token_file: token_file.map(expand_home),
+    }
+}
+
 /// `~/x` to the home folder's `x`.
 pub fn expand_home(path: &str) -> PathBuf {
     match (path.strip_prefix("~/"), directories::BaseDirs::new()) {
@@ -676,6 +813,7 @@ impl Settings {
         self.describe_limits(&mut rows);
         self.describe_backend(&mut rows);
         self.describe_sim(&mut rows);
+        self.describe_inbox(&mut rows);
         rows.render()
     }
 
@@ -963,6 +1101,44 @@ impl Settings {
         );
     }
 
+    /// What the inbox reads: one row a list, `none` when empty.
+    fn describe_inbox(&self, rows: &mut Rows) {
+        let inbox = &self.inbox;
+        let list = |items: Vec<String>| match items.is_empty() {
+            true => "none".to_string(),
+            false => items.join(", "),
+        };
+        let servers = inbox.servers.value.iter().map(|s| match &s.token_file {
+            Some(file) => format!("{} (token from {})", s.url, file.display()),
+            None => s.url.clone(),
+        });
+        rows.add(
+            "inbox.servers",
+            list(servers.collect()),
+            &inbox.servers.source,
+        );
+        let rollouts = inbox.rollouts.value.iter().map(|r| match &r.context {
+            Some(context) => format!("{} ({context})", r.namespace),
+            None => r.namespace.clone(),
+        });
+        rows.add(
+            "inbox.rollouts",
+            list(rollouts.collect()),
+            &inbox.rollouts.source,
+        );
+        let github = inbox.github.value.iter().map(|g| {
+            let mut text = g.repo.clone();
+            if let Some(workflow) = &g.workflow {
+                text.push_str(&format!(" ({workflow})"));
+            }
+            if g.api_url != GITHUB_API {
+                text.push_str(&format!(" at {}", g.api_url));
+            }
+            text
+        });
+        rows.add("inbox.github", list(github.collect()), &inbox.github.source);
+    }
+
     /// The journal folder, created if need be.
     pub fn journal_folder(&self) -> std::io::Result<&Path> {
         std::fs::create_dir_all(&self.journal_dir.value)?;
@@ -1024,6 +1200,51 @@ mod tests {
         let path = dir.path().join("config.yaml");
         std::fs::write(&path, text).unwrap();
         (dir, path)
+    }
+
+    #[test]
+    fn the_inbox_lists_come_from_the_file_unless_a_flag_replaces_one() {
+        let (_dir, path) = config_file(
+            "inbox:\n  servers: [ {url: \"http://127.0.0.1:7070\", token_file: /t/tok} ]\n  rollouts: [ payments ]\n  github: [ {repo: octo-org/api, workflow: deploy.yml} ]\n",
+        );
+        let flags = Flags {
+            config: Some(path.clone()),
+            inbox_rollouts: vec!["checkout".into()],
+            inbox_context: Some("prod".into()),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &env_of(&[])).unwrap();
+        let servers = &s.inbox.servers;
+        assert_eq!(servers.source, Source::File(path.clone()));
+        assert_eq!(servers.value[0].token_file, Some(PathBuf::from("/t/tok")));
+        let rollouts = &s.inbox.rollouts;
+        assert_eq!(rollouts.source, Source::Flag("--rollouts"));
+        assert_eq!(
+            rollouts.value,
+            [InboxRollouts {
+                namespace: "checkout".into(),
+                context: Some("prod".into())
+            }]
+        );
+        assert_eq!(s.inbox.github.value[0].api_url, GITHUB_API);
+        let described = s.describe();
+        assert!(
+            described.contains("http://127.0.0.1:7070 (token from /t/tok)"),
+            "{described}"
+        );
+        assert!(described.contains("checkout (prod)"), "{described}");
+        assert!(
+            described.contains("octo-org/api (deploy.yml)"),
+            "{described}"
+        );
+        let bad = Flags {
+            inbox_github: vec!["not a repo".into()],
+            ..flags
+        };
+        let err = resolve(&bad, &env_of(&[])).unwrap_err().to_string();
+        assert!(err.starts_with("--github: the repository"), "{err}");
+        let empty = resolve(&Flags::default(), &env_of(&[])).unwrap();
+        assert!(empty.inbox.is_empty() || empty.config_file.is_some());
     }
 
     #[test]

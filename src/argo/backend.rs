@@ -932,7 +932,7 @@ where
 }
 
 /// Why a watch failed, in the operator's words.
-fn watch_failure(err: &watcher::Error, resource: &str, ns: &str) -> String {
+pub(crate) fn watch_failure(err: &watcher::Error, resource: &str, ns: &str) -> String {
     let (verb, api) = match err {
         watcher::Error::InitialListFailed(e) => ("list", Some(e)),
         watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => ("watch", Some(e)),

@@ -127,6 +127,19 @@ enum Command {
         shipdeck runs octo-org/octo-repo\n  \
         shipdeck runs octo-org/octo-repo --workflow deploy.yml --branch main --format json")]
     Runs(github::RunsArgs),
+
+    /// What waits on you, across the configured servers, Argo Rollouts
+    /// namespaces and GitHub repositories: gates to sign, pauses to
+    /// promote, checklist items, failed stages, reviews — yours first,
+    /// each with since when and its deadline.
+    ///
+    /// With --json, prints it for scripts and exits 0 when nothing waits on
+    /// you, 3 when something does (2 on bad usage or nothing configured); a
+    /// source that cannot be read is said on stderr.
+    #[command(after_help = "Examples:\n  \
+        shipdeck inbox --json\n  \
+        shipdeck inbox --server https://deploy.example:7070 --rollouts payments --github octo-org/api --json")]
+    Inbox(inbox::InboxArgs),
 }
 
 const KEYS: &str = "Console keys (press ? in the console for the keys as bound now):\n  \
@@ -155,6 +168,7 @@ pub fn main() -> ExitCode {
         Some(Command::Scenarios) => scenarios(),
         Some(Command::Rollouts(args)) => argo::rollouts(&args),
         Some(Command::Runs(args)) => github::runs(&args),
+        Some(Command::Inbox(args)) => inbox::run(&args),
     }
 }
 

@@ -90,7 +90,7 @@ pub(super) fn connect(github: &GithubSettings) -> Result<(Api, TokenKind, Repo),
 
 /// The host of an API address, as gh names it (`github.com` for
 /// GitHub's own API).
-fn api_host(api_url: &str) -> String {
+pub(crate) fn api_host(api_url: &str) -> String {
     let host = reqwest::Url::parse(api_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))

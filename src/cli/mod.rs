@@ -7,6 +7,7 @@ pub mod config;
 pub mod console;
 pub mod events;
 pub mod github;
+pub mod inbox;
 pub mod record;
 pub mod remote;
 pub mod serve;

@@ -110,36 +110,33 @@ pub fn no_metrics_source(settings: &Settings) {
 /// A bearer token from a file only its owner can read; says what is wrong
 /// otherwise.
 pub fn read_token_file(path: &std::path::Path) -> Result<String, ExitCode> {
+    token_from_file(path).map_err(|why| {
+        crate::errln!("shipdeck: {why}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
+}
+
+/// A bearer token from a file only its owner can read, or why not, in
+/// one cleaned sentence.
+pub fn token_from_file(path: &std::path::Path) -> Result<String, String> {
+    let shown = Clean(path.display());
     #[cfg(unix)]
     if let Ok(meta) = std::fs::metadata(path) {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            crate::errln!(
-                "shipdeck: the token file {} can be read by others (mode {mode:03o}); make it yours alone: chmod 600 {}",
-                Clean(path.display()),
-                Clean(path.display())
-            );
-            return Err(ExitCode::from(EXIT_BAD_INPUT));
+            return Err(format!(
+                "the token file {shown} can be read by others (mode {mode:03o}); make it yours alone: chmod 600 {shown}"
+            ));
         }
     }
     match std::fs::read_to_string(path) {
         Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_string()),
-        Ok(_) => {
-            crate::errln!(
-                "shipdeck: the token file {} is empty",
-                Clean(path.display())
-            );
-            Err(ExitCode::from(EXIT_BAD_INPUT))
-        }
-        Err(err) => {
-            crate::errln!(
-                "shipdeck: cannot read the token file {}: {}",
-                Clean(path.display()),
-                Clean(&err)
-            );
-            Err(ExitCode::from(EXIT_BAD_INPUT))
-        }
+        Ok(_) => Err(format!("the token file {shown} is empty")),
+        Err(err) => Err(format!(
+            "cannot read the token file {shown}: {}",
+            Clean(&err)
+        )),
     }
 }
 

@@ -31,6 +31,9 @@
 //!   experiments) answer 404 on `/status`;
 //! - merge patch (RFC 7386) and JSON patch (`replace` only, else 422);
 //!   strategic merge patch on a custom resource is 415;
+//! - `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` (what
+//!   `kubectl auth can-i` asks) is answered from the denials of
+//!   [`FakeKube::forbid`]: 201 with the review back and its `status.allowed`;
 //! - failures are `metav1.Status` bodies worded as the apiserver words them
 //!   (403 Forbidden, 404 NotFound, 409 Conflict/AlreadyExists, 410 Expired,
 //!   415, 422).

@@ -134,6 +134,18 @@ fn respond(shared: &Arc<Shared>, req: &Request) -> Result<Reply, Failure> {
         .split('/')
         .filter(|s| !s.is_empty())
         .collect();
+    if let (
+        "POST",
+        [
+            "apis",
+            "authorization.k8s.io",
+            "v1",
+            "selfsubjectaccessreviews",
+        ],
+    ) = (req.method.as_str(), segments.as_slice())
+    {
+        return access_review(shared, &req.body);
+    }
     let state = shared.lock();
     if let Some(doc) = discovery(&state, &segments) {
         return Ok(Reply::Json(StatusCode::OK, doc));
@@ -246,6 +258,38 @@ fn check_rbac(shared: &Shared, target: &Target, verb: &str) -> Result<(), Failur
         ));
     }
     Ok(())
+}
+
+/// `kubectl auth can-i`: a SelfSubjectAccessReview answered from the
+/// denials, as the apiserver answers it (201, the review back with its
+/// `status`). A review of a non-resource URL is allowed.
+fn access_review(shared: &Shared, body: &[u8]) -> Result<Reply, Failure> {
+    let mut review: Value = serde_json::from_slice(body)
+        .map_err(|e| status::bad_request(format!("the review is not JSON: {e}")))?;
+    let attributes = &review["spec"]["resourceAttributes"];
+    let field = |name: &str| attributes[name].as_str().unwrap_or("").to_string();
+    let (verb, namespace) = (field("verb"), field("namespace"));
+    let resource = match field("subresource").as_str() {
+        "" => field("resource"),
+        sub => format!("{}/{sub}", field("resource")),
+    };
+    let denied = attributes.is_object()
+        && shared.lock().denials.iter().any(|d| {
+            (d.verb == verb || d.verb == "*")
+                && (d.resource == resource || d.resource == "*")
+                && (d.namespace == namespace || d.namespace == "*")
+        });
+    review["apiVersion"] = "authorization.k8s.io/v1".into();
+    review["kind"] = "SelfSubjectAccessReview".into();
+    review["metadata"] = json!({"creationTimestamp": null});
+    review["status"] = match denied {
+        true => json!({"allowed": false}),
+        false => json!({
+            "allowed": true,
+            "reason": "RBAC: allowed by ClusterRoleBinding \"fake-kube-admin\" of ClusterRole \"cluster-admin\" to User \"alice\""
+        }),
+    };
+    Ok(Reply::Json(StatusCode::CREATED, review))
 }
 
 fn get(state: &State, t: &Target) -> Result<Reply, Failure> {

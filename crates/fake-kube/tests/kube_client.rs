@@ -7,7 +7,7 @@ use std::time::Duration;
 use fake_kube::FakeKube;
 use futures_util::StreamExt;
 use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
 };
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher;
@@ -726,4 +726,63 @@ async fn events_of_both_groups_and_pods_can_be_created_and_listed() {
     let pods: Api<Pod> = Api::namespaced(client, "payments");
     pods.create(&PostParams::default(), &pod).await.unwrap();
     assert!(kube.get("Pod", "payments", "demo-abc").is_some());
+}
+
+#[tokio::test]
+async fn can_i_is_answered_from_the_denials_in_the_apiservers_shape() {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    let kube = FakeKube::start();
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_from(&kube.kubeconfig(dir.path())).await;
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(client);
+    let ask = |verb: &str, ns: &str| SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(ns.into()),
+                verb: Some(verb.into()),
+                group: Some("argoproj.io".into()),
+                resource: Some("rollouts".into()),
+                ..ResourceAttributes::default()
+            }),
+            ..SelfSubjectAccessReviewSpec::default()
+        },
+        ..SelfSubjectAccessReview::default()
+    };
+    let allowed = |review: SelfSubjectAccessReview| review.status.map(|s| s.allowed);
+    let pp = PostParams::default();
+    let before = reviews
+        .create(&pp, &ask("patch", "payments"))
+        .await
+        .unwrap();
+    assert_eq!(allowed(before.clone()), Some(true));
+    let attrs = before.spec.resource_attributes.unwrap();
+    assert_eq!(
+        attrs.namespace.as_deref(),
+        Some("payments"),
+        "the review comes back"
+    );
+    kube.forbid("patch", "rollouts", "payments");
+    let denied = reviews
+        .create(&pp, &ask("patch", "payments"))
+        .await
+        .unwrap();
+    assert_eq!(allowed(denied), Some(false));
+    let elsewhere = reviews
+        .create(&pp, &ask("patch", "checkout"))
+        .await
+        .unwrap();
+    assert_eq!(allowed(elsewhere), Some(true));
+    let other_verb = reviews.create(&pp, &ask("get", "payments")).await.unwrap();
+    assert_eq!(allowed(other_verb), Some(true));
+    let asked = kube.requests();
+    let last = asked.last().unwrap();
+    assert_eq!(
+        (last.method.as_str(), last.path.as_str()),
+        (
+            "POST",
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+        )
+    );
 }

@@ -53,6 +53,180 @@ pub struct ConfigFile {
     /// Rules that replace the runbook's defaults.
     #[serde(default)]
     pub rules: Option<Vec<RawRule>>,
+    /// What `shipdeck inbox` looks at for what waits on this operator.
+    #[serde(default)]
+    pub inbox: Option<InboxFile>,
+}
+
+/// `inbox: { servers: […], rollouts: […], github: […] }`, as written: each
+/// entry a bare name or address, or a map with more.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboxFile {
+    #[serde(default)]
+    pub servers: Vec<S<InboxServerFile>>,
+    #[serde(default)]
+    pub rollouts: Vec<S<InboxRolloutsFile>>,
+    #[serde(default)]
+    pub github: Vec<S<InboxGithubFile>>,
+}
+
+/// A `shipdeck serve`: `"https://deploy.example:7070"`, or
+/// `{url: …, token_file: …}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum InboxServerFile {
+    Url(String),
+    Full {
+        url: String,
+        /// A file holding the bearer token (never the token itself).
+        #[serde(default)]
+        token_file: Option<String>,
+    },
+}
+
+/// A namespace's Rollouts: `"payments"`, or `{namespace: …, context: …}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum InboxRolloutsFile {
+    Namespace(String),
+    Full {
+        namespace: String,
+        #[serde(default)]
+        context: Option<String>,
+    },
+}
+
+/// A repository's runs: `"OWNER/REPO"`, or `{repo: …, workflow: …,
+/// api_url: …, token_file: …}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum InboxGithubFile {
+    Repo(String),
+    Full {
+        repo: String,
+        #[serde(default)]
+        workflow: Option<String>,
+        #[serde(default)]
+        api_url: Option<String>,
+        #[serde(default)]
+        token_file: Option<String>,
+    },
+}
+
+impl InboxServerFile {
+    pub fn url(&self) -> &str {
+        match self {
+            InboxServerFile::Url(url) | InboxServerFile::Full { url, .. } => url,
+        }
+    }
+
+    pub fn token_file(&self) -> Option<&str> {
+        match self {
+            InboxServerFile::Url(_) => None,
+            InboxServerFile::Full { token_file, .. } => token_file.as_deref(),
+        }
+    }
+}
+
+impl InboxRolloutsFile {
+    pub fn namespace(&self) -> &str {
+        match self {
+            InboxRolloutsFile::Namespace(ns) | InboxRolloutsFile::Full { namespace: ns, .. } => ns,
+        }
+    }
+
+    pub fn context(&self) -> Option<&str> {
+        match self {
+            InboxRolloutsFile::Namespace(_) => None,
+            InboxRolloutsFile::Full { context, .. } => context.as_deref(),
+        }
+    }
+}
+
+impl InboxGithubFile {
+    pub fn repo(&self) -> &str {
+        match self {
+            InboxGithubFile::Repo(repo) | InboxGithubFile::Full { repo, .. } => repo,
+        }
+    }
+
+    /// `(workflow, api_url, token_file)`, each if given.
+    pub fn options(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
+        match self {
+            InboxGithubFile::Repo(_) => (None, None, None),
+            InboxGithubFile::Full {
+                workflow,
+                api_url,
+                token_file,
+                ..
+            } => (
+                workflow.as_deref(),
+                api_url.as_deref(),
+                token_file.as_deref(),
+            ),
+        }
+    }
+}
+
+/// Why a server cannot be one the inbox reads: not an http(s) address, or
+/// http:// off this machine, where the token would go in the clear (a
+/// server off loopback serves only with tokens).
+pub fn inbox_server(url: &str) -> Result<(), String> {
+    let parsed = http_url(url, SERVER_TOKEN)?;
+    if parsed.scheme() == "http" && !loopback(&parsed) {
+        return Err(format!(
+            "`{}`: http:// would send the token unencrypted; use https:// (http:// is for 127.0.0.1 and localhost only)",
+            crate::model::text::clean(url.trim())
+        ));
+    }
+    Ok(())
+}
+
+/// Why a GitHub API address cannot be used: not an address, or http://
+/// off this machine.
+fn github_api_url(url: &str) -> Result<(), String> {
+    let parsed = http_url(url, GITHUB_TOKEN).map_err(|why| format!("api_url: {why}"))?;
+    // The token goes with every request: never in the clear off this
+    // machine.
+    if parsed.scheme() == "http" && !loopback(&parsed) {
+        return Err("api_url: http:// would send the token unencrypted; use https:// (http:// is for 127.0.0.1 and localhost only)".into());
+    }
+    Ok(())
+}
+
+impl InboxFile {
+    /// Checks each entry; problems are reported where the entry is.
+    fn check(&self, c: &mut Checker) {
+        for server in &self.servers {
+            if let Err(why) = inbox_server(server.value.url()) {
+                c.problem(&server.referenced, format!("inbox server: {why}"));
+            }
+        }
+        for rollouts in &self.rollouts {
+            let r = &rollouts.value;
+            if let Err(why) = kube_name(r.namespace(), "the inbox's namespace", false) {
+                c.problem(&rollouts.referenced, why);
+            }
+            if r.context().is_some_and(|c| c.trim().is_empty()) {
+                c.problem(&rollouts.referenced, "inbox rollouts: the context is empty");
+            }
+        }
+        for github in &self.github {
+            let g = &github.value;
+            let (workflow, api_url, _) = g.options();
+            let problems = [
+                github_repo(g.repo()).err(),
+                api_url.and_then(|u| github_api_url(u).err()),
+                workflow
+                    .filter(|w| w.trim().is_empty())
+                    .map(|_| "workflow: empty; give its file name (deploy.yml) or id".to_string()),
+            ];
+            for why in problems.into_iter().flatten() {
+                c.problem(&github.referenced, format!("inbox github: {why}"));
+            }
+        }
+    }
 }
 
 /// A backend: a pipeline source plus optional metrics and log sources.
@@ -195,14 +369,8 @@ impl GithubFile {
         if let Err(why) = github_repo(&self.repo) {
             out.push(why);
         }
-        match self.api_url.as_deref().map(|u| http_url(u, GITHUB_TOKEN)) {
-            Some(Err(why)) => out.push(format!("api_url: {why}")),
-            // The token goes with every request: never in the clear off
-            // this machine.
-            Some(Ok(url)) if url.scheme() == "http" && !loopback(&url) => out.push(
-                "api_url: http:// would send the token unencrypted; use https:// (http:// is for 127.0.0.1 and localhost only)".into(),
-            ),
-            _ => {}
+        if let Some(Err(why)) = self.api_url.as_deref().map(github_api_url) {
+            out.push(why);
         }
         if self
             .workflow
@@ -726,6 +894,9 @@ fn check(file: ConfigFile, c: &mut Checker) -> Checked {
         }
         None => None,
     };
+    if let Some(inbox) = &file.inbox {
+        inbox.check(c);
+    }
     let rules = file.rules.as_deref().map(|raw| convert_rules(raw, c));
     Checked {
         file,
@@ -1035,6 +1206,52 @@ backend:
                 "{name}: {messages:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_inbox_takes_bare_names_or_maps_and_refuses_what_cannot_work() {
+        let text = r#"
+inbox:
+  servers: [ "https://deploy.example:7070", {url: "http://127.0.0.1:7070", token_file: ~/t} ]
+  rollouts: [ "payments", {namespace: checkout, context: prod} ]
+  github: [ "octo-org/hello-world", {repo: octo-org/api, workflow: deploy.yml, api_url: "https://ghe.example/api/v3"} ]
+"#;
+        let inbox = parse(text).unwrap().file.inbox.unwrap();
+        let urls: Vec<&str> = inbox.servers.iter().map(|s| s.value.url()).collect();
+        assert_eq!(
+            urls,
+            ["https://deploy.example:7070", "http://127.0.0.1:7070"]
+        );
+        assert_eq!(inbox.servers[1].value.token_file(), Some("~/t"));
+        assert_eq!(inbox.rollouts[1].value.namespace(), "checkout");
+        assert_eq!(inbox.rollouts[1].value.context(), Some("prod"));
+        assert_eq!(inbox.github[1].value.options().0, Some("deploy.yml"));
+        let text = r#"
+inbox:
+  servers: [ "http://deploy.example:7070", "http://me:pw@127.0.0.1:1" ]
+  rollouts: [ "Payments" ]
+  github: [ "octo-org", {repo: a/b, api_url: "http://ghe.example"} ]
+"#;
+        let problems = parse(text).unwrap_err();
+        let said: Vec<(u32, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.message.as_str()))
+            .collect();
+        assert_eq!(said.len(), 5, "{said:?}");
+        assert!(
+            said[0].1.contains("unencrypted") && said[0].0 == 3,
+            "{said:?}"
+        );
+        assert!(said[1].1.contains("user or password"), "{said:?}");
+        assert!(!said[1].1.contains("pw"), "{said:?}");
+        assert!(
+            said[2].1.contains("not a Kubernetes name") && said[2].0 == 4,
+            "{said:?}"
+        );
+        assert!(said[3].1.contains("OWNER/REPO"), "{said:?}");
+        assert!(said[4].1.contains("api_url") && said[4].0 == 5, "{said:?}");
+        let problems = parse("inbox:\n  server: []\n").unwrap_err();
+        assert!(problems[0].message.contains("server"), "{problems:?}");
     }
 
     #[test]
