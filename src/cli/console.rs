@@ -427,7 +427,8 @@ fn on_github(
     let here = crate::inbox::Place::Github {
         repo: repo.to_string(),
         run: run.id,
-        api_url: Some(github.api_url.value.clone()),
+        api_url: (github.api_url.value != crate::github::client::GITHUB_API)
+            .then(|| github.api_url.value.clone()),
     };
     let target = super::github::target(github, repo, &run, kind);
     let canary = github.canary.as_ref().map(|c| c.value.clone());

@@ -10,7 +10,6 @@ use clap::Args;
 use super::{EXIT_BAD_INPUT, RecordArgs};
 use crate::inbox::{self, Sources};
 use crate::model::text::Clean;
-use crate::settings::Settings;
 
 /// Exit status of `--json` when something waits on me.
 pub const EXIT_WAITING: u8 = 3;
@@ -69,7 +68,9 @@ fn inbox(args: &InboxArgs) -> Result<ExitCode, ExitCode> {
         ExitCode::from(EXIT_BAD_INPUT)
     })?;
     if !args.json {
-        return Ok(screen(sources, &settings));
+        let keymap = super::console::keymap(&settings)?;
+        let next = super::console::Next::Leave(crate::tui::app::Leave::Inbox);
+        return super::windows::follow(next, &settings, keymap, Some(sources));
     }
     let runtime = super::remote::runtime()?;
     let operator = settings.operator.value.clone();
@@ -83,11 +84,4 @@ fn inbox(args: &InboxArgs) -> Result<ExitCode, ExitCode> {
         0 => ExitCode::SUCCESS,
         _ => ExitCode::from(EXIT_WAITING),
     })
-}
-
-/// The inbox's screen.
-fn screen(sources: Sources, settings: &Settings) -> ExitCode {
-    let _ = (sources, settings);
-    crate::errln!("shipdeck: the inbox screen is not built yet; use shipdeck inbox --json");
-    ExitCode::from(EXIT_BAD_INPUT)
 }

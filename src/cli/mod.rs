@@ -11,7 +11,7 @@ pub mod inbox;
 pub mod record;
 pub mod remote;
 pub mod serve;
-mod windows;
+pub mod windows;
 
 pub use args::main;
 

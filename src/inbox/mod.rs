@@ -69,6 +69,14 @@ impl Sources {
         })
     }
 
+    /// The config's inbox, for a console: none when it names nothing.
+    pub fn configured(settings: &Settings) -> Result<Option<Sources>, String> {
+        match settings.inbox.is_empty() {
+            true => Ok(None),
+            false => Sources::from_settings(settings).map(Some),
+        }
+    }
+
     /// Every source's name, as its feeds say it.
     pub fn names(&self) -> Vec<String> {
         let servers = self.servers.iter().map(|s| s.name());
@@ -77,6 +85,27 @@ impl Sources {
             .chain(rollouts)
             .chain(self.github.iter().map(|g| g.name()))
             .collect()
+    }
+}
+
+/// The token file the inbox reads `place`'s server or repository with,
+/// so the window opened on it reads with the same.
+pub fn token_file(settings: &Settings, place: &Place) -> Option<std::path::PathBuf> {
+    let inbox = &settings.inbox;
+    match place {
+        Place::Server { url, .. } => inbox
+            .servers
+            .value
+            .iter()
+            .find(|s| &s.url == url)
+            .and_then(|s| s.token_file.clone()),
+        Place::Github { repo, .. } => inbox
+            .github
+            .value
+            .iter()
+            .find(|g| g.repo.eq_ignore_ascii_case(repo))
+            .and_then(|g| g.token_file.clone()),
+        Place::Rollout { .. } => None,
     }
 }
 
@@ -401,6 +430,3 @@ fn urgency(item: &Item) -> impl Ord + '_ {
         &item.what,
     )
 }
-
-mod pending;
-pub use pending::{Sources, token_file, watch};

@@ -35,6 +35,9 @@ pub struct InboxList {
     pub leaving: Option<Place>,
     /// The wall clock's time, for ages and deadlines (the runtime sets it).
     pub now: Option<Timestamp>,
+    /// The operator has moved the cursor: it stays on its item as the list
+    /// changes. Until then it stays on the most urgent.
+    moved: bool,
 }
 
 /// What a key in the list asks for.
@@ -76,7 +79,7 @@ impl InboxList {
         self.mine = now;
         // The cursor stays on the item it was on, wherever it went.
         let items = self.inbox.items();
-        self.cursor = match selected {
+        self.cursor = match selected.filter(|_| self.moved) {
             Some(k) => items
                 .iter()
                 .position(|i| key(i) == k)
@@ -100,7 +103,14 @@ impl InboxList {
             return Choice::Quit;
         }
         let chosen = self.leaving.take();
-        match (key.code, keymap.action(key)) {
+        let action = keymap.action(key);
+        if matches!(
+            action,
+            Some(UiAction::Up | UiAction::Down | UiAction::Top | UiAction::Bottom)
+        ) {
+            self.moved = true;
+        }
+        match (key.code, action) {
             (KeyCode::Esc, _) | (_, Some(UiAction::Inbox)) => Choice::Back,
             (_, Some(UiAction::Quit)) => Choice::Quit,
             (KeyCode::Enter, _) => match self.selected().map(|i| i.place.clone()) {
