@@ -903,6 +903,7 @@ pub fn plan(seen: &Observed) -> ReleasePlan {
         rollback_checklist: None,
         window: None,
         decided_by: Some(crate::model::names::CONTROLLER.into()),
+        freezes: Vec::new(),
     }
 }
 

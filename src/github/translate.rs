@@ -959,6 +959,7 @@ fn base_plan(seen: &Observed) -> ReleasePlan {
         rollback_checklist: None,
         window: None,
         decided_by: Some(GITHUB.into()),
+        freezes: Vec::new(),
     }
 }
 

@@ -304,8 +304,65 @@ fn check_now(release: &Release, command: &Command, now: jiff::Timestamp) -> Chec
                     action.words()
                 ));
             }
-            check_in_flight(release, action, operator, now)
+            let permit = check_in_flight(release, action, operator, now)?;
+            match action {
+                Action::Advance | Action::PromoteFull => {
+                    in_time(release, action, command.late, now, permit)
+                }
+                _ => Ok(permit),
+            }
         }
+    }
+}
+
+/// A promote the rollout would take, checked against the calendar: refused
+/// during a freeze (with when it reopens); after the window's end refused
+/// unless the operator means it (`late`), and then accepted with a note
+/// that says so.
+fn in_time(
+    release: &Release,
+    action: &Action,
+    late: bool,
+    now: jiff::Timestamp,
+    mut permit: Permit,
+) -> Checked {
+    let Some(plan) = &release.plan else {
+        return Ok(permit);
+    };
+    if let Some(frozen) = crate::model::freeze::frozen(&plan.freezes, now) {
+        return when(frozen.to_string());
+    }
+    let Some(end) = plan.window.map(|w| w.end()).filter(|end| now >= *end) else {
+        return Ok(permit);
+    };
+    let closed = closed_at(end, now);
+    if !late {
+        let verb = match action {
+            Action::PromoteFull => "promote",
+            _ => "advance",
+        };
+        return when(format!(
+            "the window closed at {closed}; promote late only if you mean it (the console asks; `shipdeck do {verb} --late`)"
+        ));
+    }
+    let said = format!(
+        "late: the window closed at {closed}, {} before",
+        super::time_left(now, end).trim_end()
+    );
+    permit.note = Some(match permit.note {
+        Some(note) => format!("{note}; {said}"),
+        None => said,
+    });
+    Ok(permit)
+}
+
+/// When a window closed, for people: `14:00 UTC`, with its date when that
+/// was another day than `now`'s.
+pub fn closed_at(end: jiff::Timestamp, now: jiff::Timestamp) -> String {
+    let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d").to_string();
+    match day(end) == day(now) {
+        true => end.strftime("%H:%M UTC").to_string(),
+        false => end.strftime("%Y-%m-%d %H:%M UTC").to_string(),
     }
 }
 
