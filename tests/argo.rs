@@ -838,6 +838,7 @@ fn follow(kube: &FakeKube) -> Handle {
         namespace: Some(NS.into()),
         context: Some(context),
         gate: None,
+        freezes: Vec::new(),
     };
     spawn(target, "argo:jesse-test/canary-demo".into(), 200, None)
 }

@@ -317,7 +317,7 @@ fn on_rollout(
     keymap: KeyMap,
     sources: Vec<LogSource>,
 ) -> Result<ExitCode, ExitCode> {
-    let target = super::argo::target(rollout);
+    let target = super::argo::target(rollout, &settings.freezes.value);
     let found = super::argo::find(&target)?;
     let theme = theme(settings, &found.namespace)?;
     terminal_for(
@@ -366,7 +366,7 @@ fn on_github(
         run.id,
         crate::model::text::clip(&run.title(), 80)
     )];
-    let target = super::github::target(github, repo, &run, kind);
+    let target = super::github::target(github, repo, &run, kind, &settings.freezes.value);
     let canary = github.canary.as_ref().map(|c| c.value.clone());
     let on = Adapter {
         settings,
