@@ -155,7 +155,7 @@ impl App {
                 self.say(Tone::Refused, text);
                 return Vec::new();
             }
-        } else if full || self.window_closed().is_some() {
+        } else if full || self.window_closed().is_some() || self.frozen().is_some() {
             if let Err(refusal) = self.prospect_promote(action.clone()) {
                 let text = format!("{what}: {refusal}");
                 let me = self.operator.clone();

@@ -302,7 +302,7 @@ impl App {
                 stage: name(),
                 row: None,
                 action: UiAction::Advance,
-                mine: self.prospect(Action::Advance).is_ok(),
+                mine: self.prospect_promote(Action::Advance).is_ok(),
                 sent: false,
                 others: None,
             });

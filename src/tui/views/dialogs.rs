@@ -26,7 +26,7 @@ fn confirm_late(
     frame: &mut Frame,
     area: Rect,
 ) {
-    let rect = centered(area, 64, 9);
+    let rect = centered(area, 64, 8);
     frame.render_widget(Clear, rect);
     let now = app.now.unwrap_or(closed);
     let target = app

@@ -346,7 +346,7 @@ fn window<'a>(app: &App, plan: &ReleasePlan) -> (String, Span<'a>) {
             styled(format!(" · {} left", span_between(now, end)), style)
         }
         Some(_) if in_flight => styled(
-            format!(" · closed {} ", end.strftime("%H:%M")),
+            format!(" · closed {}", end.strftime("%H:%M")),
             theme[Slot::Danger],
         ),
         Some(_) => styled(format!(" · closed {}", end.strftime("%H:%M")), header),
