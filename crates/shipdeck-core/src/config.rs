@@ -910,6 +910,143 @@ fn check_pipeline(pipeline: &S<PipelineSource>, c: &mut Checker) {
     }
 }
 
+/// The longest reason a freeze may give.
+const MAX_FREEZE_REASON: usize = 200;
+
+/// A freeze as written, checked: a period or a recurring one, never both.
+fn check_freeze(file: &FreezeFile, at: &Location, c: &mut Checker) -> Option<Freeze> {
+    let reason = file.reason.value.trim().to_string();
+    let before = c.len();
+    if reason.is_empty() {
+        c.problem(
+            &file.reason.referenced,
+            "a freeze needs a reason: it is what a refused promote says",
+        );
+    } else if crate::model::text::clean(&reason) != reason
+        || reason.chars().count() > MAX_FREEZE_REASON
+    {
+        c.problem(
+            &file.reason.referenced,
+            format!("a freeze's reason is plain text of at most {MAX_FREEZE_REASON} characters, with no control characters"),
+        );
+    }
+    let period = file.from.is_some() || file.to.is_some();
+    let recurring = [&file.rrule, &file.start, &file.duration, &file.tz]
+        .iter()
+        .any(|f| f.is_some());
+    let freeze = match (period, recurring) {
+        (true, true) => {
+            c.problem(at, "a freeze is either a period (from, to) or recurring (rrule, start, duration, tz), not both");
+            None
+        }
+        (false, false) => {
+            c.problem(
+                at,
+                "a freeze needs from and to, or rrule, start and duration",
+            );
+            None
+        }
+        (true, false) => check_period(file, at, reason, c).map(Freeze::Period),
+        (false, true) => check_recurring(file, at, reason, c).map(Freeze::Recurring),
+    };
+    freeze.filter(|_| c.len() == before)
+}
+
+fn required<'a>(
+    field: &'a Option<S<String>>,
+    name: &str,
+    at: &Location,
+    c: &mut Checker,
+) -> Option<&'a S<String>> {
+    if field.is_none() {
+        c.problem(at, format!("this freeze has no {name}"));
+    }
+    field.as_ref()
+}
+
+fn check_period(
+    file: &FreezeFile,
+    at: &Location,
+    reason: String,
+    c: &mut Checker,
+) -> Option<Period> {
+    let time = |field: &Option<S<String>>, name: &str, c: &mut Checker| {
+        let written = required(field, name, at, c)?;
+        crate::model::time::parse(&written.value)
+            .map_err(|why| {
+                c.problem(
+                    &written.referenced,
+                    format!("the freeze's {name}: {why} (write RFC 3339: 2026-12-24T00:00:00Z)"),
+                )
+            })
+            .ok()
+    };
+    let (from, to) = (time(&file.from, "from", c), time(&file.to, "to", c));
+    let (from, to) = (from?, to?);
+    if to <= from {
+        c.problem(at, "the freeze ends (to) before it begins (from)");
+        return None;
+    }
+    Some(Period { from, to, reason })
+}
+
+fn check_recurring(
+    file: &FreezeFile,
+    at: &Location,
+    reason: String,
+    c: &mut Checker,
+) -> Option<Recurring> {
+    let rrule = required(&file.rrule, "rrule", at, c).and_then(|r| {
+        r.value
+            .parse()
+            .map_err(|why| c.problem(&r.referenced, format!("rrule: {why}")))
+            .ok()
+    });
+    let start = required(&file.start, "start", at, c).and_then(|s| {
+        s.value
+            .trim()
+            .parse::<jiff::civil::Time>()
+            .map_err(|_| {
+                c.problem(
+                    &s.referenced,
+                    format!(
+                        "start `{}` is not a time of day (write 16:00)",
+                        s.value.trim()
+                    ),
+                )
+            })
+            .ok()
+    });
+    let duration = required(&file.duration, "duration", at, c).and_then(|d| {
+        match crate::model::units::parse_clock_duration(&d.value) {
+            Ok(length) if length.is_positive() && length <= MAX_OCCURRENCE => Some(length),
+            Ok(_) => {
+                c.problem(&d.referenced, "a freeze's duration is from 1s to 31 days");
+                None
+            }
+            Err(why) => {
+                c.problem(&d.referenced, format!("duration: {why}"));
+                None
+            }
+        }
+    });
+    let tz = file.tz.as_ref().and_then(|tz| {
+        crate::model::freeze::time_zone(tz.value.trim())
+            .map(|_| tz.value.trim().to_string())
+            .map_err(|why| c.problem(&tz.referenced, format!("tz: {why}")))
+            .ok()
+    });
+    let zone_ok = file.tz.is_none() || tz.is_some();
+    Some(Recurring {
+        rrule: rrule?,
+        start: start?,
+        duration: duration?,
+        reason,
+        tz,
+    })
+    .filter(|_| zone_ok)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1162,141 +1299,4 @@ backend:
         let text = "backend:\n  pipeline: { kind: sim }\n  metrics: { kind: prometheus, url: 'http://x', eror_rate: up }\n";
         assert!(parse(text).unwrap_err()[0].message.contains("eror_rate"));
     }
-}
-
-/// The longest reason a freeze may give.
-const MAX_FREEZE_REASON: usize = 200;
-
-/// A freeze as written, checked: a period or a recurring one, never both.
-fn check_freeze(file: &FreezeFile, at: &Location, c: &mut Checker) -> Option<Freeze> {
-    let reason = file.reason.value.trim().to_string();
-    let before = c.len();
-    if reason.is_empty() {
-        c.problem(
-            &file.reason.referenced,
-            "a freeze needs a reason: it is what a refused promote says",
-        );
-    } else if crate::model::text::clean(&reason) != reason
-        || reason.chars().count() > MAX_FREEZE_REASON
-    {
-        c.problem(
-            &file.reason.referenced,
-            format!("a freeze's reason is plain text of at most {MAX_FREEZE_REASON} characters, with no control characters"),
-        );
-    }
-    let period = file.from.is_some() || file.to.is_some();
-    let recurring = [&file.rrule, &file.start, &file.duration, &file.tz]
-        .iter()
-        .any(|f| f.is_some());
-    let freeze = match (period, recurring) {
-        (true, true) => {
-            c.problem(at, "a freeze is either a period (from, to) or recurring (rrule, start, duration, tz), not both");
-            None
-        }
-        (false, false) => {
-            c.problem(
-                at,
-                "a freeze needs from and to, or rrule, start and duration",
-            );
-            None
-        }
-        (true, false) => check_period(file, at, reason, c).map(Freeze::Period),
-        (false, true) => check_recurring(file, at, reason, c).map(Freeze::Recurring),
-    };
-    freeze.filter(|_| c.len() == before)
-}
-
-fn required<'a>(
-    field: &'a Option<S<String>>,
-    name: &str,
-    at: &Location,
-    c: &mut Checker,
-) -> Option<&'a S<String>> {
-    if field.is_none() {
-        c.problem(at, format!("this freeze has no {name}"));
-    }
-    field.as_ref()
-}
-
-fn check_period(
-    file: &FreezeFile,
-    at: &Location,
-    reason: String,
-    c: &mut Checker,
-) -> Option<Period> {
-    let time = |field: &Option<S<String>>, name: &str, c: &mut Checker| {
-        let written = required(field, name, at, c)?;
-        crate::model::time::parse(&written.value)
-            .map_err(|why| {
-                c.problem(
-                    &written.referenced,
-                    format!("the freeze's {name}: {why} (write RFC 3339: 2026-12-24T00:00:00Z)"),
-                )
-            })
-            .ok()
-    };
-    let (from, to) = (time(&file.from, "from", c), time(&file.to, "to", c));
-    let (from, to) = (from?, to?);
-    if to <= from {
-        c.problem(at, "the freeze ends (to) before it begins (from)");
-        return None;
-    }
-    Some(Period { from, to, reason })
-}
-
-fn check_recurring(
-    file: &FreezeFile,
-    at: &Location,
-    reason: String,
-    c: &mut Checker,
-) -> Option<Recurring> {
-    let rrule = required(&file.rrule, "rrule", at, c).and_then(|r| {
-        r.value
-            .parse()
-            .map_err(|why| c.problem(&r.referenced, format!("rrule: {why}")))
-            .ok()
-    });
-    let start = required(&file.start, "start", at, c).and_then(|s| {
-        s.value
-            .trim()
-            .parse::<jiff::civil::Time>()
-            .map_err(|_| {
-                c.problem(
-                    &s.referenced,
-                    format!(
-                        "start `{}` is not a time of day (write 16:00)",
-                        s.value.trim()
-                    ),
-                )
-            })
-            .ok()
-    });
-    let duration = required(&file.duration, "duration", at, c).and_then(|d| {
-        match crate::model::units::parse_clock_duration(&d.value) {
-            Ok(length) if length.is_positive() && length <= MAX_OCCURRENCE => Some(length),
-            Ok(_) => {
-                c.problem(&d.referenced, "a freeze's duration is from 1s to 31 days");
-                None
-            }
-            Err(why) => {
-                c.problem(&d.referenced, format!("duration: {why}"));
-                None
-            }
-        }
-    });
-    let tz = file.tz.as_ref().and_then(|tz| {
-        crate::model::freeze::time_zone(tz.value.trim())
-            .map(|_| tz.value.trim().to_string())
-            .map_err(|why| c.problem(&tz.referenced, format!("tz: {why}")))
-            .ok()
-    });
-    let zone_ok = file.tz.is_none() || tz.is_some();
-    Some(Recurring {
-        rrule: rrule?,
-        start: start?,
-        duration: duration?,
-        reason,
-        tz,
-    })
-    .filter(|_| zone_ok)
 }

@@ -149,19 +149,18 @@ impl App {
     fn promote(&mut self, action: Action) -> Vec<Effect> {
         let full = matches!(action, Action::PromoteFull);
         let what = if full { "promote fully" } else { "advance" };
+        let asks_policy = full || self.window_closed().is_some() || self.frozen().is_some();
         if self.cluster_decides() {
             if let Some(frozen) = self.frozen() {
                 let text = format!("{what}: {frozen}");
                 self.say(Tone::Refused, text);
                 return Vec::new();
             }
-        } else if full || self.window_closed().is_some() || self.frozen().is_some() {
-            if let Err(refusal) = self.prospect_promote(action.clone()) {
-                let text = format!("{what}: {refusal}");
-                let me = self.operator.clone();
-                self.say_refused(Tone::Refused, text, &me, action);
-                return Vec::new();
-            }
+        } else if asks_policy && let Err(refusal) = self.prospect_promote(action.clone()) {
+            let text = format!("{what}: {refusal}");
+            let me = self.operator.clone();
+            self.say_refused(Tone::Refused, text, &me, action);
+            return Vec::new();
         }
         match self.window_closed() {
             Some(closed) => {
