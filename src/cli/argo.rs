@@ -286,6 +286,20 @@ pub fn send(
         );
         return Err(ExitCode::from(super::remote::EXIT_REFUSED));
     }
+    // No promote in a freeze: refused before anything is sent.
+    if matches!(
+        command.action,
+        crate::model::Action::Advance | crate::model::Action::PromoteFull
+    ) && let Err(refusal) = crate::engine::policy::calendar(
+        &settings.freezes.value,
+        None,
+        &command.action,
+        command.late,
+        jiff::Timestamp::now(),
+    ) {
+        crate::errln!("shipdeck: {what} refused: {}", Clean(&refusal.reason));
+        return Err(ExitCode::from(super::remote::EXIT_REFUSED));
+    }
     let order = crate::argo::backend::order_for(&command.action).map_err(|why| {
         crate::errln!("shipdeck: {what}: {why}");
         ExitCode::from(EXIT_BAD_INPUT)
