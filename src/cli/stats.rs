@@ -13,18 +13,19 @@ use super::{EXIT_BAD_INPUT, RecordArgs};
 
 /// How each figure is defined; `shipdeck stats --help` and docs/stats.md
 /// say the same.
-pub const DEFINITIONS: &str = "Figures (each per service and for all):\n  \
-    deployment frequency  releases that finished `succeeded` in the period, divided by the\n                        \
-    period's length in days (--since to --until)\n  \
-    change failure rate   releases that finished rolled back or aborted, over all that\n                        \
-    finished in the period (succeeded, rolled back, aborted, failed); none: no figure\n  \
-    time to restore       from the end of each release that finished rolled back, aborted or\n                        \
-    failed in the period to the end of the next release of the same service that\n                        \
-    succeeded (by --until); median and max; failures with none yet are counted apart\n  \
-    approval wait         from a gate's opening to the sign-off that approved it, for gates\n                        \
-    approved in the period; median, p90 (nearest rank) and max\n\
-    A release recorded in several journals (a console's and a server's of one window, a\n\
-    replay) counts once: by its id and start. A damaged journal counts with what it holds.";
+pub const DEFINITIONS: &str = "Figures, per service and for all (docs/stats.md):\n\n  \
+    deployment frequency: releases that finished succeeded in the period,\n    \
+    divided by its length in days (--since to --until).\n  \
+    change failure rate: releases that finished rolled back or aborted,\n    \
+    over all that finished in the period (a fraction in JSON).\n  \
+    time to restore: from the end of each release that finished rolled back,\n    \
+    aborted or failed in the period to the end of the next release of the\n    \
+    same service that succeeded; median and max.\n  \
+    approval wait: from a gate's opening to the sign-off that approved it;\n    \
+    median, p90 (nearest rank) and max.\n\n\
+    A release recorded in several journals (a console's and a server's of\n\
+    one window, a replay) counts once, by its id and start. A damaged\n\
+    journal counts with what it holds.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
