@@ -830,12 +830,8 @@ fn kube_slot(kube: &FakeKube) -> String {
     name
 }
 
-/// The backend following canary-demo on `kube`.
-fn follow(kube: &FakeKube) -> Handle {
-    follow_with(kube, Vec::new())
-}
-
-/// As [`follow`], with the config's freezes.
+/// The backend following canary-demo on `kube`, under the config's
+/// freezes.
 fn follow_with(kube: &FakeKube, freezes: Vec<shipdeck::model::Freeze>) -> Handle {
     let context = kube_slot(kube);
     let target = Target {
