@@ -74,6 +74,7 @@ fn main() {
             run: RUN_ID,
             rollback: None,
             token: TokenKind::User,
+            freezes: Vec::new(),
         };
         let mut handle = spawn(api, target, "bench".into(), 10_000, None);
         // The first look (and its logs) is not the steady cost.

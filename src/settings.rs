@@ -232,6 +232,8 @@ pub struct Settings {
     pub journal_dir: Setting<PathBuf>,
     /// Rules that replace the runbook's where a scenario names none.
     pub rules: Option<Setting<Vec<Rule>>>,
+    /// When no promote goes out (the config's `freezes:`); empty: none.
+    pub freezes: Setting<Vec<crate::model::Freeze>>,
     pub sim: SimSettings,
     /// `None`: the embedded simulator is the backend.
     pub remote: Option<RemoteSettings>,
@@ -500,6 +502,9 @@ pub fn resolve(
         command_expiry,
         journal_dir,
         rules: layers.file(config.checked.rules.clone()),
+        freezes: layers
+            .file(Some(config.checked.freezes.clone()).filter(|f| !f.is_empty()))
+            .unwrap_or_else(|| default(Vec::new())),
         sim: sim_settings(flags, pipeline, &layers),
         remote: remote_settings(flags, pipeline, &layers)?,
         rollout: rollout_settings(flags, pipeline, &layers)?,
@@ -510,6 +515,40 @@ pub fn resolve(
         config_file: config.file,
         default_config: config.default,
     })
+}
+
+/// The freezes for `shipdeck config`: each one, and whether promotes are
+/// frozen now.
+fn freezes_words(freezes: &[crate::model::Freeze], now: jiff::Timestamp) -> String {
+    use crate::model::Freeze;
+    use crate::model::units::format_duration;
+    if freezes.is_empty() {
+        return "none".into();
+    }
+    let each: Vec<String> = freezes
+        .iter()
+        .map(|f| match f {
+            Freeze::Period(p) => format!(
+                "{} ({} to {})",
+                p.reason,
+                p.from.strftime("%Y-%m-%d %H:%M UTC"),
+                p.to.strftime("%Y-%m-%d %H:%M UTC")
+            ),
+            Freeze::Recurring(r) => format!(
+                "{} ({} from {} for {}, {})",
+                r.reason,
+                r.rrule,
+                r.start.strftime("%H:%M"),
+                format_duration(r.duration),
+                r.tz.as_deref().unwrap_or("UTC")
+            ),
+        })
+        .collect();
+    let now = match crate::model::freeze::frozen(freezes, now) {
+        Some(frozen) => format!(" · now {frozen}"),
+        None => String::new(),
+    };
+    format!("{}{now}", each.join("; "))
 }
 
 /// A theme named by a flag, the environment or the file must exist.
@@ -907,6 +946,11 @@ impl Settings {
                 &Source::Default,
             ),
         }
+        rows.add(
+            "freezes",
+            freezes_words(&self.freezes.value, jiff::Timestamp::now()),
+            &self.freezes.source,
+        );
     }
 
     /// A GitHub Actions run as the backend, and what surrounds it.

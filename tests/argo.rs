@@ -830,14 +830,16 @@ fn kube_slot(kube: &FakeKube) -> String {
     name
 }
 
-/// The backend following canary-demo on `kube`.
-fn follow(kube: &FakeKube) -> Handle {
+/// The backend following canary-demo on `kube`, under the config's
+/// freezes.
+fn follow_with(kube: &FakeKube, freezes: Vec<shipdeck::model::Freeze>) -> Handle {
     let context = kube_slot(kube);
     let target = Target {
         name: "canary-demo".into(),
         namespace: Some(NS.into()),
         context: Some(context),
         gate: None,
+        freezes,
     };
     spawn(target, "argo:jesse-test/canary-demo".into(), 200, None)
 }
@@ -929,8 +931,12 @@ fn frank() -> Person {
 /// The paused canary (controller on, pauses 100× faster) and a backend
 /// following it, up to step 1.
 async fn followed() -> (Cluster, Handle, Heard) {
+    followed_with(Vec::new()).await
+}
+
+async fn followed_with(freezes: Vec<shipdeck::model::Freeze>) -> (Cluster, Handle, Heard) {
     let c = cluster(&["canary-paused-step"], true);
-    let mut handle = follow(&c.kube);
+    let mut handle = follow_with(&c.kube, freezes);
     let mut heard = Heard::default();
     until(&mut handle, &mut heard, "step 1", |h| {
         h.started().contains(&1)
@@ -1095,6 +1101,33 @@ async fn a_deleted_rollout_is_lost_saying_it_is_not_there() {
         why.starts_with("no Rollout \"canary-demo\" in namespace jesse-test"),
         "{why}"
     );
+}
+
+#[tokio::test]
+async fn in_a_freeze_a_rollouts_promote_is_refused_before_anything_is_sent() {
+    let now = jiff::Timestamp::now();
+    let freeze = shipdeck::model::Freeze::Period(shipdeck::model::freeze::Period {
+        from: now - jiff::SignedDuration::from_hours(1),
+        to: now + jiff::SignedDuration::from_hours(1),
+        reason: "change freeze".into(),
+    });
+    let (c, mut handle, mut heard) = followed_with(vec![freeze]).await;
+    c.kube.controller(false);
+    c.kube.clear_requests();
+    for (id, action) in [("f1", Action::Advance), ("f2", Action::PromoteFull)] {
+        match command(&mut handle, &mut heard, id, action).await {
+            Verdict::Refused(r) => assert!(
+                r.reason.starts_with("frozen: change freeze — reopens "),
+                "{}",
+                r.reason
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(c.patches().is_empty(), "nothing was sent");
+    let pause = Action::Pause { reason: None };
+    let verdict = command(&mut handle, &mut heard, "f3", pause).await;
+    assert!(verdict.is_accepted(), "a pause still goes out: {verdict:?}");
 }
 
 #[tokio::test]

@@ -548,6 +548,7 @@ fn a_rate_limit_spent_mid_window_holds_every_request_and_says_so() {
             run: RUN_ID,
             rollback: None,
             token: shipdeck::github::token::TokenKind::User,
+            freezes: Vec::new(),
         };
         let mut handle = shipdeck::github::backend::spawn(api, target, "gh".into(), 1000, None);
         let mut until = async |what: &str, done: &dyn Fn(&Update) -> bool| {

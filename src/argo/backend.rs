@@ -41,6 +41,9 @@ pub struct Target {
     pub context: Option<String>,
     /// Sign-offs a promote needs (a config's `promote_gate`).
     pub gate: Option<crate::model::GatePlan>,
+    /// When no promote goes out (the config's `freezes:`): in the plan,
+    /// and checked before a promote is sent.
+    pub freezes: Vec<crate::model::Freeze>,
 }
 
 /// The longest wait before connecting to the cluster again.
@@ -55,10 +58,13 @@ pub fn spawn(
 ) -> Handle {
     let (handle, end) = Handle::new(label, ReleaseClock::wall(), true);
     let gate = target.gate.clone();
+    let freezes = target.freezes.clone();
     let task = Follower {
         target,
         tx: end.updates,
-        translator: Translator::new(log_capacity).with_gate(gate),
+        translator: Translator::new(log_capacity)
+            .with_gate(gate)
+            .with_freezes(freezes),
         recorder: Recorder::default(),
         store: Store::default(),
         live: false,
@@ -618,6 +624,19 @@ impl Follower {
                 }
                 _ => {}
             }
+        }
+        // No promote in a freeze, nor after the window without `late`.
+        if let (Action::Advance | Action::PromoteFull, Some(plan)) =
+            (&command.action, self.translator.release().plan())
+            && let Err(refusal) = crate::engine::policy::calendar(
+                &plan.freezes,
+                plan.window,
+                &command.action,
+                command.late,
+                Timestamp::now(),
+            )
+        {
+            return self.refused(&command, refusal).await;
         }
         // The plugin sends a retry whatever the state; a Rollout that is not
         // aborted has nothing to retry, and saying "retried" would mislead.

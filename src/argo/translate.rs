@@ -97,6 +97,7 @@ pub struct Translator {
     measured: BTreeSet<String>,
     /// Sign-offs a promote needs, when a config asks for them.
     gate: Option<GatePlan>,
+    freezes: Vec<crate::model::Freeze>,
     /// The gate's sign-offs went with a promote (or the Rollout moved on):
     /// they stay on the record, but the next promote needs its own.
     spent: bool,
@@ -114,6 +115,7 @@ impl Translator {
             heard: BTreeMap::new(),
             measured: BTreeSet::new(),
             gate: None,
+            freezes: Vec::new(),
             spent: false,
         }
     }
@@ -122,6 +124,12 @@ impl Translator {
     /// Rollout waits on a person, and is signed afresh for each promote.
     pub fn with_gate(mut self, gate: Option<GatePlan>) -> Translator {
         self.gate = gate;
+        self
+    }
+
+    /// The freezes the plan carries (the config's `freezes:`).
+    pub fn with_freezes(mut self, freezes: Vec<crate::model::Freeze>) -> Translator {
+        self.freezes = freezes;
         self
     }
 
@@ -377,6 +385,7 @@ impl Translator {
             ..Standing::default()
         };
         let mut plan = plan(seen);
+        plan.freezes = self.freezes.clone();
         if let Some(gate) = &self.gate {
             plan.gates.push(gate.clone());
             if let Some(stage) = plan.stages.first_mut() {
@@ -903,6 +912,7 @@ pub fn plan(seen: &Observed) -> ReleasePlan {
         rollback_checklist: None,
         window: None,
         decided_by: Some(crate::model::names::CONTROLLER.into()),
+        freezes: Vec::new(),
     }
 }
 

@@ -54,8 +54,9 @@ impl RolloutArgs {
 }
 
 /// The Rollout the settings name.
-pub fn target(settings: &RolloutSettings) -> Target {
+pub fn target(settings: &RolloutSettings, freezes: &[crate::model::Freeze]) -> Target {
     Target {
+        freezes: freezes.to_vec(),
         name: settings.rollout.value.clone(),
         namespace: settings.namespace.as_ref().map(|s| s.value.clone()),
         context: settings.context.as_ref().map(|s| s.value.clone()),
@@ -270,7 +271,7 @@ pub fn send(
     command: crate::model::Command,
     what: &str,
 ) -> Result<ExitCode, ExitCode> {
-    let target = target(rollout);
+    let target = target(rollout, &settings.freezes.value);
     if let Some(gate) = &target.gate
         && matches!(
             command.action,
@@ -283,6 +284,20 @@ pub fn send(
             Clean(&gate.name),
             Clean(&target.name)
         );
+        return Err(ExitCode::from(super::remote::EXIT_REFUSED));
+    }
+    // No promote in a freeze: refused before anything is sent.
+    if matches!(
+        command.action,
+        crate::model::Action::Advance | crate::model::Action::PromoteFull
+    ) && let Err(refusal) = crate::engine::policy::calendar(
+        &settings.freezes.value,
+        None,
+        &command.action,
+        command.late,
+        jiff::Timestamp::now(),
+    ) {
+        crate::errln!("shipdeck: {what} refused: {}", Clean(&refusal.reason));
         return Err(ExitCode::from(super::remote::EXIT_REFUSED));
     }
     let order = crate::argo::backend::order_for(&command.action).map_err(|why| {
@@ -370,7 +385,7 @@ pub fn events(
     settings: &crate::settings::Settings,
     rollout: &RolloutSettings,
 ) -> Result<ExitCode, ExitCode> {
-    let target = target(rollout);
+    let target = target(rollout, &settings.freezes.value);
     let found = find(&target)?;
     let label = label(&target, &found);
     let capacity = settings.log_ring.value;

@@ -110,6 +110,17 @@ enum Command {
         record: RecordArgs,
     },
 
+    /// The team's delivery figures from the journal folder: deployment
+    /// frequency, change-failure rate, time to restore and approval wait,
+    /// per service and in total.
+    #[command(after_help = super::stats::DEFINITIONS)]
+    Stats {
+        #[command(flatten)]
+        args: super::stats::StatsArgs,
+        #[command(flatten)]
+        record: RecordArgs,
+    },
+
     /// List the scenarios built into shipdeck.
     Scenarios,
 
@@ -165,6 +176,7 @@ pub fn main() -> ExitCode {
         },
         Some(Command::Report { args, record }) => record::report(&record, &args),
         Some(Command::Replay { args, record }) => record::replay(&record, &args),
+        Some(Command::Stats { args, record }) => super::stats::run(&args, &record),
         Some(Command::Scenarios) => scenarios(),
         Some(Command::Rollouts(args)) => argo::rollouts(&args),
         Some(Command::Runs(args)) => github::runs(&args),

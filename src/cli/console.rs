@@ -367,7 +367,7 @@ fn on_rollout(
     sources: Vec<LogSource>,
     visit: &Visit,
 ) -> Result<Next, ExitCode> {
-    let target = super::argo::target(rollout);
+    let target = super::argo::target(rollout, &settings.freezes.value);
     let found = super::argo::find(&target)?;
     let theme = theme(settings, &found.namespace)?;
     terminal_for(
@@ -430,7 +430,7 @@ fn on_github(
         api_url: (github.api_url.value != crate::github::client::GITHUB_API)
             .then(|| github.api_url.value.clone()),
     };
-    let target = super::github::target(github, repo, &run, kind);
+    let target = super::github::target(github, repo, &run, kind, &settings.freezes.value);
     let canary = github.canary.as_ref().map(|c| c.value.clone());
     let on = Adapter {
         settings,

@@ -158,8 +158,10 @@ pub(super) fn target(
     repo: Repo,
     run: &Run,
     token: TokenKind,
+    freezes: &[crate::model::Freeze],
 ) -> crate::github::backend::Target {
     crate::github::backend::Target {
+        freezes: freezes.to_vec(),
         repo,
         run: run.id,
         rollback: github.rollback.as_ref().map(|r| r.value.clone()),
@@ -171,7 +173,7 @@ pub(super) fn target(
 pub fn events(settings: &Settings, github: &GithubSettings) -> Result<ExitCode, ExitCode> {
     let (api, kind, repo, run) = find(github)?;
     let label = label(&repo, &run);
-    let target = target(github, repo, &run, kind);
+    let target = target(github, repo, &run, kind, &settings.freezes.value);
     let canary = github.canary.as_ref().map(|c| c.value.clone());
     let capacity = settings.log_ring.value;
     let words = super::events::Words {
@@ -239,8 +241,15 @@ pub fn send(
         let _ = translator.observe(&seen, jiff::Timestamp::now());
         let deployed = translator.release().deployed();
         let rollback = github.rollback.as_ref().map(|r| &r.value);
-        let ordered =
-            crate::github::commands::order(&command.action, &seen, deployed, rollback, kind, abort);
+        let ordered = crate::github::commands::order(
+            &command.action,
+            &seen,
+            deployed,
+            rollback,
+            kind,
+            abort,
+            (&settings.freezes.value, jiff::Timestamp::now()),
+        );
         let sent = match ordered {
             Ok(order) => crate::github::commands::send(&api, &repo, run.id, &order).await,
             Err(refusal) => Err(refusal),

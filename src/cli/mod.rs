@@ -11,6 +11,7 @@ pub mod inbox;
 pub mod record;
 pub mod remote;
 pub mod serve;
+pub mod stats;
 pub mod windows;
 
 pub use args::main;
@@ -222,6 +223,9 @@ pub fn prepare(
     if let (false, Some(rules)) = (scenario.own_rules, &settings.rules) {
         scenario.plan.rules = rules.value.clone();
     }
+    // The config's freezes travel in the plan: every reader of the release
+    // (a console, a server's, a replay) judges a promote by the same ones.
+    scenario.plan.freezes = settings.freezes.value.clone();
     let metrics = metrics_source(settings)?;
     let speed = match (sim.speed, &settings.sim.speed) {
         (Some(speed), _) => speed,

@@ -278,6 +278,11 @@ pub struct DoArgs {
     #[arg(long)]
     pub full: bool,
 
+    /// Advance or promote after the release's window has closed: without
+    /// it such a promote is refused; with it, it is journaled as late.
+    #[arg(long)]
+    pub late: bool,
+
     /// The revision `undo` goes back to [default: the one before the
     /// current].
     #[arg(long, value_name = "N")]
@@ -299,8 +304,9 @@ pub struct DoArgs {
 /// Refuses options the verb does not take, rather than ignoring them.
 fn no_stray_options(args: &DoArgs, on_rollout: bool) -> Result<(), String> {
     let takes: &[&str] = match args.verb {
-        Verb::Promote if on_rollout => &["--full"],
-        Verb::Advance | Verb::Promote | Verb::Resume => &[],
+        Verb::Promote if on_rollout => &["--full", "--late"],
+        Verb::Advance | Verb::Promote => &["--late"],
+        Verb::Resume => &[],
         Verb::Undo => &["--to-revision"],
         Verb::Pause | Verb::Rollback | Verb::Abort => &["--comment"],
         Verb::Approve | Verb::Reject => &["--gate", "--comment"],
@@ -316,6 +322,7 @@ fn no_stray_options(args: &DoArgs, on_rollout: bool) -> Result<(), String> {
         (args.stage.is_some(), "--stage"),
         (args.rule.is_some(), "--rule"),
         (args.full, "--full"),
+        (args.late, "--late"),
         (args.to_revision.is_some(), "--to-revision"),
     ];
     for (is_given, flag) in given {
@@ -414,7 +421,8 @@ fn send(args: &DoArgs) -> Result<ExitCode, ExitCode> {
         .id
         .clone()
         .unwrap_or_else(|| format!("do-{}-{:08x}", std::process::id(), fastrand::u32(..)));
-    let command = Command::new(id, settings.operator.value.clone(), action);
+    let mut command = Command::new(id, settings.operator.value.clone(), action);
+    command.late = args.late;
     if let Some(rollout) = settings.rollout.clone() {
         one_backend(&settings)?;
         return super::argo::send(&settings, &rollout, command, &verb_name(args.verb));

@@ -174,7 +174,7 @@ fn serve_rollout(
     address: SocketAddr,
     tokens: Option<Tokens>,
 ) -> Result<ExitCode, ExitCode> {
-    let target = super::argo::target(rollout);
+    let target = super::argo::target(rollout, &settings.freezes.value);
     let found = super::argo::find(&target)?;
     let metrics = super::metrics_source(settings)?;
     let runtime = super::remote::runtime()?;

@@ -34,6 +34,8 @@ pub struct Target {
     pub run: u64,
     pub rollback: Option<RollbackWorkflow>,
     pub token: TokenKind,
+    /// When no deployment is approved (the config's `freezes:`).
+    pub freezes: Vec<crate::model::Freeze>,
 }
 
 /// The pause between looks while a job runs.
@@ -59,11 +61,13 @@ pub fn spawn(
     readings: Option<mpsc::Receiver<Reading>>,
 ) -> Handle {
     let (handle, end) = Handle::new(label, ReleaseClock::wall(), false);
+    let mut translator = Translator::new(log_capacity);
+    translator.set_freezes(target.freezes.clone());
     let task = Follower {
         api,
         target,
         tx: end.updates,
-        translator: Translator::new(log_capacity),
+        translator,
         seen: None,
         quiet: 0,
         logs: BTreeMap::new(),
@@ -473,6 +477,7 @@ impl Follower {
             self.target.rollback.as_ref(),
             self.target.token,
             false,
+            (&self.target.freezes, Timestamp::now()),
         )?;
         self.translator.asked(command, Timestamp::now());
         let sent = tokio::time::timeout(
@@ -503,12 +508,14 @@ pub fn spawn_joined(
     let Some(canary) = canary else {
         return spawn(api, target, label, log_capacity, readings);
     };
+    let freezes = target.freezes.clone();
     let github = spawn(api, target, label.clone(), log_capacity, readings);
     let rollout = crate::argo::backend::Target {
         name: canary.rollout.clone(),
         namespace: canary.namespace.clone(),
         context: canary.context.clone(),
         gate: None,
+        freezes,
     };
     let argo = crate::argo::backend::spawn(rollout, label.clone(), log_capacity, None);
     super::join::spawn(github, argo, canary, label, log_capacity)

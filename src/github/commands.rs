@@ -58,8 +58,13 @@ pub fn order(
     rollback: Option<&RollbackWorkflow>,
     token: TokenKind,
     abort: bool,
+    (freezes, now): (&[crate::model::Freeze], jiff::Timestamp),
 ) -> Result<Order, Refusal> {
     let run = &seen.run;
+    // Approving a deployment sends it out: not in a freeze.
+    if let Action::Approve { .. } = action {
+        crate::engine::policy::calendar(freezes, None, action, true, now)?;
+    }
     match action {
         Action::Approve { gate, comment } => review(
             seen,

@@ -671,3 +671,60 @@ fn an_environment_with_only_a_wait_timer_is_let_through_by_github() {
         Some("its wait timer ran out")
     );
 }
+
+#[test]
+fn in_a_freeze_no_deployment_is_approved_and_a_rejection_still_goes_out() {
+    use super::commands::{Order, order};
+    use crate::model::freeze::{Freeze, Period};
+    let mut look = seen(
+        run("waiting", None, 1),
+        vec![job(3, "deploy-production", "waiting", None)],
+    );
+    look.pending = vec![pending("production", 20, true)];
+    let freezes = [Freeze::Period(Period {
+        from: at("2020-01-20T18:00:00Z"),
+        to: at("2020-01-21T08:00:00Z"),
+        reason: "release train closed".into(),
+    })];
+    let approve = Action::Approve {
+        gate: None,
+        comment: None,
+    };
+    let user = super::token::TokenKind::User;
+    let refused = order(
+        &approve,
+        &look,
+        false,
+        None,
+        user,
+        false,
+        (&freezes, at(NOW)),
+    )
+    .unwrap_err();
+    assert_eq!(
+        refused.reason,
+        "frozen: release train closed — reopens Tue 2020-01-21 08:00 UTC"
+    );
+    assert_eq!(refused.grounds, policy::Grounds::When);
+    let after = (&freezes[..], at("2020-01-21T08:00:00Z"));
+    assert!(matches!(
+        order(&approve, &look, false, None, user, false, after),
+        Ok(Order::Review { approve: true, .. })
+    ));
+    let reject = Action::Reject {
+        gate: None,
+        reason: "not now".into(),
+    };
+    assert!(matches!(
+        order(
+            &reject,
+            &look,
+            false,
+            None,
+            user,
+            false,
+            (&freezes, at(NOW))
+        ),
+        Ok(Order::Review { approve: false, .. })
+    ));
+}

@@ -107,6 +107,8 @@ pub struct Translator {
     /// Jobs in progress at the last look.
     running: Vec<u64>,
     action_required: bool,
+    /// The config's freezes, carried in the plan.
+    freezes: Vec<crate::model::Freeze>,
 }
 
 impl Translator {
@@ -127,7 +129,13 @@ impl Translator {
             asked: Vec::new(),
             running: Vec::new(),
             action_required: false,
+            freezes: Vec::new(),
         }
+    }
+
+    /// The freezes the plan carries: no deployment is approved in one.
+    pub fn set_freezes(&mut self, freezes: Vec<crate::model::Freeze>) {
+        self.freezes = freezes;
     }
 
     /// Who runs the console: the user GitHub's `current_user_can_approve`
@@ -321,6 +329,7 @@ impl Translator {
     /// The first look's plan, with the jobs and gates it names kept.
     fn planned(&mut self, seen: &Observed) -> ReleasePlan {
         let mut plan = base_plan(seen);
+        plan.freezes = self.freezes.clone();
         let stages = new_stages(&seen.jobs, &[]);
         self.stages = stages.iter().map(|(job, s)| (*job, s.id.clone())).collect();
         plan.stages = stages.into_iter().map(|(_, s)| s).collect();
@@ -959,6 +968,7 @@ fn base_plan(seen: &Observed) -> ReleasePlan {
         rollback_checklist: None,
         window: None,
         decided_by: Some(GITHUB.into()),
+        freezes: Vec::new(),
     }
 }
 

@@ -25,8 +25,22 @@ pub fn watching(
     theme: Theme,
     until: impl Fn(&Release) -> bool,
 ) -> (App, Simulator) {
+    watching_with(name, operator, autopilot, theme, |_| {}, until)
+}
+
+/// As [`watching`], the scenario's plan changed first (as a config changes
+/// it: its freezes, its rules).
+pub fn watching_with(
+    name: &str,
+    operator: &str,
+    autopilot: bool,
+    theme: Theme,
+    plan: impl FnOnce(&mut crate::model::ReleasePlan),
+    until: impl Fn(&Release) -> bool,
+) -> (App, Simulator) {
     let mut scenario = scenario::parse(bundled::get(name).expect("a bundled scenario"))
         .expect("bundled scenarios are valid");
+    plan(&mut scenario.plan);
     // As the console does: the operator is at the keys.
     let operator = Person::new(operator).expect("a person's name");
     scenario.seat(&operator);

@@ -12,6 +12,7 @@ use serde_saphyr::{Location, Spanned};
 use strum::IntoEnumIterator;
 
 use crate::keys::{Key, UiAction};
+use crate::model::freeze::{Freeze, MAX_OCCURRENCE, Period, Recurring};
 use crate::model::{Cohort, Rule, Series};
 use crate::problem::{Checker, Problem};
 use crate::sim::scenario::{RawRule, convert_rules};
@@ -56,6 +57,30 @@ pub struct ConfigFile {
     /// What `shipdeck inbox` looks at for what waits on this operator.
     #[serde(default)]
     pub inbox: Option<InboxFile>,
+    /// Times no promote goes out: `{from, to, reason}` or a recurring
+    /// `{rrule, start, duration, reason, tz}`.
+    #[serde(default)]
+    pub freezes: Vec<S<FreezeFile>>,
+}
+
+/// A freeze as written: a period (`from`, `to`) or a recurring one
+/// (`rrule`, `start`, `duration`, optionally `tz`), with its reason.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreezeFile {
+    #[serde(default)]
+    pub from: Option<S<String>>,
+    #[serde(default)]
+    pub to: Option<S<String>>,
+    #[serde(default)]
+    pub rrule: Option<S<String>>,
+    #[serde(default)]
+    pub start: Option<S<String>>,
+    #[serde(default)]
+    pub duration: Option<S<String>>,
+    #[serde(default)]
+    pub tz: Option<S<String>>,
+    pub reason: S<String>,
 }
 
 /// `inbox: { servers: […], rollouts: […], github: […] }`, as written: each
@@ -862,6 +887,7 @@ pub struct Checked {
     pub file: ConfigFile,
     pub rules: Option<Vec<Rule>>,
     pub metrics: Option<PrometheusSource>,
+    pub freezes: Vec<Freeze>,
 }
 
 /// Parses and checks a configuration file's text.
@@ -898,10 +924,16 @@ fn check(file: ConfigFile, c: &mut Checker) -> Checked {
         inbox.check(c);
     }
     let rules = file.rules.as_deref().map(|raw| convert_rules(raw, c));
+    let freezes = file
+        .freezes
+        .iter()
+        .filter_map(|f| check_freeze(&f.value, &f.referenced, c))
+        .collect();
     Checked {
         file,
         rules,
         metrics,
+        freezes,
     }
 }
 
@@ -1049,9 +1081,193 @@ fn check_pipeline(pipeline: &S<PipelineSource>, c: &mut Checker) {
     }
 }
 
+/// The longest reason a freeze may give.
+const MAX_FREEZE_REASON: usize = 200;
+
+/// A freeze as written, checked: a period or a recurring one, never both.
+fn check_freeze(file: &FreezeFile, at: &Location, c: &mut Checker) -> Option<Freeze> {
+    let reason = file.reason.value.trim().to_string();
+    let before = c.len();
+    if reason.is_empty() {
+        c.problem(
+            &file.reason.referenced,
+            "a freeze needs a reason: it is what a refused promote says",
+        );
+    } else if crate::model::text::clean(&reason) != reason
+        || reason.chars().count() > MAX_FREEZE_REASON
+    {
+        c.problem(
+            &file.reason.referenced,
+            format!("a freeze's reason is plain text of at most {MAX_FREEZE_REASON} characters, with no control characters"),
+        );
+    }
+    let period = file.from.is_some() || file.to.is_some();
+    let recurring = [&file.rrule, &file.start, &file.duration, &file.tz]
+        .iter()
+        .any(|f| f.is_some());
+    let freeze = match (period, recurring) {
+        (true, true) => {
+            c.problem(at, "a freeze is either a period (from, to) or recurring (rrule, start, duration, tz), not both");
+            None
+        }
+        (false, false) => {
+            c.problem(
+                at,
+                "a freeze needs from and to, or rrule, start and duration",
+            );
+            None
+        }
+        (true, false) => check_period(file, at, reason, c).map(Freeze::Period),
+        (false, true) => check_recurring(file, at, reason, c).map(Freeze::Recurring),
+    };
+    freeze.filter(|_| c.len() == before)
+}
+
+fn required<'a>(
+    field: &'a Option<S<String>>,
+    name: &str,
+    at: &Location,
+    c: &mut Checker,
+) -> Option<&'a S<String>> {
+    if field.is_none() {
+        c.problem(at, format!("this freeze has no {name}"));
+    }
+    field.as_ref()
+}
+
+fn check_period(
+    file: &FreezeFile,
+    at: &Location,
+    reason: String,
+    c: &mut Checker,
+) -> Option<Period> {
+    let time = |field: &Option<S<String>>, name: &str, c: &mut Checker| {
+        let written = required(field, name, at, c)?;
+        crate::model::time::parse(&written.value)
+            .map_err(|why| {
+                c.problem(
+                    &written.referenced,
+                    format!("the freeze's {name}: {why} (write RFC 3339: 2026-12-24T00:00:00Z)"),
+                )
+            })
+            .ok()
+    };
+    let (from, to) = (time(&file.from, "from", c), time(&file.to, "to", c));
+    let (from, to) = (from?, to?);
+    if to <= from {
+        c.problem(at, "the freeze ends (to) before it begins (from)");
+        return None;
+    }
+    Some(Period { from, to, reason })
+}
+
+fn check_recurring(
+    file: &FreezeFile,
+    at: &Location,
+    reason: String,
+    c: &mut Checker,
+) -> Option<Recurring> {
+    let rrule = required(&file.rrule, "rrule", at, c).and_then(|r| {
+        r.value
+            .parse()
+            .map_err(|why| c.problem(&r.referenced, format!("rrule: {why}")))
+            .ok()
+    });
+    let start = required(&file.start, "start", at, c).and_then(|s| {
+        s.value
+            .trim()
+            .parse::<jiff::civil::Time>()
+            .map_err(|_| {
+                c.problem(
+                    &s.referenced,
+                    format!(
+                        "start `{}` is not a time of day (write 16:00)",
+                        s.value.trim()
+                    ),
+                )
+            })
+            .ok()
+    });
+    let duration = required(&file.duration, "duration", at, c).and_then(|d| {
+        match crate::model::units::parse_clock_duration(&d.value) {
+            Ok(length) if length.is_positive() && length <= MAX_OCCURRENCE => Some(length),
+            Ok(_) => {
+                c.problem(&d.referenced, "a freeze's duration is from 1s to 31 days");
+                None
+            }
+            Err(why) => {
+                c.problem(&d.referenced, format!("duration: {why}"));
+                None
+            }
+        }
+    });
+    let tz = file.tz.as_ref().and_then(|tz| {
+        crate::model::freeze::time_zone(tz.value.trim())
+            .map(|_| tz.value.trim().to_string())
+            .map_err(|why| c.problem(&tz.referenced, format!("tz: {why}")))
+            .ok()
+    });
+    let zone_ok = file.tz.is_none() || tz.is_some();
+    Some(Recurring {
+        rrule: rrule?,
+        start: start?,
+        duration: duration?,
+        reason,
+        tz,
+    })
+    .filter(|_| zone_ok)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn freezes_are_periods_or_recurring_rules_and_each_problem_points_at_its_line() {
+        let text = r#"
+freezes:
+  - { from: 2026-12-24T00:00:00Z, to: 2027-01-02T00:00:00Z, reason: holidays }
+  - rrule: FREQ=WEEKLY;BYDAY=FR
+    start: "16:00"
+    duration: 64h
+    reason: weekend
+    tz: Europe/Berlin
+"#;
+        let checked = parse(text).unwrap();
+        assert_eq!(checked.freezes.len(), 2);
+        let weekend =
+            crate::model::freeze::frozen(&checked.freezes, "2026-12-04T15:30:00Z".parse().unwrap())
+                .unwrap();
+        assert_eq!(
+            weekend.to_string(),
+            "frozen: weekend (Europe/Berlin) — reopens Mon 2026-12-07 07:00 UTC"
+        );
+        let bad = r#"
+freezes:
+  - { rrule: FREQ=MONTHLY, start: "16:00", duration: 2h, reason: month end }
+  - { rrule: FREQ=DAILY, start: "25:00", duration: 2h, reason: nightly, tz: Mars/Olympus }
+  - { from: 2026-12-24T00:00:00Z, to: 2026-12-01T00:00:00Z, reason: backwards }
+  - { from: 2026-12-24T00:00:00Z, rrule: FREQ=DAILY, reason: both }
+  - { rrule: FREQ=WEEKLY;BYDAY=SA, start: "00:00", duration: 40d, reason: "" }
+"#;
+        let problems = parse(bad).unwrap_err();
+        let said: Vec<(u32, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.message.as_str()))
+            .collect();
+        let has =
+            |line: u32, start: &str| said.iter().any(|(l, m)| *l == line && m.starts_with(start));
+        assert!(has(3, "rrule: FREQ=MONTHLY is not supported"), "{said:?}");
+        assert!(has(4, "start `25:00` is not a time of day"), "{said:?}");
+        assert!(has(4, "tz: `Mars/Olympus` is not a time zone"), "{said:?}");
+        assert!(has(5, "the freeze ends (to) before it begins"), "{said:?}");
+        assert!(has(6, "a freeze is either a period"), "{said:?}");
+        assert!(has(7, "a freeze needs a reason"), "{said:?}");
+        assert!(
+            has(7, "duration: `40d` is not a duration") || has(7, "duration: `40d` is longer"),
+            "{said:?}"
+        );
+    }
 
     #[test]
     fn a_partial_config_names_only_what_it_changes() {

@@ -33,6 +33,14 @@ impl App {
                     ("any other key".into(), "cancel"),
                 ]);
             }
+            Mode::ConfirmLate { what, .. } => {
+                let word = if what == "advance" {
+                    "advance late"
+                } else {
+                    "promote fully, late"
+                };
+                return boxed(vec![("y".into(), word), ("any other key".into(), "cancel")]);
+            }
             Mode::ConfirmUndo => {
                 return boxed(vec![
                     ("y".into(), "undo"),
@@ -118,14 +126,18 @@ impl App {
     fn command_hints(&self) -> Vec<(String, &'static str)> {
         let k = |a| self.keymap.hint(a);
         let may = |action: Action| self.prospect(action).is_ok();
+        // After the window has closed a promote is offered still: the key
+        // asks before it sends.
+        let may_promote = |action: Action| self.prospect_promote(action).is_ok();
         let mut hints = Vec::new();
         // A Rollout's cluster decides a promote: the plugin's promote also
         // unpauses, so a paused Rollout may still be promoted.
         let promotes = self.cluster_decides() && self.release.status().in_flight();
-        if promotes || may(Action::Advance) {
+        let promotes = promotes && self.frozen().is_none();
+        if promotes || may_promote(Action::Advance) {
             hints.push((k(UiAction::Advance), "advance"));
         }
-        if promotes || may(Action::PromoteFull) {
+        if promotes || may_promote(Action::PromoteFull) {
             hints.push((k(UiAction::Promote), "promote"));
         }
         if may(Action::Resume) {

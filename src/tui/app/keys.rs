@@ -112,23 +112,8 @@ impl App {
                 self.navigate(action);
                 Vec::new()
             }
-            UiAction::Advance => self.send(Action::Advance, "advance"),
-            // A Rollout's cluster decides (its promote unpauses too).
-            UiAction::Promote if self.cluster_decides() => {
-                self.mode = Mode::ConfirmPromote;
-                Vec::new()
-            }
-            UiAction::Promote => {
-                match self.prospect(Action::PromoteFull) {
-                    Ok(_) => self.mode = Mode::ConfirmPromote,
-                    Err(refusal) => {
-                        let text = format!("promote fully: {refusal}");
-                        let me = self.operator.clone();
-                        self.say_refused(Tone::Refused, text, &me, Action::PromoteFull);
-                    }
-                }
-                Vec::new()
-            }
+            UiAction::Advance => self.promote(Action::Advance),
+            UiAction::Promote => self.promote(Action::PromoteFull),
             UiAction::Retry => self.send(Action::Retry { stage: None }, "retry"),
             UiAction::Acknowledge => self.acknowledge(),
             UiAction::Undo => {
@@ -158,6 +143,42 @@ impl App {
             }
             UiAction::NextMoment => self.step_moment(true),
             UiAction::PrevMoment => self.step_moment(false),
+        }
+    }
+
+    /// Advance or promote fully: refused here in a freeze; after the
+    /// window has closed, asked first; a full promotion always asked.
+    /// A Rollout's cluster decides the rest (its promote also unpauses).
+    fn promote(&mut self, action: Action) -> Vec<Effect> {
+        let full = matches!(action, Action::PromoteFull);
+        let what = if full { "promote fully" } else { "advance" };
+        let asks_policy = full || self.window_closed().is_some() || self.frozen().is_some();
+        if self.cluster_decides() {
+            if let Some(frozen) = self.frozen() {
+                let text = format!("{what}: {frozen}");
+                self.say(Tone::Refused, text);
+                return Vec::new();
+            }
+        } else if asks_policy && let Err(refusal) = self.prospect_promote(action.clone()) {
+            let text = format!("{what}: {refusal}");
+            let me = self.operator.clone();
+            self.say_refused(Tone::Refused, text, &me, action);
+            return Vec::new();
+        }
+        match self.window_closed() {
+            Some(closed) => {
+                self.mode = Mode::ConfirmLate {
+                    action,
+                    what: what.into(),
+                    closed,
+                };
+                Vec::new()
+            }
+            None if full => {
+                self.mode = Mode::ConfirmPromote;
+                Vec::new()
+            }
+            None => self.send(action, what),
         }
     }
 
@@ -417,6 +438,18 @@ impl App {
                     )
                 } else {
                     self.say(Tone::Info, "undo cancelled");
+                    (Mode::Normal, Vec::new())
+                }
+            }
+            Mode::ConfirmLate { action, what, .. } => {
+                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                    let effects = self.send_meant(action, format!("{what} (late)"), true);
+                    (Mode::Normal, effects)
+                } else {
+                    self.say(
+                        Tone::Info,
+                        format!("{what} cancelled: the window stays closed"),
+                    );
                     (Mode::Normal, Vec::new())
                 }
             }

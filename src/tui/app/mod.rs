@@ -58,6 +58,13 @@ pub enum Mode {
     Normal,
     Help,
     ConfirmPromote,
+    /// A promote after the release's window has closed asks first, naming
+    /// when it closed; `y` sends it meant late (and journaled so).
+    ConfirmLate {
+        action: Action,
+        what: String,
+        closed: Timestamp,
+    },
     /// Undo asks first: it changes the Rollout's pod template.
     ConfirmUndo,
     SignOff {
@@ -846,6 +853,12 @@ impl App {
     }
 
     fn send(&mut self, action: Action, what: impl Into<String>) -> Vec<Effect> {
+        self.send_meant(action, what, false)
+    }
+
+    /// Sends a command; `late`: a promote the operator confirmed after the
+    /// window closed.
+    fn send_meant(&mut self, action: Action, what: impl Into<String>, late: bool) -> Vec<Effect> {
         let what = what.into();
         if self.replay.is_some() {
             self.say(
@@ -873,7 +886,8 @@ impl App {
         self.say(Tone::Pending, text);
         // What the operator saw goes with it: the engine refuses it if what
         // it acts on has changed since.
-        let command = Command::new(id, self.operator.clone(), action);
+        let mut command = Command::new(id, self.operator.clone(), action);
+        command.late = late;
         vec![Effect::Send(command.seen_at(self.release.last_seq()))]
     }
 
@@ -913,13 +927,37 @@ impl App {
         self.check_as(&self.operator, action)
     }
 
+    /// What the policy would say to a promote this console confirms late
+    /// when the window has closed (it asks the operator before sending).
+    fn prospect_promote(&self, action: Action) -> policy::Checked {
+        let probe = Command::new("probe", self.operator.clone(), action).late();
+        policy::check(&self.release, &probe, self.moment())
+    }
+
+    /// The release's time as this console has it.
+    fn moment(&self) -> Timestamp {
+        self.now
+            .unwrap_or_else(|| self.release.last_at().unwrap_or(Timestamp::UNIX_EPOCH))
+    }
+
     /// What the engine's policy would say to `operator`'s command now.
     fn check_as(&self, operator: &Person, action: Action) -> policy::Checked {
         let probe = Command::new("probe", operator.clone(), action);
-        let now = self
-            .now
-            .unwrap_or_else(|| self.release.last_at().unwrap_or(Timestamp::UNIX_EPOCH));
-        policy::check(&self.release, &probe, now)
+        policy::check(&self.release, &probe, self.moment())
+    }
+
+    /// When the release's window closed, once it has (and the release is
+    /// still in flight).
+    pub fn window_closed(&self) -> Option<Timestamp> {
+        let end = self.release.plan()?.window?.end();
+        let in_flight = self.release.status().in_flight();
+        (in_flight && self.moment() >= end).then_some(end)
+    }
+
+    /// The freeze promotes are in now, in words with when it reopens.
+    pub fn frozen(&self) -> Option<crate::model::Frozen<'_>> {
+        let plan = self.release.plan()?;
+        crate::model::freeze::frozen(&plan.freezes, self.moment())
     }
 
     /// Whether this operator may sign a gate now; if not, why.

@@ -1377,3 +1377,137 @@ fn a_window_opened_from_the_inbox_goes_back_to_it_on_esc_and_i() {
         vec![Effect::Leave(Leave::Inbox)]
     );
 }
+
+/// happy-canary held at its manual pause, its window cut to 14:00–14:10
+/// UTC: closed before the rollout reached the pause.
+fn past_the_window() -> (App, Simulator) {
+    let (app, sim) = crate::tui::demo::watching_with(
+        "happy-canary",
+        "erin",
+        true,
+        crate::tui::theme::Theme::default_theme(false),
+        |plan| {
+            plan.window = Some(crate::model::Window {
+                start: "2026-11-24T14:00:00Z".parse().unwrap(),
+                length: SignedDuration::from_mins(10),
+            })
+        },
+        at_manual_pause,
+    );
+    assert!(at_manual_pause(&app.release), "held at the pause");
+    (app, sim)
+}
+
+#[test]
+fn a_promote_after_the_window_closed_asks_first_and_goes_out_late() {
+    let (mut app, mut sim) = past_the_window();
+    assert!(app.window_closed().is_some());
+    assert!(
+        app.hints().iter().any(|(_, word)| *word == "advance"),
+        "the key is still offered: it asks before it sends"
+    );
+    assert!(
+        press(&mut app, KeyCode::Char('a')).is_empty(),
+        "nothing sent yet"
+    );
+    assert!(matches!(app.mode, Mode::ConfirmLate { .. }));
+    assert!(app.hints().contains(&("y".to_string(), "advance late")));
+    insta::assert_snapshot!(
+        "late_promote_dialog",
+        crate::tui::views::tests::screen(&mut app, 80, 24)
+    );
+    assert!(press(&mut app, KeyCode::Char('n')).is_empty());
+    assert!(matches!(app.mode, Mode::Normal));
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Info,
+            "advance cancelled: the window stays closed".to_string()
+        )
+    );
+
+    press(&mut app, KeyCode::Char('a'));
+    let effects = press(&mut app, KeyCode::Char('y'));
+    let [Effect::Send(command)] = effects.as_slice() else {
+        panic!("one command sent: {effects:?}");
+    };
+    assert!(command.late, "meant late");
+    assert_eq!(command.action, Action::Advance);
+    let (verdict, events) = sim.submit(command.clone());
+    let late_by = crate::model::units::format_duration(
+        sim.now()
+            .duration_since("2026-11-24T14:10:00Z".parse().unwrap()),
+    );
+    let note = format!("late: the window closed at 14:10 UTC, {late_by} before");
+    assert_eq!(
+        verdict,
+        Verdict::Accepted {
+            note: Some(note.clone())
+        }
+    );
+    feed(&mut app, Update::Events(events));
+    feed(
+        &mut app,
+        Update::Verdict {
+            id: command.id.clone(),
+            verdict,
+        },
+    );
+    let (tone, text) = status(&app);
+    assert_eq!(tone, Tone::Accepted);
+    assert!(text.contains(&note), "{text}");
+}
+
+#[test]
+fn promoting_fully_after_the_window_closed_asks_about_the_window() {
+    let (mut app, _) = past_the_window();
+    press(&mut app, KeyCode::Char('F'));
+    let Mode::ConfirmLate { action, .. } = &app.mode else {
+        panic!("{:?}", app.mode);
+    };
+    assert_eq!(*action, Action::PromoteFull);
+    let effects = press(&mut app, KeyCode::Char('y'));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Send(c)] if c.late && c.action == Action::PromoteFull),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn during_a_freeze_the_promote_keys_say_why_and_when_it_reopens() {
+    let freeze = crate::model::freeze::Period {
+        from: "2026-11-24T14:00:00Z".parse().unwrap(),
+        to: "2026-11-24T17:30:00Z".parse().unwrap(),
+        reason: "quarter close".into(),
+    };
+    let (mut app, _) = crate::tui::demo::watching_with(
+        "happy-canary",
+        "erin",
+        true,
+        crate::tui::theme::Theme::default_theme(false),
+        |plan| plan.freezes = vec![crate::model::Freeze::Period(freeze)],
+        at_manual_pause,
+    );
+    let offered: Vec<&str> = app.hints().iter().map(|(_, w)| *w).collect();
+    assert!(!offered.contains(&"advance"), "{offered:?}");
+    assert!(offered.contains(&"pause"), "{offered:?}");
+    assert!(press(&mut app, KeyCode::Char('a')).is_empty());
+    assert!(matches!(app.mode, Mode::Normal), "no dialog in a freeze");
+    assert_eq!(
+        status(&app),
+        (
+            Tone::Refused,
+            "advance: frozen: quarter close — reopens Tue 2026-11-24 17:30 UTC".to_string()
+        )
+    );
+    let header = crate::tui::views::tests::screen(&mut app, 160, 45);
+    assert!(
+        header.contains("FROZEN until Tue 2026-11-24 17:30 UTC: quarter close"),
+        "{header}"
+    );
+    // A pause still goes out.
+    assert_eq!(
+        sent(&press(&mut app, KeyCode::Char('p'))),
+        vec![Action::Pause { reason: None }]
+    );
+}

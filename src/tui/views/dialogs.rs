@@ -17,6 +17,62 @@ use crate::tui::app::{App, Mode};
 use crate::tui::keymap::UiAction;
 use crate::tui::layout;
 
+/// A promote after the window has closed: when it closed, what the
+/// promote does, and that it is journaled as late.
+fn confirm_late(
+    app: &App,
+    action: &crate::model::Action,
+    closed: jiff::Timestamp,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let rect = centered(area, 64, 8);
+    frame.render_widget(Clear, rect);
+    let now = app.now.unwrap_or(closed);
+    let target = app
+        .release
+        .plan()
+        .map(|p| format!("{} {}", p.service, p.version_to))
+        .unwrap_or_default();
+    let (what, word) = match action {
+        crate::model::Action::PromoteFull => (
+            format!("Skip every remaining step and send all traffic to {target} anyway?"),
+            " promote fully, late    ",
+        ),
+        _ => (
+            "Advance the rollout past its pause anyway?".to_string(),
+            " advance late    ",
+        ),
+    };
+    let closed_words = format!(
+        "The deployment window closed at {}, {} ago.",
+        crate::engine::policy::closed_at(closed, now),
+        crate::model::units::format_duration(
+            now.duration_since(closed).max(jiff::SignedDuration::ZERO)
+        )
+    );
+    let text = vec![
+        Line::from(styled(closed_words, app.theme[Slot::Refused])),
+        Line::from(clean(&what).into_owned()),
+        Line::from(styled(
+            "The journal records it as late.",
+            app.theme[Slot::Muted],
+        )),
+        Line::default(),
+        Line::from(vec![
+            key_span(app, "y".into()),
+            styled(word, app.theme[Slot::Muted]),
+            key_span(app, "any other key".into()),
+            styled(" cancel", app.theme[Slot::Muted]),
+        ]),
+    ];
+    let block = frame_block(app, " Window closed: promote late? ".into(), true);
+    frame.render_widget(
+        Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
+        rect,
+    );
+}
+
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
         .flex(Flex::Center)
@@ -86,6 +142,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 rect,
             );
         }
+        Mode::ConfirmLate { action, closed, .. } => confirm_late(app, action, *closed, frame, area),
         Mode::ConfirmUndo => {
             let rect = centered(area, 64, 8);
             frame.render_widget(Clear, rect);

@@ -206,22 +206,7 @@ fn standing<'a>(app: &App, plan: &ReleasePlan, width: usize) -> Line<'a> {
     let theme = &app.theme;
     let header = theme[Slot::Header];
     // The window in full, and in fewer letters for a narrow screen.
-    let (window, window_short) = match plan.window {
-        Some(w) => {
-            let left = match app.now {
-                Some(now) if now < w.end() => format!(" · {} left", span_between(now, w.end())),
-                Some(_) => " · closed".to_string(),
-                None => String::new(),
-            };
-            let full = format!(
-                " window {}–{} UTC{left}",
-                w.start.strftime("%H:%M"),
-                w.end().strftime("%H:%M")
-            );
-            (full, format!(" window{}", left.replacen(" ·", "", 1)))
-        }
-        None => (" no window".to_string(), " no window".to_string()),
-    };
+    let (hours, left) = window(app, plan);
     // Once the release has ended, its clock has stopped: say when it ended.
     let now = match (app.release.finished_at(), app.now) {
         (Some(end), _) => format!(" · ended {}", end.strftime("%H:%M:%S")),
@@ -304,16 +289,71 @@ fn standing<'a>(app: &App, plan: &ReleasePlan, width: usize) -> Line<'a> {
             theme[Slot::Danger],
         ));
     }
+    // A freeze holds every promote: said as loudly as a rollback.
+    if let Some(frozen) = app.frozen().filter(|_| app.release.status().in_flight()) {
+        let until = match frozen.reopens {
+            Some(at) => format!("until {}", crate::model::freeze::reopens(at)),
+            None => "with no end in sight".into(),
+        };
+        spans.push(Span::raw(" "));
+        spans.push(styled(
+            format!(
+                " FROZEN {until}: {} ",
+                crate::model::text::Clean(frozen.freeze.reason())
+            ),
+            theme[Slot::Danger],
+        ));
+    }
     spans.push(styled(
         format!(" operator {}{with} ·", app.operator),
         header,
     ));
     let at = spans.len();
-    spans.extend([styled(window, header), styled(now, header)]);
+    spans.extend([styled(hours, header), left, styled(now, header)]);
     let mut line = Line::from(spans);
     // Too wide: the window's hours go first, so the clock stays in view.
     if line.width() > width {
-        line.spans[at] = styled(window_short, header);
+        line.spans[at] = styled(" window", header);
+        let left = &mut line.spans[at + 1];
+        left.content = left.content.replacen(" ·", "", 1).into();
     }
     line
 }
+
+/// The window's hours, and what is left of it: in the warning's style in
+/// its last 15 minutes (with seconds, as ever under an hour), and once it
+/// has closed with the release still in flight, `closed HH:MM` in the
+/// alert's.
+fn window<'a>(app: &App, plan: &ReleasePlan) -> (String, Span<'a>) {
+    let theme = &app.theme;
+    let header = theme[Slot::Header];
+    let Some(w) = plan.window else {
+        return (" no window".to_string(), Span::raw(""));
+    };
+    let end = w.end();
+    let hours = format!(
+        " window {}–{} UTC",
+        w.start.strftime("%H:%M"),
+        end.strftime("%H:%M")
+    );
+    let in_flight = app.release.status().in_flight();
+    let left = match app.now {
+        Some(now) if now < end => {
+            let style = match end.duration_since(now) <= WINDOW_WARNING && in_flight {
+                true => theme[Slot::StageWaiting].add_modifier(Modifier::BOLD),
+                false => header,
+            };
+            styled(format!(" · {} left", span_between(now, end)), style)
+        }
+        Some(_) if in_flight => styled(
+            format!(" · closed {}", end.strftime("%H:%M")),
+            theme[Slot::Danger],
+        ),
+        Some(_) => styled(format!(" · closed {}", end.strftime("%H:%M")), header),
+        None => Span::raw(""),
+    };
+    (hours, left)
+}
+
+/// How long before the window's end the header warns of it.
+const WINDOW_WARNING: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);

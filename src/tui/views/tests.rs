@@ -699,3 +699,39 @@ fn the_inbox_over_the_window() {
     assert!(mine < others, "{text}");
     insta::assert_snapshot!(text);
 }
+
+/// The header as the window's end nears and passes: the time left in the
+/// warning's style in the last 15 minutes, with seconds; then `closed
+/// 16:00` in the alert's.
+#[test]
+fn the_window_counts_down_and_then_says_it_closed() {
+    // The release held at its pause; only the clock moves on.
+    let (mut app, _) = watching("happy-canary", "erin", true, at_manual_pause);
+    let end: jiff::Timestamp = "2026-11-24T16:00:00Z".parse().unwrap();
+    let header_of = |app: &mut App, width| {
+        let shown = screen(app, width, 24);
+        shown.lines().take(2).collect::<Vec<_>>().join("\n")
+    };
+    let early = end - SignedDuration::from_mins(20);
+    feed(&mut app, Update::Clock(early));
+    let backend = drawn(&mut app, 160, 45);
+    let calm = cells_from(&backend, "20m left");
+    assert_eq!(calm[0].style().fg, app.theme[Slot::Header].fg);
+
+    let near = end - SignedDuration::from_secs(250);
+    feed(&mut app, Update::Clock(near));
+    let backend = drawn(&mut app, 160, 45);
+    let warned = cells_from(&backend, "4m 10s left");
+    assert_eq!(warned[0].style().fg, app.theme[Slot::StageWaiting].fg);
+    insta::assert_snapshot!("window_closing_header_160", header_of(&mut app, 160));
+    insta::assert_snapshot!("window_closing_header_80", header_of(&mut app, 80));
+
+    let past = end + SignedDuration::from_secs(75);
+    feed(&mut app, Update::Clock(past));
+    let backend = drawn(&mut app, 160, 45);
+    let closed = cells_from(&backend, "closed 16:00");
+    assert_eq!(closed[0].style().fg, app.theme[Slot::Danger].fg);
+    assert_eq!(closed[0].style().bg, app.theme[Slot::Danger].bg);
+    insta::assert_snapshot!("window_closed_header_160", header_of(&mut app, 160));
+    insta::assert_snapshot!("window_closed_header_80", header_of(&mut app, 80));
+}

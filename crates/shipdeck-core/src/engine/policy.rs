@@ -304,8 +304,80 @@ fn check_now(release: &Release, command: &Command, now: jiff::Timestamp) -> Chec
                     action.words()
                 ));
             }
-            check_in_flight(release, action, operator, now)
+            let permit = check_in_flight(release, action, operator, now)?;
+            match action {
+                Action::Advance | Action::PromoteFull => {
+                    in_time(release, action, command.late, now, permit)
+                }
+                _ => Ok(permit),
+            }
         }
+    }
+}
+
+/// A promote the rollout would take, checked against the calendar (see
+/// [`calendar`]); a late one's note says so after the note it had.
+fn in_time(
+    release: &Release,
+    action: &Action,
+    late: bool,
+    now: jiff::Timestamp,
+    mut permit: Permit,
+) -> Checked {
+    let Some(plan) = &release.plan else {
+        return Ok(permit);
+    };
+    if let Some(said) = calendar(&plan.freezes, plan.window, action, late, now)? {
+        permit.note = Some(match permit.note {
+            Some(note) => format!("{note}; {said}"),
+            None => said,
+        });
+    }
+    Ok(permit)
+}
+
+/// Whether a promote (advance, promote fully, a Rollout's promote, a
+/// GitHub deployment's approval) may go out now by the calendar: refused
+/// during a freeze, with its reason and when it reopens; after the window's
+/// end refused unless the operator means it (`late`), and then allowed with
+/// the note that it was late. Every adapter asks this before it sends.
+pub fn calendar(
+    freezes: &[crate::model::Freeze],
+    window: Option<crate::model::Window>,
+    action: &Action,
+    late: bool,
+    now: jiff::Timestamp,
+) -> Result<Option<String>, Refusal> {
+    if let Some(frozen) = crate::model::freeze::frozen(freezes, now) {
+        return when(frozen.to_string());
+    }
+    let Some(end) = window.map(|w| w.end()).filter(|end| now >= *end) else {
+        return Ok(None);
+    };
+    let closed = closed_at(end, now);
+    if !late {
+        let verb = match action {
+            Action::PromoteFull => "promote",
+            Action::Approve { .. } => "approve",
+            _ => "advance",
+        };
+        return when(format!(
+            "the window closed at {closed}; promote late only if you mean it (the console asks; `shipdeck do {verb} --late`)"
+        ));
+    }
+    Ok(Some(format!(
+        "late: the window closed at {closed}, {} before",
+        super::time_left(now, end)
+    )))
+}
+
+/// When a window closed, for people: `14:00 UTC`, with its date when that
+/// was another day than `now`'s.
+pub fn closed_at(end: jiff::Timestamp, now: jiff::Timestamp) -> String {
+    let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d").to_string();
+    match day(end) == day(now) {
+        true => end.strftime("%H:%M UTC").to_string(),
+        false => end.strftime("%Y-%m-%d %H:%M UTC").to_string(),
     }
 }
 

@@ -88,6 +88,7 @@ fn plan() -> ReleasePlan {
         rollback_checklist: None,
         window: None,
         decided_by: None,
+        freezes: Vec::new(),
     }
 }
 
@@ -155,7 +156,11 @@ impl Story {
 
     /// Build done and both approvers signed: the canary is at its first pause.
     fn at_first_pause() -> Story {
-        let mut story = Story::new();
+        Story::at_first_pause_of(plan())
+    }
+
+    fn at_first_pause_of(plan: ReleasePlan) -> Story {
+        let mut story = Story::of(plan);
         story.build_done(60);
         story.approve(70, "dave");
         story.approve(80, "erin");
@@ -1271,4 +1276,124 @@ mod waits {
         assert!(story.release().status().is_final());
         assert!(waits(&story, "erin", 90).is_empty());
     }
+}
+
+/// The plan, in a window from 13:30 to 14:00 UTC: closed from `at(0)`.
+fn closing_at_t0() -> ReleasePlan {
+    ReleasePlan {
+        window: Some(crate::model::Window {
+            start: at(-1800),
+            length: SignedDuration::from_mins(30),
+        }),
+        ..plan()
+    }
+}
+
+fn accepted_event_note(story: &Story) -> Option<String> {
+    story.events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::CommandAccepted { note, .. } => Some(note.clone().unwrap_or_default()),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_promote_after_the_window_closed_is_refused_unless_meant_late_and_then_journaled_late() {
+    let mut story = Story::at_first_pause_of(closing_at_t0());
+    let refusal = refusal(story.send(100, "carol", Action::Advance));
+    assert_eq!(refusal.grounds, Grounds::When);
+    assert_eq!(
+        refusal.reason,
+        "the window closed at 14:00 UTC; promote late only if you mean it (the console asks; `shipdeck do advance --late`)"
+    );
+    assert_eq!(story.release().rollout.weight, 10, "nothing moved");
+    let full = refused(story.send(101, "carol", Action::PromoteFull));
+    assert!(full.ends_with("`shipdeck do promote --late`)"), "{full}");
+
+    let late = Command::new("late-1", person("carol"), Action::Advance)
+        .late()
+        .seen_at(story.release().last_seq);
+    let verdict = story.engine.handle(late, at(100));
+    story.events.extend(story.engine.take_events());
+    let said = "late: the window closed at 14:00 UTC, 1m 40s before";
+    assert_eq!(
+        verdict,
+        Verdict::Accepted {
+            note: Some(said.into())
+        }
+    );
+    assert_eq!(accepted_event_note(&story).as_deref(), Some(said));
+    assert_eq!(story.release().rollout.weight, 50);
+
+    let full = Command::new("late-2", person("carol"), Action::PromoteFull).late();
+    story.engine.handle(full, at(200));
+    story.events.extend(story.engine.take_events());
+    assert_eq!(
+        accepted_event_note(&story).as_deref(),
+        Some(
+            "2 remaining steps skipped; all traffic to the new version; late: the window closed at 14:00 UTC, 3m 20s before"
+        )
+    );
+}
+
+#[test]
+fn a_promote_inside_the_window_needs_no_word_and_rollback_never_does() {
+    let open = ReleasePlan {
+        window: Some(crate::model::Window {
+            start: at(-1800),
+            length: SignedDuration::from_mins(60),
+        }),
+        ..plan()
+    };
+    let mut story = Story::at_first_pause_of(open);
+    assert_eq!(
+        story.send(100, "carol", Action::Advance),
+        Verdict::Accepted { note: None }
+    );
+    let mut story = Story::at_first_pause_of(closing_at_t0());
+    assert!(
+        story
+            .send(100, "carol", Action::Pause { reason: None })
+            .is_accepted()
+    );
+    assert!(
+        story
+            .send(110, "carol", Action::Rollback { reason: None })
+            .is_accepted()
+    );
+}
+
+#[test]
+fn during_a_freeze_a_promote_is_refused_with_its_reason_and_when_it_reopens() {
+    let frozen = ReleasePlan {
+        freezes: vec![crate::model::Freeze::Period(crate::model::freeze::Period {
+            from: at(90),
+            to: at(3600),
+            reason: "quarter close".into(),
+        })],
+        ..closing_at_t0()
+    };
+    let mut story = Story::at_first_pause_of(frozen);
+    let refusal = refusal(story.send(100, "carol", Action::Advance));
+    assert_eq!(refusal.grounds, Grounds::When);
+    assert_eq!(
+        refusal.reason,
+        "frozen: quarter close — reopens Tue 2026-11-24 15:00 UTC"
+    );
+    // Meaning it late does not thaw a freeze.
+    let late = Command::new("late", person("carol"), Action::PromoteFull).late();
+    let verdict = story.engine.handle(late, at(100));
+    assert!(refused(verdict).starts_with("frozen: quarter close"));
+    assert_eq!(story.release().rollout.weight, 10);
+    // Pause, resume and rollback stay allowed.
+    assert!(
+        story
+            .send(110, "carol", Action::Pause { reason: None })
+            .is_accepted()
+    );
+    assert!(story.send(120, "carol", Action::Resume).is_accepted());
+    assert!(
+        story
+            .send(130, "carol", Action::Rollback { reason: None })
+            .is_accepted()
+    );
 }

@@ -6,6 +6,7 @@
 //! is reported, never fatal.
 
 pub mod report;
+pub mod stats;
 
 use std::io::{self, BufRead};
 use std::path::Path;

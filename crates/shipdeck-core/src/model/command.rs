@@ -21,6 +21,12 @@ pub struct Command {
     /// Absent: judged on the release as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen: Option<u64>,
+    /// The operator means a promote after the release's window has closed
+    /// (the console asked them; `shipdeck do advance --late`). Without it
+    /// such a promote is refused; with it, its note says it was late.
+    /// Absent on the wire when not set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
 }
 
 /// What a command asks for. The `kind` on the wire is the variant's name;
@@ -118,7 +124,14 @@ impl Command {
             operator,
             action,
             seen: None,
+            late: false,
         }
+    }
+
+    /// The same command, meant even after the window has closed.
+    pub fn late(mut self) -> Command {
+        self.late = true;
+        self
     }
 
     /// The same command, given by someone who had seen the release up to

@@ -6,6 +6,7 @@
 mod checklist;
 mod command;
 mod event;
+pub mod freeze;
 mod gate;
 mod logs;
 mod metrics;
@@ -22,6 +23,7 @@ pub mod units;
 pub use checklist::{Checklist, ChecklistItem, ChecklistPlan, ItemPlan, Tick};
 pub use command::{Action, Command, CommandKind};
 pub use event::{AlertState, Event, EventKind, EventType, GateOf, Outcome, RuleState, StepState};
+pub use freeze::{Freeze, Frozen};
 pub use gate::{Approvers, Gate, GatePlan, GateState, MAX_SIGNOFFS, Rejection, SignOff};
 pub use logs::{Level, LogLine, LogRing, Logs, MAX_SOURCES};
 pub use metrics::{Cohort, METRICS_SOURCE, MetricPoint, MetricSeries, Metrics, Sample, Series};

@@ -55,6 +55,10 @@ pub struct ReleasePlan {
     pub rollback_checklist: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
+    /// When no promote goes out (the config's `freezes:`, put in the plan
+    /// where the release starts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freezes: Vec<super::freeze::Freeze>,
     /// The system that decides this release's commands, when it is not
     /// shipdeck's engine: `argo-rollouts` (a Rollout's cluster, whose
     /// promote also unpauses and which keeps earlier revisions to undo to).

@@ -226,6 +226,7 @@ pub(super) fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
         rollback_checklist,
         window,
         decided_by: None,
+        freezes: Vec::new(),
     };
     Scenario {
         own_rules: raw.rules.is_some(),
