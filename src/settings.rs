@@ -9,6 +9,9 @@ use crate::config::{self, PipelineSource};
 use crate::model::text::Clean;
 use crate::model::{DEFAULT_LOG_CAPACITY, MAX_LOG_CAPACITY, Person, Rule};
 
+mod notify;
+pub use notify::WebhookSettings;
+
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -191,6 +194,10 @@ pub struct Settings {
     pub logs: Option<Setting<ConfiguredLogs>>,
     /// Where the release's metrics come from, when not the pipeline.
     pub metrics: Option<Setting<crate::config::PrometheusSource>>,
+    /// Where `serve` posts what starts and stops waiting on someone.
+    pub webhooks: Vec<Setting<WebhookSettings>>,
+    /// The console's desktop notification escape, sent with the bell.
+    pub notify: Setting<crate::config::Notify>,
 }
 
 /// Why settings could not be resolved.
@@ -452,6 +459,8 @@ pub fn resolve(
         github: github_settings(flags, pipeline, &layers)?,
         logs,
         metrics: layers.file(config.checked.metrics.clone()),
+        webhooks: notify::webhooks(file, &layers),
+        notify: notify::notify(file, &layers)?,
         config_file: config.file,
         default_config: config.default,
     })
@@ -674,6 +683,7 @@ impl Settings {
         let mut rows = Rows::default();
         self.describe_you(&mut rows);
         self.describe_limits(&mut rows);
+        self.describe_notify(&mut rows);
         self.describe_backend(&mut rows);
         self.describe_sim(&mut rows);
         rows.render()

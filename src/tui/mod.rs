@@ -5,6 +5,7 @@ pub mod demo;
 pub mod keymap;
 pub mod layout;
 pub mod logview;
+pub mod notify;
 pub mod runtime;
 pub mod terminal;
 pub mod theme;

@@ -18,6 +18,9 @@ use crate::sim::scenario::{RawRule, convert_rules};
 
 type S<T> = Spanned<T>;
 
+pub mod notify;
+pub use notify::{HookFormat, Notify, WebhookFile};
+
 /// The configuration file as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +56,12 @@ pub struct ConfigFile {
     /// Rules that replace the runbook's defaults.
     #[serde(default)]
     pub rules: Option<Vec<RawRule>>,
+    /// Where `serve` posts what starts and stops waiting on someone.
+    #[serde(default)]
+    pub webhooks: Vec<S<WebhookFile>>,
+    /// The console's desktop notification with the bell: osc9, osc777, off.
+    #[serde(default)]
+    pub notify: Option<S<Notify>>,
 }
 
 /// A backend: a pipeline source plus optional metrics and log sources.
@@ -726,6 +735,7 @@ fn check(file: ConfigFile, c: &mut Checker) -> Checked {
         }
         None => None,
     };
+    notify::check_webhooks(&file.webhooks, c);
     let rules = file.rules.as_deref().map(|raw| convert_rules(raw, c));
     Checked {
         file,

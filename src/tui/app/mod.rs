@@ -231,6 +231,9 @@ pub enum Effect {
     Redraw(Redraw),
     /// Ring the terminal's bell: something started to wait on this operator.
     Bell,
+    /// Write this desktop notification escape (OSC 9 / OSC 777), with the
+    /// bell.
+    Notify(Vec<u8>),
     Quit,
 }
 
@@ -307,6 +310,10 @@ pub struct App {
     sent: u64,
     /// Ring the bell when something starts to wait on this operator.
     pub bell: bool,
+    /// The desktop notification sent then, if any.
+    pub notify: crate::config::Notify,
+    /// What the notification says, when one is due.
+    notice: Option<String>,
     /// What waited on this operator when last looked (what, stage, key).
     waited: Vec<(String, String, UiAction)>,
     /// The rows of what waited on this operator when last looked.
@@ -369,6 +376,8 @@ impl App {
             client: client.into(),
             sent: 0,
             bell: true,
+            notify: crate::config::Notify::Off,
+            notice: None,
             waited: Vec::new(),
             waited_rows: Vec::new(),
             since_moved: u32::MAX,
@@ -391,9 +400,7 @@ impl App {
                     true => vec![Effect::Redraw(Redraw::Soon)],
                     false => Vec::new(),
                 };
-                if std::mem::take(&mut self.bell_due) && self.bell {
-                    effects.push(Effect::Bell);
-                }
+                self.ring(&mut effects);
                 effects
             }
             Msg::BackendGone(reason) => {
