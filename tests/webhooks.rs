@@ -159,10 +159,13 @@ fn journal_of(server: &Server) -> Vec<Value> {
 }
 
 fn deliveries(journal: &[Value]) -> Vec<&Value> {
-    journal.iter().filter(|r| r["record"] == "delivery").collect()
+    journal
+        .iter()
+        .filter(|r| r["record"] == "delivery")
+        .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
     let tmp = scratch();
     let dir = tmp.path();
@@ -176,17 +179,31 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
     .await;
     let (gone, gone_url) = Receiver::start(vec![(Duration::ZERO, 410)]).await;
     let (hung, hung_url) = hanging().await;
-    write_config(dir, &[(&good_url, "json"), (&gone_url, "slack"), (&hung_url, "json")]);
+    write_config(
+        dir,
+        &[
+            (&good_url, "json"),
+            (&gone_url, "slack"),
+            (&hung_url, "json"),
+        ],
+    );
     let scenario = two_person(dir);
-    let server = Server::start(dir, &["--scenario", scenario.to_str().unwrap(), "--speed", "max"]);
+    let server = Server::start(
+        dir,
+        &["--scenario", scenario.to_str().unwrap(), "--speed", "max"],
+    );
     assert!(
-        server.banner.contains(&format!("posts what waits to the webhook {good_url} (json)")),
+        server.banner.contains(&format!(
+            "posts what waits to the webhook {good_url} (json)"
+        )),
         "{}",
         server.banner
     );
 
     // The gate opens: the receiver is told, and it may act on it.
-    let first = good.until("the gate waits", |g| g.iter().any(|g| g.answered == 200)).await;
+    let first = good
+        .until("the gate waits", |g| g.iter().any(|g| g.answered == 200))
+        .await;
     let waiting: Value = serde_json::from_slice(&first[0].body).unwrap();
     assert_eq!(first[0].event, "waiting");
     assert_eq!(waiting["type"], "waiting");
@@ -197,28 +214,47 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
     let act = waiting["act"].as_str().unwrap().to_string();
     assert_eq!(
         act,
-        format!("shipdeck do approve --backend {} --release {release} --gate production", server.url)
+        format!(
+            "shipdeck do approve --backend {} --release {release} --gate production",
+            server.url
+        )
     );
 
     // The third receiver holds its connection; a sign-off is answered at once.
     let deadline = Instant::now() + Duration::from_secs(20);
     while *hung.lock().unwrap() == 0 {
-        assert!(Instant::now() < deadline, "the hanging receiver was never called");
+        assert!(
+            Instant::now() < deadline,
+            "the hanging receiver was never called"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let sign = json!({"id": "c-dave", "operator": "dave", "kind": "approve", "gate": "production"});
     let (status, took) = command(&server, &release, sign).await;
     assert_eq!(status, 202);
-    assert!(took < Duration::from_secs(1), "a sign-off took {took:?} while a receiver hung");
+    assert!(
+        took < Duration::from_secs(1),
+        "a sign-off took {took:?} while a receiver hung"
+    );
 
     // erin acts with the line the webhook gave.
     let mut words = shlex::split(&act).unwrap();
     assert_eq!(words.remove(0), "shipdeck");
-    let out = shipdeck(dir).args(&words).args(["--operator", "erin"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut erin = shipdeck(dir);
+    erin.args(&words).args(["--operator", "erin"]);
+    // The receivers share this thread: the command runs beside them.
+    let out = tokio::task::spawn_blocking(move || erin.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let advance = json!({"id": "c-adv", "operator": "erin", "kind": "advance"});
     good.until("the canary waits", |g| {
-        g.iter().any(|g| g.event == "waiting" && g.body.windows(9).any(|w| w == b"\"advance\""))
+        g.iter()
+            .any(|g| g.event == "waiting" && g.body.windows(9).any(|w| w == b"\"advance\""))
     })
     .await;
     assert_eq!(command(&server, &release, advance).await.0, 202);
@@ -244,7 +280,11 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
     }
     let events: Vec<&str> = accepted.iter().map(|(_, e)| e.as_str()).collect();
     assert_eq!(events, ["waiting", "done", "waiting", "done", "finished"]);
-    assert_eq!(tries.len(), 5, "every try carries its delivery's id: {tries:?}");
+    assert_eq!(
+        tries.len(),
+        5,
+        "every try carries its delivery's id: {tries:?}"
+    );
     // The second delivery met the 500 and was tried again under its id.
     assert_eq!(got[1].answered, 500);
     assert_eq!(got[2].delivery, got[1].delivery);
@@ -254,7 +294,11 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
     // an old signature.
     let secret = Secret::new(SECRET.as_bytes());
     for g in &got {
-        assert_eq!(verify(&secret, &g.signature, &g.body, now()), Ok(()), "{g:?}");
+        assert_eq!(
+            verify(&secret, &g.signature, &g.body, now()),
+            Ok(()),
+            "{g:?}"
+        );
         let body: Value = serde_json::from_slice(&g.body).unwrap();
         assert_eq!(body["delivery"], g.delivery.as_str());
     }
@@ -262,7 +306,10 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
     let mut changed = g.body.to_vec();
     let at = changed.len() / 2;
     changed[at] ^= 0x01;
-    assert_eq!(verify(&secret, &g.signature, &changed, now()), Err(Why::Mismatch));
+    assert_eq!(
+        verify(&secret, &g.signature, &changed, now()),
+        Err(Why::Mismatch)
+    );
     assert!(matches!(
         verify(&secret, &g.signature, &g.body, now() + 6 * 60),
         Err(Why::Stale { .. })
@@ -275,9 +322,18 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
     // The refusing receiver got each notice once, as Slack's body.
     let refused = gone.until("the refusals", |g| g.len() >= 5).await;
     let slack: Value = serde_json::from_slice(&refused[0].body).unwrap();
-    assert!(slack["text"].as_str().unwrap().contains("Production deploy approval"), "{slack}");
+    assert!(
+        slack["text"]
+            .as_str()
+            .unwrap()
+            .contains("Production deploy approval"),
+        "{slack}"
+    );
     assert!(slack["blocks"].is_array());
-    assert_eq!(verify(&secret, &refused[0].signature, &refused[0].body, now()), Ok(()));
+    assert_eq!(
+        verify(&secret, &refused[0].signature, &refused[0].body, now()),
+        Ok(())
+    );
 
     // The journal holds each outcome.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -308,7 +364,13 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
     let given_up = of(&gone_url, "given_up");
     assert_eq!(given_up.len(), 5, "{records:#?}");
     assert_eq!(given_up[0]["attempt"], 1, "a 410 is not tried again");
-    let report = shipdeck(dir).args(["report", &journal_path(&server)]).output().unwrap();
+    let report = shipdeck(dir)
+        .args(["report", &journal_path(&server)])
+        .output()
+        .unwrap();
     let report = String::from_utf8_lossy(&report.stdout);
-    assert!(report.contains("was not sent the waiting notice"), "{report}");
+    assert!(
+        report.contains("was not sent the waiting notice"),
+        "{report}"
+    );
 }

@@ -247,9 +247,7 @@ fn serve_rollout(
 
 /// The config's webhooks, each with its secret read (a file its owner
 /// alone may read).
-fn webhooks(
-    settings: &crate::settings::Settings,
-) -> Result<Vec<server::webhooks::Hook>, ExitCode> {
+fn webhooks(settings: &crate::settings::Settings) -> Result<Vec<server::webhooks::Hook>, ExitCode> {
     settings
         .webhooks
         .iter()

@@ -161,10 +161,7 @@ impl Hub {
         let task = tokio::spawn(drive(
             Arc::clone(&hub),
             backend,
-            Outlets {
-                journal,
-                webhooks,
-            },
+            Outlets { journal, webhooks },
             request_rx,
             answered,
             stop,

@@ -108,7 +108,10 @@ mod tests {
             "{described}"
         );
         assert!(!described.contains("XXXXXXXX"), "{described}");
-        let s = resolve(&flags, &|v| (v == "SHIPDECK_NOTIFY").then(|| "osc777".into())).unwrap();
+        let s = resolve(&flags, &|v| {
+            (v == "SHIPDECK_NOTIFY").then(|| "osc777".into())
+        })
+        .unwrap();
         assert_eq!(s.notify.value, Notify::Osc777);
         let err = resolve(&flags, &|v| (v == "SHIPDECK_NOTIFY").then(|| "loud".into()));
         assert_eq!(

@@ -52,7 +52,8 @@ fn safe(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const HOSTILE: &str = "Config\x1b]0;owned\x07 ok;\x1b]9;fake\x1b\\ now\x07\x1b[2J\u{9d}8;;x\u{9c}\r\nrm\u{202e}";
+    const HOSTILE: &str =
+        "Config\x1b]0;owned\x07 ok;\x1b]9;fake\x1b\\ now\x07\x1b[2J\u{9d}8;;x\u{9c}\r\nrm\u{202e}";
 
     #[test]
     fn a_hostile_text_cannot_end_the_escape_or_add_a_field() {

@@ -14,7 +14,9 @@ pub fn render(notice: &Notice, format: HookFormat) -> Vec<u8> {
     };
     // What a terminal would act on is written as an escape (a receiver
     // that logs the body to a terminal).
-    crate::model::text::json_safe(&json).into_owned().into_bytes()
+    crate::model::text::json_safe(&json)
+        .into_owned()
+        .into_bytes()
 }
 
 /// Slack's three characters with a meaning in its text (a `<!channel>`
@@ -62,7 +64,10 @@ pub fn slack(notice: &Notice) -> serde_json::Value {
     })];
     let mut fields = Vec::new();
     if notice.kind == Kind::Waiting {
-        let who = notice.who_may.as_deref().unwrap_or("anyone who may act on the server");
+        let who = notice
+            .who_may
+            .as_deref()
+            .unwrap_or("anyone who may act on the server");
         fields.push(json!({ "type": "mrkdwn", "text": format!("*Who may act*\n{}", escape(who)) }));
         let due = match &notice.deadline {
             Some(d) => format!("{} ({})", when(d.at), escape(&d.what)),

@@ -310,7 +310,9 @@ fn how_done(release: &Release, ask: &Ask) -> (String, Option<String>) {
             }
             Some(g) if g.state == GateState::Rejected => {
                 let by = g.rejection.as_ref().map(|r| names(vec![&r.operator]));
-                let how = by.as_deref().map_or("rejected".into(), |b| format!("rejected by {b}"));
+                let how = by
+                    .as_deref()
+                    .map_or("rejected".into(), |b| format!("rejected by {b}"));
                 (how, by)
             }
             _ => ("no longer waited for".into(), None),

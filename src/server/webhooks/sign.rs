@@ -80,7 +80,9 @@ pub fn verify(secret: &Secret, header: &str, body: &[u8], now: i64) -> Result<()
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", value)) => {
-                let seconds = value.parse::<i64>().map_err(|_| Why::Malformed("t is not a whole number"))?;
+                let seconds = value
+                    .parse::<i64>()
+                    .map_err(|_| Why::Malformed("t is not a whole number"))?;
                 if t.replace(seconds).is_some() {
                     return Err(Why::Malformed("t is given twice"));
                 }
@@ -96,7 +98,10 @@ pub fn verify(secret: &Secret, header: &str, body: &[u8], now: i64) -> Result<()
         return Err(Why::Malformed("no v1"));
     }
     let text = signed(t, body);
-    if !tags.iter().any(|tag| hmac::verify(&secret.0, &text, tag).is_ok()) {
+    if !tags
+        .iter()
+        .any(|tag| hmac::verify(&secret.0, &text, tag).is_ok())
+    {
         return Err(Why::Mismatch);
     }
     let off_by = now.saturating_sub(t);
@@ -107,7 +112,7 @@ pub fn verify(secret: &Secret, header: &str, body: &[u8], now: i64) -> Result<()
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }
     (0..text.len())
@@ -135,7 +140,10 @@ mod tests {
         // One byte changed.
         let mut changed = body.to_vec();
         changed[3] ^= 1;
-        assert_eq!(verify(&secret, &header, &changed, 1_700_000_010), Err(Why::Mismatch));
+        assert_eq!(
+            verify(&secret, &header, &changed, 1_700_000_010),
+            Err(Why::Mismatch)
+        );
         // Another secret.
         assert_eq!(
             verify(&Secret::new(b"other"), &header, body, 1_700_000_010),
@@ -147,10 +155,22 @@ mod tests {
             Err(Why::Stale { off_by: 360 })
         );
         let moved = header.replace("t=1700000000", "t=1700000360");
-        assert_eq!(verify(&secret, &moved, body, 1_700_000_360), Err(Why::Mismatch));
-        assert!(matches!(verify(&secret, "v1=00", body, 0), Err(Why::Malformed(_))));
-        assert!(matches!(verify(&secret, "t=1", body, 0), Err(Why::Malformed(_))));
-        assert!(matches!(verify(&secret, "t=1,v1=zz", body, 0), Err(Why::Malformed(_))));
+        assert_eq!(
+            verify(&secret, &moved, body, 1_700_000_360),
+            Err(Why::Mismatch)
+        );
+        assert!(matches!(
+            verify(&secret, "v1=00", body, 0),
+            Err(Why::Malformed(_))
+        ));
+        assert!(matches!(
+            verify(&secret, "t=1", body, 0),
+            Err(Why::Malformed(_))
+        ));
+        assert!(matches!(
+            verify(&secret, "t=1,v1=zz", body, 0),
+            Err(Why::Malformed(_))
+        ));
         // A later scheme beside v1 is let be.
         let both = format!("{header},v2=abcd");
         assert_eq!(verify(&secret, &both, body, 1_700_000_000), Ok(()));

@@ -33,15 +33,23 @@ impl Follower {
         let sim = Simulator::new(scenario::parse(text).unwrap(), SimOptions::default());
         let release = Release::new("", 1000);
         let watch = Watch::new(&release);
-        Follower { sim, release, watch, told: Vec::new() }
+        Follower {
+            sim,
+            release,
+            watch,
+            told: Vec::new(),
+        }
     }
 
     fn fold(&mut self, events: Vec<Event>) {
         for event in &events {
             self.release.apply(event);
         }
-        let place = Place { server: "http://127.0.0.1:7878".into() };
-        self.told.extend(self.watch.look(&self.release, &events, &place));
+        let place = Place {
+            server: "http://127.0.0.1:7878".into(),
+        };
+        self.told
+            .extend(self.watch.look(&self.release, &events, &place));
     }
 
     fn start(&mut self) {
@@ -51,18 +59,21 @@ impl Follower {
 
     /// Plays on until the simulator stalls (waits on a person) or ends.
     fn play(&mut self) {
-        for _ in 0..10_000 {
-            if self.sim.stalled() || self.sim.is_finished() {
+        for n in 0..10_000 {
+            if n > 0 && self.sim.stalled() || self.sim.is_finished() {
                 return;
             }
-            let Some(due) = self.sim.next_due() else { return };
+            let Some(due) = self.sim.next_due() else {
+                return;
+            };
             let events = self.sim.advance_to(due);
             self.fold(events);
         }
     }
 
     fn act(&mut self, who: &str, action: Action) {
-        let command = Command::new(format!("c-{who}"), Person::new(who).unwrap(), action);
+        let id = format!("c-{who}-{}", self.told.len());
+        let command = Command::new(id, Person::new(who).unwrap(), action);
         let (verdict, events) = self.sim.submit(command);
         assert!(verdict.refusal().is_none(), "{verdict:?}");
         self.fold(events);
@@ -74,7 +85,10 @@ impl Follower {
 }
 
 fn approve() -> Action {
-    Action::Approve { gate: Some("production".into()), comment: None }
+    Action::Approve {
+        gate: Some("production".into()),
+        comment: None,
+    }
 }
 
 #[test]
@@ -95,15 +109,28 @@ fn a_webhook_is_told_what_starts_and_stops_waiting_and_the_end_once_each() {
             waiting.release
         ).as_str())
     );
-    assert!(waiting.text.starts_with("ledger-api to production waits for Production deploy approval"), "{}", waiting.text);
+    assert!(
+        waiting
+            .text
+            .starts_with("ledger-api to production waits for Production deploy approval"),
+        "{}",
+        waiting.text
+    );
     // One sign-off of two: it still waits, and is not told again.
     f.act("dave", approve());
     assert_eq!(f.told.len(), 1, "{:?}", f.kinds());
     f.act("erin", approve());
     f.play();
     let done = &f.told[1];
-    assert_eq!((done.kind, done.by.as_deref()), (Kind::Done, Some("dave and erin")));
-    assert!(done.text.ends_with("approved by dave and erin"), "{}", done.text);
+    assert_eq!(
+        (done.kind, done.by.as_deref()),
+        (Kind::Done, Some("dave and erin"))
+    );
+    assert!(
+        done.text.ends_with("approved by dave and erin"),
+        "{}",
+        done.text
+    );
     assert_eq!(f.told[2].kind, Kind::Waiting);
     assert_eq!(f.told[2].ask, Some("advance"));
     assert_eq!(f.told[2].who_may, None, "anyone who may act");
@@ -112,7 +139,13 @@ fn a_webhook_is_told_what_starts_and_stops_waiting_and_the_end_once_each() {
     let kinds: Vec<Kind> = f.told.iter().map(|n| n.kind).collect();
     assert_eq!(
         kinds,
-        [Kind::Waiting, Kind::Done, Kind::Waiting, Kind::Done, Kind::Finished],
+        [
+            Kind::Waiting,
+            Kind::Done,
+            Kind::Waiting,
+            Kind::Done,
+            Kind::Finished
+        ],
         "{:?}",
         f.kinds()
     );
@@ -124,9 +157,18 @@ fn a_rule_rolling_back_is_told_and_an_operator_rolling_back_is_not() {
     let mut f = Follower::new(TWO_PERSON);
     f.start();
     f.play();
-    f.act("dave", Action::Rollback { reason: Some("by hand".into()) });
+    f.act(
+        "dave",
+        Action::Rollback {
+            reason: Some("by hand".into()),
+        },
+    );
     f.play();
-    assert!(!f.told.iter().any(|n| n.kind == Kind::RolledBack), "{:?}", f.kinds());
+    assert!(
+        !f.told.iter().any(|n| n.kind == Kind::RolledBack),
+        "{:?}",
+        f.kinds()
+    );
     assert_eq!(f.told.last().map(|n| n.kind), Some(Kind::Finished));
 
     // A rule's rollback, as its event says.
@@ -139,7 +181,9 @@ fn a_rule_rolling_back_is_told_and_an_operator_rolling_back_is_not() {
     }))
     .unwrap();
     release.apply(&event);
-    let place = Place { server: "http://x".into() };
+    let place = Place {
+        server: "http://x".into(),
+    };
     let told = watch.look(&release, &[event], &place);
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(told[0].kind, Kind::RolledBack);
@@ -166,13 +210,20 @@ fn a_hostile_gate_name_is_cleaned_and_escaped_for_slack() {
         "{text}"
     );
     let all = slack.to_string();
-    assert!(!all.contains("<!channel>") && !all.contains("<https://evil"), "{all}");
+    assert!(
+        !all.contains("<!channel>") && !all.contains("<https://evil"),
+        "{all}"
+    );
     // The command in its code span, whole: no backtick of the gate's ends it.
     let act = slack["blocks"]
         .as_array()
         .unwrap()
         .iter()
-        .find_map(|b| b["text"]["text"].as_str().filter(|t| t.starts_with("To act:")))
+        .find_map(|b| {
+            b["text"]["text"]
+                .as_str()
+                .filter(|t| t.starts_with("To act:"))
+        })
         .unwrap()
         .to_string();
     assert_eq!(act.matches('`').count(), 2, "{act}");

@@ -1322,7 +1322,10 @@ fn a_desktop_notification_is_off_by_default_and_carries_a_hostile_item_cleaned()
     );
     app.notify = crate::config::Notify::Osc777;
     app.bell = false;
-    feed(&mut app, Update::Connection(crate::backend::Connection::Live));
+    feed(
+        &mut app,
+        Update::Connection(crate::backend::Connection::Live),
+    );
     feed(&mut app, Update::Events(sim.start()));
     let effects = play_on(&mut app, &mut sim, |app| {
         app.waiting().iter().any(|w| w.what.starts_with("Config"))
@@ -1340,5 +1343,8 @@ fn a_desktop_notification_is_off_by_default_and_carries_a_hostile_item_cleaned()
         "{}",
         String::from_utf8_lossy(written[0])
     );
-    assert!(!effects.contains(&Effect::Bell), "the bell is off; the notification is not");
+    assert!(
+        !effects.contains(&Effect::Bell),
+        "the bell is off; the notification is not"
+    );
 }

@@ -95,18 +95,20 @@ pub fn shown_url(url: &url::Url) -> String {
 
 /// A path segment that looks like a key: long, and letters and digits.
 fn opaque(segment: &str) -> bool {
-    segment.len() >= 16 && segment.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    segment.len() >= 16
+        && segment
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Checks `webhooks:`; problems are reported where each entry is.
 pub fn check_webhooks(hooks: &[Spanned<WebhookFile>], c: &mut Checker) {
-    if hooks.len() > MAX_WEBHOOKS {
-        if let Some(first) = hooks.get(MAX_WEBHOOKS) {
-            c.problem(
-                &first.referenced,
-                format!("at most {MAX_WEBHOOKS} webhooks; this one and those after it are too many"),
-            );
-        }
+    // Only a list longer than the limit has an entry past it.
+    if let Some(first) = hooks.get(MAX_WEBHOOKS) {
+        c.problem(
+            &first.referenced,
+            format!("at most {MAX_WEBHOOKS} webhooks; this one and those after it are too many"),
+        );
     }
     for hook in hooks {
         let at = &hook.referenced;
@@ -156,7 +158,10 @@ mod tests {
         assert_eq!(text.len(), 2, "{text:?}");
         assert!(text[0].contains("webhook url: http://"), "{text:?}");
         assert!(text[1].contains("secret_file: empty"), "{text:?}");
-        let ok = crate::config::parse("notify: osc9\nwebhooks:\n  - { url: 'https://h.example/a', secret_file: s }\n").unwrap();
+        let ok = crate::config::parse(
+            "notify: osc9\nwebhooks:\n  - { url: 'https://h.example/a', secret_file: s }\n",
+        )
+        .unwrap();
         assert_eq!(ok.file.notify.map(|n| n.value), Some(Notify::Osc9));
         assert_eq!(ok.file.webhooks[0].value.format, HookFormat::Json);
         assert!(crate::config::parse("notify: osc8\n").is_err());

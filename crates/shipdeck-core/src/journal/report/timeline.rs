@@ -91,7 +91,11 @@ pub(super) fn webhooks(journal: &Journal) -> Vec<Moment> {
             1 => "1 try".to_string(),
             n => format!("{n} tries"),
         };
-        let why = d.why.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
+        let why = d
+            .why
+            .as_deref()
+            .map(|w| format!(": {w}"))
+            .unwrap_or_default();
         let what = match d.state {
             HookState::GivenUp => format!(
                 "The webhook {} was not sent the {} notice {} (given up after {tries}{why})",
