@@ -220,37 +220,8 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
         )
     );
 
-    // The third receiver holds its connection; a sign-off is answered at once.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while *hung.lock().unwrap() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the hanging receiver was never called"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let sign = json!({"id": "c-dave", "operator": "dave", "kind": "approve", "gate": "production"});
-    let (status, took) = command(&server, &release, sign).await;
-    assert_eq!(status, 202);
-    assert!(
-        took < Duration::from_secs(1),
-        "a sign-off took {took:?} while a receiver hung"
-    );
-
-    // erin acts with the line the webhook gave.
-    let mut words = shlex::split(&act).unwrap();
-    assert_eq!(words.remove(0), "shipdeck");
-    let mut erin = shipdeck(dir);
-    erin.args(&words).args(["--operator", "erin"]);
-    // The receivers share this thread: the command runs beside them.
-    let out = tokio::task::spawn_blocking(move || erin.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    a_sign_off_is_answered_at_once(&server, &release, &hung).await;
+    act_as_told(dir, &act).await;
     let advance = json!({"id": "c-adv", "operator": "erin", "kind": "advance"});
     good.until("the canary waits", |g| {
         g.iter()
@@ -265,10 +236,42 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
             g.iter().any(|g| g.event == "finished" && g.answered == 200)
         })
         .await;
+    assert_each_taken_once(&got);
+
+    // Every try is signed; the documented check refuses a changed byte and
+    // an old signature.
+    assert_signed(&got);
+
+    // The refusing receiver got each notice once, as Slack's body.
+    let refused = gone.until("the refusals", |g| g.len() >= 5).await;
+    let slack: Value = serde_json::from_slice(&refused[0].body).unwrap();
+    assert!(
+        slack["text"]
+            .as_str()
+            .unwrap()
+            .contains("Production deploy approval"),
+        "{slack}"
+    );
+    assert!(slack["blocks"].is_array());
+    assert_signed(&refused);
+
+    // The journal holds each outcome.
+    assert_journaled(dir, &server, &good_url, &gone_url, &got).await;
+}
+
+/// Each delivery the receiver took once, in order; the slow one tried once,
+/// the one that met the 500 twice under its id.
+fn assert_each_taken_once(got: &[Got]) {
     let mut accepted: Vec<(String, String)> = Vec::new();
     let mut tries: BTreeMap<String, usize> = BTreeMap::new();
-    for g in &got {
+    for g in got {
         *tries.entry(g.delivery.clone()).or_default() += 1;
+        let body: Value = serde_json::from_slice(&g.body).unwrap();
+        assert_eq!(
+            body["delivery"],
+            g.delivery.as_str(),
+            "the body names its delivery"
+        );
         if g.answered == 200 {
             assert!(
                 !accepted.iter().any(|(id, _)| *id == g.delivery),
@@ -289,18 +292,19 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
     assert_eq!(got[1].answered, 500);
     assert_eq!(got[2].delivery, got[1].delivery);
     assert_eq!(tries[&got[1].delivery], 2);
+    assert_eq!(tries[&got[0].delivery], 1, "slow is not failed");
+}
 
-    // Every try is signed; the documented check refuses a changed byte and
-    // an old signature.
+/// Every try verifies with the documented check; a changed byte, an old
+/// signature and another secret do not.
+fn assert_signed(got: &[Got]) {
     let secret = Secret::new(SECRET.as_bytes());
-    for g in &got {
+    for g in got {
         assert_eq!(
             verify(&secret, &g.signature, &g.body, now()),
             Ok(()),
             "{g:?}"
         );
-        let body: Value = serde_json::from_slice(&g.body).unwrap();
-        assert_eq!(body["delivery"], g.delivery.as_str());
     }
     let g = &got[0];
     let mut changed = g.body.to_vec();
@@ -318,24 +322,17 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
         verify(&Secret::new(b"another"), &g.signature, &g.body, now()),
         Err(Why::Mismatch)
     );
+}
 
-    // The refusing receiver got each notice once, as Slack's body.
-    let refused = gone.until("the refusals", |g| g.len() >= 5).await;
-    let slack: Value = serde_json::from_slice(&refused[0].body).unwrap();
-    assert!(
-        slack["text"]
-            .as_str()
-            .unwrap()
-            .contains("Production deploy approval"),
-        "{slack}"
-    );
-    assert!(slack["blocks"].is_array());
-    assert_eq!(
-        verify(&secret, &refused[0].signature, &refused[0].body, now()),
-        Ok(())
-    );
-
-    // The journal holds each outcome.
+/// The journal holds each try's outcome, and the report each notice given
+/// up.
+async fn assert_journaled(
+    dir: &Path,
+    server: &Server,
+    good_url: &str,
+    gone_url: &str,
+    got: &[Got],
+) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let journal = loop {
         let journal = journal_of(&server);
@@ -372,5 +369,42 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
     assert!(
         report.contains("was not sent the waiting notice"),
         "{report}"
+    );
+}
+
+/// While the third receiver holds its connection, a sign-off is answered at
+/// once.
+async fn a_sign_off_is_answered_at_once(server: &Server, release: &str, hung: &Mutex<usize>) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while *hung.lock().unwrap() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the hanging receiver was never called"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sign = json!({"id": "c-dave", "operator": "dave", "kind": "approve", "gate": "production"});
+    let (status, took) = command(server, release, sign).await;
+    assert_eq!(status, 202);
+    assert!(
+        took < Duration::from_secs(1),
+        "a sign-off took {took:?} while a receiver hung"
+    );
+}
+
+/// erin acts with the line the webhook gave.
+async fn act_as_told(dir: &Path, act: &str) {
+    let mut words = shlex::split(act).unwrap();
+    assert_eq!(words.remove(0), "shipdeck");
+    let mut erin = shipdeck(dir);
+    erin.args(&words).args(["--operator", "erin"]);
+    // The receivers share this thread: the command runs beside them.
+    let out = tokio::task::spawn_blocking(move || erin.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -376,9 +376,9 @@ impl Outlets {
 
     /// Journals what the webhooks had not sent or said, and closes the
     /// journal with `reason`.
-    fn close(mut self, reason: &str) {
+    async fn close(mut self, reason: &str) {
         if let Some(outbox) = self.webhooks.take() {
-            for delivery in outbox.close() {
+            for delivery in outbox.close().await {
                 self.delivered(&delivery);
             }
         }
@@ -494,7 +494,7 @@ async fn drive(
             let _ = waiter.send(Answer::Gone);
         }
     }
-    outlets.close(&reason);
+    outlets.close(&reason).await;
     hub.stopped.send_replace(Some(reason));
 }
 

@@ -54,6 +54,8 @@ pub struct Item {
 pub struct Queue {
     pub hook: Hook,
     items: Mutex<VecDeque<Item>>,
+    /// The delivery being tried (between its tries too).
+    current: Mutex<Option<Item>>,
     ready: Notify,
 }
 
@@ -62,6 +64,7 @@ impl Queue {
         Arc::new(Queue {
             hook,
             items: Mutex::new(VecDeque::new()),
+            current: Mutex::new(None),
             ready: Notify::new(),
         })
     }
@@ -83,13 +86,20 @@ impl Queue {
             .pop_front()
     }
 
-    /// Everything still queued, taken out.
+    /// Everything not yet sent, taken out: the delivery being tried, then
+    /// the queue. Call once its task has stopped.
     pub fn drain(&self) -> Vec<Item> {
-        self.items
+        let current = self
+            .current
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-            .collect()
+            .take();
+        let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+        current.into_iter().chain(items.drain(..)).collect()
+    }
+
+    fn trying(&self, item: Option<Item>) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = item;
     }
 
     async fn next(&self) -> Item {
@@ -113,7 +123,11 @@ pub async fn run(
 ) {
     loop {
         let item = queue.next().await;
+        queue.trying(Some(item.clone()));
         deliver(&queue.hook, &client, &item, &outcomes).await;
+        // Before the next await: a stopped task leaves no delivery both
+        // sent and said unsent.
+        queue.trying(None);
     }
 }
 

@@ -101,9 +101,13 @@ impl Outbox {
 
     /// Stops the tasks; what they had not sent and what they said but the
     /// hub had not yet journaled.
-    pub fn close(mut self) -> Vec<WebhookDelivery> {
+    pub async fn close(mut self) -> Vec<WebhookDelivery> {
         for task in &self.tasks {
             task.abort();
+        }
+        // Stopped for sure: none says anything after this.
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
         }
         let mut left = Vec::new();
         while let Ok(outcome) = self.outcomes.try_recv() {
