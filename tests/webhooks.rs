@@ -335,7 +335,7 @@ async fn assert_journaled(
 ) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let journal = loop {
-        let journal = journal_of(&server);
+        let journal = journal_of(server);
         let given_up = deliveries(&journal)
             .iter()
             .filter(|d| d["state"] == "given_up" && d["status"] == 410)
@@ -352,17 +352,17 @@ async fn assert_journaled(
             .filter(|d| d["hook"] == hook && d["state"] == state)
             .collect()
     };
-    assert_eq!(of(&good_url, "sent").len(), 5, "{records:#?}");
-    let failed = of(&good_url, "failed");
+    assert_eq!(of(good_url, "sent").len(), 5, "{records:#?}");
+    let failed = of(good_url, "failed");
     assert_eq!(failed.len(), 1, "{records:#?}");
     assert_eq!(failed[0]["status"], 500);
     assert_eq!(failed[0]["attempt"], 1);
     assert_eq!(failed[0]["id"], got[1].delivery.as_str());
-    let given_up = of(&gone_url, "given_up");
+    let given_up = of(gone_url, "given_up");
     assert_eq!(given_up.len(), 5, "{records:#?}");
     assert_eq!(given_up[0]["attempt"], 1, "a 410 is not tried again");
     let report = shipdeck(dir)
-        .args(["report", &journal_path(&server)])
+        .args(["report", &journal_path(server)])
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&report.stdout);
