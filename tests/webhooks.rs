@@ -257,6 +257,7 @@ async fn each_notice_arrives_once_signed_through_slowness_failure_and_a_hang() {
 
     // The journal holds each outcome.
     assert_journaled(dir, &server, &good_url, &gone_url, &got).await;
+    a_hanging_receiver_times_out(&server, &hung_url).await;
 }
 
 /// Each delivery the receiver took once, in order; the slow one tried once,
@@ -407,4 +408,29 @@ async fn act_as_told(dir: &Path, act: &str) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The receiver that never answers: its try is given 10 s, then journaled
+/// as failed and tried again.
+async fn a_hanging_receiver_times_out(server: &Server, hung_url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let journal = journal_of(server);
+        let timed_out = deliveries(&journal)
+            .into_iter()
+            .find(|d| d["hook"] == hung_url)
+            .cloned();
+        if let Some(record) = timed_out {
+            assert_eq!(record["state"], "failed", "{record}");
+            assert_eq!(record["attempt"], 1, "{record}");
+            assert_eq!(record["why"], "no answer within 10s", "{record}");
+            assert!(record.get("status").is_none(), "{record}");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no try of the hanging receiver was journaled"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
