@@ -9,6 +9,9 @@ use crate::config::{self, PipelineSource};
 use crate::model::text::Clean;
 use crate::model::{DEFAULT_LOG_CAPACITY, MAX_LOG_CAPACITY, Person, Rule};
 
+mod notify;
+pub use notify::WebhookSettings;
+
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -247,6 +250,10 @@ pub struct Settings {
     pub metrics: Option<Setting<crate::config::PrometheusSource>>,
     /// What the inbox reads.
     pub inbox: InboxSettings,
+    /// Where `serve` posts what starts and stops waiting on someone.
+    pub webhooks: Vec<Setting<WebhookSettings>>,
+    /// The console's desktop notification escape, sent with the bell.
+    pub notify: Setting<crate::config::Notify>,
 }
 
 /// Why settings could not be resolved.
@@ -512,6 +519,8 @@ pub fn resolve(
         logs,
         metrics: layers.file(config.checked.metrics.clone()),
         inbox: inbox_settings(flags, file.inbox.as_ref(), &layers)?,
+        webhooks: notify::webhooks(file, &layers),
+        notify: notify::notify(file, &layers)?,
         config_file: config.file,
         default_config: config.default,
     })
@@ -850,6 +859,7 @@ impl Settings {
         let mut rows = Rows::default();
         self.describe_you(&mut rows);
         self.describe_limits(&mut rows);
+        self.describe_notify(&mut rows);
         self.describe_backend(&mut rows);
         self.describe_sim(&mut rows);
         self.describe_inbox(&mut rows);

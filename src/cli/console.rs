@@ -545,6 +545,7 @@ fn open(
         client,
     );
     app.bell = settings.bell.value;
+    app.notify = settings.notify.value;
     for note in &notes {
         app.note(note);
     }

@@ -105,6 +105,7 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             Clean(&remote.url.source)
         );
     }
+    let hooks = webhooks(&settings)?;
     let mut prepared = super::prepare(&settings, &args.sim, Speed::Factor(10.0), Start::Now)?;
     if !args.actors {
         prepared.scenario.script.actors.clear();
@@ -134,6 +135,7 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
         let metrics_url = metrics.as_ref().map(|m| m.url().to_string());
         let readings = metrics.map(backend::metrics::spawn);
         let handle = backend::sim::spawn_fed(window.sim, speed, label.clone(), readings);
+        let shown: Vec<String> = hooks.iter().map(hook_words).collect();
         let opening = Opening {
             id: release_id,
             window: window.name,
@@ -141,6 +143,7 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             history: window.history,
             answered: window.answered,
             speed,
+            webhooks: outbox(hooks, bound)?,
         };
         let (hub, hub_task) = Hub::start(opening, handle, window.journal, stop_rx);
         let listening = Listening {
@@ -153,6 +156,7 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
             journal: &window.path,
             log: &log,
             limits,
+            webhooks: &shown,
         };
         listening.announce(&hub.id);
         let served = Served {
@@ -174,6 +178,7 @@ fn serve_rollout(
     address: SocketAddr,
     tokens: Option<Tokens>,
 ) -> Result<ExitCode, ExitCode> {
+    let hooks = webhooks(settings)?;
     let target = super::argo::target(rollout, &settings.freezes.value);
     let found = super::argo::find(&target)?;
     let metrics = super::metrics_source(settings)?;
@@ -206,6 +211,7 @@ fn serve_rollout(
         let metrics_url = metrics.as_ref().map(|m| m.url().to_string());
         let readings = metrics.map(backend::metrics::spawn);
         let handle = crate::argo::backend::spawn(target, label.clone(), capacity, readings);
+        let shown: Vec<String> = hooks.iter().map(hook_words).collect();
         let opening = Opening {
             id: release_id,
             window: name,
@@ -213,6 +219,7 @@ fn serve_rollout(
             history: Vec::new(),
             answered: Default::default(),
             speed: Some(1.0),
+            webhooks: outbox(hooks, bound)?,
         };
         let (hub, hub_task) = Hub::start(opening, handle, journal, stop_rx);
         let listening = Listening {
@@ -225,6 +232,7 @@ fn serve_rollout(
             journal: &path,
             log: &log,
             limits,
+            webhooks: &shown,
         };
         listening.announce(&hub.id);
         let served = Served {
@@ -235,6 +243,53 @@ fn serve_rollout(
         };
         Ok(served.until_stopped(tokens, limits, &path).await)
     })
+}
+
+/// The config's webhooks, each with its secret read (a file its owner
+/// alone may read).
+fn webhooks(settings: &crate::settings::Settings) -> Result<Vec<server::webhooks::Hook>, ExitCode> {
+    settings
+        .webhooks
+        .iter()
+        .map(|hook| {
+            let hook = &hook.value;
+            let secret = server::webhooks::read_secret(&hook.secret_file).map_err(bad)?;
+            Ok(server::webhooks::Hook {
+                url: hook.url.clone(),
+                shown: hook.shown.clone(),
+                format: hook.format,
+                secret,
+            })
+        })
+        .collect()
+}
+
+/// `https://hooks.example/… (slack)`.
+fn hook_words(hook: &server::webhooks::Hook) -> String {
+    format!("{} ({})", hook.shown, hook.format)
+}
+
+/// The webhooks' outbox, its `act` lines naming the server as a client on
+/// this machine reaches it; none without webhooks.
+fn outbox(
+    hooks: Vec<server::webhooks::Hook>,
+    bound: SocketAddr,
+) -> Result<Option<server::webhooks::Outbox>, ExitCode> {
+    if hooks.is_empty() {
+        return Ok(None);
+    }
+    let host = match bound.ip() {
+        ip if ip.is_unspecified() => "THIS-HOST".to_string(),
+        _ => bound.to_string(),
+    };
+    let server = match bound.ip().is_unspecified() {
+        true => format!("http://{host}:{}", bound.port()),
+        false => format!("http://{host}"),
+    };
+    let place = server::webhooks::Place { server };
+    server::webhooks::Outbox::start(hooks, place)
+        .map(Some)
+        .map_err(bad)
 }
 
 /// The journal's folder, made if need be.
@@ -362,6 +417,8 @@ struct Listening<'a> {
     /// The diagnostics log, or why there is none.
     log: &'a Result<PathBuf, String>,
     limits: Limits,
+    /// The webhooks posted to, as shown.
+    webhooks: &'a [String],
 }
 
 impl Listening<'_> {
@@ -401,6 +458,9 @@ impl Listening<'_> {
                 "  the rules read their metrics from Prometheus at {}",
                 Clean(url)
             );
+        }
+        for hook in self.webhooks {
+            let _ = writeln!(out, "  posts what waits to the webhook {}", Clean(hook));
         }
         let _ = writeln!(out, "  journal {}", Clean(self.journal.display()));
         let _ = match self.log {

@@ -78,11 +78,14 @@ pub fn screen(
             ExitCode::FAILURE
         })?;
     let operator = settings.operator.value.clone();
-    let bell = settings.bell.value;
+    let ring = inbox::Ring {
+        bell: settings.bell.value,
+        notify: settings.notify.value,
+    };
     let ending = runtime.block_on(async {
         let mut feeds = crate::inbox::watch(sources, operator);
         let mut guard = terminal::enter()?;
-        let ending = inbox::run(&mut guard.terminal, list, &mut feeds, &theme, keymap, bell).await;
+        let ending = inbox::run(&mut guard.terminal, list, &mut feeds, &theme, keymap, ring).await;
         drop(guard);
         ending
     });

@@ -216,6 +216,18 @@ impl Writer {
         self.sync()
     }
 
+    /// What became of one try to post a notice to a webhook. Flushed, not
+    /// synced, like events: a webhook's outcome never holds the release up.
+    pub fn delivery(&mut self, delivery: &crate::journal::WebhookDelivery) -> io::Result<()> {
+        let (at, wall) = self.stamp();
+        self.append(&Record::Delivery {
+            at,
+            wall,
+            delivery: delivery.clone(),
+        })?;
+        self.out.flush()
+    }
+
     /// Records who the backend says this window's operator is, when that is
     /// news: a server decides who a client is, and the journal keeps its
     /// word, not the name the console was started with.

@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::exposition::Exposition;
+use super::webhooks::Outbox;
 use crate::api::{CommandReply, Presence, VerdictName, Watcher};
 use crate::backend::{Handle, Update};
 use crate::engine::Verdict;
@@ -101,6 +102,8 @@ pub struct Opening {
     pub speed: Option<f64>,
     /// Commands already decided.
     pub answered: Answered,
+    /// Where what starts and stops waiting is posted, if anywhere.
+    pub webhooks: Option<Outbox>,
 }
 
 /// Commands already answered, by id: what was asked and the answer.
@@ -122,6 +125,7 @@ impl Hub {
             history,
             answered,
             speed,
+            mut webhooks,
         } = opening;
         let (requests, request_rx) = mpsc::channel(QUEUE);
         let mut release = Release::new(id.clone(), log_capacity);
@@ -134,6 +138,9 @@ impl Hub {
         }
         while events.len() > KEEP {
             events.pop_front();
+        }
+        if let Some(outbox) = &mut webhooks {
+            outbox.begin(&release);
         }
         let hub = Arc::new(Hub {
             id,
@@ -154,7 +161,7 @@ impl Hub {
         let task = tokio::spawn(drive(
             Arc::clone(&hub),
             backend,
-            journal,
+            Outlets { journal, webhooks },
             request_rx,
             answered,
             stop,
@@ -342,18 +349,57 @@ pub fn reply(command: &Command, verdict: &Verdict) -> CommandReply {
     }
 }
 
+/// Where the hub's task writes: the journal, and the webhooks it tells.
+struct Outlets {
+    journal: Writer,
+    webhooks: Option<Outbox>,
+}
+
+impl Outlets {
+    /// Tells the webhooks what the events changed; journals what a full
+    /// queue let go.
+    fn notify(&mut self, hub: &Hub, events: &[Event]) {
+        let Some(outbox) = &mut self.webhooks else {
+            return;
+        };
+        let dropped = hub.with_release(|release| outbox.look(release, events));
+        for delivery in dropped {
+            self.delivered(&delivery);
+        }
+    }
+
+    fn delivered(&mut self, delivery: &crate::journal::WebhookDelivery) {
+        if let Err(err) = self.journal.delivery(delivery) {
+            tracing::error!("journal write failed: {err}");
+        }
+    }
+
+    /// Journals what the webhooks had not sent or said, and closes the
+    /// journal with `reason`.
+    async fn close(mut self, reason: &str) {
+        if let Some(outbox) = self.webhooks.take() {
+            for delivery in outbox.close().await {
+                self.delivered(&delivery);
+            }
+        }
+        if let Err(err) = self.journal.close(reason) {
+            tracing::error!("journal close failed: {err}");
+        }
+    }
+}
+
 /// The hub's task: the backend's updates in, commands out.
 async fn drive(
     hub: Arc<Hub>,
     mut backend: Handle,
-    mut journal: Writer,
+    mut outlets: Outlets,
     mut requests: mpsc::Receiver<Request>,
     mut answered: Answered,
     mut stop: oneshot::Receiver<String>,
 ) {
     let mut pending: HashMap<String, (Command, Vec<oneshot::Sender<Answer>>)> = HashMap::new();
     // The journal's stamps are the release's time, as the backend keeps it.
-    journal.keep_time(backend.clock.clone());
+    outlets.journal.keep_time(backend.clock.clone());
     let reason = loop {
         tokio::select! {
             why = &mut stop => break why.unwrap_or_else(|_| "the server stopped".into()),
@@ -367,14 +413,15 @@ async fn drive(
                     // cannot be written, serving stops here, before these
                     // events are shown, so the window can be taken up from
                     // the journal once there is room again.
-                    if let Err(err) = journal.events(&events) {
+                    if let Err(err) = outlets.journal.events(&events) {
                         tracing::error!("journal write failed: {err}");
                         break format!("the journal cannot be written ({err}); serving stopped so that nothing is shown that it lacks");
                     }
                     hub.append(&events);
+                    outlets.notify(&hub, &events);
                 }
                 Some(Update::Verdict { id, verdict }) => {
-                    if let Err(err) = journal.verdict(&id, &verdict) {
+                    if let Err(err) = outlets.journal.verdict(&id, &verdict) {
                         tracing::error!("journal write failed: {err}");
                     }
                     if let Some((command, waiters)) = pending.remove(&id) {
@@ -391,16 +438,19 @@ async fn drive(
                 // A Rollout's new revision, or a retry after an abort: a
                 // new window, in a new journal file.
                 Some(Update::Reset) => {
-                    if let Err(err) = journal.start_again("the backend began a new window") {
+                    if let Err(err) = outlets.journal.start_again("the backend began a new window") {
                         tracing::error!("journal write failed: {err}");
                         break format!("the journal cannot be written ({err}); serving stopped");
                     }
-                    let window = journal
+                    let window = outlets.journal
                         .path()
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())
                         .unwrap_or_default();
                     hub.new_window(window);
+                    if let Some(outbox) = &mut outlets.webhooks {
+                        outbox.reset();
+                    }
                 }
                 Some(Update::Traffic(points)) => hub.traffic(&points),
                 // The simulator stopped (its clients read why in the log).
@@ -409,6 +459,7 @@ async fn drive(
                 }
                 Some(_) => {}
             },
+            delivery = Outbox::outcome(&mut outlets.webhooks) => outlets.delivered(&delivery),
             request = requests.recv() => {
                 let Some(Request { command, reply }) = request else { continue };
                 if let Some((asked, answer)) = answered.get(&command.id) {
@@ -421,7 +472,7 @@ async fn drive(
                         Some(conflict) => { let _ = reply.send(Answer::Conflict(conflict)); }
                         None => waiters.push(reply),
                     }
-                } else if let Err(err) = journal.command(&command) {
+                } else if let Err(err) = outlets.journal.command(&command) {
                     tracing::error!("journal write failed: {err}");
                     let _ = reply.send(Answer::Unrecorded(err.to_string()));
                 } else if backend.commands.send(command.clone()).is_err() {
@@ -443,9 +494,7 @@ async fn drive(
             let _ = waiter.send(Answer::Gone);
         }
     }
-    if let Err(err) = journal.close(&reason) {
-        tracing::error!("journal close failed: {err}");
-    }
+    outlets.close(&reason).await;
     hub.stopped.send_replace(Some(reason));
 }
 

@@ -9,6 +9,7 @@ pub mod hub;
 pub mod listen;
 pub mod resume;
 pub mod tokens;
+pub mod webhooks;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;

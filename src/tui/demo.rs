@@ -95,7 +95,7 @@ pub fn feed(app: &mut App, update: Update) {
     debug_assert!(
         effects
             .iter()
-            .all(|e| matches!(e, Effect::Redraw(_) | Effect::Bell)),
+            .all(|e| matches!(e, Effect::Redraw(_) | Effect::Bell | Effect::Notify(_))),
         "a backend's update only asks for a redraw: {effects:?}"
     );
 }

@@ -61,22 +61,34 @@ impl InboxList {
         }
     }
 
-    /// Takes a source's word; says whether something new now waits on this
-    /// operator (for the bell), not counting what a source holds when it is
-    /// first heard from.
-    pub fn take(&mut self, feed: Feed) -> bool {
+    /// Takes a source's word; says what new now waits on this operator in
+    /// another window than this one (for the bell and the desktop
+    /// notification), not counting what a source holds when it is first
+    /// heard from: `payments v1.4 → v1.5 (production): sign Production
+    /// approval (Approval)`, and how many more came with it.
+    pub fn take(&mut self, feed: Feed) -> Option<String> {
         let first = self.heard.insert(feed.source.clone());
         let selected = self.selected().map(key);
         self.inbox.take(feed);
-        let now: BTreeSet<_> = self
+        let elsewhere: Vec<&Item> = self
             .inbox
             .items()
             .into_iter()
-            .filter(|i| i.mine)
-            .map(key)
+            .filter(|i| i.mine && Some(&i.place) != self.here.as_ref())
             .collect();
-        let new = !first && now.iter().any(|k| !self.mine.contains(k));
-        self.mine = now;
+        let new: Vec<&Item> = elsewhere
+            .iter()
+            .copied()
+            .filter(|i| !first && !self.mine.contains(&key(i)))
+            .collect();
+        let notice = new.first().map(|item| {
+            let more = match new.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            format!("{}: {} ({}){more}", item.release, item.what, item.stage)
+        });
+        self.mine = elsewhere.into_iter().map(key).collect();
         // The cursor stays on the item it was on, wherever it went.
         let items = self.inbox.items();
         self.cursor = match selected.filter(|_| self.moved) {
@@ -86,7 +98,7 @@ impl InboxList {
                 .unwrap_or(self.cursor.min(items.len().saturating_sub(1))),
             None => 0,
         };
-        new
+        notice
     }
 
     pub fn selected(&self) -> Option<&Item> {
@@ -165,7 +177,7 @@ pub async fn run(
     feeds: &mut mpsc::Receiver<Feed>,
     theme: &Theme,
     keymap: &KeyMap,
-    bell: bool,
+    ring: Ring,
 ) -> io::Result<Ending> {
     let mut keys = EventStream::new();
     let mut terminate = signal(SignalKind::terminate())?;
@@ -190,11 +202,8 @@ pub async fn run(
             },
             feed = feeds.recv(), if feeds_open => match feed {
                 Some(feed) => {
-                    if list.take(feed) && bell {
-                        use std::io::Write;
-                        let out = terminal.backend_mut();
-                        out.write_all(b"\x07")?;
-                        out.flush()?;
+                    if let Some(notice) = list.take(feed) {
+                        tell(terminal, &notice, ring)?;
                     }
                 }
                 None => feeds_open = false,
@@ -205,4 +214,25 @@ pub async fn run(
             _ = interrupt.recv() => return Ok(Ending::Signal("SIGINT", 130)),
         }
     }
+}
+
+/// How the screen tells the operator something new waits on them: the
+/// bell, and the desktop notification, as configured.
+#[derive(Debug, Clone, Copy)]
+pub struct Ring {
+    pub bell: bool,
+    pub notify: crate::config::Notify,
+}
+
+/// Rings for `notice`, between frames.
+fn tell(terminal: &mut Term, notice: &str, ring: Ring) -> io::Result<()> {
+    use std::io::Write;
+    let out = terminal.backend_mut();
+    if let Some(bytes) = super::notify::escape(ring.notify, notice) {
+        out.write_all(&bytes)?;
+    }
+    if ring.bell {
+        out.write_all(b"\x07")?;
+    }
+    out.flush()
 }

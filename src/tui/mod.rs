@@ -6,6 +6,7 @@ pub mod inbox;
 pub mod keymap;
 pub mod layout;
 pub mod logview;
+pub mod notify;
 pub mod runtime;
 pub mod terminal;
 pub mod theme;

@@ -190,7 +190,8 @@ impl Runtime<'_> {
                         }
                     }
                     Effect::Redraw(when) => redraw = redraw.max(Some(when)),
-                    Effect::Bell => self.ring()?,
+                    Effect::Bell => self.ring(b"\x07")?,
+                    Effect::Notify(escape) => self.ring(&escape)?,
                 }
             }
         }
@@ -209,11 +210,12 @@ impl Runtime<'_> {
         Ok(None)
     }
 
-    /// The terminal's bell (BEL), between frames.
-    fn ring(&mut self) -> io::Result<()> {
+    /// The terminal's bell (BEL) or a desktop notification's escape,
+    /// between frames.
+    fn ring(&mut self, bytes: &[u8]) -> io::Result<()> {
         use std::io::Write;
         let out = self.terminal.backend_mut();
-        out.write_all(b"\x07")?;
+        out.write_all(bytes)?;
         out.flush()
     }
 

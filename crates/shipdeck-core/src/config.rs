@@ -19,6 +19,9 @@ use crate::sim::scenario::{RawRule, convert_rules};
 
 type S<T> = Spanned<T>;
 
+pub mod notify;
+pub use notify::{HookFormat, Notify, WebhookFile};
+
 /// The configuration file as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +64,12 @@ pub struct ConfigFile {
     /// `{rrule, start, duration, reason, tz}`.
     #[serde(default)]
     pub freezes: Vec<S<FreezeFile>>,
+    /// Where `serve` posts what starts and stops waiting on someone.
+    #[serde(default)]
+    pub webhooks: Vec<S<WebhookFile>>,
+    /// The console's desktop notification with the bell: osc9, osc777, off.
+    #[serde(default)]
+    pub notify: Option<S<Notify>>,
 }
 
 /// A freeze as written: a period (`from`, `to`) or a recurring one
@@ -923,6 +932,7 @@ fn check(file: ConfigFile, c: &mut Checker) -> Checked {
     if let Some(inbox) = &file.inbox {
         inbox.check(c);
     }
+    notify::check_webhooks(&file.webhooks, c);
     let rules = file.rules.as_deref().map(|raw| convert_rules(raw, c));
     let freezes = file
         .freezes

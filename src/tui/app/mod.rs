@@ -242,6 +242,9 @@ pub enum Effect {
     Redraw(Redraw),
     /// Ring the terminal's bell: something started to wait on this operator.
     Bell,
+    /// Write this desktop notification escape (OSC 9 / OSC 777), with the
+    /// bell.
+    Notify(Vec<u8>),
     Quit,
     /// Leave this window for another (an inbox item's) or for the inbox.
     Leave(Leave),
@@ -329,6 +332,10 @@ pub struct App {
     sent: u64,
     /// Ring the bell when something starts to wait on this operator.
     pub bell: bool,
+    /// The desktop notification sent then, if any.
+    pub notify: crate::config::Notify,
+    /// What the notification says, when one is due.
+    notice: Option<String>,
     /// What waited on this operator when last looked (what, stage, key).
     waited: Vec<(String, String, UiAction)>,
     /// The rows of what waited on this operator when last looked.
@@ -396,6 +403,8 @@ impl App {
             client: client.into(),
             sent: 0,
             bell: true,
+            notify: crate::config::Notify::Off,
+            notice: None,
             waited: Vec::new(),
             waited_rows: Vec::new(),
             since_moved: u32::MAX,
@@ -420,9 +429,7 @@ impl App {
                     true => vec![Effect::Redraw(Redraw::Soon)],
                     false => Vec::new(),
                 };
-                if std::mem::take(&mut self.bell_due) && self.bell {
-                    effects.push(Effect::Bell);
-                }
+                self.ring(&mut effects);
                 effects
             }
             Msg::BackendGone(reason) => {
@@ -439,9 +446,13 @@ impl App {
                 };
                 let mut effects = vec![Effect::Redraw(Redraw::Soon)];
                 // Something new for this operator in another release rings
-                // the bell as this window's own does.
-                if list.take(feed) && self.bell && self.replay.is_none() {
-                    effects.push(Effect::Bell);
+                // as this window's own does.
+                if let Some(notice) = list.take(feed)
+                    && self.replay.is_none()
+                {
+                    self.bell_due = true;
+                    self.notice = Some(notice);
+                    self.ring(&mut effects);
                 }
                 effects
             }

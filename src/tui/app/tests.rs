@@ -65,7 +65,8 @@ fn sent(effects: &[Effect]) -> Vec<Action> {
             | Effect::Replay(_)
             | Effect::Redraw(_)
             | Effect::Bell
-            | Effect::Leave(_) => None,
+            | Effect::Leave(_)
+            | Effect::Notify(_) => None,
         })
         .collect()
 }
@@ -1509,5 +1510,66 @@ fn during_a_freeze_the_promote_keys_say_why_and_when_it_reopens() {
     assert_eq!(
         sent(&press(&mut app, KeyCode::Char('p'))),
         vec![Action::Pause { reason: None }]
+    );
+}
+
+#[test]
+fn a_desktop_notification_is_off_by_default_and_carries_a_hostile_item_cleaned() {
+    // Off by default: the bell alone.
+    let (mut app, mut sim) = watching("happy-canary", "erin", false, |r| {
+        r.current_stage().is_some_and(|s| s.plan.id == "staging")
+    });
+    assert_eq!(app.notify, crate::config::Notify::Off);
+    let effects = play_on(&mut app, &mut sim, waits_for_config);
+    assert!(effects.contains(&Effect::Bell));
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Notify(_))),
+        "{effects:?}"
+    );
+
+    // An item whose text tries to end the escape, open another and add a
+    // field of its own.
+    let text = crate::sim::bundled::get("happy-canary").unwrap().replace(
+        "\"Configuration correct\"",
+        "\"Config\\e]777;notify;pwned;x\\a ok;\\e[2J now\\u009d0;t\\u009c\"",
+    );
+    let mut scenario = crate::sim::scenario::parse(&text).unwrap();
+    let erin = crate::model::Person::new("erin").unwrap();
+    scenario.seat(&erin);
+    let mut sim = Simulator::new(scenario, crate::sim::SimOptions::default());
+    let mut app = App::new(
+        erin,
+        "sim:hostile",
+        KeyMap::default(),
+        Theme::default_theme(false),
+        crate::model::DEFAULT_LOG_CAPACITY,
+        "test",
+    );
+    app.notify = crate::config::Notify::Osc777;
+    app.bell = false;
+    feed(
+        &mut app,
+        Update::Connection(crate::backend::Connection::Live),
+    );
+    feed(&mut app, Update::Events(sim.start()));
+    let effects = play_on(&mut app, &mut sim, |app| {
+        app.waiting().iter().any(|w| w.what.starts_with("Config"))
+    });
+    let written: Vec<&Vec<u8>> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify(bytes) => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        written,
+        [&b"\x1b]777;notify;shipdeck;checkout-api: waiting for Config ok, now (Staging validation) \xe2\x80\x94 you may tick it (Space)\x07".to_vec()],
+        "{}",
+        String::from_utf8_lossy(written[0])
+    );
+    assert!(
+        !effects.contains(&Effect::Bell),
+        "the bell is off; the notification is not"
     );
 }

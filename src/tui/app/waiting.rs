@@ -166,6 +166,7 @@ impl App {
         let moving = self.since_moved < MOVING_FOR || self.mode.is_modal();
         if let Some(first) = new.first() {
             self.bell_due = true;
+            self.notice = Some(self.notice_of(first, new.len()));
             if let (false, Some(row)) = (moving, &first.row) {
                 self.cursor = Some(row.clone());
                 self.focus = super::Pane::Gates;
@@ -179,6 +180,37 @@ impl App {
         }
         self.waited = mine.iter().map(key).collect();
         self.waited_rows = mine.iter().filter_map(|w| w.row.clone()).collect();
+    }
+
+    /// What the desktop notification says of what started to wait:
+    /// `ledger-api: waiting for Production deploy approval (Approval) —
+    /// you may sign it (a)`, and how many more did with it.
+    fn notice_of(&self, first: &Waiting, new: usize) -> String {
+        let service = self.release.plan().map(|p| p.service.as_str());
+        let mut text = match service {
+            Some(service) if !service.is_empty() => format!("{service}: {}", first.sentence(self)),
+            _ => first.sentence(self),
+        };
+        if new > 1 {
+            text.push_str(&format!(" (and {} more)", new - 1));
+        }
+        text
+    }
+
+    /// The bell and the desktop notification, when something started to
+    /// wait on this operator: the notification whether or not the bell
+    /// rings, each as configured.
+    pub(super) fn ring(&mut self, effects: &mut Vec<super::Effect>) {
+        let notice = self.notice.take();
+        if !std::mem::take(&mut self.bell_due) {
+            return;
+        }
+        if let Some(bytes) = notice.and_then(|n| crate::tui::notify::escape(self.notify, &n)) {
+            effects.push(super::Effect::Notify(bytes));
+        }
+        if self.bell {
+            effects.push(super::Effect::Bell);
+        }
     }
 
     /// Whether the cursor is on a row that waited on this operator and

@@ -96,6 +96,14 @@ pub enum Record {
         #[serde(with = "duration_serde")]
         late: SignedDuration,
     },
+    /// What became of one try to post a notice to a webhook (`serve`).
+    Delivery {
+        at: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall: Option<Timestamp>,
+        #[serde(flatten)]
+        delivery: WebhookDelivery,
+    },
     /// The last line of a window that ended in order.
     Closed {
         at: Timestamp,
@@ -110,6 +118,44 @@ impl Record {
     pub fn name(&self) -> &'static str {
         self.into()
     }
+}
+
+/// One outcome of posting a notice to a webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    /// The delivery's id: the same on every try (`Shipdeck-Delivery`).
+    pub id: String,
+    /// The webhook's address as shown (no query, no key in its path).
+    pub hook: String,
+    /// The notice's type: waiting, done, rolled_back, finished.
+    #[serde(rename = "type")]
+    pub notice: String,
+    pub state: HookState,
+    /// The receiver's HTTP status, when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Which try this was, from 1 (0 for one dropped unsent).
+    pub attempt: u32,
+    /// What went wrong, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+/// What became of a try to post to a webhook.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum HookState {
+    /// The receiver took it (2xx).
+    Sent,
+    /// This try failed; another follows.
+    Failed,
+    /// No more tries: the last failed, or the receiver refused it for good.
+    GivenUp,
+    /// Never sent: the queue was full and it was the oldest.
+    Dropped,
 }
 
 /// A time the link to the backend was down, as recorded.
@@ -199,6 +245,8 @@ pub struct Journal {
     pub outages: Vec<Outage>,
     /// Commands that waited for the link: expired, or sent late.
     pub deliveries: Vec<Delivered>,
+    /// What became of each try to post to a webhook (`serve`).
+    pub webhooks: Vec<(Timestamp, WebhookDelivery)>,
     pub closed: Option<(Timestamp, String)>,
     /// Lines that could not be read: (line number, what was wrong).
     pub damaged: Vec<(usize, String)>,
@@ -281,6 +329,7 @@ impl Journal {
             | Record::Verdict { at, wall, .. }
             | Record::LinkLost { at, wall, .. }
             | Record::LinkBack { at, wall, .. }
+            | Record::Delivery { at, wall, .. }
             | Record::Closed { at, wall, .. } => (*at, *wall),
             Record::Expired { at, .. } | Record::SentLate { at, .. } => (*at, None),
         };
@@ -352,6 +401,7 @@ impl Journal {
                 id,
                 delivery: Delivery::Late(late),
             }),
+            Record::Delivery { at, delivery, .. } => self.webhooks.push((at, delivery)),
             Record::Closed { at, reason, .. } => self.closed = Some((at, reason)),
         }
     }

@@ -147,6 +147,7 @@ pub fn build(journal: &Journal, warnings: Vec<String>) -> Report {
     let mut commands = answered_commands(journal);
     let mut timeline = timeline::told(journal, &release);
     timeline.extend(timeline::link(journal));
+    timeline.extend(timeline::webhooks(journal));
     for (command, moment) in unanswered_commands(journal) {
         commands.push(command);
         timeline.push(moment);
@@ -726,5 +727,30 @@ mod tests {
         assert_eq!(row.before, None);
         assert_eq!(row.worst, Some(0.3));
         assert_eq!(row.after, None);
+    }
+
+    #[test]
+    fn a_webhook_never_sent_is_in_the_timeline_and_one_sent_is_not() {
+        let lines = [
+            r#"{"record":"window","version":1,"opened_at":"2026-11-24T14:00:00Z","operator":"frank","backend":"sim","mode":"serve"}"#,
+            r#"{"record":"delivery","at":"2026-11-24T14:00:05Z","id":"d-1","hook":"https://hooks.example/a","type":"waiting","state":"failed","status":500,"attempt":1,"why":"the receiver answered 500"}"#,
+            r#"{"record":"delivery","at":"2026-11-24T14:00:06Z","id":"d-1","hook":"https://hooks.example/a","type":"waiting","state":"sent","status":200,"attempt":2}"#,
+            r#"{"record":"delivery","at":"2026-11-24T14:00:07Z","id":"d-2","hook":"https://hooks.example/b","type":"done","state":"given_up","status":404,"attempt":1,"why":"the receiver refused it (404)"}"#,
+            r#"{"record":"delivery","at":"2026-11-24T14:00:08Z","id":"d-3","hook":"https://hooks.example/b","type":"finished","state":"dropped","attempt":0}"#,
+        ];
+        let text = lines.join("\n") + "\n";
+        let journal = super::super::Journal::from_reader(text.as_bytes()).unwrap();
+        assert_eq!(journal.damaged, Vec::new());
+        assert_eq!(journal.webhooks.len(), 4);
+        assert_eq!(journal.webhooks[1].1.state, crate::journal::HookState::Sent);
+        let report = build(&journal, Vec::new());
+        let told: Vec<&str> = report.timeline.iter().map(|m| m.what.as_str()).collect();
+        assert_eq!(
+            told,
+            [
+                "The webhook https://hooks.example/b was not sent the done notice d-2 (given up after 1 try: the receiver refused it (404))",
+                "The webhook https://hooks.example/b was not sent the finished notice d-3: its queue was full",
+            ]
+        );
     }
 }

@@ -81,6 +81,37 @@ pub(super) fn link(journal: &Journal) -> Vec<Moment> {
     moments
 }
 
+/// Each notice a webhook never took: given up after its tries, or dropped
+/// from a full queue (those it took are not moments of the release).
+pub(super) fn webhooks(journal: &Journal) -> Vec<Moment> {
+    use crate::journal::HookState;
+    let mut moments = Vec::new();
+    for (at, d) in &journal.webhooks {
+        let tries = match d.attempt {
+            1 => "1 try".to_string(),
+            n => format!("{n} tries"),
+        };
+        let why = d
+            .why
+            .as_deref()
+            .map(|w| format!(": {w}"))
+            .unwrap_or_default();
+        let what = match d.state {
+            HookState::GivenUp => format!(
+                "The webhook {} was not sent the {} notice {} (given up after {tries}{why})",
+                d.hook, d.notice, d.id
+            ),
+            HookState::Dropped => format!(
+                "The webhook {} was not sent the {} notice {}: its queue was full",
+                d.hook, d.notice, d.id
+            ),
+            HookState::Sent | HookState::Failed => continue,
+        };
+        moments.push(Moment { at: *at, what });
+    }
+    moments
+}
+
 /// The commands that waited, in words: a rollback's reason given after the
 /// rollback by the same operator is said as such, not as a second rollback.
 fn queued_words(journal: &Journal, ids: &[String]) -> Vec<String> {
