@@ -382,3 +382,50 @@ fn a_run_waiting_on_two_environments_is_mine_for_the_one_i_may_review() {
     assert_eq!(staging["place"]["run"], RUN_ID);
     assert!(staging["deadline"]["at"].is_string(), "{json}");
 }
+
+/// The screen as an operator meets it: two windows wait on dave; Enter
+/// opens the first one's console, he signs there, Esc brings him back to
+/// the list, where it is gone; erin signs the other from her shell and it
+/// leaves the list at once; q ends it with the terminal restored.
+#[test]
+fn the_inbox_screen_opens_a_window_and_comes_back_to_a_list_that_keeps_up() {
+    use common::Console;
+    let tmp = scratch();
+    let dir = tmp.path();
+    let ledger = serve(dir, "ledger-api", "dave, erin", &[]);
+    let search = serve(dir, "search", "dave, erin", &[]);
+    let home = dir.join("dave");
+    let args = [
+        "inbox",
+        "--operator",
+        "dave",
+        "--server",
+        &ledger.url,
+        "--server",
+        &search.url,
+    ];
+    let mut console = Console::start(&home, (140, 36), &args, &[]);
+    let screen = console.wait_for("Inbox — 2 things wait on you");
+    assert!(screen.contains("ledger-api v1.0.0 → v1.1.0"), "{screen}");
+    assert!(screen.contains("search v1.0.0 → v1.1.0"), "{screen}");
+    assert!(screen.contains("also erin"), "{screen}");
+    // The first item is under the cursor; Enter opens its window.
+    let first = if screen.find("ledger-api").unwrap() < screen.find("search v").unwrap() {
+        "ledger-api"
+    } else {
+        "search"
+    };
+    console.keys("\r");
+    let window = console.wait_for("Stages");
+    assert!(window.lines().next().unwrap().contains(first), "{window}");
+    console.sign("Production deploy approval", "dave", "ship it");
+    console.keys(common::terminal::key::ESCAPE);
+    let screen = console.wait_for("Inbox — 1 thing waits on you");
+    assert!(!screen.contains(&format!("{first} v1.0.0")), "{screen}");
+    // erin signs the other from her shell: it leaves the list at once.
+    let other = if first == "search" { &ledger } else { &search };
+    sign(dir, other, "erin");
+    console.wait_for("Inbox — nothing waits on you");
+    console.keys("q");
+    console.ends_restored(0);
+}

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
-use super::{Feeder, Gone, Item, Place, backoff, do_line};
+use super::{Deadline, Feeder, Gone, Item, Place, backoff, do_line};
 use crate::api::ReleaseSummary;
 use crate::backend::http::Remote;
 use crate::backend::{Connection, Update};
@@ -188,6 +188,8 @@ impl Watcher {
                 id: id.clone(),
                 operator: self.operator.clone(),
                 clock: None,
+                offset: None,
+                patient: true,
                 trouble: None,
                 listed_seq: last_seq,
                 last: None,
@@ -226,6 +228,9 @@ impl Watcher {
     }
 }
 
+/// How long a follower waits for the server's clock before it speaks.
+const CLOCK_PATIENCE: Duration = Duration::from_secs(2);
+
 /// Follows one release's stream and says what it waits for.
 struct Follower {
     remote: Remote,
@@ -237,6 +242,16 @@ struct Follower {
     operator: Person,
     /// The server's clock (the simulator's virtual time).
     clock: Option<Timestamp>,
+    /// How far the wall clock is ahead of the release's when first heard:
+    /// a served simulator's window may be set in another hour. Its waits'
+    /// times are put on the wall clock, as every other source's are. It is
+    /// taken once (again for a new window), so a window where nothing
+    /// changes sends nothing; a simulator served faster than real time
+    /// runs ahead of it, and its ages are its own clock's.
+    offset: Option<SignedDuration>,
+    /// Until the server's clock is heard (or a moment has passed), nothing
+    /// is said.
+    patient: bool,
     trouble: Option<String>,
     listed_seq: u64,
     last: Option<Report>,
@@ -249,9 +264,22 @@ impl Follower {
         let id = self.id.clone();
         let stream = remote.follow(&id, tx);
         tokio::pin!(stream);
+        // The first word waits a moment for the server's clock, so what it
+        // says is on the wall clock from the start.
+        let clock_due = Instant::now() + CLOCK_PATIENCE;
+        let mut held = true;
         loop {
             tokio::select! {
                 () = &mut stream => return,
+                () = sleep_until(clock_due), if held => {
+                    held = false;
+                    self.patient = false;
+                    if let Some(report) = self.report()
+                        && reports.send(report).await.is_err()
+                    {
+                        return;
+                    }
+                }
                 update = rx.recv() => {
                     let Some(update) = update else { return };
                     self.take(update);
@@ -272,8 +300,16 @@ impl Follower {
     fn take(&mut self, update: Update) {
         match update {
             Update::Events(events) => events.iter().for_each(|e| self.release.apply(e)),
-            Update::Reset => self.release = Release::new(self.id.clone(), LOG_LINES),
-            Update::Clock(at) => self.clock = Some(at),
+            Update::Reset => {
+                self.release = Release::new(self.id.clone(), LOG_LINES);
+                self.offset = None;
+            }
+            Update::Clock(at) => {
+                self.clock = Some(at);
+                // In whole seconds, so the times said stay put.
+                let offset = Timestamp::now().duration_since(at).as_secs();
+                self.offset.get_or_insert(SignedDuration::from_secs(offset));
+            }
             Update::Identity(person) => self.operator = person,
             Update::Connection(Connection::Live) => self.trouble = None,
             Update::Connection(Connection::Lost(text)) if !text.starts_with("quiet") => {
@@ -287,6 +323,9 @@ impl Follower {
     /// What the release waits for now, when it differs from what was said
     /// (or the follower has just caught up with the list).
     fn report(&mut self) -> Option<Report> {
+        if self.patient && self.offset.is_none() {
+            return None;
+        }
         let now = self.clock.unwrap_or_else(Timestamp::now);
         let items: Vec<Item> = waiting::of(&self.release, &self.operator, now)
             .into_iter()
@@ -327,11 +366,23 @@ impl Follower {
             release,
             what: what(&wait),
             stage: wait.stage.clone(),
-            since: wait.since,
-            deadline: wait.deadline.clone(),
+            since: wait.since.map(|t| self.on_the_wall(t)),
+            deadline: wait.deadline.clone().map(|d| Deadline {
+                at: self.on_the_wall(d.at),
+                ..d
+            }),
             mine: wait.mine,
             others: wait.others.clone(),
             act: Some(self.act(&wait.ask)),
+        }
+    }
+
+    /// A release's time on the wall clock.
+    fn on_the_wall(&self, at: Timestamp) -> Timestamp {
+        use crate::model::time::Saturating;
+        match self.offset {
+            Some(offset) => at.plus(offset),
+            None => at,
         }
     }
 
