@@ -101,6 +101,16 @@ impl InboxList {
         notice
     }
 
+    /// How many items wait on this operator in other releases than this
+    /// window's.
+    pub fn mine_elsewhere(&self) -> usize {
+        self.inbox
+            .items()
+            .into_iter()
+            .filter(|i| i.mine && Some(&i.place) != self.here.as_ref())
+            .count()
+    }
+
     pub fn selected(&self) -> Option<&Item> {
         self.inbox.items().get(self.cursor).copied()
     }

@@ -12,6 +12,7 @@ use crate::backend::Connection;
 use crate::model::{Level, Outcome, ReleasePlan, StageState, Status, Strategy};
 use crate::theme::Slot;
 use crate::tui::app::{App, seconds};
+use crate::tui::keymap::UiAction;
 
 /// The release's state in a word or three, and how loudly to show it.
 fn state(app: &App) -> (String, Style) {
@@ -278,6 +279,17 @@ fn standing<'a>(app: &App, plan: &ReleasePlan, width: usize) -> Line<'a> {
         spans.push(Span::styled(
             format!(" {mine} waiting on you "),
             theme[Slot::StageWaiting].add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+    }
+    // What waits on them in other releases: the inbox (`i`) has it.
+    let elsewhere = app.inbox.as_ref().map_or(0, |list| list.mine_elsewhere());
+    if elsewhere > 0 {
+        spans.push(styled(
+            format!(
+                " +{elsewhere} in your inbox ({}) ",
+                app.keymap.hint(UiAction::Inbox)
+            ),
+            theme[Slot::StageWaiting],
         ));
     }
     // A rule about to roll back says so where the eye goes first.

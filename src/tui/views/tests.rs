@@ -686,6 +686,14 @@ fn the_inbox_over_the_window() {
     app.mode = Mode::Inbox;
     let text = screen(&mut app, 100, 30);
     assert!(text.contains("Inbox — 1 thing waits on you"), "{text}");
+    // The header says what waits in other releases, and the key for it.
+    assert!(
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .contains("+1 in your inbox (i)"),
+        "{text}"
+    );
     assert!(text.contains("waited 25m"), "{text}");
     assert!(text.contains("the window closes in 5m"), "{text}");
     assert!(text.contains("dave or erin may"), "{text}");
