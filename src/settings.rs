@@ -200,6 +200,9 @@ pub struct RemoteSettings {
     pub release: Option<Setting<String>>,
     /// Where the bearer token is read from, when not `$SHIPDECK_TOKEN`.
     pub token_file: Option<Setting<PathBuf>>,
+    /// Whether `$SHIPDECK_TOKEN` may go to it: not to one of several
+    /// servers the inbox reads, where it would be another's.
+    pub env_token: bool,
 }
 
 /// The simulator's settings.
@@ -760,6 +763,7 @@ fn remote_settings(
         url,
         release: flag(&flags.release, "--release").or_else(|| layers.file(release)),
         token_file,
+        env_token: true,
     }))
 }
 

@@ -56,7 +56,7 @@ pub fn token(remote: &RemoteSettings) -> Result<Option<String>, ExitCode> {
     }
     if let Some(token) = std::env::var("SHIPDECK_TOKEN")
         .ok()
-        .filter(|t| !t.trim().is_empty())
+        .filter(|t| remote.env_token && !t.trim().is_empty())
     {
         return Ok(Some(token.trim().to_string()));
     }

@@ -129,6 +129,7 @@ fn place_window(
                     value: path,
                     source: FROM_INBOX,
                 }),
+                env_token: crate::inbox::env_token(&settings),
             });
         }
         Place::Rollout {

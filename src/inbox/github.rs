@@ -196,7 +196,8 @@ impl Looker {
                 &[
                     ("--github", repo.as_str()),
                     ("--run", run_id.as_str()),
-                    ("--gate", environment.as_str()),
+                    // The whole name: the one GitHub knows it by.
+                    ("--gate", pending.environment.name.as_str()),
                 ],
             )),
         }

@@ -52,7 +52,7 @@ impl Sources {
                 .servers
                 .value
                 .iter()
-                .map(|s| servers::Server::new(s, &settings.operator.value))
+                .map(|s| servers::Server::new(s, &settings.operator.value, env_token(settings)))
                 .collect(),
             rollouts: inbox
                 .rollouts
@@ -86,6 +86,13 @@ impl Sources {
             .chain(self.github.iter().map(|g| g.name()))
             .collect()
     }
+}
+
+/// Whether `$SHIPDECK_TOKEN` goes to a server the inbox reads without a
+/// token file of its own: only when the inbox reads that one server, so
+/// one server's token never goes to another.
+pub fn env_token(settings: &Settings) -> bool {
+    settings.inbox.servers.value.len() <= 1
 }
 
 /// The token file the inbox reads `place`'s server or repository with,

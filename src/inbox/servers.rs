@@ -36,14 +36,15 @@ pub(super) struct Server {
 }
 
 impl Server {
-    /// The server's token from its token file, else `$SHIPDECK_TOKEN`.
-    pub(super) fn new(settings: &InboxServer, operator: &Person) -> Server {
+    /// The server's token from its token file, else `$SHIPDECK_TOKEN` when
+    /// `env_token` says it may have it.
+    pub(super) fn new(settings: &InboxServer, operator: &Person, env_token: bool) -> Server {
         let token = match &settings.token_file {
             Some(path) => crate::cli::remote::token_from_file(path).map(Some),
             None => Ok(std::env::var("SHIPDECK_TOKEN")
                 .ok()
                 .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())),
+                .filter(|t| env_token && !t.is_empty())),
         };
         let remote = token.and_then(|t| Remote::new(&settings.url, t.as_deref(), operator));
         Server {

@@ -171,6 +171,7 @@ async fn a_source_that_never_answers_is_trouble_after_the_patience() {
             token_file: None,
         },
         &operator,
+        true,
     );
     let sources = Sources {
         servers: vec![server],

@@ -67,7 +67,9 @@ impl InboxList {
     /// heard from: `payments v1.4 → v1.5 (production): sign Production
     /// approval (Approval)`, and how many more came with it.
     pub fn take(&mut self, feed: Feed) -> Option<String> {
-        let first = self.heard.insert(feed.source.clone());
+        // A source's first word with something to say is not news (a
+        // source in trouble at the start has not said what waits yet).
+        let first = feed.trouble.is_none() && self.heard.insert(feed.source.clone());
         let selected = self.selected().map(key);
         self.inbox.take(feed);
         let elsewhere: Vec<&Item> = self

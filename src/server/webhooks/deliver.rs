@@ -196,7 +196,7 @@ async fn try_once(hook: &Hook, client: &reqwest::Client, item: &Item) -> Tried {
         Ok(response) => answered(response.status(), response.headers()),
         Err(err) => Tried {
             status: None,
-            why: Some(failure(&err)),
+            why: Some(failure(err)),
             sent: false,
             again: true,
             after: None,
@@ -242,7 +242,9 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 /// Why a try got no answer, in a few words.
-fn failure(err: &reqwest::Error) -> String {
+/// Never the address: its path or query may hold the hook's key.
+fn failure(err: reqwest::Error) -> String {
+    let err = err.without_url();
     if err.is_timeout() {
         format!("no answer within {}s", TIMEOUT.as_secs())
     } else if err.is_connect() {

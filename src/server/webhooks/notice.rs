@@ -89,7 +89,7 @@ pub struct Watch {
     /// Who `waiting::of` is asked for: a name nobody may take, so that
     /// `others` names everyone who may.
     nobody: Person,
-    waits: BTreeMap<(Ask, String), Wait>,
+    waits: BTreeMap<(Ask, String, String), Wait>,
     finished: bool,
 }
 
@@ -112,11 +112,13 @@ impl Watch {
         self.finished = false;
     }
 
-    fn now_waiting(&self, release: &Release) -> BTreeMap<(Ask, String), Wait> {
+    /// What waits, each by what is asked, where and of what (a pause at
+    /// step 4 is not the pause at step 2 that was advanced).
+    fn now_waiting(&self, release: &Release) -> BTreeMap<(Ask, String, String), Wait> {
         let now = release.last_at().unwrap_or_else(Timestamp::now);
         waiting::of(release, &self.nobody, now)
             .into_iter()
-            .map(|w| ((w.ask.clone(), w.stage.clone()), w))
+            .map(|w| ((w.ask.clone(), w.stage.clone(), w.what.clone()), w))
             .collect()
     }
 

@@ -269,7 +269,18 @@ impl Reader<'_> {
                 &stage.plan.name,
                 release.paused_at(),
             );
-            wait.mine = true;
+            // The cluster decides who may; shipdeck's calendar still holds
+            // a promote in a freeze.
+            wait.mine = release.plan().is_none_or(|plan| {
+                policy::calendar(
+                    &plan.freezes,
+                    plan.window,
+                    &Action::PromoteFull,
+                    true,
+                    self.now,
+                )
+                .is_ok()
+            });
             return Some(wait);
         }
         let (i, step) = release.current_step()?;

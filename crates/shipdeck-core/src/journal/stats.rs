@@ -243,8 +243,10 @@ fn figures_of(
     let days = period.1.duration_since(period.0).as_secs_f64() / 86_400.0;
     let change_failure_rate = (ended.finished > 0)
         .then(|| (ended.rolled_back + ended.aborted) as f64 / ended.finished as f64);
+    // A release still in flight when its record ends counts in no figure.
     let waits: Vec<SignedDuration> = releases
         .iter()
+        .filter(|r| r.finished.is_some())
         .flat_map(|r| r.approvals.iter())
         .filter(|(_, approved)| within(period, *approved))
         .map(|(opened, approved)| approved.duration_since(*opened))
