@@ -21,8 +21,9 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, Args)]
 pub struct InboxArgs {
     /// Print what waits as JSON (each item, and each source that could
-    /// not be read) and exit: 0 when nothing waits on you, 3 when something
-    /// does.
+    /// not be read) and exit: 3 when something waits on you, 0 when nothing
+    /// does, 1 when nothing does in what could be read but a source could
+    /// not be.
     #[arg(long)]
     pub json: bool,
 
@@ -80,8 +81,10 @@ fn inbox(args: &InboxArgs) -> Result<ExitCode, ExitCode> {
         crate::errln!("shipdeck: {}: {}", Clean(source), Clean(why));
     }
     crate::outln!("{}", inbox::json(&gathered, jiff::Timestamp::now()));
-    Ok(match gathered.mine() {
-        0 => ExitCode::SUCCESS,
+    // Nothing waiting is only all clear when every source could say so.
+    Ok(match (gathered.mine(), gathered.troubles().is_empty()) {
+        (0, true) => ExitCode::SUCCESS,
+        (0, false) => ExitCode::FAILURE,
         _ => ExitCode::from(EXIT_WAITING),
     })
 }

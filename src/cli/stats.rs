@@ -98,7 +98,13 @@ fn period(args: &StatsArgs) -> Result<(Timestamp, Timestamp), String> {
 fn releases(dir: &Path) -> Result<(Vec<Recorded>, usize), String> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            crate::errln!(
+                "shipdeck: no journal folder at {}: nothing is recorded there yet",
+                crate::model::text::Clean(dir.display())
+            );
+            return Ok((Vec::new(), 0));
+        }
         Err(err) => return Err(format!("cannot read {}: {err}", dir.display())),
     };
     let mut paths: Vec<_> = entries

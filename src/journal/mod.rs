@@ -307,7 +307,12 @@ fn sanitise(text: &str) -> String {
 
 /// Reads a journal file. Only an unreadable file is an error; damaged lines
 /// are reported in `damaged` and `torn_tail`.
+/// Only a regular file is read: a device, a pipe or a socket named like a
+/// journal (or a link to one) would never end, or never begin.
 pub fn read(path: &Path) -> io::Result<Journal> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
     Journal::from_reader(BufReader::new(File::open(path)?))
 }
 

@@ -500,3 +500,37 @@ fn a_journal_line_with_a_name_no_person_can_have_is_damaged() {
     );
     assert_eq!(journal.operator().map(|o| o.as_str()), Some("erin"));
 }
+
+#[test]
+fn a_journal_that_is_not_a_regular_file_is_refused_not_read_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let zero = dir.path().join("endless.jsonl");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let err = super::read(&zero).expect_err("a device is no journal");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    let fifo = dir.path().join("pipe.jsonl");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+        assert!(
+            super::read(&fifo).is_err(),
+            "a pipe is refused before it is opened"
+        );
+    }
+}
+
+#[test]
+fn a_line_longer_than_any_record_is_damage_not_memory() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = recorded("happy-canary", dir.path());
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let long = vec![b'x'; shipdeck_core::journal::MAX_LINE + 10];
+    file.write_all(&long).unwrap();
+    file.write_all(b"\n").unwrap();
+    let journal = super::read(&path).unwrap();
+    assert_eq!(journal.damaged.len(), 1, "{:?}", journal.damaged);
+    assert!(journal.damaged[0].1.contains("longer than 16 MiB"));
+}

@@ -110,7 +110,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 };
                 let rect = centered(below, area.width.saturating_sub(4).min(120), below.height);
                 let now = list.now.unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-                super::inbox::render(list, &app.theme, &app.keymap, now, frame, rect);
+                let own = app.waiting_on_me();
+                super::inbox::render(list, own, &app.theme, &app.keymap, now, frame, rect);
             }
         }
         Mode::ConfirmPromote => {

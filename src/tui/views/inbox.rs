@@ -17,9 +17,12 @@ use crate::tui::inbox::InboxList;
 use crate::tui::keymap::{KeyMap, UiAction};
 use crate::tui::theme::Theme;
 
-/// Draws the list in `area`, over whatever is there.
+/// Draws the list in `area`, over whatever is there. `own` is how many
+/// things the window under it waits on this operator for, when its release
+/// is not one of the inbox's sources.
 pub fn render(
     list: &InboxList,
+    own: usize,
     theme: &Theme,
     keymap: &KeyMap,
     now: Timestamp,
@@ -41,10 +44,25 @@ pub fn render(
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [body, foot] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
-    let (lines, at) = lines(list, theme, now, body.width as usize);
+    let (mut lines, mut at) = lines(list, theme, now, body.width as usize);
+    let listed = list
+        .inbox
+        .items()
+        .iter()
+        .any(|i| Some(&i.place) == list.here.as_ref());
+    if own > 0 && !listed {
+        let things = match own {
+            1 => "1 thing waits".to_string(),
+            n => format!("{n} things wait"),
+        };
+        let text = format!(" This window: {things} on you — Esc goes back to it");
+        lines.insert(0, Line::from(styled(text, theme[Slot::StageWaiting])));
+        at += 1;
+    }
     // The cursor's item stays in view.
     let height = body.height as usize;
-    let scroll = (at + 3).saturating_sub(height);
+    // Its two lines, or its first at the least.
+    let scroll = (at + 2).saturating_sub(height).min(at);
     let shown: Vec<Line> = lines.into_iter().skip(scroll).take(height).collect();
     frame.render_widget(Paragraph::new(shown), body);
     frame.render_widget(Paragraph::new(footer(list, theme, keymap)), foot);

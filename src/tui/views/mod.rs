@@ -72,7 +72,7 @@ pub fn inbox_screen(
 ) {
     let area = frame.area();
     frame.render_widget(Block::new().style(theme[Slot::Base]), area);
-    inbox::render(list, theme, keymap, now, frame, area);
+    inbox::render(list, 0, theme, keymap, now, frame, area);
     guard(frame.buffer_mut());
 }
 

@@ -8,7 +8,7 @@
 pub mod report;
 pub mod stats;
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 use std::path::Path;
 
 use jiff::{SignedDuration, Timestamp};
@@ -232,6 +232,30 @@ pub struct Answer {
     pub verdict: Verdict,
 }
 
+/// The longest line a journal's reader takes: far beyond any record (a
+/// plan is the largest), and a bound on what one line can cost.
+pub const MAX_LINE: usize = 16 << 20;
+
+/// Reads past the rest of a line without keeping it.
+fn skip_line(reader: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                reader.consume(at + 1);
+                return Ok(());
+            }
+            None => {
+                let all = buffer.len();
+                reader.consume(all);
+            }
+        }
+    }
+}
+
 /// A journal read back.
 #[derive(Debug, Clone, Default)]
 pub struct Journal {
@@ -267,11 +291,22 @@ impl Journal {
         let mut number = 0;
         loop {
             line.clear();
-            let n = reader.read_until(b'\n', &mut line)?;
+            let n = (&mut reader)
+                .take(MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut line)?;
             if n == 0 {
                 break;
             }
             number += 1;
+            // No record is this long: what is, is not read into memory
+            // whole (a file that never ends, a line with no end).
+            if line.len() > MAX_LINE {
+                skip_line(&mut reader)?;
+                journal
+                    .damaged
+                    .push((number, format!("a line longer than {} MiB", MAX_LINE >> 20)));
+                continue;
+            }
             let complete = line.ends_with(b"\n");
             let text = String::from_utf8_lossy(&line);
             let text = text.trim_end();

@@ -102,8 +102,11 @@ pub(super) fn webhooks(journal: &Journal) -> Vec<Moment> {
                 d.hook, d.notice, d.id
             ),
             HookState::Dropped => format!(
-                "The webhook {} was not sent the {} notice {}: its queue was full",
-                d.hook, d.notice, d.id
+                "The webhook {} was not sent the {} notice {}: {}",
+                d.hook,
+                d.notice,
+                d.id,
+                d.why.as_deref().unwrap_or("its queue was full")
             ),
             HookState::Sent | HookState::Failed => continue,
         };

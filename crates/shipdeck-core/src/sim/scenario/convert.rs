@@ -207,11 +207,22 @@ pub(super) fn convert(raw: RawScenario, c: &mut Checker) -> Scenario {
         .collect();
 
     let release = &raw.release;
+    // A release's id travels in addresses and commands: it must read the
+    // same cleaned as written (the release line's place stands for it).
+    // One made from the service and version is made from their clean text.
+    if release.id.as_deref().is_some_and(|id| {
+        id.chars()
+            .any(|ch| ch.is_control() || crate::model::text::is_unsafe(ch))
+    }) {
+        c.problem(
+            &release.deployer.referenced,
+            "release id: holds a control or invisible character; write it as plain text",
+        );
+    }
     let plan = ReleasePlan {
-        id: release
-            .id
-            .clone()
-            .unwrap_or_else(|| format!("{}-{}", release.service, release.to)),
+        id: release.id.clone().unwrap_or_else(|| {
+            crate::model::text::clean(&format!("{}-{}", release.service, release.to)).into_owned()
+        }),
         service: release.service.clone(),
         version_from: release.from.clone(),
         version_to: release.to.clone(),
