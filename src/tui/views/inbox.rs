@@ -31,7 +31,14 @@ pub fn render(
 ) {
     frame.render_widget(Clear, area);
     let mine = list.inbox.mine();
+    let listed = list
+        .inbox
+        .items()
+        .iter()
+        .any(|i| Some(&i.place) == list.here.as_ref());
+    let own = if listed { 0 } else { own };
     let title = match mine {
+        0 if own > 0 => " Inbox — nothing else waits on you ".to_string(),
         0 => " Inbox — nothing waits on you ".to_string(),
         1 => " Inbox — 1 thing waits on you ".to_string(),
         n => format!(" Inbox — {n} things wait on you "),
@@ -44,13 +51,8 @@ pub fn render(
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [body, foot] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
-    let (mut lines, mut at) = lines(list, theme, now, body.width as usize);
-    let listed = list
-        .inbox
-        .items()
-        .iter()
-        .any(|i| Some(&i.place) == list.here.as_ref());
-    if own > 0 && !listed {
+    let (mut lines, mut at) = lines(list, own > 0, theme, now, body.width as usize);
+    if own > 0 {
         let things = match own {
             1 => "1 thing waits".to_string(),
             n => format!("{n} things wait"),
@@ -71,6 +73,7 @@ pub fn render(
 /// Every line of the list, and the line the cursor's item begins on.
 fn lines<'a>(
     list: &InboxList,
+    own: bool,
     theme: &Theme,
     now: Timestamp,
     width: usize,
@@ -80,9 +83,10 @@ fn lines<'a>(
     let mut at = 0;
     let heard = list.inbox.sources().count();
     if items.iter().all(|i| !i.mine) {
-        let text = match heard {
-            0 => " looking…",
-            _ => " Nothing waits on you.",
+        let text = match (heard, own) {
+            (0, _) => " looking…",
+            (_, true) => " Nothing else waits on you.",
+            (_, false) => " Nothing waits on you.",
         };
         out.push(Line::from(styled(text, theme[Slot::Muted])));
     } else {
