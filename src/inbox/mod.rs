@@ -366,6 +366,9 @@ pub struct Feed {
 #[derive(Debug, Clone, Default)]
 pub struct Inbox {
     feeds: BTreeMap<String, Feed>,
+    /// Every item by urgency, as (source, index in its feed): sorted once
+    /// a feed comes, not each time the list is drawn.
+    order: Vec<(String, usize)>,
 }
 
 impl Inbox {
@@ -379,25 +382,48 @@ impl Inbox {
             feed.items = old.items.clone();
         }
         self.feeds.insert(feed.source.clone(), feed);
+        let mut order: Vec<(&str, usize, &Item)> = self
+            .feeds
+            .values()
+            .flat_map(|f| {
+                f.items
+                    .iter()
+                    .enumerate()
+                    .map(|(n, i)| (f.source.as_str(), n, i))
+            })
+            .collect();
+        order.sort_by_key(|(_, _, i)| urgency(i));
+        self.order = order
+            .into_iter()
+            .map(|(source, n, _)| (source.to_string(), n))
+            .collect();
     }
 
     /// Every item, this operator's first, each part by urgency: the nearest
     /// deadline first, then the longest wait.
     pub fn items(&self) -> Vec<&Item> {
-        let mut all: Vec<&Item> = self.feeds.values().flat_map(|f| &f.items).collect();
-        all.sort_by_key(|i| urgency(i));
-        all
+        self.items_by_source().into_iter().map(|(_, i)| i).collect()
     }
 
     /// Every item with its source's name, in the order of [`Inbox::items`].
     pub fn items_by_source(&self) -> Vec<(&str, &Item)> {
-        let mut all: Vec<(&str, &Item)> = self
-            .feeds
-            .values()
-            .flat_map(|f| f.items.iter().map(|i| (f.source.as_str(), i)))
-            .collect();
-        all.sort_by_key(|(_, i)| urgency(i));
-        all
+        (0..self.order.len()).filter_map(|n| self.nth(n)).collect()
+    }
+
+    /// How many items there are.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The `n`th item in the order of [`Inbox::items`], with its source.
+    pub fn nth(&self, n: usize) -> Option<(&str, &Item)> {
+        let (source, at) = self.order.get(n)?;
+        let feed = self.feeds.get(source)?;
+        Some((feed.source.as_str(), feed.items.get(*at)?))
     }
 
     /// How many items wait on this operator.

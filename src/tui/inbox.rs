@@ -29,7 +29,8 @@ pub struct InboxList {
     pub here: Option<Place>,
     /// The sources heard from: what they hold at first is not news.
     heard: BTreeSet<String>,
-    /// What waited on this operator at the last feed, to tell what is new.
+    /// What waits on this operator in other releases than `here`, as of
+    /// the last feed: to tell what is new, and to count it.
     mine: BTreeSet<(Place, String, String)>,
     /// An item chosen once while leaving needs a second Enter: the place.
     pub leaving: Option<Place>,
@@ -106,21 +107,17 @@ impl InboxList {
     /// How many items wait on this operator in other releases than this
     /// window's.
     pub fn mine_elsewhere(&self) -> usize {
-        self.inbox
-            .items()
-            .into_iter()
-            .filter(|i| i.mine && Some(&i.place) != self.here.as_ref())
-            .count()
+        self.mine.len()
     }
 
     pub fn selected(&self) -> Option<&Item> {
-        self.inbox.items().get(self.cursor).copied()
+        self.inbox.nth(self.cursor).map(|(_, item)| item)
     }
 
     /// What a key does to the list. `sure` says whether leaving this window
     /// needs no second Enter.
     pub fn key(&mut self, key: &KeyEvent, keymap: &KeyMap, sure: bool) -> Choice {
-        let count = self.inbox.items().len();
+        let count = self.inbox.len();
         let ctrl_c =
             key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
         if ctrl_c {

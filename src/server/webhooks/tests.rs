@@ -238,3 +238,34 @@ fn a_hostile_gate_name_is_cleaned_and_escaped_for_slack() {
     assert_eq!(json["who_may"], "dave or erin");
     assert_eq!(json["what"], notice.what.as_str());
 }
+
+/// Two pauses back to back: advancing past the first starts the second in
+/// the same batch, and the receiver is told both — the first done, the
+/// second waiting — not nothing.
+#[test]
+fn a_pause_that_follows_a_pause_is_a_notice_of_its_own() {
+    let text = "\
+release: { service: ledger-api, from: v1.0.0, to: v1.1.0, deployer: carol }
+strategy:
+  canary:
+    steps: [ { set_weight: 25 }, { pause: until advanced }, { pause: until advanced }, { set_weight: 100 } ]
+stages:
+  - { id: canary, kind: rollout }
+";
+    let mut f = Follower::new(text);
+    f.start();
+    f.play();
+    let first = "the rollout at step 2/4".to_string();
+    assert_eq!(f.kinds(), [(Kind::Waiting, first.clone())]);
+    f.act("dave", Action::Advance);
+    f.play();
+    let second = "the rollout at step 3/4".to_string();
+    assert_eq!(
+        f.kinds(),
+        [
+            (Kind::Waiting, first.clone()),
+            (Kind::Done, first),
+            (Kind::Waiting, second)
+        ]
+    );
+}

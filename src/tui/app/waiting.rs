@@ -15,6 +15,8 @@ const MOVING_FOR: u32 = 5;
 /// One thing the release waits on a person for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiting {
+    /// What is asked, as the core says it.
+    pub ask: Ask,
     /// What must be done: a checklist item's text, a gate's name, a step.
     pub what: String,
     /// The stage it holds up.
@@ -58,13 +60,20 @@ impl super::Pending {
 
 impl From<Wait> for Waiting {
     fn from(wait: Wait) -> Waiting {
-        let (row, action) = match wait.ask {
-            Ask::Sign { gate } => (Some(Row::Gate(gate)), UiAction::SignOff),
-            Ask::Tick { list, item } => (Some(Row::Item { list, item }), UiAction::Tick),
+        let (row, action) = match &wait.ask {
+            Ask::Sign { gate } => (Some(Row::Gate(gate.clone())), UiAction::SignOff),
+            Ask::Tick { list, item } => (
+                Some(Row::Item {
+                    list: list.clone(),
+                    item: item.clone(),
+                }),
+                UiAction::Tick,
+            ),
             Ask::Advance | Ask::Decide => (None, UiAction::Advance),
             Ask::Retry { .. } => (None, UiAction::Retry),
         };
         Waiting {
+            ask: wait.ask,
             what: wait.what,
             stage: wait.stage,
             row,
@@ -78,23 +87,17 @@ impl From<Wait> for Waiting {
 
 impl Waiting {
     /// What answers it.
-    fn answer(&self) -> Option<Answer> {
-        match (&self.row, self.action) {
-            (Some(Row::Gate(g)), _) => Some(Answer::Sign(g.clone())),
-            (Some(Row::Item { list, item }), _) => Some(Answer::Tick(list.clone(), item.clone())),
-            (None, UiAction::Advance) => Some(Answer::Advance),
-            (None, UiAction::Retry) => Some(Answer::Retry),
-            _ => None,
+    fn answer(&self) -> Answer {
+        match &self.ask {
+            Ask::Sign { gate } => Answer::Sign(gate.clone()),
+            Ask::Tick { list, item } => Answer::Tick(list.clone(), item.clone()),
+            Ask::Advance | Ask::Decide => Answer::Advance,
+            Ask::Retry { .. } => Answer::Retry,
         }
     }
 
     fn verb(&self) -> &'static str {
-        match self.action {
-            UiAction::Tick => "tick it",
-            UiAction::SignOff => "sign it",
-            UiAction::Advance => "advance it",
-            _ => "retry it",
-        }
+        self.ask.doing()
     }
 
     /// `waiting for Configuration correct (Staging validation) — you may
@@ -140,8 +143,8 @@ impl App {
             .map(Waiting::from)
             .collect();
         for waiting in &mut all {
-            let answer = waiting.answer();
-            if answer.is_some() && self.pending.values().any(|p| p.answers() == answer) {
+            let answer = Some(waiting.answer());
+            if self.pending.values().any(|p| p.answers() == answer) {
                 waiting.sent = true;
                 waiting.mine = false;
             }

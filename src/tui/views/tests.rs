@@ -743,3 +743,22 @@ fn the_window_counts_down_and_then_says_it_closed() {
     insta::assert_snapshot!("window_closed_header_160", header_of(&mut app, 160));
     insta::assert_snapshot!("window_closed_header_80", header_of(&mut app, 80));
 }
+
+/// Over a window that waits on its operator, the inbox says so first when
+/// that window is none of its sources' (a simulator's), and nothing else.
+#[test]
+fn the_inbox_over_a_window_that_waits_on_you_says_so() {
+    let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
+    let own = app.waiting_on_me();
+    assert!(own > 1, "the gate and the checklist wait on erin");
+    let mut list = crate::tui::inbox::InboxList::over(None);
+    list.now = Some("2026-12-01T10:25:00Z".parse().expect("a time"));
+    app.inbox = Some(list);
+    let _ = app.update(crate::tui::app::tests::inbox_feed(Vec::new()));
+    app.mode = Mode::Inbox;
+    let text = screen(&mut app, 100, 30);
+    assert!(text.contains("Inbox — nothing else waits on you"), "{text}");
+    let said = format!("This window: {own} things wait on you — Esc goes back to it");
+    assert!(text.contains(&said), "{text}");
+    assert!(text.contains("Nothing else waits on you."), "{text}");
+}

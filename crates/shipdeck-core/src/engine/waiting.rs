@@ -80,13 +80,6 @@ pub struct Wait {
     pub others: Option<String>,
 }
 
-impl Wait {
-    /// `waiting for Configuration correct (Staging validation)`.
-    pub fn what_waits(&self) -> String {
-        format!("waiting for {} ({})", self.what, self.stage)
-    }
-}
-
 /// Everything `release` waits on a person for at `now`, `operator`'s first,
 /// in the order of the gates pane. Nothing waits on anyone once the
 /// release has ended.
@@ -121,7 +114,7 @@ pub fn of(release: &Release, operator: &Person, now: Timestamp) -> Vec<Wait> {
         what: "the window closes".to_string(),
     });
     for wait in &mut all {
-        wait.deadline = wait.deadline.take().or_else(|| deadline.clone());
+        wait.deadline = deadline.clone();
     }
     all.sort_by_key(|w| !w.mine);
     all
