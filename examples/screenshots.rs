@@ -585,7 +585,13 @@ fn shared_window(painter: &Painter, out: &Path) -> Result<(), String> {
         streams,
     };
     let watchers = vec![watcher("carol", 1), watcher("dave", 2), watcher("erin", 1)];
-    feed(&mut app, Update::Presence(watchers));
+    feed(
+        &mut app,
+        Update::Presence(shipdeck::api::Presence {
+            watchers,
+            ..Default::default()
+        }),
+    );
     shoot(painter, &mut app, 160, 45, &out.join("shared-window.png"))
 }
 

@@ -608,8 +608,8 @@ async fn two_people_sign_a_two_person_gate_and_every_client_sees_it() {
                     }
                 }
             }
-            Update::Presence(watchers) => {
-                saw_frank |= watchers.iter().any(|w| w.operator == "frank");
+            Update::Presence(presence) => {
+                saw_frank |= presence.watchers.iter().any(|w| w.operator == "frank");
             }
             _ => {}
         }
@@ -943,9 +943,11 @@ async fn one_person_under_two_spellings_watches_once() {
             .await
             .expect("presence never showed both streams")
             .unwrap();
-        if let Update::Presence(watchers) = update
-            && watchers.iter().map(|w| w.streams).sum::<u32>() == 2
+        if let Update::Presence(presence) = update
+            && presence.watchers.iter().map(|w| w.streams).sum::<u32>() == 2
         {
+            assert_eq!((presence.people, presence.streams), (1, 2));
+            let watchers = presence.watchers;
             assert_eq!(watchers.len(), 1, "{watchers:?}");
             assert_eq!(watchers[0].operator, "frank");
             break;

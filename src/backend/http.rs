@@ -49,10 +49,11 @@ const CHANNEL: usize = 1024;
 pub const MAX_ANSWER: usize = 4 * 1024 * 1024;
 /// The largest command reply or error body read.
 pub const MAX_REPLY: usize = 256 * 1024;
-/// The largest `hello`, `clock` or `presence` message of the stream read.
+/// The largest `hello`, `clock`, `presence`, `behind` or `error` message of
+/// the stream read.
 const MAX_CONTROL: usize = 64 * 1024;
 /// The stream's messages that are not events, held to `MAX_CONTROL`.
-const CONTROL: &[&str] = &["hello", "clock", "presence", "error"];
+const CONTROL: &[&str] = &["hello", "clock", "presence", "behind", "error"];
 /// How many release ids a message lists before it says how many more.
 const LISTED: usize = 10;
 
@@ -422,6 +423,7 @@ impl Remote {
     ) {
         let mut follow = Follow {
             last_seq: 0,
+            catching_up: None,
             plan: None,
             window: None,
             heard: Instant::now(),
@@ -672,7 +674,17 @@ impl Follow {
             }
             Some("presence") => {
                 if let Ok(presence) = decode::<Presence>(message.data.as_bytes()) {
-                    batch.out.push(Update::Presence(presence.watchers));
+                    batch.out.push(Update::Presence(presence));
+                }
+            }
+            // Far behind: what was missed comes first, and the header says so
+            // until the stream has caught up with where the server was.
+            Some("behind") => {
+                if let Ok(behind) = decode::<api::Behind>(message.data.as_bytes()) {
+                    self.catching_up = Some(behind.last_seq);
+                    batch.flush();
+                    let text = format!("catching up: {} events behind", behind.behind);
+                    batch.out.push(Update::Slowed(Some(text)));
                 }
             }
             Some("error") => {
@@ -739,6 +751,14 @@ impl Follow {
                 self.plan = plan.map(Box::new);
                 self.last_seq = event.seq;
                 batch.events.push(event);
+                if self
+                    .catching_up
+                    .is_some_and(|target| self.last_seq >= target)
+                {
+                    self.catching_up = None;
+                    batch.flush();
+                    batch.out.push(Update::Slowed(None));
+                }
             }
             Err(err) => {
                 let why = format!(
@@ -754,6 +774,8 @@ impl Follow {
 
 struct Follow {
     last_seq: u64,
+    /// The seq the server had when it said this stream was far behind.
+    catching_up: Option<u64>,
     /// The release's plan, from its `release_started`: what the events
     /// after it are checked against.
     plan: Option<Box<crate::model::ReleasePlan>>,

@@ -56,8 +56,9 @@ pub enum Update {
     /// Who the backend takes this operator to be (a server with tokens
     /// decides).
     Identity(crate::model::Person),
-    /// Everyone watching the release, this operator included.
-    Presence(Vec<crate::api::Watcher>),
+    /// Who is watching the release, this operator included: how many, and
+    /// the few the server names.
+    Presence(crate::api::Presence),
     /// Lines from a log source of the operator's (not release events: they
     /// are shown, not journaled).
     Logs(Vec<crate::model::LogLine>),

@@ -31,6 +31,8 @@ pub struct Writer {
     /// Who the window's operator is, as last recorded (`None`: not known,
     /// for a window taken up again).
     operator: Option<Person>,
+    /// Where the next record begins in the file.
+    position: u64,
 }
 
 impl Writer {
@@ -61,6 +63,7 @@ impl Writer {
             out: BufWriter::new(file),
             clock: ReleaseClock::default(),
             operator: Some(operator.clone()),
+            position: 0,
         };
         writer.append(&Record::Window {
             version: FORMAT_VERSION,
@@ -84,7 +87,8 @@ impl Writer {
                 "another shipdeck process is writing this journal",
             ));
         }
-        let ends_cleanly = if file.metadata()?.len() == 0 {
+        let length = file.metadata()?.len();
+        let ends_cleanly = if length == 0 {
             true
         } else {
             let mut last = [0u8; 1];
@@ -97,9 +101,11 @@ impl Writer {
             out: BufWriter::new(file),
             clock: ReleaseClock::default(),
             operator: None,
+            position: length,
         };
         if !ends_cleanly {
             writer.out.write_all(b"\n")?;
+            writer.position += 1;
         }
         writer.sync()?;
         Ok(writer)
@@ -107,6 +113,11 @@ impl Writer {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the next record will begin in the file, in bytes.
+    pub fn position(&self) -> u64 {
+        self.position
     }
 
     /// Stamps what follows with `clock`: the backend's, which the window
@@ -126,9 +137,11 @@ impl Writer {
     /// on is written as a `\u` escape, so the file is safe to `cat`.
     fn append(&mut self, record: &Record) -> io::Result<()> {
         let line = serde_json::to_string(record)?;
-        self.out
-            .write_all(crate::model::text::json_safe(&line).as_bytes())?;
-        self.out.write_all(b"\n")
+        let line = crate::model::text::json_safe(&line);
+        self.out.write_all(line.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.position += line.len() as u64 + 1;
+        Ok(())
     }
 
     /// Flushes what is buffered and makes it durable.
@@ -153,24 +166,36 @@ impl Writer {
 
     /// Records a command and makes it durable. Call before sending it.
     pub fn command(&mut self, command: &Command) -> io::Result<()> {
+        self.command_unsynced(command)?;
+        self.sync()
+    }
+
+    /// Records a command, to be made durable by a [`Writer::sync`] before
+    /// it is sent: commands that arrive together share one sync.
+    pub fn command_unsynced(&mut self, command: &Command) -> io::Result<()> {
         let (at, wall) = self.stamp();
         self.append(&Record::Command {
             at,
             wall,
             command: command.clone(),
-        })?;
-        self.sync()
+        })
     }
 
     pub fn verdict(&mut self, id: &str, verdict: &Verdict) -> io::Result<()> {
+        self.verdict_unsynced(id, verdict)?;
+        self.sync()
+    }
+
+    /// Records a verdict, to be made durable by a [`Writer::sync`] before
+    /// it is answered.
+    pub fn verdict_unsynced(&mut self, id: &str, verdict: &Verdict) -> io::Result<()> {
         let (at, wall) = self.stamp();
         self.append(&Record::Verdict {
             at,
             wall,
             id: id.to_string(),
             verdict: verdict.clone(),
-        })?;
-        self.sync()
+        })
     }
 
     /// The link to the backend went down, and why.

@@ -8,12 +8,17 @@
 //! the hub stops serving. Commands go the other way
 //! through one task, which makes the same id applied once.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
+use axum::body::Bytes;
 use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
 
+use super::backlog::{self, Backlog};
 use super::exposition::Exposition;
 use super::webhooks::Outbox;
 use crate::api::{CommandReply, Presence, VerdictName, Watcher};
@@ -23,12 +28,20 @@ use crate::journal::Writer;
 use crate::model::text::Clean;
 use crate::model::{Command, Event, Person, Release};
 
-/// Events kept in memory per release; a stream asking for older ones is
-/// told they are gone (410).
-pub const KEEP: usize = 1_000_000;
+/// The most of a release's events kept in memory, in bytes as streams send
+/// them; a stream asking for older ones is told they are gone (410).
+pub const KEEP_BYTES: usize = 64 * 1024 * 1024;
 
 /// Commands waiting for the hub's task.
 const QUEUE: usize = 256;
+
+/// The most commands, or backend updates, taken in one go: the commands'
+/// records (the verdicts') then share one sync of the journal.
+const ROUND: usize = 256;
+
+/// How often presence is sent, at most: a crowd arriving is told as a few
+/// messages, not one per person to everyone.
+pub const PRESENCE_EVERY: Duration = Duration::from_millis(500);
 
 /// The answer to a command, for the HTTP layer to turn into a status.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,20 +66,43 @@ struct State {
     release: Release,
     /// What `/metrics` shows of the simulated service.
     exposition: Exposition,
-    /// Serialized events in seq order.
-    events: VecDeque<(u64, Arc<str>)>,
+    /// The events as streams send them, in seq order.
+    events: VecDeque<(u64, Bytes)>,
+    /// Their bytes, and the most kept.
+    kept: usize,
+    keep_at_most: usize,
 }
 
+impl State {
+    fn keep(&mut self, event: &Event) {
+        let frame = frame(event);
+        self.kept += frame.len();
+        self.events.push_back((event.seq, frame));
+        while self.kept > self.keep_at_most
+            && let Some((_, oldest)) = self.events.pop_front()
+        {
+            self.kept -= oldest.len();
+        }
+    }
+}
+
+/// Who watches: each stream, and each person with how many streams they
+/// have open and since when.
 #[derive(Default)]
 struct Watching {
     next: u64,
-    streams: HashMap<u64, (Person, Timestamp)>,
+    streams: HashMap<u64, Person>,
+    people: HashMap<Person, (u32, Timestamp)>,
+    /// When presence was last sent, and whether a send is due.
+    sent: Option<Instant>,
+    due: bool,
 }
 
 /// The events after a seq, or word that the oldest were let go.
 #[derive(Debug)]
 pub enum After {
-    Events(Vec<(u64, Arc<str>)>),
+    /// Each event's seq and its frame, as the stream sends it.
+    Events(Vec<(u64, Bytes)>),
     /// Events before this seq are no longer kept.
     Gone(u64),
 }
@@ -77,14 +113,20 @@ pub struct Hub {
     /// Names this run of the release: the journal's file stem. A backend
     /// that begins a new window (a Rollout's new revision) changes it.
     window: RwLock<String>,
+    /// Counts the windows begun, so a stream can tell cheaply that its
+    /// window has ended.
+    epoch: AtomicU64,
     log_capacity: usize,
     state: RwLock<State>,
     seq: watch::Sender<u64>,
-    clock: watch::Sender<Option<Timestamp>>,
-    presence: watch::Sender<Presence>,
+    /// The clock's and presence's messages, made once for every stream.
+    clock: watch::Sender<Option<Bytes>>,
+    presence: watch::Sender<Bytes>,
     /// Why the hub stopped serving (its backend ended, the server stops).
     stopped: watch::Sender<Option<String>>,
     watching: Mutex<Watching>,
+    /// Where the events no longer kept in memory are read back from.
+    backlog: Mutex<Backlog>,
     requests: mpsc::Sender<Request>,
 }
 
@@ -128,34 +170,34 @@ impl Hub {
             mut webhooks,
         } = opening;
         let (requests, request_rx) = mpsc::channel(QUEUE);
-        let mut release = Release::new(id.clone(), log_capacity);
-        let mut exposition = Exposition::at_speed(speed);
-        let mut events = VecDeque::new();
+        let mut state = State {
+            release: Release::new(id.clone(), log_capacity),
+            exposition: Exposition::at_speed(speed),
+            events: VecDeque::new(),
+            kept: 0,
+            keep_at_most: KEEP_BYTES,
+        };
         for event in &history {
-            release.apply(event);
-            exposition.observe(event);
-            events.push_back((event.seq, serialize(event)));
+            state.release.apply(event);
+            state.exposition.observe(event);
+            state.keep(event);
         }
-        while events.len() > KEEP {
-            events.pop_front();
-        }
+        let release = &state.release;
         if let Some(outbox) = &mut webhooks {
-            outbox.begin(&release);
+            outbox.begin(release);
         }
         let hub = Arc::new(Hub {
             id,
             window: RwLock::new(window),
+            epoch: AtomicU64::new(0),
             log_capacity,
             seq: watch::Sender::new(release.last_seq()),
-            clock: watch::Sender::new(release.last_at()),
-            presence: watch::Sender::new(Presence::default()),
+            clock: watch::Sender::new(release.last_at().map(clock_message)),
+            presence: watch::Sender::new(message("presence", &Presence::default())),
             stopped: watch::Sender::new(None),
-            state: RwLock::new(State {
-                release,
-                exposition,
-                events,
-            }),
+            state: RwLock::new(state),
             watching: Mutex::new(Watching::default()),
+            backlog: Mutex::new(Backlog::at(journal.path())),
             requests,
         });
         let task = tokio::spawn(drive(
@@ -177,16 +219,35 @@ impl Hub {
             .clone()
     }
 
+    /// Which window is served now, as a count: it changes when the
+    /// backend begins a new one.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
     /// The backend began a new window: the old one's events and state are
     /// gone, and every stream ends so its client connects again and is
     /// told (its hello names the new window).
-    fn new_window(&self, window: String) {
+    fn new_window(&self, window: String, journal: &std::path::Path) {
+        *self.backlog.lock().unwrap_or_else(|e| e.into_inner()) = Backlog::at(journal);
         *self.window.write().unwrap_or_else(|e| e.into_inner()) = window;
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         state.release = Release::new(self.id.clone(), self.log_capacity);
         state.events.clear();
+        state.kept = 0;
         drop(state);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         self.seq.send_replace(0);
+    }
+
+    /// Keeps at most `bytes` of events in memory from now on (a test's
+    /// long window in a few events).
+    #[cfg(test)]
+    fn keep_at_most(&self, bytes: usize) {
+        self.state
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .keep_at_most = bytes;
     }
 
     /// Reads the folded release.
@@ -206,6 +267,36 @@ impl Hub {
         After::Events(state.events.range(start..).take(max).cloned().collect())
     }
 
+    /// Up to `max` events after `seq` that are no longer kept in memory,
+    /// read back from the journal (`None`: it cannot be read, or another
+    /// window began meanwhile).
+    pub async fn events_from_journal(&self, seq: u64, max: usize) -> Option<Vec<(u64, Bytes)>> {
+        let epoch = self.epoch();
+        let place = self
+            .backlog
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .place(seq);
+        let (path, offset) = place?;
+        let before = {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            state.events.front().map_or(u64::MAX, |(first, _)| *first)
+        };
+        let read = tokio::task::spawn_blocking(move || {
+            backlog::read(&path, offset, seq, before, max, frame)
+        });
+        match read.await {
+            Ok(Ok(events)) if self.epoch() == epoch => Some(events),
+            Ok(Err(err)) => {
+                tracing::warn!(
+                    "events after seq {seq} cannot be read back from the journal: {err}"
+                );
+                None
+            }
+            _ => None,
+        }
+    }
+
     /// The release's service metrics, in Prometheus's text format.
     pub fn exposition(&self) -> String {
         self.state
@@ -223,11 +314,13 @@ impl Hub {
         self.seq.subscribe()
     }
 
-    pub fn watch_clock(&self) -> watch::Receiver<Option<Timestamp>> {
+    /// The clock's message, as it changes.
+    pub fn watch_clock(&self) -> watch::Receiver<Option<Bytes>> {
         self.clock.subscribe()
     }
 
-    pub fn watch_presence(&self) -> watch::Receiver<Presence> {
+    /// The presence message, as it changes.
+    pub fn watch_presence(&self) -> watch::Receiver<Bytes> {
         self.presence.subscribe()
     }
 
@@ -253,38 +346,73 @@ impl Hub {
     /// Someone opened a stream; they are counted as watching until the
     /// returned seat is dropped.
     pub fn join(self: &Arc<Hub>, operator: Person) -> Seat {
-        let mut watching = self.watching.lock().unwrap_or_else(|e| e.into_inner());
+        let mut watching = self.watching();
         watching.next += 1;
         let id = watching.next;
-        watching.streams.insert(id, (operator, Timestamp::now()));
-        self.publish(&watching);
+        let person = watching
+            .people
+            .entry(operator.clone())
+            .or_insert((0, Timestamp::now()));
+        person.0 += 1;
+        watching.streams.insert(id, operator);
+        self.presence_changed(&mut watching);
         Seat {
             hub: Arc::clone(self),
             id,
         }
     }
 
-    fn leave(&self, id: u64) {
-        let mut watching = self.watching.lock().unwrap_or_else(|e| e.into_inner());
-        watching.streams.remove(&id);
-        self.publish(&watching);
+    fn leave(self: &Arc<Hub>, id: u64) {
+        let mut watching = self.watching();
+        let Some(operator) = watching.streams.remove(&id) else {
+            return;
+        };
+        if let Some(person) = watching.people.get_mut(&operator) {
+            person.0 -= 1;
+            if person.0 == 0 {
+                watching.people.remove(&operator);
+            }
+        }
+        self.presence_changed(&mut watching);
+    }
+
+    fn watching(&self) -> std::sync::MutexGuard<'_, Watching> {
+        self.watching.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends presence now if none went out lately, or else once
+    /// [`PRESENCE_EVERY`] has passed since the last.
+    fn presence_changed(self: &Arc<Hub>, watching: &mut Watching) {
+        if watching.due {
+            return;
+        }
+        let now = Instant::now();
+        match watching.sent {
+            Some(sent) if now < sent + PRESENCE_EVERY => {
+                watching.due = true;
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    return; // the server is going
+                };
+                let hub = Arc::clone(self);
+                runtime.spawn(async move {
+                    tokio::time::sleep_until(sent + PRESENCE_EVERY).await;
+                    let mut watching = hub.watching();
+                    watching.due = false;
+                    watching.sent = Some(Instant::now());
+                    hub.publish(&watching);
+                });
+            }
+            _ => {
+                watching.sent = Some(now);
+                self.publish(watching);
+            }
+        }
     }
 
     fn publish(&self, watching: &Watching) {
-        // One person, however their consoles spell the name.
-        let mut by_operator: BTreeMap<&Person, Watcher> = BTreeMap::new();
-        for (operator, since) in watching.streams.values() {
-            let watcher = by_operator.entry(operator).or_insert_with(|| Watcher {
-                operator: operator.clone(),
-                since: *since,
-                streams: 0,
-            });
-            watcher.streams += 1;
-            watcher.since = watcher.since.min(*since);
-        }
-        let mut watchers: Vec<Watcher> = by_operator.into_values().collect();
-        watchers.sort_by(|a, b| a.since.cmp(&b.since).then(a.operator.cmp(&b.operator)));
-        self.presence.send_replace(Presence { watchers });
+        let named = self.with_release(named_people);
+        let presence = presence(&watching.people, &named);
+        self.presence.send_replace(message("presence", &presence));
     }
 
     /// The service's traffic, for `/metrics`.
@@ -295,22 +423,71 @@ impl Hub {
         }
     }
 
-    fn append(&self, events: &[Event]) {
-        if events.is_empty() {
+    /// Keeps and shows events the journal holds from `offset` on.
+    fn append(&self, events: &[Event], offset: u64) {
+        let Some(first) = events.first() else {
             return;
-        }
+        };
+        self.backlog
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .mark(first.seq, offset);
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         for event in events {
             state.release.apply(event);
             state.exposition.observe(event);
-            state.events.push_back((event.seq, serialize(event)));
-        }
-        while state.events.len() > KEEP {
-            state.events.pop_front();
+            state.keep(event);
         }
         let last = state.release.last_seq();
         drop(state);
         self.seq.send_replace(last);
+    }
+}
+
+/// The people a release names: its deployer and its gates' approvers.
+fn named_people(release: &Release) -> BTreeSet<Person> {
+    let Some(plan) = release.plan() else {
+        return BTreeSet::new();
+    };
+    let approvers = plan.gates.iter().flat_map(|gate| match &gate.approvers {
+        crate::model::Approvers::Named(people) => people.as_slice(),
+        crate::model::Approvers::Any(_) => &[],
+    });
+    std::iter::once(&plan.deployer)
+        .chain(approvers)
+        .cloned()
+        .collect()
+}
+
+/// Presence for `people` watching (each with their streams and since
+/// when): everyone, if few; in a crowd, those the release names first,
+/// then those who came first, [`Presence::NAMED`] in all.
+fn presence(people: &HashMap<Person, (u32, Timestamp)>, named: &BTreeSet<Person>) -> Presence {
+    let mut watchers: Vec<Watcher> = people
+        .iter()
+        .map(|(operator, (streams, since))| Watcher {
+            operator: operator.clone(),
+            since: *since,
+            streams: *streams,
+        })
+        .collect();
+    let by_arrival =
+        |a: &Watcher, b: &Watcher| a.since.cmp(&b.since).then(a.operator.cmp(&b.operator));
+    if watchers.len() > Presence::NAMED {
+        watchers.sort_by(|a, b| {
+            named
+                .contains(&b.operator)
+                .cmp(&named.contains(&a.operator))
+                .then(by_arrival(a, b))
+        });
+        watchers.truncate(Presence::NAMED);
+    }
+    watchers.sort_by(by_arrival);
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Presence {
+        people: count(people.len()),
+        streams: people.values().map(|(n, _)| *n).sum(),
+        watchers,
     }
 }
 
@@ -326,12 +503,27 @@ impl Drop for Seat {
     }
 }
 
-/// An event as the stream sends it: every character a terminal would act
-/// on written as an escape (`curl -N` prints what it is given).
-fn serialize(event: &Event) -> Arc<str> {
+/// A message of a stream other than an event: `event:` its kind, and its
+/// JSON on one `data:` line, every character a terminal would act on
+/// written as an escape.
+pub fn message(kind: &str, value: &impl serde::Serialize) -> Bytes {
+    let json = serde_json::to_string(value).unwrap_or_default();
+    let data = crate::model::text::json_safe(&json);
+    Bytes::from(format!("event: {kind}\ndata: {data}\n\n"))
+}
+
+fn clock_message(at: Timestamp) -> Bytes {
+    message("clock", &crate::api::Clock { at })
+}
+
+/// An event as every stream sends it, made once: its SSE frame (`id:` and
+/// one `data:` line), every character a terminal would act on written as
+/// an escape (`curl -N` prints what it is given).
+fn frame(event: &Event) -> Bytes {
     let json = serde_json::to_string(event)
         .unwrap_or_else(|err| format!("{{\"error\":\"unserializable event: {err}\"}}"));
-    crate::model::text::json_safe(&json).into()
+    let data = crate::model::text::json_safe(&json);
+    Bytes::from(format!("id: {}\ndata: {data}\n\n", event.seq))
 }
 
 /// The reply for a command the backend decided.
@@ -388,7 +580,13 @@ impl Outlets {
     }
 }
 
-/// The hub's task: the backend's updates in, commands out.
+/// Commands sent to the backend and not yet decided: what was asked, and
+/// everyone waiting for the answer.
+type Pending = HashMap<String, (Command, Vec<oneshot::Sender<Answer>>)>;
+
+/// The hub's task: the backend's updates in, commands out. What arrives
+/// together is taken together, so the journal is synced once for a burst
+/// of commands, and once for a burst of verdicts.
 async fn drive(
     hub: Arc<Hub>,
     mut backend: Handle,
@@ -397,95 +595,31 @@ async fn drive(
     mut answered: Answered,
     mut stop: oneshot::Receiver<String>,
 ) {
-    let mut pending: HashMap<String, (Command, Vec<oneshot::Sender<Answer>>)> = HashMap::new();
+    let mut pending = Pending::new();
     // The journal's stamps are the release's time, as the backend keeps it.
     outlets.journal.keep_time(backend.clock.clone());
     let reason = loop {
         tokio::select! {
             why = &mut stop => break why.unwrap_or_else(|_| "the server stopped".into()),
-            update = backend.updates.recv() => match update {
-                None => break "the backend stopped".into(),
-                Some(Update::Events(events)) => {
-                    // On the record before anyone is shown them. A record
-                    // that cannot be written stops new commands: what the
-                    // release does on its own is still shown.
-                    // The journal must hold what clients are shown: when it
-                    // cannot be written, serving stops here, before these
-                    // events are shown, so the window can be taken up from
-                    // the journal once there is room again.
-                    if let Err(err) = outlets.journal.events(&events) {
-                        tracing::error!("journal write failed: {err}");
-                        break format!("the journal cannot be written ({err}); serving stopped so that nothing is shown that it lacks");
-                    }
-                    hub.append(&events);
-                    outlets.notify(&hub, &events);
+            update = backend.updates.recv() => {
+                let Some(update) = update else { break "the backend stopped".into() };
+                let mut round = vec![update];
+                while round.len() < ROUND && let Ok(more) = backend.updates.try_recv() {
+                    round.push(more);
                 }
-                Some(Update::Verdict { id, verdict }) => {
-                    if let Err(err) = outlets.journal.verdict(&id, &verdict) {
-                        tracing::error!("journal write failed: {err}");
-                    }
-                    if let Some((command, waiters)) = pending.remove(&id) {
-                        let answer = Answer::Done(verdict);
-                        for waiter in waiters {
-                            let _ = waiter.send(answer.clone());
-                        }
-                        answered.insert(id, (command, answer));
-                    }
+                let mut decided = Decided { pending: &mut pending, answered: &mut answered };
+                if let Err(why) = take_updates(&hub, &mut outlets, round, &mut decided) {
+                    break why;
                 }
-                Some(Update::Clock(at)) => {
-                    hub.clock.send_replace(Some(at));
-                }
-                // A Rollout's new revision, or a retry after an abort: a
-                // new window, in a new journal file.
-                Some(Update::Reset) => {
-                    if let Err(err) = outlets.journal.start_again("the backend began a new window") {
-                        tracing::error!("journal write failed: {err}");
-                        break format!("the journal cannot be written ({err}); serving stopped");
-                    }
-                    let window = outlets.journal
-                        .path()
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    hub.new_window(window);
-                    if let Some(outbox) = &mut outlets.webhooks {
-                        outbox.reset();
-                    }
-                }
-                Some(Update::Traffic(points)) => hub.traffic(&points),
-                // The simulator stopped (its clients read why in the log).
-                Some(Update::Connection(crate::backend::Connection::Lost(why))) => {
-                    crate::errln!("shipdeck: {}", Clean(&why));
-                }
-                Some(_) => {}
-            },
+            }
             delivery = Outbox::outcome(&mut outlets.webhooks) => outlets.delivered(&delivery),
             request = requests.recv() => {
-                let Some(Request { command, reply }) = request else { continue };
-                if let Some((asked, answer)) = answered.get(&command.id) {
-                    let _ = reply.send(match reused(asked, &command) {
-                        Some(conflict) => Answer::Conflict(conflict),
-                        None => answer.clone(),
-                    });
-                } else if let Some((asked, waiters)) = pending.get_mut(&command.id) {
-                    match reused(asked, &command) {
-                        Some(conflict) => { let _ = reply.send(Answer::Conflict(conflict)); }
-                        None => waiters.push(reply),
-                    }
-                } else if let Err(err) = outlets.journal.command(&command) {
-                    tracing::error!("journal write failed: {err}");
-                    let _ = reply.send(Answer::Unrecorded(err.to_string()));
-                } else if backend.commands.send(command.clone()).is_err() {
-                    let _ = reply.send(Answer::Gone);
-                } else {
-                    tracing::info!(
-                        command = %Clean(&command.id),
-                        operator = %Clean(&command.operator),
-                        kind = command.action.name(),
-                        "command"
-                    );
-                    pending.insert(command.id.clone(), (command, vec![reply]));
+                let Some(request) = request else { continue };
+                let mut round = vec![request];
+                while round.len() < ROUND && let Ok(more) = requests.try_recv() {
+                    round.push(more);
                 }
+                take_requests(round, &mut outlets.journal, &backend, &mut pending, &answered);
             }
         }
     };
@@ -496,6 +630,166 @@ async fn drive(
     }
     outlets.close(&reason).await;
     hub.stopped.send_replace(Some(reason));
+}
+
+/// Where verdicts go: to whoever waits for them, and into what was
+/// answered.
+struct Decided<'a> {
+    pending: &'a mut Pending,
+    answered: &'a mut Answered,
+}
+
+/// Takes what the backend said, in order; the verdicts' records share one
+/// sync, and each waiter is answered only after it. `Err` says why serving
+/// must stop.
+fn take_updates(
+    hub: &Hub,
+    outlets: &mut Outlets,
+    round: Vec<Update>,
+    decided: &mut Decided<'_>,
+) -> Result<(), String> {
+    let mut verdicts = Vec::new();
+    for update in round {
+        match update {
+            Update::Events(events) => {
+                // The journal must hold what clients are shown: when it
+                // cannot be written, serving stops here, before these
+                // events are shown, so the window can be taken up from
+                // the journal once there is room again.
+                let offset = outlets.journal.position();
+                if let Err(err) = outlets.journal.events(&events) {
+                    tracing::error!("journal write failed: {err}");
+                    return Err(format!(
+                        "the journal cannot be written ({err}); serving stopped so that nothing is shown that it lacks"
+                    ));
+                }
+                hub.append(&events, offset);
+                outlets.notify(hub, &events);
+            }
+            Update::Verdict { id, verdict } => {
+                if let Err(err) = outlets.journal.verdict_unsynced(&id, &verdict) {
+                    tracing::error!("journal write failed: {err}");
+                }
+                verdicts.push((id, verdict));
+            }
+            Update::Clock(at) => {
+                hub.clock.send_replace(Some(clock_message(at)));
+            }
+            // A Rollout's new revision, or a retry after an abort: a new
+            // window, in a new journal file (the old one is synced first).
+            Update::Reset => {
+                if let Err(err) = outlets
+                    .journal
+                    .start_again("the backend began a new window")
+                {
+                    tracing::error!("journal write failed: {err}");
+                    return Err(format!(
+                        "the journal cannot be written ({err}); serving stopped"
+                    ));
+                }
+                let window = outlets
+                    .journal
+                    .path()
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                hub.new_window(window, outlets.journal.path());
+                if let Some(outbox) = &mut outlets.webhooks {
+                    outbox.reset();
+                }
+            }
+            Update::Traffic(points) => hub.traffic(&points),
+            // The simulator stopped (its clients read why in the log).
+            Update::Connection(crate::backend::Connection::Lost(why)) => {
+                crate::errln!("shipdeck: {}", Clean(&why));
+            }
+            _ => {}
+        }
+    }
+    if verdicts.is_empty() {
+        return Ok(());
+    }
+    if let Err(err) = outlets.journal.sync() {
+        tracing::error!("journal sync failed: {err}");
+    }
+    for (id, verdict) in verdicts {
+        if let Some((command, waiters)) = decided.pending.remove(&id) {
+            let answer = Answer::Done(verdict);
+            for waiter in waiters {
+                let _ = waiter.send(answer.clone());
+            }
+            decided.answered.insert(id, (command, answer));
+        }
+    }
+    Ok(())
+}
+
+/// Takes commands that arrived together: each new one is journaled, the
+/// journal synced once for them all, and only then are they sent, so
+/// nothing is applied (or answered) before it is on disk.
+fn take_requests(
+    round: Vec<Request>,
+    journal: &mut Writer,
+    backend: &Handle,
+    pending: &mut Pending,
+    answered: &Answered,
+) {
+    let mut fresh: Vec<Command> = Vec::new();
+    let mut unwritten = None;
+    for Request { command, reply } in round {
+        if let Some((asked, answer)) = answered.get(&command.id) {
+            let _ = reply.send(match reused(asked, &command) {
+                Some(conflict) => Answer::Conflict(conflict),
+                None => answer.clone(),
+            });
+        } else if let Some((asked, waiters)) = pending.get_mut(&command.id) {
+            match reused(asked, &command) {
+                Some(conflict) => {
+                    let _ = reply.send(Answer::Conflict(conflict));
+                }
+                None => waiters.push(reply),
+            }
+        } else {
+            if unwritten.is_none()
+                && let Err(err) = journal.command_unsynced(&command)
+            {
+                unwritten = Some(err);
+            }
+            pending.insert(command.id.clone(), (command.clone(), vec![reply]));
+            fresh.push(command);
+        }
+    }
+    if fresh.is_empty() {
+        return;
+    }
+    let unwritten = match unwritten {
+        Some(err) => Some(err),
+        None => journal.sync().err(),
+    };
+    for command in fresh {
+        let refused = match &unwritten {
+            Some(err) => Some(Answer::Unrecorded(err.to_string())),
+            None if backend.commands.send(command.clone()).is_err() => Some(Answer::Gone),
+            None => None,
+        };
+        if let Some(answer) = refused {
+            if let Some((_, waiters)) = pending.remove(&command.id) {
+                for waiter in waiters {
+                    let _ = waiter.send(answer.clone());
+                }
+            }
+            continue;
+        }
+        tracing::info!(
+            command = %Clean(&command.id),
+            operator = %Clean(&command.operator),
+            kind = command.action.name(),
+            "command"
+        );
+    }
+    if let Some(err) = unwritten {
+        tracing::error!("journal write failed: {err}");
+    }
 }
 
 /// Why a command cannot reuse the id of `asked`, if it cannot.
@@ -513,5 +807,114 @@ fn reused(asked: &Command, command: &Command) -> Option<String> {
         ))
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crowd(n: usize) -> HashMap<Person, (u32, Timestamp)> {
+        (0..n)
+            .map(|i| {
+                let since = Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_secs(i as i64);
+                (Person::own(&format!("watcher-{i:04}")), (1, since))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_few_watching_are_all_named_in_the_order_they_came() {
+        let people = crowd(3);
+        let presence = presence(&people, &BTreeSet::new());
+        let names: Vec<&str> = presence
+            .watchers
+            .iter()
+            .map(|w| w.operator.as_str())
+            .collect();
+        assert_eq!(names, ["watcher-0000", "watcher-0001", "watcher-0002"]);
+        assert_eq!((presence.people, presence.streams), (3, 3));
+    }
+
+    #[test]
+    fn a_crowd_is_counted_and_names_the_release_s_people_first() {
+        let mut people = crowd(5000);
+        // The approver came last and has two consoles open.
+        let late = Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_secs(9999);
+        people.insert(Person::own("dave"), (2, late));
+        let named = BTreeSet::from([Person::own("dave"), Person::own("absent")]);
+        let presence = presence(&people, &named);
+        assert_eq!((presence.people, presence.streams), (5001, 5002));
+        assert_eq!(presence.watchers.len(), Presence::NAMED);
+        assert!(presence.watchers.iter().any(|w| w.operator == "dave"));
+        assert_eq!(presence.watchers[0].operator, "watcher-0000");
+        // However many watch, one message stays small.
+        let size = message("presence", &presence).len();
+        assert!(size < 2048, "{size} bytes");
+    }
+
+    /// A window longer than memory keeps: its oldest events are read back
+    /// from the journal, exactly as they were first sent, in order.
+    #[tokio::test]
+    async fn events_let_go_from_memory_are_read_back_from_the_journal() {
+        use crate::sim::{SimOptions, Simulator, scenario};
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Writer::create(dir.path(), &Person::own("dave"), "test", "serve").unwrap();
+        let (handle, end) = Handle::new("test".into(), Default::default(), false);
+        let (_stop, stop) = oneshot::channel();
+        let opening = Opening {
+            id: "r".into(),
+            window: "w".into(),
+            log_capacity: 100,
+            history: Vec::new(),
+            speed: None,
+            answered: Answered::new(),
+            webhooks: None,
+        };
+        let (hub, _task) = Hub::start(opening, handle, journal, stop);
+        hub.keep_at_most(8 * 1024);
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/scenarios/happy-canary.yaml"
+        ))
+        .unwrap();
+        let mut sim = Simulator::new(scenario::parse(&text).unwrap(), SimOptions::default());
+        let mut sent = sim.start();
+        while sent.len() < 3000
+            && let Some(due) = sim.next_due()
+        {
+            sent.extend(sim.advance_to(due));
+        }
+        let last = sent.last().unwrap().seq;
+        for batch in sent.chunks(7) {
+            end.updates
+                .send(Update::Events(batch.to_vec()))
+                .await
+                .unwrap();
+        }
+        let mut seq = hub.watch_seq();
+        while *seq.borrow_and_update() < last {
+            seq.changed().await.unwrap();
+        }
+        let After::Gone(first) = hub.events_after(0, 10) else {
+            panic!("memory kept every event");
+        };
+        assert!(first > 100, "{first}");
+        let mut read = Vec::new();
+        while read.len() < (first - 1) as usize {
+            let after = read.last().map_or(0, |(s, _)| *s);
+            let more = hub.events_from_journal(after, 500).await.unwrap();
+            assert!(!more.is_empty());
+            read.extend(more);
+        }
+        let expected: Vec<(u64, Bytes)> = sent[..(first - 1) as usize]
+            .iter()
+            .map(|e| (e.seq, frame(e)))
+            .collect();
+        assert_eq!(read, expected);
+        // From the middle too, by the marks.
+        let middle = hub.events_from_journal(first / 2, 3).await.unwrap();
+        let seqs: Vec<u64> = middle.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, [first / 2 + 1, first / 2 + 2, first / 2 + 3]);
     }
 }

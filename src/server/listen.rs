@@ -47,8 +47,9 @@ pub const REQUEST_WITHIN: Duration = Duration::from_secs(10);
 /// How long a request in progress may go without a byte read or written.
 pub const STALLED_AFTER: Duration = Duration::from_secs(30);
 
-/// The most connections served at once, however many descriptors there are.
-pub const MAX_CONNECTIONS: usize = 1024;
+/// The most connections served at once, however many descriptors there are
+/// (a release day's crowd of followers, with room for requests).
+pub const MAX_CONNECTIONS: usize = 16 * 1024;
 
 /// Descriptors kept back for everything but connections: the standard
 /// streams, the journal and the log, the runtime, the metrics source.
@@ -88,9 +89,21 @@ impl Limits {
         }
     }
 
-    /// The limits for this process's descriptor limit (`ulimit -n`).
+    /// The limits for this process's descriptor limit (`ulimit -n`), raised
+    /// first as far as the hard limit lets (the soft limit is often 1024,
+    /// too few for a crowd of followers).
     pub fn of_this_process() -> Limits {
-        let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut nofile = getrlimit(Resource::Nofile);
+        let wanted = (MAX_CONNECTIONS as u64) + SPARE_DESCRIPTORS;
+        let raised = nofile.maximum.map_or(wanted, |hard| hard.min(wanted));
+        if nofile.current.is_some_and(|soft| soft < raised) {
+            nofile.current = Some(raised);
+            if let Err(err) = setrlimit(Resource::Nofile, nofile) {
+                tracing::warn!("could not raise the open-file limit to {raised}: {err}");
+            }
+        }
+        let nofile = getrlimit(Resource::Nofile);
         Limits::for_descriptors(nofile.current.unwrap_or(u64::MAX))
     }
 }
@@ -209,7 +222,7 @@ impl Crowd {
 
 /// Connections waiting in the kernel to be taken: room for a burst, so that
 /// an operator's connection made during one is not dropped unseen.
-const BACKLOG: u32 = 1024;
+const BACKLOG: u32 = 4096;
 
 /// A listener on `address`, with room for a burst of connections.
 pub fn bind(address: std::net::SocketAddr) -> io::Result<TcpListener> {

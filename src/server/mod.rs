@@ -4,6 +4,7 @@
 //! hubs and hand them commands; who an operator is comes from the bearer
 //! token, or, on a loopback server without tokens, from the client's word.
 
+pub mod backlog;
 pub mod exposition;
 pub mod hub;
 pub mod listen;
@@ -22,7 +23,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::StreamExt;
@@ -30,9 +30,10 @@ use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
-use crate::api::{self, Clock, ErrorBody, Hello, Presence, ReleaseSummary, Snapshot};
+use crate::api::{self, ErrorBody, Hello, ReleaseSummary, Snapshot};
 use crate::engine::Grounds;
 use crate::model::{Command, Person};
+use hub::message;
 pub use hub::{Answer, Hub};
 use tokens::Tokens;
 
@@ -41,6 +42,12 @@ const RESERVED_ID: &str = "sim-";
 
 /// Events sent to a stream in one go before it looks for news again.
 const BATCH: usize = 512;
+
+/// A stream this many events behind the newest is told so.
+pub const BEHIND: u64 = 5000;
+
+/// How often a stream that is behind is told so, at most.
+const BEHIND_EVERY: Duration = Duration::from_secs(1);
 
 /// How often an idle stream gets a comment, so clients can tell a quiet
 /// release from a dead connection.
@@ -410,7 +417,9 @@ async fn events(
             );
         }
     };
-    if let hub::After::Gone(first) = hub.events_after(after, 0) {
+    if let hub::After::Gone(first) = hub.events_after(after, 0)
+        && hub.events_from_journal(after, 1).await.is_none()
+    {
         return error(
             StatusCode::GONE,
             format!(
@@ -424,8 +433,17 @@ async fn events(
     let name = operator
         .clone()
         .unwrap_or_else(|| Person::own(crate::model::names::SOMEONE));
-    Sse::new(stream_events(hub, after, operator, name, place))
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+    let body = Body::from_stream(stream_events(hub, after, operator, name, place));
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(api::EVENT_STREAM),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
         .into_response()
 }
 
@@ -433,53 +451,54 @@ struct Reader {
     hub: Arc<Hub>,
     cursor: u64,
     seq: watch::Receiver<u64>,
-    clock: watch::Receiver<Option<jiff::Timestamp>>,
-    presence: watch::Receiver<Presence>,
+    clock: watch::Receiver<Option<Bytes>>,
+    presence: watch::Receiver<Bytes>,
     stopped: watch::Receiver<Option<String>>,
-    /// The window this stream began in.
-    window: String,
-    queue: VecDeque<SseEvent>,
+    /// The window this stream began in (the hub's count of them).
+    epoch: u64,
+    /// Frames to write: the hub's own for events (shared by every stream,
+    /// never copied), made here for the rest.
+    queue: VecDeque<Bytes>,
+    keep_alive: tokio::time::Interval,
+    /// When the client was last told how far behind it is.
+    told_behind: Option<tokio::time::Instant>,
     ended: bool,
     _seat: hub::Seat,
     _place: OwnedSemaphorePermit,
 }
 
-fn json_event(kind: &str, value: &impl serde::Serialize) -> SseEvent {
-    SseEvent::default()
-        .event(kind)
-        .data(crate::model::text::json_safe(
-            &serde_json::to_string(value).unwrap_or_default(),
-        ))
-}
-
 /// A stream's messages: hello, then every event after `after` in seq order,
-/// with the clock and presence as they change.
+/// with the clock and presence as they change, and a comment when it has
+/// been quiet for [`KEEP_ALIVE`].
 fn stream_events(
     hub: Arc<Hub>,
     after: u64,
     operator: Option<Person>,
     name: Person,
     place: OwnedSemaphorePermit,
-) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+) -> impl Stream<Item = Result<Bytes, Infallible>> {
+    let epoch = hub.epoch();
     let seq = hub.watch_seq();
     let mut clock = hub.watch_clock();
     let seat = hub.join(name);
     let mut presence = hub.watch_presence();
     let stopped = hub.watch_stopped();
     let mut queue = VecDeque::new();
-    let window = hub.window();
-    queue.push_back(json_event(
+    queue.push_back(message(
         "hello",
         &Hello {
-            window: window.clone(),
+            window: hub.window(),
             last_seq: hub.last_seq(),
             operator,
         },
     ));
-    queue.push_back(json_event("presence", &*presence.borrow_and_update()));
-    if let Some(at) = *clock.borrow_and_update() {
-        queue.push_back(json_event("clock", &Clock { at }));
+    queue.push_back(presence.borrow_and_update().clone());
+    if let Some(clock) = clock.borrow_and_update().clone() {
+        queue.push_back(clock);
     }
+    let start = tokio::time::Instant::now() + KEEP_ALIVE;
+    let mut keep_alive = tokio::time::interval_at(start, KEEP_ALIVE);
+    keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let reader = Reader {
         hub,
         cursor: after,
@@ -487,8 +506,10 @@ fn stream_events(
         clock,
         presence,
         stopped,
-        window,
+        epoch,
         queue,
+        keep_alive,
+        told_behind: None,
         ended: false,
         _seat: seat,
         _place: place,
@@ -500,8 +521,8 @@ fn stream_events(
 }
 
 impl Reader {
-    /// The stream's next message; `None` once it has ended.
-    async fn next(&mut self) -> Option<SseEvent> {
+    /// The stream's next frame; `None` once it has ended.
+    async fn next(&mut self) -> Option<Bytes> {
         loop {
             if let Some(message) = self.queue.pop_front() {
                 return Some(message);
@@ -509,11 +530,11 @@ impl Reader {
             if self.ended {
                 return None;
             }
-            if self.hub.window() != self.window {
+            if self.hub.epoch() != self.epoch {
                 self.end("the release began a new window: connect again for it".into());
                 continue;
             }
-            if self.take_events() {
+            if self.take_events().await {
                 continue;
             }
             let stopped = self.stopped.borrow().clone();
@@ -525,52 +546,68 @@ impl Reader {
         }
     }
 
-    /// Queues the events after the cursor; whether there were any (or the
-    /// stream ends because they are no longer kept).
-    fn take_events(&mut self) -> bool {
-        match self.hub.events_after(self.cursor, BATCH) {
-            hub::After::Events(batch) if batch.is_empty() => false,
-            hub::After::Events(batch) => {
-                for (seq, json) in batch {
-                    self.cursor = seq;
-                    let message = SseEvent::default().id(seq.to_string()).data(&*json);
-                    self.queue.push_back(message);
-                }
-                true
-            }
-            // Fell so far behind that the events were let go.
+    /// Queues the events after the cursor, from memory or, for those no
+    /// longer kept there, from the journal; whether there were any (or the
+    /// stream ends because they cannot be had).
+    async fn take_events(&mut self) -> bool {
+        let batch = match self.hub.events_after(self.cursor, BATCH) {
+            hub::After::Events(batch) => batch,
+            // Fell behind what memory keeps: the journal has them.
             hub::After::Gone(first) => {
-                self.end(format!("events before seq {first} are no longer kept"));
-                true
+                match self.hub.events_from_journal(self.cursor, BATCH).await {
+                    Some(batch) if !batch.is_empty() => batch,
+                    _ => {
+                        self.end(format!("events before seq {first} are no longer kept"));
+                        return true;
+                    }
+                }
             }
+        };
+        let Some(&(last, _)) = batch.last() else {
+            return false;
+        };
+        self.cursor = last;
+        self.queue.extend(batch.into_iter().map(|(_, frame)| frame));
+        self.tell_behind();
+        true
+    }
+
+    /// Tells the client, now and then, that it is far behind and being
+    /// sent what it missed.
+    fn tell_behind(&mut self) {
+        let last_seq = self.hub.last_seq();
+        let behind = last_seq.saturating_sub(self.cursor);
+        let now = tokio::time::Instant::now();
+        if behind >= BEHIND && self.told_behind.is_none_or(|t| now >= t + BEHIND_EVERY) {
+            self.told_behind = Some(now);
+            let behind = api::Behind { behind, last_seq };
+            self.queue.push_back(message("behind", &behind));
         }
     }
 
     /// Ends the stream, telling the client why.
     fn end(&mut self, error: String) {
-        self.queue
-            .push_back(json_event("error", &ErrorBody { error }));
+        self.queue.push_back(message("error", &ErrorBody { error }));
         self.ended = true;
     }
 
-    /// Waits for the hub to move: new events, the clock, presence, or a stop.
+    /// Waits for the hub to move: new events, the clock, presence, a stop,
+    /// or a quiet spell.
     async fn wait(&mut self) {
         tokio::select! {
             changed = self.stopped.changed() => if changed.is_err() { self.ended = true; },
             changed = self.seq.changed() => if changed.is_err() { self.ended = true; },
             changed = self.clock.changed() => match changed {
                 Err(_) => self.ended = true,
-                Ok(()) => if let Some(at) = *self.clock.borrow_and_update() {
-                    self.queue.push_back(json_event("clock", &Clock { at }));
+                Ok(()) => if let Some(clock) = self.clock.borrow_and_update().clone() {
+                    self.queue.push_back(clock);
                 },
             },
             changed = self.presence.changed() => match changed {
                 Err(_) => self.ended = true,
-                Ok(()) => {
-                    let presence = self.presence.borrow_and_update().clone();
-                    self.queue.push_back(json_event("presence", &presence));
-                }
+                Ok(()) => self.queue.push_back(self.presence.borrow_and_update().clone()),
             },
+            _ = self.keep_alive.tick() => self.queue.push_back(Bytes::from_static(b": keep-alive\n\n")),
         }
     }
 }

@@ -59,10 +59,42 @@ pub struct Clock {
     pub at: Timestamp,
 }
 
-/// Who is watching a release (SSE `event: presence`).
+/// Who is watching a release (SSE `event: presence`): how many, and by
+/// name the few that matter. A crowd is counted, not listed, so the message
+/// stays small however many watch.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Presence {
+    /// Everyone while at most [`Presence::NAMED`] people watch; in a
+    /// crowd, the people the release names (its deployer, its approvers)
+    /// first, then those who came first, [`Presence::NAMED`] in all.
     pub watchers: Vec<Watcher>,
+    /// How many people watch, each once (0 from a server that lists them
+    /// all: then it is the list's length).
+    #[serde(default)]
+    pub people: u32,
+    /// Their open streams.
+    #[serde(default)]
+    pub streams: u32,
+}
+
+impl Presence {
+    /// The most people a presence message names.
+    pub const NAMED: usize = 12;
+
+    /// How many people watch.
+    pub fn people(&self) -> usize {
+        (self.people as usize).max(self.watchers.len())
+    }
+}
+
+/// A stream far behind the release (SSE `event: behind`): what it missed
+/// is being sent, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Behind {
+    /// Events between the last one sent and the newest.
+    pub behind: u64,
+    /// The seq of the newest event the server holds now.
+    pub last_seq: u64,
 }
 
 /// One person watching, however many consoles they have open.

@@ -24,7 +24,7 @@ use super::keymap::{KeyMap, UiAction};
 use super::layout;
 use super::logview::LogView;
 use super::theme::Theme;
-use crate::api::Watcher;
+use crate::api::Presence;
 use crate::backend::{Connection, ReplayControl, Update};
 use crate::engine::{Refusal, Verdict, policy};
 use crate::model::{
@@ -326,8 +326,8 @@ pub struct App {
     pub replay: Option<Replay>,
     /// A journal write failed: the operator must know.
     pub journal_problem: Option<String>,
-    /// Everyone watching the release (a shared window), this operator too.
-    pub watchers: Vec<Watcher>,
+    /// Who watches the release (a shared window), this operator too.
+    pub presence: Presence,
     client: String,
     sent: u64,
     /// Ring the bell when something starts to wait on this operator.
@@ -399,7 +399,7 @@ impl App {
             log_page: layout::log_page(area),
             replay: None,
             journal_problem: None,
-            watchers: Vec::new(),
+            presence: Presence::default(),
             client: client.into(),
             sent: 0,
             bell: true,
@@ -606,7 +606,7 @@ impl App {
             Update::Connection(connection) => {
                 // Who watches is unknown while the line is down.
                 if matches!(connection, Connection::Lost(_)) {
-                    self.watchers.clear();
+                    self.presence = Presence::default();
                 }
                 self.connection = connection;
             }
@@ -623,7 +623,7 @@ impl App {
                 }
                 self.operator = operator;
             }
-            Update::Presence(watchers) => self.watchers = watchers,
+            Update::Presence(presence) => self.presence = presence,
             Update::Logs(lines) => {
                 for line in lines {
                     self.release.apply(line);
@@ -789,9 +789,26 @@ impl App {
             .map(|a| a.rule.as_str())
     }
 
-    /// The others watching: everyone but this operator.
+    /// How many others watch: everyone but this operator.
+    pub fn others_count(&self) -> usize {
+        let me = self
+            .presence
+            .watchers
+            .iter()
+            .any(|w| w.operator == self.operator);
+        let people = self.presence.people();
+        // In a crowd this console is counted, if not named.
+        match me || people > self.presence.watchers.len() {
+            true => people.saturating_sub(1),
+            false => people,
+        }
+    }
+
+    /// The others watching whom the server names: everyone but this
+    /// operator, while few watch.
     pub fn others_watching(&self) -> impl Iterator<Item = &str> {
-        self.watchers
+        self.presence
+            .watchers
             .iter()
             .filter(|w| w.operator != self.operator)
             .map(|w| w.operator.as_str())

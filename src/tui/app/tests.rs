@@ -898,11 +898,14 @@ fn cut_off_from_the_server_the_state_is_only_what_was_last_heard() {
     let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
     feed(
         &mut app,
-        Update::Presence(vec![crate::api::Watcher {
-            operator: crate::person("dave"),
-            since: jiff::Timestamp::UNIX_EPOCH,
-            streams: 1,
-        }]),
+        Update::Presence(crate::api::Presence {
+            watchers: vec![crate::api::Watcher {
+                operator: crate::person("dave"),
+                since: jiff::Timestamp::UNIX_EPOCH,
+                streams: 1,
+            }],
+            ..Default::default()
+        }),
     );
     let live = draw(&mut app);
     assert!(live.contains(" RUNNING ") && live.contains("operator erin (with dave)"));
@@ -1572,4 +1575,29 @@ fn a_desktop_notification_is_off_by_default_and_carries_a_hostile_item_cleaned()
         !effects.contains(&Effect::Bell),
         "the bell is off; the notification is not"
     );
+}
+
+#[test]
+fn a_crowd_watching_is_counted_beside_the_few_the_server_names() {
+    let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
+    let watcher = |operator: &str| crate::api::Watcher {
+        operator: crate::person(operator),
+        since: jiff::Timestamp::UNIX_EPOCH,
+        streams: 1,
+    };
+    // A thousand people watch, erin among them; the server names two.
+    feed(
+        &mut app,
+        Update::Presence(crate::api::Presence {
+            watchers: vec![watcher("dave"), watcher("frank")],
+            people: 1000,
+            streams: 1200,
+        }),
+    );
+    let screen = draw(&mut app);
+    assert!(
+        screen.contains("operator erin (with dave, frank and 997 more)"),
+        "{screen}"
+    );
+    assert_eq!(app.others_count(), 999);
 }

@@ -226,12 +226,7 @@ fn standing<'a>(app: &App, plan: &ReleasePlan, width: usize) -> Line<'a> {
         spans.push(Span::styled(marker, theme[Slot::Replay]));
         spans.push(Span::raw(" "));
     }
-    let others: Vec<&str> = app.others_watching().collect();
-    let with = match others.len() {
-        0 => String::new(),
-        1..=3 => format!(" (with {})", others.join(", ")),
-        n => format!(" (with {}, {} and {} more)", others[0], others[1], n - 2),
-    };
+    let with = watching_with(app);
     // A rollback waiting for the link, and a new window, come first: the
     // screen is not what it seems.
     let queued_rollback = app.queued().into_iter().find(|(p, _)| p.is_rollback());
@@ -369,3 +364,20 @@ fn window<'a>(app: &App, plan: &ReleasePlan) -> (String, Span<'a>) {
 
 /// How long before the window's end the header warns of it.
 const WINDOW_WARNING: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
+
+/// Who else watches, for the header: up to three by name, then how many
+/// more (a crowd is counted by the server, and only a few named).
+fn watching_with(app: &App) -> String {
+    let named: Vec<&str> = app.others_watching().take(2).collect();
+    let total = app.others_count().max(app.others_watching().count());
+    match (total, named.as_slice()) {
+        (0, _) => String::new(),
+        (1..=3, _) if app.others_watching().count() == total => {
+            let all: Vec<&str> = app.others_watching().collect();
+            format!(" (with {})", all.join(", "))
+        }
+        (n, []) => format!(" (with {n} others)"),
+        (n, [one]) => format!(" (with {one} and {} more)", n - 1),
+        (n, [first, second, ..]) => format!(" (with {first}, {second} and {} more)", n - 2),
+    }
+}

@@ -632,7 +632,10 @@ fn nothing_from_a_scenario_or_a_server_reaches_the_screen_raw() {
     };
     feed(
         &mut app,
-        Update::Presence(vec![watcher(HOSTILE), watcher("dave")]),
+        Update::Presence(crate::api::Presence {
+            watchers: vec![watcher(HOSTILE), watcher("dave")],
+            ..Default::default()
+        }),
     );
     for (w, h) in SIZES {
         let backend = drawn(&mut app, w, h);
