@@ -1315,6 +1315,49 @@ mod tests {
         assert_eq!(message, "boom gone red");
     }
 
+    /// A stream the server says is far behind shows it in the header until
+    /// it has read up to where the server was then.
+    #[test]
+    fn a_stream_far_behind_says_so_until_it_has_caught_up() {
+        let message = |event: Option<&str>, data: String| sse::Message {
+            event: event.map(str::to_string),
+            id: None,
+            data,
+        };
+        let mut follow = Follow {
+            last_seq: 0,
+            catching_up: None,
+            plan: None,
+            window: None,
+            heard: Instant::now(),
+            link: watch::channel(Link::default()).0,
+        };
+        let log = |seq: u64| {
+            format!(
+                r#"{{"seq":{seq},"at":"2026-11-22T10:00:00Z","release":"r","type":"log","level":"info","source":"app","message":"line {seq}"}}"#
+            )
+        };
+        let mut batch = Batch::default();
+        let behind = r#"{"behind":6000,"last_seq":2}"#.to_string();
+        follow.take(message(Some("behind"), behind), &mut batch);
+        follow.take(message(None, log(1)), &mut batch);
+        batch.flush();
+        let said: Vec<&Update> = batch.out.iter().collect();
+        assert!(
+            matches!(said.as_slice(), [Update::Slowed(Some(text)), Update::Events(e)]
+                if text == "catching up: 6000 events behind" && e.len() == 1),
+            "{said:?}"
+        );
+        let mut batch = Batch::default();
+        follow.take(message(None, log(2)), &mut batch);
+        assert!(
+            matches!(batch.out.as_slice(), [Update::Events(e), Update::Slowed(None)] if e.len() == 1),
+            "{:?}",
+            batch.out
+        );
+        assert_eq!(follow.catching_up, None);
+    }
+
     /// A server back from an outage with a new window is read at once (a
     /// quarter second at most), whatever the outage cost; one that begins
     /// a new window on every connection is asked less and less often.

@@ -4,9 +4,11 @@
 //! bounded however long the window runs.
 //!
 //! The hub marks where in the file some events begin (one mark every
-//! [`MARK_EVERY`] events), so a read seeks near its seq instead of reading
-//! the file from the top.
+//! [`MARK_EVERY`] events as they are written, and as often in what a read
+//! passes over: the history of a window taken up again), so a read seeks
+//! near its seq instead of reading the file from the top.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -22,37 +24,52 @@ const MARK_EVERY: u64 = 1024;
 #[derive(Debug, Default)]
 pub struct Backlog {
     path: Option<PathBuf>,
-    /// (seq, offset): the line of event `seq` begins at `offset`.
-    marks: Vec<(u64, u64)>,
+    /// seq → offset: the line of event `seq` begins at `offset`.
+    marks: BTreeMap<u64, u64>,
+    /// The newest event marked as it was written.
+    written: Option<u64>,
 }
 
 impl Backlog {
     pub fn at(path: &Path) -> Backlog {
         Backlog {
             path: Some(path.to_path_buf()),
-            marks: Vec::new(),
+            ..Backlog::default()
         }
     }
 
-    /// Event `seq`'s line begins at `offset`.
+    /// Event `seq`'s line, just written, begins at `offset`.
     pub fn mark(&mut self, seq: u64, offset: u64) {
-        if self
-            .marks
-            .last()
-            .is_none_or(|(marked, _)| seq >= marked + MARK_EVERY)
-        {
-            self.marks.push((seq, offset));
+        if self.written.is_none_or(|marked| seq >= marked + MARK_EVERY) {
+            self.written = Some(seq);
+            self.marks.insert(seq, offset);
         }
+    }
+
+    /// Marks a read found.
+    pub fn learn(&mut self, marks: &[(u64, u64)]) {
+        self.marks.extend(marks.iter().copied());
     }
 
     /// What a read of the events after `after` needs: the file, and where
     /// in it to begin.
     pub fn place(&self, after: u64) -> Option<(PathBuf, u64)> {
         let path = self.path.clone()?;
-        let marked = self.marks.partition_point(|(seq, _)| *seq <= after + 1);
-        let offset = marked.checked_sub(1).map_or(0, |i| self.marks[i].1);
+        let offset = self
+            .marks
+            .range(..=after.saturating_add(1))
+            .next_back()
+            .map_or(0, |(_, offset)| *offset);
         Some((path, offset))
     }
+}
+
+/// What a read found: events as the stream sends them, and marks of where
+/// some of them begin.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub events: Vec<(u64, Bytes)>,
+    pub marks: Vec<(u64, u64)>,
 }
 
 /// Up to `max` events after `after` and before `before`, each as the
@@ -66,17 +83,20 @@ pub fn read(
     before: u64,
     max: usize,
     frame: impl Fn(&crate::model::Event) -> Bytes,
-) -> io::Result<Vec<(u64, Bytes)>> {
+) -> io::Result<Found> {
     let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(offset))?;
     let mut reader = BufReader::with_capacity(256 * 1024, file);
-    let mut found = Vec::new();
+    let mut found = Found::default();
     let mut line = Vec::new();
-    while found.len() < max {
+    let mut at = offset;
+    while found.events.len() < max {
         line.clear();
         let n = (&mut reader)
             .take(MAX_LINE as u64 + 1)
             .read_until(b'\n', &mut line)?;
+        let begins = at;
+        at += n as u64;
         if n == 0 || !line.ends_with(b"\n") {
             break; // the end, or a line being written
         }
@@ -86,8 +106,11 @@ pub fn read(
         if event.seq >= before {
             break;
         }
+        if event.seq % MARK_EVERY == 0 {
+            found.marks.push((event.seq, begins));
+        }
         if event.seq > after {
-            found.push((event.seq, frame(&event)));
+            found.events.push((event.seq, frame(&event)));
         }
     }
     Ok(found)
@@ -101,14 +124,20 @@ mod tests {
     fn a_read_begins_at_the_last_mark_at_or_before_the_seq_wanted() {
         let mut backlog = Backlog::at(Path::new("j.jsonl"));
         assert_eq!(backlog.place(5).unwrap().1, 0);
-        backlog.mark(1, 100);
-        backlog.mark(2, 200); // too close to the last mark: not kept
-        backlog.mark(1025, 9000);
-        backlog.mark(2049, 18000);
-        assert_eq!(backlog.place(0).unwrap().1, 100);
-        assert_eq!(backlog.place(1023).unwrap().1, 100);
-        assert_eq!(backlog.place(1024).unwrap().1, 9000);
-        assert_eq!(backlog.place(5000).unwrap().1, 18000);
+        backlog.mark(3001, 100);
+        backlog.mark(3002, 200); // too close to the last mark: not kept
+        backlog.mark(4025, 9000);
+        backlog.mark(5049, 18000);
+        assert_eq!(backlog.place(0).unwrap().1, 0);
+        assert_eq!(backlog.place(3000).unwrap().1, 100);
+        assert_eq!(backlog.place(4023).unwrap().1, 100);
+        assert_eq!(backlog.place(4024).unwrap().1, 9000);
+        assert_eq!(backlog.place(9000).unwrap().1, 18000);
+        // A window's history, marked as a read passes over it.
+        backlog.learn(&[(1024, 50), (2048, 80)]);
+        assert_eq!(backlog.place(1500).unwrap().1, 50);
+        assert_eq!(backlog.place(2999).unwrap().1, 80);
+        assert_eq!(backlog.place(3000).unwrap().1, 100);
         assert!(Backlog::default().place(1).is_none());
     }
 }

@@ -286,7 +286,11 @@ impl Hub {
             backlog::read(&path, offset, seq, before, max, frame)
         });
         match read.await {
-            Ok(Ok(events)) if self.epoch() == epoch => Some(events),
+            Ok(Ok(found)) if self.epoch() == epoch => {
+                let mut backlog = self.backlog.lock().unwrap_or_else(|e| e.into_inner());
+                backlog.learn(&found.marks);
+                Some(found.events)
+            }
             Ok(Err(err)) => {
                 tracing::warn!(
                     "events after seq {seq} cannot be read back from the journal: {err}"
