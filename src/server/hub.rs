@@ -43,6 +43,93 @@ const ROUND: usize = 256;
 /// messages, not one per person to everyone.
 pub const PRESENCE_EVERY: Duration = Duration::from_millis(500);
 
+/// How often streams are woken for new events, at most: events that come
+/// closer together than this (a burst of commands) go out together, one
+/// write to each follower instead of one for each event. A lone event goes
+/// out at once.
+pub const EVENTS_EVERY: Duration = Duration::from_millis(20);
+
+/// Everything a stream waits on, in one `watch`, so a follower wakes once
+/// for all that changed: how far the events go, the clock's and presence's
+/// messages (each counted as it changes), the keep-alive beat, and why the
+/// hub stopped.
+#[derive(Debug, Clone)]
+pub struct Pulse {
+    pub seq: u64,
+    pub clock: (u64, Option<Bytes>),
+    pub presence: (u64, Bytes),
+    pub beat: u64,
+    pub stopped: Option<String>,
+}
+
+/// Holds something back to at most once every so often: the first change
+/// after a quiet spell goes out at once, the rest together at the end of
+/// the spell.
+#[derive(Debug, Default)]
+struct Throttle {
+    sent: Option<Instant>,
+    due: bool,
+}
+
+/// What a [`Throttle`] says to do with a change.
+enum Send {
+    Now,
+    /// Send what there is then: nothing is due before it.
+    At(Instant),
+    /// A send is already due; it will take this change too.
+    Due,
+}
+
+impl Throttle {
+    fn ask(&mut self, every: Duration) -> Send {
+        if self.due {
+            return Send::Due;
+        }
+        let now = Instant::now();
+        match self.sent {
+            Some(sent) if now < sent + every => {
+                self.due = true;
+                Send::At(sent + every)
+            }
+            _ => {
+                self.sent = Some(now);
+                Send::Now
+            }
+        }
+    }
+
+    /// The send that was due has gone.
+    fn sent(&mut self) {
+        self.due = false;
+        self.sent = Some(Instant::now());
+    }
+}
+
+/// Beats every [`super::KEEP_ALIVE`] while the hub is served, so each quiet
+/// stream writes a keep-alive.
+async fn beat(hub: std::sync::Weak<Hub>) {
+    let start = Instant::now() + super::KEEP_ALIVE;
+    let mut every = tokio::time::interval_at(start, super::KEEP_ALIVE);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(hub) = hub.upgrade() else { return };
+        hub.pulse.send_modify(|pulse| pulse.beat += 1);
+    }
+}
+
+/// Runs `then` on the hub at `at`, if the server is still running.
+fn later(hub: &Arc<Hub>, at: Instant, then: fn(&Arc<Hub>)) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return; // the server is going
+    };
+    let hub = Arc::clone(hub);
+    runtime.spawn(async move {
+        tokio::time::sleep_until(at).await;
+        then(&hub);
+    });
+}
+
 /// The answer to a command, for the HTTP layer to turn into a status.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
@@ -93,9 +180,7 @@ struct Watching {
     next: u64,
     streams: HashMap<u64, Person>,
     people: HashMap<Person, (u32, Timestamp)>,
-    /// When presence was last sent, and whether a send is due.
-    sent: Option<Instant>,
-    due: bool,
+    sending: Throttle,
 }
 
 /// The events after a seq, or word that the oldest were let go.
@@ -119,9 +204,10 @@ pub struct Hub {
     log_capacity: usize,
     state: RwLock<State>,
     seq: watch::Sender<u64>,
-    /// The clock's and presence's messages, made once for every stream.
-    clock: watch::Sender<Option<Bytes>>,
-    presence: watch::Sender<Bytes>,
+    /// What streams wait on; its messages are made once for every stream.
+    pulse: watch::Sender<Pulse>,
+    /// Holds back how often streams are woken for new events.
+    waking: Mutex<Throttle>,
     /// Why the hub stopped serving (its backend ended, the server stops).
     stopped: watch::Sender<Option<String>>,
     watching: Mutex<Watching>,
@@ -192,14 +278,21 @@ impl Hub {
             epoch: AtomicU64::new(0),
             log_capacity,
             seq: watch::Sender::new(release.last_seq()),
-            clock: watch::Sender::new(release.last_at().map(clock_message)),
-            presence: watch::Sender::new(message("presence", &Presence::default())),
+            pulse: watch::Sender::new(Pulse {
+                seq: release.last_seq(),
+                clock: (0, release.last_at().map(clock_message)),
+                presence: (0, message("presence", &Presence::default())),
+                beat: 0,
+                stopped: None,
+            }),
+            waking: Mutex::new(Throttle::default()),
             stopped: watch::Sender::new(None),
             state: RwLock::new(state),
             watching: Mutex::new(Watching::default()),
             backlog: Mutex::new(Backlog::at(journal.path())),
             requests,
         });
+        tokio::spawn(beat(Arc::downgrade(&hub)));
         let task = tokio::spawn(drive(
             Arc::clone(&hub),
             backend,
@@ -238,6 +331,7 @@ impl Hub {
         drop(state);
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.seq.send_replace(0);
+        self.pulse.send_modify(|pulse| pulse.seq = 0);
     }
 
     /// Keeps at most `bytes` of events in memory from now on (a test's
@@ -318,14 +412,9 @@ impl Hub {
         self.seq.subscribe()
     }
 
-    /// The clock's message, as it changes.
-    pub fn watch_clock(&self) -> watch::Receiver<Option<Bytes>> {
-        self.clock.subscribe()
-    }
-
-    /// The presence message, as it changes.
-    pub fn watch_presence(&self) -> watch::Receiver<Bytes> {
-        self.presence.subscribe()
+    /// What a stream waits on.
+    pub fn watch_pulse(&self) -> watch::Receiver<Pulse> {
+        self.pulse.subscribe()
     }
 
     /// Says why, once the hub has stopped serving.
@@ -387,36 +476,60 @@ impl Hub {
     /// Sends presence now if none went out lately, or else once
     /// [`PRESENCE_EVERY`] has passed since the last.
     fn presence_changed(self: &Arc<Hub>, watching: &mut Watching) {
-        if watching.due {
-            return;
-        }
-        let now = Instant::now();
-        match watching.sent {
-            Some(sent) if now < sent + PRESENCE_EVERY => {
-                watching.due = true;
-                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-                    return; // the server is going
-                };
-                let hub = Arc::clone(self);
-                runtime.spawn(async move {
-                    tokio::time::sleep_until(sent + PRESENCE_EVERY).await;
-                    let mut watching = hub.watching();
-                    watching.due = false;
-                    watching.sent = Some(Instant::now());
-                    hub.publish(&watching);
-                });
-            }
-            _ => {
-                watching.sent = Some(now);
-                self.publish(watching);
-            }
+        match watching.sending.ask(PRESENCE_EVERY) {
+            Send::Now => self.publish(watching),
+            Send::At(at) => later(self, at, |hub| {
+                let mut watching = hub.watching();
+                watching.sending.sent();
+                hub.publish(&watching);
+            }),
+            Send::Due => {}
         }
     }
 
     fn publish(&self, watching: &Watching) {
         let named = self.with_release(named_people);
-        let presence = presence(&watching.people, &named);
-        self.presence.send_replace(message("presence", &presence));
+        let presence = message("presence", &presence(&watching.people, &named));
+        self.pulse.send_modify(|pulse| {
+            pulse.presence = (pulse.presence.0 + 1, presence);
+        });
+    }
+
+    /// The backend's clock moved: every stream is told.
+    fn clock_moved(&self, at: Timestamp) {
+        let clock = clock_message(at);
+        self.pulse.send_modify(|pulse| {
+            pulse.clock = (pulse.clock.0 + 1, Some(clock));
+        });
+    }
+
+    /// New events: streams are woken now, or with what else comes within
+    /// [`EVENTS_EVERY`] of the last wake.
+    fn wake_streams(self: &Arc<Hub>) {
+        let asked = self.waking.lock().unwrap_or_else(|e| e.into_inner()).ask(EVENTS_EVERY);
+        match asked {
+            Send::Now => self.tell_seq(),
+            Send::At(at) => later(self, at, |hub| {
+                hub.waking.lock().unwrap_or_else(|e| e.into_inner()).sent();
+                hub.tell_seq();
+            }),
+            Send::Due => {}
+        }
+    }
+
+    fn tell_seq(&self) {
+        let last = self.last_seq();
+        self.pulse.send_if_modified(|pulse| {
+            let moved = pulse.seq != last;
+            pulse.seq = last;
+            moved
+        });
+    }
+
+    /// The hub stopped serving, and why: every stream is told.
+    fn stop(&self, why: String) {
+        self.pulse.send_modify(|pulse| pulse.stopped = Some(why.clone()));
+        self.stopped.send_replace(Some(why));
     }
 
     /// The service's traffic, for `/metrics`.
@@ -428,7 +541,7 @@ impl Hub {
     }
 
     /// Keeps and shows events the journal holds from `offset` on.
-    fn append(&self, events: &[Event], offset: u64) {
+    fn append(self: &Arc<Hub>, events: &[Event], offset: u64) {
         let Some(first) = events.first() else {
             return;
         };
@@ -445,6 +558,7 @@ impl Hub {
         let last = state.release.last_seq();
         drop(state);
         self.seq.send_replace(last);
+        self.wake_streams();
     }
 }
 
@@ -633,7 +747,7 @@ async fn drive(
         }
     }
     outlets.close(&reason).await;
-    hub.stopped.send_replace(Some(reason));
+    hub.stop(reason);
 }
 
 /// Where verdicts go: to whoever waits for them, and into what was
@@ -647,7 +761,7 @@ struct Decided<'a> {
 /// sync, and each waiter is answered only after it. `Err` says why serving
 /// must stop.
 fn take_updates(
-    hub: &Hub,
+    hub: &Arc<Hub>,
     outlets: &mut Outlets,
     round: Vec<Update>,
     decided: &mut Decided<'_>,
@@ -677,7 +791,7 @@ fn take_updates(
                 verdicts.push((id, verdict));
             }
             Update::Clock(at) => {
-                hub.clock.send_replace(Some(clock_message(at)));
+                hub.clock_moved(at);
             }
             // A Rollout's new revision, or a retry after an abort: a new
             // window, in a new journal file (the old one is synced first).

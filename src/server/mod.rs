@@ -41,7 +41,7 @@ use tokens::Tokens;
 const RESERVED_ID: &str = "sim-";
 
 /// Events sent to a stream in one go before it looks for news again.
-const BATCH: usize = 512;
+const BATCH: usize = 64;
 
 /// A stream this many events behind the newest is told so.
 pub const BEHIND: u64 = 5000;
@@ -450,16 +450,14 @@ async fn events(
 struct Reader {
     hub: Arc<Hub>,
     cursor: u64,
-    seq: watch::Receiver<u64>,
-    clock: watch::Receiver<Option<Bytes>>,
-    presence: watch::Receiver<Bytes>,
-    stopped: watch::Receiver<Option<String>>,
+    pulse: watch::Receiver<hub::Pulse>,
+    /// The clock's, presence's and the beat's counts last sent.
+    seen: (u64, u64, u64),
     /// The window this stream began in (the hub's count of them).
     epoch: u64,
-    /// Frames to write: the hub's own for events (shared by every stream,
-    /// never copied), made here for the rest.
+    /// Frames to write: the hub's own (shared by every stream, never
+    /// copied), and the hello.
     queue: VecDeque<Bytes>,
-    keep_alive: tokio::time::Interval,
     /// When the client was last told how far behind it is.
     told_behind: Option<tokio::time::Instant>,
     ended: bool,
@@ -478,11 +476,8 @@ fn stream_events(
     place: OwnedSemaphorePermit,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let epoch = hub.epoch();
-    let seq = hub.watch_seq();
-    let mut clock = hub.watch_clock();
     let seat = hub.join(name);
-    let mut presence = hub.watch_presence();
-    let stopped = hub.watch_stopped();
+    let mut pulse = hub.watch_pulse();
     let mut queue = VecDeque::new();
     queue.push_back(message(
         "hello",
@@ -492,23 +487,16 @@ fn stream_events(
             operator,
         },
     ));
-    queue.push_back(presence.borrow_and_update().clone());
-    if let Some(clock) = clock.borrow_and_update().clone() {
-        queue.push_back(clock);
-    }
-    let start = tokio::time::Instant::now() + KEEP_ALIVE;
-    let mut keep_alive = tokio::time::interval_at(start, KEEP_ALIVE);
-    keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let now = pulse.borrow_and_update().clone();
+    queue.push_back(now.presence.1);
+    queue.extend(now.clock.1);
     let reader = Reader {
         hub,
         cursor: after,
-        seq,
-        clock,
-        presence,
-        stopped,
+        pulse,
+        seen: (now.clock.0, now.presence.0, now.beat),
         epoch,
         queue,
-        keep_alive,
         told_behind: None,
         ended: false,
         _seat: seat,
@@ -537,7 +525,7 @@ impl Reader {
             if self.take_events().await {
                 continue;
             }
-            let stopped = self.stopped.borrow().clone();
+            let stopped = self.pulse.borrow().stopped.clone();
             if let Some(why) = stopped {
                 self.end(format!("the server stopped serving this release: {why}"));
                 continue;
@@ -591,24 +579,25 @@ impl Reader {
         self.ended = true;
     }
 
-    /// Waits for the hub to move: new events, the clock, presence, a stop,
-    /// or a quiet spell.
+    /// Waits for the hub to move: new events, the clock, presence, the
+    /// keep-alive beat, or a stop, and queues the messages that changed.
     async fn wait(&mut self) {
-        tokio::select! {
-            changed = self.stopped.changed() => if changed.is_err() { self.ended = true; },
-            changed = self.seq.changed() => if changed.is_err() { self.ended = true; },
-            changed = self.clock.changed() => match changed {
-                Err(_) => self.ended = true,
-                Ok(()) => if let Some(clock) = self.clock.borrow_and_update().clone() {
-                    self.queue.push_back(clock);
-                },
-            },
-            changed = self.presence.changed() => match changed {
-                Err(_) => self.ended = true,
-                Ok(()) => self.queue.push_back(self.presence.borrow_and_update().clone()),
-            },
-            _ = self.keep_alive.tick() => self.queue.push_back(Bytes::from_static(b": keep-alive\n\n")),
+        if self.pulse.changed().await.is_err() {
+            self.ended = true;
+            return;
         }
+        let pulse = self.pulse.borrow_and_update();
+        let (clock, presence, beat) = self.seen;
+        if pulse.clock.0 != clock {
+            self.queue.extend(pulse.clock.1.clone());
+        }
+        if pulse.presence.0 != presence {
+            self.queue.push_back(pulse.presence.1.clone());
+        }
+        if pulse.beat != beat && self.queue.is_empty() {
+            self.queue.push_back(Bytes::from_static(b": keep-alive\n\n"));
+        }
+        self.seen = (pulse.clock.0, pulse.presence.0, pulse.beat);
     }
 }
 
