@@ -68,7 +68,8 @@ pub struct Pulse {
 #[derive(Debug, Default)]
 struct Throttle {
     sent: Option<Instant>,
-    due: bool,
+    /// When the send held back is due, if one is.
+    due: Option<Instant>,
 }
 
 /// What a [`Throttle`] says to do with a change.
@@ -82,16 +83,20 @@ enum Send {
 
 impl Throttle {
     fn ask(&mut self, every: Duration) -> Send {
-        if self.due {
-            return Send::Due;
-        }
         let now = Instant::now();
-        match self.sent {
-            Some(sent) if now < sent + every => {
-                self.due = true;
+        match (self.due, self.sent) {
+            // Due and not yet gone (its timer is late on a busy server):
+            // what comes now sends it.
+            (Some(due), _) if now >= due => {
+                self.sent();
+                Send::Now
+            }
+            (Some(_), _) => Send::Due,
+            (None, Some(sent)) if now < sent + every => {
+                self.due = Some(sent + every);
                 Send::At(sent + every)
             }
-            _ => {
+            (None, _) => {
                 self.sent = Some(now);
                 Send::Now
             }
@@ -100,7 +105,7 @@ impl Throttle {
 
     /// The send that was due has gone.
     fn sent(&mut self) {
-        self.due = false;
+        self.due = None;
         self.sent = Some(Instant::now());
     }
 }
@@ -506,7 +511,11 @@ impl Hub {
     /// New events: streams are woken now, or with what else comes within
     /// [`EVENTS_EVERY`] of the last wake.
     fn wake_streams(self: &Arc<Hub>) {
-        let asked = self.waking.lock().unwrap_or_else(|e| e.into_inner()).ask(EVENTS_EVERY);
+        let asked = self
+            .waking
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ask(EVENTS_EVERY);
         match asked {
             Send::Now => self.tell_seq(),
             Send::At(at) => later(self, at, |hub| {
@@ -528,7 +537,8 @@ impl Hub {
 
     /// The hub stopped serving, and why: every stream is told.
     fn stop(&self, why: String) {
-        self.pulse.send_modify(|pulse| pulse.stopped = Some(why.clone()));
+        self.pulse
+            .send_modify(|pulse| pulse.stopped = Some(why.clone()));
         self.stopped.send_replace(Some(why));
     }
 
@@ -939,6 +949,28 @@ mod tests {
                 (Person::own(&format!("watcher-{i:04}")), (1, since))
             })
             .collect()
+    }
+
+    /// What comes after a quiet spell goes at once; what comes close
+    /// behind waits for the end of the spell, all of it together; and a
+    /// send whose timer is late goes with the next change.
+    #[tokio::test]
+    async fn a_throttle_sends_at_once_after_quiet_and_together_after_that() {
+        let every = Duration::from_millis(600);
+        let mut throttle = Throttle::default();
+        assert!(matches!(throttle.ask(every), Send::Now));
+        let Send::At(at) = throttle.ask(every) else {
+            panic!("a second change within the spell went at once");
+        };
+        assert!(at - Instant::now() <= every && at > Instant::now());
+        assert!(matches!(throttle.ask(every), Send::Due));
+        tokio::time::sleep_until(at).await;
+        // Its timer has not run: the next change sends it.
+        assert!(
+            matches!(throttle.ask(every), Send::Now),
+            "a late timer held it back"
+        );
+        assert!(matches!(throttle.ask(every), Send::At(_)));
     }
 
     #[test]

@@ -595,7 +595,8 @@ impl Reader {
             self.queue.push_back(pulse.presence.1.clone());
         }
         if pulse.beat != beat && self.queue.is_empty() {
-            self.queue.push_back(Bytes::from_static(b": keep-alive\n\n"));
+            self.queue
+                .push_back(Bytes::from_static(b": keep-alive\n\n"));
         }
         self.seen = (pulse.clock.0, pulse.presence.0, pulse.beat);
     }
