@@ -1176,7 +1176,7 @@ impl Bench {
         self.row(
             format!("{} followers: bytes read a follower that streamed", run.n),
             format!(
-                "{:.1} KiB over the run (≈ {:.0} bytes an event, headers and keep-alives in)",
+                "{:.1} KiB over the run (≈ {:.0} bytes an event, chunk framing, presence, clocks and keep-alives in)",
                 bytes / 1024.0,
                 bytes / events.max(1.0)
             ),
