@@ -706,6 +706,9 @@ impl Follow {
             self.window = Some(hello.window);
             self.last_seq = 0;
             self.plan = None;
+            if self.catching_up.take().is_some() {
+                batch.out.push(Update::Slowed(None));
+            }
             self.link.send_modify(|l| {
                 l.live = false;
                 l.window += 1;

@@ -17,8 +17,12 @@ use axum::body::Bytes;
 
 use crate::journal::{MAX_LINE, Record};
 
-/// Events between two marks.
+/// Events between two marks as they are written.
 const MARK_EVERY: u64 = 1024;
+
+/// Events between two marks a read makes: where a crowd catching up will
+/// read next.
+const READ_MARK_EVERY: u64 = 64;
 
 /// Where a window's events are on disk.
 #[derive(Debug, Default)]
@@ -86,7 +90,7 @@ pub fn read(
 ) -> io::Result<Found> {
     let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(offset))?;
-    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
     let mut found = Found::default();
     let mut line = Vec::new();
     let mut at = offset;
@@ -106,10 +110,13 @@ pub fn read(
         if event.seq >= before {
             break;
         }
-        if event.seq % MARK_EVERY == 0 {
+        if event.seq % READ_MARK_EVERY == 0 {
             found.marks.push((event.seq, begins));
         }
-        if event.seq > after {
+        // In seq order, each once, as resume reads them: a damaged
+        // journal's stray line is passed over.
+        let newest = found.events.last().map_or(after, |(seq, _)| *seq);
+        if event.seq > newest {
             found.events.push((event.seq, frame(&event)));
         }
     }

@@ -43,11 +43,17 @@ const ROUND: usize = 256;
 /// messages, not one per person to everyone.
 pub const PRESENCE_EVERY: Duration = Duration::from_millis(500);
 
-/// How often streams are woken for new events, at most: events that come
-/// closer together than this (a burst of commands) go out together, one
-/// write to each follower instead of one for each event. A lone event goes
-/// out at once.
-pub const EVENTS_EVERY: Duration = Duration::from_millis(20);
+/// How often streams are woken for new events, at most, for each stream
+/// open: events that come closer together than this (a burst of commands)
+/// go out together, one write to each follower instead of one for each
+/// event. A lone event goes out at once. With more streams, one round of
+/// writes takes longer, and waking them all more often than a round takes
+/// would only hold up the commands.
+pub const WAKE_EVERY_PER_STREAM: Duration = Duration::from_micros(20);
+
+/// The shortest and longest holds between two wakes.
+pub const WAKE_EVERY: (Duration, Duration) =
+    (Duration::from_millis(20), Duration::from_millis(100));
 
 /// Everything a stream waits on, in one `watch`, so a follower wakes once
 /// for all that changed: how far the events go, the clock's and presence's
@@ -73,7 +79,7 @@ struct Throttle {
 }
 
 /// What a [`Throttle`] says to do with a change.
-enum Send {
+enum Go {
     Now,
     /// Send what there is then: nothing is due before it.
     At(Instant),
@@ -82,29 +88,29 @@ enum Send {
 }
 
 impl Throttle {
-    fn ask(&mut self, every: Duration) -> Send {
+    fn ask(&mut self, every: Duration) -> Go {
         let now = Instant::now();
         match (self.due, self.sent) {
             // Due and not yet gone (its timer is late on a busy server):
             // what comes now sends it.
             (Some(due), _) if now >= due => {
-                self.sent();
-                Send::Now
+                self.gone();
+                Go::Now
             }
-            (Some(_), _) => Send::Due,
+            (Some(_), _) => Go::Due,
             (None, Some(sent)) if now < sent + every => {
                 self.due = Some(sent + every);
-                Send::At(sent + every)
+                Go::At(sent + every)
             }
             (None, _) => {
                 self.sent = Some(now);
-                Send::Now
+                Go::Now
             }
         }
     }
 
     /// The send that was due has gone.
-    fn sent(&mut self) {
+    fn gone(&mut self) {
         self.due = None;
         self.sent = Some(Instant::now());
     }
@@ -188,6 +194,18 @@ struct Watching {
     sending: Throttle,
 }
 
+/// Why events let go from memory cannot be read back from the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Not now (out of descriptors, a read that failed): try again.
+    Now(String),
+    /// Never: the journal is gone, or the window it held has ended.
+    Gone(String),
+}
+
+/// Journal reads at a time: a crowd catching up shares them.
+const READS: usize = 2;
+
 /// The events after a seq, or word that the oldest were let go.
 #[derive(Debug)]
 pub enum After {
@@ -218,6 +236,8 @@ pub struct Hub {
     watching: Mutex<Watching>,
     /// Where the events no longer kept in memory are read back from.
     backlog: Mutex<Backlog>,
+    /// Turns to read the journal.
+    reading: tokio::sync::Semaphore,
     requests: mpsc::Sender<Request>,
 }
 
@@ -295,6 +315,7 @@ impl Hub {
             state: RwLock::new(state),
             watching: Mutex::new(Watching::default()),
             backlog: Mutex::new(Backlog::at(journal.path())),
+            reading: tokio::sync::Semaphore::new(READS),
             requests,
         });
         tokio::spawn(beat(Arc::downgrade(&hub)));
@@ -367,37 +388,51 @@ impl Hub {
     }
 
     /// Up to `max` events after `seq` that are no longer kept in memory,
-    /// read back from the journal (`None`: it cannot be read, or another
-    /// window began meanwhile).
-    pub async fn events_from_journal(&self, seq: u64, max: usize) -> Option<Vec<(u64, Bytes)>> {
-        let epoch = self.epoch();
+    /// read back from the journal of window `epoch`. A few reads at a time,
+    /// each on a blocking thread.
+    pub async fn events_from_journal(
+        &self,
+        epoch: u64,
+        seq: u64,
+        max: usize,
+    ) -> Result<Vec<(u64, Bytes)>, Unreadable> {
         let place = self
             .backlog
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .place(seq);
-        let (path, offset) = place?;
+        let Some((path, offset)) = place.filter(|_| self.epoch() == epoch) else {
+            return Err(Unreadable::Gone("another window began".into()));
+        };
         let before = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
             state.events.front().map_or(u64::MAX, |(first, _)| *first)
         };
+        let Ok(_turn) = self.reading.acquire().await else {
+            return Err(Unreadable::Gone("the server is stopping".into()));
+        };
         let read = tokio::task::spawn_blocking(move || {
             backlog::read(&path, offset, seq, before, max, frame)
         });
-        match read.await {
-            Ok(Ok(found)) if self.epoch() == epoch => {
-                let mut backlog = self.backlog.lock().unwrap_or_else(|e| e.into_inner());
-                backlog.learn(&found.marks);
-                Some(found.events)
-            }
+        let found = match read.await {
+            Ok(Ok(found)) => found,
             Ok(Err(err)) => {
                 tracing::warn!(
                     "events after seq {seq} cannot be read back from the journal: {err}"
                 );
-                None
+                return Err(match err.kind() {
+                    std::io::ErrorKind::NotFound => Unreadable::Gone(err.to_string()),
+                    _ => Unreadable::Now(err.to_string()),
+                });
             }
-            _ => None,
+            Err(err) => return Err(Unreadable::Now(err.to_string())),
+        };
+        let mut backlog = self.backlog.lock().unwrap_or_else(|e| e.into_inner());
+        if self.epoch() != epoch {
+            return Err(Unreadable::Gone("another window began".into()));
         }
+        backlog.learn(&found.marks);
+        Ok(found.events)
     }
 
     /// The release's service metrics, in Prometheus's text format.
@@ -482,13 +517,13 @@ impl Hub {
     /// [`PRESENCE_EVERY`] has passed since the last.
     fn presence_changed(self: &Arc<Hub>, watching: &mut Watching) {
         match watching.sending.ask(PRESENCE_EVERY) {
-            Send::Now => self.publish(watching),
-            Send::At(at) => later(self, at, |hub| {
+            Go::Now => self.publish(watching),
+            Go::At(at) => later(self, at, |hub| {
                 let mut watching = hub.watching();
-                watching.sending.sent();
+                watching.sending.gone();
                 hub.publish(&watching);
             }),
-            Send::Due => {}
+            Go::Due => {}
         }
     }
 
@@ -508,21 +543,25 @@ impl Hub {
         });
     }
 
-    /// New events: streams are woken now, or with what else comes within
-    /// [`EVENTS_EVERY`] of the last wake.
+    /// New events: streams are woken now, or with what else comes soon
+    /// after the last wake (20 ms with up to a thousand streams open, up to
+    /// 100 ms with five thousand).
     fn wake_streams(self: &Arc<Hub>) {
+        let streams = u32::try_from(self.watching().streams.len()).unwrap_or(u32::MAX);
+        let (least, most) = WAKE_EVERY;
+        let every = (WAKE_EVERY_PER_STREAM * streams).clamp(least, most);
         let asked = self
             .waking
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .ask(EVENTS_EVERY);
+            .ask(every);
         match asked {
-            Send::Now => self.tell_seq(),
-            Send::At(at) => later(self, at, |hub| {
-                hub.waking.lock().unwrap_or_else(|e| e.into_inner()).sent();
+            Go::Now => self.tell_seq(),
+            Go::At(at) => later(self, at, |hub| {
+                hub.waking.lock().unwrap_or_else(|e| e.into_inner()).gone();
                 hub.tell_seq();
             }),
-            Send::Due => {}
+            Go::Due => {}
         }
     }
 
@@ -602,6 +641,7 @@ fn presence(people: &HashMap<Person, (u32, Timestamp)>, named: &BTreeSet<Person>
     let by_arrival =
         |a: &Watcher, b: &Watcher| a.since.cmp(&b.since).then(a.operator.cmp(&b.operator));
     if watchers.len() > Presence::NAMED {
+        // The release's people first (a console names the first few).
         watchers.sort_by(|a, b| {
             named
                 .contains(&b.operator)
@@ -609,8 +649,9 @@ fn presence(people: &HashMap<Person, (u32, Timestamp)>, named: &BTreeSet<Person>
                 .then(by_arrival(a, b))
         });
         watchers.truncate(Presence::NAMED);
+    } else {
+        watchers.sort_by(by_arrival);
     }
-    watchers.sort_by(by_arrival);
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Presence {
         people: count(people.len()),
@@ -779,53 +820,18 @@ fn take_updates(
     let mut verdicts = Vec::new();
     for update in round {
         match update {
-            Update::Events(events) => {
-                // The journal must hold what clients are shown: when it
-                // cannot be written, serving stops here, before these
-                // events are shown, so the window can be taken up from
-                // the journal once there is room again.
-                let offset = outlets.journal.position();
-                if let Err(err) = outlets.journal.events(&events) {
-                    tracing::error!("journal write failed: {err}");
-                    return Err(format!(
-                        "the journal cannot be written ({err}); serving stopped so that nothing is shown that it lacks"
-                    ));
-                }
-                hub.append(&events, offset);
-                outlets.notify(hub, &events);
-            }
+            Update::Events(events) => show(hub, outlets, &events)?,
             Update::Verdict { id, verdict } => {
-                if let Err(err) = outlets.journal.verdict_unsynced(&id, &verdict) {
-                    tracing::error!("journal write failed: {err}");
-                }
+                outlets
+                    .journal
+                    .verdict_unsynced(&id, &verdict)
+                    .map_err(unwritable)?;
                 verdicts.push((id, verdict));
             }
             Update::Clock(at) => {
                 hub.clock_moved(at);
             }
-            // A Rollout's new revision, or a retry after an abort: a new
-            // window, in a new journal file (the old one is synced first).
-            Update::Reset => {
-                if let Err(err) = outlets
-                    .journal
-                    .start_again("the backend began a new window")
-                {
-                    tracing::error!("journal write failed: {err}");
-                    return Err(format!(
-                        "the journal cannot be written ({err}); serving stopped"
-                    ));
-                }
-                let window = outlets
-                    .journal
-                    .path()
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                hub.new_window(window, outlets.journal.path());
-                if let Some(outbox) = &mut outlets.webhooks {
-                    outbox.reset();
-                }
-            }
+            Update::Reset => begin_again(hub, outlets)?,
             Update::Traffic(points) => hub.traffic(&points),
             // The simulator stopped (its clients read why in the log).
             Update::Connection(crate::backend::Connection::Lost(why)) => {
@@ -837,9 +843,9 @@ fn take_updates(
     if verdicts.is_empty() {
         return Ok(());
     }
-    if let Err(err) = outlets.journal.sync() {
-        tracing::error!("journal sync failed: {err}");
-    }
+    // No verdict is answered before it is on disk; one that cannot be
+    // stops serving, as events do.
+    outlets.journal.sync().map_err(unwritable)?;
     for (id, verdict) in verdicts {
         if let Some((command, waiters)) = decided.pending.remove(&id) {
             let answer = Answer::Done(verdict);
@@ -848,6 +854,46 @@ fn take_updates(
             }
             decided.answered.insert(id, (command, answer));
         }
+    }
+    Ok(())
+}
+
+/// Why serving stops when the journal cannot be written.
+fn unwritable(err: std::io::Error) -> String {
+    tracing::error!("journal write failed: {err}");
+    format!(
+        "the journal cannot be written ({err}); serving stopped so that nothing is shown or answered that it lacks"
+    )
+}
+
+/// Journals events, then keeps and shows them. The journal must hold what
+/// clients are shown: when it cannot be written, serving stops here, before
+/// these events are shown, so the window can be taken up from the journal
+/// once there is room again.
+fn show(hub: &Arc<Hub>, outlets: &mut Outlets, events: &[Event]) -> Result<(), String> {
+    let offset = outlets.journal.position();
+    outlets.journal.events(events).map_err(unwritable)?;
+    hub.append(events, offset);
+    outlets.notify(hub, events);
+    Ok(())
+}
+
+/// A Rollout's new revision, or a retry after an abort: a new window, in a
+/// new journal file (the old one is synced and closed first).
+fn begin_again(hub: &Arc<Hub>, outlets: &mut Outlets) -> Result<(), String> {
+    outlets
+        .journal
+        .start_again("the backend began a new window")
+        .map_err(unwritable)?;
+    let window = outlets
+        .journal
+        .path()
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    hub.new_window(window, outlets.journal.path());
+    if let Some(outbox) = &mut outlets.webhooks {
+        outbox.reset();
     }
     Ok(())
 }
@@ -958,19 +1004,19 @@ mod tests {
     async fn a_throttle_sends_at_once_after_quiet_and_together_after_that() {
         let every = Duration::from_millis(600);
         let mut throttle = Throttle::default();
-        assert!(matches!(throttle.ask(every), Send::Now));
-        let Send::At(at) = throttle.ask(every) else {
+        assert!(matches!(throttle.ask(every), Go::Now));
+        let Go::At(at) = throttle.ask(every) else {
             panic!("a second change within the spell went at once");
         };
         assert!(at - Instant::now() <= every && at > Instant::now());
-        assert!(matches!(throttle.ask(every), Send::Due));
+        assert!(matches!(throttle.ask(every), Go::Due));
         tokio::time::sleep_until(at).await;
         // Its timer has not run: the next change sends it.
         assert!(
-            matches!(throttle.ask(every), Send::Now),
+            matches!(throttle.ask(every), Go::Now),
             "a late timer held it back"
         );
-        assert!(matches!(throttle.ask(every), Send::At(_)));
+        assert!(matches!(throttle.ask(every), Go::At(_)));
     }
 
     #[test]
@@ -996,8 +1042,9 @@ mod tests {
         let presence = presence(&people, &named);
         assert_eq!((presence.people, presence.streams), (5001, 5002));
         assert_eq!(presence.watchers.len(), Presence::NAMED);
-        assert!(presence.watchers.iter().any(|w| w.operator == "dave"));
-        assert_eq!(presence.watchers[0].operator, "watcher-0000");
+        // The approver came last, but is named first.
+        assert_eq!(presence.watchers[0].operator, "dave");
+        assert_eq!(presence.watchers[1].operator, "watcher-0000");
         // However many watch, one message stays small.
         let size = message("presence", &presence).len();
         assert!(size < 2048, "{size} bytes");
@@ -1053,7 +1100,7 @@ mod tests {
         let mut read = Vec::new();
         while read.len() < (first - 1) as usize {
             let after = read.last().map_or(0, |(s, _)| *s);
-            let more = hub.events_from_journal(after, 500).await.unwrap();
+            let more = hub.events_from_journal(0, after, 500).await.unwrap();
             assert!(!more.is_empty());
             read.extend(more);
         }
@@ -1063,7 +1110,7 @@ mod tests {
             .collect();
         assert_eq!(read, expected);
         // From the middle too, by the marks.
-        let middle = hub.events_from_journal(first / 2, 3).await.unwrap();
+        let middle = hub.events_from_journal(0, first / 2, 3).await.unwrap();
         let seqs: Vec<u64> = middle.iter().map(|(s, _)| *s).collect();
         assert_eq!(seqs, [first / 2 + 1, first / 2 + 2, first / 2 + 3]);
     }

@@ -222,7 +222,7 @@ impl Crowd {
 
 /// Connections waiting in the kernel to be taken: room for a burst, so that
 /// an operator's connection made during one is not dropped unseen.
-const BACKLOG: u32 = 4096;
+const ACCEPT_QUEUE: u32 = 4096;
 
 /// A listener on `address`, with room for a burst of connections.
 pub fn bind(address: std::net::SocketAddr) -> io::Result<TcpListener> {
@@ -232,7 +232,7 @@ pub fn bind(address: std::net::SocketAddr) -> io::Result<TcpListener> {
     };
     socket.set_reuseaddr(true)?;
     socket.bind(address)?;
-    socket.listen(BACKLOG)
+    socket.listen(ACCEPT_QUEUE)
 }
 
 /// Serves `app` on `listener` under `limits` until the task is dropped,

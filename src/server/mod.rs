@@ -417,19 +417,14 @@ async fn events(
             );
         }
     };
-    if let hub::After::Gone(first) = hub.events_after(after, 0)
-        && hub.events_from_journal(after, 1).await.is_none()
-    {
-        return error(
-            StatusCode::GONE,
-            format!(
-                "events before seq {first} are no longer kept; read the snapshot and stream after its last_seq"
-            ),
-        );
-    }
     let Some(place) = server.stream_place() else {
         return server.no_stream_place();
     };
+    if let hub::After::Gone(first) = hub.events_after(after, 0)
+        && let Err(unreadable) = hub.events_from_journal(hub.epoch(), after, 1).await
+    {
+        return unreadable_answer(first, unreadable);
+    }
     let name = operator
         .clone()
         .unwrap_or_else(|| Person::own(crate::model::names::SOMEONE));
@@ -445,6 +440,32 @@ async fn events(
         body,
     )
         .into_response()
+}
+
+/// The answer to a stream that asks for events memory let go and the
+/// journal cannot give: 410 when they are gone for good, 503 when they may
+/// be read shortly.
+fn unreadable_answer(first: u64, unreadable: hub::Unreadable) -> Response {
+    match unreadable {
+        hub::Unreadable::Gone(why) => error(
+            StatusCode::GONE,
+            format!(
+                "events before seq {first} are no longer kept ({}); read the snapshot and stream after its last_seq",
+                clip(&why, 200)
+            ),
+        ),
+        hub::Unreadable::Now(why) => {
+            let message = format!(
+                "events before seq {first} are read back from the journal, which cannot be read now ({}); try again shortly",
+                clip(&why, 200)
+            );
+            let mut refusal = error(StatusCode::SERVICE_UNAVAILABLE, message);
+            refusal
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            refusal
+        }
+    }
 }
 
 struct Reader {
@@ -542,10 +563,22 @@ impl Reader {
             hub::After::Events(batch) => batch,
             // Fell behind what memory keeps: the journal has them.
             hub::After::Gone(first) => {
-                match self.hub.events_from_journal(self.cursor, BATCH).await {
-                    Some(batch) if !batch.is_empty() => batch,
-                    _ => {
-                        self.end(format!("events before seq {first} are no longer kept"));
+                match self
+                    .hub
+                    .events_from_journal(self.epoch, self.cursor, BATCH)
+                    .await
+                {
+                    Ok(batch) if !batch.is_empty() => batch,
+                    Ok(_) => {
+                        self.end(format!(
+                            "events after seq {} are missing from the journal",
+                            self.cursor
+                        ));
+                        return true;
+                    }
+                    Err(hub::Unreadable::Gone(why) | hub::Unreadable::Now(why)) => {
+                        let why = clip(&why, 200);
+                        self.end(format!("events before seq {first} cannot be read back now ({why}); connect again"));
                         return true;
                     }
                 }
