@@ -22,6 +22,20 @@ use tokio::sync::oneshot;
 
 use super::{EXIT_BAD_INPUT, RecordArgs, SimArgs, Speed, Start};
 
+/// The runtime `serve` runs on: two worker threads, so that a round of
+/// writes to a crowd of followers on one does not hold up the commands on
+/// the other.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|err| {
+            crate::errln!("shipdeck: cannot start the async runtime: {err}");
+            ExitCode::FAILURE
+        })
+}
+
 /// The address `serve` listens on unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
 
@@ -118,7 +132,7 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
         Speed::Max => None,
     };
     // Bound before anything is written: a port in use leaves no journal.
-    let runtime = super::remote::runtime()?;
+    let runtime = runtime()?;
     let listener = runtime
         .block_on(async { listen::bind(address) })
         .map_err(|err| bad(format!("cannot listen on {address}: {err}")))?;
@@ -182,7 +196,7 @@ fn serve_rollout(
     let target = super::argo::target(rollout, &settings.freezes.value);
     let found = super::argo::find(&target)?;
     let metrics = super::metrics_source(settings)?;
-    let runtime = super::remote::runtime()?;
+    let runtime = runtime()?;
     let listener = runtime
         .block_on(async { listen::bind(address) })
         .map_err(|err| bad(format!("cannot listen on {address}: {err}")))?;
