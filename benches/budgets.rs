@@ -120,13 +120,6 @@ impl Stream {
     }
 }
 
-struct Row {
-    what: String,
-    measured: String,
-    budget: String,
-    ok: Option<bool>,
-}
-
 fn row(what: &str, measured: String, budget: &str, ok: Option<bool>) -> Row {
     Row {
         what: what.into(),
@@ -543,23 +536,6 @@ fn main() {
         "shipdeck budgets — {date} — {}, {COLS}x{ROWS}, release build\n",
         machine()
     );
-    println!("| what | measured | budget | |");
-    println!("|---|---|---|---|");
-    let mut missed = 0;
-    for r in &bench.rows {
-        let verdict = match r.ok {
-            Some(true) => "ok",
-            Some(false) => {
-                missed += 1;
-                "MISSED"
-            }
-            None => "",
-        };
-        println!("| {} | {} | {} | {verdict} |", r.what, r.measured, r.budget);
-    }
     drop(scratch);
-    if missed > 0 {
-        println!("\n{missed} budget(s) missed");
-        std::process::exit(1);
-    }
+    table(&bench.rows);
 }

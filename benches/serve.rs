@@ -863,13 +863,6 @@ impl Lags {
 // ---------------------------------------------------------------------------
 // The runs
 
-struct Row {
-    what: String,
-    measured: String,
-    budget: String,
-    ok: Option<bool>,
-}
-
 struct Bench {
     quick: bool,
     scratch: PathBuf,
@@ -1377,23 +1370,6 @@ fn main() {
         machine(),
         if bench.quick { ", quick" } else { "" }
     );
-    println!("| what | measured | budget | |");
-    println!("|---|---|---|---|");
-    let mut missed = 0;
-    for r in &bench.rows {
-        let verdict = match r.ok {
-            Some(true) => "ok",
-            Some(false) => {
-                missed += 1;
-                "MISS"
-            }
-            None => "",
-        };
-        println!("| {} | {} | {} | {verdict} |", r.what, r.measured, r.budget);
-    }
     drop(scratch);
-    if missed > 0 {
-        println!("\n{missed} budget(s) missed");
-        std::process::exit(1);
-    }
+    table(&bench.rows);
 }

@@ -56,3 +56,35 @@ pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
     samples[i]
 }
+
+/// One row of a bench's table: what was measured, the figure, the budget,
+/// and whether it was met (`None`: a row without a budget).
+pub struct Row {
+    pub what: String,
+    pub measured: String,
+    pub budget: String,
+    pub ok: Option<bool>,
+}
+
+/// Prints the rows as one Markdown table and exits 1 if a budget was
+/// missed.
+pub fn table(rows: &[Row]) {
+    println!("| what | measured | budget | |");
+    println!("|---|---|---|---|");
+    let mut missed = 0;
+    for r in rows {
+        let verdict = match r.ok {
+            Some(true) => "ok",
+            Some(false) => {
+                missed += 1;
+                "MISS"
+            }
+            None => "",
+        };
+        println!("| {} | {} | {} | {verdict} |", r.what, r.measured, r.budget);
+    }
+    if missed > 0 {
+        println!("\n{missed} budget(s) missed");
+        std::process::exit(1);
+    }
+}
