@@ -408,7 +408,7 @@ async fn a_console_joining_late_reads_the_whole_window() {
     let mut events: Vec<Event> = Vec::new();
     let mut slowed: Vec<Option<String>> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while events.last().is_none_or(|e| e.seq < last) || slowed.last() != Some(&None) {
+    while events.last().is_none_or(|e| e.seq < last) || slowed.last().is_some_and(Option::is_some) {
         match timeout_at(deadline, updates.recv()).await {
             Ok(Some(Update::Events(more))) => events.extend(more),
             Ok(Some(Update::Slowed(why))) => slowed.push(why),
@@ -429,6 +429,11 @@ async fn a_console_joining_late_reads_the_whole_window() {
             .first()
             .is_some_and(|s| s.as_deref().is_some_and(|t| t.contains("catching up"))),
         "the console was never told it is catching up: {slowed:?}"
+    );
+    assert_eq!(
+        slowed.last(),
+        Some(&None),
+        "'catching up' stayed: {slowed:?}"
     );
     for (n, event) in events.iter().enumerate() {
         assert_eq!(event.seq, n as u64 + 1, "a gap or a duplicate at {n}");
