@@ -168,7 +168,7 @@ async fn at_the_staging_checklist(server: &Server, id: &str) {
 fn crowd_command(c: usize, k: usize) -> Value {
     let id = format!("crowd-{c}-{k}");
     let who = ["dave", "erin", "frank"][(c + k) % 3];
-    match (c * 5 + k) % 5 {
+    match (c + 2 * k) % 5 {
         0 => {
             json!({"id": id, "operator": who, "kind": "check", "list": "pre-deployment", "item": "bugs"})
         }
