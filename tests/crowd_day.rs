@@ -163,8 +163,8 @@ async fn at_the_staging_checklist(server: &Server, id: &str) {
 }
 
 /// Command `k` of console `c`: ticks and unticks of both checklists by the
-/// release's people, carol approving her own release (403), an approval
-/// while the gate may not be open (409 or 202).
+/// release's people (202, or 409 for a list that is done), and carol
+/// approving her own release (refused).
 fn crowd_command(c: usize, k: usize) -> Value {
     let id = format!("crowd-{c}-{k}");
     let who = ["dave", "erin", "frank"][(c + k) % 3];
