@@ -39,9 +39,12 @@ const QUEUE: usize = 256;
 /// records (the verdicts') then share one sync of the journal.
 const ROUND: usize = 256;
 
-/// How often presence is sent, at most: a crowd arriving is told as a few
-/// messages, not one per person to everyone.
+/// How often presence is sent, at most, to a crowd: a crowd arriving is told
+/// as a few messages, not one per person to everyone.
 pub const PRESENCE_EVERY: Duration = Duration::from_millis(500);
+
+/// Up to this many streams, presence is sent on every change.
+const FEW_STREAMS: usize = 100;
 
 /// How often streams are woken for new events, at most, for each stream
 /// open: events that come closer together than this (a burst of commands)
@@ -516,6 +519,13 @@ impl Hub {
     /// Sends presence now if none went out lately, or else once
     /// [`PRESENCE_EVERY`] has passed since the last.
     fn presence_changed(self: &Arc<Hub>, watching: &mut Watching) {
+        // A few streams cost little to tell at once, and a new one's first
+        // presence is then up to date.
+        if watching.streams.len() <= FEW_STREAMS {
+            watching.sending.gone();
+            self.publish(watching);
+            return;
+        }
         match watching.sending.ask(PRESENCE_EVERY) {
             Go::Now => self.publish(watching),
             Go::At(at) => later(self, at, |hub| {
@@ -627,8 +637,8 @@ fn named_people(release: &Release) -> BTreeSet<Person> {
 }
 
 /// Presence for `people` watching (each with their streams and since
-/// when): everyone, if few; in a crowd, those the release names first,
-/// then those who came first, [`Presence::NAMED`] in all.
+/// when): those the release names first, then in the order they came;
+/// everyone, if few, and in a crowd [`Presence::NAMED`] in all.
 fn presence(people: &HashMap<Person, (u32, Timestamp)>, named: &BTreeSet<Person>) -> Presence {
     let mut watchers: Vec<Watcher> = people
         .iter()
@@ -640,18 +650,15 @@ fn presence(people: &HashMap<Person, (u32, Timestamp)>, named: &BTreeSet<Person>
         .collect();
     let by_arrival =
         |a: &Watcher, b: &Watcher| a.since.cmp(&b.since).then(a.operator.cmp(&b.operator));
-    if watchers.len() > Presence::NAMED {
-        // The release's people first (a console names the first few).
-        watchers.sort_by(|a, b| {
-            named
-                .contains(&b.operator)
-                .cmp(&named.contains(&a.operator))
-                .then(by_arrival(a, b))
-        });
-        watchers.truncate(Presence::NAMED);
-    } else {
-        watchers.sort_by(by_arrival);
-    }
+    // The release's people first (a console names the first few), then in
+    // the order they came.
+    watchers.sort_by(|a, b| {
+        named
+            .contains(&b.operator)
+            .cmp(&named.contains(&a.operator))
+            .then(by_arrival(a, b))
+    });
+    watchers.truncate(Presence::NAMED);
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Presence {
         people: count(people.len()),
@@ -955,8 +962,10 @@ fn take_requests(
             continue;
         }
         tracing::info!(
-            command = %Clean(&command.id),
-            operator = %Clean(&command.operator),
+            // Quoted: a client's id or name cannot pass for fields of
+            // the log's own.
+            command = ?Clean(&command.id).to_string(),
+            operator = ?Clean(&command.operator).to_string(),
             kind = command.action.name(),
             "command"
         );

@@ -64,9 +64,10 @@ pub struct Clock {
 /// stays small however many watch.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Presence {
-    /// Everyone while at most [`Presence::NAMED`] people watch; in a
-    /// crowd, the people the release names (its deployer, its approvers)
-    /// first, then those who came first, [`Presence::NAMED`] in all.
+    /// The people the release names (its deployer, its approvers) first,
+    /// then the others in the order they came: everyone while at most
+    /// [`Presence::NAMED`] people watch, and [`Presence::NAMED`] in a
+    /// crowd.
     pub watchers: Vec<Watcher>,
     /// How many people watch, each once (0 from a server that lists them
     /// all: then it is the list's length).

@@ -1601,3 +1601,25 @@ fn a_crowd_watching_is_counted_beside_the_few_the_server_names() {
     );
     assert_eq!(app.others_count(), 999);
 }
+
+#[test]
+fn a_long_name_watching_cannot_push_the_others_off_the_header() {
+    let (mut app, _) = watching("happy-canary", "dave", false, at_approval);
+    let watcher = |operator: &str| crate::api::Watcher {
+        operator: crate::person(operator),
+        since: jiff::Timestamp::UNIX_EPOCH,
+        streams: 1,
+    };
+    let long = "W".repeat(100);
+    feed(
+        &mut app,
+        Update::Presence(crate::api::Presence {
+            watchers: vec![watcher("erin"), watcher(&long), watcher("dave")],
+            people: 3,
+            streams: 3,
+        }),
+    );
+    let screen = draw(&mut app);
+    let shown = format!("operator dave (with erin, {}…)", "W".repeat(20));
+    assert!(screen.contains(&shown), "{screen}");
+}

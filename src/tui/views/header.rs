@@ -368,12 +368,14 @@ const WINDOW_WARNING: jiff::SignedDuration = jiff::SignedDuration::from_mins(15)
 /// Who else watches, for the header: up to three by name, then how many
 /// more (a crowd is counted by the server, and only a few named).
 fn watching_with(app: &App) -> String {
-    let named: Vec<&str> = app.others_watching().take(2).collect();
+    // A name is cut to 20 characters: one long name cannot hide the rest.
+    let short = |name: &str| crate::model::text::clip(name, 20);
+    let named: Vec<String> = app.others_watching().take(2).map(short).collect();
     let total = app.others_count().max(app.others_watching().count());
     match (total, named.as_slice()) {
         (0, _) => String::new(),
         (1..=3, _) if app.others_watching().count() == total => {
-            let all: Vec<&str> = app.others_watching().collect();
+            let all: Vec<String> = app.others_watching().map(short).collect();
             format!(" (with {})", all.join(", "))
         }
         (n, []) => format!(" (with {n} others)"),
