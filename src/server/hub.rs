@@ -29,7 +29,7 @@ use crate::model::text::Clean;
 use crate::model::{Command, Event, Person, Release};
 
 /// The most of a release's events kept in memory, in bytes as streams send
-/// them; a stream asking for older ones is told they are gone (410).
+/// them; older ones are read back from the journal.
 pub const KEEP_BYTES: usize = 64 * 1024 * 1024;
 
 /// Commands waiting for the hub's task.
@@ -214,7 +214,7 @@ const READS: usize = 2;
 pub enum After {
     /// Each event's seq and its frame, as the stream sends it.
     Events(Vec<(u64, Bytes)>),
-    /// Events before this seq are no longer kept.
+    /// Events before this seq are no longer kept in memory.
     Gone(u64),
 }
 
