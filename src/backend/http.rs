@@ -421,14 +421,7 @@ impl Remote {
         updates: mpsc::Sender<Update>,
         link: watch::Sender<Link>,
     ) {
-        let mut follow = Follow {
-            last_seq: 0,
-            catching_up: None,
-            plan: None,
-            window: None,
-            heard: Instant::now(),
-            link,
-        };
+        let mut follow = Follow::new(link);
         let mut retries = Retries::default();
         loop {
             let connected = Instant::now();
@@ -635,6 +628,18 @@ impl Batch {
 }
 
 impl Follow {
+    /// A stream followed from the start, telling `link` how it stands.
+    fn new(link: watch::Sender<Link>) -> Follow {
+        Follow {
+            last_seq: 0,
+            catching_up: None,
+            plan: None,
+            window: None,
+            heard: Instant::now(),
+            link,
+        }
+    }
+
     /// Takes one message of the stream into the batch.
     fn take(&mut self, message: sse::Message, batch: &mut Batch) {
         let control = message
@@ -1327,14 +1332,7 @@ mod tests {
             id: None,
             data,
         };
-        let mut follow = Follow {
-            last_seq: 0,
-            catching_up: None,
-            plan: None,
-            window: None,
-            heard: Instant::now(),
-            link: watch::channel(Link::default()).0,
-        };
+        let mut follow = Follow::new(watch::channel(Link::default()).0);
         let log = |seq: u64| {
             format!(
                 r#"{{"seq":{seq},"at":"2026-11-22T10:00:00Z","release":"r","type":"log","level":"info","source":"app","message":"line {seq}"}}"#

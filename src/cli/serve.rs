@@ -554,7 +554,7 @@ async fn until_stopped(
         served = &mut server_task => (format!("the server failed: {served:?}"), true, false),
         name = stopped() => (format!("stopped by {name}"), false, false),
         _ = &mut hub_task => {
-            let why = hub.watch_stopped().borrow().clone();
+            let why = hub.stopped();
             (why.unwrap_or_else(|| "the release stopped".into()), true, true)
         }
     };

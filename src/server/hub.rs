@@ -229,13 +229,13 @@ pub struct Hub {
     epoch: AtomicU64,
     log_capacity: usize,
     state: RwLock<State>,
-    seq: watch::Sender<u64>,
+    /// The seq of the newest event kept (streams are told of it in the
+    /// pulse, held back a little).
+    last_seq: AtomicU64,
     /// What streams wait on; its messages are made once for every stream.
     pulse: watch::Sender<Pulse>,
     /// Holds back how often streams are woken for new events.
     waking: Mutex<Throttle>,
-    /// Why the hub stopped serving (its backend ended, the server stops).
-    stopped: watch::Sender<Option<String>>,
     watching: Mutex<Watching>,
     /// Where the events no longer kept in memory are read back from.
     backlog: Mutex<Backlog>,
@@ -305,7 +305,7 @@ impl Hub {
             window: RwLock::new(window),
             epoch: AtomicU64::new(0),
             log_capacity,
-            seq: watch::Sender::new(release.last_seq()),
+            last_seq: AtomicU64::new(release.last_seq()),
             pulse: watch::Sender::new(Pulse {
                 seq: release.last_seq(),
                 clock: (0, release.last_at().map(clock_message)),
@@ -314,7 +314,6 @@ impl Hub {
                 stopped: None,
             }),
             waking: Mutex::new(Throttle::default()),
-            stopped: watch::Sender::new(None),
             state: RwLock::new(state),
             watching: Mutex::new(Watching::default()),
             backlog: Mutex::new(Backlog::at(journal.path())),
@@ -359,7 +358,7 @@ impl Hub {
         state.kept = 0;
         drop(state);
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.seq.send_replace(0);
+        self.last_seq.store(0, Ordering::Release);
         self.pulse.send_modify(|pulse| pulse.seq = 0);
     }
 
@@ -448,11 +447,7 @@ impl Hub {
     }
 
     pub fn last_seq(&self) -> u64 {
-        *self.seq.borrow()
-    }
-
-    pub fn watch_seq(&self) -> watch::Receiver<u64> {
-        self.seq.subscribe()
+        self.last_seq.load(Ordering::Acquire)
     }
 
     /// What a stream waits on.
@@ -460,9 +455,10 @@ impl Hub {
         self.pulse.subscribe()
     }
 
-    /// Says why, once the hub has stopped serving.
-    pub fn watch_stopped(&self) -> watch::Receiver<Option<String>> {
-        self.stopped.subscribe()
+    /// Why the hub stopped serving (its backend ended, the server
+    /// stops), once it has.
+    pub fn stopped(&self) -> Option<String> {
+        self.pulse.borrow().stopped.clone()
     }
 
     /// Asks the backend to apply a command; answers once it has decided.
@@ -586,9 +582,7 @@ impl Hub {
 
     /// The hub stopped serving, and why: every stream is told.
     fn stop(&self, why: String) {
-        self.pulse
-            .send_modify(|pulse| pulse.stopped = Some(why.clone()));
-        self.stopped.send_replace(Some(why));
+        self.pulse.send_modify(|pulse| pulse.stopped = Some(why));
     }
 
     /// The service's traffic, for `/metrics`.
@@ -616,7 +610,7 @@ impl Hub {
         }
         let last = state.release.last_seq();
         drop(state);
-        self.seq.send_replace(last);
+        self.last_seq.store(last, Ordering::Release);
         self.wake_streams();
     }
 }
@@ -1098,9 +1092,9 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let mut seq = hub.watch_seq();
-        while *seq.borrow_and_update() < last {
-            seq.changed().await.unwrap();
+        let mut pulse = hub.watch_pulse();
+        while pulse.borrow_and_update().seq < last {
+            pulse.changed().await.unwrap();
         }
         let After::Gone(first) = hub.events_after(0, 10) else {
             panic!("memory kept every event");
@@ -1122,5 +1116,14 @@ mod tests {
         let middle = hub.events_from_journal(0, first / 2, 3).await.unwrap();
         let seqs: Vec<u64> = middle.iter().map(|(s, _)| *s).collect();
         assert_eq!(seqs, [first / 2 + 1, first / 2 + 2, first / 2 + 3]);
+        // A journal gone is gone for good (410), not a read to try again;
+        // another window's stream is told so too.
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            std::fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+        let gone = hub.events_from_journal(0, 0, 3).await;
+        assert!(matches!(gone, Err(Unreadable::Gone(_))), "{gone:?}");
+        let other = hub.events_from_journal(1, 0, 3).await;
+        assert!(matches!(other, Err(Unreadable::Gone(_))), "{other:?}");
     }
 }

@@ -1577,14 +1577,18 @@ fn a_desktop_notification_is_off_by_default_and_carries_a_hostile_item_cleaned()
     );
 }
 
-#[test]
-fn a_crowd_watching_is_counted_beside_the_few_the_server_names() {
-    let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
-    let watcher = |operator: &str| crate::api::Watcher {
+/// One person watching with one stream.
+fn watcher(operator: &str) -> crate::api::Watcher {
+    crate::api::Watcher {
         operator: crate::person(operator),
         since: jiff::Timestamp::UNIX_EPOCH,
         streams: 1,
-    };
+    }
+}
+
+#[test]
+fn a_crowd_watching_is_counted_beside_the_few_the_server_names() {
+    let (mut app, _) = watching("happy-canary", "erin", false, at_approval);
     // A thousand people watch, erin among them; the server names two.
     feed(
         &mut app,
@@ -1605,11 +1609,6 @@ fn a_crowd_watching_is_counted_beside_the_few_the_server_names() {
 #[test]
 fn a_long_name_watching_cannot_push_the_others_off_the_header() {
     let (mut app, _) = watching("happy-canary", "dave", false, at_approval);
-    let watcher = |operator: &str| crate::api::Watcher {
-        operator: crate::person(operator),
-        since: jiff::Timestamp::UNIX_EPOCH,
-        streams: 1,
-    };
     let long = "W".repeat(100);
     feed(
         &mut app,
