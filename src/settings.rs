@@ -71,6 +71,8 @@ pub struct Flags {
     pub workflow: Option<String>,
     pub branch: Option<String>,
     pub run: Option<u64>,
+    /// `--github-api URL`: an Enterprise Server's REST API.
+    pub github_api: Option<String>,
     /// `shipdeck inbox --server URL …`: replace the config's servers.
     pub inbox_servers: Vec<String>,
     /// `shipdeck inbox --rollouts NS …` (with `--context`).
@@ -700,9 +702,15 @@ fn github_settings(
     let branch = flag(&flags.branch, "--branch")
         .or_else(|| layers.file(same_repo.and_then(|f| f.branch.clone())));
     let run = flag(&flags.run, "--run").or_else(|| layers.file(same_repo.and_then(|f| f.run)));
-    let api_url = layers
-        .file(file.and_then(|f| f.api_url.clone()))
+    let api_url = flag(&flags.github_api, "--github-api")
+        .or_else(|| layers.file(file.and_then(|f| f.api_url.clone())))
         .unwrap_or_else(|| default(GITHUB_API.to_string()));
+    if let Err(why) = config::github_api_url(&api_url.value) {
+        return Err(SettingsError::BadEnv(format!(
+            "{why} (from {})",
+            api_url.source
+        )));
+    }
     let rollback = same_repo
         .and_then(|f| f.rollback_workflow.as_ref())
         .map(|r| RollbackWorkflow {

@@ -233,9 +233,22 @@ async fn find_config(looked: &[PathBuf], context: Option<&str>) -> Result<Found,
     from_kubeconfig(merged, context).await
 }
 
-/// The files `$KUBECONFIG` lists (empty entries skipped), else
-/// `~/.kube/config`.
+/// The kubeconfig `--kubeconfig` named, for the whole run.
+static GIVEN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// `--kubeconfig FILE`, as kubectl's: that file alone is read, whatever
+/// `$KUBECONFIG` says. Said before the first connection; a second call
+/// changes nothing.
+pub fn use_kubeconfig(path: PathBuf) {
+    let _ = GIVEN.set(path);
+}
+
+/// The kubeconfig `--kubeconfig` named, else the files `$KUBECONFIG`
+/// lists (empty entries skipped), else `~/.kube/config`.
 pub fn kubeconfig_paths() -> Vec<PathBuf> {
+    if let Some(given) = GIVEN.get() {
+        return vec![given.clone()];
+    }
     if let Some(value) = std::env::var_os("KUBECONFIG") {
         let paths: Vec<PathBuf> = std::env::split_paths(&value)
             .filter(|p| !p.as_os_str().is_empty())

@@ -1,9 +1,11 @@
 //! A Rollout as the backend: `--rollout NAME [--namespace NS] [--context
 //! CTX]` for the console, `events` and `do`, and `shipdeck rollouts`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
 use jiff::Timestamp;
 use kube::Api;
 use kube::api::ListParams;
@@ -21,7 +23,7 @@ pub struct RolloutArgs {
     /// An Argo Rollouts Rollout to follow and drive, on the cluster kubectl
     /// would use ($KUBECONFIG, ~/.kube/config, or the pod's service account),
     /// instead of the embedded simulator.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(super::complete::rollouts))]
     pub rollout: Option<String>,
 
     /// The Rollout's namespace [default: the context's, else default].
@@ -31,6 +33,11 @@ pub struct RolloutArgs {
     /// The kubeconfig context to use [default: its current context].
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
+
+    /// The kubeconfig file to use, alone, as kubectl's --kubeconfig
+    /// [default: $KUBECONFIG's files, else ~/.kube/config].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
 }
 
 impl RolloutArgs {
@@ -40,17 +47,36 @@ impl RolloutArgs {
         flags.context = self.context.clone();
     }
 
-    /// `--namespace` or `--context` without `--rollout` would be ignored:
-    /// refused instead.
+    /// `--namespace`, `--context` or `--kubeconfig` without `--rollout`
+    /// would be ignored: refused instead. Takes `--kubeconfig` for the run.
     pub fn stray(&self) -> Result<(), ExitCode> {
-        if self.rollout.is_none() && (self.namespace.is_some() || self.context.is_some()) {
+        let given = self.namespace.is_some() || self.context.is_some() || self.kubeconfig.is_some();
+        if self.rollout.is_none() && given {
             crate::errln!(
-                "shipdeck: --namespace and --context say where a Rollout is: give --rollout NAME too"
+                "shipdeck: --namespace, --context and --kubeconfig say where a Rollout is: give --rollout NAME too"
             );
             return Err(ExitCode::from(EXIT_BAD_INPUT));
         }
-        Ok(())
+        take_kubeconfig(self.kubeconfig.as_deref())
     }
+}
+
+/// `--kubeconfig FILE`: that file, alone, for every connection of the run;
+/// one that cannot be read is said now.
+fn take_kubeconfig(file: Option<&Path>) -> Result<(), ExitCode> {
+    let Some(file) = file else {
+        return Ok(());
+    };
+    if let Err(err) = std::fs::File::open(file) {
+        crate::errln!(
+            "shipdeck: --kubeconfig {}: {}",
+            Clean(file.display()),
+            Clean(&err)
+        );
+        return Err(ExitCode::from(EXIT_BAD_INPUT));
+    }
+    cluster::use_kubeconfig(file.to_path_buf());
+    Ok(())
 }
 
 /// The Rollout the settings name.
@@ -178,6 +204,11 @@ pub struct RolloutsArgs {
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
 
+    /// The kubeconfig file to use, alone [default: $KUBECONFIG's files,
+    /// else ~/.kube/config].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
     /// A table for people, or JSON for scripts.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -186,6 +217,9 @@ pub struct RolloutsArgs {
 /// `shipdeck rollouts`: the Rollouts there are, those waiting on a person
 /// first.
 pub fn rollouts(args: &RolloutsArgs) -> ExitCode {
+    if let Err(code) = take_kubeconfig(args.kubeconfig.as_deref()) {
+        return code;
+    }
     if let Some(ns) = &args.namespace
         && let Err(why) = crate::config::kube_name(ns, "the namespace", false)
     {

@@ -151,15 +151,55 @@ enum Command {
         shipdeck inbox --json\n  \
         shipdeck inbox --server https://deploy.example:7070 --rollouts payments --github octo-org/api --json")]
     Inbox(inbox::InboxArgs),
+
+    /// Print the shell code that completes shipdeck's commands, options and
+    /// values (scenarios, themes, the cluster's Rollouts, a server's
+    /// releases) as you type them.
+    ///
+    /// Tab runs shipdeck to ask for the candidates, so they are always
+    /// this build's; a cluster or server that does not answer within 1.5 s
+    /// gives none.
+    #[command(after_help = "Examples:\n  \
+        source <(shipdeck completions bash)            # now; add the line to ~/.bashrc to keep it\n  \
+        echo 'source <(shipdeck completions zsh)' >> ~/.zshrc\n  \
+        shipdeck completions fish > ~/.config/fish/completions/shipdeck.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: super::complete::Shell,
+    },
+
+    /// Print shipdeck's manual page (roff), or write every page into a
+    /// folder: shipdeck.1 and one per subcommand.
+    #[command(after_help = "Examples:\n  \
+        shipdeck man | man -l -                          # read it now\n  \
+        shipdeck man serve | man -l -\n  \
+        shipdeck man --dir ~/.local/share/man/man1       # then: man shipdeck, man shipdeck-serve")]
+    Man(super::man::ManArgs),
 }
 
 const KEYS: &str = "Console keys (press ? in the console for the keys as bound now):\n  \
     a advance   F promote fully   p pause/resume   s sign off   x reject   R roll back\n  \
     r retry   U undo (a Rollout)   Space tick   / filter logs   f follow   Tab pane   ? help   q quit";
 
-/// Runs the command line: parses the arguments and runs the command.
+/// The clap definition: for completion and the man pages.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Runs the command line: answers the shell when it asks for completions,
+/// else parses the arguments and runs the command.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    super::complete::answer(command);
+    run_from(std::env::args_os())
+}
+
+/// Runs the command line `words` (the program's name first): also how
+/// `kubectl shipdeck` and `gh shipdeck` run what they are asked.
+pub fn run_from(
+    words: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
+) -> ExitCode {
+    let cli = match Cli::try_parse_from(words) {
         Ok(cli) => cli,
         Err(err) => return refused(&err),
     };
@@ -181,12 +221,18 @@ pub fn main() -> ExitCode {
         Some(Command::Rollouts(args)) => argo::rollouts(&args),
         Some(Command::Runs(args)) => github::runs(&args),
         Some(Command::Inbox(args)) => inbox::run(&args),
+        Some(Command::Completions { shell }) => super::complete::print(shell),
+        Some(Command::Man(args)) => super::man::run(
+            &args,
+            command(),
+            vec![super::kubectl::command(), super::gh::command()],
+        ),
     }
 }
 
 /// clap's word on the command line: the help and the version as clap
 /// prints them; an error, which quotes what was given, cleaned.
-fn refused(err: &clap::Error) -> ExitCode {
+pub(super) fn refused(err: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     let code = u8::try_from(err.exit_code()).unwrap_or(EXIT_BAD_INPUT);
     if matches!(

@@ -14,6 +14,7 @@ use crate::tui::runtime::{self, Ending};
 use crate::tui::terminal;
 use crate::tui::theme::Theme;
 use clap::Args;
+use clap_complete::engine::ArgValueCompleter;
 
 use super::remote::RemoteArgs;
 use super::{EXIT_BAD_INPUT, RecordArgs, SimArgs, Speed, Start};
@@ -41,7 +42,7 @@ pub struct ConsoleArgs {
 
     /// A bundled theme (default, light, high-contrast, production) or a theme
     /// file. Without one, production releases get the production skin.
-    #[arg(long, value_name = "NAME|PATH")]
+    #[arg(long, value_name = "NAME|PATH", add = ArgValueCompleter::new(super::complete::themes))]
     pub theme: Option<String>,
 
     /// The most frames per second drawn when data arrives; keys are answered

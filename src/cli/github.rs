@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
 
 use super::EXIT_BAD_INPUT;
 use super::remote::EXIT_REFUSED;
@@ -22,7 +23,7 @@ pub struct GithubArgs {
     /// A GitHub Actions workflow run to follow and drive (OWNER/REPO),
     /// instead of the embedded simulator. The token comes from $GH_TOKEN,
     /// $GITHUB_TOKEN, the config's token_file, or `gh auth token`.
-    #[arg(long, value_name = "OWNER/REPO")]
+    #[arg(long, value_name = "OWNER/REPO", add = ArgValueCompleter::new(super::complete::repositories))]
     pub github: Option<String>,
 
     /// With --github: runs of this workflow only (its file name, or id).
@@ -37,6 +38,11 @@ pub struct GithubArgs {
     /// waiting for a review first].
     #[arg(long, value_name = "ID")]
     pub run: Option<u64>,
+
+    /// With --github: the REST API of a GitHub Enterprise Server
+    /// (https://HOST/api/v3) [default: the config's api_url, else GitHub's].
+    #[arg(long, value_name = "URL")]
+    pub github_api: Option<String>,
 }
 
 impl GithubArgs {
@@ -45,15 +51,19 @@ impl GithubArgs {
         flags.workflow = self.workflow.clone();
         flags.branch = self.branch.clone();
         flags.run = self.run;
+        flags.github_api = self.github_api.clone();
     }
 
     /// `--workflow`, `--branch` or `--run` without `--github` would be
     /// ignored: refused instead.
     pub fn stray(&self) -> Result<(), ExitCode> {
-        let given = self.workflow.is_some() || self.branch.is_some() || self.run.is_some();
+        let given = self.workflow.is_some()
+            || self.branch.is_some()
+            || self.run.is_some()
+            || self.github_api.is_some();
         if self.github.is_none() && given {
             crate::errln!(
-                "shipdeck: --workflow, --branch and --run say which GitHub Actions run: give --github OWNER/REPO too"
+                "shipdeck: --workflow, --branch, --run and --github-api say which GitHub Actions run: give --github OWNER/REPO too"
             );
             return Err(ExitCode::from(EXIT_BAD_INPUT));
         }
@@ -306,7 +316,7 @@ pub enum Format {
 #[derive(Debug, Clone, Args)]
 pub struct RunsArgs {
     /// The repository: OWNER/REPO.
-    #[arg(value_name = "OWNER/REPO")]
+    #[arg(value_name = "OWNER/REPO", add = ArgValueCompleter::new(super::complete::repositories))]
     pub repo: String,
 
     /// Runs of this workflow only (its file name, or id).
@@ -316,6 +326,11 @@ pub struct RunsArgs {
     /// Runs on this branch only.
     #[arg(long, value_name = "BRANCH")]
     pub branch: Option<String>,
+
+    /// The REST API of a GitHub Enterprise Server (https://HOST/api/v3)
+    /// [default: the config's api_url, else GitHub's].
+    #[arg(long, value_name = "URL")]
+    pub github_api: Option<String>,
 
     /// A table for people, or JSON for scripts.
     #[arg(long, value_enum, default_value = "table")]
@@ -338,6 +353,7 @@ fn list(args: &RunsArgs) -> Result<ExitCode, ExitCode> {
         flags.github = Some(args.repo.clone());
         flags.workflow = args.workflow.clone();
         flags.branch = args.branch.clone();
+        flags.github_api = args.github_api.clone();
     })?;
     let Some(github) = settings.github.as_ref() else {
         return Err(ExitCode::from(EXIT_BAD_INPUT));

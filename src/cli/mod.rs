@@ -3,11 +3,15 @@
 pub mod argo;
 mod args;
 pub mod check;
+pub mod complete;
 pub mod config;
 pub mod console;
 pub mod events;
+pub mod gh;
 pub mod github;
 pub mod inbox;
+pub mod kubectl;
+mod man;
 pub mod record;
 pub mod remote;
 pub mod serve;
@@ -20,6 +24,7 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use clap::Args;
+use clap_complete::engine::ArgValueCompleter;
 use jiff::Timestamp;
 use std::path::PathBuf;
 
@@ -125,7 +130,7 @@ impl FromStr for Start {
 pub struct SimArgs {
     /// A bundled scenario's name (see `shipdeck scenarios`) or a scenario file
     /// [default: happy-canary, or the config's].
-    #[arg(long, value_name = "NAME|PATH")]
+    #[arg(long, value_name = "NAME|PATH", add = ArgValueCompleter::new(complete::scenarios))]
     pub scenario: Option<String>,
 
     /// Virtual seconds per real second (60 plays an hour in a minute), or

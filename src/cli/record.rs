@@ -10,6 +10,7 @@ use crate::model::units::format_duration;
 use crate::tui::app::{App, Replay};
 use crate::tui::keymap::UiAction;
 use clap::{Args, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
 
 use super::{EXIT_BAD_INPUT, RecordArgs, Speed};
 
@@ -30,7 +31,7 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// A journal file (see `shipdeck journal list`), or `latest`.
-    #[arg(value_name = "JOURNAL")]
+    #[arg(value_name = "JOURNAL", add = ArgValueCompleter::new(super::complete::journals))]
     pub journal: String,
 
     /// Write the report here instead of to standard output.
@@ -45,7 +46,7 @@ pub struct ReportArgs {
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// A journal file (see `shipdeck journal list`), or `latest`.
-    #[arg(value_name = "JOURNAL")]
+    #[arg(value_name = "JOURNAL", add = ArgValueCompleter::new(super::complete::journals))]
     pub journal: String,
 
     /// The window's seconds per real second [default: 10].
@@ -53,7 +54,7 @@ pub struct ReplayArgs {
     pub speed: Option<Speed>,
 
     /// A bundled theme or a theme file.
-    #[arg(long, value_name = "NAME|PATH")]
+    #[arg(long, value_name = "NAME|PATH", add = ArgValueCompleter::new(super::complete::themes))]
     pub theme: Option<String>,
 }
 

@@ -11,6 +11,7 @@ use crate::model::text::Clean;
 use crate::model::{Action, Command};
 use crate::settings::{RemoteSettings, Settings, Source};
 use clap::{Args, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
 
 use super::{EXIT_BAD_INPUT, RecordArgs};
 
@@ -27,7 +28,7 @@ pub struct RemoteArgs {
     pub backend: Option<String>,
 
     /// The release to follow on the server [default: its only one].
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = ArgValueCompleter::new(super::complete::releases))]
     pub release: Option<String>,
 
     /// A file holding the bearer token for the server. The token is never

@@ -4,6 +4,7 @@
 //! workflow sent as GitHub's own clients send them.
 
 pub mod backend;
+pub mod checkout;
 pub mod client;
 pub mod commands;
 pub mod join;

@@ -219,7 +219,7 @@ pub fn inbox_server(url: &str) -> Result<(), String> {
 
 /// Why a GitHub API address cannot be used: not an address, or http://
 /// off this machine.
-fn github_api_url(url: &str) -> Result<(), String> {
+pub fn github_api_url(url: &str) -> Result<(), String> {
     let parsed = http_url(url, GITHUB_TOKEN).map_err(|why| format!("api_url: {why}"))?;
     // The token goes with every request: never in the clear off this
     // machine.

@@ -1,0 +1,410 @@
+//! Shell completion. `shipdeck completions SHELL` prints the few lines a
+//! shell sources; from then on, Tab runs shipdeck with
+//! `SHIPDECK_COMPLETE=SHELL` and the words typed so far, and shipdeck
+//! answers with the candidates for the word under the cursor, read from the
+//! one clap definition. So subcommands and options complete as they are in
+//! this build, and so do values that live elsewhere: the bundled scenarios
+//! and themes, the Rollouts on the cluster, a server's releases, and the
+//! repository of the checkout you stand in.
+//!
+//! A completer that has to ask a cluster or a server gives up after
+//! [`PATIENCE`] and offers nothing: a shell that hangs on Tab is worse than
+//! one that offers no names. Nothing is ever written to standard error
+//! while completing; the shell would draw it over the command line.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::ValueEnum;
+use clap_complete::engine::{CompletionCandidate, PathCompleter, ValueCompleter};
+use clap_complete::env::Shells;
+
+use crate::model::text::clean;
+use crate::sim::bundled;
+
+/// The variable that makes a run of shipdeck a completion request. Not
+/// clap's default (`COMPLETE`), which is too common a word for a variable
+/// a shell may already have set for something else.
+pub const VAR: &str = "SHIPDECK_COMPLETE";
+
+/// How long a completer waits on a cluster or a server.
+pub const PATIENCE: Duration = Duration::from_millis(1500);
+
+/// The shells completions are printed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+}
+
+impl Shell {
+    fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+            Shell::Elvish => "elvish",
+            Shell::Powershell => "powershell",
+        }
+    }
+}
+
+/// Answers a completion request, and exits, when the shell made one;
+/// returns at once otherwise.
+pub fn answer(command: fn() -> clap::Command) {
+    clap_complete::CompleteEnv::with_factory(command)
+        .var(VAR)
+        .complete();
+}
+
+/// `shipdeck completions SHELL`: the registration the shell sources.
+pub fn print(shell: Shell) -> ExitCode {
+    let shells = Shells::builtins();
+    let Some(completer) = shells.completer(shell.name()) else {
+        crate::errln!("shipdeck: no completions for {}", shell.name());
+        return ExitCode::FAILURE;
+    };
+    let mut script = Vec::new();
+    if let Err(err) =
+        completer.write_registration(VAR, "shipdeck", "shipdeck", &program(), &mut script)
+    {
+        crate::errln!("shipdeck: cannot write the completions: {err}");
+        return ExitCode::FAILURE;
+    }
+    crate::out!("{}", String::from_utf8_lossy(&script));
+    ExitCode::SUCCESS
+}
+
+/// The program the shell runs to complete: `shipdeck` when it was found on
+/// `$PATH`, else the path it was run by, made absolute, so that completion
+/// works from any folder.
+fn program() -> String {
+    let given = std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("shipdeck"));
+    if given.components().count() < 2 {
+        return given.to_string_lossy().into_owned();
+    }
+    std::env::current_dir()
+        .map(|dir| dir.join(&given))
+        .unwrap_or(given)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The words on the command line being completed (after the `--` the
+/// shell's function passes, and the program's name).
+#[derive(Debug, Clone, Default)]
+pub struct Words(Vec<String>);
+
+impl Words {
+    fn from_env() -> Words {
+        let args: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let after = args
+            .iter()
+            .position(|a| a == "--")
+            .map_or(args.len(), |i| i + 1);
+        Words(args.into_iter().skip(after + 1).collect())
+    }
+
+    #[cfg(test)]
+    fn of(words: &[&str]) -> Words {
+        Words(words.iter().map(|w| w.to_string()).collect())
+    }
+
+    /// The value given to `--long` (or `-s`): `--long V`, `--long=V`,
+    /// `-s V`, `-sV` or `-s=V`; the last one given.
+    fn value(&self, long: &str, short: Option<char>) -> Option<String> {
+        let mut found = None;
+        let mut words = self.0.iter();
+        while let Some(word) = words.next() {
+            if word == "--" {
+                break;
+            }
+            let short_flag = short.map(|c| format!("-{c}"));
+            if word == long || Some(word) == short_flag.as_ref() {
+                found = words.next().cloned().or(found);
+            } else if let Some(v) = word.strip_prefix(long).and_then(|r| r.strip_prefix('=')) {
+                found = Some(v.to_string());
+            } else if let Some(flag) = &short_flag
+                && let Some(rest) = word.strip_prefix(flag.as_str())
+                && !word.starts_with("--")
+            {
+                found = Some(rest.strip_prefix('=').unwrap_or(rest).to_string());
+            }
+        }
+        found.filter(|v| !v.is_empty())
+    }
+}
+
+/// The candidates among `names` that start with what is typed, each with
+/// its line of help.
+fn matching<'a>(
+    current: &OsStr,
+    names: impl IntoIterator<Item = (&'a str, String)>,
+) -> Vec<CompletionCandidate> {
+    let typed = current.to_string_lossy();
+    names
+        .into_iter()
+        .filter(|(name, _)| name.starts_with(&*typed))
+        .map(|(name, help)| {
+            CompletionCandidate::new(name)
+                .help((!help.is_empty()).then(|| clean(&help).into_owned().into()))
+        })
+        .collect()
+}
+
+/// YAML files and folders: what a scenario, theme or config file can be.
+fn yaml_files(current: &OsStr) -> Vec<CompletionCandidate> {
+    PathCompleter::any()
+        .filter(|path: &Path| {
+            path.is_dir()
+                || path.extension().is_some_and(|e| {
+                    e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml")
+                })
+        })
+        .complete(current)
+}
+
+/// `--scenario`: the bundled scenarios by name, then scenario files.
+pub fn scenarios(current: &OsStr) -> Vec<CompletionCandidate> {
+    let mut out = matching(
+        current,
+        bundled::SCENARIOS
+            .iter()
+            .map(|(name, text)| (*name, scenario_title(text))),
+    );
+    out.extend(yaml_files(current));
+    out
+}
+
+/// A scenario's service and versions, for its line of help.
+fn scenario_title(text: &str) -> String {
+    crate::sim::scenario::parse(text)
+        .map(|s| {
+            let r = &s.plan;
+            format!("{} {} → {}", r.service, r.version_from, r.version_to)
+        })
+        .unwrap_or_default()
+}
+
+/// `--theme`: the bundled themes by name, then theme files.
+pub fn themes(current: &OsStr) -> Vec<CompletionCandidate> {
+    let mut out = matching(
+        current,
+        crate::theme::BUNDLED
+            .iter()
+            .map(|(name, _)| (*name, String::new())),
+    );
+    out.extend(yaml_files(current));
+    out
+}
+
+/// `report` and `replay`: `latest`, then journal files.
+pub fn journals(current: &OsStr) -> Vec<CompletionCandidate> {
+    let mut out = matching(
+        current,
+        [(
+            "latest",
+            "the newest journal of the journal folder".to_string(),
+        )],
+    );
+    out.extend(PathCompleter::any().complete(current));
+    out
+}
+
+/// `--github` and `runs`: the repository of the checkout you stand in.
+pub fn repositories(current: &OsStr) -> Vec<CompletionCandidate> {
+    let Ok(dir) = std::env::current_dir() else {
+        return Vec::new();
+    };
+    let Ok(remotes) = crate::github::checkout::remotes(&dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<(String, String)> = Vec::new();
+    for remote in &remotes {
+        if let Some((host, repo)) = crate::github::checkout::parse_url(&remote.url)
+            && !names.iter().any(|(r, _)| *r == repo)
+        {
+            names.push((repo, format!("the git remote {} ({host})", remote.name)));
+        }
+    }
+    matching(current, names.iter().map(|(r, h)| (r.as_str(), h.clone())))
+}
+
+/// `--rollout`: the Rollouts of the namespace on the cluster the command
+/// line names (`-n`, `--context`, `--kubeconfig`), as kubectl would reach
+/// it.
+pub fn rollouts(current: &OsStr) -> Vec<CompletionCandidate> {
+    let words = Words::from_env();
+    let names = ask(async {
+        let kubeconfigs = match words.value("--kubeconfig", None) {
+            Some(file) => vec![PathBuf::from(file)],
+            None => crate::argo::cluster::kubeconfig_paths(),
+        };
+        let context = words.value("--context", None);
+        let namespace = words.value("--namespace", Some('n'));
+        let cluster = crate::argo::cluster::connect_from(
+            &kubeconfigs,
+            context.as_deref(),
+            namespace.as_deref(),
+        )
+        .await
+        .ok()?;
+        let api = kube::Api::<crate::argo::types::Rollout>::namespaced(
+            cluster.client,
+            &cluster.namespace,
+        );
+        let list = api
+            .list(&kube::api::ListParams::default().limit(500))
+            .await
+            .ok()?;
+        Some(
+            list.items
+                .iter()
+                .filter_map(|r| {
+                    let name = r.metadata.name.clone()?;
+                    let phase = r.status.phase.clone().unwrap_or_default();
+                    let help = format!("{phase} in {}", cluster.namespace);
+                    Some((name, help.trim_start().to_string()))
+                })
+                .collect::<Vec<_>>(),
+        )
+    });
+    let names = names.unwrap_or_default();
+    matching(current, names.iter().map(|(n, h)| (n.as_str(), h.clone())))
+}
+
+/// `--release`: the releases of the server the command line (or
+/// `$SHIPDECK_BACKEND`, or the config) names, with its token.
+pub fn releases(current: &OsStr) -> Vec<CompletionCandidate> {
+    let words = Words::from_env();
+    let flags = crate::settings::Flags {
+        config: words.value("--config", None).map(PathBuf::from),
+        backend: words.value("--backend", None),
+        token_file: words.value("--token-file", None).map(PathBuf::from),
+        ..Default::default()
+    };
+    let Ok(settings) = crate::settings::resolve(&flags, &|var| std::env::var(var).ok()) else {
+        return Vec::new();
+    };
+    let Some(remote) = settings.remote else {
+        return Vec::new();
+    };
+    let token = match (&remote.token_file, std::env::var("SHIPDECK_TOKEN").ok()) {
+        (Some(file), _) if matches!(file.source, crate::settings::Source::Flag(_)) => {
+            super::remote::token_from_file(&file.value).ok()
+        }
+        (_, Some(token)) if remote.env_token && !token.trim().is_empty() => {
+            Some(token.trim().to_string())
+        }
+        (Some(file), _) => super::remote::token_from_file(&file.value).ok(),
+        (None, _) => None,
+    };
+    let Ok(server) = crate::backend::http::Remote::new(
+        &remote.url.value,
+        token.as_deref(),
+        &settings.operator.value,
+    ) else {
+        return Vec::new();
+    };
+    let releases = ask(async { server.releases().await.ok() }).unwrap_or_default();
+    let names: Vec<(String, String)> = releases
+        .into_iter()
+        .map(|r| {
+            let help = format!(
+                "{} {} → {}, {}",
+                r.service,
+                r.version_from,
+                r.version_to,
+                status_word(r.status)
+            );
+            (r.id, help)
+        })
+        .collect();
+    matching(current, names.iter().map(|(n, h)| (n.as_str(), h.clone())))
+}
+
+fn status_word(status: crate::model::Status) -> &'static str {
+    use crate::model::Status;
+    match status {
+        Status::NotStarted => "not started",
+        Status::Running => "running",
+        Status::Paused => "paused",
+        Status::RollingBack => "rolling back",
+        Status::Finished(_) => "finished",
+    }
+}
+
+/// Runs `work` on a runtime of its own, for at most [`PATIENCE`].
+fn ask<T>(work: impl Future<Output = Option<T>>) -> Option<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    let answer =
+        runtime.block_on(async { tokio::time::timeout(PATIENCE, work).await.ok().flatten() });
+    runtime.shutdown_background();
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flag_value_is_read_in_every_spelling_a_shell_passes() {
+        let words = Words::of(&["--rollout", "ch", "-n", "payments", "--context=prod"]);
+        assert_eq!(
+            words.value("--namespace", Some('n')).as_deref(),
+            Some("payments")
+        );
+        assert_eq!(words.value("--context", None).as_deref(), Some("prod"));
+        assert_eq!(words.value("--kubeconfig", None), None);
+        for spelled in [
+            &["-npayments"][..],
+            &["-n=payments"],
+            &["--namespace", "payments"],
+        ] {
+            assert_eq!(
+                Words::of(spelled)
+                    .value("--namespace", Some('n'))
+                    .as_deref(),
+                Some("payments"),
+                "{spelled:?}"
+            );
+        }
+        // The last one given wins, as clap's parse would take it.
+        let twice = Words::of(&["-n", "a", "--namespace=b"]);
+        assert_eq!(twice.value("--namespace", Some('n')).as_deref(), Some("b"));
+        // `--no-bell` is not `-n o-bell`.
+        assert_eq!(
+            Words::of(&["--no-bell"]).value("--namespace", Some('n')),
+            None
+        );
+    }
+
+    #[test]
+    fn scenario_names_complete_from_what_is_typed_with_their_story() {
+        let got = scenarios(OsStr::new("ca"));
+        let names: Vec<String> = got
+            .iter()
+            .map(|c| c.get_value().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.contains(&"canary-regression".to_string()),
+            "{names:?}"
+        );
+        assert!(!names.contains(&"happy-canary".to_string()), "{names:?}");
+        let help = got[0].get_help().map(|h| h.to_string()).unwrap_or_default();
+        assert_eq!(help, "checkout-api v2.14.0 → v2.15.0");
+    }
+}
