@@ -16,17 +16,19 @@ use crate::problem::{Checker, Problem};
 
 type S<T> = Spanned<T>;
 
-/// The themes built into shipdeck (the files in `themes/`).
+/// The themes built into shipdeck: the files in `themes/`, through the
+/// crate's `themes` link to that folder, so that the published crate
+/// carries them.
 pub const BUNDLED: &[(&str, &str)] = &[
-    ("default", include_str!("../../../themes/default.yaml")),
-    ("light", include_str!("../../../themes/light.yaml")),
+    ("default", include_str!("../themes/default.yaml")),
+    ("light", include_str!("../themes/light.yaml")),
     (
         "high-contrast",
-        include_str!("../../../themes/high-contrast.yaml"),
+        include_str!("../themes/high-contrast.yaml"),
     ),
     (
         "production",
-        include_str!("../../../themes/production.yaml"),
+        include_str!("../themes/production.yaml"),
     ),
 ];
 

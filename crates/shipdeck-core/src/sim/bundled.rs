@@ -1,35 +1,37 @@
 //! Scenarios built into the binary, so `shipdeck` runs with no files at all.
-//! They are the files in `fixtures/scenarios/`, included at build time.
+//! They are the files in `fixtures/scenarios/`, included at build time
+//! through the crate's `scenarios` link to that folder, so that the
+//! published crate carries them.
 
 /// (name, YAML) for every bundled scenario, in the order a newcomer meets them.
 pub const SCENARIOS: &[(&str, &str)] = &[
     (
         "happy-canary",
-        include_str!("../../../../fixtures/scenarios/happy-canary.yaml"),
+        include_str!("../../scenarios/happy-canary.yaml"),
     ),
     (
         "canary-regression",
-        include_str!("../../../../fixtures/scenarios/canary-regression.yaml"),
+        include_str!("../../scenarios/canary-regression.yaml"),
     ),
     (
         "blue-green",
-        include_str!("../../../../fixtures/scenarios/blue-green.yaml"),
+        include_str!("../../scenarios/blue-green.yaml"),
     ),
     (
         "rolling",
-        include_str!("../../../../fixtures/scenarios/rolling.yaml"),
+        include_str!("../../scenarios/rolling.yaml"),
     ),
     (
         "approval-rejected",
-        include_str!("../../../../fixtures/scenarios/approval-rejected.yaml"),
+        include_str!("../../scenarios/approval-rejected.yaml"),
     ),
     (
         "two-person",
-        include_str!("../../../../fixtures/scenarios/two-person.yaml"),
+        include_str!("../../scenarios/two-person.yaml"),
     ),
     (
         "feature-flag",
-        include_str!("../../../../fixtures/scenarios/feature-flag.yaml"),
+        include_str!("../../scenarios/feature-flag.yaml"),
     ),
 ];
 
