@@ -174,7 +174,8 @@ enum Command {
     #[command(after_help = "Examples:\n  \
         shipdeck man | man -l -                          # read it now\n  \
         shipdeck man serve | man -l -\n  \
-        shipdeck man --dir ~/.local/share/man/man1       # then: man shipdeck, man shipdeck-serve")]
+        shipdeck man --install                           # then: man shipdeck, man shipdeck-serve\n  \
+        shipdeck man --dir ~/.local/share/man/man1")]
     Man(super::man::ManArgs),
 }
 

@@ -76,26 +76,25 @@ pub fn print(shell: Shell) -> ExitCode {
         crate::errln!("shipdeck: cannot write the completions: {err}");
         return ExitCode::FAILURE;
     }
-    crate::out!("{}", String::from_utf8_lossy(&script));
+    raw(&script);
     ExitCode::SUCCESS
 }
 
 /// The program the shell runs to complete: `shipdeck` when it was found on
 /// `$PATH`, else the path it was run by, made absolute, so that completion
-/// works from any folder.
+/// works from any folder. Cleaned: it goes into the script as it is.
 fn program() -> String {
     let given = std::env::args_os()
         .next()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("shipdeck"));
-    if given.components().count() < 2 {
-        return given.to_string_lossy().into_owned();
-    }
-    std::env::current_dir()
-        .map(|dir| dir.join(&given))
-        .unwrap_or(given)
-        .to_string_lossy()
-        .into_owned()
+    let path = match given.components().count() < 2 {
+        true => given,
+        false => std::env::current_dir()
+            .map(|dir| dir.join(&given))
+            .unwrap_or(given),
+    };
+    clean(&path.to_string_lossy()).into_owned()
 }
 
 /// The words on the command line being completed (after the `--` the
@@ -108,6 +107,10 @@ impl Words {
         let args: Vec<String> = std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
+        // kubectl runs its plugin's completer with the words alone.
+        if args.first().is_some_and(|a| is_kubectl_completer(a)) {
+            return Words(args.into_iter().skip(1).collect());
+        }
         let after = args
             .iter()
             .position(|a| a == "--")
@@ -145,6 +148,61 @@ impl Words {
     }
 }
 
+/// kubectl's name for a plugin's completer: `kubectl_complete-shipdeck`.
+pub const KUBECTL_COMPLETER: &str = "kubectl_complete-shipdeck";
+
+fn is_kubectl_completer(program: &str) -> bool {
+    Path::new(program)
+        .file_name()
+        .is_some_and(|n| n == KUBECTL_COMPLETER)
+}
+
+/// Whether this run is kubectl asking its plugin's completer (run by that
+/// name, a link to `kubectl-shipdeck`).
+pub fn kubectl_asks() -> bool {
+    std::env::args_os()
+        .next()
+        .is_some_and(|a| is_kubectl_completer(&a.to_string_lossy()))
+}
+
+/// Answers kubectl as cobra's completion protocol has it: one candidate a
+/// line (`value<TAB>help`), then `:4`, cobra's word for "these are all;
+/// offer no files besides".
+pub fn answer_kubectl(command: clap::Command) -> ExitCode {
+    let mut command = command;
+    let mut words: Vec<std::ffi::OsString> = vec!["kubectl-shipdeck".into()];
+    words.extend(std::env::args_os().skip(1));
+    if words.len() == 1 {
+        words.push("".into());
+    }
+    let at = words.len() - 1;
+    let here = std::env::current_dir().ok();
+    let candidates = clap_complete::engine::complete(&mut command, words, at, here.as_deref())
+        .unwrap_or_default();
+    // Each value and help is cleaned; the tab between them is cobra's.
+    let mut out = String::new();
+    for candidate in candidates.iter().filter(|c| !c.is_hide_set()) {
+        out.push_str(&clean(&candidate.get_value().to_string_lossy()));
+        if let Some(help) = candidate.get_help() {
+            out.push('\t');
+            out.push_str(&clean(&help.to_string().replace(['\t', '\n'], " ")));
+        }
+        out.push('\n');
+    }
+    out.push_str(":4\n");
+    raw(out.as_bytes());
+    ExitCode::SUCCESS
+}
+
+/// Writes shipdeck's own text as it is: a shell script (whose tabs and
+/// escapes are the shell's business), cobra's lines of candidates.
+fn raw(bytes: &[u8]) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(bytes);
+    let _ = stdout.flush();
+}
+
 /// The candidates among `names` that start with what is typed, each with
 /// its line of help.
 fn matching<'a>(
@@ -154,7 +212,9 @@ fn matching<'a>(
     let typed = current.to_string_lossy();
     names
         .into_iter()
-        .filter(|(name, _)| name.starts_with(&*typed))
+        // A name from a cluster or a server that would need cleaning is
+        // not one anybody could type: not offered.
+        .filter(|(name, _)| name.starts_with(&*typed) && clean(name) == *name)
         .map(|(name, help)| {
             CompletionCandidate::new(name)
                 .help((!help.is_empty()).then(|| clean(&help).into_owned().into()))

@@ -10,10 +10,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use clap_complete::engine::ArgValueCompleter;
 
-use super::{EXIT_BAD_INPUT, complete};
+use super::{EXIT_BAD_INPUT, complete, flag, format_name, opt};
 use crate::github::checkout::{self, Found};
 use crate::model::text::Clean;
 
@@ -62,12 +62,6 @@ struct Which {
     branch: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    Table,
-    Json,
-}
-
 #[derive(Debug, Subcommand)]
 enum Verb {
     /// Open the console on a run: RUN_ID, else the latest one waiting for
@@ -111,7 +105,7 @@ enum Verb {
 
         /// A table for people, or JSON for scripts.
         #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        format: super::github::Format,
 
         /// shipdeck's config file.
         #[arg(long, value_name = "PATH")]
@@ -142,13 +136,6 @@ pub fn main() -> ExitCode {
     super::args::run_from(shipdeck_words(&cli, &found))
 }
 
-fn opt(words: &mut Vec<OsString>, flag: &str, value: Option<impl Into<OsString>>) {
-    if let Some(value) = value {
-        words.push(flag.into());
-        words.push(value.into());
-    }
-}
-
 /// The extension's command line said as shipdeck's, on the repository
 /// found.
 fn shipdeck_words(cli: &Gh, found: &Found) -> Vec<OsString> {
@@ -174,9 +161,7 @@ fn shipdeck_words(cli: &Gh, found: &Found) -> Vec<OsString> {
             opt(w, "--config", config.clone());
             opt(w, "--journal-dir", journal_dir.clone());
             opt(w, "--theme", theme.clone());
-            if *no_bell {
-                w.push("--no-bell".into());
-            }
+            flag(w, *no_bell, "--no-bell");
         }
         Verb::Runs {
             runs,
@@ -187,11 +172,7 @@ fn shipdeck_words(cli: &Gh, found: &Found) -> Vec<OsString> {
             opt(w, "--github-api", api);
             opt(w, "--workflow", runs.workflow.clone());
             opt(w, "--branch", runs.branch.clone());
-            let format = match format {
-                Format::Table => "table",
-                Format::Json => "json",
-            };
-            opt(w, "--format", Some(format));
+            opt(w, "--format", format_name(*format));
             opt(w, "--config", config.clone());
         }
     }

@@ -10,10 +10,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use clap_complete::engine::ArgValueCompleter;
 
-use super::complete;
+use super::{complete, flag, format_name, opt};
 
 /// Follow and drive an Argo Rollouts canary or blue-green update from
 /// shipdeck's console: its steps, analysis and pods beside the keys that
@@ -75,10 +75,21 @@ struct Person {
     journal_dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    Table,
-    Json,
+/// The Rollout a verb is for, and who gives it.
+#[derive(Debug, Clone, Args)]
+struct Target {
+    #[arg(value_name = "NAME", add = ArgValueCompleter::new(complete::rollouts))]
+    name: String,
+
+    #[command(flatten)]
+    person: Person,
+}
+
+/// Why, for the journal and the Event on the Rollout.
+#[derive(Debug, Clone, Args)]
+struct Why {
+    #[arg(long, visible_alias = "reason", value_name = "TEXT")]
+    comment: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,11 +97,8 @@ enum Verb {
     /// Open the console on a Rollout: a advances, F promotes fully, p
     /// pauses, R aborts, r retries, U undoes; q quits.
     Rollout {
-        #[arg(value_name = "NAME", add = ArgValueCompleter::new(complete::rollouts))]
-        name: String,
-
         #[command(flatten)]
-        person: Person,
+        target: Target,
 
         /// A bundled theme or a theme file.
         #[arg(long, value_name = "NAME|PATH", add = ArgValueCompleter::new(complete::themes))]
@@ -116,70 +124,50 @@ enum Verb {
 
         /// A table for people, or JSON for scripts.
         #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        format: super::argo::Format,
     },
 
     /// Promote a paused Rollout to its next step (--full: past every step).
     Promote {
-        #[arg(value_name = "NAME", add = ArgValueCompleter::new(complete::rollouts))]
-        name: String,
+        #[command(flatten)]
+        target: Target,
         /// Skip every remaining step.
         #[arg(long)]
         full: bool,
         /// Promote after the release's window has closed.
         #[arg(long)]
         late: bool,
-        #[command(flatten)]
-        person: Person,
     },
 
     /// Abort a Rollout: all traffic back to the stable version.
     Abort {
-        #[arg(value_name = "NAME", add = ArgValueCompleter::new(complete::rollouts))]
-        name: String,
-        /// Why, for the journal and the Event.
-        #[arg(long, visible_alias = "reason", value_name = "TEXT")]
-        comment: Option<String>,
         #[command(flatten)]
-        person: Person,
+        target: Target,
+        #[command(flatten)]
+        why: Why,
     },
 
     /// Pause a Rollout.
     Pause {
-        #[arg(value_name = "NAME", add = ArgValueCompleter::new(complete::rollouts))]
-        name: String,
-        /// Why.
-        #[arg(long, visible_alias = "reason", value_name = "TEXT")]
-        comment: Option<String>,
         #[command(flatten)]
-        person: Person,
+        target: Target,
+        #[command(flatten)]
+        why: Why,
     },
 
     /// Resume a paused Rollout.
-    Resume {
-        #[arg(value_name = "NAME", add = ArgValueCompleter::new(complete::rollouts))]
-        name: String,
-        #[command(flatten)]
-        person: Person,
-    },
+    Resume(Target),
 
     /// Retry an aborted Rollout.
-    Retry {
-        #[arg(value_name = "NAME", add = ArgValueCompleter::new(complete::rollouts))]
-        name: String,
-        #[command(flatten)]
-        person: Person,
-    },
+    Retry(Target),
 
     /// Put a Rollout's previous pod template back.
     Undo {
-        #[arg(value_name = "NAME", add = ArgValueCompleter::new(complete::rollouts))]
-        name: String,
+        #[command(flatten)]
+        target: Target,
         /// The revision to go back to [default: the one before the current].
         #[arg(long, value_name = "N")]
         to_revision: Option<u64>,
-        #[command(flatten)]
-        person: Person,
     },
 }
 
@@ -190,20 +178,15 @@ pub(super) fn command() -> clap::Command {
 
 /// Runs `kubectl shipdeck …`.
 pub fn main() -> ExitCode {
+    if complete::kubectl_asks() {
+        return complete::answer_kubectl(command());
+    }
     complete::answer(command);
     let cli = match Kubectl::try_parse() {
         Ok(cli) => cli,
         Err(err) => return super::args::refused(&err),
     };
     super::args::run_from(shipdeck_words(&cli))
-}
-
-/// Appends `flag value` when there is a value.
-fn opt(words: &mut Vec<OsString>, flag: &str, value: Option<impl Into<OsString>>) {
-    if let Some(value) = value {
-        words.push(flag.into());
-        words.push(value.into());
-    }
 }
 
 impl Place {
@@ -226,27 +209,26 @@ impl Person {
 fn shipdeck_words(cli: &Kubectl) -> Vec<OsString> {
     let mut words: Vec<OsString> = vec!["shipdeck".into()];
     let w = &mut words;
-    let verb = |w: &mut Vec<OsString>, verb: &str, name: &str, person: &Person| {
-        w.extend(["do".into(), verb.into(), "--rollout".into(), name.into()]);
+    let verb = |w: &mut Vec<OsString>, verb: &str, target: &Target| {
+        w.extend([
+            "do".into(),
+            verb.into(),
+            "--rollout".into(),
+            (&target.name).into(),
+        ]);
         cli.place.said(w);
-        person.said(w);
-    };
-    let flag = |w: &mut Vec<OsString>, on: bool, flag: &str| {
-        if on {
-            w.push(flag.into());
-        }
+        target.person.said(w);
     };
     match &cli.verb {
         Verb::Rollout {
-            name,
-            person,
+            target,
             theme,
             no_bell,
             logs_cmd,
         } => {
-            w.extend(["--rollout".into(), name.into()]);
+            w.extend(["--rollout".into(), (&target.name).into()]);
             cli.place.said(w);
-            person.said(w);
+            target.person.said(w);
             opt(w, "--theme", theme.clone());
             flag(w, *no_bell, "--no-bell");
             for line in logs_cmd {
@@ -260,46 +242,28 @@ fn shipdeck_words(cli: &Kubectl) -> Vec<OsString> {
             w.push("rollouts".into());
             cli.place.said(w);
             flag(w, *all_namespaces, "--all-namespaces");
-            let format = match format {
-                Format::Table => "table",
-                Format::Json => "json",
-            };
-            opt(w, "--format", Some(format));
+            opt(w, "--format", format_name(*format));
         }
-        Verb::Promote {
-            name,
-            full,
-            late,
-            person,
-        } => {
-            verb(w, "promote", name, person);
+        Verb::Promote { target, full, late } => {
+            verb(w, "promote", target);
             flag(w, *full, "--full");
             flag(w, *late, "--late");
         }
-        Verb::Abort {
-            name,
-            comment,
-            person,
-        } => {
-            verb(w, "abort", name, person);
-            opt(w, "--comment", comment.clone());
+        Verb::Abort { target, why } => {
+            verb(w, "abort", target);
+            opt(w, "--comment", why.comment.clone());
         }
-        Verb::Pause {
-            name,
-            comment,
-            person,
-        } => {
-            verb(w, "pause", name, person);
-            opt(w, "--comment", comment.clone());
+        Verb::Pause { target, why } => {
+            verb(w, "pause", target);
+            opt(w, "--comment", why.comment.clone());
         }
-        Verb::Resume { name, person } => verb(w, "resume", name, person),
-        Verb::Retry { name, person } => verb(w, "retry", name, person),
+        Verb::Resume(target) => verb(w, "resume", target),
+        Verb::Retry(target) => verb(w, "retry", target),
         Verb::Undo {
-            name,
+            target,
             to_revision,
-            person,
         } => {
-            verb(w, "undo", name, person);
+            verb(w, "undo", target);
             opt(w, "--to-revision", to_revision.map(|n| n.to_string()));
         }
     }

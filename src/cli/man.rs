@@ -21,11 +21,46 @@ pub struct ManArgs {
     #[arg(value_name = "SUBCOMMAND")]
     pub page: Vec<String>,
 
-    /// Write every page (shipdeck.1 and one per subcommand) into this
-    /// folder, instead of printing one. `~/.local/share/man/man1` is read by
-    /// `man` when ~/.local/bin is on your PATH.
+    /// Write every page (shipdeck.1, one per subcommand, and the kubectl
+    /// plugin's and gh extension's) into this folder, instead of printing
+    /// one.
     #[arg(long, value_name = "DIR", conflicts_with = "page")]
     pub dir: Option<PathBuf>,
+
+    /// Write every page where `man` looks for this shipdeck's: share/man/man1
+    /// beside the folder it runs from (~/.cargo/share/man/man1 for
+    /// ~/.cargo/bin/shipdeck), which man-db searches for every folder of
+    /// $PATH.
+    #[arg(long, conflicts_with_all = ["page", "dir"])]
+    pub install: bool,
+}
+
+/// Whether `man` searches `dir`, as `manpath` says; `None` when there is
+/// no `manpath` to ask.
+fn man_looks_in(dir: &Path) -> Option<bool> {
+    let out = std::process::Command::new("manpath")
+        .arg("-q")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let wanted = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let listed = String::from_utf8_lossy(&out.stdout);
+    Some(listed.trim().split(':').any(|p| {
+        let p = Path::new(p);
+        std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()) == wanted
+    }))
+}
+
+/// `share/man/man1` beside the folder the running binary is in.
+fn beside_the_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe()
+        .map_err(|err| format!("cannot tell where this shipdeck is: {err}"))?;
+    let prefix = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| format!("{} is in no folder with a parent", exe.display()))?;
+    Ok(prefix.join("share").join("man").join("man1"))
 }
 
 /// What the console's page says besides the options: the sections every
@@ -112,16 +147,38 @@ pub fn run(args: &ManArgs, root: clap::Command, plugins: Vec<clap::Command>) -> 
     };
     let root = built(root);
     let plugins: Vec<clap::Command> = plugins.into_iter().map(built).collect();
-    if let Some(dir) = &args.dir {
+    let dir = match (&args.dir, args.install) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, true) => match beside_the_binary() {
+            Ok(dir) => Some(dir),
+            Err(why) => {
+                crate::errln!("shipdeck: {}", Clean(&why));
+                return ExitCode::FAILURE;
+            }
+        },
+        (None, false) => None,
+    };
+    if let Some(dir) = &dir {
         let mut all = vec![&root];
         all.extend(plugins.iter());
         return match write_all(&all, dir) {
             Ok(written) => {
+                let man_dir = dir.parent().unwrap_or(dir);
+                let then = match man_looks_in(man_dir) {
+                    Some(true) => "man shipdeck reads them".to_string(),
+                    Some(false) => format!(
+                        "man does not look there: add {} to $MANPATH (man shipdeck then reads them)",
+                        Clean(man_dir.display())
+                    ),
+                    None => format!(
+                        "man shipdeck reads them when `manpath` lists {}",
+                        Clean(man_dir.display())
+                    ),
+                };
                 crate::outln!(
-                    "wrote {} pages to {} (man shipdeck reads them if `manpath` lists {})",
+                    "wrote {} pages to {}; {then}",
                     written.len(),
-                    Clean(dir.display()),
-                    Clean(dir.parent().unwrap_or(dir).display())
+                    Clean(dir.display())
                 );
                 ExitCode::SUCCESS
             }

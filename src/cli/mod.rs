@@ -175,6 +175,31 @@ pub struct RecordArgs {
     pub journal_dir: Option<PathBuf>,
 }
 
+/// Appends `flag value` to a command line being said, when there is a
+/// value (`kubectl shipdeck` and `gh shipdeck` say theirs as shipdeck's).
+fn opt(
+    words: &mut Vec<std::ffi::OsString>,
+    flag: &str,
+    value: Option<impl Into<std::ffi::OsString>>,
+) {
+    if let Some(value) = value {
+        words.push(flag.into());
+        words.push(value.into());
+    }
+}
+
+/// Appends `name` when `on`.
+fn flag(words: &mut Vec<std::ffi::OsString>, on: bool, name: &str) {
+    if on {
+        words.push(name.into());
+    }
+}
+
+/// A value's name on the command line (`table`, `json`).
+fn format_name(value: impl clap::ValueEnum) -> Option<String> {
+    value.to_possible_value().map(|v| v.get_name().to_string())
+}
+
 /// The settings for a run: flags over environment over config over
 /// defaults. On a problem, says what is wrong and returns the exit code.
 pub fn settings(

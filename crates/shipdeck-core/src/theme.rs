@@ -26,10 +26,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "high-contrast",
         include_str!("../themes/high-contrast.yaml"),
     ),
-    (
-        "production",
-        include_str!("../themes/production.yaml"),
-    ),
+    ("production", include_str!("../themes/production.yaml")),
 ];
 
 /// Style slots a theme may set, each for one kind of thing on screen. The

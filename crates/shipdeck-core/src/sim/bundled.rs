@@ -17,10 +17,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "blue-green",
         include_str!("../../scenarios/blue-green.yaml"),
     ),
-    (
-        "rolling",
-        include_str!("../../scenarios/rolling.yaml"),
-    ),
+    ("rolling", include_str!("../../scenarios/rolling.yaml")),
     (
         "approval-rejected",
         include_str!("../../scenarios/approval-rejected.yaml"),
