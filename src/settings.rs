@@ -503,7 +503,9 @@ pub fn resolve(
     let logs = backend
         .and_then(|b| b.logs.as_ref())
         .and_then(|source| layers.file(Some(ConfiguredLogs::from(source))));
-    let pipeline = backend.map(|b| &b.pipeline.value);
+    let pipeline = backend
+        .map(|b| &b.pipeline.value)
+        .filter(|p| !set_aside(flags, env, p));
     Ok(Settings {
         operator,
         theme,
@@ -577,6 +579,36 @@ fn checked_theme(theme: Setting<String>) -> Result<Setting<Option<String>>, Sett
         theme.source,
         names.join(", ")
     )))
+}
+
+/// Whether a flag (or `$SHIPDECK_BACKEND`) names a backend of another kind
+/// than the config's pipeline: flags and the environment come before the
+/// file, so `shipdeck --rollout x` is a Rollout's console even where the
+/// config names a GitHub Actions run, and `--scenario` the simulator's.
+/// Flags of two kinds are still two backends, and refused as such.
+fn set_aside(
+    flags: &Flags,
+    env: &dyn Fn(&str) -> Option<String>,
+    pipeline: &PipelineSource,
+) -> bool {
+    let server = flags.backend.is_some() || env("SHIPDECK_BACKEND").is_some();
+    let named = [
+        (server, matches!(pipeline, PipelineSource::Http { .. })),
+        (
+            flags.rollout.is_some(),
+            matches!(pipeline, PipelineSource::ArgoRollouts { .. }),
+        ),
+        (
+            flags.github.is_some(),
+            matches!(pipeline, PipelineSource::GithubActions(_)),
+        ),
+        (
+            flags.scenario.is_some(),
+            matches!(pipeline, PipelineSource::Sim { .. }),
+        ),
+    ];
+    let flagged = named.iter().any(|(given, _)| *given);
+    flagged && !named.iter().any(|(given, same)| *given && *same)
 }
 
 /// The simulator's settings: flags over the config's `sim` pipeline.
@@ -1266,6 +1298,46 @@ mod tests {
         let path = dir.path().join("config.yaml");
         std::fs::write(&path, text).unwrap();
         (dir, path)
+    }
+
+    #[test]
+    fn a_backend_flag_of_another_kind_sets_the_files_pipeline_aside() {
+        let (_dir, path) = config_file(
+            "backend:\n  pipeline: {kind: github-actions, repo: octo-org/octo-repo, api_url: \"http://127.0.0.1:9\"}\n",
+        );
+        let with = |more: &dyn Fn(&mut Flags), env: &[(&str, &str)]| {
+            let mut flags = Flags {
+                config: Some(path.clone()),
+                ..Flags::default()
+            };
+            more(&mut flags);
+            resolve(&flags, &env_of(env)).unwrap()
+        };
+        // The file alone: its run.
+        let s = with(&|_| {}, &[]);
+        assert_eq!(s.github.unwrap().repo.value, "octo-org/octo-repo");
+        // `kubectl shipdeck rollout checkout`: the Rollout, the file's run
+        // set aside.
+        let s = with(&|f| f.rollout = Some("checkout".into()), &[]);
+        assert!(s.github.is_none() && s.rollout.is_some());
+        // --scenario is the simulator's; $SHIPDECK_BACKEND a server's.
+        let s = with(&|f| f.scenario = Some("two-person".into()), &[]);
+        assert!(s.github.is_none() && s.remote.is_none());
+        assert_eq!(s.sim.scenario.source, Source::Flag("--scenario"));
+        let s = with(&|_| {}, &[("SHIPDECK_BACKEND", "http://127.0.0.1:7070")]);
+        assert!(s.github.is_none() && s.remote.is_some());
+        // A flag of the same kind keeps what else the file says of it.
+        let s = with(&|f| f.github = Some("octo-org/other".into()), &[]);
+        assert_eq!(s.github.unwrap().api_url.value, "http://127.0.0.1:9");
+        // Two kinds named by flags are still two backends.
+        let s = with(
+            &|f| {
+                f.rollout = Some("checkout".into());
+                f.github = Some("octo-org/other".into());
+            },
+            &[],
+        );
+        assert!(s.github.is_some() && s.rollout.is_some());
     }
 
     #[test]

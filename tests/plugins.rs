@@ -144,6 +144,33 @@ fn bash_completes_subcommands_options_scenarios_themes_and_files() {
 }
 
 #[test]
+fn fish_completes_from_the_same_answers() {
+    let dir = scratch();
+    let output = run_in(
+        dir.path(),
+        "fish",
+        &[
+            "--no-config",
+            "-c",
+            "shipdeck completions fish | source; complete -C 'shipdeck --scenario two'; complete -C 'shipdeck comp'",
+        ],
+    )
+    .current_dir(dir.path())
+    .output()
+    .expect("fish runs");
+    assert!(output.status.success(), "{}", said(&output));
+    let offered = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        offered.lines().collect::<Vec<_>>(),
+        [
+            "two-person\tpayments-api v5.4.0 → v5.5.0",
+            "completions\tPrint the shell code that completes shipdeck's commands, options and values (scenarios, themes, the cluster's Rollouts, a server's releases) as you type them",
+        ],
+        "fish shows each candidate with its line of help"
+    );
+}
+
+#[test]
 fn every_shell_gets_a_script_that_calls_shipdeck_back() {
     let dir = scratch();
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
@@ -488,12 +515,30 @@ fn kubectl_runs_the_plugin_with_its_flags_anywhere_and_refuses_the_rest() {
         .count();
     assert_eq!(journal, 1, "the command is journaled");
 
-    let foreign = kubectl(&["shipdeck", "rollout", "canary-demo", "--as", "admin"]);
+    let foreign = kubectl(&["shipdeck", "rollout", "canary-demo", "--as=admin"]);
     assert_eq!(foreign.status.code(), Some(2), "{}", said(&foreign));
     assert!(
-        String::from_utf8_lossy(&foreign.stderr).contains("unexpected argument '--as'"),
+        String::from_utf8_lossy(&foreign.stderr)
+            .starts_with("kubectl shipdeck: --as is kubectl's, and not taken here"),
         "{}",
         said(&foreign)
+    );
+    let wrong = kubectl(&[
+        "shipdeck",
+        "rollout",
+        "canary",
+        "-n",
+        "jesse-test",
+        "--kubeconfig",
+        config,
+    ]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", said(&wrong));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains(
+            "no Rollout \"canary\" in namespace jesse-test (it has bluegreen-demo, canary-demo); see kubectl shipdeck list -A"
+        ),
+        "the plugin's own command is the one suggested: {}",
+        said(&wrong)
     );
     let missing = kubectl(&[
         "shipdeck",
@@ -757,6 +802,24 @@ fn gh_runs_the_extension_on_the_checkouts_repository_with_gh_s_token() {
     );
     let text = String::from_utf8_lossy(&runs.stdout) + String::from_utf8_lossy(&runs.stderr);
     assert!(!text.contains(TOKEN_OCTOCAT), "the token is never shown");
+
+    // Outside a checkout, the config's repository.
+    let configured = run_in(
+        c.home.path(),
+        "gh",
+        &[
+            "shipdeck",
+            "runs",
+            "--format",
+            "json",
+            "--config",
+            c.config.to_str().unwrap(),
+        ],
+    )
+    .current_dir(c.home.path())
+    .output()
+    .unwrap();
+    assert!(configured.status.success(), "{}", said(&configured));
 
     // Outside a checkout, and with nothing to say which repository.
     let lost = run_in(c.home.path(), "gh", &["shipdeck", "run"])

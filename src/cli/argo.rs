@@ -149,9 +149,10 @@ pub fn find(target: &Target) -> Result<Found, ExitCode> {
                     format!("it has {}", Clean(&names.join(", ")))
                 };
                 crate::errln!(
-                    "shipdeck: no Rollout \"{}\" in namespace {} ({there}); see shipdeck rollouts -A",
+                    "shipdeck: no Rollout \"{}\" in namespace {} ({there}); see {}",
                     Clean(&target.name),
-                    Clean(&cluster.namespace)
+                    Clean(&cluster.namespace),
+                    super::list_rollouts_command()
                 );
                 Err(ExitCode::from(EXIT_BAD_INPUT))
             }

@@ -169,19 +169,20 @@ enum Command {
         shell: super::complete::Shell,
     },
 
-    /// Print shipdeck's manual page (roff), or write every page into a
-    /// folder: shipdeck.1 and one per subcommand.
+    /// Show shipdeck's manual page (roff when piped), or write every page
+    /// into a folder: shipdeck.1 and one per subcommand.
     #[command(after_help = "Examples:\n  \
-        shipdeck man | man -l -                          # read it now\n  \
-        shipdeck man serve | man -l -\n  \
+        shipdeck man                                     # read it now\n  \
+        shipdeck man serve > shipdeck-serve.1\n  \
         shipdeck man --install                           # then: man shipdeck, man shipdeck-serve\n  \
         shipdeck man --dir ~/.local/share/man/man1")]
     Man(super::man::ManArgs),
 }
 
 const KEYS: &str = "Console keys (press ? in the console for the keys as bound now):\n  \
-    a advance   F promote fully   p pause/resume   s sign off   x reject   R roll back\n  \
-    r retry   U undo (a Rollout)   Space tick   / filter logs   f follow   Tab pane   ? help   q quit";
+    a advance   F promote fully   p pause/resume   s sign off   x reject\n  \
+    R roll back   r retry   U undo (a Rollout)   Space tick   / filter logs\n  \
+    f follow   Tab pane   ? help   q quit";
 
 /// The clap definition: for completion and the man pages.
 pub fn command() -> clap::Command {

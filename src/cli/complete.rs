@@ -176,12 +176,17 @@ pub fn answer_kubectl(command: clap::Command) -> ExitCode {
         words.push("".into());
     }
     let at = words.len() - 1;
+    let typed_dash = words[at].to_string_lossy().starts_with('-');
     let here = std::env::current_dir().ok();
     let candidates = clap_complete::engine::complete(&mut command, words, at, here.as_deref())
         .unwrap_or_default();
     // Each value and help is cleaned; the tab between them is cobra's.
     let mut out = String::new();
-    for candidate in candidates.iter().filter(|c| !c.is_hide_set()) {
+    // As kubectl's own commands: flags are offered once a dash is typed.
+    let shown = candidates.iter().filter(|c| {
+        !c.is_hide_set() && (typed_dash || !c.get_value().to_string_lossy().starts_with('-'))
+    });
+    for candidate in shown {
         out.push_str(&clean(&candidate.get_value().to_string_lossy()));
         if let Some(help) = candidate.get_help() {
             out.push('\t');
@@ -224,14 +229,23 @@ fn matching<'a>(
 
 /// YAML files and folders: what a scenario, theme or config file can be.
 fn yaml_files(current: &OsStr) -> Vec<CompletionCandidate> {
-    PathCompleter::any()
-        .filter(|path: &Path| {
+    files(
+        PathCompleter::any().filter(|path: &Path| {
             path.is_dir()
                 || path.extension().is_some_and(|e| {
                     e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml")
                 })
-        })
-        .complete(current)
+        }),
+        current,
+    )
+}
+
+/// What `paths` offers, without the folder itself (`.`) that it offers
+/// for an empty word.
+fn files(paths: PathCompleter, current: &OsStr) -> Vec<CompletionCandidate> {
+    let mut out = paths.complete(current);
+    out.retain(|c| c.get_value() != "." && c.get_value() != "./");
+    out
 }
 
 /// `--scenario`: the bundled scenarios by name, then scenario files.
@@ -277,7 +291,7 @@ pub fn journals(current: &OsStr) -> Vec<CompletionCandidate> {
             "the newest journal of the journal folder".to_string(),
         )],
     );
-    out.extend(PathCompleter::any().complete(current));
+    out.extend(files(PathCompleter::any(), current));
     out
 }
 

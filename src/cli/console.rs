@@ -253,16 +253,16 @@ pub fn window(
 ) -> Result<Next, ExitCode> {
     if let Some(rollout) = settings.rollout.clone() {
         super::remote::one_backend(settings)?;
-        super::remote::no_sim_flags(sim)?;
+        super::remote::no_sim_flags(sim, settings)?;
         return on_rollout(settings, &rollout, keymap, sources, visit);
     }
     if let Some(github) = settings.github.clone() {
         super::remote::one_backend(settings)?;
-        super::remote::no_sim_flags(sim)?;
+        super::remote::no_sim_flags(sim, settings)?;
         return on_github(settings, &github, keymap, sources, visit);
     }
     if let Some((remote, configured)) = super::remote::connect(settings)? {
-        super::remote::no_sim_flags(sim)?;
+        super::remote::no_sim_flags(sim, settings)?;
         super::remote::no_metrics_source(settings);
         let wanted = configured.release.as_ref().map(|r| r.value.clone());
         let runtime = super::remote::runtime()?;

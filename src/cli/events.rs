@@ -51,16 +51,16 @@ fn stream(args: &EventsArgs) -> Result<ExitCode, ExitCode> {
     })?;
     if let Some(rollout) = settings.rollout.clone() {
         super::remote::one_backend(&settings)?;
-        super::remote::no_sim_flags(&args.sim)?;
+        super::remote::no_sim_flags(&args.sim, &settings)?;
         return super::argo::events(&settings, &rollout);
     }
     if let Some(github) = settings.github.clone() {
         super::remote::one_backend(&settings)?;
-        super::remote::no_sim_flags(&args.sim)?;
+        super::remote::no_sim_flags(&args.sim, &settings)?;
         return super::github::events(&settings, &github);
     }
     if settings.remote.is_some() {
-        super::remote::no_sim_flags(&args.sim)?;
+        super::remote::no_sim_flags(&args.sim, &settings)?;
         return follow(&settings);
     }
     if let Some(metrics) = settings.metrics.take() {

@@ -27,6 +27,7 @@ use crate::model::text::Clean;
     bin_name = "gh shipdeck",
     version,
     about = "shipdeck's console on a GitHub Actions workflow run, as a gh extension",
+    long_about,
     max_term_width = 100,
     arg_required_else_help = true,
     after_help = "Examples:\n  \
@@ -127,13 +128,35 @@ pub fn main() -> ExitCode {
     let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let found = match checkout::find(cli.repo.as_deref(), &here) {
         Ok(found) => found,
-        Err(why) => {
-            crate::errln!("gh shipdeck: {}", Clean(&why));
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
+        Err(why) => match configured(&cli) {
+            Some(found) => found,
+            None => {
+                crate::errln!("gh shipdeck: {}", Clean(&why));
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        },
     };
     tracing::debug!(repo = %found.repo, from = %found.from, "repository");
     super::args::run_from(shipdeck_words(&cli, &found))
+}
+
+/// Outside a checkout, the repository of the config's `github-actions`
+/// pipeline, if it names one (its `api_url` then applies as it is).
+fn configured(cli: &Gh) -> Option<Found> {
+    let config = match &cli.verb {
+        Verb::Run { config, .. } | Verb::Runs { config, .. } => config.clone(),
+    };
+    let flags = crate::settings::Flags {
+        config,
+        ..Default::default()
+    };
+    let settings = crate::settings::resolve(&flags, &|var| std::env::var(var).ok()).ok()?;
+    let github = settings.github?;
+    Some(Found {
+        host: "github.com".into(),
+        repo: github.repo.value,
+        from: format!("the config ({})", github.repo.source),
+    })
 }
 
 /// The extension's command line said as shipdeck's, on the repository

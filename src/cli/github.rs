@@ -117,7 +117,12 @@ pub(super) async fn pick_run(
 ) -> Result<Run, String> {
     let say = |err| crate::github::refusal::of(api, &err, &Asked::Read("the runs"), repo);
     if let Some(id) = &github.run {
-        return api.run(repo, id.value).await.map(|g| g.value).map_err(say);
+        let run = format!("run {}", id.value);
+        return api
+            .run(repo, id.value)
+            .await
+            .map(|g| g.value)
+            .map_err(|err| crate::github::refusal::of(api, &err, &Asked::Read(&run), repo));
     }
     let filter = RunFilter {
         workflow: github.workflow.as_ref().map(|w| w.value.clone()),

@@ -25,6 +25,7 @@ use super::{complete, flag, format_name, opt};
     bin_name = "kubectl shipdeck",
     version,
     about = "shipdeck's console on an Argo Rollouts Rollout, as a kubectl plugin",
+    long_about,
     max_term_width = 100,
     arg_required_else_help = true,
     after_help = "Examples:\n  \
@@ -182,11 +183,53 @@ pub fn main() -> ExitCode {
         return complete::answer_kubectl(command());
     }
     complete::answer(command);
+    if let Some(flag) = std::env::args().skip(1).find_map(|a| kubectl_only(&a)) {
+        crate::errln!(
+            "kubectl shipdeck: {flag} is kubectl's, and not taken here: shipdeck reaches the cluster as the \
+             kubeconfig says, with --kubeconfig, --context and -n to choose (a context of its own for \
+             another user, server or identity)"
+        );
+        return ExitCode::from(super::EXIT_BAD_INPUT);
+    }
     let cli = match Kubectl::try_parse() {
         Ok(cli) => cli,
         Err(err) => return super::args::refused(&err),
     };
+    super::AS_KUBECTL_PLUGIN.store(true, std::sync::atomic::Ordering::Relaxed);
     super::args::run_from(shipdeck_words(&cli))
+}
+
+/// kubectl's global flags that the plugin does not take (kubectl passes
+/// them through untouched): the flag, when `arg` is one.
+fn kubectl_only(arg: &str) -> Option<&'static str> {
+    const FLAGS: &[&str] = &[
+        "--as",
+        "--as-group",
+        "--as-uid",
+        "--cache-dir",
+        "--certificate-authority",
+        "--client-certificate",
+        "--client-key",
+        "--cluster",
+        "--disable-compression",
+        "--insecure-skip-tls-verify",
+        "--match-server-version",
+        "--password",
+        "--profile",
+        "--request-timeout",
+        "--server",
+        "-s",
+        "--tls-server-name",
+        "--token",
+        "--user",
+        "--username",
+        "--v",
+        "-v",
+        "--vmodule",
+        "--warnings-as-errors",
+    ];
+    let name = arg.split_once('=').map_or(arg, |(name, _)| name);
+    FLAGS.iter().copied().find(|f| *f == name)
 }
 
 impl Place {
@@ -378,6 +421,15 @@ mod tests {
                 "--full"
             ]
         );
+    }
+
+    #[test]
+    fn kubectls_own_flags_are_known_as_kubectls() {
+        assert_eq!(kubectl_only("--as=admin"), Some("--as"));
+        assert_eq!(kubectl_only("--server"), Some("--server"));
+        assert_eq!(kubectl_only("-v"), Some("-v"));
+        assert_eq!(kubectl_only("--namespace"), None);
+        assert_eq!(kubectl_only("--asleep"), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `shipdeck.1` is the console and the index of the rest; each subcommand
 //! has a page of its own (`shipdeck-serve.1`, `shipdeck-journal-list.1`).
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,7 +18,8 @@ use crate::model::text::Clean;
 #[derive(Debug, Clone, Args)]
 pub struct ManArgs {
     /// The page of one subcommand (`serve`, `journal list`) instead of
-    /// shipdeck.1.
+    /// shipdeck.1. On a terminal, the page is shown by `man`; piped, it is
+    /// printed as roff.
     #[arg(value_name = "SUBCOMMAND")]
     pub page: Vec<String>,
 
@@ -112,8 +114,16 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "The kubeconfig files for --rollout and rollouts, as kubectl reads them (--kubeconfig wins).",
     ),
     (
-        "GH_TOKEN, GITHUB_TOKEN, GH_ENTERPRISE_TOKEN",
-        "The GitHub token for --github and runs; else the config's token_file, else gh auth token.",
+        "GH_TOKEN, GITHUB_TOKEN",
+        "The GitHub token for --github, runs and gh shipdeck; else the config's token_file, else gh auth token.",
+    ),
+    (
+        "GH_ENTERPRISE_TOKEN, GITHUB_ENTERPRISE_TOKEN",
+        "The same for a GitHub Enterprise Server (--github-api, or its api_url).",
+    ),
+    (
+        "GH_REPO, GH_HOST",
+        "gh shipdeck: the repository, and the host whose git remotes count, as for gh.",
     ),
     ("NO_COLOR", "Draw the console without colour."),
     (
@@ -209,8 +219,34 @@ pub fn run(args: &ManArgs, root: clap::Command, plugins: Vec<clap::Command>) -> 
         }
     }
     let page = render(command, command.get_name() == root.get_name(), &root);
+    // On a terminal the page is for reading: man lays it out and pages
+    // it. Piped, it is the page itself, for `man -l -` or a file.
+    if std::io::stdout().is_terminal()
+        && let Some(code) = read_with_man(&page)
+    {
+        return code;
+    }
     crate::out!("{}", String::from_utf8_lossy(&page));
     ExitCode::SUCCESS
+}
+
+/// Shows `page` with `man -l -`; `None` when there is no man to run.
+fn read_with_man(page: &[u8]) -> Option<ExitCode> {
+    use std::io::Write;
+    let mut man = std::process::Command::new("man")
+        .args(["-l", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    if let Some(mut stdin) = man.stdin.take() {
+        // A reader who quits early closes the pipe: not an error.
+        let _ = stdin.write_all(page);
+    }
+    let status = man.wait().ok()?;
+    Some(match status.success() {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    })
 }
 
 /// The command and every subcommand under it that is not hidden, the
@@ -251,13 +287,20 @@ fn write_all(roots: &[&clap::Command], dir: &Path) -> Result<Vec<PathBuf>, Strin
 /// examples and the way back to shipdeck(1).
 fn render(command: &clap::Command, is_root: bool, root: &clap::Command) -> Vec<u8> {
     let name = command.get_display_name().unwrap_or(command.get_name());
+    // The footer's middle is the version: a page is the build's, and a
+    // date of the build would make no two builds' pages the same (an empty
+    // one is lost by roff, moving the other fields over).
     let man = Man::new(command.clone())
         .title(name.to_uppercase())
-        .manual("shipdeck manual")
-        .source(format!("shipdeck {}", env!("CARGO_PKG_VERSION")));
+        .date(format!("version {}", env!("CARGO_PKG_VERSION")))
+        .source("shipdeck")
+        .manual("shipdeck manual");
     let mut page = Vec::new();
     // Writing into memory cannot fail.
     let _ = man.render_title(&mut page);
+    // Names are not to be broken at a hyphen (shipdeck-con-fig(1)), nor
+    // spaced out to a justified edge.
+    page.extend_from_slice(b".nh\n.ad l\n");
     let _ = man.render_name_section(&mut page);
     let _ = man.render_synopsis_section(&mut page);
     let _ = man.render_description_section(&mut page);
@@ -279,7 +322,7 @@ fn render(command: &clap::Command, is_root: bool, root: &clap::Command) -> Vec<u
         preformatted(&mut roff, body.trim_matches('\n'));
     }
     let shipdeck = root.get_name() == "shipdeck";
-    if is_root && shipdeck {
+    if is_root {
         listed(&mut roff, "EXIT STATUS", EXIT_STATUS);
         listed(&mut roff, "ENVIRONMENT", ENVIRONMENT);
         listed(&mut roff, "FILES", FILES);

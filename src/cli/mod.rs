@@ -175,6 +175,18 @@ pub struct RecordArgs {
     pub journal_dir: Option<PathBuf>,
 }
 
+/// Whether the person called shipdeck as `kubectl shipdeck`: the commands
+/// its messages suggest are then the plugin's.
+static AS_KUBECTL_PLUGIN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The command that lists every Rollout, as the person calls shipdeck.
+pub fn list_rollouts_command() -> &'static str {
+    match AS_KUBECTL_PLUGIN.load(std::sync::atomic::Ordering::Relaxed) {
+        true => "kubectl shipdeck list -A",
+        false => "shipdeck rollouts -A",
+    }
+}
+
 /// Appends `flag value` to a command line being said, when there is a
 /// value (`kubectl shipdeck` and `gh shipdeck` say theirs as shipdeck's).
 fn opt(

@@ -164,9 +164,9 @@ pub fn connect(settings: &Settings) -> Result<Option<(Remote, &RemoteSettings)>,
     }
 }
 
-/// Refuses simulator options beside `--backend`: the server runs the
-/// release, so they would be silently ignored.
-pub fn no_sim_flags(sim: &super::SimArgs) -> Result<(), ExitCode> {
+/// Refuses simulator options beside another backend: a server, a Rollout
+/// or a run is the release, so they would be silently ignored.
+pub fn no_sim_flags(sim: &super::SimArgs, settings: &Settings) -> Result<(), ExitCode> {
     let given: Vec<&str> = [
         (sim.scenario.is_some(), "--scenario"),
         (sim.speed.is_some(), "--speed"),
@@ -180,9 +180,29 @@ pub fn no_sim_flags(sim: &super::SimArgs) -> Result<(), ExitCode> {
     if given.is_empty() {
         return Ok(());
     }
+    let backend = [
+        settings
+            .remote
+            .as_ref()
+            .map(|r| format!("a server (from {})", r.url.source)),
+        settings
+            .rollout
+            .as_ref()
+            .map(|r| format!("a Rollout (from {})", r.rollout.source)),
+        settings
+            .github
+            .as_ref()
+            .map(|g| format!("a GitHub Actions run (from {})", g.repo.source)),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .unwrap_or_else(|| "not the simulator".into());
     crate::errln!(
-        "shipdeck: {} drive the embedded simulator; with a server as the backend the server runs the release",
-        given.join(", ")
+        "shipdeck: {} {} for the embedded simulator, and the backend is {}, which runs the release itself",
+        given.join(", "),
+        if given.len() == 1 { "is" } else { "are" },
+        Clean(&backend)
     );
     Err(ExitCode::from(EXIT_BAD_INPUT))
 }

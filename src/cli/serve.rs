@@ -109,7 +109,7 @@ fn serve(args: &ServeArgs) -> Result<ExitCode, ExitCode> {
         args.argo.apply(flags)
     })?;
     if let Some(rollout) = settings.rollout.clone() {
-        super::remote::no_sim_flags(&args.sim)?;
+        super::remote::no_sim_flags(&args.sim, &settings)?;
         return serve_rollout(&settings, &rollout, address, tokens);
     }
     if let Some(remote) = &settings.remote {
