@@ -249,6 +249,12 @@ pub struct Settings {
     pub rollout: Option<RolloutSettings>,
     /// A GitHub Actions run as the backend.
     pub github: Option<GithubSettings>,
+    /// The config's own Rollout or run when a flag named a backend of
+    /// another kind and set its pipeline aside: what an inbox item's window
+    /// on that Rollout or repository keeps of it (a promote gate, a token
+    /// file, a rollback workflow).
+    pub file_rollout: Option<RolloutSettings>,
+    pub file_github: Option<GithubSettings>,
     /// The config's log source (flags `--logs`/`--logs-cmd` replace it).
     pub logs: Option<Setting<ConfiguredLogs>>,
     /// Where the release's metrics come from, when not the pipeline.
@@ -500,12 +506,21 @@ pub fn resolve(
             )
         });
     let backend = file.backend.as_ref();
+    let in_file = backend.map(|b| &b.pipeline.value);
+    let aside = in_file.is_some_and(|p| set_aside(flags, env, p));
+    let pipeline = in_file.filter(|_| !aside);
+    // The file's log source is its pipeline's: set aside with it.
     let logs = backend
+        .filter(|_| !aside)
         .and_then(|b| b.logs.as_ref())
         .and_then(|source| layers.file(Some(ConfiguredLogs::from(source))));
-    let pipeline = backend
-        .map(|b| &b.pipeline.value)
-        .filter(|p| !set_aside(flags, env, p));
+    let (file_rollout, file_github) = match aside {
+        true => (
+            rollout_settings(&Flags::default(), in_file, &layers)?,
+            github_settings(&Flags::default(), in_file, &layers)?,
+        ),
+        false => (None, None),
+    };
     Ok(Settings {
         operator,
         theme,
@@ -523,6 +538,8 @@ pub fn resolve(
         remote: remote_settings(flags, pipeline, &layers)?,
         rollout: rollout_settings(flags, pipeline, &layers)?,
         github: github_settings(flags, pipeline, &layers)?,
+        file_rollout,
+        file_github,
         logs,
         metrics: layers.file(config.checked.metrics.clone()),
         inbox: inbox_settings(flags, file.inbox.as_ref(), &layers)?,
@@ -728,14 +745,16 @@ fn github_settings(
         )));
     }
     // The file's run, workflow and branch are for the file's repository.
-    let same_repo = file.filter(|f| f.repo == repo.value);
+    let same_repo = file.filter(|f| f.repo.eq_ignore_ascii_case(&repo.value));
     let workflow = flag(&flags.workflow, "--workflow")
         .or_else(|| layers.file(same_repo.and_then(|f| f.workflow.clone())));
     let branch = flag(&flags.branch, "--branch")
         .or_else(|| layers.file(same_repo.and_then(|f| f.branch.clone())));
     let run = flag(&flags.run, "--run").or_else(|| layers.file(same_repo.and_then(|f| f.run)));
+    // The file's api_url is its repository's host: another repository
+    // named by --github is GitHub's unless --github-api says otherwise.
     let api_url = flag(&flags.github_api, "--github-api")
-        .or_else(|| layers.file(file.and_then(|f| f.api_url.clone())))
+        .or_else(|| layers.file(same_repo.and_then(|f| f.api_url.clone())))
         .unwrap_or_else(|| default(GITHUB_API.to_string()));
     if let Err(why) = config::github_api_url(&api_url.value) {
         return Err(SettingsError::BadEnv(format!(
@@ -1320,15 +1339,20 @@ mod tests {
         // set aside.
         let s = with(&|f| f.rollout = Some("checkout".into()), &[]);
         assert!(s.github.is_none() && s.rollout.is_some());
+        // ... kept apart, for an inbox item's window on that repository.
+        assert_eq!(s.file_github.unwrap().api_url.value, "http://127.0.0.1:9");
         // --scenario is the simulator's; $SHIPDECK_BACKEND a server's.
         let s = with(&|f| f.scenario = Some("two-person".into()), &[]);
         assert!(s.github.is_none() && s.remote.is_none());
         assert_eq!(s.sim.scenario.source, Source::Flag("--scenario"));
         let s = with(&|_| {}, &[("SHIPDECK_BACKEND", "http://127.0.0.1:7070")]);
         assert!(s.github.is_none() && s.remote.is_some());
-        // A flag of the same kind keeps what else the file says of it.
-        let s = with(&|f| f.github = Some("octo-org/other".into()), &[]);
+        // A flag of the same kind keeps what the file says of the same
+        // repository; the file's API is not another repository's.
+        let s = with(&|f| f.github = Some("Octo-Org/octo-repo".into()), &[]);
         assert_eq!(s.github.unwrap().api_url.value, "http://127.0.0.1:9");
+        let s = with(&|f| f.github = Some("octo-org/other".into()), &[]);
+        assert_eq!(s.github.unwrap().api_url.value, GITHUB_API);
         // Two kinds named by flags are still two backends.
         let s = with(
             &|f| {

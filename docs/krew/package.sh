@@ -14,9 +14,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-out=target/krew
+built_in=${CARGO_TARGET_DIR:-target}
+out=$built_in/krew
 mkdir -p "$out"
-manifest=$(sed "s/v[0-9][0-9.]*[0-9]/v$version/g" docs/krew/shipdeck.yaml)
+# The template without its comments, for this version.
+manifest="# Written by docs/krew/package.sh from docs/krew/shipdeck.yaml.
+$(grep -v '^#' docs/krew/shipdeck.yaml | sed "s/v[0-9][0-9.]*[0-9]/v$version/g")"
 
 platform_of() {
   case "$1" in
@@ -35,17 +38,21 @@ for target in "${targets[@]}"; do
   platform=$(platform_of "$target")
   if [ "$target" = "$host" ]; then
     cargo build --release --locked --bin kubectl-shipdeck
-    built=target/release/kubectl-shipdeck
+    built=$built_in/release/kubectl-shipdeck
   else
     cargo build --release --locked --bin kubectl-shipdeck --target "$target"
-    built=target/$target/release/kubectl-shipdeck
+    built=$built_in/$target/release/kubectl-shipdeck
   fi
   stage=$(mktemp -d)
   cp "$built" README.md "$stage/"
   archive="$out/kubectl-shipdeck-v$version-$platform.tar.gz"
   tar -C "$stage" -czf "$archive" kubectl-shipdeck README.md
   rm -rf "$stage"
-  digest=$(sha256sum "$archive" | cut -d' ' -f1)
+  if command -v sha256sum >/dev/null; then
+    digest=$(sha256sum "$archive" | cut -d' ' -f1)
+  else
+    digest=$(shasum -a 256 "$archive" | cut -d' ' -f1)   # macOS
+  fi
   manifest=${manifest//SHA256_${platform//-/_}/$digest}
   echo "$archive  $digest"
 done

@@ -109,18 +109,41 @@ impl Words {
             .collect();
         // kubectl runs its plugin's completer with the words alone.
         if args.first().is_some_and(|a| is_kubectl_completer(a)) {
-            return Words(args.into_iter().skip(1).collect());
+            return Words::joined(args.into_iter().skip(1));
         }
         let after = args
             .iter()
             .position(|a| a == "--")
             .map_or(args.len(), |i| i + 1);
-        Words(args.into_iter().skip(after + 1).collect())
+        Words::joined(args.into_iter().skip(after + 1))
+    }
+
+    /// The words as typed: bash splits a word at `=` and `:` (its
+    /// `COMP_WORDBREAKS`), so `--namespace=payments` arrives as three and
+    /// an EKS context `arn:aws:eks:…` as many; they are put back together.
+    fn joined(words: impl IntoIterator<Item = String>) -> Words {
+        let mut out: Vec<String> = Vec::new();
+        let mut glue = false;
+        for word in words {
+            let breaks = !word.is_empty() && word.chars().all(|c| c == '=' || c == ':');
+            match out.last_mut() {
+                Some(last) if breaks => {
+                    last.push_str(&word);
+                    glue = true;
+                }
+                Some(last) if glue => {
+                    last.push_str(&word);
+                    glue = false;
+                }
+                _ => out.push(word),
+            }
+        }
+        Words(out)
     }
 
     #[cfg(test)]
     fn of(words: &[&str]) -> Words {
-        Words(words.iter().map(|w| w.to_string()).collect())
+        Words::joined(words.iter().map(|w| w.to_string()))
     }
 
     /// The value given to `--long` (or `-s`): `--long V`, `--long=V`,
@@ -319,9 +342,9 @@ pub fn repositories(current: &OsStr) -> Vec<CompletionCandidate> {
 /// it.
 pub fn rollouts(current: &OsStr) -> Vec<CompletionCandidate> {
     let words = Words::from_env();
-    let names = ask(async {
+    let names = ask(async move {
         let kubeconfigs = match words.value("--kubeconfig", None) {
-            Some(file) => vec![PathBuf::from(file)],
+            Some(file) => vec![home_expanded(&file)],
             None => crate::argo::cluster::kubeconfig_paths(),
         };
         let context = words.value("--context", None);
@@ -362,9 +385,9 @@ pub fn rollouts(current: &OsStr) -> Vec<CompletionCandidate> {
 pub fn releases(current: &OsStr) -> Vec<CompletionCandidate> {
     let words = Words::from_env();
     let flags = crate::settings::Flags {
-        config: words.value("--config", None).map(PathBuf::from),
+        config: words.value("--config", None).map(|p| home_expanded(&p)),
         backend: words.value("--backend", None),
-        token_file: words.value("--token-file", None).map(PathBuf::from),
+        token_file: words.value("--token-file", None).map(|p| home_expanded(&p)),
         ..Default::default()
     };
     let Ok(settings) = crate::settings::resolve(&flags, &|var| std::env::var(var).ok()) else {
@@ -390,7 +413,7 @@ pub fn releases(current: &OsStr) -> Vec<CompletionCandidate> {
     ) else {
         return Vec::new();
     };
-    let releases = ask(async { server.releases().await.ok() }).unwrap_or_default();
+    let releases = ask(async move { server.releases().await.ok() }).unwrap_or_default();
     let names: Vec<(String, String)> = releases
         .into_iter()
         .map(|r| {
@@ -407,6 +430,14 @@ pub fn releases(current: &OsStr) -> Vec<CompletionCandidate> {
     matching(current, names.iter().map(|(n, h)| (n.as_str(), h.clone())))
 }
 
+/// A path as typed, `~/` and all: the shell has not expanded it yet.
+fn home_expanded(typed: &str) -> PathBuf {
+    match (typed.strip_prefix("~/"), std::env::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(typed),
+    }
+}
+
 fn status_word(status: crate::model::Status) -> &'static str {
     use crate::model::Status;
     match status {
@@ -418,16 +449,25 @@ fn status_word(status: crate::model::Status) -> &'static str {
     }
 }
 
-/// Runs `work` on a runtime of its own, for at most [`PATIENCE`].
-fn ask<T>(work: impl Future<Output = Option<T>>) -> Option<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+/// Runs `work` on a thread and a runtime of its own, and waits for it at
+/// most [`PATIENCE`]. A thread, because not all of the work yields: an
+/// exec credential plugin (`aws eks get-token`) is run to its end where
+/// the client is made. A thread still running when the answer is given up
+/// on ends with the process, which exits once it has answered.
+fn ask<T: Send + 'static>(work: impl Future<Output = Option<T>> + Send + 'static) -> Option<T> {
+    let (tell, answer) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("complete".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                let _ = tell.send(runtime.block_on(work));
+            }
+        })
         .ok()?;
-    let answer =
-        runtime.block_on(async { tokio::time::timeout(PATIENCE, work).await.ok().flatten() });
-    runtime.shutdown_background();
-    answer
+    answer.recv_timeout(PATIENCE).ok().flatten()
 }
 
 #[cfg(test)]
@@ -464,6 +504,36 @@ mod tests {
             Words::of(&["--no-bell"]).value("--namespace", Some('n')),
             None
         );
+        // As bash passes them, split at `=` and `:`.
+        let split = Words::of(&[
+            "--namespace",
+            "=",
+            "payments",
+            "--context",
+            "arn",
+            ":",
+            "aws",
+            ":",
+            "eks",
+            ":",
+            "eu-west-1",
+            ":",
+            "123",
+            ":",
+            "cluster/prod",
+            "--kubeconfig",
+            "=",
+            "/k",
+        ]);
+        assert_eq!(
+            split.value("--namespace", Some('n')).as_deref(),
+            Some("payments")
+        );
+        assert_eq!(
+            split.value("--context", None).as_deref(),
+            Some("arn:aws:eks:eu-west-1:123:cluster/prod")
+        );
+        assert_eq!(split.value("--kubeconfig", None).as_deref(), Some("/k"));
     }
 
     #[test]

@@ -128,7 +128,10 @@ pub fn main() -> ExitCode {
     let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let found = match checkout::find(cli.repo.as_deref(), &here) {
         Ok(found) => found,
-        Err(why) => match configured(&cli) {
+        // Only where nothing named a repository: a mistyped -R is said.
+        Err(why) => match configured(&cli).filter(|_| {
+            cli.repo.is_none() && std::env::var_os("GH_REPO").is_none_or(|r| r.is_empty())
+        }) {
             Some(found) => found,
             None => {
                 crate::errln!("gh shipdeck: {}", Clean(&why));

@@ -183,7 +183,11 @@ pub fn main() -> ExitCode {
         return complete::answer_kubectl(command());
     }
     complete::answer(command);
-    if let Some(flag) = std::env::args().skip(1).find_map(|a| kubectl_only(&a)) {
+    let foreign = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .find_map(|a| a.to_str().and_then(kubectl_only));
+    if let Some(flag) = foreign {
         crate::errln!(
             "kubectl shipdeck: {flag} is kubectl's, and not taken here: shipdeck reaches the cluster as the \
              kubeconfig says, with --kubeconfig, --context and -n to choose (a context of its own for \

@@ -243,10 +243,9 @@ fn read_with_man(page: &[u8]) -> Option<ExitCode> {
         let _ = stdin.write_all(page);
     }
     let status = man.wait().ok()?;
-    Some(match status.success() {
-        true => ExitCode::SUCCESS,
-        false => ExitCode::FAILURE,
-    })
+    // A man that cannot read a page from standard input (BSD's has no
+    // -l) fails: the page is printed instead.
+    status.success().then_some(ExitCode::SUCCESS)
 }
 
 /// The command and every subcommand under it that is not hidden, the

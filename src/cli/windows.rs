@@ -113,8 +113,8 @@ fn place_window(
     visit: &Visit,
 ) -> Result<Next, ExitCode> {
     let mut settings = settings.clone();
-    let configured_rollout = settings.rollout.take();
-    let configured_github = settings.github.take();
+    let configured_rollout = settings.rollout.take().or(settings.file_rollout.take());
+    let configured_github = settings.github.take().or(settings.file_github.take());
     settings.remote = None;
     let set = |value: String| Setting {
         value,

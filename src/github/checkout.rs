@@ -1,5 +1,6 @@
 //! The repository a git checkout belongs to, found as `gh` finds it: `-R`
-//! or `$GH_REPO` first, else the checkout's remotes: the one `gh repo
+//! or `$GH_REPO` first, else the checkout's remotes on a host gh knows
+//! (github.com, `$GH_HOST`, the hosts of gh's `hosts.yml`): the one `gh repo
 //! set-default` chose (`remote.NAME.gh-resolved`), else `upstream`, then
 //! `github`, then `origin`, then the others, keeping to `$GH_HOST` when it
 //! is set.
@@ -26,6 +27,8 @@ impl Found {
     pub fn api_url(&self) -> String {
         match self.host.as_str() {
             "github.com" => GITHUB_API.to_string(),
+            // GitHub Enterprise Cloud with data residency.
+            host if host.ends_with(".ghe.com") => format!("https://api.{host}"),
             host => format!("https://{host}/api/v3"),
         }
     }
@@ -57,7 +60,40 @@ pub fn find(given: Option<&str>, dir: &Path) -> Result<Found, String> {
         .ok()
         .map(|h| normal_host(&h))
         .filter(|h| !h.is_empty());
-    choose(&remotes, host.as_deref())
+    let mut known = gh_hosts();
+    known.extend(host.clone());
+    choose(&remotes, host.as_deref(), &known)
+}
+
+/// The hosts gh knows: github.com, and those of its `hosts.yml` (in
+/// `$GH_CONFIG_DIR`, else `$XDG_CONFIG_HOME/gh`, else `~/.config/gh`),
+/// where `gh auth login` writes each host it logs in to.
+fn gh_hosts() -> Vec<String> {
+    let dir = std::env::var_os("GH_CONFIG_DIR")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CONFIG_HOME")
+                .filter(|d| !d.is_empty())
+                .map(|d| std::path::PathBuf::from(d).join("gh"))
+        })
+        .or_else(|| std::env::home_dir().map(|h| h.join(".config").join("gh")));
+    let text = dir
+        .and_then(|d| crate::files::read_text(&d.join("hosts.yml")).ok())
+        .unwrap_or_default();
+    let mut hosts = vec!["github.com".to_string()];
+    hosts.extend(hosts_of(&text));
+    hosts
+}
+
+/// The top-level keys of a `hosts.yml`: one host each.
+fn hosts_of(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with([' ', '\t', '#', '-']))
+        .filter_map(|l| l.trim_end().strip_suffix(':'))
+        .map(|h| normal_host(h.trim_matches(['"', '\''])))
+        .filter(|h| !h.is_empty())
+        .collect()
 }
 
 /// `[HOST/]OWNER/REPO`, or a repository's URL, as `-R` and `$GH_REPO` take.
@@ -97,8 +133,9 @@ fn default_host() -> String {
         .unwrap_or_else(|| "github.com".into())
 }
 
-/// The remote a repository is taken from, in gh's order.
-pub fn choose(remotes: &[Remote], host: Option<&str>) -> Result<Found, String> {
+/// The remote a repository is taken from, in gh's order, among those on a
+/// host gh knows (`known`).
+pub fn choose(remotes: &[Remote], host: Option<&str>, known: &[String]) -> Result<Found, String> {
     let rank = |r: &Remote| match r.name.as_str() {
         _ if r.resolved.is_some() => 0,
         "upstream" => 1,
@@ -135,9 +172,17 @@ pub fn choose(remotes: &[Remote], host: Option<&str>) -> Result<Found, String> {
                 Clean(host)
             ));
         }
-    } else if parsed.iter().any(|(_, h, _)| h == "github.com") {
-        // As gh: another host's remote counts when nothing is on GitHub's.
-        parsed.retain(|(_, h, _)| h == "github.com");
+    }
+    let on: Vec<String> = parsed.iter().map(|(_, h, _)| h.clone()).collect();
+    parsed.retain(|(_, h, _)| known.contains(h));
+    if parsed.is_empty() {
+        let mut on = on;
+        on.dedup();
+        return Err(format!(
+            "no git remote of this checkout is on a GitHub host gh knows (they are on {}): \
+             log in to one with `gh auth login --hostname HOST`, or give -R OWNER/REPO",
+            Clean(&on.join(", "))
+        ));
     }
     parsed.sort_by_key(|(r, _, _)| rank(r));
     let (remote, host, repo) = parsed.swap_remove(0);
@@ -258,15 +303,23 @@ pub fn parse_url(url: &str) -> Option<(String, String)> {
     Some((host, repo))
 }
 
-/// A host as gh compares them: lower case, without `www.`.
+/// A host as gh compares them: lower case, without `www.`; GitHub's SSH
+/// over port 443 is GitHub.
 fn normal_host(host: &str) -> String {
     let host = host.trim().to_ascii_lowercase();
-    host.strip_prefix("www.").unwrap_or(&host).to_string()
+    match host.strip_prefix("www.").unwrap_or(&host) {
+        "ssh.github.com" => "github.com".to_string(),
+        host => host.to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn github() -> Vec<String> {
+        vec!["github.com".to_string()]
+    }
 
     fn remote(name: &str, url: &str) -> Remote {
         Remote {
@@ -315,49 +368,86 @@ mod tests {
             remote("origin", "https://github.com/me/octo-repo.git"),
             remote("upstream", "https://github.com/octo-org/octo-repo.git"),
         ];
-        let found = choose(&remotes, None).unwrap();
+        let found = choose(&remotes, None, &github()).unwrap();
         assert_eq!(found.repo, "octo-org/octo-repo");
         assert_eq!(found.from, "the git remote upstream");
         assert_eq!(
-            choose(&remotes[..2], None).unwrap().from,
+            choose(&remotes[..2], None, &github()).unwrap().from,
             "the git remote origin"
         );
 
         let mut marked = remotes.clone();
         marked[0].resolved = Some("base".into());
-        assert_eq!(choose(&marked, None).unwrap().repo, "me/octo-repo");
+        assert_eq!(
+            choose(&marked, None, &github()).unwrap().repo,
+            "me/octo-repo"
+        );
         marked[0].resolved = Some("octo-org/elsewhere".into());
-        assert_eq!(choose(&marked, None).unwrap().repo, "octo-org/elsewhere");
+        assert_eq!(
+            choose(&marked, None, &github()).unwrap().repo,
+            "octo-org/elsewhere"
+        );
     }
 
     #[test]
-    fn an_enterprise_remote_counts_when_nothing_is_on_github_and_gh_host_filters() {
+    fn a_remote_counts_on_a_host_gh_knows_in_gh_s_order_and_gh_host_filters() {
         let remotes = vec![
             remote("origin", "git@ghe.example.com:platform/api.git"),
             remote("mirror", "https://gitlab.example.com/platform/api.git"),
         ];
-        let found = choose(&remotes, Some("ghe.example.com")).unwrap();
+        let err = choose(&remotes, None, &github()).unwrap_err();
+        assert!(
+            err.contains("gh knows (they are on ghe.example.com, gitlab.example.com)")
+                && err.contains("gh auth login --hostname HOST"),
+            "{err}"
+        );
+        let known = vec!["github.com".to_string(), "ghe.example.com".to_string()];
+        let found = choose(&remotes, None, &known).unwrap();
         assert_eq!(found.api_url(), "https://ghe.example.com/api/v3");
-        let err = choose(&remotes, Some("github.com")).unwrap_err();
+        let err = choose(&remotes, Some("github.com"), &known).unwrap_err();
         assert!(err.contains("$GH_HOST (github.com)"), "{err}");
 
+        // Among known hosts, the name decides, as in gh: origin before
+        // a remote of any other name.
         let both = vec![
-            remote("origin", "git@ghe.example.com:platform/api.git"),
             remote("other", "https://github.com/octo-org/octo-repo"),
+            remote("origin", "git@ghe.example.com:platform/api.git"),
         ];
-        let found = choose(&both, None).unwrap();
+        let found = choose(&both, None, &known).unwrap();
         assert_eq!(
             (found.host.as_str(), found.repo.as_str()),
-            ("github.com", "octo-org/octo-repo")
+            ("ghe.example.com", "platform/api")
         );
+        let found = choose(&both, None, &github()).unwrap();
         assert_eq!(found.api_url(), GITHUB_API);
+        let cloud = Found {
+            host: "octo.ghe.com".into(),
+            repo: "a/b".into(),
+            from: String::new(),
+        };
+        assert_eq!(cloud.api_url(), "https://api.octo.ghe.com");
+        assert_eq!(
+            parse_url("ssh://git@ssh.github.com:443/octo-org/octo-repo.git")
+                .unwrap()
+                .0,
+            "github.com"
+        );
+    }
+
+    #[test]
+    fn gh_s_hosts_file_names_its_hosts() {
+        let text = "github.com:\n    oauth_token: x\n    user: octocat\nghe.example.com:\n    user: me\n\"127.0.0.1\":\n    git_protocol: https\n";
+        assert_eq!(
+            hosts_of(text),
+            ["github.com", "ghe.example.com", "127.0.0.1"]
+        );
     }
 
     #[test]
     fn no_github_remote_says_so_and_how_to_name_one() {
-        let err = choose(&[], None).unwrap_err();
+        let err = choose(&[], None, &github()).unwrap_err();
         assert!(err.contains("-R OWNER/REPO"), "{err}");
-        let err = choose(&[remote("origin", "/srv/git/x.git")], None).unwrap_err();
+        let err = choose(&[remote("origin", "/srv/git/x.git")], None, &github()).unwrap_err();
         assert!(err.contains("origin /srv/git/x.git"), "{err}");
     }
 
