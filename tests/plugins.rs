@@ -65,6 +65,23 @@ fn said(output: &Output) -> String {
     )
 }
 
+/// A refusal: exit status 2 and `text` in what it said on stderr.
+fn refused(output: &Output, text: &str) {
+    assert_eq!(output.status.code(), Some(2), "{}", said(output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(text), "{text:?} is said: {}", said(output));
+}
+
+/// A refusal whose first words on stderr are `text`.
+fn refused_starting(output: &Output, text: &str) {
+    refused(output, text);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).starts_with(text),
+        "{}",
+        said(output)
+    );
+}
+
 /// What bash offers when Tab is pressed after `words` (the last one is
 /// the word being completed), having sourced `shipdeck completions bash`.
 fn tab(dir: &Path, words: &[&str]) -> Vec<String> {
@@ -190,12 +207,9 @@ fn every_shell_gets_a_script_that_calls_shipdeck_back() {
     let output = run_in(dir.path(), BIN, &["completions", "tcsh"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", said(&output));
-    assert!(
-        String::from_utf8_lossy(&output.stderr)
-            .contains("possible values: bash, zsh, fish, elvish, powershell"),
-        "{}",
-        said(&output)
+    refused(
+        &output,
+        "possible values: bash, zsh, fish, elvish, powershell",
     );
 }
 
@@ -457,12 +471,9 @@ fn man_reads_every_page_shipdeck_writes() {
     );
 
     let wrong = run_in(dir.path(), BIN, &["man", "srve"]).output().unwrap();
-    assert_eq!(wrong.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&wrong.stderr)
-            .contains("no page for `srve`; there is one for: events, serve"),
-        "{}",
-        said(&wrong)
+    refused(
+        &wrong,
+        "no page for `srve`; there is one for: events, serve",
     );
 }
 
@@ -522,12 +533,9 @@ fn kubectl_runs_the_plugin_with_its_flags_anywhere_and_refuses_the_rest() {
     assert_eq!(journal, 1, "the command is journaled");
 
     let foreign = kubectl(&["shipdeck", "rollout", "canary-demo", "--as=admin"]);
-    assert_eq!(foreign.status.code(), Some(2), "{}", said(&foreign));
-    assert!(
-        String::from_utf8_lossy(&foreign.stderr)
-            .starts_with("kubectl shipdeck: --as is kubectl's, and not taken here"),
-        "{}",
-        said(&foreign)
+    refused_starting(
+        &foreign,
+        "kubectl shipdeck: --as is kubectl's, and not taken here",
     );
     let wrong = kubectl(&[
         "shipdeck",
@@ -553,12 +561,9 @@ fn kubectl_runs_the_plugin_with_its_flags_anywhere_and_refuses_the_rest() {
         "--kubeconfig",
         "/nonexistent/kubeconfig",
     ]);
-    assert_eq!(missing.status.code(), Some(2), "{}", said(&missing));
-    assert!(
-        String::from_utf8_lossy(&missing.stderr)
-            .contains("--kubeconfig /nonexistent/kubeconfig: No such file or directory"),
-        "{}",
-        said(&missing)
+    refused(
+        &missing,
+        "--kubeconfig /nonexistent/kubeconfig: No such file or directory",
     );
 }
 
@@ -837,12 +842,9 @@ fn gh_runs_the_extension_on_the_checkouts_repository_with_gh_s_token() {
         .current_dir(c.home.path())
         .output()
         .unwrap();
-    assert_eq!(lost.status.code(), Some(2), "{}", said(&lost));
-    assert!(
-        String::from_utf8_lossy(&lost.stderr)
-            .contains("not a git checkout: run it in one, or give -R OWNER/REPO"),
-        "{}",
-        said(&lost)
+    refused(
+        &lost,
+        "not a git checkout: run it in one, or give -R OWNER/REPO",
     );
 }
 

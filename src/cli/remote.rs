@@ -67,9 +67,9 @@ pub fn token(remote: &RemoteSettings) -> Result<Option<String>, ExitCode> {
     }
 }
 
-/// A server and a Rollout are two backends: only one may be given.
-pub fn one_backend(settings: &Settings) -> Result<(), ExitCode> {
-    let named: Vec<String> = [
+/// The backends the settings name, each with where it was named.
+fn backends_named(settings: &Settings) -> Vec<String> {
+    [
         settings
             .remote
             .as_ref()
@@ -85,7 +85,12 @@ pub fn one_backend(settings: &Settings) -> Result<(), ExitCode> {
     ]
     .into_iter()
     .flatten()
-    .collect();
+    .collect()
+}
+
+/// A server and a Rollout are two backends: only one may be given.
+pub fn one_backend(settings: &Settings) -> Result<(), ExitCode> {
+    let named = backends_named(settings);
     if named.len() > 1 {
         crate::errln!(
             "shipdeck: {} backends are named: {}; give one",
@@ -180,24 +185,10 @@ pub fn no_sim_flags(sim: &super::SimArgs, settings: &Settings) -> Result<(), Exi
     if given.is_empty() {
         return Ok(());
     }
-    let backend = [
-        settings
-            .remote
-            .as_ref()
-            .map(|r| format!("a server (from {})", r.url.source)),
-        settings
-            .rollout
-            .as_ref()
-            .map(|r| format!("a Rollout (from {})", r.rollout.source)),
-        settings
-            .github
-            .as_ref()
-            .map(|g| format!("a GitHub Actions run (from {})", g.repo.source)),
-    ]
-    .into_iter()
-    .flatten()
-    .next()
-    .unwrap_or_else(|| "not the simulator".into());
+    let backend = backends_named(settings)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "not the simulator".into());
     crate::errln!(
         "shipdeck: {} {} for the embedded simulator, and the backend is {}, which runs the release itself",
         given.join(", "),
