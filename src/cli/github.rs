@@ -40,7 +40,8 @@ pub struct GithubArgs {
     pub run: Option<u64>,
 
     /// With --github: the REST API of a GitHub Enterprise Server
-    /// (https://HOST/api/v3) [default: the config's api_url, else GitHub's].
+    /// (https://HOST/api/v3) [default: the config's api_url for its repository, else
+    /// GitHub's].
     #[arg(long, value_name = "URL")]
     pub github_api: Option<String>,
 }
@@ -333,7 +334,8 @@ pub struct RunsArgs {
     pub branch: Option<String>,
 
     /// The REST API of a GitHub Enterprise Server (https://HOST/api/v3)
-    /// [default: the config's api_url, else GitHub's].
+    /// [default: the config's api_url for its repository, else
+    /// GitHub's].
     #[arg(long, value_name = "URL")]
     pub github_api: Option<String>,
 
