@@ -1,5 +1,6 @@
 //! A Rollout as the backend: `--rollout NAME [--namespace NS] [--context
-//! CTX]` for the console, `events` and `do`, and `shipdeck rollouts`.
+//! CTX] [--kubeconfig FILE]` for the console, `events`, `do` and `serve`,
+//! and `shipdeck rollouts`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
