@@ -1322,7 +1322,7 @@ mod tests {
     #[test]
     fn a_backend_flag_of_another_kind_sets_the_files_pipeline_aside() {
         let (_dir, path) = config_file(
-            "backend:\n  pipeline: {kind: github-actions, repo: octo-org/octo-repo, api_url: \"http://127.0.0.1:9\"}\n",
+            "backend:\n  pipeline: {kind: github-actions, repo: octo-org/octo-repo, api_url: \"http://127.0.0.1:9\"}\n  logs: {kind: command, argv: [gh, run, watch]}\n",
         );
         let with = |more: &dyn Fn(&mut Flags), env: &[(&str, &str)]| {
             let mut flags = Flags {
@@ -1332,13 +1332,15 @@ mod tests {
             more(&mut flags);
             resolve(&flags, &env_of(env)).unwrap()
         };
-        // The file alone: its run.
+        // The file alone: its run, and its logs.
         let s = with(&|_| {}, &[]);
         assert_eq!(s.github.unwrap().repo.value, "octo-org/octo-repo");
+        assert!(s.logs.is_some());
         // `kubectl shipdeck rollout checkout`: the Rollout, the file's run
-        // set aside.
+        // set aside, and the logs of that run with it.
         let s = with(&|f| f.rollout = Some("checkout".into()), &[]);
         assert!(s.github.is_none() && s.rollout.is_some());
+        assert!(s.logs.is_none(), "the run's logs are not the Rollout's");
         // ... kept apart, for an inbox item's window on that repository.
         assert_eq!(s.file_github.unwrap().api_url.value, "http://127.0.0.1:9");
         // --scenario is the simulator's; $SHIPDECK_BACKEND a server's.
@@ -1353,6 +1355,20 @@ mod tests {
         assert_eq!(s.github.unwrap().api_url.value, "http://127.0.0.1:9");
         let s = with(&|f| f.github = Some("octo-org/other".into()), &[]);
         assert_eq!(s.github.unwrap().api_url.value, GITHUB_API);
+        // --github-api is checked as the file's api_url is: no token in
+        // the clear off this machine.
+        let flags = Flags {
+            config: Some(path.clone()),
+            github: Some("octo-org/other".into()),
+            github_api: Some("http://ghe.example.com/api/v3".into()),
+            ..Flags::default()
+        };
+        let err = resolve(&flags, &env_of(&[])).unwrap_err().to_string();
+        assert!(
+            err.contains("http:// would send the token unencrypted")
+                && err.contains("--github-api"),
+            "{err}"
+        );
         // Two kinds named by flags are still two backends.
         let s = with(
             &|f| {

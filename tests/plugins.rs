@@ -470,6 +470,19 @@ fn man_reads_every_page_shipdeck_writes() {
         said(&output)
     );
 
+    // On a terminal, shipdeck man is for reading: the page laid out by man,
+    // not its roff.
+    let mut command = run_in(dir.path(), BIN, &["man", "serve"]);
+    command
+        .env("TERM", "xterm-256color")
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "100");
+    let mut pty = Pty::spawn(command, 110, 40);
+    let shown = pty.wait_for("SHIPDECK-SERVE(1)", PATIENCE);
+    assert!(shown.is_some(), "{}", pty.text());
+    assert!(!pty.text().contains(".TH"), "{}", pty.text());
+    assert_eq!(pty.wait_exit(PATIENCE).and_then(|s| s.code()), Some(0));
+
     let wrong = run_in(dir.path(), BIN, &["man", "srve"]).output().unwrap();
     refused(
         &wrong,
@@ -554,6 +567,12 @@ fn kubectl_runs_the_plugin_with_its_flags_anywhere_and_refuses_the_rest() {
         "the plugin's own command is the one suggested: {}",
         said(&wrong)
     );
+    // shipdeck's own --kubeconfig says where a Rollout is, so it wants one.
+    let stray = run_in(dir.path(), BIN, &["--kubeconfig", config])
+        .output()
+        .unwrap();
+    refused(&stray, "say where a Rollout is: give --rollout NAME too");
+
     let missing = kubectl(&[
         "shipdeck",
         "rollout",

@@ -22,6 +22,8 @@ use clap_complete::engine::{CompletionCandidate, PathCompleter, ValueCompleter};
 use clap_complete::env::Shells;
 
 use crate::model::text::clean;
+// A path as typed, `~/` and all: the shell has not expanded it yet.
+use crate::settings::expand_home;
 use crate::sim::bundled;
 
 /// The variable that makes a run of shipdeck a completion request. Not
@@ -344,7 +346,7 @@ pub fn rollouts(current: &OsStr) -> Vec<CompletionCandidate> {
     let words = Words::from_env();
     let names = ask(async move {
         let kubeconfigs = match words.value("--kubeconfig", None) {
-            Some(file) => vec![home_expanded(&file)],
+            Some(file) => vec![expand_home(&file)],
             None => crate::argo::cluster::kubeconfig_paths(),
         };
         let context = words.value("--context", None);
@@ -385,9 +387,9 @@ pub fn rollouts(current: &OsStr) -> Vec<CompletionCandidate> {
 pub fn releases(current: &OsStr) -> Vec<CompletionCandidate> {
     let words = Words::from_env();
     let flags = crate::settings::Flags {
-        config: words.value("--config", None).map(|p| home_expanded(&p)),
+        config: words.value("--config", None).map(|p| expand_home(&p)),
         backend: words.value("--backend", None),
-        token_file: words.value("--token-file", None).map(|p| home_expanded(&p)),
+        token_file: words.value("--token-file", None).map(|p| expand_home(&p)),
         ..Default::default()
     };
     let Ok(settings) = crate::settings::resolve(&flags, &|var| std::env::var(var).ok()) else {
@@ -396,15 +398,8 @@ pub fn releases(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(remote) = settings.remote else {
         return Vec::new();
     };
-    let token = match (&remote.token_file, std::env::var("SHIPDECK_TOKEN").ok()) {
-        (Some(file), _) if matches!(file.source, crate::settings::Source::Flag(_)) => {
-            super::remote::token_from_file(&file.value).ok()
-        }
-        (_, Some(token)) if remote.env_token && !token.trim().is_empty() => {
-            Some(token.trim().to_string())
-        }
-        (Some(file), _) => super::remote::token_from_file(&file.value).ok(),
-        (None, _) => None,
+    let Ok(token) = super::remote::token_quietly(&remote) else {
+        return Vec::new();
     };
     let Ok(server) = crate::backend::http::Remote::new(
         &remote.url.value,
@@ -428,14 +423,6 @@ pub fn releases(current: &OsStr) -> Vec<CompletionCandidate> {
         })
         .collect();
     matching(current, names.iter().map(|(n, h)| (n.as_str(), h.clone())))
-}
-
-/// A path as typed, `~/` and all: the shell has not expanded it yet.
-fn home_expanded(typed: &str) -> PathBuf {
-    match (typed.strip_prefix("~/"), std::env::home_dir()) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => PathBuf::from(typed),
-    }
 }
 
 fn status_word(status: crate::model::Status) -> &'static str {

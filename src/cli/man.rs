@@ -218,7 +218,7 @@ pub fn run(args: &ManArgs, root: clap::Command, plugins: Vec<clap::Command>) -> 
             }
         }
     }
-    let page = render(command, command.get_name() == root.get_name(), &root);
+    let page = render(command, &root);
     // On a terminal the page is for reading: man lays it out and pages
     // it. Piped, it is the page itself, for `man -l -` or a file.
     if std::io::stdout().is_terminal()
@@ -271,7 +271,7 @@ fn write_all(roots: &[&clap::Command], dir: &Path) -> Result<Vec<PathBuf>, Strin
     for root in roots {
         for command in pages(root) {
             let path = dir.join(file_name(command));
-            let page = render(command, std::ptr::eq(command, *root), root);
+            let page = render(command, root);
             std::fs::write(&path, page)
                 .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
             written.push(path);
@@ -284,7 +284,8 @@ fn write_all(roots: &[&clap::Command], dir: &Path) -> Result<Vec<PathBuf>, Strin
 /// console's page closes with the keys, the exit statuses, the
 /// environment, the files and every other page; a subcommand's with its
 /// examples and the way back to shipdeck(1).
-fn render(command: &clap::Command, is_root: bool, root: &clap::Command) -> Vec<u8> {
+fn render(command: &clap::Command, root: &clap::Command) -> Vec<u8> {
+    let is_root = std::ptr::eq(command, root);
     let name = command.get_display_name().unwrap_or(command.get_name());
     // The footer's middle is the version: a page is the build's, and a
     // date of the build would make no two builds' pages the same (an empty

@@ -47,9 +47,18 @@ impl RemoteArgs {
 }
 
 /// The bearer token: a token file given as a flag, else `$SHIPDECK_TOKEN`,
-/// else a configured token file.
+/// else a configured token file. What is wrong is said.
 pub fn token(remote: &RemoteSettings) -> Result<Option<String>, ExitCode> {
-    let read = |path: &PathBuf| read_token_file(path).map(Some);
+    token_quietly(remote).map_err(|why| {
+        crate::errln!("shipdeck: {why}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
+}
+
+/// [`token`], with what is wrong as a sentence instead of said: for shell
+/// completion, which must print nothing but candidates.
+pub fn token_quietly(remote: &RemoteSettings) -> Result<Option<String>, String> {
+    let read = |path: &PathBuf| token_from_file(path).map(Some);
     if let Some(file) = &remote.token_file
         && matches!(file.source, Source::Flag(_))
     {
